@@ -1,0 +1,274 @@
+import { KilnError } from '../errors.js';
+import { BytesContent, type FileContent } from './content.js';
+
+/**
+ * FileTree: the description of a filesystem tree that every writer consumes and every
+ * reader, archive parser and artifact manifest produces. Paths are relative, '/'-separated,
+ * without '.' or '..' ('' is the root). Hard links are several paths naming the same Inode
+ * object. Children are ordered by the bytes of their UTF-8 names, so nothing depends on
+ * readdir order.
+ */
+
+export type NodeType = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+
+export interface Timestamp {
+  /** Seconds since the epoch; negative before 1970. */
+  sec: number;
+  /** 0 … 999,999,999 */
+  nsec: number;
+}
+
+export interface Inode {
+  type: NodeType;
+  /** Permission bits including setuid, setgid and sticky (0o7777); the type is `type`. */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: Timestamp;
+  /** Defaults to mtime where a format stores them. */
+  atime?: Timestamp;
+  ctime?: Timestamp;
+  crtime?: Timestamp;
+  /** Extended attributes by full name (`user.x`, `security.capability`, …). */
+  xattrs?: Map<string, Uint8Array>;
+  /** Regular files. */
+  content?: FileContent;
+  /** Symlinks: the target as written. */
+  target?: string;
+  /** Character and block devices. */
+  rdev?: { major: number; minor: number };
+}
+
+export const EPOCH: Timestamp = Object.freeze({ sec: 0, nsec: 0 });
+
+export interface InodeInit {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: Timestamp;
+  atime?: Timestamp;
+  ctime?: Timestamp;
+  crtime?: Timestamp;
+  xattrs?: Map<string, Uint8Array> | Record<string, Uint8Array | string>;
+}
+
+function xattrMap(x: InodeInit['xattrs']): Map<string, Uint8Array> | undefined {
+  if (!x) return undefined;
+  if (x instanceof Map) return x;
+  const m = new Map<string, Uint8Array>();
+  for (const [k, v] of Object.entries(x)) m.set(k, typeof v === 'string' ? new TextEncoder().encode(v) : v);
+  return m;
+}
+
+function makeInode(type: NodeType, defMode: number, init: InodeInit): Inode {
+  const inode: Inode = {
+    type,
+    mode: (init.mode ?? defMode) & 0o7777,
+    uid: init.uid ?? 0,
+    gid: init.gid ?? 0,
+    mtime: init.mtime ?? EPOCH,
+  };
+  if (init.atime) inode.atime = init.atime;
+  if (init.ctime) inode.ctime = init.ctime;
+  if (init.crtime) inode.crtime = init.crtime;
+  const xattrs = xattrMap(init.xattrs);
+  if (xattrs && xattrs.size > 0) inode.xattrs = xattrs;
+  return inode;
+}
+
+const encoder = new TextEncoder();
+
+/** Byte-wise comparison of UTF-8 names: the one order every writer and reader uses. */
+export function compareNames(a: string, b: string): number {
+  if (a === b) return 0;
+  const ea = encoder.encode(a);
+  const eb = encoder.encode(b);
+  const n = Math.min(ea.length, eb.length);
+  for (let i = 0; i < n; i++) if (ea[i] !== eb[i]) return ea[i]! - eb[i]!;
+  return ea.length - eb.length;
+}
+
+/** Normalises 'a//b/./c/' to 'a/b/c'; refuses '..' and empty names. */
+export function normalizePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') throw new KilnError('bad-path', `path '${path}' contains '..'`, 'tree paths must stay inside the tree');
+    parts.push(part);
+  }
+  return parts.join('/');
+}
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+interface DirEntry {
+  inode: Inode;
+  /** Only for directories: child name → path. */
+  children?: Map<string, string>;
+}
+
+export class FileTree {
+  private readonly entries = new Map<string, DirEntry>();
+
+  constructor(root: InodeInit = {}) {
+    this.entries.set('', { inode: makeInode('dir', 0o755, root), children: new Map() });
+  }
+
+  get root(): Inode {
+    return this.entries.get('')!.inode;
+  }
+
+  /** Number of paths (hard links count once per path), the root included. */
+  get pathCount(): number {
+    return this.entries.size;
+  }
+
+  has(path: string): boolean {
+    return this.entries.has(normalizePath(path));
+  }
+
+  get(path: string): Inode | undefined {
+    return this.entries.get(normalizePath(path))?.inode;
+  }
+
+  /** Adds an inode at `path`; the parent directory must exist and the path must not. */
+  add(path: string, inode: Inode): Inode {
+    const p = normalizePath(path);
+    if (p === '') throw new KilnError('tree-exists', 'the root already exists');
+    if (this.entries.has(p)) throw new KilnError('tree-exists', `'${p}' is already in the tree`);
+    const parent = this.entries.get(parentOf(p));
+    if (!parent) throw new KilnError('tree-no-parent', `cannot add '${p}': its directory '${parentOf(p)}' is not in the tree`);
+    if (!parent.children) throw new KilnError('tree-not-dir', `cannot add '${p}': '${parentOf(p)}' is not a directory`);
+    if (inode.type === 'dir') {
+      for (const e of this.entries.values()) {
+        if (e.inode === inode) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${p}'`);
+      }
+    }
+    parent.children.set(baseName(p), p);
+    this.entries.set(p, inode.type === 'dir' ? { inode, children: new Map() } : { inode });
+    return inode;
+  }
+
+  /** Replaces the inode at an existing non-directory path, or adds it. */
+  set(path: string, inode: Inode): Inode {
+    const p = normalizePath(path);
+    const old = this.entries.get(p);
+    if (old) {
+      if (old.children || inode.type === 'dir') {
+        if (old.children && inode.type === 'dir') {
+          old.inode = inode;
+          return inode;
+        }
+        throw new KilnError('tree-exists', `'${p}' exists with a different type`);
+      }
+      old.inode = inode;
+      return inode;
+    }
+    return this.add(p, inode);
+  }
+
+  remove(path: string): void {
+    const p = normalizePath(path);
+    const e = this.entries.get(p);
+    if (!e || p === '') return;
+    if (e.children) for (const child of [...e.children.values()]) this.remove(child);
+    this.entries.get(parentOf(p))?.children?.delete(baseName(p));
+    this.entries.delete(p);
+  }
+
+  mkdir(path: string, init: InodeInit = {}): Inode {
+    return this.add(path, makeInode('dir', 0o755, init));
+  }
+
+  /** Creates the directory and any missing parents (with `init`); existing ones are kept. */
+  mkdirp(path: string, init: InodeInit = {}): Inode {
+    const p = normalizePath(path);
+    let cur = '';
+    for (const part of p === '' ? [] : p.split('/')) {
+      cur = cur ? `${cur}/${part}` : part;
+      const e = this.entries.get(cur);
+      if (!e) this.mkdir(cur, init);
+      else if (!e.children) throw new KilnError('tree-not-dir', `'${cur}' is not a directory`);
+    }
+    return this.entries.get(p)!.inode;
+  }
+
+  file(path: string, content: FileContent | Uint8Array | string, init: InodeInit = {}): Inode {
+    const inode = makeInode('file', 0o644, init);
+    inode.content =
+      typeof content === 'string' ? new BytesContent(encoder.encode(content)) : content instanceof Uint8Array ? new BytesContent(content) : content;
+    return this.add(path, inode);
+  }
+
+  symlink(path: string, target: string, init: InodeInit = {}): Inode {
+    const inode = makeInode('symlink', 0o777, init);
+    inode.target = target;
+    return this.add(path, inode);
+  }
+
+  device(path: string, type: 'char' | 'block', major: number, minor: number, init: InodeInit = {}): Inode {
+    const inode = makeInode(type, 0o600, init);
+    inode.rdev = { major, minor };
+    return this.add(path, inode);
+  }
+
+  special(path: string, type: 'fifo' | 'socket', init: InodeInit = {}): Inode {
+    return this.add(path, makeInode(type, 0o644, init));
+  }
+
+  /** A hard link: `path` names the same inode as `existing`. */
+  link(path: string, existing: string): Inode {
+    const inode = this.get(existing);
+    if (!inode) throw new KilnError('tree-missing', `cannot hard-link '${path}' to '${existing}': no such path in the tree`);
+    if (inode.type === 'dir') throw new KilnError('tree-dir-link', `cannot hard-link '${path}' to directory '${existing}'`);
+    return this.add(path, inode);
+  }
+
+  /** Child names of a directory, in byte order. */
+  children(path: string): string[] {
+    const e = this.entries.get(normalizePath(path));
+    if (!e?.children) return [];
+    return [...e.children.keys()].sort(compareNames);
+  }
+
+  /** Every path (root first), parents before children, siblings in byte order. */
+  *walk(): Generator<[string, Inode]> {
+    const stack: string[] = [''];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const e = this.entries.get(p)!;
+      yield [p, e.inode];
+      if (e.children) {
+        const names = [...e.children.keys()].sort(compareNames);
+        for (let i = names.length - 1; i >= 0; i--) stack.push(e.children.get(names[i]!)!);
+      }
+    }
+  }
+
+  /** Number of paths naming each inode (hard-link counts, before directories' own). */
+  linkCounts(): Map<Inode, number> {
+    const counts = new Map<Inode, number>();
+    for (const e of this.entries.values()) counts.set(e.inode, (counts.get(e.inode) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Applies `fn` to every distinct inode once. */
+  forEachInode(fn: (inode: Inode) => void): void {
+    const seen = new Set<Inode>();
+    for (const e of this.entries.values()) {
+      if (!seen.has(e.inode)) {
+        seen.add(e.inode);
+        fn(e.inode);
+      }
+    }
+  }
+}
+
+export { makeInode };
