@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { registerMkfs } from './mkfs.js';
 
-/** Every command registers itself on the program; one module per command family. */
+/** Every command family registers itself on the program; one module per family. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerMkfs];
