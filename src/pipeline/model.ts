@@ -22,6 +22,14 @@ export interface Project {
   fatalWarnings: string[];
   /** Plugin kinds declared by pip/local origins, for error messages ("declared by origin pip:PKG"). */
   declaredPlugins: Map<string, string>;
+  /** Absolute path of project.refs (used when refStorage is 'project.refs'). */
+  refsFile: string;
+  /** Project option values after command-line overrides (bools 'True'/'False', lists comma-joined). */
+  options: Record<string, string>;
+  /** `shell` settings for `kiln shell` (FORMAT.md §1). */
+  shell: { command: string[]; environment: Record<string, string>; hostFiles: YamlValue[] };
+  /** 2.x `defaults: targets`, element names; empty when not given. */
+  defaultTargets: string[];
 }
 
 export type DepType = 'build' | 'runtime' | 'all';
@@ -62,7 +70,10 @@ export interface Element {
   environmentNocache: string[];
   /** Kind config after composition with the kind's defaults, variables expanded. */
   config: YamlMap;
-  /** `public` data, variables expanded (the `bst` domain holds split-rules, integration-commands, overlap-whitelist). */
+  /**
+   * `public` data; the `bst` domain (split-rules, integration-commands, overlap-whitelist) has its
+   * variables expanded, other domains are free-form and kept as written.
+   */
   public: YamlMap;
   sandbox: { buildUid: number; buildGid: number; buildOs?: string; buildArch?: string };
   sources: SourceDecl[];

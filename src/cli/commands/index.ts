@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
+import { registerBuild } from './build.js';
+import { registerCheckout } from './checkout.js';
+import { registerFetch } from './fetch.js';
+import { registerImage } from './image.js';
 import { registerMkfs } from './mkfs.js';
+import { registerMkinitramfs } from './mkinitramfs.js';
+import { registerShell } from './shell.js';
+import { registerShow } from './show.js';
+import { registerTrack } from './track.js';
 
 /** Every command family registers itself on the program; one module per family. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerMkfs];
+export const commands: RegisterCommand[] = [registerMkfs, registerMkinitramfs, registerImage, registerShow, registerBuild, registerShell, registerTrack, registerFetch, registerCheckout];

@@ -1,0 +1,131 @@
+/**
+ * The bench harness: runs commands as child processes under GNU time (wall clock, CPU, peak
+ * RSS), runs kiln and its peers on the same input in one run, and prints a table with ratios.
+ *
+ * Needs: GNU time as /usr/bin/time (Debian package `time`), a built dist/ (`npm run bench`
+ * builds it), and whatever peers a suite compares with. Benches are never run by CI.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const kilnCli = join(repoRoot, 'dist', 'cli', 'main.js');
+
+export interface Measurement {
+  label: string;
+  /** Seconds. */
+  wall: number;
+  user: number;
+  sys: number;
+  /** Peak resident set of the measured process, MiB. */
+  peakRss: number;
+  /** What the process itself reported on stdout as `bench:KEY=SECONDS` (in-process timings). */
+  inner: Record<string, number>;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Repeat this many times and keep the fastest run (default: KILN_BENCH_REPEAT or 1). */
+  repeat?: number;
+  /** Run before each repetition (e.g. remove the previous output). */
+  before?: () => void;
+}
+
+const TIME = '/usr/bin/time';
+
+function requireGnuTime(): void {
+  const r = spawnSync(TIME, ['-f', '%M', 'true'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench needs GNU time at ${TIME} (Debian package 'time'): ${r.error?.message ?? r.stderr}`);
+}
+
+export function defaultRepeat(): number {
+  const n = Number(process.env.KILN_BENCH_REPEAT);
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+/** Runs `cmd args` under GNU time; fails loudly if the command fails. */
+export function measure(label: string, cmd: string, args: string[], opts: RunOptions = {}): Measurement {
+  requireGnuTime();
+  const repeat = opts.repeat ?? defaultRepeat();
+  let best: Measurement | undefined;
+  const report = join(benchWorkDir(), `.time-${process.pid}`);
+  for (let i = 0; i < repeat; i++) {
+    opts.before?.();
+    const r = spawnSync(TIME, ['-o', report, '-f', '%e %U %S %M', cmd, ...args], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (r.status !== 0) throw new Error(`${label}: ${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+    const fields = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    const inner: Record<string, number> = {};
+    for (const m of r.stdout.matchAll(/^bench:([\w-]+)=([\d.]+)$/gm)) inner[m[1]!] = Number(m[2]);
+    const m: Measurement = { label, wall: fields[0]!, user: fields[1]!, sys: fields[2]!, peakRss: fields[3]! / 1024, inner };
+    if (!best || m.wall < best.wall) best = m;
+  }
+  rmSync(report, { force: true });
+  return best!;
+}
+
+/** Where benches keep their inputs and outputs between runs (KILN_BENCH_DIR, or a temp dir). */
+export function benchWorkDir(): string {
+  const dir = process.env.KILN_BENCH_DIR ?? join(tmpdir(), 'kiln-bench');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Runs the kiln CLI (the built one, so start-up is what users get). */
+export function kilnArgs(args: string[]): [string, string[]] {
+  if (!existsSync(kilnCli)) throw new Error(`${kilnCli} is missing: run 'npm run build' (npm run bench does)`);
+  return [process.execPath, [kilnCli, ...args]];
+}
+
+/**
+ * Runs a bench worker module (bench/workers/NAME.ts) in its own node process through tsx, so
+ * its peak RSS is its own. Workers print `bench:KEY=SECONDS` lines for in-process timings.
+ */
+export function workerArgs(name: string, args: string[]): [string, string[]] {
+  return [process.execPath, ['--import', 'tsx', join(repoRoot, 'bench', 'workers', `${name}.ts`), ...args]];
+}
+
+function fmt(n: number, digits = 2): string {
+  return n.toFixed(digits);
+}
+
+/** Prints measurements as a table, with each one's wall-time ratio to every baseline label. */
+export function printTable(title: string, rows: Measurement[], baselines: string[]): void {
+  const base = baselines.map((b) => rows.find((r) => r.label === b)).filter((r): r is Measurement => r !== undefined);
+  const header = ['', 'wall s', 'user s', 'sys s', 'peak MiB', ...base.map((b) => `÷ ${b.label}`), 'inside'];
+  const lines = rows.map((r) => [
+    r.label,
+    fmt(r.wall),
+    fmt(r.user),
+    fmt(r.sys),
+    fmt(r.peakRss, 0),
+    ...base.map((b) => (b === r ? '1' : fmt(r.wall / b.wall))),
+    Object.entries(r.inner)
+      .map(([k, v]) => `${k} ${fmt(v)}s`)
+      .join(', '),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  process.stdout.write(`\n## ${title}\n${row(header)}\n${row(widths.map((w) => '-'.repeat(w)))}\n${lines.map(row).join('\n')}\n`);
+}
+
+/** One bench file (bench/NAME.bench.ts) default-exports a suite. */
+export interface BenchSuite {
+  /** Shown in `npm run bench -- --list`. */
+  description: string;
+  run(): Promise<void> | void;
+}
+
+/** Seconds since `start` (from performance.now()), for workers' `bench:` lines. */
+export function report(key: string, startMs: number): void {
+  process.stdout.write(`bench:${key}=${((performance.now() - startMs) / 1000).toFixed(3)}\n`);
+}

@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { KilnError } from '../../errors.js';
+import type { Element } from '../../pipeline/model.js';
+import { shortKey } from '../../pipeline/plan/keys.js';
+import { openPipeline } from '../../pipeline/plan/open.js';
+import { buildPlan } from '../../pipeline/plan/plan.js';
+import { runPlan, type BuildSummary } from '../../pipeline/plan/scheduler.js';
+import { globalOptions } from '../context.js';
+import { Progress } from '../progress.js';
+import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
+
+/**
+ * `kiln build ELEMENT...`: load, compute keys, fetch what the plan needs, build it with
+ * parallel builders, and print a summary. A failed build prints the end of its log and the
+ * log's path, and the command exits non-zero.
+ */
+
+interface BuildOptions {
+  builders: string;
+  onError: string;
+  json?: boolean;
+}
+
+function positiveInt(v: string, what: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new KilnError('bad-option', `${what} must be a positive integer, not '${v}'`);
+  return Number(v);
+}
+
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('build elements and their dependencies into the artifact cache')
+    .argument('[elements...]', 'element names (relative to element-path)')
+    .option('--builders <n>', 'how many elements build at once', '2')
+    .option('--on-error <mode>', 'after a failure: quit (finish running builds, start nothing new) or continue', 'quit')
+    .option('--json', 'print the summary as JSON on stdout (progress goes to stderr)')
+    .action(async (names: string[], opts: BuildOptions, cmd: Command) => {
+      const builders = positiveInt(opts.builders, '--builders');
+      if (opts.onError !== 'quit' && opts.onError !== 'continue') throw new KilnError('bad-option', `--on-error must be quit or continue, not '${opts.onError}'`);
+      const g = globalOptions(cmd);
+      const out = opts.json ? process.stderr : process.stdout;
+      let progress: Progress | undefined;
+      const p = openPipeline({
+        projectDir: g.projectDir,
+        cacheDir: g.cacheDir,
+        targets: names,
+        warn: (e: Element | undefined, m: string) => (progress ? progress.warning(e, m) : process.stderr.write(`WARNING ${e ? `${e.name}: ` : ''}${m}\n`)),
+      });
+      const { session } = p;
+      progress = new Progress(out, (e) => shortKey(session.keys(e).strong));
+      progress.setElements(p.all);
+      session.cleanStale();
+      const started = Date.now();
+      let summary: BuildSummary;
+      try {
+        out.write(`kiln build: project ${p.loaded.project.name} (${p.loaded.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
+        for (const e of p.all) out.write(`${formatElement(session, e, DEFAULT_SHOW_FORMAT)}\n`);
+        out.write(`${'='.repeat(70)}\n`);
+        const plan = buildPlan(session, p.targets);
+        summary = await runPlan(session, plan, {
+          builders,
+          onError: opts.onError,
+          events: {
+            phase: (e, ph) => progress!.phase(e, ph),
+            status: (e, m) => progress!.status(e, m),
+            failure: (f) => {
+              const tail = f.tail.length > 0 ? `\n${f.tail.map((l) => `    ${l}`).join('\n')}` : '';
+              progress!.message(`\n${f.element.name} failed: ${f.message.replace(`${f.element.name}: `, '')}${tail}\n  build log: ${f.logPath}\n`);
+            },
+          },
+        });
+      } finally {
+        progress.stop();
+        session.close();
+      }
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ built: summary.built.map((e) => e.name), failed: summary.failed.map((f) => ({ name: f.element.name, log: f.logPath, message: f.message })), skipped: summary.skipped.map((e) => e.name), seconds: Number(seconds) }, null, 2)}\n`,
+        );
+      }
+      out.write(
+        `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${summary.built.length}, skipped ${p.all.length - summary.built.length - summary.failed.length}, failed ${summary.failed.length}\n`,
+      );
+      if (summary.failed.length > 0) {
+        throw new KilnError('build-failed', `${summary.failed.length} element(s) failed to build: ${summary.failed.map((f) => f.element.name).join(', ')}`, `build logs: ${summary.failed.map((f) => f.logPath).join(', ')}`);
+      }
+    });
+}

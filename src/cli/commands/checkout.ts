@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { once } from 'node:events';
+import { KilnError } from '../../errors.js';
+import { tarChunks, writeTarFile } from '../../fs/tar/writer.js';
+import { checkoutTree, type CheckoutDeps } from '../../pipeline/cache/checkout.js';
+import { materialize } from '../../pipeline/cache/materialize.js';
+import { openPipeline } from '../../pipeline/plan/open.js';
+import { globalOptions } from '../context.js';
+
+/**
+ * `kiln checkout [--deps run|none] [--integrate|--no-integrate] [--tar FILE] [--force] ELEMENT [DIR]`
+ * and the 2.x spelling `kiln artifact checkout [--deps run|build|all|none] [--directory DIR]
+ * [--tar FILE] ELEMENT`. A directory gets owners only when kiln runs as root (a rootless user
+ * cannot chown, nor create device nodes); `--tar` writes owners, modes and device nodes from
+ * the artifact manifests, so it is faithful for everyone.
+ */
+
+interface CheckoutCliOptions {
+  deps: string;
+  integrate?: boolean;
+  tar?: string;
+  force?: boolean;
+  directory?: string;
+}
+
+async function runCheckout(cmd: Command, name: string, dir: string | undefined, opts: CheckoutCliOptions, allowed: readonly CheckoutDeps[]): Promise<void> {
+  if (!(allowed as readonly string[]).includes(opts.deps)) throw new KilnError('bad-option', `--deps must be ${allowed.join(', ')}, not '${opts.deps}'`);
+  if (opts.tar !== undefined && dir !== undefined) throw new KilnError('bad-option', 'give either a directory or --tar FILE, not both');
+  if (opts.tar === undefined && dir === undefined) throw new KilnError('bad-option', 'no destination: give a directory, or --tar FILE (- for stdout)');
+  const g = globalOptions(cmd);
+  const dest = dir !== undefined ? resolve(dir) : undefined;
+  const tarPath = opts.tar !== undefined && opts.tar !== '-' ? resolve(opts.tar) : undefined;
+  // refuse a bad destination before any work
+  if (dest !== undefined && existsSync(dest)) {
+    if (!statSync(dest).isDirectory()) throw new KilnError('checkout-dest', `'${dest}' exists and is not a directory`);
+    if (!opts.force && readdirSync(dest).length > 0) throw new KilnError('checkout-dest', `'${dest}' is not empty`, 'choose an empty or new directory, or pass --force to write over it');
+  }
+  if (tarPath !== undefined && existsSync(tarPath) && !opts.force) throw new KilnError('checkout-dest', `'${tarPath}' exists`, 'pass --force to replace it');
+  const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name] });
+  try {
+    const tree = await checkoutTree(p.session, p.targets[0]!, {
+      deps: opts.deps as CheckoutDeps,
+      // with both --integrate and --no-integrate declared, commander leaves the default unset
+      integrate: opts.integrate !== false,
+      status: (m) => process.stderr.write(`[checkout] ${m}\n`),
+    });
+    if (opts.tar === '-') {
+      for (const chunk of tarChunks(tree)) if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    } else if (tarPath !== undefined) {
+      writeTarFile(tree, tarPath);
+      process.stderr.write(`checked out ${p.targets[0]!.name} to ${tarPath}\n`);
+    } else {
+      const { skipped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false });
+      if (skipped.length > 0) {
+        process.stderr.write(`WARNING could not create ${skipped.length} special file(s) without root (${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}); use --tar for a faithful copy\n`);
+      }
+      process.stderr.write(`checked out ${p.targets[0]!.name} to ${dest}\n`);
+    }
+  } finally {
+    p.session.close();
+  }
+}
+
+function common(c: Command): Command {
+  return c
+    .option('--integrate', 'run integration commands (default)')
+    .option('--no-integrate', 'do not run integration commands')
+    .option('--tar <file>', 'write a tarball instead of a directory (- for stdout)')
+    .option('-f, --force', 'write into a non-empty directory, or replace an existing tarball');
+}
+
+export function registerCheckout(program: Command): void {
+  common(
+    program
+      .command('checkout')
+      .description("copy an element's staged artifact (with its runtime dependencies) out of the cache")
+      .argument('<element>', 'element name (relative to element-path)')
+      .argument('[directory]', 'destination directory (created if missing; must be empty unless --force)')
+      .option('--deps <which>', 'run (the element and its runtime dependencies) or none', 'run'),
+  ).action(async (name: string, dir: string | undefined, opts: CheckoutCliOptions, cmd: Command) => runCheckout(cmd, name, dir, opts, ['run', 'none']));
+
+  const artifact = program.command('artifact').description('artifact cache commands (2.x spelling)');
+  common(
+    artifact
+      .command('checkout')
+      .description("copy an element's staged artifact out of the cache")
+      .argument('<element>', 'element name (relative to element-path)')
+      .option('--deps <which>', 'run, build, all or none', 'run')
+      .option('--directory <dir>', 'destination directory (default: ./<element name without .bst>)'),
+  ).action(async (name: string, opts: CheckoutCliOptions, cmd: Command) => {
+    const dir = opts.tar !== undefined ? undefined : (opts.directory ?? name.replace(/\.bst$/, '').split('/').pop()!);
+    return runCheckout(cmd, name, dir, opts, ['run', 'build', 'all', 'none']);
+  });
+}

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { KilnError } from '../../errors.js';
+import { writeSourceRef } from '../../pipeline/load/index.js';
+import type { Element } from '../../pipeline/model.js';
+import { openPipeline } from '../../pipeline/plan/open.js';
+import { fetchElements, trackElements } from '../../pipeline/sources/index.js';
+import { globalOptions } from '../context.js';
+import { selectElements, type DepsSelection } from './show.js';
+import { positiveInt } from './track.js';
+
+/**
+ * `kiln fetch [--deps none|plan|all] [--track] [--except E] ELEMENT...`: downloads the exact refs
+ * into the source cache and verifies them, several at once. `plan` (the default) fetches only
+ * for elements that have to be built.
+ */
+
+interface FetchOptions {
+  deps: string;
+  except: string[];
+  track?: boolean;
+  fetchers: string;
+  json?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function registerFetch(program: Command): void {
+  program
+    .command('fetch')
+    .description('download the sources of elements into the source cache')
+    .argument('<elements...>', 'element names (relative to element-path)')
+    .option('--deps <which>', 'none, plan (elements that need building) or all', 'plan')
+    .option('--except <element>', 'leave this element out (repeatable)', collect, [])
+    .option('--track', 'track the selected elements first (writes new refs)')
+    .option('--fetchers <n>', 'downloads at once', '4')
+    .option('--json', 'print what was fetched as JSON')
+    .action(async (names: string[], opts: FetchOptions, cmd: Command) => {
+      if (!['none', 'plan', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan or all, not '${opts.deps}'`);
+      const jobs = positiveInt(opts.fetchers, '--fetchers');
+      const g = globalOptions(cmd);
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
+      const { session } = p;
+      const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
+      const out = opts.json ? process.stderr : process.stdout;
+      try {
+        session.cleanStale();
+        const select = (): Element[] => selectElements(p, opts.deps as DepsSelection).filter((e) => !except.has(e.name));
+        if (opts.track) {
+          // `plan` needs keys, which need refs: track everything the targets reach first
+          const toTrack = opts.deps === 'none' ? p.targets : selectElements(p, 'all');
+          await trackElements(toTrack.filter((e) => !except.has(e.name)), (e) => session.sources(e), session.sourceContext, (e, i, ref) => writeSourceRef(e, i, ref), {
+            jobs,
+            onResult: (r) => r.changed && out.write(`[track] ${r.source.label}: new ref\n`),
+          });
+          session.forgetKeys();
+        }
+        const selected = select();
+        let fetched = 0;
+        const results = await fetchElements(selected, (e) => session.sources(e), session.sourceContext, {
+          jobs,
+          onResult: (r) => {
+            if (r.outcome === 'fetched') {
+              fetched++;
+              out.write(`[fetch] ${r.source.label}: fetched\n`);
+            }
+          },
+        });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(results.map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, outcome: r.outcome })), null, 2)}\n`);
+        } else out.write(`fetch: ${selected.length} element(s), ${fetched} source(s) downloaded, ${results.length - fetched} already cached\n`);
+      } finally {
+        session.close();
+      }
+    });
+}

@@ -1,0 +1,134 @@
+import type { Command } from 'commander';
+import { once } from 'node:events';
+import { KilnError } from '../../errors.js';
+import { openImage, type OpenedImage } from '../../fs/image.js';
+import type { FsReader, FsStat } from '../../fs/reader.js';
+import type { NodeType } from '../../fs/tree.js';
+
+/** `kiln image ls|cat IMAGE[:PART] ...`: look inside an image without mounting it. */
+export function registerImage(program: Command): void {
+  const image = program.command('image').description('look inside a filesystem image (ext4, FAT) or a partition of a disk image');
+
+  image
+    .command('ls')
+    .description('list a directory of an image (IMAGE:N reads partition N of an MBR disk image)')
+    .argument('<image>', 'image file, or IMAGE:N for partition N')
+    .argument('[path]', 'path inside the image', '/')
+    .option('-l, --long', 'long format: mode, links, owner, size, mtime (UTC)')
+    .option('-R, --recursive', 'list the whole subtree, one path per line')
+    .action(async (spec: string, path: string, opts: { long?: boolean; recursive?: boolean }) => {
+      await withImage(spec, async (img) => {
+        const lines = listing(img.reader, path, opts.long === true, opts.recursive === true);
+        await writeOut(lines.length > 0 ? lines.join('\n') + '\n' : '');
+      });
+    });
+
+  image
+    .command('cat')
+    .description("write a file's content to stdout")
+    .argument('<image>', 'image file, or IMAGE:N for partition N')
+    .argument('<path>', 'path of a regular file inside the image')
+    .action(async (spec: string, path: string) => {
+      await withImage(spec, async (img) => {
+        const st = img.reader.stat(path);
+        if (st.type !== 'file') throw new KilnError('not-a-file', `'${path}' in '${spec}' is a ${describeType(st.type)}, not a regular file`, "use 'kiln image ls' to look at it");
+        const content = img.reader.content(path);
+        const reader = content.open();
+        try {
+          const chunk = new Uint8Array(1 << 20);
+          for (let at = 0; at < content.size; ) {
+            const n = reader.read(at, chunk.subarray(0, Math.min(chunk.length, content.size - at)));
+            if (n === 0) break;
+            at += n;
+            // A copy per chunk: stdout may hold on to it until it drains.
+            if (!(await writeOut(chunk.slice(0, n)))) return;
+          }
+        } finally {
+          reader.close();
+        }
+      });
+    });
+}
+
+async function withImage(spec: string, fn: (img: OpenedImage) => Promise<void>): Promise<void> {
+  const img = openImage(spec);
+  try {
+    await fn(img);
+  } finally {
+    img.close();
+  }
+}
+
+let stdoutClosed = false;
+let closedWaiters: (() => void)[] = [];
+let watching = false;
+
+/** Writes to stdout, waiting for it to drain; false once the reader went away (EPIPE). */
+async function writeOut(data: string | Uint8Array): Promise<boolean> {
+  const out = process.stdout;
+  if (!watching) {
+    watching = true;
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      stdoutClosed = true;
+      for (const w of closedWaiters) w();
+      closedWaiters = [];
+    });
+  }
+  if (stdoutClosed) return false;
+  if (data.length === 0 || out.write(data)) return true;
+  const closed = new Promise<boolean>((resolve) => closedWaiters.push(() => resolve(false)));
+  return Promise.race([once(out, 'drain').then(() => !stdoutClosed), closed]);
+}
+
+function describeType(t: NodeType): string {
+  return { file: 'regular file', dir: 'directory', symlink: 'symbolic link', char: 'character device', block: 'block device', fifo: 'fifo', socket: 'socket' }[t];
+}
+
+const TYPE_CHAR: Record<NodeType, string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
+
+/** `drwxr-xr-x` with s/S and t/T as ls prints them. */
+export function modeString(type: NodeType, mode: number): string {
+  const rwx = (bits: number, special: boolean, ch: string): string => {
+    const x = (bits & 1) !== 0;
+    return (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (special ? (x ? ch : ch.toUpperCase()) : x ? 'x' : '-');
+  };
+  return (
+    TYPE_CHAR[type] +
+    rwx((mode >> 6) & 7, (mode & 0o4000) !== 0, 's') +
+    rwx((mode >> 3) & 7, (mode & 0o2000) !== 0, 's') +
+    rwx(mode & 7, (mode & 0o1000) !== 0, 't')
+  );
+}
+
+function utc(sec: number): string {
+  const d = new Date(sec * 1000);
+  return Number.isNaN(d.getTime()) ? String(sec) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+}
+
+function longLine(st: FsStat, name: string): string {
+  const size = st.rdev ? `${st.rdev.major}, ${st.rdev.minor}` : String(st.size);
+  const link = st.type === 'symlink' && st.target !== undefined ? ` -> ${st.target}` : '';
+  return `${modeString(st.type, st.mode)} ${String(st.nlink).padStart(3)} ${String(st.uid).padStart(5)} ${String(st.gid).padStart(5)} ${size.padStart(10)} ${utc(st.mtime.sec)} ${name}${link}`;
+}
+
+function join(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
+/** The lines `kiln image ls` prints. */
+export function listing(reader: FsReader, path: string, long: boolean, recursive: boolean): string[] {
+  const line = (st: FsStat, name: string): string => (long ? longLine(st, name) : name);
+  const st = reader.stat(path);
+  if (st.type !== 'dir') return [line(st, path.replace(/^\/+/, ''))];
+  const out: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const e of reader.list(dir)) {
+      const relPath = join(rel, e.name);
+      out.push(line(e.stat, recursive ? relPath : e.name));
+      if (recursive && e.stat.type === 'dir') walk(join(dir, e.name), relPath);
+    }
+  };
+  walk(path, '');
+  return out;
+}

@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { KilnError } from '../../errors.js';
+import { withSparseFile } from '../../fs/block-target.js';
+import type { Ext4Options } from '../../fs/ext4/options.js';
+import { planExt4, writeExt4 } from '../../fs/ext4/writer.js';
+import { treeFromDirectory } from '../../fs/tree-from-dir.js';
+import { treeFromTar } from '../../fs/tree-from-tar.js';
+import type { FileTree } from '../../fs/tree.js';
+import { formatSize, parseSize } from '../../units.js';
+
+interface Opts {
+  size: string;
+  margin?: string;
+  label?: string;
+  uuid?: string;
+  inodeRatio?: string;
+  reserved?: string;
+  blockSize?: string;
+  rootOwner?: boolean;
+  fromTar?: string;
+  journal: boolean;
+}
+
+function sourceDateEpoch(): number | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new KilnError('bad-env', `SOURCE_DATE_EPOCH='${v}' is not a number of seconds`);
+  return Number(v);
+}
+
+function wholeNumber(text: string, what: string): number {
+  if (!/^\d+$/.test(text)) throw new KilnError('bad-option', `${what} '${text}' is not a whole number`);
+  return Number(text);
+}
+
+/** `kiln mkfs ext4 [--size SIZE|auto] [--margin SIZE] [--label L] [--uuid U] ... [SRC] OUT` */
+export function addMkfsExt4(mkfs: Command): void {
+  mkfs
+    .command('ext4')
+    .description('write an ext4 filesystem (journal, extents, metadata_csum, as mke2fs -t ext4) from a directory or tar archive into a new sparse file')
+    .option('-s, --size <size>', "image size (e.g. 512M), or 'auto' for the smallest that holds the tree plus --margin", 'auto')
+    .option('--margin <size>', "free space added to --size auto (e.g. 64M); default 0")
+    .option('-L, --label <label>', 'volume label (up to 16 bytes)')
+    .option('-U, --uuid <uuid>', 'filesystem UUID (default: derived from the tree and options)')
+    .option('-i, --inode-ratio <bytes>', 'bytes per inode (default as mke2fs: 4096 below 512 MiB, 16384 above)')
+    .option('-m, --reserved <percent>', 'percentage of blocks reserved for root (default 5)')
+    .option('-b, --block-size <bytes>', 'block size, 1024 or 4096 (default 4096)')
+    .option('--root-owner', 'make every file owned by 0:0 (a directory source keeps owners otherwise)')
+    .option('--from-tar <file>', 'read the tree from a tar archive (plain, gzip, bzip2, xz or zstd) instead of SRC')
+    .option('--journal', 'write an empty jbd2 journal (the default)', true)
+    .option('--no-journal', 'leave the journal out')
+    .argument('<src-or-out>', 'source directory, then the output file (only the output with --from-tar)')
+    .argument('[out]', 'output file')
+    .action(async (first: string, second: string | undefined, opts: Opts) => {
+      let src: string | undefined;
+      let out: string;
+      if (opts.fromTar !== undefined) {
+        if (second !== undefined) throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', 'kiln mkfs ext4 --from-tar ROOT.tar OUT.img');
+        out = first;
+      } else {
+        if (second === undefined) throw new KilnError('bad-args', 'missing the output file', 'kiln mkfs ext4 SRC OUT.img');
+        src = first;
+        out = second;
+      }
+      let outIsDir = false;
+      try {
+        outIsDir = statSync(out).isDirectory();
+      } catch {
+        // does not exist yet: fine
+      }
+      if (outIsDir) throw new KilnError('bad-output', `output '${out}' is a directory`, 'name the image file to write, e.g. rootfs.img');
+
+      const options: Ext4Options = { journal: opts.journal };
+      if (opts.label !== undefined) options.label = opts.label;
+      if (opts.uuid !== undefined) options.uuid = opts.uuid;
+      if (opts.inodeRatio !== undefined) options.inodeRatio = parseSize(opts.inodeRatio, 'inode ratio');
+      if (opts.reserved !== undefined) {
+        const r = Number(opts.reserved);
+        if (!Number.isFinite(r)) throw new KilnError('bad-option', `--reserved '${opts.reserved}' is not a percentage`);
+        options.reservedPercent = r;
+      }
+      if (opts.blockSize !== undefined) {
+        const b = wholeNumber(String(parseSize(opts.blockSize, 'block size')), 'block size');
+        if (b !== 1024 && b !== 4096) throw new KilnError('bad-option', `--block-size ${opts.blockSize}: ext4 block size is 1024 or 4096`);
+        options.blockSize = b;
+      }
+      const sde = sourceDateEpoch();
+      if (sde !== undefined) options.sourceDateEpoch = sde;
+      const owners = opts.rootOwner ? 'root' : 'keep';
+
+      let tree: FileTree;
+      let dispose = (): void => {};
+      if (opts.fromTar !== undefined) {
+        const t = await treeFromTar(opts.fromTar, { owners });
+        tree = t.tree;
+        dispose = t.dispose;
+      } else tree = treeFromDirectory(src!, { owners });
+      try {
+        // Names, xattrs and fit are all checked before the output file is created.
+        const margin = opts.margin !== undefined ? parseSize(opts.margin, 'margin') : 0;
+        if (opts.margin !== undefined && opts.size !== 'auto') throw new KilnError('bad-args', '--margin only applies to --size auto');
+        const plan = planExt4(tree, options);
+        const size = opts.size === 'auto' ? plan.minimumSize + Math.ceil(margin / plan.blockSize) * plan.blockSize : parseSize(opts.size, 'image size');
+        if (size < plan.minimumSize) {
+          throw new KilnError(
+            'no-space',
+            `the tree needs an ext4 filesystem of at least ${plan.minimumSize} bytes (${formatSize(plan.minimumSize)}) but --size gives ${size} bytes (${formatSize(size)})`,
+            'give a larger --size, or --size auto',
+          );
+        }
+        const r = await withSparseFile(out, size, (t) => writeExt4(tree, t, options));
+        process.stdout.write(
+          `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}\n`,
+        );
+      } finally {
+        dispose();
+      }
+    });
+}

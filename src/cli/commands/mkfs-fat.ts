@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { KilnError } from '../../errors.js';
+import { withSparseFile } from '../../fs/block-target.js';
+import { planFat, writeFat, type FatOptions } from '../../fs/fat/index.js';
+import { treeFromDirectory } from '../../fs/tree-from-dir.js';
+import { treeFromTar } from '../../fs/tree-from-tar.js';
+import type { FileTree } from '../../fs/tree.js';
+import { formatSize, parseSize } from '../../units.js';
+
+interface Opts {
+  fat?: string;
+  size: string;
+  label?: string;
+  volumeId?: string;
+  clusterSize?: string;
+  fromTar?: string;
+  hiddenSectors?: string;
+  skipSpecial?: boolean;
+}
+
+function parseVolumeId(text: string): number {
+  const hex = text.replace(/^0x/i, '').replace('-', '');
+  if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) throw new KilnError('bad-option', `volume id '${text}' is not a 32-bit hexadecimal number`, 'write it as mkfs.fat -i does, e.g. 1234ABCD or 1234-ABCD');
+  return parseInt(hex, 16);
+}
+
+function sourceDateEpoch(): number | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new KilnError('bad-env', `SOURCE_DATE_EPOCH='${v}' is not a number of seconds`);
+  return Number(v);
+}
+
+/** `kiln mkfs fat [--fat 12|16|32] [--size SIZE|auto] [--label L] [--volume-id ID] [--cluster-size N] [--from-tar FILE] [SRC] OUT` */
+export function addMkfsFat(mkfs: Command): void {
+  mkfs
+    .command('fat')
+    .description('write a FAT12/16/32 filesystem (VFAT long names) from a directory or tar archive into a new sparse file')
+    .option('-F, --fat <bits>', 'FAT type 12, 16 or 32 (default: chosen by size, as mkfs.fat)')
+    .option('-s, --size <size>', "image size (e.g. 64M), or 'auto' for the smallest that holds the tree", 'auto')
+    .option('-L, --label <label>', 'volume label (up to 11 characters, stored upper-case)')
+    .option('-i, --volume-id <hex>', 'volume serial number, 32-bit hex (default: derived from the tree)')
+    .option('-c, --cluster-size <bytes>', 'cluster size in bytes, a power of two from 512 to 64K (e.g. 4096 or 4K)')
+    .option('--from-tar <file>', 'read the tree from a tar archive (plain, gzip, bzip2, xz or zstd) instead of SRC')
+    .option('--hidden-sectors <n>', 'partition offset in 512-byte sectors for the BPB (default 0)')
+    .option('--skip-special', 'leave out symlinks, devices, fifos and sockets (FAT cannot hold them) instead of failing')
+    .argument('<src-or-out>', 'source directory, then the output file (only the output with --from-tar)')
+    .argument('[out]', 'output file')
+    .action(async (first: string, second: string | undefined, opts: Opts) => {
+      let src: string | undefined;
+      let out: string;
+      if (opts.fromTar !== undefined) {
+        if (second !== undefined) throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', 'kiln mkfs fat --from-tar ROOT.tar OUT.img');
+        out = first;
+      } else {
+        if (second === undefined) throw new KilnError('bad-args', 'missing the output file', 'kiln mkfs fat SRC OUT.img');
+        src = first;
+        out = second;
+      }
+      const options: FatOptions = {};
+      if (opts.fat !== undefined) {
+        if (!['12', '16', '32'].includes(opts.fat)) throw new KilnError('bad-option', `--fat ${opts.fat}: the FAT type is 12, 16 or 32`);
+        options.fatType = Number(opts.fat) as 12 | 16 | 32;
+      }
+      if (opts.label !== undefined) options.label = opts.label;
+      if (opts.volumeId !== undefined) options.volumeId = parseVolumeId(opts.volumeId);
+      if (opts.clusterSize !== undefined) options.clusterSize = parseSize(opts.clusterSize, 'cluster size');
+      if (opts.hiddenSectors !== undefined) {
+        if (!/^\d+$/.test(opts.hiddenSectors)) throw new KilnError('bad-option', `--hidden-sectors ${opts.hiddenSectors} is not a number`);
+        options.hiddenSectors = Number(opts.hiddenSectors);
+      }
+      if (opts.skipSpecial) options.specialFiles = 'skip';
+      const sde = sourceDateEpoch();
+      if (sde !== undefined) options.sourceDateEpoch = sde;
+
+      let tree: FileTree;
+      let dispose = (): void => {};
+      if (opts.fromTar !== undefined) {
+        const t = await treeFromTar(opts.fromTar);
+        tree = t.tree;
+        dispose = t.dispose;
+      } else tree = treeFromDirectory(src!);
+      try {
+        // Everything is checked (names, sizes, fit) before the output file is created.
+        const plan = planFat(tree, options);
+        const size = opts.size === 'auto' ? plan.minimumSize : parseSize(opts.size, 'image size');
+        // With an explicit size, writeFat refuses a tree that does not fit before its first write.
+        const r = await withSparseFile(out, size, (t) => writeFat(tree, t, options));
+        process.stdout.write(
+          `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${r.volumeId.toString(16).toUpperCase().padStart(8, '0')}${r.label ? `, label ${r.label}` : ''}\n`,
+        );
+      } finally {
+        dispose();
+      }
+    });
+}

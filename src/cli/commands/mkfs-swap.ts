@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { withSparseFile } from '../../fs/block-target.js';
+import { planSwap, writeSwap } from '../../fs/swap.js';
+import { parseSize } from '../../units.js';
+
+/** `kiln mkfs swap --size SIZE [--label L] [--uuid U] OUT` */
+export function addMkfsSwap(mkfs: Command): void {
+  mkfs
+    .command('swap')
+    .description('write a Linux swap area (version-1 header) into a new sparse file')
+    .requiredOption('-s, --size <size>', 'size of the swap area (e.g. 256M); at least 10 pages')
+    .option('-L, --label <label>', 'swap label (up to 16 bytes)')
+    .option('-U, --uuid <uuid>', 'UUID (default: derived from size and label)')
+    .argument('<out>', 'output file')
+    .action(async (out: string, opts: { size: string; label?: string; uuid?: string }) => {
+      const size = parseSize(opts.size, 'swap size');
+      const options = { ...(opts.label !== undefined && { label: opts.label }), ...(opts.uuid !== undefined && { uuid: opts.uuid }) };
+      planSwap(size, options); // refuse bad input before creating anything
+      const info = await withSparseFile(out, size, (t) => writeSwap(t, options));
+      process.stdout.write(`swap: ${out}: ${info.lastPage} pages of ${info.pageSize} bytes, UUID ${info.uuid}${info.label ? `, label ${info.label}` : ''}\n`);
+    });
+}

@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { KilnError } from '../../errors.js';
+import type { Element, YamlValue } from '../../pipeline/model.js';
+import { openPipeline, type OpenPipeline } from '../../pipeline/plan/open.js';
+import { buildPlan } from '../../pipeline/plan/plan.js';
+import { dependenciesOf } from '../../pipeline/plan/scope.js';
+import type { Session } from '../../pipeline/plan/session.js';
+import { shortKey } from '../../pipeline/plan/keys.js';
+import { globalOptions } from '../context.js';
+
+/** `kiln show`: one line per element with its key and state (FORMAT.md §11). */
+
+export const DEFAULT_SHOW_FORMAT = '%{state: >12} %{full-key} %{name} %{workspace-dirs}';
+export type DepsSelection = 'none' | 'plan' | 'run' | 'build' | 'all';
+
+/** The elements `--deps` selects for the targets, in staging order. */
+export function selectElements(p: OpenPipeline, deps: DepsSelection): Element[] {
+  switch (deps) {
+    case 'none':
+      return p.targets;
+    case 'plan':
+      return buildPlan(p.session, p.targets);
+    case 'run':
+      return dependenciesOf(p.targets, 'run');
+    case 'build':
+      return dependenciesOf(p.targets, 'build');
+    case 'all':
+      return dependenciesOf(p.targets, 'all');
+  }
+}
+
+function dump(value: YamlValue): string {
+  return stringify(value, { lineWidth: 0 }).replace(/\n$/, '');
+}
+
+/** Python-style `[[fill]align][width]` as BuildStream's format tokens use (`%{state: >12}`). */
+function applySpec(text: string, spec: string | undefined): string {
+  if (!spec) return text;
+  const m = /^(?:(.)?([<>^]))?(\d+)?$/.exec(spec);
+  if (!m) throw new KilnError('bad-format', `unsupported format spec ':${spec}'`, 'use [[fill]align][width], e.g. %{state: >12}');
+  const fill = m[1] ?? ' ';
+  const align = m[2] ?? '<';
+  const width = Number(m[3] ?? 0);
+  if (text.length >= width) return text;
+  const pad = width - text.length;
+  if (align === '>') return fill.repeat(pad) + text;
+  if (align === '^') return fill.repeat(Math.floor(pad / 2)) + text + fill.repeat(pad - Math.floor(pad / 2));
+  return text + fill.repeat(pad);
+}
+
+/** The value of each `%{token}` for an element. */
+export function tokenValues(session: Session, e: Element): Record<string, () => string> {
+  return {
+    name: () => e.name,
+    key: () => shortKey(session.keys(e).strong),
+    'full-key': () => session.keys(e).strong ?? '????????',
+    state: () => session.state(e),
+    kind: () => e.kind,
+    config: () => dump(e.config),
+    vars: () => dump(e.variables),
+    env: () => dump(e.environment),
+    public: () => dump(e.public),
+    workspaced: () => '',
+    'workspace-dirs': () => '',
+  };
+}
+
+export function formatElement(session: Session, e: Element, format: string): string {
+  const values = tokenValues(session, e);
+  return format
+    .replace(/%\{([a-z-]+)(?::([^}]*))?\}/g, (whole, name: string, spec: string | undefined) => {
+      const v = values[name];
+      if (!v) throw new KilnError('bad-format', `unknown format token ${whole}`, `known tokens: ${Object.keys(values).map((k) => `%{${k}}`).join(' ')}`);
+      return applySpec(v(), spec);
+    })
+    .replace(/\s+$/, '');
+}
+
+export function elementJson(session: Session, e: Element): Record<string, unknown> {
+  const keys = session.keys(e);
+  return {
+    name: e.name,
+    kind: e.kind,
+    key: keys.strong ? shortKey(keys.strong) : null,
+    'full-key': keys.strong ?? null,
+    'weak-key': keys.weak ?? null,
+    state: session.state(e),
+    dependencies: e.dependencies.map((d) => ({ name: d.element.name, type: d.type })),
+  };
+}
+
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .description('show elements with their cache keys and states')
+    .argument('[elements...]', 'element names (relative to element-path)')
+    .option('-d, --deps <deps>', 'which elements: none, plan, run, build or all', 'all')
+    .option('--order <order>', 'stage (staging order) or alpha', 'stage')
+    .option('-f, --format <format>', `line format (tokens: %{name} %{key} %{full-key} %{state} %{kind} %{config} %{vars} %{env} %{public}); default '${DEFAULT_SHOW_FORMAT}'`)
+    .option('--json', 'print a JSON array instead')
+    .action((names: string[], opts: { deps: string; order: string; format?: string; json?: boolean }, cmd: Command) => {
+      if (!['none', 'plan', 'run', 'build', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan, run, build or all, not '${opts.deps}'`);
+      if (!['stage', 'alpha'].includes(opts.order)) throw new KilnError('bad-option', `--order must be stage or alpha, not '${opts.order}'`);
+      const g = globalOptions(cmd);
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
+      let elements = selectElements(p, opts.deps as DepsSelection);
+      if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(elements.map((e) => elementJson(p.session, e)), null, 2)}\n`);
+        return;
+      }
+      const format = opts.format ?? DEFAULT_SHOW_FORMAT;
+      process.stdout.write(elements.map((e) => `${formatElement(p.session, e, format)}\n`).join(''));
+    });
+}

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { KilnError } from '../../errors.js';
+import { writeSourceRef } from '../../pipeline/load/index.js';
+import type { Element } from '../../pipeline/model.js';
+import { openPipeline } from '../../pipeline/plan/open.js';
+import { dependenciesOf } from '../../pipeline/plan/scope.js';
+import { formatRef } from '../../pipeline/load/index.js';
+import { trackElements } from '../../pipeline/sources/index.js';
+import { globalOptions } from '../context.js';
+
+/**
+ * `kiln track [--deps none|all] [--except E] ELEMENT...`: computes new refs (tar/remote: download
+ * and sha256) and writes the changed ones where the project keeps refs (inline in the .bst,
+ * keeping comments, or project.refs).
+ */
+
+interface TrackOptions {
+  deps: string;
+  except: string[];
+  fetchers: string;
+  json?: boolean;
+}
+
+export function positiveInt(v: string, what: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new KilnError('bad-option', `${what} must be a positive integer, not '${v}'`);
+  return Number(v);
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function registerTrack(program: Command): void {
+  program
+    .command('track')
+    .description('compute new source refs and write them to the project')
+    .argument('<elements...>', 'element names (relative to element-path)')
+    .option('--deps <which>', 'none (the elements) or all (everything they depend on too)', 'none')
+    .option('--except <element>', 'leave this element out (repeatable)', collect, [])
+    .option('--fetchers <n>', 'downloads at once', '4')
+    .option('--json', 'print what changed as JSON')
+    .action(async (names: string[], opts: TrackOptions, cmd: Command) => {
+      if (opts.deps !== 'none' && opts.deps !== 'all') throw new KilnError('bad-option', `--deps must be none or all, not '${opts.deps}'`);
+      const jobs = positiveInt(opts.fetchers, '--fetchers');
+      const g = globalOptions(cmd);
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
+      const { session } = p;
+      const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
+      const selected = (opts.deps === 'all' ? dependenciesOf(p.targets, 'all') : p.targets).filter((e: Element) => !except.has(e.name));
+      const out = opts.json ? process.stderr : process.stdout;
+      try {
+        const results = await trackElements(selected, (e) => session.sources(e), session.sourceContext, (e, i, ref) => writeSourceRef(e, i, ref), {
+          jobs,
+          onResult: (r) => {
+            if (r.ref === undefined) return;
+            out.write(`[track] ${r.source.label}: ${r.changed ? `new ref ${formatRef(r.ref)}` : 'ref unchanged'}\n`);
+          },
+        });
+        session.forgetKeys();
+        const changed = results.filter((r) => r.changed);
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify(
+              results.filter((r) => r.ref !== undefined).map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, ref: r.ref, old: r.old ?? null, changed: r.changed })),
+              null,
+              2,
+            )}\n`,
+          );
+        } else out.write(`tracked ${selected.length} element(s): ${changed.length} ref(s) changed\n`);
+      } finally {
+        session.close();
+      }
+    });
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { KilnError } from '../../errors.js';
+import { FileTree, makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
+import { FAST_SYMLINK_MAX, FIRST_INO, FT, LINK_MAX, LOST_FOUND_INO, NAME_MAX, ROOT_INO } from './constants.js';
+import { layoutDirectory, type DirChild, type DirLayout } from './directory.js';
+import { formatUuid, type ResolvedOptions } from './options.js';
+import { placeXattrs, prepareXattrs, type XattrPlacement } from './xattr-layout.js';
+
+/**
+ * The tree as ext4 will hold it, independent of the filesystem size: inode numbers, link
+ * counts, directory layouts and xattr placement. Planning and writing both start here.
+ */
+export interface InodeRecord {
+  ino: number;
+  node: Inode;
+  /** First path naming the inode (for messages). */
+  path: string;
+  links: number;
+  dir?: { parent: number; layout: DirLayout };
+  symlink?: Uint8Array;
+  xattrs?: XattrPlacement;
+}
+
+export interface Ext4Model {
+  /** By inode number; holes for the reserved inodes. */
+  records: (InodeRecord | undefined)[];
+  maxIno: number;
+  uuid: Uint8Array;
+  hashSeed: Uint8Array;
+  contentBytes: number;
+  /** The time the filesystem itself is stamped with (superblock, journal, lost+found). */
+  fsTime: number;
+}
+
+const utf8 = new TextEncoder();
+
+const FILE_TYPES: Record<Inode['type'], number> = {
+  file: FT.REG,
+  dir: FT.DIR,
+  symlink: FT.SYMLINK,
+  char: FT.CHR,
+  block: FT.BLK,
+  fifo: FT.FIFO,
+  socket: FT.SOCK,
+};
+
+function uuidFrom(digest: Buffer, version: number): Uint8Array {
+  const b = Uint8Array.from(digest.subarray(0, 16));
+  b[6] = (b[6]! & 0x0f) | (version << 4);
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  return b;
+}
+
+function describeTime(t: Timestamp | undefined): string {
+  return t ? `${t.sec}.${t.nsec}` : '-';
+}
+
+export function buildModel(tree: FileTree, opts: ResolvedOptions): Ext4Model {
+  const bs = opts.blockSize;
+  const fsTime = opts.sourceDateEpoch ?? 0;
+  const records: (InodeRecord | undefined)[] = [];
+  const inoOf = new Map<Inode, number>();
+  const children = new Map<string, DirChild[]>();
+  const digest = createHash('sha256');
+  digest.update(`kiln-ext4\0${opts.label}\0${bs}\0${opts.inodeRatio ?? '-'}\0${opts.journal}\0${opts.reservedPercent}\0${opts.sourceDateEpoch ?? '-'}\0`);
+  let next = FIRST_INO + 1;
+  let contentBytes = 0;
+
+  const lf = tree.get('lost+found');
+  if (lf && lf.type !== 'dir') {
+    throw new KilnError('bad-tree', "'lost+found' in the tree is not a directory; ext4 needs that name for its lost+found directory", 'rename or remove it');
+  }
+  for (const [path, node] of tree.walk()) {
+    let ino = inoOf.get(node);
+    const name = path === '' ? '' : path.slice(path.lastIndexOf('/') + 1);
+    const nameBytes = utf8.encode(name);
+    if (nameBytes.length > NAME_MAX) {
+      throw new KilnError('name-too-long', `'${path}': the name is ${nameBytes.length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
+    }
+    if (nameBytes.includes(0)) throw new KilnError('bad-name', `'${path}': names cannot contain NUL bytes`);
+    if (ino === undefined) {
+      ino = path === '' ? ROOT_INO : path === 'lost+found' ? LOST_FOUND_INO : next++;
+      inoOf.set(node, ino);
+      const rec: InodeRecord = { ino, node, path, links: 0 };
+      if (node.type === 'symlink') {
+        rec.symlink = utf8.encode(node.target ?? '');
+        if (rec.symlink.length === 0) throw new KilnError('bad-tree', `'${path}': symlink has an empty target`);
+        if (rec.symlink.length >= bs) throw new KilnError('bad-tree', `'${path}': symlink target is ${rec.symlink.length} bytes; at most ${bs - 1} fit`);
+      }
+      if (node.type === 'file') contentBytes += node.content?.size ?? 0;
+      if (node.xattrs && node.xattrs.size > 0) rec.xattrs = placeXattrs(prepareXattrs(node.xattrs, `'${path || '/'}'`), bs, `'${path || '/'}'`);
+      records[ino] = rec;
+      digest.update(
+        `${path}\0${ino}\0${node.type}\0${node.mode}\0${node.uid}\0${node.gid}\0${describeTime(node.mtime)}\0${describeTime(node.atime)}\0${describeTime(node.ctime)}\0${describeTime(node.crtime)}\0${node.content?.size ?? '-'}\0${node.target ?? '-'}\0${node.rdev ? `${node.rdev.major}:${node.rdev.minor}` : '-'}\0`,
+      );
+      if (node.xattrs) for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) digest.update(`${k}\0${v.length}\0`).update(v);
+    } else digest.update(`${path}\0=${ino}\0`);
+    const rec = records[ino]!;
+    rec.links++;
+    if (rec.links > LINK_MAX && node.type !== 'dir') {
+      throw new KilnError('too-many-links', `'${rec.path}' has more than ${LINK_MAX} hard links`, 'ext4 allows at most 65000 links to one file');
+    }
+    if (node.type === 'dir') children.set(path, []);
+    if (path !== '') children.get(parentOf(path))!.push({ name: nameBytes, ino, fileType: FILE_TYPES[node.type] });
+  }
+  if (!records[LOST_FOUND_INO]) {
+    const node = makeInode('dir', 0o700, { mtime: { sec: fsTime, nsec: 0 } });
+    records[LOST_FOUND_INO] = { ino: LOST_FOUND_INO, node, path: 'lost+found', links: 1 };
+    children.set('lost+found', []);
+    children.get('')!.unshift({ name: utf8.encode('lost+found'), ino: LOST_FOUND_INO, fileType: FT.DIR });
+  }
+  const sum = digest.digest();
+  const uuid = opts.uuid ?? uuidFrom(sum, 5);
+  const hashSeed = opts.hashSeed ?? uuidFrom(createHash('sha256').update(sum).update('hash seed').digest(), 4);
+
+  // Directories: layouts and link counts (2 + subdirectories; 1 when past the limit, per dir_nlink).
+  for (const [path, list] of children) {
+    const ino = path === '' ? ROOT_INO : path === 'lost+found' ? LOST_FOUND_INO : inoOf.get(tree.get(path)!)!;
+    const rec = records[ino]!;
+    const parent = path === '' ? ROOT_INO : path === 'lost+found' ? ROOT_INO : inoOf.get(tree.get(parentOf(path))!)!;
+    // mke2fs gives lost+found 16 KiB (at least two blocks) so fsck can link files in without allocating.
+    const minBlocks = ino === LOST_FOUND_INO ? Math.max(2, Math.min(12, 16384 / bs)) : 1;
+    rec.dir = { parent, layout: layoutDirectory(list, bs, hashSeed, minBlocks) };
+    const subdirs = list.reduce((n, c) => n + (c.fileType === FT.DIR ? 1 : 0), 0);
+    rec.links = 2 + subdirs >= LINK_MAX ? 1 : 2 + subdirs;
+  }
+  return { records, maxIno: Math.max(FIRST_INO, next - 1), uuid, hashSeed, contentBytes, fsTime };
+}
+
+export function isFastSymlink(rec: InodeRecord): boolean {
+  return rec.symlink !== undefined && rec.symlink.length <= FAST_SYMLINK_MAX;
+}
+
+export { formatUuid };

@@ -1,0 +1,653 @@
+import { KilnError } from '../../errors.js';
+import { formatSize } from '../../units.js';
+import type { BlockTarget } from '../block-target.js';
+import type { FileTree, Inode, Timestamp } from '../tree.js';
+import {
+  CHECKSUM_CRC32C,
+  COMPAT,
+  DEFAULT_FEATURES,
+  DEFM_ACL,
+  DEFM_XATTR_USER,
+  DESC_SIZE,
+  ERRORS_CONTINUE,
+  EXT4_MAGIC,
+  EXTRA_ISIZE,
+  FIRST_INO,
+  FLAGS_SIGNED_HASH,
+  HASH,
+  INODE_FLAG,
+  INODE_SIZE,
+  JNL_BACKUP_BLOCKS,
+  JOURNAL_INO,
+  LOG_GROUPS_PER_FLEX,
+  BG_INODE_ZEROED,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFREG,
+  S_IFSOCK,
+  STATE_CLEAN,
+  SUPERBLOCK_OFFSET,
+} from './constants.js';
+import { renderDirectory } from './directory.js';
+import { EXTENT_MAX_LEN, type Extent } from './extent.js';
+import { addRun, buildExtentTree, extentTreeBlocks } from './extent-tree.js';
+import { BlockAllocator, computeGeometry, groupStart, superRanges, type Geometry } from './geometry.js';
+import { encodeGroupDescriptor, setGroupDescriptorChecksum } from './group-descriptor.js';
+import { InodeStruct, encodeDevice, encodeTime, inodeSeed, setInodeChecksum } from './inode.js';
+import { JOURNAL_SIZE_STEPS, defaultJournalBlocks, encodeJournalSuperblock } from './journal.js';
+import { buildModel, isFastSymlink, type Ext4Model, type InodeRecord } from './model.js';
+import { defaultInodeRatio, formatUuid, resolveOptions, type Ext4Options, type Ext4Plan, type Ext4Result, type ResolvedOptions } from './options.js';
+import { Superblock, groupHasSuper, setSuperblockChecksum } from './superblock.js';
+import { crc32cUpdate } from '../checksum/crc32c.js';
+import { encodeIbodyXattrs, encodeXattrBlock } from './xattr-layout.js';
+import { xattrBlockChecksum } from './xattr.js';
+import { XattrBlockHeader } from './xattr.js';
+
+/**
+ * The native ext4 writer. One allocation pass, run twice: first "dense" (every file block
+ * counted, nothing read or written) to prove the tree fits, then for real, streaming each
+ * file once, turning all-zero blocks into holes and batching contiguous blocks into large
+ * writes. Metadata (inode tables, bitmaps, descriptors, superblocks) is written last.
+ *
+ * Layout: superblock copies where sparse_super puts them; all groups' bitmaps and inode
+ * tables packed from the start (flex_bg allows any placement); then the journal; then, in
+ * inode order, each inode's xattr block, data and extent-tree blocks.
+ */
+
+interface Tables {
+  blockBitmap: number[];
+  inodeBitmap: number[];
+  inodeTable: number[];
+}
+
+interface Layout {
+  geo: Geometry;
+  journalBlocks: number;
+  inodeRatio: number;
+}
+
+/** Collects contiguous block writes into one large write. */
+class Stager {
+  private readonly buf: Uint8Array;
+  private start = -1;
+  private len = 0;
+  private readonly capacity: number;
+  constructor(
+    private readonly target: BlockTarget,
+    private readonly bs: number,
+    bytes = 8 << 20,
+  ) {
+    this.buf = new Uint8Array(bytes);
+    this.capacity = bytes / bs;
+  }
+  /** Whole blocks (the data is `blocks * bs` bytes; callers zero-pad partial blocks). */
+  put(block: number, data: Uint8Array): void {
+    const blocks = data.length / this.bs;
+    if (this.len > 0 && (this.start + this.len !== block || this.len + blocks > this.capacity)) this.flush();
+    if (this.len === 0 && blocks * 2 >= this.capacity) {
+      this.target.write(block * this.bs, data);
+      return;
+    }
+    if (this.len === 0) this.start = block;
+    this.buf.set(data, this.len * this.bs);
+    this.len += blocks;
+  }
+  flush(): void {
+    if (this.len > 0) this.target.write(this.start * this.bs, this.buf.subarray(0, this.len * this.bs));
+    this.len = 0;
+  }
+}
+
+class NoSpace extends Error {}
+
+interface Io {
+  target: BlockTarget;
+  stager: Stager;
+  itable: Uint8Array;
+  fsSeed: number;
+  readBuf: Uint8Array;
+  readWords: Uint32Array;
+}
+
+const READ_CHUNK = 4 << 20;
+
+function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
+  if (epoch !== undefined && (t.sec > epoch || (t.sec === epoch && t.nsec > 0))) return { sec: epoch, nsec: 0 };
+  return t;
+}
+
+const TYPE_BITS: Record<Inode['type'], number> = {
+  file: S_IFREG,
+  dir: S_IFDIR,
+  symlink: S_IFLNK,
+  char: S_IFCHR,
+  block: S_IFBLK,
+  fifo: S_IFIFO,
+  socket: S_IFSOCK,
+};
+
+/** Allocates `count` blocks as runs, adding them to `extents` from logical block `logical`. */
+function allocateRuns(alloc: BlockAllocator, extents: Extent[], logical: number, count: number, onRun?: (start: number, len: number, offset: number) => void): void {
+  let done = 0;
+  while (done < count) {
+    const run = alloc.run(count - done);
+    if (!run) throw new NoSpace();
+    addRun(extents, logical + done, run[0], run[1], EXTENT_MAX_LEN);
+    onRun?.(run[0], run[1], done);
+    done += run[1];
+  }
+}
+
+function oneBlock(alloc: BlockAllocator): number {
+  const run = alloc.run(1);
+  if (!run) throw new NoSpace();
+  return run[0];
+}
+
+/** Streams a file: reads it once, skips all-zero blocks, allocates and stages the rest. */
+function streamFile(node: Inode, alloc: BlockAllocator, io: Io, bs: number, extents: Extent[], where: string): number {
+  const content = node.content;
+  const size = content?.size ?? 0;
+  if (!content || size === 0) return 0;
+  const reader = content.open();
+  let dataBlocks = 0;
+  const buf = io.readBuf;
+  const words = io.readWords;
+  const wordsPerBlock = bs / 4;
+  try {
+    for (let off = 0; off < size; off += READ_CHUNK) {
+      const want = Math.min(READ_CHUNK, size - off);
+      const got = reader.read(off, buf.subarray(0, want));
+      if (got !== want) throw new KilnError('short-read', `${where}: expected ${size} bytes, the content ended at ${off + got}`, 'the file changed while the image was written; try again');
+      const blocks = Math.ceil(want / bs);
+      buf.fill(0, want, blocks * bs);
+      const firstLogical = off / bs;
+      let b = 0;
+      while (b < blocks) {
+        // Find the next run of non-zero blocks [b, e).
+        while (b < blocks && isZeroBlock(words, b * wordsPerBlock, wordsPerBlock)) b++;
+        let e = b;
+        while (e < blocks && !isZeroBlock(words, e * wordsPerBlock, wordsPerBlock)) e++;
+        if (e > b) {
+          const runStart = b;
+          allocateRuns(alloc, extents, firstLogical + b, e - b, (start, len, offset) => {
+            io.stager.put(start, buf.subarray((runStart + offset) * bs, (runStart + offset + len) * bs));
+          });
+          dataBlocks += e - b;
+        }
+        b = e;
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  return dataBlocks;
+}
+
+function isZeroBlock(words: Uint32Array, from: number, count: number): boolean {
+  for (let i = from, end = from + count; i < end; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
+interface PassResult {
+  alloc: BlockAllocator;
+  tables: Tables;
+  journalIBlock?: Uint8Array;
+}
+
+/**
+ * The allocation pass. Without `io` it only counts (dense: every file block allocated) and
+ * throws NoSpace when the tree does not fit; with `io` it writes data and fills the inode table.
+ */
+function pass(model: Ext4Model, layout: Layout, opts: ResolvedOptions, io: Io | undefined): PassResult {
+  const { geo } = layout;
+  const bs = geo.blockSize;
+  const alloc = new BlockAllocator(geo.blocks, superRanges(geo), geo.firstDataBlock);
+  const tables: Tables = { blockBitmap: [], inodeBitmap: [], inodeTable: [] };
+  const need = (b: number | undefined): number => {
+    if (b === undefined) throw new NoSpace();
+    return b;
+  };
+  for (let g = 0; g < geo.groups; g++) tables.blockBitmap.push(need(alloc.contiguous(1)));
+  for (let g = 0; g < geo.groups; g++) tables.inodeBitmap.push(need(alloc.contiguous(1)));
+  for (let g = 0; g < geo.groups; g++) tables.inodeTable.push(need(alloc.contiguous(geo.inodeTableBlocks)));
+  if (model.maxIno > geo.inodes) throw new NoSpace();
+
+  const result: PassResult = { alloc, tables };
+  if (layout.journalBlocks > 0) {
+    const extents: Extent[] = [];
+    let first = -1;
+    allocateRuns(alloc, extents, 0, layout.journalBlocks, (start, _len, offset) => {
+      if (offset === 0) first = start;
+    });
+    const seed = io ? inodeSeed(io.fsSeed, JOURNAL_INO, 0) : 0;
+    const tree = buildExtentTree(extents, bs, () => oneBlock(alloc), seed);
+    if (io) {
+      const jsb = new Uint8Array(bs);
+      jsb.set(encodeJournalSuperblock(bs, layout.journalBlocks, model.uuid));
+      io.stager.put(first, jsb);
+      for (const t of tree.blocks) io.stager.put(t.block, t.data);
+      const journalNode: Inode = { type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: { sec: model.fsTime, nsec: 0 } };
+      encodeInode(io, JOURNAL_INO, journalNode, 1, layout.journalBlocks * bs, layout.journalBlocks + tree.blocks.length, INODE_FLAG.EXTENTS, tree.iBlock, 0, opts, bs);
+      result.journalIBlock = tree.iBlock;
+    }
+  }
+
+  for (let ino = 1; ino <= model.maxIno; ino++) {
+    const rec = model.records[ino];
+    if (!rec) continue;
+    placeInode(rec, alloc, io, bs, opts);
+  }
+  io?.stager.flush();
+  return result;
+}
+
+function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io | undefined, bs: number, opts: ResolvedOptions): void {
+  const node = rec.node;
+  const seed = io ? inodeSeed(io.fsSeed, rec.ino, 0) : 0;
+  let xattrBlock = 0;
+  let blocks = 0;
+  if (rec.xattrs && rec.xattrs.inBlock.length > 0) {
+    xattrBlock = oneBlock(alloc);
+    blocks++;
+    if (io) {
+      const data = encodeXattrBlock(rec.xattrs.inBlock, bs);
+      XattrBlockHeader.encode({ h_checksum: xattrBlockChecksum(io.fsSeed, xattrBlock, data) }, data);
+      io.stager.put(xattrBlock, data);
+    }
+  }
+  const extents: Extent[] = [];
+  let size = 0;
+  let flags = 0;
+  let iBlock: Uint8Array | undefined;
+  const where = `'${rec.path || '/'}'`;
+  if (rec.dir) {
+    const layout = rec.dir.layout;
+    const data = io ? renderDirectory(layout, rec.ino, rec.dir.parent, bs, seed) : undefined;
+    allocateRuns(alloc, extents, 0, layout.blocks, (start, len, offset) => {
+      if (data) io!.stager.put(start, data.subarray(offset * bs, (offset + len) * bs));
+    });
+    blocks += layout.blocks;
+    size = layout.blocks * bs;
+    flags = INODE_FLAG.EXTENTS | (layout.htree ? INODE_FLAG.INDEX : 0);
+  } else if (rec.symlink) {
+    size = rec.symlink.length;
+    if (isFastSymlink(rec)) {
+      iBlock = new Uint8Array(60);
+      iBlock.set(rec.symlink);
+    } else {
+      flags = INODE_FLAG.EXTENTS;
+      allocateRuns(alloc, extents, 0, 1, (start) => {
+        if (io) {
+          const data = new Uint8Array(bs);
+          data.set(rec.symlink!);
+          io.stager.put(start, data);
+        }
+      });
+      blocks += 1;
+    }
+  } else if (node.type === 'file') {
+    flags = INODE_FLAG.EXTENTS;
+    size = node.content?.size ?? 0;
+    if (io) blocks += streamFile(node, alloc, io, bs, extents, where);
+    else {
+      const dense = Math.ceil(size / bs);
+      allocateRuns(alloc, extents, 0, dense);
+      blocks += dense;
+    }
+  } else if (node.type === 'char' || node.type === 'block') {
+    iBlock = new Uint8Array(60);
+    encodeDevice(node.rdev?.major ?? 0, node.rdev?.minor ?? 0, iBlock);
+  } else iBlock = new Uint8Array(60);
+
+  if (flags & INODE_FLAG.EXTENTS) {
+    if (io) {
+      const tree = buildExtentTree(extents, bs, () => oneBlock(alloc), seed);
+      for (const t of tree.blocks) io.stager.put(t.block, t.data);
+      blocks += tree.blocks.length;
+      iBlock = tree.iBlock;
+    } else {
+      const n = extentTreeBlocks(extents.length, bs);
+      for (let i = 0; i < n; i++) oneBlock(alloc);
+    }
+  }
+  if (io) {
+    encodeInode(io, rec.ino, node, rec.links, size, blocks, flags, iBlock!, xattrBlock, opts, bs);
+    if (rec.xattrs) encodeIbodyXattrs(rec.xattrs.inInode, io.itable, (rec.ino - 1) * INODE_SIZE);
+  }
+}
+
+function encodeInode(io: Io, ino: number, node: Inode, links: number, size: number, blocks: number, flags: number, iBlock: Uint8Array, xattrBlock: number, opts: ResolvedOptions, bs: number): void {
+  const epoch = opts.sourceDateEpoch;
+  const mtime = encodeTime(clampTime(node.mtime, epoch));
+  const atime = encodeTime(clampTime(node.atime ?? node.mtime, epoch));
+  const ctime = encodeTime(clampTime(node.ctime ?? node.mtime, epoch));
+  const crtime = encodeTime(clampTime(node.crtime ?? node.mtime, epoch));
+  const sectors = blocks * (bs / 512);
+  InodeStruct.encode(
+    {
+      i_mode: TYPE_BITS[node.type] | (node.mode & 0o7777),
+      i_uid: node.uid & 0xffff,
+      i_uid_high: (node.uid >>> 16) & 0xffff,
+      i_gid: node.gid & 0xffff,
+      i_gid_high: (node.gid >>> 16) & 0xffff,
+      i_size_lo: size % 2 ** 32,
+      i_size_high: Math.floor(size / 2 ** 32),
+      i_atime: atime.sec,
+      i_atime_extra: atime.extra,
+      i_ctime: ctime.sec,
+      i_ctime_extra: ctime.extra,
+      i_mtime: mtime.sec,
+      i_mtime_extra: mtime.extra,
+      i_crtime: crtime.sec,
+      i_crtime_extra: crtime.extra,
+      i_links_count: links,
+      i_blocks_lo: sectors % 2 ** 32,
+      i_blocks_high: Math.floor(sectors / 2 ** 32),
+      i_flags: flags,
+      i_block: iBlock,
+      i_file_acl_lo: xattrBlock % 2 ** 32,
+      i_file_acl_high: Math.floor(xattrBlock / 2 ** 32),
+      i_extra_isize: EXTRA_ISIZE,
+    },
+    io.itable,
+    (ino - 1) * INODE_SIZE,
+  );
+}
+
+// ---- fitting ----
+
+function journalCandidates(blocks: number, opts: ResolvedOptions): number[] {
+  if (!opts.journal) return [0];
+  const j0 = defaultJournalBlocks(blocks);
+  if (j0 === 0) return [0];
+  return [j0, ...JOURNAL_SIZE_STEPS.filter((s) => s < j0)];
+}
+
+/**
+ * Inode ratios to try: the given one, or mke2fs's default for the size and then denser ones,
+ * so that a tree with many small files still fits in a larger filesystem whose default
+ * ratio would give it fewer inodes than a smaller one.
+ */
+function ratioCandidates(blocks: number, opts: ResolvedOptions): number[] {
+  if (opts.inodeRatio !== undefined) return [opts.inodeRatio];
+  const def = defaultInodeRatio(blocks * opts.blockSize);
+  return [def, ...[16384, 8192, 4096].filter((r) => r < def && r >= opts.blockSize)];
+}
+
+/** The layout for `blocks` blocks, or undefined when the tree does not fit. */
+function chooseLayout(model: Ext4Model, blocks: number, opts: ResolvedOptions): Layout | undefined {
+  const bs = opts.blockSize;
+  for (const inodeRatio of ratioCandidates(blocks, opts)) {
+    const geo = computeGeometry(blocks, bs, inodeRatio);
+    if (!geo) return undefined;
+    if (model.maxIno > geo.inodes) continue;
+    for (const journalBlocks of journalCandidates(geo.blocks, opts)) {
+      const layout = { geo, journalBlocks, inodeRatio };
+      try {
+        pass(model, layout, opts, undefined);
+        return layout;
+      } catch (e) {
+        if (!(e instanceof NoSpace)) throw e;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Smallest block count that fits: grow by doubling, then bisect. */
+function minimumBlocks(model: Ext4Model, opts: ResolvedOptions): number {
+  let lo = 0;
+  let hi = 64;
+  while (!chooseLayout(model, hi, opts)) {
+    lo = hi;
+    hi *= 2;
+    if (hi > 2 ** 40) throw new KilnError('too-large', 'the tree does not fit in any ext4 filesystem kiln can write');
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (chooseLayout(model, mid, opts)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * Plans an image of `tree`: the smallest size that holds it (file content counted dense, so
+ * sparse files only make the real need smaller), plus the identities the write would use.
+ */
+export function planExt4(tree: FileTree, options: Ext4Options = {}): Ext4Plan {
+  const opts = resolveOptions(options);
+  const model = buildModel(tree, opts);
+  const blocks = minimumBlocks(model, opts);
+  return {
+    minimumSize: blocks * opts.blockSize,
+    blockSize: opts.blockSize,
+    inodesNeeded: model.maxIno,
+    contentBytes: model.contentBytes,
+    uuid: formatUuid(model.uuid),
+    hashSeed: formatUuid(model.hashSeed),
+  };
+}
+
+// ---- writing ----
+
+const POPCOUNT = (() => {
+  const t = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) t[i] = (i & 1) + t[i >> 1]!;
+  return t;
+})();
+
+function setBits(bitmap: Uint8Array, from: number, to: number): void {
+  let i = from;
+  while (i < to && i % 8 !== 0) {
+    bitmap[i >> 3]! |= 1 << (i & 7);
+    i++;
+  }
+  if (to - i >= 8) {
+    bitmap.fill(0xff, i >> 3, to >> 3);
+    i = to & ~7;
+  }
+  for (; i < to; i++) bitmap[i >> 3]! |= 1 << (i & 7);
+}
+
+/**
+ * Writes `tree` as an ext4 filesystem into `target` (which must read as zeros: a new sparse
+ * file, a fresh buffer, or a partition of one). Throws a KilnError before writing anything
+ * when the tree does not fit or cannot be represented.
+ */
+export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Options = {}): Ext4Result {
+  const opts = resolveOptions(options);
+  const bs = opts.blockSize;
+  const size = options.size ?? target.size;
+  if (size > target.size) throw new KilnError('bad-option', `ext4 size ${size} is larger than the target (${target.size} bytes)`);
+  const model = buildModel(tree, opts);
+  const blocks = Math.floor(size / bs);
+  const layout = chooseLayout(model, blocks, opts);
+  if (!layout) {
+    const needed = minimumBlocks(model, opts) * bs;
+    throw new KilnError(
+      'no-space',
+      `the tree needs an ext4 filesystem of at least ${needed} bytes (${formatSize(needed)}; ${model.maxIno} inodes, ${formatSize(model.contentBytes)} of file content) but the target has ${blocks * bs} bytes (${formatSize(blocks * bs)})`,
+      'give a larger size, or --size auto',
+    );
+  }
+  const { geo } = layout;
+  const fsSeed = crc32cUpdate(0xffffffff, model.uuid);
+  const readBuf = new Uint8Array(READ_CHUNK);
+  const io: Io = {
+    target,
+    stager: new Stager(target, bs),
+    itable: new Uint8Array(model.maxIno * INODE_SIZE),
+    fsSeed,
+    readBuf,
+    readWords: new Uint32Array(readBuf.buffer),
+  };
+  let passResult: PassResult;
+  try {
+    passResult = pass(model, layout, opts, io);
+  } catch (e) {
+    if (e instanceof NoSpace) throw new Error('ext4 writer: the real pass ran out of space after the dense pass fit (a bug)');
+    throw e;
+  }
+  const { alloc, tables } = passResult;
+
+  // Inode checksums, then the inode tables (only the used part; the rest stays a hole).
+  for (let ino = 1; ino <= model.maxIno; ino++) setInodeChecksum(fsSeed, ino, io.itable, (ino - 1) * INODE_SIZE);
+  const ipg = geo.inodesPerGroup;
+  for (let g = 0; g < geo.groups && g * ipg < model.maxIno; g++) {
+    const from = g * ipg;
+    const to = Math.min(model.maxIno, from + ipg);
+    writeSparse(target, tables.inodeTable[g]! * bs, io.itable.subarray(from * INODE_SIZE, to * INODE_SIZE));
+  }
+
+  // Block bitmaps: one bit per block from the first data block; bits past the end are set.
+  const bpg = geo.blocksPerGroup;
+  const blockBitmap = new Uint8Array((geo.groups * bpg) / 8);
+  for (const [s, e] of alloc.usedRanges(geo.firstDataBlock)) {
+    const from = Math.max(s, geo.firstDataBlock) - geo.firstDataBlock;
+    const to = Math.min(e, geo.blocks) - geo.firstDataBlock;
+    if (to > from) setBits(blockBitmap, from, to);
+  }
+  setBits(blockBitmap, geo.blocks - geo.firstDataBlock, geo.groups * bpg);
+
+  const gdt = new Uint8Array(geo.gdtBlocks * bs);
+  let freeBlocks = 0;
+  const usedDirs = new Array<number>(geo.groups).fill(0);
+  for (let ino = 1; ino <= model.maxIno; ino++) if (model.records[ino]?.dir) usedDirs[Math.floor((ino - 1) / ipg)]!++;
+  for (let g = 0; g < geo.groups; g++) {
+    const bb = blockBitmap.subarray((g * bpg) / 8, ((g + 1) * bpg) / 8);
+    let used = 0;
+    for (let i = 0; i < bb.length; i++) used += POPCOUNT[bb[i]!]!;
+    const free = bpg - used;
+    freeBlocks += free;
+    const ib = new Uint8Array(bs);
+    const usedInodes = Math.max(0, Math.min(ipg, model.maxIno - g * ipg));
+    setBits(ib, 0, usedInodes);
+    setBits(ib, ipg, bs * 8);
+    writeSparse(target, tables.blockBitmap[g]! * bs, bb);
+    writeSparse(target, tables.inodeBitmap[g]! * bs, ib);
+    encodeGroupDescriptor(
+      {
+        blockBitmap: tables.blockBitmap[g]!,
+        inodeBitmap: tables.inodeBitmap[g]!,
+        inodeTable: tables.inodeTable[g]!,
+        freeBlocks: free,
+        freeInodes: ipg - usedInodes,
+        usedDirs: usedDirs[g]!,
+        flags: BG_INODE_ZEROED,
+        itableUnused: ipg - usedInodes,
+        blockBitmapCsum: crc32cUpdate(fsSeed, bb),
+        inodeBitmapCsum: crc32cUpdate(fsSeed, ib, 0, ipg / 8),
+      },
+      gdt,
+      g * DESC_SIZE,
+    );
+    setGroupDescriptorChecksum(fsSeed, g, gdt, g * DESC_SIZE);
+  }
+
+  // Superblock and its copies.
+  const reserved = Math.floor((geo.blocks * opts.reservedPercent) / 100);
+  const freeInodes = geo.inodes - model.maxIno;
+  const jnl = new Uint8Array(68);
+  if (passResult.journalIBlock) {
+    jnl.set(passResult.journalIBlock);
+    const v = new DataView(jnl.buffer);
+    const jsize = layout.journalBlocks * bs;
+    v.setUint32(60, Math.floor(jsize / 2 ** 32), true);
+    v.setUint32(64, jsize % 2 ** 32, true);
+  }
+  const hasJournal = layout.journalBlocks > 0;
+  const sb = new Uint8Array(1024);
+  Superblock.encode(
+    {
+      s_inodes_count: geo.inodes,
+      s_blocks_count_lo: geo.blocks % 2 ** 32,
+      s_blocks_count_hi: Math.floor(geo.blocks / 2 ** 32),
+      s_r_blocks_count_lo: reserved % 2 ** 32,
+      s_r_blocks_count_hi: Math.floor(reserved / 2 ** 32),
+      s_free_blocks_count_lo: freeBlocks % 2 ** 32,
+      s_free_blocks_count_hi: Math.floor(freeBlocks / 2 ** 32),
+      s_free_inodes_count: freeInodes,
+      s_first_data_block: geo.firstDataBlock,
+      s_log_block_size: Math.log2(bs) - 10,
+      s_log_cluster_size: Math.log2(bs) - 10,
+      s_blocks_per_group: bpg,
+      s_clusters_per_group: bpg,
+      s_inodes_per_group: ipg,
+      s_wtime: model.fsTime >>> 0,
+      s_max_mnt_count: 0xffff,
+      s_magic: EXT4_MAGIC,
+      s_state: STATE_CLEAN,
+      s_errors: ERRORS_CONTINUE,
+      s_lastcheck: model.fsTime >>> 0,
+      s_creator_os: 0,
+      s_rev_level: 1,
+      s_first_ino: FIRST_INO,
+      s_inode_size: INODE_SIZE,
+      s_feature_compat: hasJournal ? DEFAULT_FEATURES.compat : DEFAULT_FEATURES.compat & ~COMPAT.HAS_JOURNAL,
+      s_feature_incompat: DEFAULT_FEATURES.incompat,
+      s_feature_ro_compat: DEFAULT_FEATURES.roCompat,
+      s_uuid: model.uuid,
+      s_volume_name: opts.label,
+      s_journal_inum: hasJournal ? JOURNAL_INO : 0,
+      s_hash_seed: model.hashSeed,
+      s_def_hash_version: HASH.HALF_MD4,
+      s_jnl_backup_type: hasJournal ? JNL_BACKUP_BLOCKS : 0,
+      s_desc_size: DESC_SIZE,
+      s_default_mount_opts: DEFM_XATTR_USER | DEFM_ACL,
+      s_mkfs_time: model.fsTime >>> 0,
+      s_jnl_blocks: jnl,
+      s_min_extra_isize: EXTRA_ISIZE,
+      s_want_extra_isize: EXTRA_ISIZE,
+      s_flags: FLAGS_SIGNED_HASH,
+      s_log_groups_per_flex: LOG_GROUPS_PER_FLEX,
+      s_checksum_type: CHECKSUM_CRC32C,
+    },
+    sb,
+  );
+  for (let g = 0; g < geo.groups; g++) {
+    if (!groupHasSuper(g)) continue;
+    Superblock.encode({ s_block_group_nr: g }, sb);
+    setSuperblockChecksum(sb);
+    const start = groupStart(geo, g);
+    if (g === 0) target.write(SUPERBLOCK_OFFSET, sb);
+    else target.write(start * bs, sb);
+    writeSparse(target, (start + 1) * bs, gdt);
+  }
+  return {
+    size: geo.blocks * bs,
+    blockSize: bs,
+    blocks: geo.blocks,
+    freeBlocks,
+    inodes: geo.inodes,
+    freeInodes,
+    journalBlocks: layout.journalBlocks,
+    uuid: formatUuid(model.uuid),
+    hashSeed: formatUuid(model.hashSeed),
+  };
+}
+
+/** Writes metadata, leaving all-zero blocks as holes. */
+function writeSparse(target: BlockTarget, offset: number, data: Uint8Array): void {
+  const step = 4096;
+  let start = -1;
+  for (let pos = 0; pos < data.length; pos += step) {
+    const end = Math.min(pos + step, data.length);
+    let zero = true;
+    for (let i = pos; i < end; i++) {
+      if (data[i] !== 0) {
+        zero = false;
+        break;
+      }
+    }
+    if (zero) {
+      if (start >= 0) target.write(offset + start, data.subarray(start, pos));
+      start = -1;
+    } else if (start < 0) start = pos;
+  }
+  if (start >= 0) target.write(offset + start, data.subarray(start));
+}

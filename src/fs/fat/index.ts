@@ -1,0 +1,7 @@
+/** FAT12/16/32: writer, planner and reader. */
+import './register.js';
+export { writeFat, planFat, normalizeLabel, type FatOptions, type FatResult } from './writer.js';
+export { readFat, parseFatBootSector, type FatVolume } from './reader.js';
+export { computeGeometry, type FatGeometry } from './geometry.js';
+export type { FatType } from './boot-sector.js';
+export type { SpecialFilePolicy } from './layout.js';

@@ -1,0 +1,132 @@
+import { KilnError } from '../../errors.js';
+import type { FileTree, Inode } from '../tree.js';
+import { DIRENT_SIZE, LFN_CHARS } from './dirent.js';
+import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName, packedToBytes } from './names.js';
+
+/**
+ * The tree as FAT will hold it, independent of the volume size: every directory with its
+ * entries in byte order, each entry's 8.3 name and whether it needs long-name entries. Built
+ * (and everything FAT cannot hold refused) before any byte is written.
+ */
+
+/** Largest file FAT can hold: the size field is 32 bits. */
+export const MAX_FAT_FILE = 0xffffffff;
+
+export interface FatEntry {
+  name: string;
+  path: string;
+  inode: Inode;
+  short: Uint8Array;
+  ntCase: number;
+  /** Whether long-name entries precede the short entry. */
+  lfn: boolean;
+  /** Directory slots taken: long-name entries plus the short entry. */
+  slots: number;
+  dir?: FatDir;
+}
+
+export interface FatDir {
+  path: string;
+  inode: Inode;
+  parent: FatDir | undefined;
+  entries: FatEntry[];
+  /** Slots including '.', '..' (subdirectories) or the volume label (root). */
+  slots: number;
+}
+
+export interface FatLayout {
+  root: FatDir;
+  /** Every directory, root first, parents before children. */
+  dirs: FatDir[];
+  /** Every regular file entry, in walk order. */
+  files: FatEntry[];
+}
+
+export type SpecialFilePolicy = 'error' | 'skip';
+
+export function layoutTree(tree: FileTree, options: { hasLabel: boolean; specialFiles?: SpecialFilePolicy }): FatLayout {
+  const dirsByPath = new Map<string, FatDir>();
+  const root: FatDir = { path: '', inode: tree.root, parent: undefined, entries: [], slots: options.hasLabel ? 1 : 0 };
+  dirsByPath.set('', root);
+  const dirs: FatDir[] = [root];
+  const files: FatEntry[] = [];
+  for (const [path, inode] of tree.walk()) {
+    if (path === '') continue;
+    const slash = path.lastIndexOf('/');
+    const parent = dirsByPath.get(slash < 0 ? '' : path.slice(0, slash));
+    if (!parent) continue; // below a skipped entry
+    if (inode.type !== 'file' && inode.type !== 'dir') {
+      if (options.specialFiles === 'skip') continue;
+      throw new KilnError(
+        'fat-special-file',
+        `'${path}' is a ${inode.type === 'symlink' ? 'symbolic link' : `${inode.type} node`}, which FAT cannot hold`,
+        'remove it from the source, or pass the option to skip special files (--skip-special)',
+      );
+    }
+    const name = path.slice(slash + 1);
+    checkLongName(name, path);
+    if (inode.type === 'file' && (inode.content?.size ?? 0) > MAX_FAT_FILE) {
+      throw new KilnError('fat-file-too-large', `'${path}' is ${inode.content!.size} bytes; FAT files must be smaller than 4 GiB`, 'split the file or use ext4');
+    }
+    const entry: FatEntry = { name, path, inode, short: new Uint8Array(11), ntCase: 0, lfn: false, slots: 1 };
+    if (inode.type === 'file') files.push(entry);
+    else {
+      const dir: FatDir = { path, inode, parent, entries: [], slots: 2 };
+      entry.dir = dir;
+      dirsByPath.set(path, dir);
+      dirs.push(dir);
+    }
+    parent.entries.push(entry);
+  }
+  for (const dir of dirs) assignShortNames(dir);
+  return { root, dirs, files };
+}
+
+function assignShortNames(dir: FatDir): void {
+  const seen = new Map<string, string>();
+  for (const e of dir.entries) {
+    const key = caseFoldKey(e.name);
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new KilnError(
+        'fat-name-clash',
+        `'${e.path}' and '${other}' differ only in letter case; FAT treats them as the same name`,
+        'rename one of them',
+      );
+    }
+    seen.set(key, e.path);
+  }
+  const names = new ShortNameAllocator();
+  const pending: FatEntry[] = [];
+  for (const e of dir.entries) {
+    const exact = exactShortName(e.name);
+    if (exact) {
+      names.reserve(exact.packed);
+      e.short = packedToBytes(exact.packed);
+      e.ntCase = exact.ntCase;
+    } else pending.push(e);
+  }
+  for (const e of pending) {
+    e.short = packedToBytes(names.alias(e.name));
+    e.lfn = true;
+    e.slots = 1 + Math.ceil(e.name.length / LFN_CHARS);
+  }
+  for (const e of dir.entries) dir.slots += e.slots;
+  if (dir.slots > MAX_DIR_SLOTS) {
+    throw new KilnError('fat-dir-too-large', `directory '${dir.path || '/'}' needs ${dir.slots} entries; FAT directories hold at most ${MAX_DIR_SLOTS}`, 'spread its files over subdirectories or use shorter names');
+  }
+}
+
+/** FAT directories are limited to 65,536 32-byte entries (2 MiB). */
+export const MAX_DIR_SLOTS = 65536;
+
+/** Clusters the tree needs with clusters of `clusterBytes`, FAT32's root included if `fat32`. */
+export function clustersNeeded(layout: FatLayout, clusterBytes: number, fat32: boolean): number {
+  let n = 0;
+  for (const f of layout.files) n += Math.ceil((f.inode.content?.size ?? 0) / clusterBytes);
+  for (const d of layout.dirs) {
+    if (d === layout.root && !fat32) continue;
+    n += Math.max(1, Math.ceil((d.slots * DIRENT_SIZE) / clusterBytes));
+  }
+  return n;
+}

@@ -1,0 +1,275 @@
+import { KilnError } from '../../errors.js';
+import type { BlockSource } from '../block-target.js';
+import type { ContentReader, FileContent } from '../content.js';
+import type { FsDirEntry, FsReader, FsStat } from '../reader.js';
+import { BOOT_SIGNATURE, BootSector, ExtendedBpb, Fat32Bpb, SECTOR, ebpbOffset, type FatType } from './boot-sector.js';
+import { ATTR_DIRECTORY, ATTR_LFN, ATTR_READ_ONLY, ATTR_VOLUME_ID, DELETED, DIRENT_SIZE, DirEntry, LFN_LAST, LfnEntry, entryCluster } from './dirent.js';
+import { decodeFat, isBadCluster, isEndOfChain } from './fat-table.js';
+import { MAX_CLUST_12, MAX_CLUST_16 } from './geometry.js';
+import { decodeShortName, lfnChecksum, lfnEntryUnits } from './names.js';
+import { decodeFatTime } from './time.js';
+
+/** What the boot sector says, as the reader and the SYSLINUX installer need it. */
+export interface FatVolume {
+  fatType: FatType;
+  bytesPerSector: number;
+  sectorsPerCluster: number;
+  reservedSectors: number;
+  numFats: number;
+  fatSectors: number;
+  rootEntries: number;
+  totalSectors: number;
+  hiddenSectors: number;
+  firstDataSector: number;
+  clusterCount: number;
+  rootCluster: number;
+  fsInfoSector: number;
+  volumeId: number;
+  label: string;
+  media: number;
+}
+
+/** Parses and checks a FAT boot sector; the type follows from the cluster count, as the spec says. */
+export function parseFatBootSector(sector: Uint8Array): FatVolume {
+  const bs = BootSector.decode(sector);
+  const fail = (why: string): never => {
+    throw new KilnError('not-fat', `not a FAT filesystem: ${why}`, 'check that the image (or partition) holds a FAT volume');
+  };
+  if (bs.signature !== BOOT_SIGNATURE) fail('no 55 AA boot signature');
+  if (bs.bytesPerSector !== SECTOR) fail(`${bs.bytesPerSector}-byte sectors (kiln reads 512-byte sectors only)`);
+  if (bs.sectorsPerCluster === 0 || (bs.sectorsPerCluster & (bs.sectorsPerCluster - 1)) !== 0) fail(`bad sectors per cluster ${bs.sectorsPerCluster}`);
+  if (bs.numFats === 0 || bs.reservedSectors === 0) fail('no FATs or no reserved sectors');
+  const f32 = Fat32Bpb.decode(sector);
+  const fatSectors = bs.fatSectors16 || f32.fatSectors32;
+  const totalSectors = bs.totalSectors16 || bs.totalSectors32;
+  const rootDirSectors = Math.ceil((bs.rootEntries * DIRENT_SIZE) / SECTOR);
+  const firstDataSector = bs.reservedSectors + bs.numFats * fatSectors + rootDirSectors;
+  if (fatSectors === 0 || totalSectors <= firstDataSector) fail('inconsistent sizes in the BPB');
+  const clusterCount = Math.floor((totalSectors - firstDataSector) / bs.sectorsPerCluster);
+  const fatType: FatType = clusterCount <= MAX_CLUST_12 ? 12 : clusterCount <= MAX_CLUST_16 ? 16 : 32;
+  const ebpb = ExtendedBpb.decode(sector, ebpbOffset(fatType));
+  return {
+    fatType,
+    bytesPerSector: bs.bytesPerSector,
+    sectorsPerCluster: bs.sectorsPerCluster,
+    reservedSectors: bs.reservedSectors,
+    numFats: bs.numFats,
+    fatSectors,
+    rootEntries: bs.rootEntries,
+    totalSectors,
+    hiddenSectors: bs.hiddenSectors,
+    firstDataSector,
+    clusterCount,
+    rootCluster: fatType === 32 ? f32.rootCluster : 0,
+    fsInfoSector: fatType === 32 ? f32.fsInfoSector : 0,
+    volumeId: ebpb.bootSignature === 0x29 || ebpb.bootSignature === 0x28 ? ebpb.volumeId : 0,
+    label: ebpb.bootSignature === 0x29 ? ebpb.volumeLabel : '',
+    media: bs.media,
+  };
+}
+
+interface RawEntry {
+  name: string;
+  attributes: number;
+  cluster: number;
+  size: number;
+  stat: FsStat;
+}
+
+/** Reads a FAT12/16/32 volume: listing, stat and file content (long names included). */
+export function readFat(source: BlockSource): FsReader & { volume: FatVolume; label: string | undefined } {
+  const vol = parseFatBootSector(source.read(0, SECTOR));
+  const fat = decodeFat(vol.fatType, source.read(vol.reservedSectors * SECTOR, vol.fatSectors * SECTOR), Math.min(vol.clusterCount + 2, Math.floor((vol.fatSectors * SECTOR * 8) / vol.fatType)));
+  const clusterBytes = vol.sectorsPerCluster * SECTOR;
+  const clusterOffset = (c: number): number => (vol.firstDataSector + (c - 2) * vol.sectorsPerCluster) * SECTOR;
+
+  const chain = (first: number, what: string): number[] => {
+    const out: number[] = [];
+    let c = first;
+    while (c >= 2 && !isEndOfChain(vol.fatType, c)) {
+      if (c >= vol.clusterCount + 2 || isBadCluster(vol.fatType, c)) throw new KilnError('fat-corrupt', `${what}: cluster chain points to cluster ${c}, outside the volume`);
+      if (out.length > vol.clusterCount) throw new KilnError('fat-corrupt', `${what}: cluster chain loops`);
+      out.push(c);
+      c = fat[c]!;
+    }
+    return out;
+  };
+
+  const readChain = (first: number, what: string): Uint8Array => {
+    const clusters = chain(first, what);
+    const out = new Uint8Array(clusters.length * clusterBytes);
+    clusters.forEach((c, i) => out.set(source.read(clusterOffset(c), clusterBytes), i * clusterBytes));
+    return out;
+  };
+
+  let volumeLabel: string | undefined;
+  const parseDir = (bytes: Uint8Array, where: string): RawEntry[] => {
+    const out: RawEntry[] = [];
+    let lfnUnits: number[][] = [];
+    let lfnSum = -1;
+    let lfnNext = 0;
+    for (let at = 0; at + DIRENT_SIZE <= bytes.length; at += DIRENT_SIZE) {
+      const first = bytes[at]!;
+      if (first === 0) break;
+      if (first === DELETED) {
+        lfnUnits = [];
+        continue;
+      }
+      const attributes = bytes[at + 11]!;
+      if ((attributes & 0x3f) === ATTR_LFN) {
+        const l = LfnEntry.decode(bytes, at);
+        if (l.order & LFN_LAST) {
+          lfnUnits = [];
+          lfnSum = l.checksum;
+          lfnNext = l.order & 0x1f;
+        }
+        if ((l.order & 0x1f) !== lfnNext || l.checksum !== lfnSum) {
+          lfnUnits = [];
+          continue;
+        }
+        lfnUnits.unshift(lfnEntryUnits(bytes, at));
+        lfnNext--;
+        continue;
+      }
+      const e = DirEntry.decode(bytes, at);
+      let name: string;
+      if (lfnUnits.length > 0 && lfnNext === 0 && lfnChecksum(e.name) === lfnSum) {
+        const units = lfnUnits.flat();
+        const end = units.indexOf(0);
+        name = String.fromCharCode(...(end >= 0 ? units.slice(0, end) : units));
+      } else name = decodeShortName(e.name, e.ntCase);
+      lfnUnits = [];
+      if (attributes & ATTR_VOLUME_ID) {
+        if (where === '' && volumeLabel === undefined) volumeLabel = decodeShortName(e.name, 0);
+        continue;
+      }
+      if (name === '.' || name === '..') continue;
+      const isDir = (attributes & ATTR_DIRECTORY) !== 0;
+      const cluster = entryCluster(e);
+      out.push({
+        name,
+        attributes,
+        cluster,
+        size: isDir ? 0 : e.size,
+        stat: {
+          type: isDir ? 'dir' : 'file',
+          mode: isDir ? 0o755 : attributes & ATTR_READ_ONLY ? 0o444 : 0o644,
+          uid: 0,
+          gid: 0,
+          size: isDir ? 0 : e.size,
+          mtime: decodeFatTime(e.writeDate, e.writeTime),
+          atime: decodeFatTime(e.accessDate, 0),
+          crtime: decodeFatTime(e.createDate, e.createTime, e.createTimeFine),
+          ino: 0,
+          nlink: 1,
+          attributes,
+        },
+      });
+    }
+    return out;
+  };
+
+  const rootBytes = (): Uint8Array =>
+    vol.fatType === 32 ? readChain(vol.rootCluster, '/') : source.read((vol.reservedSectors + vol.numFats * vol.fatSectors) * SECTOR, vol.rootEntries * DIRENT_SIZE);
+  const root = parseDir(rootBytes(), '');
+  const rootStat: FsStat = { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: { sec: 315532800, nsec: 0 }, ino: 1, nlink: 2, attributes: ATTR_DIRECTORY };
+
+  const dirCache = new Map<string, RawEntry[]>([['', root]]);
+  const split = (path: string): string[] => path.split('/').filter((p) => p !== '' && p !== '.');
+  const lookup = (path: string): RawEntry | undefined => {
+    const parts = split(path);
+    let entries = root;
+    let cur = '';
+    let found: RawEntry | undefined;
+    for (let i = 0; i < parts.length; i++) {
+      const want = parts[i]!.toUpperCase();
+      found = entries.find((e) => e.name === parts[i]) ?? entries.find((e) => e.name.toUpperCase() === want);
+      if (!found) throw new KilnError('no-such-path', `'${path}' does not exist in the FAT image`);
+      cur = cur ? `${cur}/${found.name}` : found.name;
+      if (i < parts.length - 1) {
+        if (found.stat.type !== 'dir') throw new KilnError('not-a-directory', `'${cur}' is not a directory`);
+        entries = dirEntries(found, cur);
+      }
+    }
+    return found;
+  };
+  const dirEntries = (e: RawEntry, path: string): RawEntry[] => {
+    let list = dirCache.get(path);
+    if (!list) {
+      list = e.cluster === 0 ? root : parseDir(readChain(e.cluster, path), path);
+      dirCache.set(path, list);
+    }
+    return list;
+  };
+  const withIno = (e: RawEntry): FsStat => ({ ...e.stat, ino: e.cluster || 0x100000000 + hashName(e.name) });
+
+  const contentOf = (e: RawEntry, path: string): FileContent => {
+    const size = e.size;
+    return {
+      size,
+      open(): ContentReader {
+        const clusters = size === 0 ? [] : chain(e.cluster, path);
+        if (clusters.length * clusterBytes < size) throw new KilnError('fat-corrupt', `'${path}': ${size} bytes but only ${clusters.length} clusters`);
+        return {
+          read(offset, into) {
+            let done = 0;
+            const want = Math.max(0, Math.min(into.length, size - offset));
+            while (done < want) {
+              const pos = offset + done;
+              const ci = Math.floor(pos / clusterBytes);
+              const within = pos % clusterBytes;
+              // Extend over physically consecutive clusters for one large read.
+              let run = 1;
+              while (ci + run < clusters.length && clusters[ci + run] === clusters[ci]! + run && run * clusterBytes - within < want - done) run++;
+              const n = Math.min(want - done, run * clusterBytes - within);
+              into.set(source.read(clusterOffset(clusters[ci]!) + within, n), done);
+              done += n;
+            }
+            return done;
+          },
+          close() {},
+        };
+      },
+    };
+  };
+
+  return {
+    kind: 'fat',
+    volume: vol,
+    get label() {
+      return volumeLabel;
+    },
+    stat(path) {
+      const e = lookup(path);
+      return e ? withIno(e) : rootStat;
+    },
+    list(path) {
+      const e = lookup(path);
+      if (e && e.stat.type !== 'dir') throw new KilnError('not-a-directory', `'${path}' is not a directory`);
+      const entries = e ? dirEntries(e, split(path).join('/')) : root;
+      return entries.map((x): FsDirEntry => ({ name: x.name, stat: withIno(x) }));
+    },
+    readFile(path) {
+      const c = this.content(path);
+      const out = new Uint8Array(c.size);
+      const r = c.open();
+      try {
+        r.read(0, out);
+      } finally {
+        r.close();
+      }
+      return out;
+    },
+    content(path) {
+      const e = lookup(path);
+      if (!e || e.stat.type !== 'file') throw new KilnError('not-a-file', `'${path}' is not a regular file`);
+      return contentOf(e, path);
+    },
+  };
+}
+
+function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}

@@ -1,0 +1,390 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { formatPosition, KilnError, type SourcePosition } from '../errors.js';
+import type { FileTree } from '../fs/tree.js';
+import { parseSize } from '../units.js';
+import { isUuid } from './guid.js';
+
+/**
+ * A disk layout: the partition table and what goes into each partition. Written as YAML
+ * (`kiln mkimage LAYOUT.yaml OUT.img`) or built in code. Paths in a YAML layout are relative
+ * to the layout file. Every value remembers where it was written so that errors found later
+ * (sizes that do not fit, overlaps) still point at file:line:col.
+ *
+ * ```yaml
+ * table: mbr                # mbr | gpt
+ * size: auto                # or 2G; auto = just large enough
+ * partitions:
+ *   - filesystem: fat       # fat | ext4 | swap | raw
+ *     size: auto            # or 64M; `rest` for the last partition of a sized disk
+ *     label: BOOT
+ *     bootable: true
+ *     source: boot/         # a directory or a tar archive
+ *     files: { /vmlinuz: vmlinuz-6.1 }
+ *     syslinux: { binaries: syslinux/, directory: /syslinux, kernel: /vmlinuz,
+ *                 initrd: /initrd.img, cmdline: console=ttyS0, serial: 115200 }
+ *   - { filesystem: ext4, size: auto, label: root, source: rootfs.tar, root-owner: true }
+ *   - { filesystem: swap, size: 64M, label: swap }
+ * ```
+ */
+
+export type TableType = 'mbr' | 'gpt';
+export type FilesystemKind = 'fat' | 'ext4' | 'swap' | 'raw';
+
+/** Where each key of a map was written (value positions), plus the map itself. */
+export interface Positions {
+  at?: SourcePosition;
+  keys: Record<string, SourcePosition>;
+}
+
+export interface SyslinuxSpec {
+  /** Directory holding ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin of one build. */
+  binaries: string;
+  /** Install directory inside the FAT (default /syslinux). */
+  directory: string;
+  /** A syslinux.cfg to use as is (host path); otherwise one is generated from the fields below. */
+  config?: string;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  /** Baud rate for `SERIAL 0 <baud>` (console on the first serial port). */
+  serial?: number;
+  /** Tenths of a second to wait at the prompt (default 0: boot at once). */
+  timeout?: number;
+  positions?: Positions;
+}
+
+export interface PartitionSpec {
+  filesystem: FilesystemKind;
+  /** Bytes, 'auto' (content + margin), or 'rest' (to the end of a sized disk). */
+  size: number | 'auto' | 'rest';
+  /** Bytes from the start of the disk; default: the next aligned offset. */
+  start?: number;
+  /** GPT partition name. */
+  name?: string;
+  /** Filesystem label. */
+  label?: string;
+  /** ext4/swap UUID; FAT volume id as XXXX-XXXX. */
+  uuid?: string;
+  /** Host directory or tar archive (absolute, or relative to the layout's directory). */
+  source?: string;
+  /** A tree given in code instead of `source`. */
+  tree?: FileTree;
+  /** Extra host files: path in the filesystem → host path. */
+  files?: Record<string, string>;
+  /** Make every file root-owned (default: true for directories, keep for tar archives). */
+  rootOwner?: boolean;
+  bootable?: boolean;
+  /** MBR type byte or GPT type GUID, instead of the one chosen by filesystem. */
+  type?: number | string;
+  /** FAT: force 12, 16 or 32. */
+  fatType?: 12 | 16 | 32;
+  /** FAT: bytes per cluster. */
+  clusterSize?: number;
+  /** ext4: bytes per inode. */
+  inodeRatio?: number;
+  syslinux?: SyslinuxSpec;
+  positions?: Positions;
+}
+
+export interface DiskLayout {
+  table: TableType;
+  size: number | 'auto';
+  /** Partition alignment in bytes (default 1 MiB). */
+  alignment: number;
+  /** Seed for the derived disk signature, disk GUID and partition GUIDs (default: from the layout). */
+  seed?: string;
+  /** MBR disk signature (default derived from the seed). */
+  diskSignature?: number;
+  /** GPT disk GUID (default derived from the seed). */
+  diskGuid?: string;
+  /** Host path of the MBR boot code (default: mbr.bin of a partition's SYSLINUX binaries, MBR only). */
+  bootCode?: string;
+  partitions: PartitionSpec[];
+  /** The layout file, for messages. */
+  file?: string;
+  positions?: Positions;
+}
+
+export const MiB = 1024 * 1024;
+
+/** A message prefixed with file:line:col when the position is known. */
+export function at(pos: SourcePosition | undefined, message: string): string {
+  return pos ? `${formatPosition(pos)}: ${message}` : message;
+}
+
+export function layoutError(pos: SourcePosition | undefined, message: string, hint?: string): KilnError {
+  return new KilnError('bad-layout', at(pos, message), hint);
+}
+
+class Reader {
+  constructor(
+    readonly file: string,
+    readonly lines: LineCounter,
+  ) {}
+
+  pos(node: YamlNode | null | undefined): SourcePosition | undefined {
+    const off = node?.range?.[0];
+    if (off === undefined) return undefined;
+    const lp = this.lines.linePos(off);
+    return { file: this.file, line: lp.line, col: lp.col };
+  }
+
+  fail(node: YamlNode | null | undefined, message: string, hint?: string): never {
+    throw layoutError(this.pos(node), message, hint);
+  }
+
+  /** The map's entries by key, refusing keys not in `allowed`. */
+  entries(node: YamlNode | null | undefined, what: string, allowed: readonly string[]): { map: Map<string, YamlNode>; positions: Positions } {
+    if (!isMap(node)) this.fail(node, `${what} must be a mapping of keys to values`);
+    const map = new Map<string, YamlNode>();
+    const positions: Positions = { keys: {} };
+    const p = this.pos(node);
+    if (p) positions.at = p;
+    for (const pair of (node as YAMLMap).items as Pair<YamlNode, YamlNode>[]) {
+      const keyNode = pair.key;
+      const key = isScalar(keyNode) ? String(keyNode.value) : undefined;
+      if (key === undefined) this.fail(keyNode, `${what}: keys must be plain words`);
+      if (!allowed.includes(key)) this.fail(keyNode, `unknown key '${key}' in ${what}`, `known keys: ${allowed.join(', ')}`);
+      if (map.has(key)) this.fail(keyNode, `key '${key}' is given twice in ${what}`);
+      const value = pair.value ?? keyNode;
+      map.set(key, value);
+      const vp = this.pos(pair.value ?? keyNode);
+      if (vp) positions.keys[key] = vp;
+    }
+    return { map, positions };
+  }
+
+  scalar(node: YamlNode | undefined): unknown {
+    if (!isScalar(node)) this.fail(node, 'expected a single value here, not a list or mapping');
+    return node.value;
+  }
+
+  string(node: YamlNode | undefined, what: string): string {
+    const v = this.scalar(node);
+    if (typeof v !== 'string' && typeof v !== 'number') this.fail(node, `${what} must be text`);
+    return String(v);
+  }
+
+  bool(node: YamlNode | undefined, what: string): boolean {
+    const v = this.scalar(node);
+    if (typeof v !== 'boolean') this.fail(node, `${what} must be true or false`);
+    return v;
+  }
+
+  int(node: YamlNode | undefined, what: string, min: number, max: number): number {
+    const v = this.scalar(node);
+    const n = typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) this.fail(node, `${what} must be a whole number from ${min} to ${max}`);
+    return n;
+  }
+
+  size(node: YamlNode | undefined, what: string, words: readonly string[] = []): number | string {
+    const v = this.scalar(node);
+    if (typeof v === 'string' && words.includes(v)) return v;
+    if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+    if (typeof v === 'string') {
+      try {
+        return parseSize(v, what);
+      } catch (e) {
+        this.fail(node, (e as KilnError).message, `write a size such as 64M or 2G${words.length ? ` or ${words.join(' / ')}` : ''}`);
+      }
+    }
+    this.fail(node, `${what} must be a size such as 64M${words.length ? ` or ${words.join(' / ')}` : ''}`);
+  }
+
+  /** A host path that must exist, relative to the layout file. */
+  hostPath(node: YamlNode | undefined, what: string, base: string, kind: 'file' | 'dir' | 'any'): string {
+    const text = this.string(node, what);
+    const path = isAbsolute(text) ? text : resolve(base, text);
+    if (!existsSync(path)) this.fail(node, `${what} '${text}' does not exist (looked for ${path})`, 'paths are relative to the layout file');
+    const st = statSync(path);
+    if (kind === 'dir' && !st.isDirectory()) this.fail(node, `${what} '${text}' is not a directory`);
+    if (kind === 'file' && !st.isFile()) this.fail(node, `${what} '${text}' is not a regular file`);
+    return path;
+  }
+}
+
+const TOP_KEYS = ['table', 'size', 'alignment', 'seed', 'disk-signature', 'disk-guid', 'boot-code', 'partitions'] as const;
+const PART_KEYS = [
+  'filesystem',
+  'size',
+  'start',
+  'name',
+  'label',
+  'uuid',
+  'source',
+  'files',
+  'root-owner',
+  'bootable',
+  'type',
+  'fat',
+  'cluster-size',
+  'inode-ratio',
+  'syslinux',
+] as const;
+const SYSLINUX_KEYS = ['binaries', 'directory', 'config', 'kernel', 'initrd', 'cmdline', 'serial', 'timeout'] as const;
+const ONLY_FOR: Record<string, FilesystemKind[]> = {
+  fat: ['fat'],
+  'cluster-size': ['fat'],
+  syslinux: ['fat'],
+  'inode-ratio': ['ext4'],
+  'root-owner': ['fat', 'ext4'],
+  files: ['fat', 'ext4'],
+};
+const LABEL_MAX: Record<FilesystemKind, number> = { fat: 11, ext4: 16, swap: 16, raw: 0 };
+const SYSLINUX_BINARIES = ['ldlinux.bss', 'ldlinux.sys', 'ldlinux.c32', 'mbr.bin'];
+
+function parseSyslinux(r: Reader, node: YamlNode, base: string): SyslinuxSpec {
+  const { map, positions } = r.entries(node, 'syslinux', SYSLINUX_KEYS);
+  if (!map.has('binaries')) r.fail(node, "syslinux needs 'binaries': the directory holding ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin");
+  const binaries = r.hostPath(map.get('binaries'), 'syslinux binaries', base, 'dir');
+  for (const name of SYSLINUX_BINARIES) {
+    if (!existsSync(resolve(binaries, name))) r.fail(map.get('binaries'), `syslinux binaries directory has no ${name}`, `it must hold ${SYSLINUX_BINARIES.join(', ')} from one SYSLINUX build`);
+  }
+  let directory = map.has('directory') ? r.string(map.get('directory'), 'syslinux directory') : '/syslinux';
+  if (!directory.startsWith('/')) directory = `/${directory}`;
+  if (directory.length > 255) r.fail(map.get('directory'), 'syslinux directory is longer than 255 bytes');
+  const spec: SyslinuxSpec = { binaries, directory, positions };
+  if (map.has('config')) spec.config = r.hostPath(map.get('config'), 'syslinux config', base, 'file');
+  for (const k of ['kernel', 'initrd', 'cmdline'] as const) if (map.has(k)) spec[k] = r.string(map.get(k), `syslinux ${k}`);
+  if (map.has('serial')) {
+    const v = r.scalar(map.get('serial'));
+    spec.serial = v === true ? 115200 : r.int(map.get('serial'), 'syslinux serial (baud rate)', 1, 4_000_000);
+  }
+  if (map.has('timeout')) spec.timeout = r.int(map.get('timeout'), 'syslinux timeout (tenths of a second)', 0, 36000);
+  if (spec.config && (spec.kernel || spec.cmdline || spec.initrd)) r.fail(map.get('config'), "give either 'config' or kernel/initrd/cmdline, not both");
+  if (!spec.config && !spec.kernel) r.fail(node, "syslinux needs 'kernel' (path of the kernel in this partition) or a 'config' file");
+  return spec;
+}
+
+function parsePartition(r: Reader, node: YamlNode, index: number, base: string): PartitionSpec {
+  const what = `partition ${index + 1}`;
+  const { map, positions } = r.entries(node, what, PART_KEYS);
+  if (!map.has('filesystem')) r.fail(node, `${what} needs 'filesystem': fat, ext4, swap or raw`);
+  const fsNode = map.get('filesystem');
+  const fs = r.string(fsNode, 'filesystem');
+  if (!['fat', 'ext4', 'swap', 'raw'].includes(fs)) r.fail(fsNode, `unknown filesystem '${fs}'`, 'use fat, ext4, swap or raw');
+  const filesystem = fs as FilesystemKind;
+  for (const [key, kinds] of Object.entries(ONLY_FOR)) {
+    if (map.has(key) && !kinds.includes(filesystem)) r.fail(map.get(key), `'${key}' does not apply to a ${filesystem} partition`);
+  }
+  if (!map.has('size')) r.fail(node, `${what} needs 'size' (e.g. 64M, auto or rest)`);
+  const size = r.size(map.get('size'), `${what} size`, ['auto', 'rest']) as PartitionSpec['size'];
+  if (typeof size === 'number' && size % 512 !== 0) r.fail(map.get('size'), `${what} size ${size} is not a multiple of 512 bytes`);
+  if (size === 'auto' && filesystem === 'swap') r.fail(map.get('size'), 'a swap partition needs an explicit size', 'write e.g. size: 256M');
+  const spec: PartitionSpec = { filesystem, size, positions };
+  if (map.has('start')) {
+    const s = r.size(map.get('start'), `${what} start`);
+    if (typeof s !== 'number' || s % 512 !== 0) r.fail(map.get('start'), `${what} start must be a multiple of 512 bytes`);
+    spec.start = s;
+  }
+  if (map.has('name')) spec.name = r.string(map.get('name'), 'name');
+  if (map.has('label')) {
+    const label = r.string(map.get('label'), 'label');
+    const max = LABEL_MAX[filesystem];
+    if (max === 0) r.fail(map.get('label'), 'a raw partition has no filesystem label', "use 'name' for a GPT partition name");
+    if (Buffer.byteLength(label) > max) r.fail(map.get('label'), `${filesystem} label '${label}' is longer than ${max} bytes`);
+    spec.label = label;
+  }
+  if (map.has('uuid')) {
+    const uuid = r.string(map.get('uuid'), 'uuid');
+    if (filesystem === 'fat' ? !/^[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}$/.test(uuid) : !isUuid(uuid)) {
+      r.fail(map.get('uuid'), `invalid ${filesystem} uuid '${uuid}'`, filesystem === 'fat' ? 'a FAT volume id is 8 hex digits, e.g. 1234-ABCD' : 'write 8-4-4-4-12 hex digits');
+    }
+    if (filesystem === 'raw') r.fail(map.get('uuid'), 'a raw partition has no filesystem UUID');
+    spec.uuid = uuid;
+  }
+  if (map.has('source')) {
+    if (filesystem === 'swap') r.fail(map.get('source'), 'a swap partition takes no source');
+    spec.source = r.hostPath(map.get('source'), 'source', base, filesystem === 'raw' ? 'file' : 'any');
+  }
+  if (map.has('files')) {
+    const filesNode = map.get('files');
+    if (!isMap(filesNode)) r.fail(filesNode, "'files' must map paths in the filesystem to host files");
+    spec.files = {};
+    for (const pair of filesNode.items as Pair<YamlNode, YamlNode>[]) {
+      const dest = r.string(pair.key, 'file destination');
+      if (!dest.startsWith('/')) r.fail(pair.key, `file destination '${dest}' must be an absolute path inside the filesystem`);
+      spec.files[dest] = r.hostPath(pair.value ?? undefined, `file for '${dest}'`, base, 'file');
+    }
+  }
+  if (map.has('root-owner')) spec.rootOwner = r.bool(map.get('root-owner'), 'root-owner');
+  if (map.has('bootable')) spec.bootable = r.bool(map.get('bootable'), 'bootable');
+  if (map.has('type')) {
+    const v = r.scalar(map.get('type'));
+    if (typeof v === 'string' && isUuid(v)) spec.type = v;
+    else spec.type = r.int(map.get('type'), 'type (an MBR type byte such as 0x83, or a GPT type GUID)', 1, 0xff);
+  }
+  if (map.has('fat')) {
+    const t = r.int(map.get('fat'), 'fat', 12, 32);
+    if (t !== 12 && t !== 16 && t !== 32) r.fail(map.get('fat'), 'fat must be 12, 16 or 32');
+    spec.fatType = t;
+  }
+  if (map.has('cluster-size')) {
+    const c = r.size(map.get('cluster-size'), 'cluster-size');
+    if (typeof c !== 'number' || c < 512 || c > 65536 || (c & (c - 1)) !== 0) r.fail(map.get('cluster-size'), 'cluster-size must be a power of two from 512 bytes to 64K');
+    spec.clusterSize = c;
+  }
+  if (map.has('inode-ratio')) spec.inodeRatio = r.int(map.get('inode-ratio'), 'inode-ratio (bytes per inode)', 1024, 64 * MiB);
+  if (map.has('syslinux')) spec.syslinux = parseSyslinux(r, map.get('syslinux')!, base);
+  if (filesystem === 'raw' && !spec.source && typeof size !== 'number') r.fail(map.get('size'), "a raw partition without 'source' needs an explicit size");
+  return spec;
+}
+
+/** Parses a YAML layout; every error names file:line:col. Host paths are checked to exist. */
+export function parseLayout(text: string, file: string): DiskLayout {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const lp = lines.linePos(e.pos[0]);
+    throw layoutError({ file, line: lp.line, col: lp.col }, `YAML syntax error: ${e.message.split('\n')[0]}`);
+  }
+  const r: Reader = new Reader(file, lines);
+  const base = dirname(resolve(file));
+  const root = doc.contents as YamlNode | null;
+  if (!root) throw layoutError({ file, line: 1, col: 1 }, 'the layout is empty', 'list at least table and partitions');
+  const { map, positions } = r.entries(root, 'the layout', TOP_KEYS);
+  const table = map.has('table') ? r.string(map.get('table'), 'table') : 'mbr';
+  if (table !== 'mbr' && table !== 'gpt') r.fail(map.get('table'), `unknown table type '${table}'`, 'use mbr or gpt');
+  const size = map.has('size') ? r.size(map.get('size'), 'disk size', ['auto']) : 'auto';
+  if (typeof size === 'number' && size % 512 !== 0) r.fail(map.get('size'), `disk size ${size} is not a multiple of 512 bytes`);
+  const alignment = map.has('alignment') ? r.size(map.get('alignment'), 'alignment') : MiB;
+  if (typeof alignment !== 'number' || alignment % 512 !== 0) r.fail(map.get('alignment'), 'alignment must be a multiple of 512 bytes');
+  const layout: DiskLayout = { table, size: size as DiskLayout['size'], alignment, partitions: [], file, positions };
+  if (map.has('seed')) layout.seed = r.string(map.get('seed'), 'seed');
+  if (map.has('disk-signature')) {
+    if (table !== 'mbr') r.fail(map.get('disk-signature'), "'disk-signature' is for MBR tables; GPT has 'disk-guid'");
+    layout.diskSignature = r.int(map.get('disk-signature'), 'disk-signature', 0, 0xffffffff);
+  }
+  if (map.has('disk-guid')) {
+    if (table !== 'gpt') r.fail(map.get('disk-guid'), "'disk-guid' is for GPT tables; MBR has 'disk-signature'");
+    const g = r.string(map.get('disk-guid'), 'disk-guid');
+    if (!isUuid(g)) r.fail(map.get('disk-guid'), `invalid disk-guid '${g}'`, 'write 8-4-4-4-12 hex digits');
+    layout.diskGuid = g;
+  }
+  if (map.has('boot-code')) layout.bootCode = r.hostPath(map.get('boot-code'), 'boot-code', base, 'file');
+  const parts = map.get('partitions');
+  if (!parts) r.fail(root, "the layout needs 'partitions': a list of partitions");
+  if (!isSeq(parts) || parts.items.length === 0) r.fail(parts, "'partitions' must be a non-empty list");
+  (parts.items as YamlNode[]).forEach((item, i) => layout.partitions.push(parsePartition(r, item, i, base)));
+  const bootable = layout.partitions.filter((p) => p.bootable);
+  if (bootable.length > 1) throw layoutError(bootable[1]!.positions?.keys.bootable, 'more than one partition is bootable', 'the boot code starts the one active partition; mark only one');
+  layout.partitions.forEach((p, i) => {
+    if (p.size === 'rest' && i !== layout.partitions.length - 1) throw layoutError(p.positions?.keys.size, "only the last partition can have size 'rest'");
+    if (p.size === 'rest' && layout.size === 'auto') throw layoutError(p.positions?.keys.size, "size 'rest' needs an explicit disk size", 'give the layout a size, e.g. size: 2G');
+  });
+  return layout;
+}
+
+export function readLayoutFile(path: string): DiskLayout {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new KilnError('no-layout', `cannot read layout '${path}': ${(e as Error).message}`);
+  }
+  return parseLayout(text, path);
+}

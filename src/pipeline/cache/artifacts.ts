@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { KilnError } from '../../errors.js';
+import type { FileTree, Inode } from '../../fs/tree.js';
+import type { YamlMap } from '../model.js';
+import { BlobStore, fsyncPath } from './blobs.js';
+import { blobDigest, decodeManifest, encodeManifest, type ManifestEntry } from './manifest.js';
+
+export { materialize, type MaterializeOptions, type MaterializeResult } from './materialize.js';
+export { treeFromStagedDir, type CollectOptions } from './collect.js';
+export { BlobStore, BlobContent } from './blobs.js';
+
+/**
+ * The local artifact cache (FORMAT.md §8): blobs by sha256 under `<cache>/cas`, and one ref file
+ * per artifact at `<cache>/artifacts/<project>/<normal-name>/<key>` holding the manifest (the
+ * FileTree) and the metadata. A ref is published by rename only after every blob it names is
+ * durable and the ref itself is fsynced, so a crash or kill -9 mid-commit leaves at most
+ * unreferenced temp files and blobs — never a ref that a later build would trust. Each ref carries
+ * the sha256 of its body, checked on load.
+ */
+
+export interface ArtifactRef {
+  project: string;
+  /** Element name, e.g. 'contents/busybox.bst'. */
+  element: string;
+  /** Full cache key (hex). */
+  key: string;
+}
+
+export interface ArtifactMeta {
+  /** The element's public data (variables expanded). */
+  public: YamlMap;
+  keys: { strong: string; weak?: string };
+  /** Element name → strong key of each dependency in the BUILD scope. */
+  dependencies: Record<string, string>;
+  /** Blob digest of the build log, if one was kept (commit's `logFile` sets it). */
+  buildLog?: string;
+  /** Anything else a kind records (JSON-able). */
+  extra?: Record<string, unknown>;
+}
+
+export interface LoadedArtifact {
+  tree: FileTree;
+  meta: ArtifactMeta;
+}
+
+const MAGIC = 'kiln-artifact 1';
+
+/** `contents/busybox.bst` → `contents-busybox` (FORMAT.md §8). */
+export function normalName(element: string): string {
+  return element.replace(/\.bst$/, '').replace(/\//g, '-').replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** The caches under one directory: artifacts, blobs, sources. */
+export interface CacheDirs {
+  root: string;
+  blobs: BlobStore;
+  artifacts: ArtifactCache;
+  /** `<cache>/sources`: the source cache (FORMAT.md §6 layout per kind). */
+  sourceDir: string;
+  /** `<cache>/tmp`: scratch space on the cache's filesystem (staging roots, spools). */
+  tmpDir: string;
+}
+
+export function openCache(root: string): CacheDirs {
+  const blobs = new BlobStore(join(root, 'cas'));
+  return { root, blobs, artifacts: new ArtifactCache(root, blobs), sourceDir: join(root, 'sources'), tmpDir: join(root, 'tmp') };
+}
+
+export class ArtifactCache {
+  readonly refsDir: string;
+  readonly blobs: BlobStore;
+
+  constructor(
+    readonly root: string,
+    blobs?: BlobStore,
+  ) {
+    this.refsDir = join(root, 'artifacts');
+    this.blobs = blobs ?? new BlobStore(join(root, 'cas'));
+  }
+
+  refPath(ref: ArtifactRef): string {
+    if (!/^[0-9a-f]{8,128}$/.test(ref.key)) throw new KilnError('cache-bad-key', `'${ref.key}' is not a cache key`);
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(ref.project)) throw new KilnError('cache-bad-key', `'${ref.project}' is not a project name`);
+    return join(this.refsDir, ref.project, normalName(ref.element), ref.key);
+  }
+
+  has(ref: ArtifactRef): boolean {
+    return existsSync(this.refPath(ref));
+  }
+
+  /**
+   * Stores `tree` (contents not yet in the store are ingested) with `meta` under `ref`.
+   * Committing a ref that exists replaces it atomically.
+   */
+  commit(ref: ArtifactRef, tree: FileTree, meta: ArtifactMeta, options: { logFile?: string } = {}): void {
+    const digests = new Map<Inode, { digest: string; size: number }>();
+    const fresh = new Set<string>();
+    tree.forEachInode((inode) => {
+      if (inode.type !== 'file') return;
+      if (!inode.content) throw new KilnError('cache-no-content', `cannot cache ${ref.element}: a file has no content`);
+      const known = blobDigest(inode);
+      if (known && this.blobs.has(known.digest)) {
+        digests.set(inode, known);
+        return;
+      }
+      const blob = this.blobs.putContent(inode.content);
+      fresh.add(blob.digest);
+      digests.set(inode, { digest: blob.digest, size: blob.size });
+    });
+    const fullMeta: ArtifactMeta = { ...meta };
+    if (options.logFile) {
+      const log = this.blobs.putFile(options.logFile);
+      fresh.add(log.digest);
+      fullMeta.buildLog = log.digest;
+    }
+    const entries = encodeManifest(tree, (inode) => digests.get(inode)!);
+    const body = JSON.stringify({ project: ref.project, element: ref.element, key: ref.key, meta: fullMeta, tree: entries });
+    const text = `${MAGIC} ${createHash('sha256').update(body).digest('hex')}\n${body}\n`;
+    this.blobs.sync(fresh);
+    const dest = this.refPath(ref);
+    mkdirSync(dirname(dest), { recursive: true });
+    const tmpDir = join(this.refsDir, '.tmp');
+    mkdirSync(tmpDir, { recursive: true });
+    const tmp = join(tmpDir, `${process.pid}-${ref.key}-${Math.random().toString(36).slice(2, 10)}`);
+    const fd = openSync(tmp, 'w');
+    try {
+      const bytes = Buffer.from(text);
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    closeSync(fd);
+    renameSync(tmp, dest);
+    fsyncPath(dirname(dest));
+  }
+
+  /** The artifact under `ref`, or undefined if it is not cached. A damaged ref is an error. */
+  load(ref: ArtifactRef): LoadedArtifact | undefined {
+    const path = this.refPath(ref);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const what = `artifact ${ref.project}/${ref.element}/${ref.key.slice(0, 8)} (${path})`;
+    const nl = text.indexOf('\n');
+    const head = text.slice(0, nl);
+    const body = text.slice(nl + 1).replace(/\n$/, '');
+    if (!head.startsWith(`${MAGIC} `) || createHash('sha256').update(body).digest('hex') !== head.slice(MAGIC.length + 1)) {
+      throw new KilnError('cache-bad-manifest', `${what} is damaged (checksum mismatch)`, 'remove it from the cache and build again');
+    }
+    const parsed = JSON.parse(body) as { meta: ArtifactMeta; tree: ManifestEntry[] };
+    return { tree: decodeManifest(parsed.tree, this.blobs, what), meta: parsed.meta };
+  }
+
+  /** The host path of an artifact's build log, if it kept one. */
+  logPath(meta: ArtifactMeta): string | undefined {
+    return meta.buildLog ? this.blobs.objectPath(meta.buildLog) : undefined;
+  }
+
+  remove(ref: ArtifactRef): void {
+    rmSync(this.refPath(ref), { force: true });
+  }
+
+  /** Keys cached for an element (any order). */
+  keys(project: string, element: string): string[] {
+    try {
+      return readdirSync(join(this.refsDir, project, normalName(element)));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Removes temp files left by processes that no longer run (killed mid-commit). */
+  cleanStaleTemps(): number {
+    let removed = 0;
+    for (const dir of [join(this.refsDir, '.tmp'), this.blobs.tmpDir]) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const pid = Number(name.split('-')[0]);
+        if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) {
+          rmSync(join(dir, name), { force: true, recursive: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { KilnError } from '../../errors.js';
+import { HostFileContent, type FileContent } from '../../fs/content.js';
+
+/**
+ * The content-addressed blob store: `<cas>/objects/xx/yyyy…` named by the sha256 of the bytes.
+ * A blob lands under its name only by rename of a complete temp file, so a name always means
+ * the whole content. Blobs are read-only (0444) so a stray write through a path fails.
+ */
+
+const CHUNK = 1 << 20;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** A regular file's content held in the blob store. */
+export class BlobContent extends HostFileContent {
+  constructor(
+    path: string,
+    size: number,
+    readonly digest: string,
+  ) {
+    super(path, size);
+  }
+}
+
+export function isSha256(s: string): boolean {
+  return SHA256.test(s);
+}
+
+let tmpCounter = 0;
+
+export class BlobStore {
+  readonly objectsDir: string;
+  readonly tmpDir: string;
+
+  constructor(readonly root: string) {
+    this.objectsDir = join(root, 'objects');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  objectPath(digest: string): string {
+    if (!isSha256(digest)) throw new KilnError('bad-digest', `'${digest}' is not a sha256 digest`);
+    return join(this.objectsDir, digest.slice(0, 2), digest.slice(2));
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.objectPath(digest));
+  }
+
+  /** The content of a stored blob; its size is read from the file. */
+  content(digest: string, size?: number): BlobContent {
+    const path = this.objectPath(digest);
+    let actual: number;
+    try {
+      actual = statSync(path).size;
+    } catch {
+      throw new KilnError('cache-missing-blob', `blob ${digest} is missing from the cache at ${this.root}`, 'the cache is damaged; remove the artifact and build again');
+    }
+    if (size !== undefined && actual !== size) {
+      throw new KilnError('cache-bad-blob', `blob ${digest} in ${this.root} has ${actual} bytes, expected ${size}`, 'the cache is damaged; remove the artifact and build again');
+    }
+    return new BlobContent(path, actual, digest);
+  }
+
+  /** A fresh temp path inside the store (same filesystem as the objects, so rename is atomic). */
+  tempPath(): string {
+    mkdirSync(this.tmpDir, { recursive: true });
+    return join(this.tmpDir, `${process.pid}-${++tmpCounter}-${Math.random().toString(36).slice(2, 10)}`);
+  }
+
+  /** Moves a complete temp file into place under its digest (or drops it if the blob exists). */
+  private install(tmp: string, digest: string): string {
+    const dest = this.objectPath(digest);
+    if (existsSync(dest)) {
+      rmSync(tmp, { force: true });
+      return dest;
+    }
+    mkdirSync(join(this.objectsDir, digest.slice(0, 2)), { recursive: true });
+    chmodSync(tmp, 0o444);
+    renameSync(tmp, dest);
+    return dest;
+  }
+
+  putBytes(bytes: Uint8Array): BlobContent {
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (!this.has(digest)) {
+      const tmp = this.tempPath();
+      const fd = openSync(tmp, 'w');
+      try {
+        let done = 0;
+        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      } finally {
+        closeSync(fd);
+      }
+      this.install(tmp, digest);
+    }
+    return new BlobContent(this.objectPath(digest), bytes.length, digest);
+  }
+
+  /** Stores any content (streamed in chunks, hashed on the way). */
+  putContent(content: FileContent): BlobContent {
+    if (content instanceof BlobContent && content.path.startsWith(this.objectsDir)) return content;
+    const tmp = this.tempPath();
+    const hash = createHash('sha256');
+    const fd = openSync(tmp, 'w');
+    const reader = content.open();
+    try {
+      const buf = new Uint8Array(Math.min(CHUNK, Math.max(content.size, 1)));
+      let offset = 0;
+      while (offset < content.size) {
+        const n = reader.read(offset, buf.subarray(0, Math.min(buf.length, content.size - offset)));
+        if (n === 0) throw new KilnError('cache-short-read', `content ended after ${offset} of ${content.size} bytes`);
+        const chunk = buf.subarray(0, n);
+        hash.update(chunk);
+        let done = 0;
+        while (done < n) done += writeSync(fd, chunk, done, n - done);
+        offset += n;
+      }
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
+    } finally {
+      reader.close();
+    }
+    closeSync(fd);
+    const digest = hash.digest('hex');
+    return new BlobContent(this.install(tmp, digest), content.size, digest);
+  }
+
+  /**
+   * Stores a host file. With `move`, the file is renamed into the store when it is on the same
+   * filesystem (the caller gives it up); otherwise it is copied (reflinked where possible).
+   */
+  putFile(path: string, options: { move?: boolean } = {}): BlobContent {
+    const digest = hashFile(path);
+    const size = statSync(path).size;
+    if (!this.has(digest)) {
+      const tmp = this.tempPath();
+      let moved = false;
+      if (options.move) {
+        try {
+          renameSync(path, tmp);
+          moved = true;
+        } catch {
+          moved = false;
+        }
+      }
+      if (!moved) copyFileSync(path, tmp, constants.COPYFILE_FICLONE);
+      this.install(tmp, digest);
+    }
+    return new BlobContent(this.objectPath(digest), size, digest);
+  }
+
+  /**
+   * Makes everything written so far durable before a ref that names it is published: one
+   * syncfs of the cache's filesystem (coreutils `sync -f`), else an fsync per listed blob.
+   */
+  sync(digests: Iterable<string>): void {
+    const r = spawnSync('sync', ['-f', this.root], { stdio: 'ignore' });
+    if (r.status === 0) return;
+    for (const d of digests) fsyncPath(this.objectPath(d));
+  }
+}
+
+export function fsyncPath(path: string, flags = 'r'): void {
+  const fd = openSync(path, flags);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** sha256 of a host file, streamed. */
+export function hashFile(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,170 @@
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { join } from 'node:path';
+import { KilnError } from '../../errors.js';
+import { HostFileContent, type FileContent } from '../../fs/content.js';
+import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
+
+/**
+ * Writes a FileTree to a host directory: for a sandbox root, a checkout, or a tool that needs
+ * real files (patch). Contents are copied — reflinked where the filesystem can — and never
+ * hard-linked to the cache, because builds chmod, move and edit what they stage. Hard links
+ * *within* the tree become hard links between the new copies.
+ */
+export interface MaterializeOptions {
+  /** Apply owners (chown). Default: only when running as root, where it can work. */
+  owners?: boolean;
+  /** Allow a non-empty destination: files replace files and symlinks, directories merge. */
+  merge?: boolean;
+  /** Set mtimes from the tree (default true). */
+  times?: boolean;
+  /** Apply the tree root's mode, owner and time to `dir` itself (default true; checkout leaves the user's directory alone). */
+  rootMeta?: boolean;
+}
+
+export interface MaterializeResult {
+  /** Paths that could not be created here (device nodes without root, sockets). */
+  skipped: string[];
+}
+
+const CHUNK = 1 << 20;
+
+function toDate(t: Timestamp): number {
+  return t.sec + t.nsec / 1e9;
+}
+
+function existing(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeContent(content: FileContent, dest: string): void {
+  if (content instanceof HostFileContent && content.offset === 0) {
+    let size = -1;
+    try {
+      size = statSync(content.path).size;
+    } catch {
+      size = -1;
+    }
+    if (size === content.size) {
+      copyFileSync(content.path, dest, constants.COPYFILE_FICLONE);
+      return;
+    }
+  }
+  const fd = openSync(dest, 'w');
+  const reader = content.open();
+  try {
+    const buf = new Uint8Array(Math.min(CHUNK, Math.max(content.size, 1)));
+    let offset = 0;
+    while (offset < content.size) {
+      const n = reader.read(offset, buf.subarray(0, Math.min(buf.length, content.size - offset)));
+      if (n === 0) throw new KilnError('short-content', `content for '${dest}' ended after ${offset} of ${content.size} bytes`);
+      let done = 0;
+      while (done < n) done += writeSync(fd, buf, done, n - done);
+      offset += n;
+    }
+  } finally {
+    reader.close();
+    closeSync(fd);
+  }
+}
+
+export function materialize(tree: FileTree, dir: string, options: MaterializeOptions = {}): MaterializeResult {
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const owners = options.owners ?? asRoot;
+  const times = options.times ?? true;
+  mkdirSync(dir, { recursive: true });
+  if (!options.merge && readdirSync(dir).length > 0) {
+    throw new KilnError('dest-not-empty', `'${dir}' is not empty`, 'choose an empty directory (checkout: or use --force)');
+  }
+  const skipped: string[] = [];
+  const first = new Map<Inode, string>();
+  const dirs: [string, Inode][] = [];
+  for (const [path, inode] of tree.walk()) {
+    const dest = path === '' ? dir : join(dir, path);
+    if (inode.type === 'dir') {
+      const st = path === '' ? undefined : existing(dest);
+      if (st && !st.isDirectory()) unlinkSync(dest);
+      if (path !== '' && !st?.isDirectory()) mkdirSync(dest);
+      dirs.push([dest, inode]);
+      continue;
+    }
+    const st = existing(dest);
+    if (st) {
+      if (st.isDirectory()) rmSync(dest, { recursive: true, force: true });
+      else unlinkSync(dest);
+    }
+    const linked = first.get(inode);
+    if (linked !== undefined) {
+      linkSync(linked, dest);
+      continue;
+    }
+    switch (inode.type) {
+      case 'file':
+        writeContent(inode.content!, dest);
+        if (owners) chownSync(dest, inode.uid, inode.gid);
+        chmodSync(dest, inode.mode); // after chown, which clears setuid/setgid
+        if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+        break;
+      case 'symlink':
+        symlinkSync(inode.target ?? '', dest);
+        if (owners) lchownSync(dest, inode.uid, inode.gid);
+        if (times) lutimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+        break;
+      case 'fifo':
+      case 'char':
+      case 'block': {
+        if (inode.type !== 'fifo' && !asRoot) {
+          skipped.push(path);
+          continue;
+        }
+        const args = inode.type === 'fifo' ? ['-m', inode.mode.toString(8), dest] : ['-m', inode.mode.toString(8), dest, inode.type === 'char' ? 'c' : 'b', String(inode.rdev?.major ?? 0), String(inode.rdev?.minor ?? 0)];
+        const r = spawnSync(inode.type === 'fifo' ? 'mkfifo' : 'mknod', args, { encoding: 'utf8' });
+        if (r.status !== 0) {
+          skipped.push(path);
+          continue;
+        }
+        if (owners) chownSync(dest, inode.uid, inode.gid);
+        chmodSync(dest, inode.mode);
+        if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+        break;
+      }
+      default:
+        skipped.push(path);
+        continue;
+    }
+    first.set(inode, dest);
+  }
+  // Directory modes and times last (children first), so read-only dirs can be filled.
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const [dest, inode] = dirs[i]!;
+    if (dest === dir && options.rootMeta === false) continue;
+    if (owners) chownSync(dest, inode.uid, inode.gid);
+    chmodSync(dest, inode.mode);
+    if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+  }
+  return { skipped };
+}

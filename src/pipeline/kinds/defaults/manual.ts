@@ -1,0 +1,17 @@
+/** Defaults of the `manual` build element (FORMAT.md §5): only the strip step has a command. */
+export const MANUAL_YAML = `
+config:
+  configure-commands: []
+  build-commands: []
+  install-commands: []
+  strip-commands:
+  - "%{strip-binaries}"
+
+environment:
+  MAKEFLAGS: -j%{max-jobs}
+  V: "1"
+
+environment-nocache:
+- MAKEFLAGS
+- V
+`;

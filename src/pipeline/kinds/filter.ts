@@ -1,0 +1,39 @@
+import type { FileTree } from '../../fs/tree.js';
+import type { Element } from '../model.js';
+import { KindConfig, elementError, requireNoSources, type AssembleContext, type ElementKind, type KeyValue } from './kind.js';
+import { computeManifest, selectPaths, splitRules, type SplitSelection } from './split-rules.js';
+
+/** filter: part of one build dependency's artifact, selected by its split rules (FORMAT.md §5). */
+function config(element: Element): SplitSelection {
+  const c = new KindConfig(element, ['include', 'exclude', 'include-orphans', 'pass-integration']);
+  c.bool('pass-integration', false);
+  return { include: c.stringList('include'), exclude: c.stringList('exclude'), orphans: c.bool('include-orphans', false) };
+}
+
+function parent(element: Element): Element {
+  const builds = element.dependencies.filter((d) => d.type !== 'runtime');
+  if (builds.length !== 1) {
+    throw elementError(element, 'filter-parent', `a filter element needs exactly one build dependency, found ${builds.length}`, 'list the element to filter under build-depends', 'depends');
+  }
+  return builds[0]!.element;
+}
+
+export const filterKind: ElementKind = {
+  name: 'filter',
+  version: 1,
+  strictRebuild: false,
+  configure(element) {
+    config(element);
+    requireNoSources(element);
+    parent(element);
+  },
+  uniqueKey(element): KeyValue {
+    const c = config(element);
+    return { include: [...c.include].sort(), exclude: [...c.exclude].sort(), orphans: c.orphans };
+  },
+  async assemble(ctx: AssembleContext): Promise<FileTree> {
+    const p = parent(ctx.element);
+    const tree = ctx.artifact(p);
+    return selectPaths(tree, computeManifest(tree, splitRules(p), config(ctx.element)));
+  },
+};

@@ -1,0 +1,19 @@
+import { FileTree } from '../../fs/tree.js';
+import { KindConfig, requireNoSources, type ElementKind } from './kind.js';
+
+/** stack: groups dependencies; its own artifact is empty (FORMAT.md §5). */
+export const stackKind: ElementKind = {
+  name: 'stack',
+  version: 1,
+  strictRebuild: false,
+  configure(element) {
+    new KindConfig(element, []);
+    requireNoSources(element);
+  },
+  uniqueKey() {
+    return 'stack';
+  },
+  async assemble() {
+    return new FileTree();
+  },
+};

@@ -1,0 +1,341 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
+import {
+  BUILTIN_ELEMENT_KINDS,
+  BUILTIN_SOURCE_KINDS,
+  CORE_SOURCE_KINDS,
+  PLUGIN_ELEMENT_KINDS,
+  kindConfigKeys,
+  kindDefaults,
+  kindDefaultsFile,
+} from '../kinds/defaults/index.js';
+import type { DepType, Dependency, Element, SourceDecl, YamlMap } from '../model.js';
+import { checkNoDirectives, composite, isDirectiveMap } from './composite.js';
+import { processDirectives } from './directives.js';
+import { collectPositions, emptyMap, mapNode, scalar, toPlain, toPlainMap, withEntries, type MapNode, type Node, type ScalarNode } from './node.js';
+import { checkVariablesMap, ELEMENT_OVERRIDE_KEYS, SANDBOX_KEYS, type ProjectConfig } from './project.js';
+import { checkKeys, expectList, expectMap, expectScalar, optMap, optString, parseBool, parseInteger, requireString } from './validate.js';
+import { expandNode, resolveVariables, type VariableDef } from './variables.js';
+import { loadYamlFile, parseYaml } from './yaml.js';
+
+/**
+ * .bst files (FORMAT.md §2): parsing and validation (RawElement), then the per-element
+ * composition of §3 into the model's Element once its dependencies are built.
+ */
+
+export const ELEMENT_KEYS = ['kind', 'description', 'depends', 'build-depends', 'runtime-depends', 'sources', 'variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'];
+const DEPENDENCY_KEYS = ['filename', 'type', 'junction', 'strict', 'config'];
+
+export interface RawDependency {
+  name: string;
+  type: DepType;
+  strict: boolean;
+  config?: MapNode;
+  /** Where the dependency was declared (for missing-element and cycle messages). */
+  pos: SourcePosition;
+}
+
+export interface RawElement {
+  name: string;
+  file: string;
+  /** Project-relative path used in messages, e.g. elements/contents/busybox.bst. */
+  display: string;
+  node: MapNode;
+  kind: ScalarNode;
+  deps: RawDependency[];
+}
+
+/** Checks an element name (relative to element-path); `pos` is where it was written. */
+export function checkElementName(name: string, pos: SourcePosition | undefined): void {
+  const where = pos ? ` in ${formatPosition(pos)}` : '';
+  if (name.includes(':')) {
+    throw new KilnError('junction-unsupported', `'${name}'${where} names an element in a junction; junctions are not supported`, 'kiln loads a single project; copy the elements you need into it');
+  }
+  const bad =
+    name === '' ? 'it is empty'
+    : name.startsWith('/') ? 'it is absolute'
+    : name.includes('\\') ? 'it contains a backslash'
+    : name.split('/').some((c) => c === '..' || c === '.' || c === '') ? "it has an empty, '.' or '..' component"
+    : !name.endsWith('.bst') ? "it does not end in '.bst'"
+    : /[\x00-\x1f]/.test(name) ? 'it contains control characters'
+    : undefined;
+  if (bad) {
+    throw new KilnError('element-name', `invalid element name '${name}'${where}: ${bad}`, 'element names are paths relative to element-path ending in .bst, e.g. contents/busybox.bst');
+  }
+}
+
+function parseDepType(node: ScalarNode): DepType {
+  const v = node.value;
+  if (v === '' || v === 'all') return 'all';
+  if (v === 'build' || v === 'runtime') return v;
+  throw new KilnError('dependency-type', `invalid dependency type '${v}' in ${formatPosition(node.pos)}; use build, runtime or all`);
+}
+
+function mergeType(a: DepType, b: DepType): DepType {
+  return a === b ? a : 'all';
+}
+
+function parseDependencies(node: MapNode): RawDependency[] {
+  const byName = new Map<string, RawDependency>();
+  for (const [key, implied] of [['depends', undefined], ['build-depends', 'build'], ['runtime-depends', 'runtime']] as const) {
+    const listNode = node.entries.get(key);
+    if (!listNode) continue;
+    for (const [i, item] of expectList(listNode, key).items.entries()) {
+      let dep: RawDependency;
+      if (item.type === 'scalar') {
+        dep = { name: item.value, type: implied ?? 'all', strict: false, pos: item.pos };
+      } else {
+        const m = expectMap(item, `${key}[${i}]`);
+        checkKeys(m, DEPENDENCY_KEYS, `a dependency in ${key}`);
+        if (m.entries.has('junction')) {
+          throw new KilnError('junction-unsupported', `dependency through a junction in ${formatPosition(m.keyPos.get('junction')!)}: junctions are not supported`, 'kiln loads a single project; copy the elements you need into it');
+        }
+        const filename = requireString(m, 'filename', `a dependency in ${key}`);
+        const typeNode = optString(m, 'type', `${key}[${i}].type`);
+        if (typeNode && implied) {
+          throw new KilnError('dependency-type', `'type' is not allowed in ${key} (${formatPosition(typeNode.pos)}): the list already implies ${implied}`, `move the dependency to 'depends' or drop 'type'`);
+        }
+        const strictNode = optString(m, 'strict', `${key}[${i}].strict`);
+        const config = optMap(m, 'config', `${key}[${i}].config`);
+        dep = {
+          name: filename.value,
+          type: implied ?? (typeNode ? parseDepType(typeNode) : 'all'),
+          strict: strictNode ? parseBool(strictNode.value, strictNode.pos, 'strict') : false,
+          pos: filename.pos,
+          ...(config ? { config } : {}),
+        };
+      }
+      checkElementName(dep.name, dep.pos);
+      const prev = byName.get(dep.name);
+      if (prev) {
+        prev.type = mergeType(prev.type, dep.type);
+        prev.strict ||= dep.strict;
+        if (!prev.config && dep.config) prev.config = dep.config;
+      } else byName.set(dep.name, dep);
+    }
+  }
+  return [...byName.values()];
+}
+
+/** Reads and validates one .bst file; `referrer` is where the name was written. */
+export function parseElement(config: ProjectConfig, name: string, referrer?: SourcePosition): RawElement {
+  checkElementName(name, referrer);
+  const file = join(config.project.elementDirectory, name);
+  const display = relative(config.project.directory, file).split(sep).join('/');
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new KilnError(
+      'element-missing',
+      `element '${name}' not found: ${display} does not exist${referrer ? ` (referenced in ${formatPosition(referrer)})` : ''}`,
+      'check the name: element names are relative to element-path',
+    );
+  }
+  const raw = loadYamlFile(file, display, 'element');
+  const node = processDirectives(raw, { projectDir: config.project.directory, options: config.optionValues, cache: config.includeCache });
+  checkKeys(node, ELEMENT_KEYS, display);
+  const kind = requireString(node, 'kind', display);
+  if (kind.value === 'junction') {
+    throw new KilnError('junction-unsupported', `${display}: junction elements are not supported (${formatPosition(kind.pos)})`, 'kiln loads a single project; copy the elements you need into it');
+  }
+  if (!BUILTIN_ELEMENT_KINDS.includes(kind.value)) {
+    const origin = config.project.declaredPlugins.get(kind.value);
+    throw origin
+      ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these element kinds natively: ${BUILTIN_ELEMENT_KINDS.join(', ')}`)
+      : new KilnError('kind-unknown', `unknown element kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${BUILTIN_ELEMENT_KINDS.join(', ')}`);
+  }
+  if ((PLUGIN_ELEMENT_KINDS as readonly string[]).includes(kind.value) && !config.project.declaredPlugins.has(kind.value)) {
+    throw new KilnError(
+      'plugin-undeclared',
+      `element kind '${kind.value}' in ${formatPosition(kind.pos)} comes from a plugin that project.conf does not declare`,
+      `add to project.conf: plugins: [{origin: pip, package-name: BuildStream-external, elements: {${kind.value}: 0}}]`,
+    );
+  }
+  const description = optString(node, 'description');
+  void description;
+  for (const key of ['variables', 'environment', 'config', 'public', 'sandbox']) optMap(node, key);
+  return { name, file, display, node, kind, deps: parseDependencies(node) };
+}
+
+const defaultsCache = new Map<string, MapNode>();
+
+function kindDefaultsNode(kind: string): MapNode {
+  let node = defaultsCache.get(kind);
+  if (!node) {
+    node = parseYaml(kindDefaults(kind), kindDefaultsFile(kind));
+    defaultsCache.set(kind, node);
+  }
+  return node;
+}
+
+function sub(map: MapNode, key: string): MapNode {
+  const n = map.entries.get(key);
+  return n === undefined ? emptyMap(map.pos) : expectMap(n, key);
+}
+
+/** Union of environment-nocache lists (plain lists, or directive maps whose items count). */
+function nocacheNames(node: Node | undefined, out: Set<string>): void {
+  if (!node) return;
+  if (node.type === 'map' && isDirectiveMap(node, 'environment-nocache')) {
+    for (const v of node.entries.values()) nocacheNames(v, out);
+    return;
+  }
+  for (const item of expectList(node, 'environment-nocache').items) out.add(expectScalar(item, 'environment-nocache[]').value);
+}
+
+function parseSources(raw: RawElement, config: ProjectConfig, positions: Map<string, SourcePosition>): SourceDecl[] {
+  const listNode = raw.node.entries.get('sources');
+  if (!listNode) return [];
+  const storedRefs = config.project.refStorage === 'project.refs' ? config.refs.get(raw.name) : undefined;
+  return expectList(listNode, 'sources').items.map((item, index) => {
+    const m = expectMap(item, `sources[${index}]`);
+    const kind = requireString(m, 'kind', `source #${index + 1} of ${raw.display}`);
+    if (!BUILTIN_SOURCE_KINDS.includes(kind.value)) {
+      const origin = config.project.declaredPlugins.get(kind.value);
+      throw origin
+        ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these source kinds natively: ${CORE_SOURCE_KINDS.join(', ')}`)
+        : new KilnError('kind-unknown', `unknown source kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${BUILTIN_SOURCE_KINDS.join(', ')}`);
+    }
+    const dirNode = optString(m, 'directory', `sources[${index}].directory`);
+    // null values keep a meaning for sources (tar base-dir: ~ is the archive root): they become ''.
+    const entries = new Map(m.entries);
+    const keyPos = new Map(m.keyPos);
+    for (const [k, p] of m.nulls ?? []) {
+      entries.set(k, scalar('', p));
+      keyPos.set(k, p);
+    }
+    const refNode = entries.get('ref');
+    for (const k of ['kind', 'directory', 'ref']) {
+      entries.delete(k);
+      keyPos.delete(k);
+    }
+    let own = mapNode(entries, keyPos, m.pos);
+    const override = config.sourceOverrides.get(kind.value);
+    const overrideConfig = override ? optMap(override, 'config', `sources.${kind.value}.config`) : undefined;
+    if (overrideConfig) own = composite(overrideConfig, own, `sources[${index}]`);
+    checkNoDirectives(own, `sources[${index}]`);
+    collectPositions(m, `sources.${index}`, positions);
+    let ref = refNode && !(refNode.type === 'scalar' && refNode.value === '') ? toPlain(refNode) : undefined;
+    if (config.project.refStorage === 'project.refs') {
+      if (ref !== undefined) config.warn(`${formatPosition(refNode!.pos)}: inline ref ignored because ref-storage is project.refs`);
+      const stored = storedRefs?.items[index];
+      const r = stored?.type === 'map' ? stored.entries.get('ref') : undefined;
+      ref = r && !(r.type === 'scalar' && r.value === '') ? toPlain(r) : undefined;
+    }
+    const decl: SourceDecl = {
+      kind: kind.value,
+      directory: (dirNode?.value ?? '').replace(/^\/+/, ''),
+      config: toPlainMap(own),
+      index,
+      position: m.pos,
+    };
+    if (ref !== undefined) decl.ref = ref;
+    return decl;
+  });
+}
+
+/** The §3 composition of one element, given its already-built dependencies in §7 order. */
+export function composeElement(raw: RawElement, config: ProjectConfig, dependencies: (Omit<Dependency, 'config'> & { rawConfig?: MapNode })[]): Element {
+  const kind = raw.kind.value;
+  const el = raw.node;
+  const positions = new Map<string, SourcePosition>();
+  let kindNode = kindDefaultsNode(kind);
+  const override = config.elementOverrides.get(kind);
+  if (override) {
+    const ov = optMap(override, 'variables', `elements.${kind}.variables`);
+    if (ov) checkVariablesMap(ov, `project.conf elements.${kind}`);
+    kindNode = composite(kindNode, override, `elements.${kind}`);
+  }
+  checkKeys(kindNode, ELEMENT_OVERRIDE_KEYS, kindDefaultsFile(kind));
+
+  // Variables: project ← kind ← element, then the read-only dynamic ones.
+  const elVars = sub(el, 'variables');
+  checkVariablesMap(elVars, raw.display);
+  let vars = composite(composite(config.variables, sub(kindNode, 'variables'), 'variables'), elVars, 'variables');
+  checkNoDirectives(vars, 'variables');
+  const defs = new Map<string, VariableDef>();
+  for (const [k, v] of vars.entries) defs.set(k, { value: expectScalar(v, `variables.${k}`).value, pos: v.pos });
+  const dyn = { file: raw.display, line: 1, col: 1 };
+  const notparallel = defs.get('notparallel');
+  const parallel = !(notparallel && notparallel.value !== '' && parseBool(notparallel.value, notparallel.pos, 'notparallel'));
+  defs.set('project-name', { value: config.project.name, pos: dyn });
+  defs.set('element-name', { value: raw.name, pos: dyn });
+  defs.set('max-jobs', { value: String(parallel ? config.maxJobs : 1), pos: dyn });
+  const variables = resolveVariables(defs, raw.display);
+  vars = mapNode(vars.entries, vars.keyPos, vars.pos);
+  collectPositions(vars, 'variables', positions);
+
+  // Environment: project ← kind ← element, values expanded.
+  const envNode = composite(composite(config.environment, sub(kindNode, 'environment'), 'environment'), sub(el, 'environment'), 'environment');
+  checkNoDirectives(envNode, 'environment');
+  const environment: Record<string, string> = {};
+  for (const [k, v] of envNode.entries) {
+    environment[k] = (expandNode(expectScalar(v, `environment.${k}`), variables, `environment.${k}`) as ScalarNode).value;
+  }
+  collectPositions(envNode, 'environment', positions);
+
+  const nocache = new Set<string>();
+  nocacheNames(config.environmentNocache, nocache);
+  nocacheNames(kindNode.entries.get('environment-nocache'), nocache);
+  nocacheNames(el.entries.get('environment-nocache'), nocache);
+
+  // Config: kind ← element, every string expanded (the 2.x rule).
+  const configNode = composite(sub(kindNode, 'config'), sub(el, 'config'), 'config');
+  checkNoDirectives(configNode, 'config');
+  checkKeys(configNode, kindConfigKeys(kind), `config of a ${kind} element (${raw.display})`);
+  const expandedConfig = expandNode(configNode, variables, 'config') as MapNode;
+  collectPositions(configNode, 'config', positions);
+
+  // Public: kind public with split-rules = project ← kind, then the element's public on top.
+  const kindPublic = sub(kindNode, 'public');
+  const kindBst = sub(kindPublic, 'bst');
+  const splitRules = composite(config.splitRules, sub(kindBst, 'split-rules'), 'public.bst.split-rules');
+  const basePublic = withEntries(kindPublic, { bst: withEntries(kindBst, { 'split-rules': splitRules }) });
+  const publicNode = composite(basePublic, sub(el, 'public'), 'public');
+  checkNoDirectives(publicNode, 'public');
+  const bst = sub(publicNode, 'bst');
+  const expandedPublic = withEntries(publicNode, { bst: expandNode(bst, variables, 'public.bst') });
+  collectPositions(publicNode, 'public', positions);
+
+  // Sandbox: project ← kind ← element.
+  const sandboxNode = expandNode(composite(composite(config.sandbox, sub(kindNode, 'sandbox'), 'sandbox'), sub(el, 'sandbox'), 'sandbox'), variables, 'sandbox') as MapNode;
+  checkKeys(sandboxNode, SANDBOX_KEYS, `sandbox of ${raw.display}`);
+  const intOf = (key: string): number => {
+    const n = requireString(sandboxNode, key, `sandbox of ${raw.display}`);
+    return parseInteger(n.value, n.pos, `sandbox.${key}`);
+  };
+  const sandbox: Element['sandbox'] = { buildUid: intOf('build-uid'), buildGid: intOf('build-gid') };
+  const os = optString(sandboxNode, 'build-os');
+  const arch = optString(sandboxNode, 'build-arch');
+  if (os) sandbox.buildOs = os.value;
+  if (arch) sandbox.buildArch = arch.value;
+
+  collectPositions(raw.kind, 'kind', positions);
+  for (const key of ['depends', 'build-depends', 'runtime-depends', 'description']) {
+    const n = el.entries.get(key);
+    if (n) collectPositions(n, key, positions);
+  }
+
+  const element: Element = {
+    name: raw.name,
+    file: raw.file,
+    project: config.project,
+    kind,
+    description: optString(el, 'description')?.value ?? '',
+    variables,
+    environment,
+    environmentNocache: [...nocache].sort(),
+    config: toPlainMap(expandedConfig),
+    public: toPlainMap(expandedPublic),
+    sandbox,
+    sources: parseSources(raw, config, positions),
+    dependencies: dependencies.map((d) => {
+      const dep: Dependency = { element: d.element, type: d.type, strict: d.strict };
+      if (d.rawConfig) dep.config = toPlainMap(expandNode(d.rawConfig, variables, `dependency ${d.element.name} config`) as MapNode);
+      return dep;
+    }),
+    positions,
+  };
+  return element;
+}
+
+export type { YamlMap };

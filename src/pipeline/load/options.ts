@@ -1,0 +1,194 @@
+import { arch as hostArch } from 'node:os';
+import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
+import type { MapNode } from './node.js';
+import { checkKeys, expectMap, expectScalar, optString, parseBool, stringList } from './validate.js';
+
+/**
+ * Project options (FORMAT.md §1 `options`) and the expressions of `(?)` conditionals:
+ * `opt == "x"`, `opt != "x"`, a bool option alone, `"v" in flags`, `and`, `or`, `not`, parentheses.
+ */
+
+export type OptionValue = string | boolean | string[];
+
+export interface ProjectOption {
+  name: string;
+  type: 'bool' | 'enum' | 'flags' | 'arch' | 'os' | 'element-mask';
+  value: OptionValue;
+  variable?: string;
+}
+
+const TYPES = ['bool', 'enum', 'flags', 'arch', 'os', 'element-mask'] as const;
+const OPTION_KEYS = ['type', 'description', 'default', 'values', 'variable'];
+
+function hostArchName(): string {
+  const a = hostArch();
+  return a === 'x64' ? 'x86_64' : a === 'arm64' ? 'aarch64' : a === 'ia32' ? 'x86_32' : a;
+}
+
+function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], values: string[] | undefined, pos: SourcePosition): OptionValue {
+  const where = `option '${opt.name}' (${formatPosition(pos)})`;
+  if (opt.type === 'bool') {
+    if (Array.isArray(raw)) throw new KilnError('option-value', `${where} is a bool; give True or False`);
+    return parseBool(raw, pos, opt.name);
+  }
+  if (opt.type === 'flags' || opt.type === 'element-mask') {
+    const list = Array.isArray(raw) ? raw : raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (opt.type === 'flags' && values) {
+      for (const v of list) if (!values.includes(v)) throw new KilnError('option-value', `invalid value '${v}' for ${where}; valid values are ${values.join(', ')}`);
+    }
+    return [...new Set(list)].sort();
+  }
+  if (Array.isArray(raw)) throw new KilnError('option-value', `${where} takes one value, not a list`);
+  if (values && !values.includes(raw)) throw new KilnError('option-value', `invalid value '${raw}' for ${where}; valid values are ${values.join(', ')}`);
+  return raw;
+}
+
+/** Reads the `options` declarations and applies the values given on the command line. */
+export function loadOptions(node: MapNode | undefined, given: Readonly<Record<string, string>>): Map<string, ProjectOption> {
+  const out = new Map<string, ProjectOption>();
+  for (const [name, declNode] of node?.entries ?? []) {
+    const decl = expectMap(declNode, `options.${name}`);
+    checkKeys(decl, OPTION_KEYS, `option '${name}'`);
+    const typeNode = optString(decl, 'type', `options.${name}.type`);
+    if (!typeNode) throw new KilnError('missing-key', `option '${name}' in ${formatPosition(decl.pos)} has no 'type'; use one of ${TYPES.join(', ')}`);
+    const type = typeNode.value as ProjectOption['type'];
+    if (!TYPES.includes(type)) throw new KilnError('option-type', `unknown option type '${typeNode.value}' in ${formatPosition(typeNode.pos)}; use one of ${TYPES.join(', ')}`);
+    const valuesNode = decl.entries.get('values');
+    const values = valuesNode ? stringList(valuesNode, `options.${name}.values`) : undefined;
+    if ((type === 'enum' || type === 'flags') && !values) {
+      throw new KilnError('missing-key', `option '${name}' of type ${type} in ${formatPosition(decl.pos)} needs 'values'`);
+    }
+    const variable = optString(decl, 'variable')?.value;
+    const base: Omit<ProjectOption, 'value'> = variable ? { name, type, variable } : { name, type };
+    const defNode = decl.entries.get('default');
+    let raw: string | string[];
+    let pos = defNode?.pos ?? decl.pos;
+    if (name in given) {
+      raw = given[name]!;
+      pos = { file: '<command line>', line: 1, col: 1 };
+    } else if (defNode) raw = defNode.type === 'list' ? stringList(defNode, `options.${name}.default`) : expectScalar(defNode, `options.${name}.default`).value;
+    else if (type === 'arch') raw = hostArchName();
+    else if (type === 'os') raw = 'Linux';
+    else if (type === 'bool') raw = 'False';
+    else if (type === 'flags' || type === 'element-mask') raw = [];
+    else throw new KilnError('missing-key', `option '${name}' in ${formatPosition(decl.pos)} needs a 'default'`);
+    out.set(name, { ...base, value: parseValue(base, raw, values, pos) });
+  }
+  for (const name of Object.keys(given)) {
+    if (!out.has(name)) throw new KilnError('option-unknown', `unknown option '${name}'; the project declares ${[...out.keys()].join(', ') || 'no options'}`);
+  }
+  return out;
+}
+
+/** Option values exported as variables (`variable:`): bools as 1/0, lists comma-joined. */
+export function optionVariables(options: ReadonlyMap<string, ProjectOption>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const o of options.values()) {
+    if (!o.variable) continue;
+    out[o.variable] = typeof o.value === 'boolean' ? (o.value ? '1' : '0') : Array.isArray(o.value) ? o.value.join(',') : o.value;
+  }
+  return out;
+}
+
+type Token = { t: 'str' | 'id' | 'op'; v: string };
+
+function tokenize(expr: string, fail: (m: string) => never): Token[] {
+  const out: Token[] = [];
+  const re = /\s*(?:("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|(==|!=|\(|\))|([A-Za-z_][A-Za-z0-9_]*))/y;
+  let i = 0;
+  while (i < expr.length) {
+    if (/^\s*$/.test(expr.slice(i))) break;
+    re.lastIndex = i;
+    const m = re.exec(expr);
+    if (!m) fail(`unexpected text '${expr.slice(i).trim()}'`);
+    i = re.lastIndex;
+    if (m[1] !== undefined) out.push({ t: 'str', v: m[1].slice(1, -1).replace(/\\(.)/g, '$1') });
+    else if (m[2] !== undefined) out.push({ t: 'op', v: m[2] });
+    else out.push({ t: 'id', v: m[3]! });
+  }
+  return out;
+}
+
+/** Evaluates a `(?)` condition against the option values. */
+export function evaluateCondition(expr: string, options: ReadonlyMap<string, ProjectOption>, pos: SourcePosition): boolean {
+  const fail = (m: string): never => {
+    throw new KilnError('condition', `bad condition '${expr}' in ${formatPosition(pos)}: ${m}`);
+  };
+  const toks = tokenize(expr, fail);
+  let p = 0;
+  const peek = (): Token | undefined => toks[p];
+  const isWord = (w: string): boolean => peek()?.t === 'id' && peek()!.v === w;
+  const atom = (): OptionValue => {
+    const t = toks[p++];
+    if (!t) return fail('unexpected end');
+    if (t.t === 'op' && t.v === '(') {
+      const v = orExpr();
+      if (toks[p]?.v !== ')') fail("missing ')'");
+      p++;
+      return v;
+    }
+    if (t.t === 'str') return t.v;
+    if (t.t === 'id') {
+      if (t.v === 'True' || t.v === 'true') return true;
+      if (t.v === 'False' || t.v === 'false') return false;
+      const o = options.get(t.v);
+      if (!o) fail(`unknown option '${t.v}'`);
+      return o!.value;
+    }
+    return fail(`unexpected '${t.v}'`);
+  };
+  const truthy = (v: OptionValue): boolean => (Array.isArray(v) ? v.length > 0 : typeof v === 'boolean' ? v : v !== '');
+  const equal = (a: OptionValue, b: OptionValue): boolean => {
+    if (typeof a === 'boolean' || typeof b === 'boolean') return truthy(a) === truthy(b) && typeof a === typeof b;
+    return JSON.stringify(a) === JSON.stringify(b);
+  };
+  const comparison = (): OptionValue => {
+    const left = atom();
+    const t = peek();
+    if (t?.t === 'op' && (t.v === '==' || t.v === '!=')) {
+      p++;
+      const right = atom();
+      return t.v === '==' ? equal(left, right) : !equal(left, right);
+    }
+    let negate = false;
+    if (isWord('not') && toks[p + 1]?.t === 'id' && toks[p + 1]!.v === 'in') {
+      negate = true;
+      p++;
+    }
+    if (isWord('in')) {
+      p++;
+      const right = atom();
+      const hit = Array.isArray(right) ? right.includes(String(left)) : typeof right === 'string' && right.includes(String(left));
+      return negate ? !hit : hit;
+    }
+    return left;
+  };
+  const notExpr = (): OptionValue => {
+    if (isWord('not')) {
+      p++;
+      return !truthy(notExpr());
+    }
+    return comparison();
+  };
+  const andExpr = (): OptionValue => {
+    let v = notExpr();
+    while (isWord('and')) {
+      p++;
+      const r = notExpr();
+      v = truthy(v) && truthy(r);
+    }
+    return v;
+  };
+  const orExpr = (): OptionValue => {
+    let v = andExpr();
+    while (isWord('or')) {
+      p++;
+      const r = andExpr();
+      v = truthy(v) || truthy(r);
+    }
+    return v;
+  };
+  const result = orExpr();
+  if (p !== toks.length) fail(`unexpected '${toks[p]!.v}'`);
+  return truthy(result);
+}

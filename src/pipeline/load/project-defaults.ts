@@ -1,0 +1,94 @@
+/**
+ * The builtin project defaults that project.conf is composited onto (FORMAT.md §1, §4, §5, §9):
+ * BuildStream 1.4's default variables, the sandbox environment, the split-rule domains and the
+ * shell settings. Read with the same loader as any project file (display name below).
+ *
+ * strip-binaries follows 2.x (empty): stripping needs the base's binutils, only changes debug
+ * info, and would rewrite setuid binaries after their `chmod`.
+ */
+export const PROJECT_DEFAULTS_FILE = '<builtin project defaults>';
+
+export const PROJECT_DEFAULTS_YAML = `
+variables:
+  prefix: /usr
+  exec_prefix: "%{prefix}"
+  bindir: "%{exec_prefix}/bin"
+  sbindir: "%{exec_prefix}/sbin"
+  libexecdir: "%{exec_prefix}/libexec"
+  datadir: "%{prefix}/share"
+  sysconfdir: /etc
+  sharedstatedir: "%{prefix}/com"
+  localstatedir: /var
+  lib: lib
+  libdir: "%{prefix}/%{lib}"
+  debugdir: "%{libdir}/debug"
+  includedir: "%{prefix}/include"
+  docdir: "%{datadir}/doc"
+  infodir: "%{datadir}/info"
+  mandir: "%{datadir}/man"
+  build-root: /buildstream/%{project-name}/%{element-name}
+  install-root: /buildstream-install
+  conf-root: "."
+  objcopy-link-args: --add-gnu-debuglink
+  objcopy-extract-args: --only-keep-debug --compress-debug-sections
+  strip-args: --remove-section=.comment --remove-section=.note --strip-unneeded
+  strip-binaries: ""
+  fix-pyc-timestamps: |
+    find "%{install-root}" -name '*.pyc' -type f -exec dd if=/dev/zero of={} bs=1 seek=4 count=4 conv=notrunc ';'
+
+environment:
+  PATH: /usr/bin:/bin:/usr/sbin:/sbin
+  SHELL: /bin/sh
+  TERM: dumb
+  USER: tomjon
+  USERNAME: tomjon
+  LOGNAME: tomjon
+  LC_ALL: C
+  HOME: /tmp
+  TZ: UTC
+  SOURCE_DATE_EPOCH: "1320937200"
+
+environment-nocache: []
+
+split-rules:
+  runtime:
+  - "%{bindir}/*"
+  - "%{sbindir}/*"
+  - "%{libexecdir}/*"
+  - "%{libdir}/lib*.so*"
+  devel:
+  - "%{includedir}"
+  - "%{includedir}/**"
+  - "%{libdir}/lib*.a"
+  - "%{libdir}/lib*.la"
+  - "%{libdir}/pkgconfig/*.pc"
+  - "%{datadir}/pkgconfig/*.pc"
+  - "%{datadir}/aclocal/*.m4"
+  debug:
+  - "%{debugdir}"
+  - "%{debugdir}/**"
+  doc:
+  - "%{docdir}"
+  - "%{docdir}/**"
+  - "%{infodir}"
+  - "%{infodir}/**"
+  - "%{mandir}"
+  - "%{mandir}/**"
+  locale:
+  - "%{datadir}/locale"
+  - "%{datadir}/locale/**"
+  - "%{datadir}/i18n"
+  - "%{datadir}/i18n/**"
+  - "%{datadir}/zoneinfo"
+  - "%{datadir}/zoneinfo/**"
+
+sandbox:
+  build-uid: "0"
+  build-gid: "0"
+
+shell:
+  command: [sh, -i]
+
+ref-storage: inline
+fatal-warnings: []
+`;

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { Element, YamlValue } from '../model.js';
+import type { ElementKind, KeyValue } from '../kinds/kind.js';
+import { dependencies, directDeps } from './scope.js';
+
+/**
+ * Cache keys (FORMAT.md §8): sha256 over the canonical JSON (sorted keys, no spaces) of what
+ * determines an element's artifact. Variables count only through what they expand into.
+ */
+
+/** Bumped when the artifact format or the key layout changes. */
+export const CORE_ARTIFACT_VERSION = 1;
+
+/** Sorted-key compact JSON: the one serialization keys are hashed over. */
+export function canonicalJson(value: KeyValue | YamlValue | undefined): string {
+  if (value === undefined || value === null) return 'null';
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  const keys = Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, KeyValue>)[k])}`).join(',')}}`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export interface ElementKeys {
+  /** Undefined while a source of the element or of anything in its BUILD scope has no ref. */
+  strong: string | undefined;
+  weak: string | undefined;
+}
+
+/** What the key computation needs to know about sources and kinds (injected for tests). */
+export interface KeyInputs {
+  kind(element: Element): ElementKind;
+  /** `{directory, key}` per source in order, or undefined if any source lacks its ref. */
+  sourceKeys(element: Element): { directory: string; key: KeyValue }[] | undefined;
+}
+
+/** The element's own part of the key: everything except the dependencies. */
+export function elementKeyDict(element: Element, inputs: KeyInputs): { [key: string]: KeyValue } | undefined {
+  const sources = inputs.sourceKeys(element);
+  if (sources === undefined) return undefined;
+  const kind = inputs.kind(element);
+  const nocache = new Set(element.environmentNocache);
+  const environment: { [key: string]: KeyValue } = {};
+  for (const [k, v] of Object.entries(element.environment)) if (!nocache.has(k)) environment[k] = v;
+  const sandbox: { [key: string]: KeyValue } = {};
+  if (element.sandbox.buildUid !== 0) sandbox['build-uid'] = element.sandbox.buildUid;
+  if (element.sandbox.buildGid !== 0) sandbox['build-gid'] = element.sandbox.buildGid;
+  if (element.sandbox.buildOs) sandbox['build-os'] = element.sandbox.buildOs;
+  if (element.sandbox.buildArch) sandbox['build-arch'] = element.sandbox.buildArch;
+  return {
+    'core-artifact-version': CORE_ARTIFACT_VERSION,
+    'element-plugin-name': element.kind,
+    'element-plugin-version': kind.version,
+    'element-plugin-key': kind.uniqueKey(element),
+    'element-base-key': { 'build-root': element.variables['build-root'] ?? '' },
+    sources: sources.map((s) => ({ directory: s.directory, 'unique-key': s.key })),
+    public: element.public as KeyValue,
+    'fatal-warnings': [...element.project.fatalWarnings].sort(),
+    environment,
+    sandbox,
+  };
+}
+
+/**
+ * Computes strong and weak keys for `elements` and everything they depend on. Results are
+ * memoized in `cache` (pass the same map to reuse across calls).
+ */
+export function computeKeys(elements: Element[], inputs: KeyInputs, cache = new Map<Element, ElementKeys>()): Map<Element, ElementKeys> {
+  const own = new Map<Element, { [key: string]: KeyValue } | undefined>();
+  const ownDict = (e: Element) => {
+    if (!own.has(e)) own.set(e, elementKeyDict(e, inputs));
+    return own.get(e);
+  };
+  const visit = (e: Element): ElementKeys => {
+    const done = cache.get(e);
+    if (done) return done;
+    const dict = ownDict(e);
+    // Strong: every element staged for the build, with its strong key, in staging order.
+    let strongDeps: KeyValue[] | undefined = [];
+    for (const d of dependencies(e, 'build')) {
+      const k = visit(d).strong;
+      if (k === undefined) {
+        strongDeps = undefined;
+        break;
+      }
+      strongDeps.push([d.project.name, d.name, k]);
+    }
+    // Weak: direct build deps by name; strict-rebuild kinds and strict deps carry the dep's weak key.
+    const strictKind = inputs.kind(e).strictRebuild;
+    let weakDeps: KeyValue[] | undefined = [];
+    for (const dep of e.dependencies) {
+      if (dep.type === 'runtime') continue;
+      if (strictKind || dep.strict) {
+        const k = visit(dep.element).weak;
+        if (k === undefined) {
+          weakDeps = undefined;
+          break;
+        }
+        weakDeps.push([dep.element.project.name, dep.element.name, k]);
+      } else weakDeps.push([dep.element.project.name, dep.element.name]);
+    }
+    // Visit runtime-only deps too, so every element reachable gets keys.
+    for (const r of directDeps(e, 'run')) visit(r);
+    const keys: ElementKeys = {
+      strong: dict && strongDeps ? sha256Hex(canonicalJson({ ...dict, dependencies: strongDeps })) : undefined,
+      weak: dict && strongDeps && weakDeps ? sha256Hex(canonicalJson({ ...dict, dependencies: weakDeps })) : undefined,
+    };
+    cache.set(e, keys);
+    return keys;
+  };
+  for (const e of elements) visit(e);
+  return cache;
+}
+
+/** The 8-character display form; unknown keys show as '????????'. */
+export function shortKey(key: string | undefined): string {
+  return key ? key.slice(0, 8) : '????????';
+}

@@ -1,0 +1,176 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KilnError } from '../../errors.js';
+import type { FileTree } from '../../fs/tree.js';
+import { openCache, type ArtifactRef, type CacheDirs } from '../cache/artifacts.js';
+import { kindOf } from '../kinds/registry.js';
+import type { ElementKind, KeyValue } from '../kinds/kind.js';
+import type { Element, Scope } from '../model.js';
+import { BwrapSandbox } from '../sandbox/bwrap.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import { configureSource, sourceContext, type Source, type SourceContext } from '../sources/index.js';
+import { computeKeys, type ElementKeys } from './keys.js';
+import { removeTree, processAlive } from './remove-tree.js';
+import { dependencies } from './scope.js';
+
+/** What `kiln show` reports per element (FORMAT.md §11). */
+export type ElementState = 'no reference' | 'cached' | 'fetch needed' | 'buildable' | 'waiting' | 'failed';
+
+export interface SessionOptions {
+  cacheDir: string;
+  sandbox?: Sandbox;
+  /** Warnings that are not fatal go here (default: stderr). */
+  warn?: (element: Element | undefined, message: string) => void;
+}
+
+/**
+ * One pipeline session over a loaded project: the caches, each element's kind, sources and
+ * keys, and the questions the planner, scheduler and CLI ask ("is it cached?", "what state?").
+ */
+export class Session {
+  readonly cache: CacheDirs;
+  readonly sandbox: Sandbox;
+  readonly sourceContext: SourceContext;
+  private readonly sourcesOf = new Map<Element, Source[]>();
+  private readonly keyMap = new Map<Element, ElementKeys>();
+  private readonly artifacts = new Map<Element, FileTree>();
+  private readonly cachedNow = new Set<Element>();
+  private readonly warnSink: (element: Element | undefined, message: string) => void;
+
+  constructor(options: SessionOptions) {
+    this.cache = openCache(options.cacheDir);
+    try {
+      mkdirSync(this.cache.tmpDir, { recursive: true });
+    } catch (e) {
+      throw new KilnError('cache-dir', `cannot create the cache directory ${options.cacheDir}: ${(e as Error).message}`, 'choose a writable directory with --cache-dir (default: $XDG_CACHE_HOME/kiln)');
+    }
+    this.sandbox = options.sandbox ?? new BwrapSandbox();
+    this.warnSink = options.warn ?? ((e, m) => process.stderr.write(`WARNING ${e ? `${e.name}: ` : ''}${m}\n`));
+    this.sourceContext = sourceContext(this.cache, { warn: (m) => this.warnSink(undefined, m) });
+  }
+
+  /** Checks every element's kind and sources up front, so bad input fails before any work. */
+  configure(elements: Element[]): void {
+    for (const e of elements) {
+      kindOf(e).configure(e);
+      this.sources(e);
+    }
+  }
+
+  kind(element: Element): ElementKind {
+    return kindOf(element);
+  }
+
+  sources(element: Element): Source[] {
+    let s = this.sourcesOf.get(element);
+    if (!s) {
+      s = element.sources.map((decl) => configureSource(decl, element));
+      this.sourcesOf.set(element, s);
+    }
+    return s;
+  }
+
+  dependencies(element: Element, scope: Scope): Element[] {
+    return dependencies(element, scope);
+  }
+
+  /** Strong and weak keys (memoized; call `forgetKeys` after a track changed refs). */
+  keys(element: Element): ElementKeys {
+    const k = this.keyMap.get(element);
+    if (k) return k;
+    computeKeys([element], { kind: (e) => kindOf(e), sourceKeys: (e) => this.sourceKeys(e) }, this.keyMap);
+    return this.keyMap.get(element)!;
+  }
+
+  forgetKeys(): void {
+    this.keyMap.clear();
+  }
+
+  private sourceKeys(element: Element): { directory: string; key: KeyValue }[] | undefined {
+    const out: { directory: string; key: KeyValue }[] = [];
+    for (const s of this.sources(element)) {
+      const key = s.uniqueKey();
+      if (key === undefined) return undefined;
+      out.push({ directory: s.directory, key: key as KeyValue });
+    }
+    return out;
+  }
+
+  ref(element: Element): ArtifactRef | undefined {
+    const key = this.keys(element).strong;
+    return key ? { project: element.project.name, element: element.name, key } : undefined;
+  }
+
+  isCached(element: Element): boolean {
+    if (this.cachedNow.has(element)) return true;
+    const ref = this.ref(element);
+    if (ref && this.cache.artifacts.has(ref)) {
+      this.cachedNow.add(element);
+      return true;
+    }
+    return false;
+  }
+
+  /** Records that an element was just built (so later questions need no disk look-up). */
+  markCached(element: Element): void {
+    this.cachedNow.add(element);
+  }
+
+  sourcesCached(element: Element): boolean {
+    return this.sources(element).every((s) => s.isCached(this.sourceContext));
+  }
+
+  /** The consistency-based state of FORMAT.md §11 (`failed` is set by the scheduler). */
+  state(element: Element): ElementState {
+    if (this.keys(element).strong === undefined) return 'no reference';
+    if (this.isCached(element)) return 'cached';
+    if (!this.sourcesCached(element)) return 'fetch needed';
+    return dependencies(element, 'build').every((d) => this.isCached(d)) ? 'buildable' : 'waiting';
+  }
+
+  /** A cached artifact's tree (memoized). */
+  artifact(element: Element): FileTree {
+    let tree = this.artifacts.get(element);
+    if (tree) return tree;
+    const ref = this.ref(element);
+    const loaded = ref ? this.cache.artifacts.load(ref) : undefined;
+    if (!loaded) throw new KilnError('not-cached', `${element.name} is not in the artifact cache`, `build it first: kiln build ${element.name}`);
+    tree = loaded.tree;
+    this.artifacts.set(element, tree);
+    return tree;
+  }
+
+  warn(element: Element | undefined, name: string, message: string): void {
+    const fatal = element ? element.project.fatalWarnings.includes(name) : false;
+    if (fatal) throw new KilnError(`warning-${name}`, `${element!.name}: ${message}`, `'${name}' is listed in fatal-warnings of project.conf`);
+    this.warnSink(element, `[${name}] ${message}`);
+  }
+
+  /** A fresh scratch directory for one build, named so a later session can tell it is stale. */
+  makeWorkDir(element: Element): string {
+    mkdirSync(this.cache.tmpDir, { recursive: true });
+    const dir = join(this.cache.tmpDir, `build-${process.pid}-${element.name.replace(/[^A-Za-z0-9._-]/g, '_')}-${Math.random().toString(36).slice(2, 8)}`);
+    mkdirSync(dir);
+    return dir;
+  }
+
+  /** Removes scratch directories and temp files of sessions that were killed. */
+  cleanStale(): void {
+    this.cache.artifacts.cleanStaleTemps();
+    let names: string[];
+    try {
+      names = readdirSync(this.cache.tmpDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = /^(?:build|sources|shell)-(\d+)/.exec(name);
+      if (m && !processAlive(Number(m[1]))) removeTree(join(this.cache.tmpDir, name));
+    }
+  }
+
+  /** Ends the session: removes its source scratch directory. */
+  close(): void {
+    removeTree(this.sourceContext.tmpDir);
+  }
+}

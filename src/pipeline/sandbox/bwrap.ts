@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { delimiter, join, posix } from 'node:path';
+import { KilnError } from '../../errors.js';
+import type { Sandbox, SandboxLog, SandboxMount, SandboxOptions } from './sandbox.js';
+
+/** The only device nodes a build sees (FORMAT.md §9). */
+export const SANDBOX_DEVICES = ['/dev/full', '/dev/null', '/dev/random', '/dev/urandom', '/dev/zero'] as const;
+
+/** Finds `bwrap` on the host PATH, or explains which Debian package provides it. */
+export function findBwrap(path = process.env.PATH ?? ''): string {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, 'bwrap');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  throw new KilnError(
+    'no-bwrap',
+    "the build sandbox needs bubblewrap, but 'bwrap' is not on PATH",
+    'install the Debian package bubblewrap (apt-get install bubblewrap)',
+  );
+}
+
+/** Paths inside the root as host paths; `inner` is absolute inside the sandbox. */
+function hostPath(root: string, inner: string): string {
+  return join(root, posix.normalize(inner).replace(/^\/+/, ''));
+}
+
+/**
+ * Mount points bwrap would create in the staged root. We create them ourselves first (so a
+ * read-only root is no obstacle) and remember which ones were new, so they can be removed
+ * afterwards and never leak into compose or script outputs.
+ */
+class MountPoints {
+  private readonly created: string[] = [];
+  constructor(private readonly root: string) {}
+
+  dir(inner: string): void {
+    const parts = posix.normalize(inner).split('/').filter(Boolean);
+    let cur = this.root;
+    for (const part of parts) {
+      cur = join(cur, part);
+      let st;
+      try {
+        st = lstatSync(cur);
+      } catch {
+        mkdirSync(cur);
+        this.created.push(cur);
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        // A symlink would be followed on the host: refuse rather than bind something outside the root.
+        throw new KilnError('sandbox-mount', `cannot mount at '${inner}' in the sandbox: '${cur.slice(this.root.length)}' is a symlink`, 'stage a real directory there');
+      }
+      if (!st.isDirectory()) throw new KilnError('sandbox-mount', `cannot mount at '${inner}' in the sandbox: '${cur.slice(this.root.length)}' is not a directory`);
+    }
+  }
+
+  file(inner: string): void {
+    this.dir(posix.dirname(inner));
+    const p = hostPath(this.root, inner);
+    if (existsSync(p) || isLink(p)) return;
+    closeSync(openSync(p, 'w', 0o644));
+    this.created.push(p);
+  }
+
+  /** Removes what `dir`/`file` created, deepest first, leaving anything a command put there. */
+  cleanup(): void {
+    for (const p of this.created.reverse()) {
+      try {
+        const st = lstatSync(p);
+        if (st.isDirectory()) {
+          if (readdirSync(p).length === 0) rmdirSync(p);
+        } else unlinkSync(p);
+      } catch {
+        // already gone
+      }
+    }
+    this.created.length = 0;
+  }
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Checks that the staged root provides the shell on the element's PATH (FORMAT.md §9). */
+function checkShell(root: string, env: Record<string, string>): void {
+  const path = env.PATH ?? '/usr/bin:/bin';
+  for (const dir of path.split(':')) {
+    if (!dir.startsWith('/')) continue;
+    const p = hostPath(root, `${dir}/sh`);
+    if (isLink(p) || existsSync(p)) return;
+  }
+  throw new KilnError('no-shell', `Staged artifacts do not provide command 'sh' (searched PATH=${path} in the sandbox)`, 'add a dependency that provides /bin/sh, such as a base system or busybox');
+}
+
+export interface BwrapArgsInput {
+  root: string;
+  mounts: SandboxMount[];
+  env: Record<string, string>;
+  options: SandboxOptions;
+  command: string[];
+}
+
+/** The bwrap command line for one command; exported for tests and for `kiln shell`. */
+export function bwrapArgs({ root, mounts, env, options, command }: BwrapArgsInput): string[] {
+  const args = ['--unshare-user', '--uid', String(options.uid ?? 0), '--gid', String(options.gid ?? 0), '--unshare-pid', '--die-with-parent'];
+  if (!options.network) args.push('--unshare-net', '--unshare-uts', '--hostname', 'buildstream', '--unshare-ipc');
+  if (!options.interactive) args.push('--new-session');
+  args.push('--bind', root, '/', '--proc', '/proc', '--tmpfs', '/tmp');
+  if (options.interactive) args.push('--dev', '/dev');
+  else for (const dev of SANDBOX_DEVICES) args.push('--dev-bind', dev, dev);
+  for (const m of mounts) {
+    const host = m.host ?? hostPath(root, m.path);
+    args.push(m.writable === false ? '--ro-bind' : '--bind', host, m.path);
+  }
+  if (options.rootReadOnly) args.push('--remount-ro', '/');
+  args.push('--chdir', options.cwd ?? '/', '--clearenv');
+  for (const [k, v] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) args.push('--setenv', k, v);
+  args.push('--', ...command);
+  return args;
+}
+
+/** Bubblewrap: a rootless user namespace with uid 0 inside, one `sh -e -c` process per command. */
+export class BwrapSandbox implements Sandbox {
+  private bwrap: string | undefined;
+
+  async run(commands: string[], root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog, options: SandboxOptions = {}): Promise<void> {
+    this.bwrap ??= findBwrap();
+    if (!statSync(root).isDirectory()) throw new KilnError('sandbox-root', `sandbox root '${root}' is not a directory`);
+    checkShell(root, env);
+    const points = new MountPoints(root);
+    try {
+      points.dir('/proc');
+      points.dir('/tmp');
+      points.dir('/dev');
+      if (!options.interactive) for (const dev of SANDBOX_DEVICES) points.file(dev);
+      for (const m of mounts) points.dir(m.path);
+      // The working directory is part of the staged tree (it stays), not a mount point.
+      mkdirSync(hostPath(root, options.cwd ?? '/'), { recursive: true });
+      for (const command of commands) {
+        options.onCommand?.(command);
+        const code = await this.spawnOne(root, mounts, env, log, options, command);
+        if (code !== 0) {
+          throw new KilnError('command-failed', `Command '${command}' failed with exitcode ${code}`, `see the build log ${log.path}`);
+        }
+      }
+    } finally {
+      points.cleanup();
+    }
+  }
+
+  /**
+   * Runs one program (argv, no shell wrapping) with the terminal attached, for `kiln shell`;
+   * returns its exit code. Mount points are prepared and removed as for `run`.
+   */
+  async exec(argv: string[], root: string, mounts: SandboxMount[], env: Record<string, string>, options: SandboxOptions = {}): Promise<number> {
+    this.bwrap ??= findBwrap();
+    const points = new MountPoints(root);
+    try {
+      points.dir('/proc');
+      points.dir('/tmp');
+      points.dir('/dev');
+      for (const m of mounts) points.dir(m.path);
+      mkdirSync(hostPath(root, options.cwd ?? '/'), { recursive: true });
+      return await this.spawnArgv(root, mounts, env, undefined, { ...options, interactive: true }, argv);
+    } finally {
+      points.cleanup();
+    }
+  }
+
+  private spawnOne(root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog, options: SandboxOptions, command: string): Promise<number> {
+    return this.spawnArgv(root, mounts, env, log, options, ['sh', '-e', '-c', `${command}\n`], command);
+  }
+
+  private spawnArgv(root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog | undefined, options: SandboxOptions, argv: string[], shown = argv.join(' ')): Promise<number> {
+    const args = bwrapArgs({ root, mounts, env, options, command: argv });
+    const fd = options.interactive || !log ? -1 : openSync(log.path, 'a');
+    if (fd >= 0) writeSync(fd, `+ ${shown}\n`);
+    return new Promise<number>((resolveRun, reject) => {
+      const child = spawn(this.bwrap!, args, {
+        stdio: options.interactive ? 'inherit' : ['ignore', fd, fd],
+        env: {},
+      });
+      child.on('error', (e) => {
+        if (fd >= 0) closeSync(fd);
+        reject(new KilnError('sandbox-spawn', `cannot start bwrap: ${e.message}`, 'install the Debian package bubblewrap'));
+      });
+      child.on('close', (code, signal) => {
+        if (fd >= 0) closeSync(fd);
+        resolveRun(code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : 1));
+      });
+    });
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+  return table[signal];
+}

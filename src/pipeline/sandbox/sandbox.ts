@@ -1,0 +1,57 @@
+/**
+ * The sandbox contract: run shell commands in a staged root directory. The one implementation
+ * is bubblewrap (bwrap.ts); kinds and the shell command only see this interface.
+ */
+
+/** A directory that is writable inside the sandbox (a "marked directory" in BuildStream terms). */
+export interface SandboxMount {
+  /** Absolute path inside the sandbox, e.g. '/buildstream-install'. */
+  path: string;
+  /** Host directory to bind there; default: the same path inside the staged root. */
+  host?: string;
+  /** Default true: marked directories are the writable ones. */
+  writable?: boolean;
+}
+
+export interface SandboxOptions {
+  /** Working directory inside the sandbox (created if missing). Default '/'. */
+  cwd?: string;
+  /** Remount the staged root read-only; mounts stay writable. Default false. */
+  rootReadOnly?: boolean;
+  /** Network access (only `kiln shell`). Default false. */
+  network?: boolean;
+  /** An interactive session: terminal stdio and a full /dev (shell). Default false. */
+  interactive?: boolean;
+  uid?: number;
+  gid?: number;
+  /** Called before each command starts (progress display, logs). */
+  onCommand?: (command: string) => void;
+}
+
+export interface SandboxLog {
+  /** Host path of the log file; command output is appended to it. */
+  path: string;
+}
+
+export interface Sandbox {
+  /**
+   * Runs each command as `sh -e -c "<command>\n"` in order, stopping at the first that fails
+   * (a KilnError naming the command, its exit code and the log). `env` is the whole
+   * environment: nothing of the host's leaks in.
+   */
+  run(commands: string[], root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog, options?: SandboxOptions): Promise<void>;
+}
+
+/** FORMAT.md §9: the environment every element starts from before its own. */
+export const DEFAULT_SANDBOX_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({
+  PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
+  SHELL: '/bin/sh',
+  TERM: 'dumb',
+  USER: 'tomjon',
+  USERNAME: 'tomjon',
+  LOGNAME: 'tomjon',
+  LC_ALL: 'C',
+  HOME: '/tmp',
+  TZ: 'UTC',
+  SOURCE_DATE_EPOCH: '1321009871',
+});

@@ -1,0 +1,28 @@
+import './builtin.js';
+
+/**
+ * Source kinds: the interface (kind.ts), the built-in kinds registered in `sourceKinds`, and
+ * the staging entry point. Import this module (not kind.ts alone) to get the built-ins.
+ */
+
+export {
+  SOURCE_MTIME,
+  configureSource,
+  registerSourceKind,
+  sourceKinds,
+  sourceError,
+  SourceConfig,
+  type Consistency,
+  type Source,
+  type SourceContext,
+  type SourceKind,
+} from './kind.js';
+export { BaseSource } from './base.js';
+export { DownloadableSource } from './downloadable.js';
+export { stageSources, normalizeSourceTree } from './stage.js';
+export { overlayTree, resolveInside, symlinkStaysInside } from './tree-ops.js';
+export { translateUrl, candidateUrls, urlDirectoryName } from './url.js';
+export { downloadToCache, DigestMismatch } from './download.js';
+export { globToRegExp } from './glob.js';
+export { consistency, sourceContext, configureElementSources } from './session.js';
+export { trackElements, fetchElements, inconsistentElements, runLimited, type TrackResult, type FetchResult } from './operations.js';

@@ -1,0 +1,156 @@
+import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
+import type { FileTree, Timestamp } from '../../fs/tree.js';
+import type { BlobStore } from '../cache/blobs.js';
+import type { Element, SourceDecl, YamlMap, YamlValue } from '../model.js';
+
+/**
+ * The source-kind plugin interface (FORMAT.md §6). A kind turns a SourceDecl into a Source:
+ * it validates the kind-specific keys up front (errors carry file:line:col), knows its ref,
+ * reports a unique key for the element's cache key, tracks (computes a new ref), fetches (downloads
+ * and verifies into the source cache) and stages (adds its files to the element's source tree).
+ */
+
+/** BuildStream's fixed mtime for staged sources: 2011-11-11 11:11:11 UTC. */
+export const SOURCE_MTIME: Timestamp = Object.freeze({ sec: 1321009871, nsec: 0 });
+
+/** Where a source's cached files live and how it reports. Built once per session. */
+export interface SourceContext {
+  /** The source cache root: `<cache>/sources`; each kind uses `<sourceDir>/<kind>/...`. */
+  sourceDir: string;
+  /** Content-addressed blobs, for files a stage step creates itself (e.g. `patch` output). */
+  blobs: BlobStore;
+  /** A scratch directory that outlives staging (the caller removes it at the end of the session). */
+  tmpDir: string;
+  /** Warnings such as "Potential man-in-the-middle attack!" on track. */
+  warn(message: string): void;
+  /** Progress lines (downloads); optional. */
+  info?(message: string): void;
+}
+
+/** Consistency of a source (FORMAT.md §6). */
+export type Consistency = 'inconsistent' | 'resolved' | 'cached';
+
+export interface Source {
+  readonly kind: string;
+  readonly element: Element;
+  readonly decl: SourceDecl;
+  /** Staging subdirectory inside the element's source area ('' = top). */
+  readonly directory: string;
+  /** "contents/busybox.bst: source #1 (tar)": how messages name this source. */
+  readonly label: string;
+  /** False for kinds without versions (local, patch): they are always consistent. */
+  readonly needsRef: boolean;
+  /** The exact version, or undefined while none is set. */
+  readonly ref: YamlValue | undefined;
+  /** Sets a ref (after track); validated like a ref read from the file. */
+  setRef(ref: YamlValue | undefined): void;
+  /** Kind-specific unique key (JSON-able), or undefined while the source has no ref. */
+  uniqueKey(): YamlValue | undefined;
+  /** Whether the exact ref is in the source cache (kinds without refs: always). */
+  isCached(ctx: SourceContext): boolean;
+  /** Computes a new ref from upstream (downloading as needed); undefined = nothing to track. */
+  track(ctx: SourceContext): Promise<YamlValue | undefined>;
+  /** Downloads the exact ref into the source cache and verifies it. */
+  fetch(ctx: SourceContext): Promise<void>;
+  /**
+   * Adds this source's files to `tree` (the element's source area) under `directory`. Earlier
+   * sources' files are already there (patch applies to them). Contents reference the source cache
+   * or blobs; nothing is extracted to disk except where a host tool needs it.
+   */
+  stage(ctx: SourceContext, tree: FileTree): Promise<void>;
+}
+
+/** A registered source kind: configure validates the declaration and returns a Source. */
+export interface SourceKind {
+  readonly name: string;
+  configure(decl: SourceDecl, element: Element): Source;
+}
+
+/** The built-in and added source kinds by name; other modules register theirs with `registerSourceKind`. */
+export const sourceKinds = new Map<string, SourceKind>();
+
+export function registerSourceKind(kind: SourceKind): void {
+  sourceKinds.set(kind.name, kind);
+}
+
+/** Where a key of a source mapping was written, falling back to the mapping itself. */
+export function sourcePosition(element: Element, decl: SourceDecl, key?: string): SourcePosition {
+  if (key !== undefined) {
+    for (const k of [`sources.${decl.index}.${key}`, `sources[${decl.index}].${key}`]) {
+      const p = element.positions.get(k);
+      if (p) return p;
+    }
+  }
+  return decl.position;
+}
+
+export function sourceLabel(element: Element, decl: SourceDecl): string {
+  return `${element.name}: source #${decl.index + 1} (${decl.kind})`;
+}
+
+/** An error about a source's declaration, located at the key (or the source mapping). */
+export function sourceError(element: Element, decl: SourceDecl, key: string | undefined, code: string, message: string, hint?: string): KilnError {
+  return new KilnError(code, `${formatPosition(sourcePosition(element, decl, key))}: ${sourceLabel(element, decl)}: ${message}`, hint);
+}
+
+/** Keys every source mapping may carry besides the kind-specific ones. */
+const COMMON_KEYS = new Set(['kind', 'directory', 'ref', 'provenance']);
+
+/**
+ * Checks a source's config keys: unknown keys are an error (BuildStream validates them too), and
+ * every value must be a string where a string is expected.
+ */
+export class SourceConfig {
+  constructor(
+    readonly element: Element,
+    readonly decl: SourceDecl,
+    allowed: readonly string[],
+  ) {
+    const ok = new Set(allowed);
+    for (const key of Object.keys(decl.config)) {
+      if (COMMON_KEYS.has(key) || ok.has(key)) continue;
+      throw sourceError(element, decl, key, 'source-unknown-key', `unknown key '${key}'`, `the ${decl.kind} source accepts: ${[...allowed, 'directory', 'ref'].join(', ')}`);
+    }
+  }
+  private value(key: string): YamlValue | undefined {
+    return (this.decl.config as YamlMap)[key];
+  }
+  string(key: string): string | undefined {
+    const v = this.value(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw sourceError(this.element, this.decl, key, 'source-bad-type', `'${key}' must be a string`);
+    return v;
+  }
+  requireString(key: string): string {
+    const v = this.string(key);
+    if (v === undefined || v === '') throw sourceError(this.element, this.decl, undefined, 'source-missing-key', `'${key}' is required`);
+    return v;
+  }
+  bool(key: string, def: boolean): boolean {
+    const v = this.string(key);
+    if (v === undefined || v === '') return def;
+    if (v === 'True' || v === 'true' || v === '1') return true;
+    if (v === 'False' || v === 'false' || v === '0') return false;
+    throw sourceError(this.element, this.decl, key, 'source-bad-type', `'${key}' must be True or False, not '${v}'`);
+  }
+  int(key: string, def: number): number {
+    const v = this.string(key);
+    if (v === undefined || v === '') return def;
+    if (!/^\d+$/.test(v)) throw sourceError(this.element, this.decl, key, 'source-bad-type', `'${key}' must be a non-negative integer, not '${v}'`);
+    return Number(v);
+  }
+}
+
+/** Looks up the kind and configures the source; an unknown kind names the ones that exist. */
+export function configureSource(decl: SourceDecl, element: Element): Source {
+  const kind = sourceKinds.get(decl.kind);
+  if (!kind && sourceKinds.size === 0) {
+    throw new KilnError('internal', 'no source kinds are registered', "import src/pipeline/sources/index.js (or stage.js), which registers the built-in kinds");
+  }
+  if (!kind) {
+    const declared = element.project.declaredPlugins.get(decl.kind);
+    const why = declared ? `unsupported plugin kind '${decl.kind}' (declared by origin ${declared})` : `unknown source kind '${decl.kind}'`;
+    throw sourceError(element, decl, 'kind', 'source-unknown-kind', why, `built-in source kinds: ${[...sourceKinds.keys()].sort().join(', ')}`);
+  }
+  return kind.configure(decl, element);
+}

@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { HostFileContent } from '../../fs/content.js';
+import { treeFromDirectory } from '../../fs/tree-from-dir.js';
+import { FileTree } from '../../fs/tree.js';
+import { hashFile } from '../cache/blobs.js';
+import { materialize } from '../cache/materialize.js';
+import type { Element, SourceDecl, YamlValue } from '../model.js';
+import { BaseSource } from './base.js';
+import type { SourceContext, SourceKind } from './kind.js';
+import { projectPath } from './project-path.js';
+import { normalizeSourceTree, overlayTree } from './tree-ops.js';
+
+/**
+ * `patch` (FORMAT.md §6): applies a project patch file with the host's `patch -p<N>` to what the
+ * earlier sources staged. The host tool needs real files, so the staged subtree is materialised
+ * into scratch space, patched and collected back; files the patch did not touch keep their
+ * original content references, changed and new ones go into the blob store.
+ */
+export class PatchSource extends BaseSource {
+  readonly needsRef = false;
+  readonly path: string;
+  readonly fullPath: string;
+  readonly strip: number;
+  private digest: string | undefined;
+
+  constructor(element: Element, decl: SourceDecl) {
+    super(element, decl, ['path', 'strip-level']);
+    this.path = this.config.requireString('path');
+    this.fullPath = projectPath(element, decl, 'path', this.path);
+    this.strip = this.config.int('strip-level', 1);
+  }
+
+  uniqueKey(): YamlValue {
+    this.digest ??= hashFile(this.fullPath);
+    return [this.path, this.digest, String(this.strip)];
+  }
+
+  isCached(): boolean {
+    return true;
+  }
+
+  async track(): Promise<YamlValue | undefined> {
+    return undefined;
+  }
+
+  async fetch(): Promise<void> {}
+
+  async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
+    const sub = new FileTree();
+    if (!tree.has(this.directory) || tree.get(this.directory)?.type !== 'dir' || tree.children(this.directory).length === 0) {
+      throw this.error(undefined, 'patch-nothing-staged', `nothing is staged in '${this.directory || '.'}' to apply ${this.path} to`, 'list the sources the patch applies to before the patch source, with the same `directory`');
+    }
+    overlayTree(sub, '', tree, this.directory);
+    // Staged sources get the fixed mtime anyway; setting it now makes "did patch touch this file?"
+    // a plain comparison (host timestamps lose nanoseconds on the way through utimes).
+    normalizeSourceTree(sub);
+    mkdirSync(ctx.tmpDir, { recursive: true });
+    const work = mkdtempSync(join(ctx.tmpDir, 'patch-'));
+    try {
+      materialize(sub, work, { owners: false });
+      const r = spawnSync('patch', [`-p${this.strip}`, '-i', this.fullPath, '-d', work, '--batch', '--no-backup-if-mismatch'], { encoding: 'utf8' });
+      if (r.error) throw this.error(undefined, 'patch-tool', `cannot run 'patch': ${r.error.message}`, "install the Debian package 'patch'");
+      if (r.status !== 0) {
+        throw this.error('path', 'patch-failed', `${this.path} does not apply (patch -p${this.strip} exited ${r.status}):\n${(r.stdout + r.stderr).trim()}`, 'check strip-level and that the earlier sources are the ones the patch was made against');
+      }
+      const patched = treeFromDirectory(work, { owners: 'root' });
+      patched.forEachInode((inode) => {
+        if (inode.type !== 'file') return;
+        const host = inode.content as HostFileContent;
+        const rel = host.path.slice(work.length + 1);
+        const before = sub.get(rel);
+        const unchanged = before?.type === 'file' && before.content?.size === host.size && before.mtime.sec === inode.mtime.sec && before.mtime.nsec === inode.mtime.nsec;
+        inode.content = unchanged ? before.content! : ctx.blobs.putFile(host.path);
+      });
+      for (const name of tree.children(this.directory)) tree.remove(this.directory ? `${this.directory}/${name}` : name);
+      overlayTree(tree, this.directory, patched);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+}
+
+export const patchKind: SourceKind = { name: 'patch', configure: (decl, element) => new PatchSource(element, decl) };

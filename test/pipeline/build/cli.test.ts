@@ -1,0 +1,143 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readContent } from '../../../src/fs/content.js';
+import { ArtifactCache } from '../../../src/pipeline/cache/artifacts.js';
+import { requireTool } from '../../helpers/tools.js';
+import { writeChainProject } from './chain-project.js';
+
+/** The CLI end to end: show, build (also as a non-root user), a failure, kill -9 mid-build, shell. */
+
+requireTool('bwrap');
+const repo = new URL('../../../', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'kiln-cli-'));
+chmodSync(work, 0o755);
+const project = join(work, 'project');
+const cache = join(work, 'cache');
+writeChainProject(project, {
+  'fails.bst': 'kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  install-commands:\n  - echo the-error-text >&2; exit 7\n',
+  'slow.bst':
+    'kind: manual\nbuild-depends:\n- base.bst\nenvironment:\n  DELAY: "60"\nenvironment-nocache:\n- DELAY\nconfig:\n  install-commands:\n  - echo started-slow-build\n  - sleep $DELAY\n  - echo done > %{install-root}/done\n',
+});
+
+function kiln(args: string[], opts: { user?: string[]; cacheDir?: string } = {}) {
+  const argv = [...(opts.user ?? []), process.execPath, '--import', 'tsx', join(repo, 'src/cli/main.ts'), '--cache-dir', opts.cacheDir ?? cache, '-C', project, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 26 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
+}
+
+interface ShowJson {
+  name: string;
+  'full-key': string | null;
+  state: string;
+}
+
+test('show lists every element with state and key; build makes them cached', () => {
+  const before = kiln(['show', 'report.bst']);
+  assert.is(before.status, 0, before.all);
+  const lines = before.stdout.trimEnd().split('\n');
+  assert.is(lines.length, 4);
+  assert.match(lines[0]!, /^ {3}buildable [0-9a-f]{64} base\.bst$/);
+  assert.match(lines[3]!, /^ {5}waiting [0-9a-f]{64} report\.bst$/);
+  const custom = kiln(['show', '--deps', 'none', '--format', '%{name}|%{key}|%{state:*^14}', 'hello.bst']);
+  assert.match(custom.stdout, /^hello\.bst\|[0-9a-f]{8}\|\*\*\*waiting\*\*\*\*\n$/);
+  const vars = kiln(['show', '--deps', 'none', '--format', '%{vars}', 'hello.bst']);
+  assert.match(vars.stdout, /install-root: \/buildstream-install/);
+  const built = kiln(['build', '--builders', '2', 'report.bst']);
+  assert.is(built.status, 0, built.all);
+  assert.match(built.stdout, /SUCCESS Built report\.bst/);
+  const after = JSON.parse(kiln(['show', '--json', 'report.bst']).stdout) as ShowJson[];
+  assert.equal(after.map((e) => e.state), ['cached', 'cached', 'cached', 'cached']);
+  const plan = kiln(['show', '--deps', 'plan', 'report.bst']);
+  assert.is(plan.stdout, '', 'nothing left to build');
+});
+
+test('a build as a non-root user gives the same keys and a faithful artifact', () => {
+  const rootKeys = (JSON.parse(kiln(['show', '--json', 'report.bst']).stdout) as ShowJson[]).map((e) => e['full-key']);
+  let user: string[] = [];
+  const userCache = join(work, 'user-cache');
+  mkdirSync(userCache);
+  if (process.getuid?.() === 0) {
+    requireTool('runuser');
+    const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    assert.ok(uid > 0, 'the nobody user exists');
+    chownSync(userCache, uid, uid);
+    user = ['runuser', '-u', 'nobody', '--'];
+  }
+  const r = kiln(['build', 'report.bst'], { user, cacheDir: userCache });
+  assert.is(r.status, 0, r.all);
+  const shown = JSON.parse(kiln(['show', '--json', 'report.bst'], { user, cacheDir: userCache }).stdout) as ShowJson[];
+  assert.equal(shown.map((e) => e['full-key']), rootKeys);
+  assert.equal(shown.map((e) => e.state), ['cached', 'cached', 'cached', 'cached']);
+  const art = new ArtifactCache(userCache).load({ project: 'test', element: 'report.bst', key: rootKeys[3]! })!;
+  assert.match(new TextDecoder().decode(readContent(art.tree.get('out/ls.txt')!.content!)), /^-rwsr-sr-x\s+1 0\s+0 /);
+  const hello = new ArtifactCache(userCache).load({ project: 'test', element: 'hello.bst', key: rootKeys[1]! })!;
+  assert.is(hello.tree.get('usr/bin/hello')!.mode, 0o6755);
+});
+
+test('a failed build prints the end of its log and its path, and exits non-zero', () => {
+  const r = kiln(['build', 'fails.bst']);
+  assert.is(r.status, 1);
+  assert.match(r.stdout, /the-error-text/);
+  assert.match(r.stdout, /build log: \S+fails\/[0-9a-f]{8}-build\.\d+\.log/);
+  assert.match(r.stderr, /failed to build: fails\.bst/);
+});
+
+test('kill -9 during a build leaves nothing trusted; the next build cleans up and builds correctly', async () => {
+  const argv = [process.execPath, '--import', 'tsx', join(repo, 'src/cli/main.ts'), '--cache-dir', cache, '-C', project, 'build', 'slow.bst'];
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: repo, stdio: 'ignore' });
+  const logDir = join(cache, 'logs/test/slow');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const started = existsSync(logDir) && readdirSync(logDir).some((f) => readFileSync(join(logDir, f), 'utf8').includes('started-slow-build'));
+    if (started) break;
+    if (Date.now() > deadline) throw new Error('the slow build never started');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  await new Promise((r) => setTimeout(r, 500));
+  // bwrap --die-with-parent took the sandbox down with kiln.
+  const survivors = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(cache, 'tmp'));
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(survivors, [], 'no sandbox process outlived kiln');
+  assert.ok(readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)), 'the killed build left its scratch directory');
+  const state = JSON.parse(kiln(['show', '--json', '--deps', 'none', 'slow.bst']).stdout) as ShowJson[];
+  assert.is(state[0]!.state, 'buildable', 'no artifact was committed');
+  // DELAY is environment-nocache: shortening it keeps the key.
+  const file = join(project, 'elements/slow.bst');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('DELAY: "60"', 'DELAY: "0"'));
+  const again = JSON.parse(kiln(['show', '--json', '--deps', 'none', 'slow.bst']).stdout) as ShowJson[];
+  assert.is(again[0]!['full-key'], state[0]!['full-key']);
+  const r = kiln(['build', 'slow.bst']);
+  assert.is(r.status, 0, r.all);
+  assert.not.ok(readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)), 'the stale scratch directory was removed');
+  const art = new ArtifactCache(cache).load({ project: 'test', element: 'slow.bst', key: state[0]!['full-key']! })!;
+  assert.is(new TextDecoder().decode(readContent(art.tree.get('done')!.content!)), 'done\n');
+});
+
+test('shell runs a command in the staged runtime, and in the build environment with --build', () => {
+  const run = kiln(['shell', 'system.bst', '--', '/usr/bin/hello']);
+  assert.is(run.status, 0, run.all);
+  assert.is(run.stdout, 'Hello World!\n');
+  const b = kiln(['shell', '--build', 'hello.bst', '--', 'sh', '-c', 'pwd; ls']);
+  assert.is(b.status, 0, b.all);
+  assert.is(b.stdout, '/buildstream/test/hello.bst\nhello.sh\n');
+  const code = kiln(['shell', 'system.bst', '--', 'sh', '-c', 'exit 5']);
+  assert.is(code.status, 5);
+  const missing = kiln(['shell', 'fails.bst', '--', 'true']);
+  assert.is(missing.status, 1);
+  assert.match(missing.stderr, /not cached:\n {2}fails\.bst/);
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test.run();

@@ -1,0 +1,50 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BUILTIN_ELEMENT_KINDS, BUILTIN_SOURCE_KINDS, kindConfigKeys, kindDefaults } from '../../../src/pipeline/kinds/defaults/index.js';
+import { loadProject } from '../../../src/pipeline/load/index.js';
+import { toPlain } from '../../../src/pipeline/load/node.js';
+import { parseYaml } from '../../../src/pipeline/load/yaml.js';
+import { writeProject } from './project-files.js';
+
+test('every element kind has parseable defaults whose config keys it accepts', () => {
+  for (const kind of BUILTIN_ELEMENT_KINDS) {
+    const d = toPlain(parseYaml(kindDefaults(kind), kind)) as Record<string, Record<string, unknown>>;
+    for (const key of Object.keys(d)) assert.ok(['variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'].includes(key), `${kind}: ${key}`);
+    for (const key of Object.keys(d.config ?? {})) assert.ok(kindConfigKeys(kind).includes(key), `${kind}: config key ${key}`);
+  }
+  assert.equal([...BUILTIN_SOURCE_KINDS], ['local', 'tar', 'remote', 'patch', 'git', 'deb', 'debsrc']);
+});
+
+test('each kind loads with its defaults expanded', () => {
+  const files: Record<string, string> = {
+    'project.conf': 'name: kinds\nplugins:\n- origin: pip\n  package-name: BuildStream-external\n  elements:\n    x86image: 0\n',
+  };
+  for (const kind of BUILTIN_ELEMENT_KINDS) files[`${kind}.bst`] = `kind: ${kind}\n`;
+  const p = loadProject(writeProject(files), { maxJobs: 3 });
+  const e = (k: string) => p.element(`${k}.bst`);
+  assert.equal(e('manual').config, { 'configure-commands': [], 'build-commands': [], 'install-commands': [], 'strip-commands': [''] });
+  assert.equal(e('manual').environment.MAKEFLAGS, '-j3');
+  assert.equal(e('make').config['install-commands'], ['make -j1 PREFIX="/usr" DESTDIR="/buildstream-install" install']);
+  assert.match((e('autotools').config['configure-commands'] as string[])[0]!, /^export NOCONFIGURE=1;\nif \[ -x \.\/configure \]; then true;\n/);
+  assert.equal(e('cmake').config['build-commands'], ['cmake --build _builddir -- ${JOBS}']);
+  assert.equal(e('cmake').environment.JOBS, '-j3');
+  assert.equal(e('cmake').environmentNocache, ['JOBS']);
+  assert.match((e('cmake').config['configure-commands'] as string[])[0]!, /^cmake -B_builddir -H\. -G"Unix Makefiles" -DCMAKE_INSTALL_PREFIX:PATH="\/usr" \\\n-DCMAKE_INSTALL_LIBDIR:PATH="lib"/);
+  assert.equal(e('import').config, { source: '/', target: '/' });
+  assert.equal(e('stack').config, {});
+  assert.equal(e('compose').config, { integrate: 'True', include: [], exclude: [], 'include-orphans': 'True' });
+  assert.equal(e('script').config, { commands: [], 'root-read-only': 'False' });
+  assert.is(e('script').variables.cwd, '/');
+  assert.equal(e('filter').config, { include: [], exclude: [], 'include-orphans': 'False', 'pass-integration': 'False' });
+  assert.is(e('x86image').variables['kernel-name'], 'vmlinuz');
+  assert.equal(e('x86image').config['final-commands'], ['chmod 0644 /buildstream-install/sda.img']);
+  assert.is(e('import').variables['build-root'], '/buildstream/kinds/import.bst');
+});
+
+test('notparallel makes max-jobs 1', () => {
+  const p = loadProject(writeProject({ 'project.conf': 'name: n\n', 'e.bst': 'kind: manual\nvariables:\n  notparallel: True\n' }), { maxJobs: 6 });
+  assert.is(p.element('e.bst').variables['max-jobs'], '1');
+  assert.is(p.element('e.bst').environment.MAKEFLAGS, '-j1');
+});
+
+test.run();
