@@ -54,7 +54,8 @@ const nodeArb = fc.record({
   minor: fc.integer({ min: 0, max: 1 << 20 }),
 });
 
-function buildTree(nodes: fc.infer<typeof nodeArb>[]): FileTree {
+type GenNode = typeof nodeArb extends fc.Arbitrary<infer T> ? T : never;
+function buildTree(nodes: GenNode[]): FileTree {
   const t = new FileTree({ mode: 0o755 });
   const dirs = [''];
   const files: string[] = [];

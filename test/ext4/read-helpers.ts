@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeFileSync, writeSync, unlinkSync } from 'node:fs';
+import { closeSync, ftruncateSync, linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { FsReader, FsStat } from '../../src/fs/reader.js';
@@ -213,19 +214,20 @@ function writeSparse(path: string, n: SpecNode): void {
 }
 
 async function makeSocket(path: string): Promise<void> {
-  // Node removes a listening socket's file on close: keep a second name for it.
-  const temp = `${path}.tmp-sock`;
+  // Node removes a listening socket's file on close, and socket paths are limited to ~108
+  // bytes: listen on a short temporary name and hard-link the socket into place.
+  const tempDir = mkdtempSync(join(tmpdir(), 'ks-'));
+  const temp = join(tempDir, 's');
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(temp, () => resolve());
-  });
-  linkSync(temp, path);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
   try {
-    unlinkSync(temp);
-  } catch {
-    /* already gone */
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(temp, () => resolve());
+    });
+    linkSync(temp, path);
+  } finally {
+    await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    rmSync(tempDir, { recursive: true, force: true });
   }
 }
 

@@ -4,15 +4,25 @@
  * times with nanoseconds and epoch bits, device numbers, symlink targets, hard-link identity,
  * xattrs and file content.
  */
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readContent, type FileTree, type Inode, type Timestamp } from '../../src/index.js';
-import { run } from '../helpers/tools.js';
+import { spawnSync } from 'node:child_process';
+import { requireTool } from '../helpers/tools.js';
+
+/** Tools resolved once: a property run spawns them hundreds of times. */
+const tools = new Map<string, string>();
+function tool(name: string, args: string[]): { stdout: string; stderr: string; status: number } {
+  let path = tools.get(name);
+  if (!path) tools.set(name, (path = requireTool(name)));
+  const r = spawnSync(path, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
+}
 
 /** Runs `e2fsck -fn`; returns the lines that are not the banner, pass headers or summary. */
 export function e2fsckProblems(image: string): string[] {
-  const r = run('e2fsck', ['-fn', image], { allowFail: true });
+  const r = tool('e2fsck', ['-fn', image]);
   const lines = `${r.stdout}\n${r.stderr}`
     .split('\n')
     .map((l) => l.trim())
@@ -61,16 +71,17 @@ function parseStat(text: string): Stat | undefined {
     ino: Number(m[1]),
     type: m[2]!,
     mode: parseInt(m[3]!, 8),
-    uid: num(/User:\s+(\d+)/),
-    gid: num(/Group:\s+(\d+)/),
+    // debugfs prints owners as signed 32-bit numbers.
+    uid: num(/User:\s+(-?\d+)/) >>> 0,
+    gid: num(/Group:\s+(-?\d+)/) >>> 0,
     size: num(/Size: (\d+)/),
     links: num(/Links: (\d+)/),
     times,
   };
   const fl = /Fast link dest: "(.*)"/.exec(text);
   if (fl) st.fastLink = fl[1]!;
-  const dev = /Device major\/minor number: (\d+:\d+)/.exec(text);
-  if (dev) st.device = dev[1]!;
+  const dev = /Device major\/minor number: (\d+):(\d+)/.exec(text);
+  if (dev) st.device = `${Number(dev[1])}:${Number(dev[2])}`;
   return st;
 }
 
@@ -80,9 +91,11 @@ function clamp(t: Timestamp, epoch: number | undefined): Timestamp {
 }
 
 /** Compares the image with the tree through debugfs; returns the differences found. */
-export function debugfsMismatches(image: string, tree: FileTree, options: { sourceDateEpoch?: number } = {}): string[] {
+export function debugfsMismatches(image: string, tree: FileTree, options: { sourceDateEpoch?: number; statFilter?: (path: string) => boolean } = {}): string[] {
   const problems: string[] = [];
-  const entries = [...tree.walk()];
+  const all = [...tree.walk()];
+  // Paths the caller does not need stat'ed one by one (bulk filler) are still checked by rdump.
+  const entries = options.statFilter ? all.filter(([p]) => options.statFilter!(p)) : all;
   const cmds: string[] = [];
   for (const [path, node] of entries) {
     cmds.push(`stat "/${path}"`);
@@ -91,8 +104,13 @@ export function debugfsMismatches(image: string, tree: FileTree, options: { sour
   const dir = mkdtempSync(join(tmpdir(), 'kiln-ext4-verify-'));
   try {
     const cmdFile = join(dir, 'cmds');
+    const dump = join(dir, 'dump');
+    mkdirSync(dump);
+    cmds.push(`rdump / ${dump}`);
     writeFileSync(cmdFile, `${cmds.join('\n')}\n`);
-    const out = run('debugfs', ['-f', cmdFile, image]).stdout;
+    const r = tool('debugfs', ['-f', cmdFile, image]);
+    if (r.status !== 0) problems.push(`debugfs exited ${r.status}: ${r.stderr}`);
+    const out = r.stdout;
     const sections = new Map<string, string>();
     for (const part of out.split(/^debugfs: /m).slice(1)) {
       const nl = part.indexOf('\n');
@@ -147,10 +165,7 @@ export function debugfsMismatches(image: string, tree: FileTree, options: { sour
       }
     }
     // Content and symlink targets through rdump.
-    const dump = join(dir, 'dump');
-    run('mkdir', [dump]);
-    run('debugfs', ['-R', `rdump / ${dump}`, image]);
-    for (const [path, node] of entries) {
+    for (const [path, node] of all) {
       const host = join(dump, path);
       if (node.type === 'file') {
         let got: Buffer;

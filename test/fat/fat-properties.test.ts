@@ -5,6 +5,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileTree, KilnError, MemoryTarget, SparseFileTarget, planFat, writeFat, type FatOptions, type FatType } from '../../src/index.js';
 import { caseFoldKey } from '../../src/fs/fat/names.js';
+import { computeGeometry } from '../../src/fs/fat/geometry.js';
 import { propertyRuns } from '../helpers/tools.js';
 import { diffExpected, expectedOf, fsckClean, mcopyOut, mdirPaths, readImage, readerView, tempDir } from './fat-helpers.js';
 
@@ -30,7 +31,7 @@ const content = fc.oneof(
   { weight: 5, arbitrary: fc.uint8Array({ maxLength: 3000 }) },
   {
     weight: 2,
-    arbitrary: fc.record({ len: fc.integer({ min: 3000, max: 150_000 }), seed: fc.integer({ min: 1, max: 255 }) }).map(({ len, seed }) => {
+    arbitrary: fc.record({ len: fc.integer({ min: 3000, max: 80_000 }), seed: fc.integer({ min: 1, max: 255 }) }).map(({ len, seed }) => {
       const b = new Uint8Array(len);
       for (let i = 0; i < len; i++) b[i] = (i * seed + (i >> 9)) & 0xff;
       return b;
@@ -54,7 +55,7 @@ interface Spec {
 const spec: fc.Arbitrary<Spec> = fc.record({
   dirs: fc.array(fc.array(anyName, { minLength: 1, maxLength: 6 }), { maxLength: 6 }),
   files: fc.array(fc.record({ dir: fc.nat(), name: anyName, bytes: content, mtime }), { maxLength: 25 }),
-  bulk: fc.record({ dir: fc.nat(), count: fc.oneof(fc.constant(0), fc.integer({ min: 20, max: 300 })), stem: fc.constantFrom('a long file name', 'Report', 'x', 'données ñ') }),
+  bulk: fc.record({ dir: fc.nat(), count: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 20, max: 150 }) }), stem: fc.constantFrom('a long file name', 'Report', 'x', 'données ñ') }),
   fatType: fc.constantFrom(12, 16, 32),
   slack: fc.integer({ min: 0, max: 64 }),
   label: fc.option(fc.stringMatching(/^[A-Z0-9][A-Z0-9 _-]{0,10}$/), { nil: undefined }),
@@ -100,6 +101,13 @@ function options(s: Spec): FatOptions {
   return o;
 }
 
+/** mtools 4.0.32 counts 2100 as a leap year: its times from 2100-03-01 on are one day late. */
+function mtoolsCalendar(e: ReturnType<typeof expectedOf>): ReturnType<typeof expectedOf> {
+  const MARCH_2100 = 4107542400;
+  const files = new Map([...e.files].map(([p, f]) => [p, f.mtime >= MARCH_2100 ? { ...f, mtime: f.mtime + 86400 } : f]));
+  return { files, dirs: e.dirs };
+}
+
 test('every generated tree that fits is written, fsck.fat-clean, and read back identical by mtools and by our reader', () => {
   const image = join(work, 'prop.img');
   const out = join(work, 'out');
@@ -117,7 +125,9 @@ test('every generated tree that fits is written, fsck.fat-clean, and read back i
         if (e instanceof KilnError && s.fatType === 12) return true;
         throw e;
       }
-      const size = plan.minimumSize + s.slack * 65536;
+      // Slack beyond the minimum, unless it pushes a forced type/cluster size past its limits.
+      let size = plan.minimumSize + s.slack * 65536;
+      if ('error' in computeGeometry(size / 512, { fatType: s.fatType, ...(opts.clusterSize ? { sectorsPerCluster: opts.clusterSize / 512 } : {}) })) size = plan.minimumSize;
       rmSync(image, { force: true });
       const target = SparseFileTarget.create(image, size);
       let result;
@@ -137,7 +147,7 @@ test('every generated tree that fits is written, fsck.fat-clean, and read back i
       const paths = mdirPaths(image).sort();
       const wantPaths = [...[...want.dirs].map((d) => `${d}/`), ...want.files.keys()].sort();
       if (paths.join('\n') !== wantPaths.join('\n')) throw new Error(`mdir lists\n${paths.join('\n')}\nwant\n${wantPaths.join('\n')}`);
-      const viaMtools = diffExpected('mcopy', want, mcopyOut(image, out));
+      const viaMtools = diffExpected('mcopy', mtoolsCalendar(want), mcopyOut(image, out));
       if (viaMtools) throw new Error(viaMtools);
       const viaReader = diffExpected('readFat', want, readerView(readImage(image)));
       if (viaReader) throw new Error(viaReader);

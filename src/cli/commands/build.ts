@@ -5,6 +5,8 @@ import { shortKey } from '../../pipeline/plan/keys.js';
 import { openPipeline } from '../../pipeline/plan/open.js';
 import { buildPlan } from '../../pipeline/plan/plan.js';
 import { runPlan, type BuildSummary } from '../../pipeline/plan/scheduler.js';
+import { formatRef, writeSourceRef } from '../../pipeline/load/index.js';
+import { trackElements } from '../../pipeline/sources/index.js';
 import { globalOptions } from '../context.js';
 import { Progress } from '../progress.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
@@ -18,6 +20,7 @@ import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
 interface BuildOptions {
   builders: string;
   onError: string;
+  track?: boolean;
   json?: boolean;
 }
 
@@ -33,6 +36,7 @@ export function registerBuild(program: Command): void {
     .argument('[elements...]', 'element names (relative to element-path)')
     .option('--builders <n>', 'how many elements build at once', '2')
     .option('--on-error <mode>', 'after a failure: quit (finish running builds, start nothing new) or continue', 'quit')
+    .option('--track', 'track the sources of every element first and save the new refs (like kiln track --deps all)')
     .option('--json', 'print the summary as JSON on stdout (progress goes to stderr)')
     .action(async (names: string[], opts: BuildOptions, cmd: Command) => {
       const builders = positiveInt(opts.builders, '--builders');
@@ -53,6 +57,15 @@ export function registerBuild(program: Command): void {
       const started = Date.now();
       let summary: BuildSummary;
       try {
+        if (opts.track) {
+          const results = await trackElements(p.all, (e) => session.sources(e), session.sourceContext, (e, i, ref) => writeSourceRef(e, i, ref), {
+            onResult: (r) => {
+              if (r.changed && r.ref !== undefined) progress!.message(`[track] ${r.source.label}: new ref ${formatRef(r.ref)}`);
+            },
+          });
+          session.forgetKeys();
+          progress.info(`tracked ${p.all.length} element(s): ${results.filter((r) => r.changed).length} ref(s) changed`);
+        }
         out.write(`kiln build: project ${p.loaded.project.name} (${p.loaded.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
         for (const e of p.all) out.write(`${formatElement(session, e, DEFAULT_SHOW_FORMAT)}\n`);
         out.write(`${'='.repeat(70)}\n`);

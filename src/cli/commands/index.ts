@@ -5,6 +5,7 @@ import { registerFetch } from './fetch.js';
 import { registerImage } from './image.js';
 import { registerMkfs } from './mkfs.js';
 import { registerMkinitramfs } from './mkinitramfs.js';
+import { registerMkimage } from './mkimage.js';
 import { registerShell } from './shell.js';
 import { registerShow } from './show.js';
 import { registerTrack } from './track.js';
@@ -12,4 +13,4 @@ import { registerTrack } from './track.js';
 /** Every command family registers itself on the program; one module per family. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerMkfs, registerMkinitramfs, registerImage, registerShow, registerBuild, registerShell, registerTrack, registerFetch, registerCheckout];
+export const commands: RegisterCommand[] = [registerMkfs, registerMkinitramfs, registerMkimage, registerImage, registerShow, registerBuild, registerShell, registerTrack, registerFetch, registerCheckout];

@@ -1,10 +1,10 @@
-import { pack as cpioPack, type CpioHeader, type Pack } from 'cpio-stream';
+import { pack as cpioPack, type Pack } from 'cpio-stream';
 import { Deflate } from 'pako';
 import type { Writable } from 'node:stream';
 import { KilnError } from '../../errors.js';
 import type { FileContent } from '../content.js';
 import type { FileTree, Inode, NodeType } from '../tree.js';
-import { encodeNewcHeader } from './newc-header.js';
+import { encodeNewcHeader, type NewcHeaderInput } from './newc-header.js';
 
 /**
  * The initramfs writer: a FileTree as a cpio "newc" archive (cpio-stream's packer), gzip-
@@ -53,15 +53,15 @@ const CHUNK = 1 << 20;
 /** The device of every entry: with ino, the identity the kernel uses to join hard links. */
 const DEV = { devmajor: 0, devminor: 1 };
 
-interface Planned {
-  header: CpioHeader;
+export interface PlannedEntry {
+  header: NewcHeaderInput;
   /** Regular files: the content to write on this entry (the last path of a hard-link set). */
   content?: FileContent;
   linkname?: string;
 }
 
 /** Builds every header first, so that bad input is refused before a byte is written. */
-export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): Planned[] {
+export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): PlannedEntry[] {
   const paths = new Map<Inode, string[]>();
   const subdirs = new Map<string, number>();
   for (const [path, inode] of tree.walk()) {
@@ -74,7 +74,7 @@ export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): P
     }
   }
   const inos = new Map<Inode, number>();
-  const out: Planned[] = [];
+  const out: PlannedEntry[] = [];
   const sde = options.sourceDateEpoch;
   for (const [path, inode] of tree.walk()) {
     const name = path === '' ? '.' : path;
@@ -91,7 +91,7 @@ export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): P
     if (sde !== undefined && mtime > sde) mtime = sde;
     mtime = Math.min(Math.max(mtime, 0), U32);
     const last = links[links.length - 1] === path;
-    const header: CpioHeader = {
+    const header: NewcHeaderInput = {
       name,
       ino,
       mode: TYPE_BITS[inode.type] | (inode.mode & 0o7777),
@@ -105,7 +105,7 @@ export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): P
       rdevmajor: inode.rdev?.major ?? 0,
       rdevminor: inode.rdev?.minor ?? 0,
     };
-    const planned: Planned = { header };
+    const planned: PlannedEntry = { header };
     if (inode.type === 'file' && last && inode.content) planned.content = inode.content;
     if (inode.type === 'symlink') planned.linkname = inode.target ?? '';
     out.push(planned);
@@ -113,7 +113,7 @@ export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): P
   return out;
 }
 
-function entryDone(pack: Pack, p: Planned): Promise<void> {
+function entryDone(pack: Pack, p: PlannedEntry): Promise<void> {
   return new Promise((resolve, reject) => {
     const cb = (err?: Error): void => (err ? reject(err) : resolve());
     if (p.linkname !== undefined) {

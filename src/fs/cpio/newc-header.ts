@@ -1,4 +1,3 @@
-import type { CpioHeader } from 'cpio-stream';
 import { Struct } from '../struct.js';
 
 /**
@@ -23,6 +22,22 @@ export const NEWC_HEADER = new Struct('cpio newc header', 110, [
   { name: 'check', offset: 102, type: 'string', size: 8 }, // 0 (only the "crc" variant uses it)
 ] as const);
 
+/** The header fields as cpio-stream's packer passes them to its encoder. */
+export interface NewcHeaderInput {
+  name: string;
+  ino?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  nlink?: number;
+  mtime?: Date;
+  size?: number;
+  devmajor?: number;
+  devminor?: number;
+  rdevmajor?: number;
+  rdevminor?: number;
+}
+
 export const NEWC_MAGIC = '070701';
 export const NEWC_TRAILER = 'TRAILER!!!';
 
@@ -34,7 +49,7 @@ function hex(n: number | undefined): string {
  * Encodes a header and its padded name. Used as cpio-stream's header encoder: its own newc
  * encoder counts name length in UTF-16 units, which breaks non-ASCII names.
  */
-export function encodeNewcHeader(h: CpioHeader): Buffer {
+export function encodeNewcHeader(h: NewcHeaderInput): Buffer {
   const name = Buffer.from(h.name.endsWith('\0') ? h.name : `${h.name}\0`, 'utf8');
   const total = Math.ceil((NEWC_HEADER.size + name.length) / 4) * 4;
   const out = Buffer.alloc(total);

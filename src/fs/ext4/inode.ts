@@ -46,9 +46,13 @@ export type InodeValues = Values<typeof FIELDS>;
 /** Offset of the in-inode xattr area (after the extra fields). */
 export const IBODY_XATTR_OFFSET = GOOD_OLD_INODE_SIZE + 32;
 
-/** Seconds ext4 can store: a signed 32-bit value plus two epoch bits (1901 … 2446). */
+/**
+ * Seconds the writer stores: a signed 32-bit value plus two epoch bits reach 1901 … 2446, but
+ * e2fsck reads times from 2310 on whose low word has the sign bit set as mis-encoded pre-1970
+ * dates, so later times are clamped to 2310-04-04 (the kernel clamps past 2446 likewise).
+ */
 export const TIME_MIN = -(2 ** 31);
-export const TIME_MAX = 2 ** 34 - 2 ** 31 - 1;
+export const TIME_MAX = 3 * 2 ** 32 - 2 ** 31 - 1;
 
 /**
  * Splits a timestamp into the 32-bit seconds field and the `_extra` field (two epoch bits,

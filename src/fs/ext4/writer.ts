@@ -78,7 +78,7 @@ class Stager {
   constructor(
     private readonly target: BlockTarget,
     private readonly bs: number,
-    bytes = 8 << 20,
+    bytes: number,
   ) {
     this.buf = new Uint8Array(bytes);
     this.capacity = bytes / bs;
@@ -113,6 +113,7 @@ interface Io {
 }
 
 const READ_CHUNK = 4 << 20;
+const STAGE_BYTES = 8 << 20;
 
 function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
   if (epoch !== undefined && (t.sec > epoch || (t.sec === epoch && t.nsec > 0))) return { sec: epoch, nsec: 0 };
@@ -158,8 +159,8 @@ function streamFile(node: Inode, alloc: BlockAllocator, io: Io, bs: number, exte
   const words = io.readWords;
   const wordsPerBlock = bs / 4;
   try {
-    for (let off = 0; off < size; off += READ_CHUNK) {
-      const want = Math.min(READ_CHUNK, size - off);
+    for (let off = 0; off < size; off += buf.length) {
+      const want = Math.min(buf.length, size - off);
       const got = reader.read(off, buf.subarray(0, want));
       if (got !== want) throw new KilnError('short-read', `${where}: expected ${size} bytes, the content ended at ${off + got}`, 'the file changed while the image was written; try again');
       const blocks = Math.ceil(want / bs);
@@ -477,10 +478,13 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
   }
   const { geo } = layout;
   const fsSeed = crc32cUpdate(0xffffffff, model.uuid);
-  const readBuf = new Uint8Array(READ_CHUNK);
+  // Buffers sized to the job: small trees (tests, initramfs-sized images) stay cheap.
+  let largest = 0;
+  for (const rec of model.records) if (rec?.node.type === 'file') largest = Math.max(largest, rec.node.content?.size ?? 0);
+  const readBuf = new Uint8Array(Math.min(READ_CHUNK, Math.max(bs, Math.ceil(largest / bs) * bs)));
   const io: Io = {
     target,
-    stager: new Stager(target, bs),
+    stager: new Stager(target, bs, Math.min(STAGE_BYTES, Math.max(bs * 16, Math.ceil((model.contentBytes + model.maxIno * 64) / bs) * bs))),
     itable: new Uint8Array(model.maxIno * INODE_SIZE),
     fsSeed,
     readBuf,

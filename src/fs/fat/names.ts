@@ -38,6 +38,7 @@ export function checkLongName(name: string, where: string): void {
 
 /** The key under which FAT considers two names equal (case-insensitive, per character). */
 export function caseFoldKey(name: string): string {
+  if (/^[\x20-\x7e]*$/.test(name)) return name.toUpperCase();
   let out = '';
   for (const ch of name) {
     const up = ch.toUpperCase();

@@ -115,8 +115,8 @@ export function planFat(tree: FileTree, options: FatOptions = {}): { minimumSize
   return { minimumSize: size, fatType: g.fatType };
 }
 
-/** FNV-1a over a description of the tree and options: the default volume id. */
-function deriveVolumeId(tree: FileTree, options: FatOptions, size: number): number {
+/** FNV-1a over a description of the tree (as laid out) and the options: the default volume id. */
+function deriveVolumeId(layout: FatLayout, options: FatOptions, size: number): number {
   let h = 0x811c9dc5;
   const add = (s: string): void => {
     for (let i = 0; i < s.length; i++) {
@@ -125,7 +125,10 @@ function deriveVolumeId(tree: FileTree, options: FatOptions, size: number): numb
     }
   };
   add(`fat:${size}:${options.fatType ?? ''}:${options.label ?? ''}:${options.clusterSize ?? ''}:${options.hiddenSectors ?? 0}:${options.sourceDateEpoch ?? ''}`);
-  for (const [path, inode] of tree.walk()) add(`\0${path}\0${inode.type}\0${inode.content?.size ?? 0}\0${inode.mtime.sec}\0${inode.mode}`);
+  for (const d of layout.dirs) {
+    add(`\0${d.path}\0${d.inode.mtime.sec}`);
+    for (const e of d.entries) if (!e.dir) add(`\0${e.name}\0${e.inode.content?.size ?? 0}\0${e.inode.mtime.sec}\0${e.inode.mode}`);
+  }
   return h >>> 0;
 }
 
@@ -161,7 +164,7 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
       'give a larger size (or --size auto)',
     );
   }
-  const volumeId = options.volumeId ?? deriveVolumeId(tree, options, totalSectors * SECTOR);
+  const volumeId = options.volumeId ?? deriveVolumeId(layout, options, totalSectors * SECTOR);
 
   // Allocation: FAT32's root at cluster 2, then every directory, then every file, each one
   // contiguous, so that file data is one sequential run.
@@ -205,7 +208,13 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   for (let i = 0; i < g.numFats; i++) writeSkippingZeros(target, (g.reservedSectors + i * g.fatSectors) * SECTOR, fatImage.subarray(0, fatBytes(g.fatType, fat.length)));
 
   // Directories.
-  const times = (inode: Inode): ReturnType<typeof entryTimes> => entryTimes(inode, options.sourceDateEpoch);
+  // Many entries share a timestamp: encode each distinct second once.
+  const timeCache = new Map<number, ReturnType<typeof entryTimes>>();
+  const times = (inode: Inode): ReturnType<typeof entryTimes> => {
+    let t = timeCache.get(inode.mtime.sec);
+    if (!t) timeCache.set(inode.mtime.sec, (t = entryTimes(inode, options.sourceDateEpoch)));
+    return t;
+  };
   for (const d of layout.dirs) {
     const bytes = encodeDirectory(d, {
       cluster: (x) => (x.dir ? dirCluster.get(x.dir)! : fileCluster.get(x)!),
@@ -357,6 +366,7 @@ function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
 /** Collects file data into large buffers and writes them sequentially, skipping zero runs. */
 class DataStream {
   private readonly buf = new Uint8Array(8 << 20);
+  private readonly words = new Uint32Array(this.buf.buffer);
   private start = 0;
   private len = 0;
   constructor(private readonly target: BlockTarget) {}
@@ -386,8 +396,22 @@ class DataStream {
     }
   }
 
+  /** Writes the buffer, leaving 4 KiB blocks (relative to the buffer start) of zeros as holes. */
   flush(): void {
-    if (this.len > 0) writeSkippingZeros(this.target, this.start, this.buf.subarray(0, this.len));
+    const BLOCK = 4096;
+    let run = -1;
+    for (let pos = 0; pos < this.len; pos += BLOCK) {
+      const end = Math.min(pos + BLOCK, this.len);
+      let zero = true;
+      if (end - pos === BLOCK) {
+        for (let w = pos >> 2, last = (pos + BLOCK) >> 2; w < last; w++) if (this.words[w] !== 0) { zero = false; break; }
+      } else for (let i = pos; i < end; i++) if (this.buf[i] !== 0) { zero = false; break; }
+      if (zero) {
+        if (run >= 0) this.target.write(this.start + run, this.buf.subarray(run, pos));
+        run = -1;
+      } else if (run < 0) run = pos;
+    }
+    if (run >= 0) this.target.write(this.start + run, this.buf.subarray(run, this.len));
     this.start += this.len;
     this.len = 0;
   }

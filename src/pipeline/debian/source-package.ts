@@ -23,13 +23,13 @@ export function defaultSourceFile(files: SourceFile[]): SourceFile | undefined {
   return files.find((f) => /^[^_]+_[^_]+\.orig\.tar\.[a-z0-9]+$/.test(f.file)) ?? files.find((f) => /^[^_]+_[^_]+\.tar\.[a-z0-9]+$/.test(f.file));
 }
 
-function noSource(pkg: string, version: string | undefined, e: AptError): KilnError {
+function noSource(pkg: string, version: string | undefined, e: AptError, known: string[]): KilnError {
   const detail = e.stderr.split('\n').filter((l) => l.startsWith('E:')).join('\n');
   return new KilnError(
     'debsrc-not-found',
     `the archive has no source package ${pkg}${version ? ` version ${version}` : ''}${detail ? `\n${detail}` : ''}`,
     version
-      ? 'Debian drops superseded versions; change `version` (apt-cache showsrc NAME lists what exists) and run `kiln track`'
+      ? `Debian drops superseded versions, and versions include their epoch ('1:1.35.0-4'); ${known.length ? `the lists have: ${known.join(', ')}` : 'the lists have no version of it'}. Change \`version\` and run \`kiln track\``
       : 'check the source package name (apt-cache showsrc NAME)',
   );
 }
@@ -41,7 +41,7 @@ export async function sourcePackageFiles(apt: AptState, pkg: string, version?: s
   try {
     out = (await apt.run('apt-get', ['source', '--print-uris', version ? `${pkg}=${version}` : pkg])).stdout;
   } catch (e) {
-    if (e instanceof AptError) throw noSource(pkg, version, e);
+    if (e instanceof AptError) throw noSource(pkg, version, e, version ? [...new Set((await sourceVersions(apt, pkg)).map((v) => v.version))] : []);
     throw e;
   }
   return parsePrintUris(out).map((l) => {

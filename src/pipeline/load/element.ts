@@ -10,7 +10,7 @@ import {
   kindDefaults,
   kindDefaultsFile,
 } from '../kinds/defaults/index.js';
-import type { DepType, Dependency, Element, SourceDecl, YamlMap } from '../model.js';
+import type { DepType, Dependency, Element, SourceDecl } from '../model.js';
 import { checkNoDirectives, composite, isDirectiveMap } from './composite.js';
 import { processDirectives } from './directives.js';
 import { collectPositions, emptyMap, mapNode, scalar, toPlain, toPlainMap, withEntries, type MapNode, type Node, type ScalarNode } from './node.js';
@@ -150,8 +150,7 @@ export function parseElement(config: ProjectConfig, name: string, referrer?: Sou
       `add to project.conf: plugins: [{origin: pip, package-name: BuildStream-external, elements: {${kind.value}: 0}}]`,
     );
   }
-  const description = optString(node, 'description');
-  void description;
+  optString(node, 'description');
   for (const key of ['variables', 'environment', 'config', 'public', 'sandbox']) optMap(node, key);
   return { name, file, display, node, kind, deps: parseDependencies(node) };
 }
@@ -233,11 +232,22 @@ function parseSources(raw: RawElement, config: ProjectConfig, positions: Map<str
   });
 }
 
-/** The §3 composition of one element, given its already-built dependencies in §7 order. */
-export function composeElement(raw: RawElement, config: ProjectConfig, dependencies: (Omit<Dependency, 'config'> & { rawConfig?: MapNode })[]): Element {
-  const kind = raw.kind.value;
-  const el = raw.node;
-  const positions = new Map<string, SourcePosition>();
+/** What every element of a kind shares: the kind defaults under the project's overrides, composited with the project's values. */
+interface KindBase {
+  kindNode: MapNode;
+  variables: MapNode;
+  environment: MapNode;
+  publicBase: MapNode;
+  sandbox: MapNode;
+}
+
+const kindBases = new WeakMap<ProjectConfig, Map<string, KindBase>>();
+
+function kindBase(config: ProjectConfig, kind: string): KindBase {
+  let perProject = kindBases.get(config);
+  if (!perProject) kindBases.set(config, (perProject = new Map()));
+  const hit = perProject.get(kind);
+  if (hit) return hit;
   let kindNode = kindDefaultsNode(kind);
   const override = config.elementOverrides.get(kind);
   if (override) {
@@ -246,11 +256,42 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
     kindNode = composite(kindNode, override, `elements.${kind}`);
   }
   checkKeys(kindNode, ELEMENT_OVERRIDE_KEYS, kindDefaultsFile(kind));
+  const kindPublic = sub(kindNode, 'public');
+  const kindBst = sub(kindPublic, 'bst');
+  const splitRules = composite(config.splitRules, sub(kindBst, 'split-rules'), 'public.bst.split-rules');
+  const base: KindBase = {
+    kindNode,
+    variables: composite(config.variables, sub(kindNode, 'variables'), 'variables'),
+    environment: composite(config.environment, sub(kindNode, 'environment'), 'environment'),
+    publicBase: withEntries(kindPublic, { bst: withEntries(kindBst, { 'split-rules': splitRules }) }),
+    sandbox: composite(config.sandbox, sub(kindNode, 'sandbox'), 'sandbox'),
+  };
+  perProject.set(kind, base);
+  return base;
+}
+
+/** Positions of what the user wrote (not of builtin or kind defaults, which have no file). */
+function userPositions(node: Node, prefix: string, out: Map<string, SourcePosition>): void {
+  if (node.pos.file.startsWith('<')) {
+    if (node.type === 'map') for (const [k, v] of node.entries) userPositions(v, `${prefix}.${k}`, out);
+    else if (node.type === 'list') node.items.forEach((item, i) => userPositions(item, `${prefix}.${i}`, out));
+    return;
+  }
+  collectPositions(node, prefix, out);
+}
+
+/** The §3 composition of one element, given its already-built dependencies in §7 order. */
+export function composeElement(raw: RawElement, config: ProjectConfig, dependencies: (Omit<Dependency, 'config'> & { rawConfig?: MapNode })[]): Element {
+  const kind = raw.kind.value;
+  const el = raw.node;
+  const positions = new Map<string, SourcePosition>();
+  const base = kindBase(config, kind);
+  const kindNode = base.kindNode;
 
   // Variables: project ← kind ← element, then the read-only dynamic ones.
   const elVars = sub(el, 'variables');
   checkVariablesMap(elVars, raw.display);
-  let vars = composite(composite(config.variables, sub(kindNode, 'variables'), 'variables'), elVars, 'variables');
+  let vars = composite(base.variables, elVars, 'variables');
   checkNoDirectives(vars, 'variables');
   const defs = new Map<string, VariableDef>();
   for (const [k, v] of vars.entries) defs.set(k, { value: expectScalar(v, `variables.${k}`).value, pos: v.pos });
@@ -262,16 +303,16 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   defs.set('max-jobs', { value: String(parallel ? config.maxJobs : 1), pos: dyn });
   const variables = resolveVariables(defs, raw.display);
   vars = mapNode(vars.entries, vars.keyPos, vars.pos);
-  collectPositions(vars, 'variables', positions);
+  userPositions(vars, 'variables', positions);
 
   // Environment: project ← kind ← element, values expanded.
-  const envNode = composite(composite(config.environment, sub(kindNode, 'environment'), 'environment'), sub(el, 'environment'), 'environment');
+  const envNode = composite(base.environment, sub(el, 'environment'), 'environment');
   checkNoDirectives(envNode, 'environment');
   const environment: Record<string, string> = {};
   for (const [k, v] of envNode.entries) {
     environment[k] = (expandNode(expectScalar(v, `environment.${k}`), variables, `environment.${k}`) as ScalarNode).value;
   }
-  collectPositions(envNode, 'environment', positions);
+  userPositions(envNode, 'environment', positions);
 
   const nocache = new Set<string>();
   nocacheNames(config.environmentNocache, nocache);
@@ -283,21 +324,17 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   checkNoDirectives(configNode, 'config');
   checkKeys(configNode, kindConfigKeys(kind), `config of a ${kind} element (${raw.display})`);
   const expandedConfig = expandNode(configNode, variables, 'config') as MapNode;
-  collectPositions(configNode, 'config', positions);
+  userPositions(configNode, 'config', positions);
 
   // Public: kind public with split-rules = project ← kind, then the element's public on top.
-  const kindPublic = sub(kindNode, 'public');
-  const kindBst = sub(kindPublic, 'bst');
-  const splitRules = composite(config.splitRules, sub(kindBst, 'split-rules'), 'public.bst.split-rules');
-  const basePublic = withEntries(kindPublic, { bst: withEntries(kindBst, { 'split-rules': splitRules }) });
-  const publicNode = composite(basePublic, sub(el, 'public'), 'public');
+  const publicNode = composite(base.publicBase, sub(el, 'public'), 'public');
   checkNoDirectives(publicNode, 'public');
   const bst = sub(publicNode, 'bst');
   const expandedPublic = withEntries(publicNode, { bst: expandNode(bst, variables, 'public.bst') });
-  collectPositions(publicNode, 'public', positions);
+  userPositions(publicNode, 'public', positions);
 
   // Sandbox: project ← kind ← element.
-  const sandboxNode = expandNode(composite(composite(config.sandbox, sub(kindNode, 'sandbox'), 'sandbox'), sub(el, 'sandbox'), 'sandbox'), variables, 'sandbox') as MapNode;
+  const sandboxNode = expandNode(composite(base.sandbox, sub(el, 'sandbox'), 'sandbox'), variables, 'sandbox') as MapNode;
   checkKeys(sandboxNode, SANDBOX_KEYS, `sandbox of ${raw.display}`);
   const intOf = (key: string): number => {
     const n = requireString(sandboxNode, key, `sandbox of ${raw.display}`);
@@ -338,4 +375,3 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   return element;
 }
 
-export type { YamlMap };

@@ -75,8 +75,13 @@ export class LoadedProject {
     }
     const raw: RawElement = parseElement(this.config, name, via?.pos);
     this.visiting.push({ name, via });
-    const deps = raw.deps.map((d) => ({ raw: d, element: this.load(d.name, d) }));
-    this.visiting.pop();
+    let deps: { raw: RawDependency; element: Element }[];
+    try {
+      deps = raw.deps.map((d) => ({ raw: d, element: this.load(d.name, d) }));
+    } finally {
+      // after an error the project stays usable for other elements
+      this.visiting.pop();
+    }
     const sortable = deps.map((d) => ({ name: d.raw.name, type: d.raw.type, closure: this.closures.get(d.element)!, dep: d }));
     const sorted = sortDependencies(sortable).map((s) => ({
       element: s.dep.element,

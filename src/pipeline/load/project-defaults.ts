@@ -87,7 +87,9 @@ sandbox:
   build-gid: "0"
 
 shell:
-  command: [sh, -i]
+  command:
+  - sh
+  - -i
 
 ref-storage: inline
 fatal-warnings: []

@@ -55,8 +55,8 @@ export const PROJECT_KEYS = [
   'defaults',
 ];
 
-/** The newest 1.x format version whose files kiln reads (BuildStream 1.4). */
-export const SUPPORTED_FORMAT_VERSION = 18;
+/** The newest format version BuildStream ever declared (before 2.x replaced it with min-version). */
+export const SUPPORTED_FORMAT_VERSION = 23;
 
 export const ELEMENT_OVERRIDE_KEYS = ['variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'];
 export const SANDBOX_KEYS = ['build-uid', 'build-gid', 'build-os', 'build-arch'];

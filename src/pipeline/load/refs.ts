@@ -52,7 +52,14 @@ function findMapAt(text: string, offset: number): YAMLMap | undefined {
   return found;
 }
 
-function spliceRef(text: string, map: YAMLMap, value: string): string {
+/** One text edit: replace [start, end) with `insert`. */
+interface Edit {
+  start: number;
+  end: number;
+  insert: string;
+}
+
+function refEdit(text: string, map: YAMLMap, value: string): Edit {
   const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value).trim() === 'ref');
   if (pair) {
     const v = pair.value as { range?: [number, number, number] } | null;
@@ -60,17 +67,18 @@ function spliceRef(text: string, map: YAMLMap, value: string): string {
     if (!v?.range || v.range[0] === v.range[1]) {
       // `ref:` with nothing after it
       const colon = text.indexOf(':', keyEnd);
-      return `${text.slice(0, colon + 1)} ${value}${text.slice(colon + 1)}`;
+      return { start: colon + 1, end: colon + 1, insert: ` ${value}` };
     }
     let end = v.range[1];
     // a block scalar's range includes its final line break: keep that
     while (end > v.range[0] && (text[end - 1] === '\n' || text[end - 1] === '\r')) end--;
-    return text.slice(0, v.range[0]) + value + text.slice(end);
+    return { start: v.range[0], end, insert: value };
   }
   if (map.flow) {
     const close = text.lastIndexOf('}', map.range![1]);
     const inner = text.slice(text.indexOf('{', map.range![0]) + 1, close).trim();
-    return `${text.slice(0, close).replace(/\s*$/, '')}${inner ? ', ' : ''}ref: ${value}${inner ? ' ' : ''}${text.slice(close)}`;
+    const at = text.slice(0, close).replace(/\s*$/, '').length;
+    return { start: at, end: close, insert: `${inner ? ', ' : ''}ref: ${value}${inner ? ' ' : ''}` };
   }
   const first = map.items[0]!.key as { range?: [number, number, number] };
   const lineStart = text.lastIndexOf('\n', first.range![0] - 1) + 1;
@@ -78,12 +86,21 @@ function spliceRef(text: string, map: YAMLMap, value: string): string {
   const last = map.items[map.items.length - 1]!;
   const lastNode = (last.value ?? last.key) as { range?: [number, number, number] };
   const p = lastNode.range![1];
-  if (p > 0 && text[p - 1] === '\n') return `${text.slice(0, p)}${indent}ref: ${value}\n${text.slice(p)}`;
+  if (p > 0 && text[p - 1] === '\n') return { start: p, end: p, insert: `${indent}ref: ${value}\n` };
   const eol = text.indexOf('\n', p);
-  if (eol < 0) return `${text}\n${indent}ref: ${value}\n`;
+  if (eol < 0) return { start: text.length, end: text.length, insert: `\n${indent}ref: ${value}\n` };
   const cut = text[eol - 1] === '\r' ? eol - 1 : eol;
-  const nl = cut === eol ? '\n' : '\r\n';
-  return `${text.slice(0, cut)}${nl}${indent}ref: ${value}${text.slice(cut)}`;
+  return { start: cut, end: cut, insert: `${cut === eol ? '\n' : '\r\n'}${indent}ref: ${value}` };
+}
+
+function positionAt(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, col: offset - lineStart + 1 };
 }
 
 function writeInline(element: Element, index: number, ref: YamlValue): string {
@@ -102,7 +119,8 @@ function writeInline(element: Element, index: number, ref: YamlValue): string {
   if (!map) {
     throw new KilnError('ref-write', `cannot find source #${index + 1} of ${element.name} at ${formatPosition(source.position)}: the file changed since it was loaded`, 'run the command again');
   }
-  const out = spliceRef(text, map, formatRef(ref));
+  const edit = refEdit(text, map, formatRef(ref));
+  const out = text.slice(0, edit.start) + edit.insert + text.slice(edit.end);
   // Check before writing: the edited file must parse and hold exactly the new ref there.
   const check = findMapAt(out, offset);
   const got: unknown = check?.get('ref', true);
@@ -112,6 +130,12 @@ function writeInline(element: Element, index: number, ref: YamlValue): string {
     throw new KilnError('ref-write', `internal error: writing the ref of source #${index + 1} into ${display} would not read back (got ${actual})`);
   }
   atomicWrite(element.file, out);
+  // Later sources of the same file moved: keep their positions true for the next write.
+  for (const other of element.sources) {
+    if (other === source || other.position.file !== display) continue;
+    const at = offsetOf(text, other.position.line, other.position.col);
+    if (at >= edit.end) other.position = { file: display, ...positionAt(out, at + edit.insert.length - (edit.end - edit.start)) };
+  }
   return element.file;
 }
 

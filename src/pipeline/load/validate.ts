@@ -8,7 +8,7 @@ export function checkKeys(map: MapNode, valid: readonly string[], where: string)
     if (!valid.includes(key)) {
       throw new KilnError(
         'unknown-key',
-        `unknown key '${key}' in ${formatPosition(pos)} (${where}); valid keys are ${valid.join(', ')}`,
+        `unknown key '${key}' in ${formatPosition(pos)} (${where}); ${valid.length ? `valid keys are ${valid.join(', ')}` : 'it takes no keys'}`,
         'remove the key or fix its spelling',
       );
     }

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node as YNode } from 'yaml';
 import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
+import { fastParseYaml } from './fast-yaml.js';
 import { list, mapNode, scalar, type MapNode, type Node } from './node.js';
 
 /**
  * YAML loading with BuildStream's rules (FORMAT.md §0): the failsafe schema, so every scalar is a
  * string (refs like `0123…` stay text); every scalar stripped; `~`, `null` and empty values mean
  * absent; duplicate keys are an error naming both places; the top level is a mapping.
+ * Plain block-style files go through a fast reader (fast-yaml.ts) that gives the same nodes; the
+ * `yaml` package reads everything else.
  */
 
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
@@ -16,6 +19,11 @@ function isNullScalar(node: YNode): boolean {
 }
 
 export function parseYaml(text: string, file: string): MapNode {
+  return fastParseYaml(text, file) ?? parseYamlFull(text, file);
+}
+
+/** The full YAML parser (the `yaml` package); `parseYaml` uses it for what the fast reader leaves. */
+export function parseYamlFull(text: string, file: string): MapNode {
   const lines = new LineCounter();
   const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: false, lineCounter: lines, prettyErrors: false });
   const at = (offset: number): SourcePosition => {

@@ -69,11 +69,20 @@ export function elementKeyDict(element: Element, inputs: KeyInputs): { [key: str
  * memoized in `cache` (pass the same map to reuse across calls).
  */
 export function computeKeys(elements: Element[], inputs: KeyInputs, cache = new Map<Element, ElementKeys>()): Map<Element, ElementKeys> {
-  const own = new Map<Element, { [key: string]: KeyValue } | undefined>();
-  const ownDict = (e: Element) => {
-    if (!own.has(e)) own.set(e, elementKeyDict(e, inputs));
+  // Each element's own part is serialized once; the dependency list is spliced in where sorted
+  // keys put it (right after 'core-artifact-version'), giving exactly canonicalJson({...own, dependencies}).
+  const head = `{"core-artifact-version":${CORE_ARTIFACT_VERSION},`;
+  const own = new Map<Element, string | undefined>();
+  const ownDict = (e: Element): string | undefined => {
+    if (!own.has(e)) {
+      const dict = elementKeyDict(e, inputs);
+      const json = dict ? canonicalJson(dict) : undefined;
+      if (json !== undefined && !json.startsWith(head)) throw new Error('cache key layout: core-artifact-version must sort first');
+      own.set(e, json);
+    }
     return own.get(e);
   };
+  const withDeps = (ownJson: string, deps: KeyValue[]): string => sha256Hex(`${head}"dependencies":${canonicalJson(deps)},${ownJson.slice(head.length)}`);
   const visit = (e: Element): ElementKeys => {
     const done = cache.get(e);
     if (done) return done;
@@ -105,8 +114,8 @@ export function computeKeys(elements: Element[], inputs: KeyInputs, cache = new 
     // Visit runtime-only deps too, so every element reachable gets keys.
     for (const r of directDeps(e, 'run')) visit(r);
     const keys: ElementKeys = {
-      strong: dict && strongDeps ? sha256Hex(canonicalJson({ ...dict, dependencies: strongDeps })) : undefined,
-      weak: dict && strongDeps && weakDeps ? sha256Hex(canonicalJson({ ...dict, dependencies: weakDeps })) : undefined,
+      strong: dict && strongDeps ? withDeps(dict, strongDeps) : undefined,
+      weak: dict && strongDeps && weakDeps ? withDeps(dict, weakDeps) : undefined,
     };
     cache.set(e, keys);
     return keys;

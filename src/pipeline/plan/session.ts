@@ -84,6 +84,8 @@ export class Session {
 
   forgetKeys(): void {
     this.keyMap.clear();
+    this.cachedNow.clear();
+    this.artifacts.clear();
   }
 
   private sourceKeys(element: Element): { directory: string; key: KeyValue }[] | undefined {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { delimiter, join, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { Sandbox, SandboxLog, SandboxMount, SandboxOptions } from './sandbox.js';
@@ -85,6 +85,25 @@ class MountPoints {
   }
 }
 
+/**
+ * mkdir -p of a sandbox path on the host, stopping at a symlink: the link is resolved inside the
+ * sandbox by bwrap, and following it here could create directories outside the staged root.
+ */
+function mkdirInside(root: string, inner: string): void {
+  let cur = root;
+  for (const part of posix.normalize(inner).split('/').filter(Boolean)) {
+    cur = join(cur, part);
+    let st;
+    try {
+      st = lstatSync(cur);
+    } catch {
+      mkdirSync(cur);
+      continue;
+    }
+    if (!st.isDirectory()) return;
+  }
+}
+
 function isLink(p: string): boolean {
   try {
     return lstatSync(p).isSymbolicLink();
@@ -93,13 +112,40 @@ function isLink(p: string): boolean {
   }
 }
 
+/** Whether `inner` exists in the staged root, following symlinks the way the sandbox will (inside the root). */
+export function existsInside(root: string, inner: string): boolean {
+  let pending = inner.split('/').filter((p) => p !== '' && p !== '.');
+  const real: string[] = [];
+  for (let hops = 0; pending.length > 0; ) {
+    const part = pending.shift()!;
+    if (part === '..') {
+      real.pop();
+      continue;
+    }
+    const host = join(root, ...real, part);
+    let st;
+    try {
+      st = lstatSync(host);
+    } catch {
+      return false;
+    }
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) return false;
+      const target = readlinkSync(host);
+      if (target.startsWith('/')) real.length = 0;
+      pending = [...target.split('/').filter((p) => p !== '' && p !== '.'), ...pending];
+      continue;
+    }
+    real.push(part);
+  }
+  return true;
+}
+
 /** Checks that the staged root provides the shell on the element's PATH (FORMAT.md §9). */
 function checkShell(root: string, env: Record<string, string>): void {
   const path = env.PATH ?? '/usr/bin:/bin';
   for (const dir of path.split(':')) {
-    if (!dir.startsWith('/')) continue;
-    const p = hostPath(root, `${dir}/sh`);
-    if (isLink(p) || existsSync(p)) return;
+    if (dir.startsWith('/') && existsInside(root, `${dir}/sh`)) return;
   }
   throw new KilnError('no-shell', `Staged artifacts do not provide command 'sh' (searched PATH=${path} in the sandbox)`, 'add a dependency that provides /bin/sh, such as a base system or busybox');
 }
@@ -147,7 +193,7 @@ export class BwrapSandbox implements Sandbox {
       if (!options.interactive) for (const dev of SANDBOX_DEVICES) points.file(dev);
       for (const m of mounts) points.dir(m.path);
       // The working directory is part of the staged tree (it stays), not a mount point.
-      mkdirSync(hostPath(root, options.cwd ?? '/'), { recursive: true });
+      mkdirInside(root, options.cwd ?? '/');
       for (const command of commands) {
         options.onCommand?.(command);
         const code = await this.spawnOne(root, mounts, env, log, options, command);
@@ -172,7 +218,7 @@ export class BwrapSandbox implements Sandbox {
       points.dir('/tmp');
       points.dir('/dev');
       for (const m of mounts) points.dir(m.path);
-      mkdirSync(hostPath(root, options.cwd ?? '/'), { recursive: true });
+      mkdirInside(root, options.cwd ?? '/');
       return await this.spawnArgv(root, mounts, env, undefined, { ...options, interactive: true }, argv);
     } finally {
       points.cleanup();

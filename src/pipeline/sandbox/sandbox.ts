@@ -41,17 +41,3 @@ export interface Sandbox {
    */
   run(commands: string[], root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog, options?: SandboxOptions): Promise<void>;
 }
-
-/** FORMAT.md §9: the environment every element starts from before its own. */
-export const DEFAULT_SANDBOX_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({
-  PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
-  SHELL: '/bin/sh',
-  TERM: 'dumb',
-  USER: 'tomjon',
-  USERNAME: 'tomjon',
-  LOGNAME: 'tomjon',
-  LC_ALL: 'C',
-  HOME: '/tmp',
-  TZ: 'UTC',
-  SOURCE_DATE_EPOCH: '1321009871',
-});

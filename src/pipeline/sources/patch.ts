@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostFileContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
@@ -7,6 +7,7 @@ import { FileTree } from '../../fs/tree.js';
 import { hashFile } from '../cache/blobs.js';
 import { materialize } from '../cache/materialize.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
+import { removeTree } from '../plan/remove-tree.js';
 import { BaseSource } from './base.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { projectPath } from './project-path.js';
@@ -60,12 +61,19 @@ export class PatchSource extends BaseSource {
     const work = mkdtempSync(join(ctx.tmpDir, 'patch-'));
     try {
       materialize(sub, work, { owners: false });
+      // patch writes temp files next to what it patches: open up read-only directories (their
+      // modes are restored from the staged tree afterwards)
+      for (const [path, inode] of sub.walk()) if (inode.type === 'dir' && (inode.mode & 0o200) === 0) chmodSync(path ? join(work, path) : work, inode.mode | 0o700);
       const r = spawnSync('patch', [`-p${this.strip}`, '-i', this.fullPath, '-d', work, '--batch', '--no-backup-if-mismatch'], { encoding: 'utf8' });
       if (r.error) throw this.error(undefined, 'patch-tool', `cannot run 'patch': ${r.error.message}`, "install the Debian package 'patch'");
       if (r.status !== 0) {
         throw this.error('path', 'patch-failed', `${this.path} does not apply (patch -p${this.strip} exited ${r.status}):\n${(r.stdout + r.stderr).trim()}`, 'check strip-level and that the earlier sources are the ones the patch was made against');
       }
       const patched = treeFromDirectory(work, { owners: 'root' });
+      for (const [path, inode] of patched.walk()) {
+        const before = sub.get(path);
+        if (inode.type === 'dir' && before?.type === 'dir') inode.mode = before.mode;
+      }
       patched.forEachInode((inode) => {
         if (inode.type !== 'file') return;
         const host = inode.content as HostFileContent;
@@ -77,7 +85,7 @@ export class PatchSource extends BaseSource {
       for (const name of tree.children(this.directory)) tree.remove(this.directory ? `${this.directory}/${name}` : name);
       overlayTree(tree, this.directory, patched);
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      removeTree(work);
     }
   }
 }

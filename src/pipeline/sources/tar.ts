@@ -1,14 +1,12 @@
-import { createReadStream, existsSync, fsyncSync, openSync, closeSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { HostFileContent } from '../../fs/content.js';
+import { existsSync, fsyncSync, openSync, closeSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { detectCompression, openDecompressed } from '../../fs/tar/decompress.js';
-import { parseTar, type TarEntry } from '../../fs/tar/reader.js';
-import { addTarEntry } from '../../fs/tree-from-tar.js';
-import { FileTree, compareNames } from '../../fs/tree.js';
+import { compareNames, type FileTree } from '../../fs/tree.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
 import { DownloadableSource } from './downloadable.js';
 import { globToRegExp } from './glob.js';
 import type { SourceContext, SourceKind } from './kind.js';
-import { overlayTree, resolveInside, symlinkStaysInside } from './tree-ops.js';
+import { overlayTree } from './tree-ops.js';
+import { archiveTree, checkSymlinks, type Fail } from './archive-tree.js';
 
 /**
  * `tar` (FORMAT.md §6): an archive pinned by the sha256 of the file as downloaded. Staging turns
@@ -26,6 +24,8 @@ export class TarSource extends DownloadableSource {
     this.baseDir = b === undefined ? '*' : b === '' ? undefined : b.replace(/^\.?\/+/, '').replace(/\/+$/, '');
     this.initRef();
   }
+
+  private readonly fail: Fail = (code, message, hint) => this.error(undefined, code, message, hint);
 
   protected keyParts(): YamlValue {
     return [this.url, this.ref as string, this.baseDir ?? ''];
@@ -57,34 +57,6 @@ export class TarSource extends DownloadableSource {
     return plain;
   }
 
-  /** The member's path inside the archive, or an error when it would escape. */
-  private memberPath(entry: TarEntry, field: 'path' | 'linkname'): string {
-    const raw = field === 'path' ? entry.path : entry.linkname;
-    const what = field === 'path' ? `member '${entry.path}'` : `member '${entry.path}' is a hard link to '${entry.linkname}', which`;
-    if (raw.startsWith('/')) throw this.error(undefined, 'tar-escape', `${what} has an absolute path; it would be staged outside the staging directory`, 'kiln refuses archives whose members escape; repack the archive');
-    const p = resolveInside(raw);
-    if (p === undefined) throw this.error(undefined, 'tar-escape', `${what} climbs out of the staging directory with '..'`, 'kiln refuses archives whose members escape; repack the archive');
-    return p;
-  }
-
-  /** The whole archive as a tree (owners from headers; normalised later). */
-  private async archiveTree(archive: string): Promise<FileTree> {
-    const tree = new FileTree({ mode: 0o755 });
-    await parseTar(
-      createReadStream(archive, { highWaterMark: 1 << 20 }),
-      (entry) => {
-        if (entry.type === 'char' || entry.type === 'block') return; // device nodes are skipped
-        const path = this.memberPath(entry, 'path');
-        const fixed: TarEntry = { ...entry, path };
-        if (entry.type === 'hardlink') fixed.linkname = this.memberPath(entry, 'linkname');
-        const content = entry.type === 'file' ? new HostFileContent(archive, entry.size, entry.dataOffset) : undefined;
-        addTarEntry(tree, fixed, content, 'root');
-      },
-      `${this.label}: ${archive}`,
-    );
-    return tree;
-  }
-
   /** The base-dir match: the first, in sorted order, of the archive's directories the glob matches. */
   private selectBaseDir(tree: FileTree): string {
     if (this.baseDir === undefined) return '';
@@ -101,18 +73,9 @@ export class TarSource extends DownloadableSource {
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
     const archive = await this.plainArchive(ctx);
-    const whole = await this.archiveTree(archive);
+    const whole = await archiveTree(archive, `${this.label}: ${archive}`, this.fail);
     const base = this.selectBaseDir(whole);
-    const prefix = base === '' ? '' : `${base}/`;
-    // Symlinks must stay inside the element's staging area once placed under `directory`.
-    for (const [path, inode] of whole.walk()) {
-      if (inode.type !== 'symlink' || (base !== '' && !path.startsWith(prefix))) continue;
-      const rel = path.slice(prefix.length);
-      const placed = this.directory ? `${this.directory}/${rel}` : rel;
-      if (!symlinkStaysInside(placed, inode.target ?? '')) {
-        throw this.error(undefined, 'tar-escape', `member '${path}' is a symlink to '${inode.target}', which points outside the staging directory`, 'kiln refuses archives whose links escape; repack the archive');
-      }
-    }
+    checkSymlinks(whole, base, this.directory, this.fail);
     overlayTree(tree, this.directory, whole, base);
   }
 }

@@ -51,8 +51,13 @@ export function writeHello(dir: string, text: string): void {
 }
 
 /** Loads the project afresh (as a new `kiln` run would) and builds the targets. */
-export async function build(project: string, cache: string, targets: string[], opts: Partial<SchedulerOptions> = {}): Promise<{ p: OpenPipeline; summary: BuildSummary; planned: Element[] }> {
-  const p = openPipeline({ projectDir: project, cacheDir: cache, targets, warn: () => undefined });
+export async function build(
+  project: string,
+  cache: string,
+  targets: string[],
+  opts: Partial<SchedulerOptions> & { warnings?: string[] } = {},
+): Promise<{ p: OpenPipeline; summary: BuildSummary; planned: Element[] }> {
+  const p = openPipeline({ projectDir: project, cacheDir: cache, targets, warn: (e, m) => opts.warnings?.push(`${e ? `${e.name}: ` : ''}${m}`) });
   const planned = buildPlan(p.session, p.targets);
   const summary = await runPlan(p.session, planned, { builders: 2, onError: 'quit', ...opts });
   p.session.close();

@@ -138,6 +138,27 @@ test('shell runs a command in the staged runtime, and in the build environment w
   assert.match(missing.stderr, /not cached:\n {2}fails\.bst/);
 });
 
+test('build refuses elements without refs and names kiln track; build --track tracks, saves the ref and builds', () => {
+  const tarDir = join(work, 'tarball');
+  mkdirSync(join(tarDir, 'payload'), { recursive: true });
+  writeFileSync(join(tarDir, 'payload/data.txt'), 'from a tarball\n');
+  requireTool('tar');
+  const t = spawnSync('tar', ['-C', tarDir, '-czf', join(tarDir, 'payload.tar.gz'), 'payload'], { encoding: 'utf8' });
+  assert.is(t.status, 0, t.stderr);
+  const bst = join(project, 'elements/tarred.bst');
+  writeFileSync(bst, `kind: import\n# the tarball\nsources:\n- kind: tar\n  url: file://${tarDir}/payload.tar.gz\n`);
+  const refused = kiln(['build', 'tarred.bst']);
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /Exact versions are missing for the following elements:\n {2}tarred\.bst/);
+  assert.match(refused.stderr, /kiln track tarred\.bst/);
+  const r = kiln(['build', '--track', 'tarred.bst']);
+  assert.is(r.status, 0, r.all);
+  assert.match(r.stdout, /new ref [0-9a-f]{64}/);
+  assert.match(readFileSync(bst, 'utf8'), /# the tarball\n[^]*  ref: [0-9a-f]{64}\n/);
+  const shown = JSON.parse(kiln(['show', '--json', '--deps', 'none', 'tarred.bst']).stdout) as ShowJson[];
+  assert.is(shown[0]!.state, 'cached');
+});
+
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test.run();

@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../../src/errors.js';
 import { treeFromDirectory } from '../../../src/fs/tree-from-dir.js';
-import { BwrapSandbox, findBwrap } from '../../../src/pipeline/sandbox/bwrap.js';
+import { BwrapSandbox, existsInside, findBwrap } from '../../../src/pipeline/sandbox/bwrap.js';
 import { requireTool } from '../../helpers/tools.js';
 import { makeBusyboxBase } from '../fixtures/busybox-base/base.js';
 
@@ -103,6 +103,22 @@ test("a staged root without sh is refused with BuildStream's message", async () 
   mkdirSync(empty);
   const e = await failure(sandbox.run(['true'], empty, [], env, log));
   assert.match(e.message, /Staged artifacts do not provide command 'sh'/);
+});
+
+test('symlinks in the staged root resolve inside it, never on the host', async () => {
+  const odd = join(work, 'odd');
+  mkdirSync(join(odd, 'usr'), { recursive: true });
+  symlinkSync('/usr/bin', join(odd, 'bin')); // the host has /usr/bin/sh; this root does not
+  assert.not.ok(existsInside(odd, '/bin/sh'));
+  const e = await failure(sandbox.run(['true'], odd, [], env, log));
+  assert.match(e.message, /do not provide command 'sh'/);
+  assert.ok(existsInside(root, '/usr/bin/env'), 'absolute links to /bin/busybox resolve inside the root');
+  const outside = join(work, 'outside');
+  mkdirSync(outside);
+  symlinkSync(outside, join(root, 'escape'));
+  await failure(sandbox.run(['true'], root, [], env, log, { cwd: '/escape/sub' }));
+  assert.not.ok(existsSync(join(outside, 'sub')), 'the working directory was not created through the link on the host');
+  rmSync(join(root, 'escape'));
 });
 
 test('a missing bwrap names the Debian package', () => {

@@ -1,6 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readContent } from '../../../src/fs/content.js';
@@ -86,7 +85,6 @@ test('kill -9 at arbitrary times during a stream of commits: every published ref
     const present = verifyAll(root, keys);
     for (const k of keys) if (out.includes(`done ${k}`)) assert.ok(present.includes(k), 'a commit that returned is published');
   }
-  assert.ok(readFileSync(`${root}/cas/objects/${filesUnder(`${root}/cas/objects`)[0]}`).length > 0);
   cleanup(root);
 });
 

@@ -64,6 +64,7 @@ test('debsrc: a pinned version picks its file; an unknown version or file is a c
   } catch (e) {
     assert.instance(e, KilnError);
     assert.is((e as KilnError).code, 'debsrc-not-found');
+    assert.ok(((e as KilnError).hint ?? '').includes(v.version), (e as KilnError).hint);
   }
   const nofile = makeElement(project, 'n.bst', [{ kind: 'debsrc', config: { package: 'hello', file: 'nope.tar.gz' } }]);
   try {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { kindOf } from '../../../src/pipeline/kinds/registry.js';
 import type { KeyValue } from '../../../src/pipeline/kinds/kind.js';
 import type { DepType, Element } from '../../../src/pipeline/model.js';
-import { canonicalJson, computeKeys, shortKey, type ElementKeys } from '../../../src/pipeline/plan/keys.js';
+import { canonicalJson, computeKeys, elementKeyDict, sha256Hex, shortKey, type ElementKeys } from '../../../src/pipeline/plan/keys.js';
 import { configureSource } from '../../../src/pipeline/sources/index.js';
 import { makeElement, makeProject, type HandElement } from '../build/hand-elements.js';
 
@@ -68,6 +68,23 @@ const baseline = keysOf();
 
 test('canonical JSON sorts keys and has no spaces', () => {
   assert.is(canonicalJson({ b: [1, 'x'], a: { d: true, c: null } }), '{"a":{"c":null,"d":true},"b":[1,"x"]}');
+});
+
+test('the strong key is sha256 of the canonical JSON of the element dict plus its dependencies', () => {
+  const g = graph();
+  const inputs = {
+    kind: kindOf,
+    sourceKeys: (e: Element) => e.sources.map((decl) => ({ directory: decl.directory, key: configureSource(decl, e).uniqueKey() as KeyValue })),
+  };
+  const keys = computeKeys([...g.values()], inputs);
+  const lib = g.get('lib.bst')!;
+  const base = g.get('base.bst')!;
+  const dict = elementKeyDict(lib, inputs)!;
+  const expected = sha256Hex(canonicalJson({ ...dict, dependencies: [['test', 'base.bst', keys.get(base)!.strong!]] }));
+  assert.is(keys.get(lib)!.strong, expected);
+  assert.is(dict['element-plugin-name'], 'manual');
+  assert.equal(dict['element-base-key'], { 'build-root': '/buildstream/test/lib.bst' });
+  assert.equal(Object.keys(dict.environment as object).sort(), ['HOME', 'LC_ALL', 'PATH', 'SHELL', 'SOURCE_DATE_EPOCH', 'TZ']);
 });
 
 test('keys are 64 hex digits and deterministic across separately built graphs', () => {

@@ -265,9 +265,15 @@ const cases: Case[] = [
     expect: /include cycle: inc\/a\.yml -> inc\/b\.yml -> inc\/a\.yml \(at inc\/b\.yml:1:6\)/,
   },
   {
+    name: 'config on a stack',
+    files: { 'project.conf': conf, 'elements/x.bst': 'kind: stack\nconfig:\n  commands: []\n' },
+    target: 'x.bst',
+    expect: /unknown key 'commands' in elements\/x\.bst:3:3 \(config of a stack element \(elements\/x\.bst\)\); it takes no keys/,
+  },
+  {
     name: 'format-version too new',
     files: { 'project.conf': 'name: p\nformat-version: 99\n' },
-    expect: /project\.conf asks for format-version 99 \(project\.conf:2:17\); kiln reads up to 18/,
+    expect: /project\.conf asks for format-version 99 \(project\.conf:2:17\); kiln reads up to 23/,
   },
 ];
 

@@ -58,6 +58,19 @@ test('build-only deps of a dependency are never staged; run closure comes with e
   assert.equal(names(p.scopeOf([p.element('app.bst'), p.element('lib.bst')], 'all')), ['compiler.bst', 'libc.bst', 'lib.bst', 'app.bst']);
 });
 
+test('after a failed element, other elements still load (no stale cycle state)', () => {
+  const dir = writeProject({
+    'project.conf': MINIMAL_CONF,
+    'elements/ok.bst': 'kind: stack\n',
+    'elements/bad.bst': 'kind: stack\ndepends:\n- ok.bst\n- missing.bst\n',
+    'elements/user.bst': 'kind: stack\ndepends:\n- ok.bst\n',
+  });
+  const p = loadProject(dir);
+  assert.throws(() => p.element('bad.bst'), /element 'missing\.bst' not found/);
+  assert.equal(names(p.scope(p.element('user.bst'), 'all')), ['ok.bst', 'user.bst']);
+  assert.throws(() => p.element('bad.bst'), /element 'missing\.bst' not found/);
+});
+
 test('sortDependencies is deterministic whatever the input order', () => {
   const deps = [
     { name: 'c.bst', type: 'all' as const, closure: new Set<string>(['a.bst']) },

@@ -64,6 +64,23 @@ test('inline: an empty ref: gets its value; a block map in the middle of the lis
   assert.is(readFileSync(join(dir, 'elements/e.bst'), 'utf8'), 'kind: import\nsources:\n- kind: tar\n  ref: aaa1\n  url: x:y\n- kind: tar\n  url: x:z\n  ref: bbb2\n\n  # trailing comment\nconfig: {}\n');
 });
 
+test('several writes into one file: later sources keep correct positions', () => {
+  const block = 'kind: import\nsources:\n- kind: tar\n  url: a:1\n- kind: tar\n  url: a:2\n';
+  const flow = 'kind: import\nsources: [{kind: tar, url: "a:1"}, {kind: tar, url: "a:2"}]\n';
+  const dir = writeProject({ 'project.conf': MINIMAL_CONF, 'elements/b.bst': block, 'elements/f.bst': flow });
+  const p = loadProject(dir);
+  for (const name of ['b.bst', 'f.bst']) {
+    const e = p.element(name);
+    writeSourceRef(e, 0, 'aa11');
+    writeSourceRef(e, 1, 'bb22');
+    writeSourceRef(e, 0, 'cc33');
+  }
+  assert.is(readFileSync(join(dir, 'elements/b.bst'), 'utf8'), 'kind: import\nsources:\n- kind: tar\n  url: a:1\n  ref: cc33\n- kind: tar\n  url: a:2\n  ref: bb22\n');
+  assert.is(readFileSync(join(dir, 'elements/f.bst'), 'utf8'), 'kind: import\nsources: [{kind: tar, url: "a:1", ref: cc33 }, {kind: tar, url: "a:2", ref: bb22 }]\n');
+  const again = loadProject(dir);
+  assert.equal(again.element('f.bst').sources.map((s) => s.ref), ['cc33', 'bb22']);
+});
+
 test('formatRef quotes what YAML would not read back as the same string', () => {
   assert.is(formatRef('9d4be516b61e'), '9d4be516b61e');
   assert.is(formatRef('1e10'), '"1e10"');

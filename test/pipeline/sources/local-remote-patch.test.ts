@@ -8,7 +8,7 @@ import { readContent } from '../../../src/fs/content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
 import { BlobContent } from '../../../src/pipeline/cache/blobs.js';
 import { configureSource, SOURCE_MTIME, stageSources } from '../../../src/pipeline/sources/index.js';
-import { cleanup, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
+import { cleanup, filesUnder, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
 
 const text = (tree: FileTree, path: string): string => Buffer.from(readContent(tree.get(path)!.content!)).toString();
 
@@ -89,6 +89,20 @@ test('patch: applies to earlier sources in the same directory; untouched files k
   const key = srcs[1]!.uniqueKey() as string[];
   assert.equal([key[0], key[2]], ['fix.patch', '1']);
   assert.match(key[1]!, /^[0-9a-f]{64}$/);
+  cleanup(dir, tc.root);
+});
+
+test('patch: read-only directories are patched and keep their mode', async () => {
+  const { dir, project: p } = project();
+  chmodSync(join(dir, 'files', 'hello', 'sub'), 0o555);
+  writeFileSync(join(dir, 'fix.patch'), '--- a/sub/init\n+++ b/sub/init\n@@ -1,2 +1,2 @@\n-old line\n+new line\n keep\n');
+  const tc = testCache();
+  const el = makeElement(p, 'p.bst', [{ kind: 'local', config: { path: 'files/hello' } }, { kind: 'patch', config: { path: 'fix.patch' } }]);
+  const tree = await stageSources(el.sources.map((d) => configureSource(d, el)), tc.ctx);
+  assert.is(text(tree, 'sub/init'), 'new line\nkeep\n');
+  assert.is(tree.get('sub')!.mode, 0o555);
+  assert.equal(filesUnder(tc.ctx.tmpDir), [], 'scratch space cleaned');
+  chmodSync(join(dir, 'files', 'hello', 'sub'), 0o755);
   cleanup(dir, tc.root);
 });
 

@@ -1,0 +1,470 @@
+import { statSync } from 'node:fs';
+import { KilnError, type SourcePosition } from '../errors.js';
+import { MemoryTarget, SubTarget, withSparseFile, writeSkippingZeros, type BlockTarget } from '../fs/block-target.js';
+import { BytesContent, HostFileContent, type FileContent } from '../fs/content.js';
+import { planExt4, writeExt4 } from '../fs/ext4/writer.js';
+import type { Ext4Options } from '../fs/ext4/options.js';
+import { computeGeometry, planFat, writeFat, type FatOptions } from '../fs/fat/index.js';
+import type { GeometryRequest } from '../fs/fat/geometry.js';
+import { writeSwap, type SwapOptions } from '../fs/swap.js';
+import { treeFromDirectory } from '../fs/tree-from-dir.js';
+import { treeFromTar } from '../fs/tree-from-tar.js';
+import { FileTree, makeInode, normalizePath, parentOf, type Inode } from '../fs/tree.js';
+import { alignUp, formatSize } from '../units.js';
+import { encodeGpt, GPT_BACKUP_SECTORS, GPT_FIRST_USABLE } from './gpt.js';
+import { GPT_TYPES } from './gpt-entry.js';
+import { derivedU32, derivedUuid } from './guid.js';
+import { layoutError, type DiskLayout, type PartitionSpec } from './layout.js';
+import { MBR_TYPES } from './mbr-entry.js';
+import { encodeMbr, SECTOR, type TableSector } from './mbr.js';
+import { loadSyslinuxBinaries, installSyslinux, type SyslinuxBinaries } from './syslinux/index.js';
+import { syslinuxConfig } from './boot-config.js';
+
+/**
+ * Whole-disk assembly: plan every partition (trees, sizes, offsets, table) and refuse bad
+ * layouts before a byte is written; then write each filesystem straight into its range of
+ * the disk target (a sparse file or memory), install SYSLINUX, and write the table last.
+ */
+
+export interface AssembleOptions {
+  /** Clamp timestamps (seconds), as SOURCE_DATE_EPOCH does. */
+  sourceDateEpoch?: number;
+}
+
+export interface PlannedPartition {
+  spec: PartitionSpec;
+  /** Number as Linux names it (sda1…; 5 and up are logical on MBR). */
+  number: number;
+  /** Bytes from the start of the disk. */
+  start: number;
+  size: number;
+  tree?: FileTree;
+  raw?: FileContent;
+  syslinux?: { binaries: SyslinuxBinaries; directory: string };
+  /** MBR type byte / GPT type GUID and unique GUID (GPT). */
+  mbrType: number;
+  gptType: string;
+  guid: string;
+  /** What the content needs at least (bytes), for messages. */
+  minimumSize: number;
+}
+
+export interface DiskPlan {
+  layout: DiskLayout;
+  size: number;
+  partitions: PlannedPartition[];
+  diskSignature: number;
+  diskGuid: string;
+  bootCode?: Uint8Array;
+  /** Removes spooled tar data. */
+  dispose(): void;
+}
+
+export interface PartitionResult {
+  number: number;
+  start: number;
+  size: number;
+  filesystem: string;
+  label?: string;
+  /** Filesystem UUID (ext4, swap) or volume id (FAT, as XXXX-XXXX). */
+  uuid?: string;
+  /** MBR type byte or GPT type GUID. */
+  type: string;
+  guid?: string;
+  fatType?: number;
+}
+
+export interface DiskResult {
+  size: number;
+  table: 'mbr' | 'gpt';
+  /** MBR disk signature (hex) or GPT disk GUID. */
+  id: string;
+  partitions: PartitionResult[];
+}
+
+const MiB = 1024 * 1024;
+
+function posOf(spec: PartitionSpec, key?: string): SourcePosition | undefined {
+  return (key && spec.positions?.keys[key]) || spec.positions?.at;
+}
+
+/** A copy of a tree (inodes shallow-copied, hard links kept), so a caller's tree is never changed. */
+function copyTree(src: FileTree): FileTree {
+  const out = new FileTree();
+  const seen = new Map<Inode, string>();
+  for (const [path, inode] of src.walk()) {
+    if (path === '') {
+      Object.assign(out.root, { ...inode });
+      continue;
+    }
+    const first = seen.get(inode);
+    if (first !== undefined) out.link(path, first);
+    else {
+      out.add(path, { ...inode });
+      seen.set(inode, path);
+    }
+  }
+  return out;
+}
+
+function putFile(tree: FileTree, path: string, content: FileContent, mtimeSec: number): void {
+  const p = normalizePath(path);
+  tree.mkdirp(parentOf(p), { mode: 0o755, mtime: { sec: mtimeSec, nsec: 0 } });
+  const inode = makeInode('file', 0o644, { mtime: { sec: mtimeSec, nsec: 0 } });
+  inode.content = content;
+  const old = tree.get(p);
+  if (old && old.type !== 'file') tree.remove(p);
+  tree.set(p, inode);
+}
+
+async function buildTree(spec: PartitionSpec, disposers: (() => void)[], sde: number | undefined): Promise<FileTree> {
+  let tree: FileTree;
+  if (spec.tree) tree = copyTree(spec.tree);
+  else if (spec.source) {
+    if (statSync(spec.source).isDirectory()) {
+      tree = treeFromDirectory(spec.source, { owners: spec.rootOwner === false ? 'keep' : 'root' });
+    } else {
+      const t = await treeFromTar(spec.source, { owners: spec.rootOwner ? 'root' : 'keep' });
+      disposers.push(t.dispose);
+      tree = t.tree;
+    }
+  } else tree = new FileTree();
+  for (const [dest, host] of Object.entries(spec.files ?? {})) {
+    const content = HostFileContent.of(host);
+    putFile(tree, dest, content, sde ?? Math.floor(statSync(host).mtimeMs / 1000));
+  }
+  return tree;
+}
+
+function fatOptions(spec: PartitionSpec, sde: number | undefined, hiddenSectors?: number): FatOptions {
+  const o: FatOptions = {};
+  if (spec.fatType) o.fatType = spec.fatType;
+  if (spec.label !== undefined) o.label = spec.label;
+  if (spec.uuid) o.volumeId = parseInt(spec.uuid.replace('-', ''), 16);
+  if (spec.clusterSize) o.clusterSize = spec.clusterSize;
+  if (sde !== undefined) o.sourceDateEpoch = sde;
+  if (hiddenSectors !== undefined) o.hiddenSectors = hiddenSectors;
+  return o;
+}
+
+function ext4Options(spec: PartitionSpec, sde: number | undefined): Ext4Options {
+  const o: Ext4Options = {};
+  if (spec.label !== undefined) o.label = spec.label;
+  if (spec.uuid) o.uuid = spec.uuid;
+  if (spec.inodeRatio) o.inodeRatio = spec.inodeRatio;
+  if (sde !== undefined) o.sourceDateEpoch = sde;
+  return o;
+}
+
+function swapOptions(spec: PartitionSpec): SwapOptions {
+  const o: SwapOptions = {};
+  if (spec.label !== undefined) o.label = spec.label;
+  if (spec.uuid) o.uuid = spec.uuid;
+  return o;
+}
+
+/** A stand-in of a given size, for planning room for files the installer adds later. */
+function placeholder(size: number): FileContent {
+  return new BytesContent(new Uint8Array(size));
+}
+
+/** What a partition's content needs (bytes), before alignment. */
+function contentMinimum(p: PlannedPartition, sde: number | undefined): number {
+  const spec = p.spec;
+  const where = (e: unknown): never => {
+    if (e instanceof KilnError) throw new KilnError(e.code, `${posOf(spec, 'source') ? `${formatPos(posOf(spec, 'source'))}: ` : ''}partition ${p.number}: ${e.message}`, e.hint);
+    throw e;
+  };
+  try {
+    switch (spec.filesystem) {
+      case 'fat': {
+        const tree = p.tree!;
+        const added: string[] = [];
+        if (p.syslinux) {
+          // Room for LDLINUX.SYS (+ its two ADV sectors) and LDLINUX.C32, which the installer adds.
+          const dir = normalizePath(p.syslinux.directory);
+          const sysPath = dir ? `${dir}/ldlinux.sys` : 'ldlinux.sys';
+          const c32Path = dir ? `${dir}/ldlinux.c32` : 'ldlinux.c32';
+          for (const [path, size] of [
+            [sysPath, alignUp(p.syslinux.binaries.sys.length, SECTOR) + 2 * SECTOR],
+            [c32Path, p.syslinux.binaries.c32.length],
+          ] as const) {
+            if (!tree.has(path)) {
+              putFile(tree, path, placeholder(size), 0);
+              added.push(path);
+            }
+          }
+        }
+        try {
+          return planFat(tree, fatOptions(spec, sde)).minimumSize;
+        } finally {
+          for (const path of added) tree.remove(path);
+        }
+      }
+      case 'ext4':
+        return planExt4(p.tree!, ext4Options(spec, sde)).minimumSize;
+      case 'swap':
+        return 10 * 4096;
+      case 'raw':
+        return p.raw ? alignUp(p.raw.size, SECTOR) : SECTOR;
+    }
+  } catch (e) {
+    return where(e);
+  }
+}
+
+function formatPos(pos: SourcePosition | undefined): string {
+  return pos ? `${pos.file}:${pos.line}:${pos.col}` : '';
+}
+
+/** Extra room `size: auto` leaves: 10% of the minimum plus 1 MiB (files grow; ext4 wants slack). */
+function autoMargin(minimum: number): number {
+  return Math.ceil(minimum * 0.1) + MiB;
+}
+
+function defaultMbrType(spec: PartitionSpec, fatType: number | undefined): number {
+  switch (spec.filesystem) {
+    case 'fat':
+      return fatType === 32 ? MBR_TYPES.fat32Lba : fatType === 16 ? MBR_TYPES.fat16Lba : MBR_TYPES.fat12;
+    case 'swap':
+      return MBR_TYPES.linuxSwap;
+    default:
+      return MBR_TYPES.linux;
+  }
+}
+
+function defaultGptType(spec: PartitionSpec): string {
+  switch (spec.filesystem) {
+    case 'fat':
+      return GPT_TYPES.microsoftBasicData;
+    case 'swap':
+      return GPT_TYPES.linuxSwap;
+    default:
+      return GPT_TYPES.linuxFilesystem;
+  }
+}
+
+/**
+ * Plans the disk: builds each partition's tree, sizes `auto` partitions, places them aligned,
+ * and checks that everything fits and the table encodes. Nothing is written.
+ */
+export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}): Promise<DiskPlan> {
+  const sde = options.sourceDateEpoch;
+  const disposers: (() => void)[] = [];
+  const dispose = (): void => {
+    for (const d of disposers.splice(0)) d();
+  };
+  try {
+    const align = layout.alignment;
+    if (!Number.isInteger(align) || align < SECTOR || align % SECTOR !== 0) throw layoutError(layout.positions?.keys.alignment, `alignment ${align} is not a positive multiple of 512 bytes`);
+    const gpt = layout.table === 'gpt';
+    const logicalFrom = !gpt && layout.partitions.length > 4 ? 3 : Infinity;
+    const planned: PlannedPartition[] = [];
+    for (const [i, spec] of layout.partitions.entries()) {
+      const number = i < logicalFrom ? i + 1 : i + 2;
+      const p: PlannedPartition = { spec, number, start: 0, size: 0, mbrType: 0, gptType: '', guid: '', minimumSize: 0 };
+      if (spec.filesystem === 'fat' || spec.filesystem === 'ext4') p.tree = await buildTree(spec, disposers, sde);
+      if (spec.filesystem === 'raw' && spec.source) p.raw = HostFileContent.of(spec.source);
+      if (spec.syslinux) {
+        const binaries = loadSyslinuxBinaries(spec.syslinux.binaries);
+        p.syslinux = { binaries, directory: spec.syslinux.directory };
+        const cfg = syslinuxConfig(spec.syslinux);
+        const dir = normalizePath(spec.syslinux.directory);
+        putFile(p.tree!, dir ? `${dir}/syslinux.cfg` : 'syslinux.cfg', new BytesContent(cfg), sde ?? 0);
+      }
+      p.minimumSize = contentMinimum(p, sde);
+      planned.push(p);
+    }
+
+    // Place partitions in order, each at the next aligned offset (or where `start` says).
+    const diskSize = layout.size === 'auto' ? undefined : layout.size;
+    const tail = gpt ? GPT_BACKUP_SECTORS * SECTOR : 0;
+    let cursor = gpt ? alignUp(GPT_FIRST_USABLE * SECTOR, align) : align;
+    let prev: PlannedPartition | undefined;
+    for (const [i, p] of planned.entries()) {
+      const spec = p.spec;
+      if (i >= logicalFrom) cursor += align; // room for the logical partition's EBR
+      let start = alignUp(cursor, align);
+      if (spec.start !== undefined) {
+        if (spec.start < cursor) {
+          throw layoutError(posOf(spec, 'start'), `partition ${p.number} starts at ${spec.start}, inside ${prev ? `partition ${prev.number} (which ends at ${prev.start + prev.size})` : 'the partition table area'}${i >= logicalFrom ? ' or the room for its extended boot record' : ''}`, 'partitions must not overlap; move it or remove start');
+        }
+        start = spec.start;
+      }
+      let size: number;
+      if (spec.size === 'auto') size = alignUp(p.minimumSize + autoMargin(p.minimumSize), align);
+      else if (spec.size === 'rest') {
+        size = Math.floor((diskSize! - tail - start) / SECTOR) * SECTOR;
+        if (size <= 0) throw layoutError(posOf(spec, 'size'), `no room is left for partition ${p.number} on a disk of ${formatSize(diskSize!)}`);
+      } else size = spec.size;
+      if (size < p.minimumSize) {
+        throw layoutError(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but its content needs at least ${formatSize(p.minimumSize)} (${p.minimumSize} bytes)`, "make it larger or use size: auto");
+      }
+      p.start = start;
+      p.size = size;
+      cursor = start + size;
+      prev = p;
+    }
+    const end = cursor + tail;
+    let size: number;
+    if (diskSize === undefined) size = alignUp(end, align);
+    else {
+      if (end > diskSize) {
+        throw layoutError(layout.positions?.keys.size, `the partitions need ${formatSize(end)} (${end} bytes) but the disk size is ${formatSize(diskSize)}`, 'make the disk larger, the partitions smaller, or use size: auto');
+      }
+      size = diskSize;
+    }
+    if (!gpt && end > 0xffffffff * SECTOR) throw layoutError(layout.positions?.keys.table, 'an MBR table cannot address beyond 2 TiB', 'use table: gpt');
+
+    const seed = layout.seed ?? `kiln-disk:${layout.table}:${size}:${planned.map((p) => `${p.spec.filesystem}/${p.start}/${p.size}/${p.spec.label ?? ''}/${p.spec.uuid ?? ''}/${p.spec.name ?? ''}`).join(',')}`;
+    planned.forEach((p, i) => {
+      p.guid = derivedUuid(`${seed}:partition:${i + 1}`).toUpperCase();
+      p.gptType = typeof p.spec.type === 'string' ? p.spec.type.toUpperCase() : defaultGptType(p.spec);
+      p.mbrType = typeof p.spec.type === 'number' ? p.spec.type : defaultMbrType(p.spec, p.spec.filesystem === 'fat' ? planFatType(p) : undefined);
+      if (gpt && typeof p.spec.type === 'number') throw layoutError(posOf(p.spec, 'type'), 'a GPT partition type is a GUID, not a byte');
+      if (!gpt && typeof p.spec.type === 'string') throw layoutError(posOf(p.spec, 'type'), 'an MBR partition type is a byte such as 0x83, not a GUID');
+    });
+    const plan: DiskPlan = {
+      layout,
+      size,
+      partitions: planned,
+      diskSignature: layout.diskSignature ?? derivedU32(`${seed}:mbr`),
+      diskGuid: (layout.diskGuid ?? derivedUuid(`${seed}:disk`)).toUpperCase(),
+      dispose,
+    };
+    const bootCode = layout.bootCode ? new Uint8Array(HostFileContent.of(layout.bootCode).size) : undefined;
+    if (bootCode) {
+      const r = HostFileContent.of(layout.bootCode!).open();
+      r.read(0, bootCode);
+      r.close();
+      plan.bootCode = bootCode.length > 440 ? bootCode.subarray(0, 440) : bootCode;
+      if (bootCode.length > 446) throw layoutError(layout.positions?.keys['boot-code'], `boot code is ${bootCode.length} bytes; at most 440 fit in an MBR`);
+    } else if (!gpt) {
+      const withSyslinux = planned.find((p) => p.syslinux);
+      if (withSyslinux) plan.bootCode = withSyslinux.syslinux!.binaries.mbr.subarray(0, 440);
+    }
+    tableSectors(plan); // throws on anything the table cannot describe
+    return plan;
+  } catch (e) {
+    dispose();
+    throw e;
+  }
+}
+
+/** The FAT type the writer will choose for this partition's final size (for the type byte). */
+function planFatType(p: PlannedPartition): number {
+  const req: GeometryRequest = {};
+  if (p.spec.fatType) req.fatType = p.spec.fatType;
+  if (p.spec.clusterSize) req.sectorsPerCluster = p.spec.clusterSize / SECTOR;
+  const g = computeGeometry(p.size / SECTOR, req);
+  if ('error' in g) throw layoutError(posOf(p.spec, 'size'), `partition ${p.number}: ${g.error}`);
+  return g.fatType;
+}
+
+function tableSectors(plan: DiskPlan): TableSector[] {
+  const sectors = plan.size / SECTOR;
+  const ps = plan.partitions;
+  if (plan.layout.table === 'gpt') {
+    return encodeGpt(
+      ps.map((p) => ({
+        start: p.start / SECTOR,
+        sectors: p.size / SECTOR,
+        typeGuid: p.gptType,
+        guid: p.guid,
+        ...(p.spec.name !== undefined && { name: p.spec.name }),
+        ...(p.spec.bootable && { legacyBootable: true }),
+      })),
+      { diskSectors: sectors, diskGuid: plan.diskGuid, ...(plan.bootCode && { bootCode: plan.bootCode }) },
+    );
+  }
+  return encodeMbr(
+    ps.map((p) => ({ start: p.start / SECTOR, sectors: p.size / SECTOR, type: p.mbrType, bootable: !!p.spec.bootable })),
+    { signature: plan.diskSignature, diskSectors: sectors, alignment: plan.layout.alignment / SECTOR, ...(plan.bootCode && { bootCode: plan.bootCode }) },
+  );
+}
+
+function hex8(n: number): string {
+  return n.toString(16).toUpperCase().padStart(8, '0');
+}
+
+/** Writes a planned disk into `target` (exactly plan.size bytes, reading as zeros). */
+export function writeDisk(plan: DiskPlan, target: BlockTarget, options: AssembleOptions = {}): DiskResult {
+  if (target.size !== plan.size) throw new KilnError('bad-target', `the disk target is ${target.size} bytes; the plan needs ${plan.size}`);
+  const sde = options.sourceDateEpoch;
+  const results: PartitionResult[] = [];
+  for (const p of plan.partitions) {
+    const sub = new SubTarget(target, p.start, p.size);
+    const spec = p.spec;
+    const r: PartitionResult = { number: p.number, start: p.start, size: p.size, filesystem: spec.filesystem, type: '' };
+    if (spec.label !== undefined) r.label = spec.label;
+    switch (spec.filesystem) {
+      case 'fat': {
+        const res = writeFat(p.tree!, sub, fatOptions(spec, sde, p.start / SECTOR));
+        r.fatType = res.fatType;
+        r.uuid = `${hex8(res.volumeId).slice(0, 4)}-${hex8(res.volumeId).slice(4)}`;
+        if (typeof spec.type !== 'number') p.mbrType = defaultMbrType(spec, res.fatType);
+        if (p.syslinux) {
+          const b = p.syslinux.binaries;
+          installSyslinux(sub, { bss: b.bss, sys: b.sys, c32: b.c32, directory: p.syslinux.directory, ...(sde !== undefined && { mtime: sde }) });
+        }
+        break;
+      }
+      case 'ext4':
+        r.uuid = writeExt4(p.tree!, sub, ext4Options(spec, sde)).uuid;
+        break;
+      case 'swap':
+        r.uuid = writeSwap(sub, swapOptions(spec)).uuid;
+        break;
+      case 'raw':
+        if (p.raw) copyContent(p.raw, sub);
+        break;
+    }
+    if (plan.layout.table === 'gpt') {
+      r.type = p.gptType;
+      r.guid = p.guid;
+    } else r.type = `0x${p.mbrType.toString(16).padStart(2, '0')}`;
+    results.push(r);
+  }
+  for (const s of tableSectors(plan)) writeSkippingZeros(target, s.lba * SECTOR, s.bytes);
+  return {
+    size: plan.size,
+    table: plan.layout.table,
+    id: plan.layout.table === 'gpt' ? plan.diskGuid : `0x${plan.diskSignature.toString(16).padStart(8, '0')}`,
+    partitions: results,
+  };
+}
+
+function copyContent(content: FileContent, target: BlockTarget): void {
+  const reader = content.open();
+  try {
+    const chunk = new Uint8Array(4 * MiB);
+    for (let off = 0; off < content.size; off += chunk.length) {
+      const n = reader.read(off, chunk.subarray(0, Math.min(chunk.length, content.size - off)));
+      writeSkippingZeros(target, off, chunk.subarray(0, n));
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+/** Assembles the disk into a new sparse file at `outPath` (temp name + rename: no partial file). */
+export async function assembleDisk(layout: DiskLayout, outPath: string, options: AssembleOptions = {}): Promise<DiskResult> {
+  const plan = await planDisk(layout, options);
+  try {
+    return await withSparseFile(outPath, plan.size, (t) => writeDisk(plan, t, options));
+  } finally {
+    plan.dispose();
+  }
+}
+
+/** Assembles the disk in memory (tests, browsers, small images). */
+export async function assembleDiskToMemory(layout: DiskLayout, options: AssembleOptions = {}): Promise<{ bytes: Uint8Array; result: DiskResult }> {
+  const plan = await planDisk(layout, options);
+  try {
+    const target = new MemoryTarget(plan.size);
+    const result = writeDisk(plan, target, options);
+    return { bytes: target.bytes, result };
+  } finally {
+    plan.dispose();
+  }
+}
