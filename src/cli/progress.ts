@@ -118,7 +118,7 @@ export class Progress {
     this.clear();
     const counts: Record<Counted, number> = { waiting: 0, fetching: 0, building: 0, cached: 0, failed: 0, skipped: 0 };
     for (const p of this.phases.values()) counts[p]++;
-    const width = Math.max(40, (this.out.columns ?? 100) - 1);
+    const width = Math.max(40, (this.out.columns || 100) - 1);
     const cut = (s: string) => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
     const lines = [
       cut(

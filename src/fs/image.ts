@@ -1,14 +1,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { KilnError } from '../errors.js';
 import { FileSource, SubSource, type BlockSource } from './block-target.js';
+import { decodeGpt } from '../partition/gpt.js';
+import { decodeMbr, type DecodedMbr } from '../partition/mbr.js';
 import { readExt4 } from './ext4/reader.js';
+import { readFat } from './fat/reader.js';
 import type { FsReader } from './reader.js';
-import { Struct } from './struct.js';
 
 /**
  * Opening an image for reading: a whole filesystem image, or one partition of an MBR disk
- * image (`disk.img:2`), with the filesystem recognised by its magic numbers. Readers register
- * here, so a format whose reader lives elsewhere plugs in with `registerFilesystem`.
+ * or GPT disk image (`disk.img:2`), with the filesystem recognised by its magic numbers. ext4
+ * and FAT are registered here; another format plugs in with `registerFilesystem`.
+ * (This module reads partition tables through src/partition: opening an image is the one
+ * place where a filesystem reader needs to know about disks.)
  */
 
 export interface FilesystemKind {
@@ -55,6 +59,8 @@ export function looksLikeFat(source: BlockSource): boolean {
   return text(54) === 'FAT' || text(82) === 'FAT';
 }
 
+registerFilesystem({ kind: 'fat', detect: looksLikeFat, open: (source) => readFat(source) });
+
 /** Which registered filesystem the source holds, if any. */
 export function detectFilesystem(source: BlockSource): FilesystemKind | undefined {
   return kinds.find((k) => k.detect(source));
@@ -69,43 +75,34 @@ export function openFilesystem(source: BlockSource, where = 'the image'): FsRead
   throw new KilnError('unknown-fs', `${where} holds no filesystem kiln can read (neither ext4 nor FAT)`, 'name a partition (IMAGE:N) if it is a partitioned disk');
 }
 
-// --- MBR: the four primary entries, enough to find a partition to read. ---
+// --- partition tables: MBR (primary and logical) and GPT behind a protective MBR ---
 
 const SECTOR = 512;
-const MBR_ENTRIES_OFFSET = 446;
 
-export const mbrEntry = new Struct('mbr partition entry', 16, [
-  { name: 'status', offset: 0, type: 'u8' },
-  { name: 'chsFirst', offset: 1, type: 'bytes', size: 3 },
-  { name: 'type', offset: 4, type: 'u8' },
-  { name: 'chsLast', offset: 5, type: 'bytes', size: 3 },
-  { name: 'lbaFirst', offset: 8, type: 'u32' },
-  { name: 'sectors', offset: 12, type: 'u32' },
-] as const);
-
-export interface PrimaryPartition {
-  /** 1 … 4 */
+export interface DiskPartition {
+  /** 1 … 4 primary, 5 … logical (MBR); 1 … (GPT). */
   number: number;
-  type: number;
-  active: boolean;
+  /** MBR type byte as hex ('83'), or the GPT type GUID. */
+  type: string;
   /** Byte offset and length inside the disk image. */
   offset: number;
   size: number;
 }
 
-/** The used primary entries of an MBR, or undefined if sector 0 is not an MBR. */
-export function readPrimaryPartitions(source: BlockSource): PrimaryPartition[] | undefined {
-  if (source.size < SECTOR) return undefined;
-  const sector = source.read(0, SECTOR);
-  if (sector[510] !== 0x55 || sector[511] !== 0xaa) return undefined;
-  const out: PrimaryPartition[] = [];
-  for (let i = 0; i < 4; i++) {
-    const e = mbrEntry.decode(sector, MBR_ENTRIES_OFFSET + i * mbrEntry.size);
-    if (e.status !== 0 && e.status !== 0x80) return undefined;
-    if (e.type === 0 || e.sectors === 0) continue;
-    out.push({ number: i + 1, type: e.type, active: e.status === 0x80, offset: e.lbaFirst * SECTOR, size: e.sectors * SECTOR });
+/** The partitions of a disk image, or undefined when sector 0 holds no partition table. */
+export function readPartitions(source: BlockSource): DiskPartition[] | undefined {
+  let mbr: DecodedMbr;
+  try {
+    mbr = decodeMbr(source);
+  } catch {
+    return undefined;
   }
-  return out;
+  // A boot sector with 55 AA but garbage entries is not a table.
+  if (mbr.raw.some((e) => e.status !== 0 && e.status !== 0x80)) return undefined;
+  if (mbr.protective) {
+    return decodeGpt(source).partitions.map((p) => ({ number: p.number, type: p.typeGuid, offset: p.start * SECTOR, size: p.sectors * SECTOR }));
+  }
+  return mbr.partitions.map((p) => ({ number: p.number, type: p.type.toString(16).padStart(2, '0'), offset: p.start * SECTOR, size: p.sectors * SECTOR }));
 }
 
 export interface ImageRef {
@@ -142,12 +139,12 @@ export function openImage(ref: string | ImageRef): OpenedImage {
     let source: BlockSource = file;
     let where = `'${path}'`;
     if (partition !== undefined) {
-      const parts = readPrimaryPartitions(file);
+      const parts = readPartitions(file);
       if (!parts) throw new KilnError('no-partition-table', `'${path}' has no MBR partition table, so it has no partition ${partition}`, `read it whole: drop ':${partition}'`);
       const p = parts.find((x) => x.number === partition);
       if (!p) {
         const have = parts.map((x) => x.number).join(', ') || 'none';
-        throw new KilnError('no-partition', `'${path}' has no partition ${partition} (primary partitions: ${have})`, 'name one of those partitions');
+        throw new KilnError('no-partition', `'${path}' has no partition ${partition} (partitions: ${have})`, 'name one of those partitions');
       }
       if (p.offset + p.size > file.size) {
         throw new KilnError('bad-partition', `partition ${partition} of '${path}' ends at byte ${p.offset + p.size}, past the end of the image (${file.size} bytes)`, 'the image is truncated');
@@ -155,9 +152,9 @@ export function openImage(ref: string | ImageRef): OpenedImage {
       source = new SubSource(file, p.offset, p.size);
       where = `partition ${partition} of '${path}'`;
     } else if (!detectFilesystem(file) && !looksLikeFat(file)) {
-      const parts = readPrimaryPartitions(file);
+      const parts = readPartitions(file);
       if (parts && parts.length > 0) {
-        const list = parts.map((p) => `${p.number} (type 0x${p.type.toString(16).padStart(2, '0')}, ${p.size} bytes)`).join(', ');
+        const list = parts.map((p) => `${p.number} (type ${p.type}, ${p.size} bytes)`).join(', ');
         throw new KilnError('partitioned', `'${path}' is a partitioned disk image: partitions ${list}`, `name one: '${path}:${parts[0]!.number}'`);
       }
     }

@@ -81,6 +81,15 @@ const encoder = new TextEncoder();
 /** Byte-wise comparison of UTF-8 names: the one order every writer and reader uses. */
 export function compareNames(a: string, b: string): number {
   if (a === b) return 0;
+  // UTF-16 order equals UTF-8 byte order except around surrogates (U+D800…U+DFFF vs U+E000…U+FFFF);
+  // compare code units directly unless a surrogate or a high BMP char is involved.
+  const n0 = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n0 && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n0) return a.length - b.length;
+  const ca = a.charCodeAt(i);
+  const cb = b.charCodeAt(i);
+  if (ca < 0xd800 && cb < 0xd800) return ca - cb;
   const ea = encoder.encode(a);
   const eb = encoder.encode(b);
   const n = Math.min(ea.length, eb.length);
@@ -116,9 +125,13 @@ interface DirEntry {
 
 export class FileTree {
   private readonly entries = new Map<string, DirEntry>();
+  /** Directory inodes in the tree, to refuse hard-linking one in O(1). */
+  private readonly dirInodes = new Set<Inode>();
 
   constructor(root: InodeInit = {}) {
-    this.entries.set('', { inode: makeInode('dir', 0o755, root), children: new Map() });
+    const inode = makeInode('dir', 0o755, root);
+    this.entries.set('', { inode, children: new Map() });
+    this.dirInodes.add(inode);
   }
 
   get root(): Inode {
@@ -147,9 +160,8 @@ export class FileTree {
     if (!parent) throw new KilnError('tree-no-parent', `cannot add '${p}': its directory '${parentOf(p)}' is not in the tree`);
     if (!parent.children) throw new KilnError('tree-not-dir', `cannot add '${p}': '${parentOf(p)}' is not a directory`);
     if (inode.type === 'dir') {
-      for (const e of this.entries.values()) {
-        if (e.inode === inode) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${p}'`);
-      }
+      if (this.dirInodes.has(inode)) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${p}'`);
+      this.dirInodes.add(inode);
     }
     parent.children.set(baseName(p), p);
     this.entries.set(p, inode.type === 'dir' ? { inode, children: new Map() } : { inode });
@@ -163,6 +175,8 @@ export class FileTree {
     if (old) {
       if (old.children || inode.type === 'dir') {
         if (old.children && inode.type === 'dir') {
+          this.dirInodes.delete(old.inode);
+          this.dirInodes.add(inode);
           old.inode = inode;
           return inode;
         }
@@ -181,6 +195,7 @@ export class FileTree {
     if (e.children) for (const child of [...e.children.values()]) this.remove(child);
     this.entries.get(parentOf(p))?.children?.delete(baseName(p));
     this.entries.delete(p);
+    if (e.children) this.dirInodes.delete(e.inode);
   }
 
   mkdir(path: string, init: InodeInit = {}): Inode {

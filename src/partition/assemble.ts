@@ -14,7 +14,7 @@ import { alignUp, formatSize } from '../units.js';
 import { encodeGpt, GPT_BACKUP_SECTORS, GPT_FIRST_USABLE } from './gpt.js';
 import { GPT_TYPES } from './gpt-entry.js';
 import { derivedU32, derivedUuid } from './guid.js';
-import { layoutError, type DiskLayout, type PartitionSpec } from './layout.js';
+import { at, layoutError, type DiskLayout, type PartitionSpec } from './layout.js';
 import { MBR_TYPES } from './mbr-entry.js';
 import { encodeMbr, SECTOR, type TableSector } from './mbr.js';
 import { loadSyslinuxBinaries, installSyslinux, type SyslinuxBinaries } from './syslinux/index.js';
@@ -272,7 +272,10 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
         const dir = normalizePath(spec.syslinux.directory);
         putFile(p.tree!, dir ? `${dir}/syslinux.cfg` : 'syslinux.cfg', new BytesContent(cfg), sde ?? 0);
       }
-      p.minimumSize = contentMinimum(p, sde);
+      // The minimum is searched only where it decides the size; for a given size the writer's
+      // own check (before its first byte) refuses a tree that does not fit.
+      const cheap = spec.filesystem === 'swap' || spec.filesystem === 'raw';
+      if (spec.size === 'auto' || cheap) p.minimumSize = contentMinimum(p, sde);
       planned.push(p);
     }
 
@@ -357,7 +360,7 @@ function planFatType(p: PlannedPartition): number {
   if (p.spec.fatType) req.fatType = p.spec.fatType;
   if (p.spec.clusterSize) req.sectorsPerCluster = p.spec.clusterSize / SECTOR;
   const g = computeGeometry(p.size / SECTOR, req);
-  if ('error' in g) throw layoutError(posOf(p.spec, 'size'), `partition ${p.number}: ${g.error}`);
+  if ('error' in g) throw layoutError(posOf(p.spec, 'size'), `partition ${p.number} (fat): ${g.error}`, 'make the partition larger, or leave the FAT type to be chosen by size');
   return g.fatType;
 }
 
@@ -397,27 +400,11 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: Assemble
     const spec = p.spec;
     const r: PartitionResult = { number: p.number, start: p.start, size: p.size, filesystem: spec.filesystem, type: '' };
     if (spec.label !== undefined) r.label = spec.label;
-    switch (spec.filesystem) {
-      case 'fat': {
-        const res = writeFat(p.tree!, sub, fatOptions(spec, sde, p.start / SECTOR));
-        r.fatType = res.fatType;
-        r.uuid = `${hex8(res.volumeId).slice(0, 4)}-${hex8(res.volumeId).slice(4)}`;
-        if (typeof spec.type !== 'number') p.mbrType = defaultMbrType(spec, res.fatType);
-        if (p.syslinux) {
-          const b = p.syslinux.binaries;
-          installSyslinux(sub, { bss: b.bss, sys: b.sys, c32: b.c32, directory: p.syslinux.directory, ...(sde !== undefined && { mtime: sde }) });
-        }
-        break;
-      }
-      case 'ext4':
-        r.uuid = writeExt4(p.tree!, sub, ext4Options(spec, sde)).uuid;
-        break;
-      case 'swap':
-        r.uuid = writeSwap(sub, swapOptions(spec)).uuid;
-        break;
-      case 'raw':
-        if (p.raw) copyContent(p.raw, sub);
-        break;
+    try {
+      writePartition(p, sub, r, sde);
+    } catch (e) {
+      if (e instanceof KilnError) throw new KilnError(e.code, at(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}): ${e.message}`), e.hint);
+      throw e;
     }
     if (plan.layout.table === 'gpt') {
       r.type = p.gptType;
@@ -432,6 +419,32 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: Assemble
     id: plan.layout.table === 'gpt' ? plan.diskGuid : `0x${plan.diskSignature.toString(16).padStart(8, '0')}`,
     partitions: results,
   };
+}
+
+function writePartition(p: PlannedPartition, sub: BlockTarget, r: PartitionResult, sde: number | undefined): void {
+  const spec = p.spec;
+  switch (spec.filesystem) {
+    case 'fat': {
+      const res = writeFat(p.tree!, sub, fatOptions(spec, sde, p.start / SECTOR));
+      r.fatType = res.fatType;
+      r.uuid = `${hex8(res.volumeId).slice(0, 4)}-${hex8(res.volumeId).slice(4)}`;
+      if (typeof spec.type !== 'number') p.mbrType = defaultMbrType(spec, res.fatType);
+      if (p.syslinux) {
+        const b = p.syslinux.binaries;
+        installSyslinux(sub, { bss: b.bss, sys: b.sys, c32: b.c32, directory: p.syslinux.directory, ...(sde !== undefined && { mtime: sde }) });
+      }
+      break;
+    }
+    case 'ext4':
+      r.uuid = writeExt4(p.tree!, sub, ext4Options(spec, sde)).uuid;
+      break;
+    case 'swap':
+      r.uuid = writeSwap(sub, swapOptions(spec)).uuid;
+      break;
+    case 'raw':
+      if (p.raw) copyContent(p.raw, sub);
+      break;
+  }
 }
 
 function copyContent(content: FileContent, target: BlockTarget): void {

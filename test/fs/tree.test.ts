@@ -4,7 +4,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTree, readContent, treeFromDirectory, treeFromTar } from '../../src/index.js';
+import fc from 'fast-check';
+import { FileTree, compareNames, readContent, treeFromDirectory, treeFromTar } from '../../src/index.js';
+
+test('compareNames is the byte order of UTF-8', () => {
+  const utf8 = (s: string) => Buffer.from(s, 'utf8');
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()), fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()), (a, b) => {
+      assert.is(Math.sign(compareNames(a, b)), Math.sign(Buffer.compare(utf8(a), utf8(b))));
+    }),
+    { numRuns: 2000 },
+  );
+});
 
 test('walk is parents-first and byte-ordered regardless of insertion order', () => {
   const t = new FileTree();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../src/index.js';
 import { parseLayout } from '../../src/partition/layout.js';
-import { planDisk } from '../../src/partition/assemble.js';
+import { assembleDiskToMemory } from '../../src/partition/assemble.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-layout-'));
 mkdirSync(join(dir, 'root'));
@@ -27,8 +27,7 @@ function fails(yaml: string, where: string, message: RegExp): void {
 async function planFails(yaml: string, where: string, message: RegExp): Promise<void> {
   const layout = parseLayout(yaml, file);
   try {
-    const plan = await planDisk(layout);
-    plan.dispose();
+    await assembleDiskToMemory(layout);
   } catch (e) {
     assert.ok(e instanceof KilnError, String(e));
     assert.ok(e.message.startsWith(`${file}:${where}: `), `expected position ${where} in: ${e.message}`);
@@ -70,8 +69,9 @@ test('errors name file:line:col', () => {
   fails('partitions:\n  - {filesystem: fat, size: 40M, syslinux: {directory: /s}}\n', '2:44', /needs 'binaries'/);
 });
 
-test('planning errors keep positions: content too large, overlaps, disk too small', async () => {
-  await planFails('partitions:\n  - filesystem: ext4\n    size: 64K\n    source: root\n', '3:11', /content needs at least/);
+test('planning and writing errors keep positions: content too large, overlaps, disk too small', async () => {
+  await planFails('partitions:\n  - filesystem: ext4\n    size: 64K\n    source: root\n', '3:11', /partition 1 \(ext4\): the tree needs an ext4 filesystem of at least/);
+  await planFails('partitions:\n  - filesystem: fat\n    size: 1M\n    fat: 32\n', '3:11', /partition 1 \(fat\)/);
   await planFails('partitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M, start: 2M}\n', '3:41', /inside partition 1/);
   await planFails('size: 8M\npartitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M}\n', '1:7', /the partitions need 9 MiB/);
   await planFails('table: gpt\nsize: 9M\npartitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M}\n', '2:7', /need/);

@@ -2,11 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { Element } from '../../pipeline/model.js';
 import { shortKey } from '../../pipeline/plan/keys.js';
-import { openPipeline } from '../../pipeline/plan/open.js';
-import { buildPlan } from '../../pipeline/plan/plan.js';
-import { runPlan, type BuildSummary } from '../../pipeline/plan/scheduler.js';
-import { formatRef, writeSourceRef } from '../../pipeline/load/index.js';
-import { trackElements } from '../../pipeline/sources/index.js';
+import type { BuildSummary } from '../../pipeline/plan/scheduler.js';
 import { globalOptions } from '../context.js';
 import { Progress } from '../progress.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
@@ -42,6 +38,14 @@ export function registerBuild(program: Command): void {
       const builders = positiveInt(opts.builders, '--builders');
       if (opts.onError !== 'quit' && opts.onError !== 'continue') throw new KilnError('bad-option', `--on-error must be quit or continue, not '${opts.onError}'`);
       const g = globalOptions(cmd);
+      // Loaded on use, so other commands do not pay for the pipeline's modules.
+      const [{ openPipeline }, { buildPlan }, { runPlan }, { formatRef, writeSourceRef }, { trackElements }] = await Promise.all([
+        import('../../pipeline/plan/open.js'),
+        import('../../pipeline/plan/plan.js'),
+        import('../../pipeline/plan/scheduler.js'),
+        import('../../pipeline/load/index.js'),
+        import('../../pipeline/sources/index.js'),
+      ]);
       const out = opts.json ? process.stderr : process.stdout;
       let progress: Progress | undefined;
       const p = openPipeline({

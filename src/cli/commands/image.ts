@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
 import { openImage, type OpenedImage } from '../../fs/image.js';
 import type { FsReader, FsStat } from '../../fs/reader.js';
-import type { NodeType } from '../../fs/tree.js';
+import { compareNames, type NodeType } from '../../fs/tree.js';
 
 /** `kiln image ls|cat IMAGE[:PART] ...`: look inside an image without mounting it. */
 export function registerImage(program: Command): void {
@@ -123,7 +123,7 @@ export function listing(reader: FsReader, path: string, long: boolean, recursive
   if (st.type !== 'dir') return [line(st, path.replace(/^\/+/, ''))];
   const out: string[] = [];
   const walk = (dir: string, rel: string): void => {
-    for (const e of reader.list(dir)) {
+    for (const e of reader.list(dir).sort((a, b) => compareNames(a.name, b.name))) {
       const relPath = join(rel, e.name);
       out.push(line(e.stat, recursive ? relPath : e.name));
       if (recursive && e.stat.type === 'dir') walk(join(dir, e.name), relPath);

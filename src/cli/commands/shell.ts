@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { openPipeline } from '../../pipeline/plan/open.js';
-import { prepareShell } from '../../pipeline/plan/shell.js';
-import { BwrapSandbox } from '../../pipeline/sandbox/bwrap.js';
 import { globalOptions } from '../context.js';
 
 /**
@@ -19,6 +16,12 @@ export function registerShell(program: Command): void {
     .option('-b, --build', 'stage the build environment (build dependencies and sources) instead of the runtime')
     .action(async (name: string, command: string[], opts: { build?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
+      // Loaded on use, so other commands do not pay for the pipeline's modules.
+      const [{ openPipeline }, { prepareShell }, { BwrapSandbox }] = await Promise.all([
+        import('../../pipeline/plan/open.js'),
+        import('../../pipeline/plan/shell.js'),
+        import('../../pipeline/sandbox/bwrap.js'),
+      ]);
       const sandbox = new BwrapSandbox();
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name], sandbox });
       const element = p.targets[0]!;

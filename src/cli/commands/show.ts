@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
 import { KilnError } from '../../errors.js';
 import type { Element, YamlValue } from '../../pipeline/model.js';
-import { openPipeline, type OpenPipeline } from '../../pipeline/plan/open.js';
+import type { OpenPipeline } from '../../pipeline/plan/open.js';
 import { buildPlan } from '../../pipeline/plan/plan.js';
 import { dependenciesOf } from '../../pipeline/plan/scope.js';
 import type { Session } from '../../pipeline/plan/session.js';
@@ -30,8 +29,16 @@ export function selectElements(p: OpenPipeline, deps: DepsSelection): Element[] 
   }
 }
 
+/** YAML dumps for %{config} and friends; yaml is loaded on first use (see `loadYamlDump`). */
+let yamlStringify: ((value: YamlValue, options: { lineWidth: number }) => string) | undefined;
+
+export async function loadYamlDump(): Promise<void> {
+  yamlStringify ??= (await import('yaml')).stringify;
+}
+
 function dump(value: YamlValue): string {
-  return stringify(value, { lineWidth: 0 }).replace(/\n$/, '');
+  if (!yamlStringify) throw new Error('loadYamlDump() must run before YAML tokens are formatted');
+  return yamlStringify(value, { lineWidth: 0 }).replace(/\n$/, '');
 }
 
 /** Python-style `[[fill]align][width]` as BuildStream's format tokens use (`%{state: >12}`). */
@@ -99,10 +106,13 @@ export function registerShow(program: Command): void {
     .option('--order <order>', 'stage (staging order) or alpha', 'stage')
     .option('-f, --format <format>', `line format (tokens: %{name} %{key} %{full-key} %{state} %{kind} %{config} %{vars} %{env} %{public}); default '${DEFAULT_SHOW_FORMAT}'`)
     .option('--json', 'print a JSON array instead')
-    .action((names: string[], opts: { deps: string; order: string; format?: string; json?: boolean }, cmd: Command) => {
+    .action(async (names: string[], opts: { deps: string; order: string; format?: string; json?: boolean }, cmd: Command) => {
       if (!['none', 'plan', 'run', 'build', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan, run, build or all, not '${opts.deps}'`);
       if (!['stage', 'alpha'].includes(opts.order)) throw new KilnError('bad-option', `--order must be stage or alpha, not '${opts.order}'`);
       const g = globalOptions(cmd);
+      // Loaded on use, so other commands do not pay for the pipeline's modules.
+      const { openPipeline } = await import('../../pipeline/plan/open.js');
+      await loadYamlDump();
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
       let elements = selectElements(p, opts.deps as DepsSelection);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

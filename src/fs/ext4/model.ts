@@ -51,8 +51,10 @@ function uuidFrom(digest: Buffer, version: number): Uint8Array {
   return b;
 }
 
-function describeTime(t: Timestamp | undefined): string {
-  return t ? `${t.sec}.${t.nsec}` : '-';
+/** Times later than SOURCE_DATE_EPOCH become SOURCE_DATE_EPOCH. */
+export function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
+  if (epoch !== undefined && (t.sec > epoch || (t.sec === epoch && t.nsec > 0))) return { sec: epoch, nsec: 0 };
+  return t;
 }
 
 export function buildModel(tree: FileTree, opts: ResolvedOptions): Ext4Model {
@@ -63,6 +65,12 @@ export function buildModel(tree: FileTree, opts: ResolvedOptions): Ext4Model {
   const children = new Map<string, DirChild[]>();
   const digest = createHash('sha256');
   digest.update(`kiln-ext4\0${opts.label}\0${bs}\0${opts.inodeRatio ?? '-'}\0${opts.journal}\0${opts.reservedPercent}\0${opts.sourceDateEpoch ?? '-'}\0`);
+  // Identities follow what lands on disk, so times are digested after clamping.
+  const describeTime = (t: Timestamp | undefined): string => {
+    if (!t) return '-';
+    const c = clampTime(t, opts.sourceDateEpoch);
+    return `${c.sec}.${c.nsec}`;
+  };
   let next = FIRST_INO + 1;
   let contentBytes = 0;
 

@@ -226,7 +226,9 @@ export class Ext4Reader implements FsReader {
     const group = Math.floor((ino - 1) / this.sb.s_inodes_per_group);
     const index = (ino - 1) % this.sb.s_inodes_per_group;
     const g = this.groups[group]!;
-    const raw = this.source.read(g.inodeTable * this.blockSize + index * this.inodeSize, this.inodeSize);
+    const at = g.inodeTable * this.blockSize + index * this.inodeSize;
+    if (at + this.inodeSize > this.source.size) throw corrupt(`inode ${ino} lies outside the ${this.source.size}-byte image`);
+    const raw = this.source.read(at, this.inodeSize);
     // Decode through a 256-byte view so 128-byte inodes read their (absent) extra fields as 0.
     const buf = raw.length >= InodeStruct.size ? raw : padded(raw, InodeStruct.size);
     const f = InodeStruct.decode(buf);
@@ -585,8 +587,10 @@ class RunReader implements ContentReader {
       let n: number;
       if (run && lb >= run.logical && lb < run.logical + run.length) {
         n = Math.min(want - done, (run.logical + run.length) * bs - pos);
+        const from = (run.physical - run.logical) * bs + pos;
         if (run.unwritten) into.fill(0, done, done + n);
-        else into.set(this.source.read((run.physical - run.logical) * bs + pos, n), done);
+        else if (from + n > this.source.size) throw corrupt(`file data at byte ${from} lies outside the ${this.source.size}-byte image`);
+        else into.set(this.source.read(from, n), done);
       } else {
         const next = run && run.logical > lb ? run : this.runs[i + 1];
         const holeEnd = next && next.logical > lb ? next.logical * bs : Infinity;

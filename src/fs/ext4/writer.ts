@@ -1,7 +1,7 @@
 import { KilnError } from '../../errors.js';
 import { formatSize } from '../../units.js';
 import type { BlockTarget } from '../block-target.js';
-import type { FileTree, Inode, Timestamp } from '../tree.js';
+import type { FileTree, Inode } from '../tree.js';
 import {
   CHECKSUM_CRC32C,
   COMPAT,
@@ -38,7 +38,7 @@ import { BlockAllocator, computeGeometry, groupStart, superRanges, type Geometry
 import { encodeGroupDescriptor, setGroupDescriptorChecksum } from './group-descriptor.js';
 import { InodeStruct, encodeDevice, encodeTime, inodeSeed, setInodeChecksum } from './inode.js';
 import { JOURNAL_SIZE_STEPS, defaultJournalBlocks, encodeJournalSuperblock } from './journal.js';
-import { buildModel, isFastSymlink, type Ext4Model, type InodeRecord } from './model.js';
+import { buildModel, clampTime, isFastSymlink, type Ext4Model, type InodeRecord } from './model.js';
 import { defaultInodeRatio, formatUuid, resolveOptions, type Ext4Options, type Ext4Plan, type Ext4Result, type ResolvedOptions } from './options.js';
 import { Superblock, groupHasSuper, setSuperblockChecksum } from './superblock.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
@@ -115,10 +115,6 @@ interface Io {
 const READ_CHUNK = 4 << 20;
 const STAGE_BYTES = 8 << 20;
 
-function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
-  if (epoch !== undefined && (t.sec > epoch || (t.sec === epoch && t.nsec > 0))) return { sec: epoch, nsec: 0 };
-  return t;
-}
 
 const TYPE_BITS: Record<Inode['type'], number> = {
   file: S_IFREG,

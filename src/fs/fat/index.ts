@@ -1,5 +1,4 @@
 /** FAT12/16/32: writer, planner and reader. */
-import './register.js';
 export { writeFat, planFat, normalizeLabel, type FatOptions, type FatResult } from './writer.js';
 export { readFat, parseFatBootSector, type FatVolume } from './reader.js';
 export { computeGeometry, type FatGeometry } from './geometry.js';

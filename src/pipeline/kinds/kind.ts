@@ -38,7 +38,10 @@ export interface AssembleContext {
   readonly sandbox: Sandbox;
   /** The element's build log. */
   readonly log: SandboxLog;
-  /** The cached artifact of a dependency (it must be cached: the scheduler guarantees it). */
+  /**
+   * The cached artifact of a dependency (it must be cached: the scheduler guarantees it). The
+   * tree is shared within the session: stage or copy it, never change its inodes in place.
+   */
   artifact(element: Element): FileTree;
   /** Dependency scopes (FORMAT.md §7). */
   dependencies(element: Element, scope: Scope): Element[];

@@ -6,10 +6,11 @@ import { importKind } from './import.js';
 import { elementError, type ElementKind } from './kind.js';
 import { scriptKind } from './script.js';
 import { stackKind } from './stack.js';
+import { x86imageKind } from './x86image.js';
 
 /** The element kinds by name: the built-ins, plus any a module adds with `registerElementKind`. */
 export const elementKinds = new Map<string, ElementKind>(
-  [importKind, stackKind, composeKind, scriptKind, manualKind, autotoolsKind, makeKind, cmakeKind, filterKind].map((k) => [k.name, k]),
+  [importKind, stackKind, composeKind, scriptKind, manualKind, autotoolsKind, makeKind, cmakeKind, filterKind, x86imageKind].map((k) => [k.name, k]),
 );
 
 export function registerElementKind(kind: ElementKind): void {

@@ -10,7 +10,7 @@ import { stageSources } from '../sources/index.js';
 import { shortKey } from './keys.js';
 import { removeTree } from './remove-tree.js';
 import type { Session } from './session.js';
-import { tailOfFile } from './log-tail.js';
+import { tailOfFile } from '../sandbox/log-tail.js';
 
 /** A build that failed: the message, plus where its log is and the log's last lines. */
 export class BuildFailure extends KilnError {

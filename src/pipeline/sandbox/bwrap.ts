@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { delimiter, join, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { tailOfFile } from './log-tail.js';
 import type { Sandbox, SandboxLog, SandboxMount, SandboxOptions } from './sandbox.js';
 
 /** The only device nodes a build sees (FORMAT.md §9). */
@@ -198,6 +199,11 @@ export class BwrapSandbox implements Sandbox {
         options.onCommand?.(command);
         const code = await this.spawnOne(root, mounts, env, log, options, command);
         if (code !== 0) {
+          // bwrap reports its own failures as 'bwrap: ...' (no user namespaces, a bad mount).
+          const own = tailOfFile(log.path, 3).find((l) => l.startsWith('bwrap: '));
+          if (own) {
+            throw new KilnError('sandbox-failed', `the sandbox could not run '${command}': ${own}`, 'bubblewrap needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone = 1 where it exists)');
+          }
           throw new KilnError('command-failed', `Command '${command}' failed with exitcode ${code}`, `see the build log ${log.path}`);
         }
       }

@@ -109,7 +109,7 @@ export class SourceConfig {
     const ok = new Set(allowed);
     for (const key of Object.keys(decl.config)) {
       if (COMMON_KEYS.has(key) || ok.has(key)) continue;
-      throw sourceError(element, decl, key, 'source-unknown-key', `unknown key '${key}'`, `the ${decl.kind} source accepts: ${[...allowed, 'directory', 'ref'].join(', ')}`);
+      throw sourceError(element, decl, key, 'source-unknown-key', `unknown key '${key}'`, `the ${decl.kind} source accepts: ${[...new Set([...allowed, 'directory', 'ref'])].join(', ')}`);
     }
   }
   private value(key: string): YamlValue | undefined {

@@ -54,7 +54,6 @@ export function overlayTree(dest: FileTree, at: string, src: FileTree, from = ''
   }
 }
 
-
 /** Normalises staged sources the way BuildStream does: fixed mtime, owned by the build user (0). */
 export function normalizeSourceTree(tree: FileTree): void {
   tree.forEachInode((inode: Inode) => {

@@ -121,6 +121,13 @@ test('symlinks in the staged root resolve inside it, never on the host', async (
   rmSync(join(root, 'escape'));
 });
 
+test("bwrap's own failures are reported as sandbox failures, not as the command's", async () => {
+  const e = await failure(sandbox.run(['true'], root, [{ path: '/extra', host: join(work, 'no-such-dir') }], env, log));
+  assert.is(e.code, 'sandbox-failed');
+  assert.match(e.message, /the sandbox could not run 'true': bwrap: /);
+  assert.not.ok(existsSync(join(root, 'extra')), 'the mount point made for it was removed');
+});
+
 test('a missing bwrap names the Debian package', () => {
   try {
     findBwrap('/nonexistent-dir');

@@ -36,6 +36,13 @@ function hostCandidate(pkg: string): string {
   return (/Candidate: (\S+)/.exec(run('apt-cache', ['policy', pkg]).stdout) ?? [])[1] ?? '';
 }
 
+let helloClosure: Promise<Awaited<ReturnType<typeof resolveClosure>>> | undefined;
+/** hello's closure, resolved once for the tests that need it. */
+async function helloPackages(): ReturnType<typeof resolveClosure> {
+  helloClosure ??= AptState.open(aptRoot).then((apt) => resolveClosure(apt, ['hello'], { essential: false }));
+  return helloClosure;
+}
+
 async function rejects(p: Promise<unknown>, check: (e: KilnError) => void): Promise<void> {
   try {
     await p;
@@ -49,7 +56,7 @@ async function rejects(p: Promise<unknown>, check: (e: KilnError) => void): Prom
 
 test('resolve: the closure of hello (no ?essential) matches apt-cache show, version and sha256', async () => {
   const apt = await AptState.open(aptRoot);
-  const closure = await resolveClosure(apt, ['hello'], { essential: false });
+  const closure = await helloPackages();
   const names = closure.map((p) => p.package);
   assert.ok(names.includes('hello') && names.includes('libc6'), names.join(' '));
   assert.equal(names, [...names].sort(), 'sorted by package');
@@ -76,7 +83,7 @@ test('resolve: an unknown package is a clear error', async () => {
 
 test('fetch: exactly the pinned files land under their sha256, verified; tampering is refused naming both digests', async () => {
   const apt = await AptState.open(aptRoot);
-  const closure = await resolveClosure(apt, ['hello'], { essential: false });
+  const closure = await helloPackages();
   const pins = closure.map((p) => ({ package: p.package, version: p.version, sha256: p.sha256 }));
   const r = await fetchPackages(apt, pins, filesDir);
   assert.is(r.downloaded, pins.length);

@@ -14,6 +14,8 @@ variables:
   kernel-args: root=/dev/sda2 rootfstype=ext4 rootdelay=20 init=/sbin/init
   kernel-name: vmlinuz
   name: sda
+  # where the input (or base) holds ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin
+  syslinux-dir: /usr/share/syslinux
 
 config:
   filesystem-tree-setup-commands: []

@@ -1,0 +1,276 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KilnError } from '../../errors.js';
+import { BytesContent, readContent } from '../../fs/content.js';
+import { computeGeometry } from '../../fs/fat/geometry.js';
+import { FileTree, normalizePath, type Inode } from '../../fs/tree.js';
+import { assembleDisk, type DiskResult } from '../../partition/assemble.js';
+import type { DiskLayout, PartitionSpec } from '../../partition/layout.js';
+import { parseSize } from '../../units.js';
+import type { Element } from '../model.js';
+import { dependencies } from '../plan/scope.js';
+import { KindConfig, elementError, requireBuildDepsOnly, requireNoSources, type AssembleContext, type ElementKind, type KeyValue } from './kind.js';
+import { integrate, sandboxRelative, stageArtifacts, subtree } from './staging.js';
+
+/**
+ * x86image (bst-external, FORMAT.md §10, "kiln's plan"): the input system becomes a bootable
+ * MBR disk written by kiln's own writers, with no mkfs, mtools, syslinux, parted or dd:
+ *   p1 FAT (/boot of the input, FAT32 when the size allows) with SYSLINUX installed, active;
+ *   p2 ext4 labelled `root` (one inode per 8192 bytes) holding the rest of the input;
+ *   p3 swap labelled `swap`.
+ * The image goes straight into `%{install-root}/%{name}.img` as a sparse file; only
+ * `final-commands` run in the sandbox, with `base` staged at '/'. The three shell steps that
+ * the writers replace must stay empty: commands there would edit a tree kiln never puts on disk.
+ */
+
+const COMMAND_LISTS = ['filesystem-tree-setup-commands', 'filesystem-image-creation-commands', 'partition-commands', 'final-commands'] as const;
+const REPLACED_LISTS = COMMAND_LISTS.slice(0, 3);
+const SYSLINUX_FILES = ['ldlinux.bss', 'ldlinux.sys', 'ldlinux.c32', 'mbr.bin'] as const;
+/** The syslinux install directory inside the FAT, as the plugin's `syslinux --directory /syslinux/`. */
+const SYSLINUX_DIR = '/syslinux';
+const INODE_RATIO = 8192;
+
+interface ImageConfig {
+  /** 1.x `base`/`input` element names; undefined in the 2.x form. */
+  base?: string;
+  input?: string;
+  commands: Record<(typeof COMMAND_LISTS)[number], string[]>;
+}
+
+function readConfig(element: Element): ImageConfig {
+  const c = new KindConfig(element, ['base', 'input', ...COMMAND_LISTS]);
+  const commands = Object.fromEntries(COMMAND_LISTS.map((k) => [k, c.stringList(k)])) as ImageConfig['commands'];
+  const out: ImageConfig = { commands };
+  const base = c.value('base');
+  const input = c.value('input');
+  if (base !== undefined) out.base = c.string('base', '');
+  if (input !== undefined) out.input = c.string('input', '');
+  if ((out.base === undefined) !== (out.input === undefined)) {
+    throw c.error(out.base === undefined ? 'input' : 'base', 'x86image-config', 'config needs both `base` and `input` (or neither, with `config: {input: true}` on one dependency)');
+  }
+  return out;
+}
+
+/** The variables that shape the image (all go into the cache key). */
+const IMAGE_VARIABLES = ['boot-size', 'rootfs-size', 'swap-size', 'sector-size', 'kernel-args', 'kernel-name', 'name', 'syslinux-dir', 'install-root', 'build-root', 'cwd'] as const;
+
+function variable(element: Element, name: string): string {
+  const v = element.variables[name];
+  if (v === undefined || v === '') throw elementError(element, 'x86image-variable', `the variable '${name}' is not set`, `set it under variables: (the x86image defaults give one)`, 'variables');
+  return v;
+}
+
+function sizeVariable(element: Element, name: string): number | 'auto' {
+  const text = variable(element, name);
+  if (text.trim() === 'auto') return 'auto';
+  try {
+    return parseSize(text, name);
+  } catch (e) {
+    if (e instanceof KilnError) throw elementError(element, e.code, e.message, e.hint, `variables.${name}`);
+    throw e;
+  }
+}
+
+/** The base and input elements: by name (1.x) or by the dependency marked `input: true` (2.x). */
+function roles(element: Element, buildScope: Element[]): { base: Element[]; input: Element } {
+  const c = readConfig(element);
+  if (c.base !== undefined && c.input !== undefined) {
+    const find = (name: string, key: string): Element => {
+      const found = buildScope.find((d) => d.name === name);
+      if (!found) throw elementError(element, 'x86image-config', `config ${key} names '${name}', which is not among the build dependencies`, 'add it as a build dependency', `config.${key}`);
+      return found;
+    };
+    return { base: [find(c.base, 'base')], input: find(c.input, 'input') };
+  }
+  const marked = element.dependencies.filter((d) => d.config?.input === 'True' || d.config?.input === 'true');
+  if (marked.length !== 1) {
+    throw elementError(element, 'x86image-config', `needs exactly one input: config base/input, or one dependency with config: {input: true} (found ${marked.length})`, undefined, 'depends');
+  }
+  return { base: element.dependencies.filter((d) => d !== marked[0]).map((d) => d.element), input: marked[0]!.element };
+}
+
+/** The syslinux.cfg the plugin writes (FORMAT.md §10 step 3). */
+export function pluginSyslinuxConfig(kernelName: string, kernelArgs: string): string {
+  return ['PROMPT 0', 'TIMEOUT 5', '', 'ALLOWOPTIONS 1', 'SERIAL 0 115200', '', 'DEFAULT boot', 'LABEL boot', '', `KERNEL /${kernelName}`, 'INITRD /initramfs.gz', '', `APPEND ${kernelArgs}`, ''].join('\n');
+}
+
+/** The fstab the plugin writes (step 2): root, /boot, swap by device name. */
+export const PLUGIN_FSTAB = [
+  '/dev/sda2   /       ext4   defaults,rw,noatime   0 1',
+  '/dev/sda1   /boot   vfat   defaults              0 2',
+  '/dev/sda3   none    swap   defaults              0 0',
+  '',
+].join('\n');
+
+/**
+ * Splits the staged input into the /boot FAT tree and the root tree (steps 1–3): /boot's
+ * contents move to the FAT, leaving an empty /boot mount point; /etc/fstab is replaced;
+ * the SYSLINUX config is returned for the installer.
+ */
+export function splitImageTrees(element: Element, input: FileTree): { boot: FileTree; root: FileTree } {
+  const boot = subtree(input, 'boot');
+  if (!boot || input.children('boot').length === 0) {
+    throw elementError(element, 'x86image-no-boot', `the input has nothing in /boot (the kernel and initramfs.gz go there)`, 'make the input install the kernel into /boot');
+  }
+  const etc = input.get('etc');
+  if (!etc || etc.type !== 'dir') throw elementError(element, 'x86image-no-etc', 'the input has no /etc directory for the generated fstab', 'create /etc in one of the input elements (busybox.bst does in the example)');
+  const root = new FileTree();
+  const firstPath = new Map<Inode, string>();
+  for (const [path, inode] of input.walk()) {
+    if (path === '') Object.assign(root.root, { ...inode });
+    else if (path.startsWith('boot/')) continue;
+    else if (inode.type === 'dir') root.add(path, { ...inode, content: undefined });
+    else if (firstPath.has(inode)) root.link(path, firstPath.get(inode)!);
+    else {
+      root.add(path, inode);
+      firstPath.set(inode, path);
+    }
+  }
+  const old = root.get('etc/fstab');
+  if (old && old.type !== 'file') root.remove('etc/fstab');
+  const fstab = root.get('etc/fstab');
+  const mtime = fstab?.mtime ?? etc.mtime;
+  root.set('etc/fstab', { type: 'file', mode: 0o644, uid: 0, gid: 0, mtime, content: new BytesContent(new TextEncoder().encode(PLUGIN_FSTAB)) });
+  return { boot, root };
+}
+
+/**
+ * Writes the four SYSLINUX binaries found at `dir` of `trees` (the first tree holding all four)
+ * into the host directory `out`.
+ */
+function extractSyslinux(element: Element, trees: FileTree[], dir: string, out: string): void {
+  const rel = normalizePath(dir);
+  const tree = trees.find((t) => SYSLINUX_FILES.every((f) => t.get(rel ? `${rel}/${f}` : f)?.type === 'file'));
+  if (!tree) {
+    throw elementError(
+      element,
+      'x86image-no-syslinux',
+      `the SYSLINUX binaries (${SYSLINUX_FILES.join(', ')}) are not in ${dir} of the input or the base`,
+      'add an element that installs them (built from the syslinux sources) to the input, or set the variable syslinux-dir to where they are',
+      'variables.syslinux-dir',
+    );
+  }
+  mkdirSync(out, { recursive: true });
+  for (const f of SYSLINUX_FILES) writeFileSync(join(out, f), readContent(tree.get(rel ? `${rel}/${f}` : f)!.content!));
+}
+
+/** FAT32 when the given size can hold a FAT32 filesystem; else the writer's choice (FAT12/16). */
+function bootFatType(size: number | 'auto', sectorSize: number): 32 | undefined {
+  if (size === 'auto') return undefined;
+  const g = computeGeometry(Math.floor(size / sectorSize), { fatType: 32 });
+  return 'error' in g ? undefined : 32;
+}
+
+/** The disk layout of the image (steps 4–7). Partitions follow each other sector by sector, as the plugin's. */
+export function imageLayout(element: Element, boot: FileTree, root: FileTree, syslinuxBinaries: string, syslinuxCfg: string): DiskLayout {
+  const sectorSize = Number(variable(element, 'sector-size'));
+  if (sectorSize !== 512) throw elementError(element, 'x86image-sector-size', `sector-size ${variable(element, 'sector-size')} is not supported`, 'kiln writes 512-byte sectors; set sector-size: 512', 'variables.sector-size');
+  const bootSize = sizeVariable(element, 'boot-size');
+  const fatType = bootFatType(bootSize, sectorSize);
+  const fat: PartitionSpec = {
+    filesystem: 'fat',
+    size: bootSize,
+    tree: boot,
+    bootable: true,
+    syslinux: { binaries: syslinuxBinaries, directory: SYSLINUX_DIR, config: syslinuxCfg },
+    ...(fatType && { fatType }),
+  };
+  const ext4: PartitionSpec = { filesystem: 'ext4', size: sizeVariable(element, 'rootfs-size'), tree: root, label: 'root', inodeRatio: INODE_RATIO };
+  const swap: PartitionSpec = { filesystem: 'swap', size: sizeVariable(element, 'swap-size'), label: 'swap' };
+  return { table: 'mbr', size: 'auto', alignment: sectorSize, seed: `kiln-x86image:${element.project.name}:${element.name}`, partitions: [fat, ext4, swap], file: element.file };
+}
+
+function sourceDateEpoch(element: Element): number | undefined {
+  const v = element.environment.SOURCE_DATE_EPOCH;
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+export const x86imageKind: ElementKind = {
+  name: 'x86image',
+  version: 1,
+  strictRebuild: true,
+  configure(element) {
+    const c = readConfig(element);
+    requireNoSources(element);
+    requireBuildDepsOnly(element);
+    for (const k of REPLACED_LISTS) {
+      if (c.commands[k].length > 0) {
+        throw new KindConfig(element, [k, 'base', 'input', ...COMMAND_LISTS]).error(
+          k,
+          'x86image-commands',
+          `kiln writes the boot FAT, the ext4 root, the swap and the partition table itself, so '${k}' must be empty (it has ${c.commands[k].length} command(s))`,
+          'change the input tree with an element before the image, or add commands that touch the finished image to final-commands',
+        );
+      }
+    }
+    roles(element, dependencies(element, 'build'));
+    for (const v of IMAGE_VARIABLES.slice(0, 8)) variable(element, v);
+  },
+  uniqueKey(element): KeyValue {
+    const c = readConfig(element);
+    const key: { [k: string]: KeyValue } = { commands: c.commands as unknown as { [k: string]: KeyValue } };
+    for (const v of IMAGE_VARIABLES) key[v] = element.variables[v] ?? null;
+    key['source-date-epoch'] = sourceDateEpoch(element) ?? null;
+    if (c.base !== undefined) key.base = c.base;
+    if (c.input !== undefined) key.input = c.input;
+    return key;
+  },
+  async assemble(ctx: AssembleContext): Promise<FileTree> {
+    const e = ctx.element;
+    const c = readConfig(e);
+    const { base, input } = roles(e, ctx.dependencies(e, 'build'));
+
+    // Steps 1–3 on trees: the input's runtime closure, never integrated (as the plugin stages it).
+    ctx.status(`Staging ${input.name}`);
+    const staged = new FileTree();
+    stageArtifacts(ctx, staged, ctx.dependencies(input, 'run'));
+    const { boot, root } = splitImageTrees(e, staged);
+    const baseElements: Element[] = [];
+    for (const b of base) for (const d of ctx.dependencies(b, 'run')) if (!baseElements.includes(d)) baseElements.push(d);
+    const baseTree = new FileTree();
+    stageArtifacts(ctx, baseTree, baseElements);
+
+    const syslinuxBin = join(ctx.workDir, 'syslinux');
+    extractSyslinux(e, [staged, baseTree], variable(e, 'syslinux-dir'), syslinuxBin);
+    const cfg = join(ctx.workDir, 'syslinux.cfg');
+    writeFileSync(cfg, pluginSyslinuxConfig(variable(e, 'kernel-name'), variable(e, 'kernel-args')));
+
+    // The sandbox root: base at '/', the install root writable; the image goes straight into it.
+    const installRoot = e.variables['install-root'] ?? '/buildstream-install';
+    const installRel = sandboxRelative(installRoot, 'install-root');
+    baseTree.mkdirp(installRel);
+    const sysroot = join(ctx.workDir, 'root');
+    const finalCommands = c.commands['final-commands'];
+    if (finalCommands.length > 0) ctx.materialize(baseTree, sysroot);
+    else mkdirSync(join(sysroot, installRel), { recursive: true });
+    const imagePath = join(sysroot, installRel, `${variable(e, 'name')}.img`);
+
+    ctx.status(`Writing ${variable(e, 'name')}.img`);
+    const started = Date.now();
+    const sde = sourceDateEpoch(e);
+    let result: DiskResult;
+    try {
+      result = await assembleDisk(imageLayout(e, boot, root, syslinuxBin, cfg), imagePath, sde !== undefined ? { sourceDateEpoch: sde } : {});
+    } catch (err) {
+      if (err instanceof KilnError) throw elementError(e, err.code, err.message, err.hint);
+      throw err;
+    }
+    ctx.status(
+      `Wrote ${variable(e, 'name')}.img: ${result.size} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+        result.partitions.map((p) => `p${p.number} ${p.filesystem}${p.fatType ? p.fatType : ''} ${p.size} bytes at ${p.start}`).join(', '),
+    );
+
+    if (finalCommands.length > 0) {
+      await integrate(ctx, sysroot, baseElements);
+      ctx.status(`Running 'final-commands'`);
+      await ctx.sandbox.run(finalCommands, sysroot, [{ path: installRoot }], e.environment, ctx.log, {
+        cwd: e.variables.cwd ?? '/',
+        rootReadOnly: true,
+        uid: e.sandbox.buildUid,
+        gid: e.sandbox.buildGid,
+        onCommand: (cmd) => ctx.status(`Running command: ${cmd}`),
+      });
+    }
+    return ctx.collect(join(sysroot, installRel));
+  },
+};

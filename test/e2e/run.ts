@@ -1,0 +1,170 @@
+/**
+ * The end-to-end proof (issue 5, `npm run e2e`): the example project examples/image is built
+ * from its committed refs by a non-root user, checked out, booted under qemu (software
+ * emulation) and driven over the serial console until `hello` prints "Hello World!"; then the
+ * image's partitions are checked with the real tools.
+ *
+ *   KILN_E2E_CACHE   artifact cache directory (default: a new empty one, i.e. a cold build).
+ *                    CI keeps one outside the clone so that a warm run is fast.
+ *   KILN_E2E_USER    the unprivileged user to run as when started as root (default kiln-ci).
+ *   KILN_E2E_BOOT_TIMEOUT  seconds to wait for the console (default 300).
+ *
+ * Started as root, the script re-runs itself as KILN_E2E_USER through `runuser`, because the
+ * build must work rootless; the project is copied to a scratch directory that user owns.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HostFileContent } from '../../src/fs/content.js';
+import { requireTool, run } from '../helpers/tools.js';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const user = process.env.KILN_E2E_USER ?? 'kiln-ci';
+const bootTimeout = Number(process.env.KILN_E2E_BOOT_TIMEOUT ?? 300) * 1000;
+
+class E2eFailure extends Error {}
+
+function fail(message: string): never {
+  throw new E2eFailure(message);
+}
+
+function asUser(): void {
+  if (spawnSync('id', [user]).status !== 0) fail(`the user '${user}' does not exist; create it (useradd -m ${user}) — .ci/run does`);
+  const env = ['KILN_E2E_CACHE', 'KILN_E2E_BOOT_TIMEOUT'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  const r = spawnSync('runuser', ['-u', user, '--', 'env', ...env, process.execPath, '--import', 'tsx', join(repo, 'test/e2e/run.ts')], { stdio: 'inherit', cwd: repo });
+  process.exit(r.status ?? 1);
+}
+
+function kiln(args: string[], cache: string, project: string): { status: number; out: string; seconds: number } {
+  const started = Date.now();
+  console.log(`$ kiln ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [join(repo, 'dist/cli/main.js'), '--cache-dir', cache, '-C', project, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = `${r.stdout}${r.stderr}`;
+  process.stdout.write(out);
+  return { status: r.status ?? 1, out, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Per-element build times from kiln's log lines `[HH:MM:SS][key][build:name] SUCCESS`. */
+function elementTimes(log: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const m of log.matchAll(/^\[(\d\d:\d\d:\d\d)\]\[\w*\]\[\s*build:\s*([^\]\s]+)\s*\] SUCCESS/gm)) out.push([m[2]!, m[1]!]);
+  return out;
+}
+
+/** Boots the disk and drives the console: shell, `hello`, `poweroff -f`. Returns the transcript. */
+async function boot(image: string): Promise<string> {
+  const qemu = requireTool('qemu-system-x86_64');
+  const child = spawn(qemu, ['-nographic', '-m', '256', '-no-reboot', '-drive', `file=${image},format=raw`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let transcript = '';
+  let stage: 'shell' | 'hello' | 'poweroff' | 'done' = 'shell';
+  const started = Date.now();
+  const stamp = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out after ${bootTimeout / 1000} s waiting for ${stage}\n--- console ---\n${transcript}`));
+    }, bootTimeout);
+    const poke = setInterval(() => {
+      // busybox init asks "Please press Enter to activate this console."; a newline also re-prompts
+      if (stage === 'shell') child.stdin.write('\n');
+    }, 3000);
+    const onData = (d: Buffer): void => {
+      transcript += d.toString('latin1');
+      if (stage === 'shell' && /[#$] $/m.test(transcript.slice(-200))) {
+        stage = 'hello';
+        console.log(`[${stamp()}] shell prompt`);
+        child.stdin.write('hello\n');
+      } else if (stage === 'hello' && /^Hello World!\r?$/m.test(transcript)) {
+        stage = 'poweroff';
+        console.log(`[${stamp()}] Hello World!`);
+        child.stdin.write('poweroff -f\n');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      clearInterval(poke);
+      if (stage === 'poweroff' && code === 0) {
+        stage = 'done';
+        console.log(`[${stamp()}] qemu exited`);
+        resolve(transcript);
+      } else reject(new Error(`qemu exited (code ${code}) while waiting for ${stage}\n--- console ---\n${transcript}`));
+    });
+  });
+}
+
+function carve(img: string, start: number, size: number, out: string): string {
+  const reader = new HostFileContent(img, statSync(img).size).open();
+  const buf = new Uint8Array(size);
+  reader.read(start, buf);
+  reader.close();
+  writeFileSync(out, buf);
+  return out;
+}
+
+function check(ok: boolean, what: string, detail = ''): void {
+  if (!ok) fail(`${what}${detail ? `\n${detail}` : ''}`);
+  console.log(`ok - ${what}`);
+}
+
+/** The image checks of issue 5: table, filesystems, labels, busybox and hello in the root. */
+function checkImage(img: string, scratch: string): void {
+  const dump = run('sfdisk', ['--dump', img]).stdout;
+  const parts = [...dump.matchAll(/start=\s*(\d+), size=\s*(\d+), type=(\w+)(, bootable)?/g)].map((m) => ({ start: Number(m[1]), size: Number(m[2]), type: m[3]!, boot: !!m[4] }));
+  check(parts.length === 3, 'sfdisk --dump: three partitions', dump);
+  check(parts[0]!.boot && !parts[1]!.boot && !parts[2]!.boot, 'partition 1 is active, the others are not', dump);
+  check(['b', 'c', 'e', '6', '1'].includes(parts[0]!.type) && parts[1]!.type === '83' && parts[2]!.type === '82', 'types: FAT, Linux (83), Linux swap (82)', dump);
+  const [p1, p2, p3] = parts.map((p, i) => carve(img, p.start * 512, p.size * 512, join(scratch, `p${i + 1}.img`)));
+  const fat = run('fsck.fat', ['-n', p1!], { allowFail: true });
+  check(fat.status === 0, 'fsck.fat -n on partition 1', fat.stdout + fat.stderr);
+  const ext = run('e2fsck', ['-fn', p2!], { allowFail: true });
+  check(ext.status === 0, 'e2fsck -fn on partition 2', ext.stdout + ext.stderr);
+  check(/LABEL="root"/.test(run('blkid', [p2!]).stdout), 'blkid: partition 2 is labelled root');
+  check(/LABEL="swap"/.test(run('blkid', [p3!]).stdout) && /TYPE="swap"/.test(run('blkid', [p3!]).stdout), 'blkid: partition 3 is swap labelled swap');
+  const busybox = run('debugfs', ['-R', 'stat /bin/busybox', p2!]).stdout;
+  check(/Mode:\s+06755/.test(busybox) && /User:\s+0\s+Group:\s+0/.test(busybox), 'root holds /bin/busybox mode 6755 owned 0:0', busybox);
+  check(/Type: regular/.test(run('debugfs', ['-R', 'stat /usr/bin/hello', p2!]).stdout), 'root holds /usr/bin/hello');
+  for (const p of [p1!, p2!, p3!]) rmSync(p);
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() === 0) return asUser();
+  for (const t of ['bwrap', 'qemu-system-x86_64', 'sfdisk', 'fsck.fat', 'e2fsck', 'blkid', 'debugfs']) requireTool(t);
+  if (!existsSync(join(repo, 'dist/cli/main.js'))) fail('dist/ is missing: run `npm run build` first (npm run e2e does)');
+  const scratch = mkdtempSync(join(tmpdir(), 'kiln-e2e-'));
+  const cache = process.env.KILN_E2E_CACHE ?? join(scratch, 'cache');
+  mkdirSync(cache, { recursive: true });
+  const project = join(scratch, 'project');
+  cpSync(join(repo, 'examples/image'), project, { recursive: true });
+  console.log(`e2e: user ${process.getuid?.()}, cache ${cache}, project copy ${project}`);
+  try {
+    const built = kiln(['build', 'image-x86_64.bst'], cache, project);
+    if (built.status !== 0) fail(`kiln build failed (exit ${built.status})`);
+    const times = elementTimes(built.out);
+    console.log(`\nbuild: ${built.seconds.toFixed(1)} s in total; per element (elements already cached are not listed):`);
+    for (const [name, t] of times) console.log(`  ${t}  ${name}`);
+    const image = join(scratch, 'image');
+    const out = kiln(['checkout', 'image-x86_64.bst', image], cache, project);
+    if (out.status !== 0) fail(`kiln checkout failed (exit ${out.status})`);
+    const img = join(image, 'sda.img');
+    check(existsSync(img) && existsSync(join(image, 'run-in-qemu.sh')), 'checkout has sda.img and run-in-qemu.sh');
+    const st = statSync(img);
+    console.log(`sda.img: ${st.size} bytes apparent, ${st.blocks * 512} bytes allocated`);
+    const transcript = await boot(img).catch((e: Error) => fail(e.message));
+    check(transcript.includes('Hello World!'), 'booted to a shell where hello prints Hello World!');
+    checkImage(img, scratch);
+    console.log('\ne2e passed');
+    if (process.env.KILN_E2E_TRANSCRIPT) writeFileSync(process.env.KILN_E2E_TRANSCRIPT, transcript);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(`\ne2e FAILED: ${e instanceof E2eFailure ? e.message : (e as Error).stack ?? String(e)}`);
+  process.exit(1);
+}
