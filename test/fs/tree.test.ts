@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { FileTree, compareNames, readContent, treeFromDirectory, treeFromTar } from '../../src/index.js';
 
+const wellFormed = (s: string): boolean => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+
 test('compareNames is the byte order of UTF-8', () => {
   const utf8 = (s: string) => Buffer.from(s, 'utf8');
   fc.assert(
-    fc.property(fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()), fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()), (a, b) => {
+    fc.property(fc.string({ unit: 'binary' }).filter(wellFormed), fc.string({ unit: 'binary' }).filter(wellFormed), (a, b) => {
       assert.is(Math.sign(compareNames(a, b)), Math.sign(Buffer.compare(utf8(a), utf8(b))));
     }),
     { numRuns: 2000 },
