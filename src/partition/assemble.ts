@@ -264,7 +264,10 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       const number = i < logicalFrom ? i + 1 : i + 2;
       const p: PlannedPartition = { spec, number, start: 0, size: 0, mbrType: 0, gptType: '', guid: '', minimumSize: 0 };
       if (spec.filesystem === 'fat' || spec.filesystem === 'ext4') p.tree = await buildTree(spec, disposers, sde);
-      if (spec.filesystem === 'raw' && spec.source) p.raw = HostFileContent.of(spec.source);
+      if (spec.filesystem === 'raw') {
+        if (spec.content) p.raw = spec.content;
+        else if (spec.source) p.raw = HostFileContent.of(spec.source);
+      }
       if (spec.syslinux) {
         const binaries = loadSyslinuxBinaries(spec.syslinux.binaries);
         p.syslinux = { binaries, directory: spec.syslinux.directory };

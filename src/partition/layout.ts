@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { formatPosition, KilnError, type SourcePosition } from '../errors.js';
+import type { FileContent } from '../fs/content.js';
 import type { FileTree } from '../fs/tree.js';
 import { parseSize } from '../units.js';
 import { isUuid } from './guid.js';
@@ -71,6 +72,8 @@ export interface PartitionSpec {
   source?: string;
   /** A tree given in code instead of `source`. */
   tree?: FileTree;
+  /** Raw partitions: bytes given in code instead of `source`. */
+  content?: FileContent;
   /** Extra host files: path in the filesystem → host path. */
   files?: Record<string, string>;
   /** Make every file root-owned (default: true for directories, keep for tar archives). */

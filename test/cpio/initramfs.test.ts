@@ -135,7 +135,7 @@ test('property: gzip -t and cpio -tv accept it; names, modes, owners, sizes, lin
       // Distinct inodes get distinct numbers.
       assert.is(new Set(inos.values()).size, inos.size);
     }),
-    { numRuns: propertyRuns(60) },
+    { numRuns: propertyRuns(60), includeErrorInReport: true },
   );
 });
 
@@ -174,6 +174,21 @@ test('files of 4 GiB or more are refused before anything is written', async () =
     (e: unknown) => assert.ok(e instanceof KilnError && /below 4 GiB/.test(e.message), String(e)),
   );
   assert.is(wrote, 0);
+});
+
+test('a file that shrinks while being written fails the write (small and streamed files)', async () => {
+  for (const size of [100, 3 * 1024 * 1024]) {
+    const t = new FileTree();
+    t.file('a', 'first');
+    const shrinking: FileContent = { size, open: () => ({ read: (_off, into) => Math.min(into.length, 10), close() {} }) };
+    t.file('b', shrinking);
+    t.file('c', 'after');
+    const { writeInitramfs } = await import('../../src/fs/cpio/initramfs.js');
+    await writeInitramfs(t, { write() {} }).then(
+      () => assert.unreachable('should fail'),
+      (e: unknown) => assert.match(String(e), /shrank/),
+    );
+  }
 });
 
 test('large files stream through and extract identically with cpio -i', async () => {

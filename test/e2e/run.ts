@@ -31,6 +31,9 @@ function fail(message: string): never {
 
 function asUser(): void {
   if (spawnSync('id', [user]).status !== 0) fail(`the user '${user}' does not exist; create it (useradd -m ${user}) — .ci/run does`);
+  if (spawnSync('runuser', ['-u', user, '--', 'test', '-r', join(repo, 'dist/cli/main.js')]).status !== 0) {
+    fail(`the clone at ${repo} (with its dist/ and node_modules/) must be readable by '${user}'`);
+  }
   const env = ['KILN_E2E_CACHE', 'KILN_E2E_BOOT_TIMEOUT'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
   const r = spawnSync('runuser', ['-u', user, '--', 'env', ...env, process.execPath, '--import', 'tsx', join(repo, 'test/e2e/run.ts')], { stdio: 'inherit', cwd: repo });
   process.exit(r.status ?? 1);

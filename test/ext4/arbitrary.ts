@@ -91,12 +91,23 @@ export const timeArb: fc.Arbitrary<Timestamp> = fc.record({
 
 const idArb = fc.oneof(fc.constantFrom(0, 1, 1000, 65535, 65536, 2 ** 31, 2 ** 32 - 2), fc.integer({ min: 0, max: 2 ** 32 - 2 }));
 
+/** A valid VFS_CAP_REVISION_2 value (the kernel hides malformed ones from getxattr). */
+export const capabilityArb: fc.Arbitrary<Uint8Array> = fc
+  .tuple(fc.boolean(), fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 4, maxLength: 4 }))
+  .map(([effective, words]) => {
+    const b = new Uint8Array(20);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, 0x02000000 | (effective ? 1 : 0), true);
+    words.forEach((w, i) => v.setUint32(4 + i * 4, w, true));
+    return b;
+  });
+
 const xattrArb: fc.Arbitrary<[string, Uint8Array][]> = fc
   .uniqueArray(
     fc.oneof(
       fc.tuple(fc.stringMatching(/^user\.[a-z0-9_.]{1,12}$/), fc.uint8Array({ minLength: 0, maxLength: 120 })),
       fc.tuple(fc.constant('security.selinux'), fc.constantFrom('system_u:object_r:bin_t:s0\0', 'unconfined_u:object_r:user_home_t:s0\0').map((s) => new TextEncoder().encode(s))),
-      fc.tuple(fc.constant('security.capability'), fc.uint8Array({ minLength: 20, maxLength: 20 })),
+      fc.tuple(fc.constant('security.capability'), capabilityArb),
       fc.tuple(fc.stringMatching(/^trusted\.[a-z]{1,8}$/), fc.uint8Array({ minLength: 1, maxLength: 40 })),
     ),
     { selector: ([k]) => k, maxLength: 4 },

@@ -105,7 +105,7 @@ test('the kernel mounts a hand-made tree with every content kind and reads it ba
   t.link('etc/hostname-link', 'etc/hostname');
   t.file('etc/sparse', Uint8Array.from({ length: 3 * 4096 + 100 }, (_, i) => (i < 4096 ? 0 : i >= 8192 && i < 12288 ? 0 : (i % 251) + 1)));
   t.file('empty', '');
-  t.file('caps', 'x', { mode: 0o4711, xattrs: { 'security.capability': new Uint8Array(20).fill(3), 'user.note': 'a note', 'user.big': new Uint8Array(700).fill(9) } });
+  t.file('caps', 'x', { mode: 0o4711, xattrs: { 'security.capability': Uint8Array.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'user.note': 'a note', 'user.big': new Uint8Array(700).fill(9) } });
   t.symlink('fast', 'etc/hostname');
   t.symlink('slow', `${'deep/'.repeat(30)}target`);
   t.device('null', 'char', 1, 3, { mode: 0o666 });

@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INODE_FLAG } from '../../src/fs/ext4/constants.js';
 import { FileSource, readExt4, type FsStat } from '../../src/index.js';
 import { propertyRuns, run } from '../helpers/tools.js';
 import {
@@ -29,12 +30,17 @@ import {
 } from './read-helpers.js';
 
 /** mke2fs feature sets the reader must handle, and whether e2fsck -D may index directories. */
-const CONFIGS: { args: string[]; index: boolean; nsec: boolean }[] = [
+/**
+ * `dropsTrailingHole`: mke2fs 1.47 with inline_data loses the hole at the end of a sparse file
+ * (the size stops at the block holding the last data); debugfs shows the same, so the reader
+ * is held to the bytes that are there.
+ */
+const CONFIGS: { args: string[]; index: boolean; nsec: boolean; dropsTrailingHole?: boolean }[] = [
   { args: ['-t', 'ext4'], index: true, nsec: true },
   { args: ['-t', 'ext4', '-b', '4096'], index: true, nsec: true },
   { args: ['-t', 'ext4', '-b', '1024', '-O', '^64bit'], index: true, nsec: true },
   { args: ['-t', 'ext4', '-O', '^metadata_csum,^64bit', '-I', '128'], index: true, nsec: false },
-  { args: ['-t', 'ext4', '-O', 'inline_data'], index: false, nsec: true },
+  { args: ['-t', 'ext4', '-O', 'inline_data'], index: false, nsec: true, dropsTrailingHole: true },
   { args: ['-t', 'ext3', '-b', '1024'], index: true, nsec: true },
   { args: ['-t', 'ext2', '-b', '4096'], index: false, nsec: true },
   { args: ['-t', 'ext2', '-b', '1024', '-I', '128'], index: false, nsec: false },
@@ -46,7 +52,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
 }
 
-function compareWithSpec(spec: TreeSpec, stats: Map<string, FsStat>, readFile: (p: string) => Uint8Array): void {
+function compareWithSpec(spec: TreeSpec, stats: Map<string, FsStat>, readFile: (p: string) => Uint8Array, dropsTrailingHole = false): void {
   const links = expectedLinks(spec);
   const want = new Map(spec.paths);
   const got = [...stats.keys()].filter((p) => p !== 'lost+found' && !p.startsWith('lost+found/')).sort();
@@ -60,15 +66,23 @@ function compareWithSpec(spec: TreeSpec, stats: Map<string, FsStat>, readFile: (
     assert.is(st.uid, n.uid, `uid ${at}`);
     assert.is(st.gid, n.gid, `gid ${at}`);
     assert.is(st.mtime.sec, n.mtime, `mtime ${at}`);
-    assert.is(st.atime?.sec, n.atime, `atime ${at}`);
+    // mke2fs reads files with O_NOATIME; readlink and readdir may bump atime on the host.
+    if (n.kind === 'file') assert.is(st.atime?.sec, n.atime, `atime ${at}`);
     const nlink = links.get(p)!;
     assert.is(st.nlink, nlink, `links ${at}`);
     const prev = inoOf.get(n);
     if (prev === undefined) inoOf.set(n, st.ino);
     else assert.is(st.ino, prev, `hard link ${at} shares the inode`);
     if (n.kind === 'file') {
-      assert.is(st.size, n.size, `size ${at}`);
-      assert.ok(sameBytes(readFile(p), expectedContent(n)), `content ${at}`);
+      const want = expectedContent(n);
+      const dataEnd = Math.max(0, ...(n.pieces ?? []).map((x) => x.offset + x.length));
+      if (dropsTrailingHole && st.size !== n.size) {
+        assert.ok(st.size >= dataEnd && st.size < n.size!, `size ${at}: ${st.size} is not between the data end ${dataEnd} and ${n.size}`);
+        assert.ok(sameBytes(readFile(p), want.subarray(0, st.size)), `content ${at}`);
+      } else {
+        assert.is(st.size, n.size, `size ${at}`);
+        assert.ok(sameBytes(readFile(p), want), `content ${at}`);
+      }
     }
     if (n.kind === 'symlink') assert.is(st.target, n.target, `target ${at}`);
     if (n.kind === 'char' || n.kind === 'block') assert.is(`${st.rdev?.major}:${st.rdev?.minor}`, `${n.rdev!.major}:${n.rdev!.minor}`, `rdev ${at}`);
@@ -107,14 +121,24 @@ function compareWithDebugfs(stats: Map<string, FsStat>, dbg: Map<string, Debugfs
     if (d.rdev) assert.is(`${st.rdev?.major}:${st.rdev?.minor}`, `${d.rdev.major}:${d.rdev.minor}`, `rdev ${at}`);
     if (d.fastLink !== undefined && /^[a-z./_-]*$/.test(d.fastLink)) assert.is(st.target, d.fastLink, `fast symlink ${at}`);
     const names = [...(st.xattrs ?? new Map<string, Uint8Array>())].map(([k, v]) => `${k}:${v.length}`).sort();
-    assert.equal(names, [...d.xattrs].map(([k, n]) => `${k}:${n}`).sort(), `xattr names and sizes ${at}`);
+    // system.data holds inline data (the kernel hides it too); debugfs lists it.
+    const theirs = [...d.xattrs].filter(([k]) => k !== 'system.data').map(([k, n]) => `${k}:${n}`);
+    assert.equal(names, theirs.sort(), `xattr names and sizes ${at}`);
   }
 }
 
-/** debugfs rdump writes files and symlinks out: they must match what the reader reads. */
-function compareWithRdump(stats: Map<string, FsStat>, dumped: string, readFile: (p: string) => Uint8Array): void {
+/**
+ * debugfs rdump writes files and symlinks out: they must match what the reader reads. (For a
+ * small inline-data file debugfs 1.47 dumps all 60 bytes of i_block whatever the size: there
+ * the size's worth must match.)
+ */
+function compareWithRdump(stats: Map<string, FsStat>, dbg: Map<string, DebugfsStat>, dumped: string, readFile: (p: string) => Uint8Array): void {
   for (const [p, st] of stats) {
-    if (st.type === 'file') assert.ok(sameBytes(readFileSync(join(dumped, p)), readFile(p)), `rdump content of '${p}'`);
+    if (st.type === 'file') {
+      let theirs: Uint8Array = readFileSync(join(dumped, p));
+      if (dbg.get(p)!.flags & INODE_FLAG.INLINE_DATA && st.size < 60 && theirs.length === 60) theirs = theirs.subarray(0, st.size);
+      assert.ok(sameBytes(theirs, readFile(p)), `rdump content of '${p}'`);
+    }
     if (st.type === 'symlink') assert.is(readlinkSync(join(dumped, p), 'utf8'), st.target, `rdump target of '${p}'`);
   }
 }
@@ -141,12 +165,13 @@ test('reader agrees with the tree and with debugfs on mke2fs -d images of genera
             const reader = readExt4(source);
             const stats = readerWalk(reader);
             const readFile = (p: string): Uint8Array => reader.readFile(p);
-            compareWithSpec(spec, stats, readFile);
-            compareWithDebugfs(stats, debugfsStats(image, [...stats.keys()], join(work, 'cmds')), config.nsec);
+            compareWithSpec(spec, stats, readFile, config.dropsTrailingHole);
+            const dbg = debugfsStats(image, [...stats.keys()], join(work, 'cmds'));
+            compareWithDebugfs(stats, dbg, config.nsec);
             const dumped = join(work, 'rdump');
             mkdirSync(dumped);
             rdump(image, dumped);
-            compareWithRdump(stats, dumped, readFile);
+            compareWithRdump(stats, dbg, dumped, readFile);
             assert.equal(reader.verifyAll(), [], 'no checksum errors');
           } finally {
             source.close();
@@ -155,7 +180,7 @@ test('reader agrees with the tree and with debugfs on mke2fs -d images of genera
           rmSync(work, { recursive: true, force: true });
         }
       }),
-      { numRuns: propertyRuns(100), includeErrorInReport: true },
+      { numRuns: propertyRuns(100), includeErrorInReport: true, endOnFailure: process.env.KILN_NO_SHRINK === "1" },
     );
   } finally {
     rmSync(base, { recursive: true, force: true });

@@ -1,16 +1,17 @@
 import { test } from 'uvu';
+import fc from 'fast-check';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSource, FileTree, readExt4, readFat, SubSource } from '../../src/index.js';
+import { BytesContent, FileSource, FileTree, readExt4, readFat, SubSource } from '../../src/index.js';
 import { assembleDisk, assembleDiskToMemory } from '../../src/partition/assemble.js';
 import { parseLayout, readLayoutFile, type DiskLayout } from '../../src/partition/layout.js';
 import { decodeMbr } from '../../src/partition/mbr.js';
 import { readSwap } from '../../src/fs/swap.js';
 import { syslinuxBinariesDir } from '../helpers/syslinux-binaries.js';
-import { run } from '../helpers/tools.js';
+import { propertyRuns, run } from '../helpers/tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-assemble-'));
 const repo = new URL('../..', import.meta.url).pathname;
@@ -158,6 +159,63 @@ partitions:
   assert.ok(Buffer.from(a.bytes).equals(readFileSync(disk)), 'the file and memory assemblies differ');
   const c = await assembleDiskToMemory(parseLayout(yaml.replace('test-seed', 'other'), join(dir, 'gpt.yaml')));
   assert.is.not(c.result.partitions[0]!.guid, a.result.partitions[0]!.guid);
+});
+
+test('property: random layouts (mbr/gpt, 1-7 partitions) land where sfdisk and blkid find them, aligned and disjoint', async () => {
+  const part = fc.record({
+    fs: fc.constantFrom('swap', 'raw', 'ext4', 'fat') as fc.Arbitrary<'swap' | 'raw' | 'ext4' | 'fat'>,
+    mib: fc.integer({ min: 1, max: 6 }),
+    auto: fc.boolean(),
+    label: fc.stringMatching(/^[A-Z0-9]{1,11}$/),
+    data: fc.uint8Array({ minLength: 1, maxLength: 3000 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('mbr', 'gpt') as fc.Arbitrary<'mbr' | 'gpt'>, fc.array(part, { minLength: 1, maxLength: 7 }), fc.integer({ min: 0, max: 3 }), async (table, parts, alignPow) => {
+      const alignment = 1024 * 1024 >> (alignPow * 2); // 1 MiB, 256 KiB, 64 KiB, 16 KiB
+      const layout: DiskLayout = {
+        table,
+        size: 'auto',
+        alignment,
+        partitions: parts.map((p, i) => {
+          const tree = new FileTree();
+          tree.file('data.bin', p.data);
+          if (p.fs === 'raw') return { filesystem: 'raw', size: p.mib * 1024 * 1024, content: new BytesContent(p.data), name: `raw${i}` };
+          if (p.fs === 'swap') return { filesystem: 'swap', size: p.mib * 1024 * 1024, label: p.label };
+          return { filesystem: p.fs, size: p.auto ? 'auto' : 40 * 1024 * 1024, label: p.label, tree };
+        }),
+      };
+      const disk = join(dir, 'prop.img');
+      const result = await assembleDisk(layout, disk);
+      const t = JSON.parse(run('sfdisk', ['--json', disk]).stdout) as SfdiskJson;
+      const data = t.partitiontable.partitions.filter((p) => p.type !== '5');
+      assert.equal(data.map((p) => [p.start * 512, p.size * 512]), result.partitions.map((p) => [p.start, p.size]));
+      const sorted = [...result.partitions].sort((a, b) => a.start - b.start);
+      sorted.forEach((p, i) => {
+        assert.is(p.start % alignment, 0, 'aligned start');
+        if (i > 0) assert.ok(p.start >= sorted[i - 1]!.start + sorted[i - 1]!.size, 'disjoint');
+      });
+      assert.ok(result.size >= sorted[sorted.length - 1]!.start + sorted[sorted.length - 1]!.size);
+      const src = new FileSource(disk);
+      try {
+        result.partitions.forEach((r, i) => {
+          const p = parts[i]!;
+          if (p.fs === 'raw') {
+            assert.equal(src.read(r.start, p.data.length), p.data);
+            return;
+          }
+          const b = blkid(disk, r.start / 512, r.size / 512);
+          assert.is(b.TYPE, p.fs === 'fat' ? 'vfat' : p.fs);
+          assert.is(b.LABEL, p.label);
+          assert.is(b.UUID, r.uuid);
+          if (p.fs === 'ext4') assert.equal(readExt4(new SubSource(src, r.start, r.size)).readFile('/data.bin'), p.data);
+          if (p.fs === 'fat') assert.equal(readFat(new SubSource(src, r.start, r.size)).readFile('/data.bin'), p.data);
+        });
+      } finally {
+        src.close();
+      }
+    }),
+    { numRuns: propertyRuns(15), includeErrorInReport: true },
+  );
 });
 
 test('a layout built in code with a FileTree; the tree is not changed', async () => {

@@ -81,7 +81,7 @@ test('property: byte-identical to sfdisk (protective MBR, both headers and array
         assert.equal(json.partitiontable.partitions.map((p) => [p.start, p.size, p.type, p.uuid]), parts.map((p) => [p.start, p.sectors, p.typeGuid, p.guid]));
       },
     ),
-    { numRuns: propertyRuns(30) },
+    { numRuns: propertyRuns(30), includeErrorInReport: true },
   );
 });
 

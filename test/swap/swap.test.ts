@@ -72,7 +72,7 @@ test('property: blkid and swaplabel read back label, UUID and size', () => {
         assert.is(readSwap(t).lastPage, pages - 1);
       },
     ),
-    { numRuns: propertyRuns(40) },
+    { numRuns: propertyRuns(40), includeErrorInReport: true },
   );
 });
 

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { writeSkippingZeros } from '../../src/fs/block-target.js';
 import { join } from 'node:path';
-import { FileTree, KilnError, MemoryTarget, installSyslinux, loadSyslinuxBinaries, readFat, writeFat, type FatType } from '../../src/index.js';
+import { FileTree, KilnError, MemoryTarget, SparseFileTarget, installSyslinux, loadSyslinuxBinaries, readFat, writeFat, type FatType } from '../../src/index.js';
 import { parseFatBootSector } from '../../src/fs/fat/reader.js';
 import { decodeFat } from '../../src/fs/fat/fat-table.js';
 import { generateExtents } from '../../src/partition/syslinux/install.js';
@@ -21,6 +22,14 @@ function sampleTree(): FileTree {
   t.file('boot/a kernel with a long name', new Uint8Array(70_000).fill(0x5a));
   t.file('README.txt', 'readme');
   return t;
+}
+
+/** Saves an in-memory image as a sparse file (zero runs stay holes). */
+function writeFileSync(path: string, bytes: Uint8Array): void {
+  rmSync(path, { force: true });
+  const t = SparseFileTarget.create(path, bytes.length);
+  writeSkippingZeros(t, 0, bytes);
+  t.commit();
 }
 
 const SIZES: Record<FatType, number> = { 12: 3 << 20, 16: 24 << 20, 32: 40 << 20 };

@@ -7,7 +7,7 @@ import { treeFromTar } from '../../fs/tree-from-tar.js';
 import type { FileTree } from '../../fs/tree.js';
 
 interface Opts {
-  rootOwner: boolean;
+  rootOwner?: boolean;
   keepOwner?: boolean;
   compress: boolean;
   fromTar?: boolean;
@@ -26,7 +26,7 @@ export function registerMkinitramfs(program: Command): void {
   program
     .command('mkinitramfs')
     .description('write a gzip-compressed cpio (newc) initramfs from a directory or tar archive')
-    .option('--root-owner', 'make every file owned by 0:0 (default)', true)
+    .option('--root-owner', 'make every file owned by 0:0 (the default)')
     .option('--keep-owner', "keep the source's owners instead")
     .option('--no-compress', 'write the bare cpio archive')
     .option('--from-tar', 'SRC is a tar archive (plain, gzip, bzip2, xz or zstd)')
@@ -34,6 +34,7 @@ export function registerMkinitramfs(program: Command): void {
     .argument('<src>', 'source directory (or archive with --from-tar)')
     .argument('<out>', 'output file')
     .action(async (src: string, out: string, opts: Opts) => {
+      if (opts.keepOwner && opts.rootOwner) throw new KilnError('bad-option', '--root-owner and --keep-owner contradict each other', 'give one of them');
       const owners = opts.keepOwner ? 'keep' : 'root';
       const sde = sourceDateEpoch();
       const options: InitramfsOptions = { compress: opts.compress, owners, level: Number(opts.level ?? 6) };
