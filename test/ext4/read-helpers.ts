@@ -178,8 +178,9 @@ function buildSpec(dirs: DirGen[], entries: EntryGen[], big: { count: number; na
         node.xattrs = e.xattrs;
       } else if (e.kind === 'symlink') node.target = e.target;
       else if (e.kind === 'char' || e.kind === 'block') node.rdev = e.rdev;
-      // Hard links to files, symlinks and fifos; sockets are re-made by name, so not linked.
-      if (e.kind === 'file' || e.kind === 'symlink' || e.kind === 'fifo') linkable.push(node);
+      // Hard links to files and fifos: mke2fs -d makes a hard-linked symlink into separate
+      // inodes, and sockets are re-made by name.
+      if (e.kind === 'file' || e.kind === 'fifo') linkable.push(node);
     }
     taken.add(p);
     paths.push([p, node]);

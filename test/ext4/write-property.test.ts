@@ -8,7 +8,7 @@ import { KilnError, SparseFileTarget, planExt4, writeExt4, type BlockTarget } fr
 import { propertyRuns } from '../helpers/tools.js';
 import { buildTree, treeSpecArb } from './arbitrary.js';
 
-import { debugfsMismatches, e2fsckProblems } from './write-verify.js';
+import { debugfsMismatches, e2fsckProblems, readerMismatches } from './write-verify.js';
 
 /** A target that must never be written: refusals happen before the first byte. */
 class UntouchableTarget implements BlockTarget {
@@ -23,7 +23,7 @@ class UntouchableTarget implements BlockTarget {
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ext4-prop-'));
 
-test('generated trees: written, e2fsck-clean, read back identical by debugfs; one block less is refused unwritten', () => {
+test('generated trees: written, e2fsck-clean, read back identical by debugfs and our reader; one block less is refused unwritten', () => {
   let n = 0;
   fc.assert(
     fc.property(treeSpecArb, fc.boolean(), // SOURCE_DATE_EPOCH in the past: the superblock carries it, and e2fsck flags future write times.
@@ -47,6 +47,8 @@ test('generated trees: written, e2fsck-clean, read back identical by debugfs; on
         assert.equal(fsck, [], `e2fsck on ${image}: ${fsck.join('\n')}`);
         const diffs = debugfsMismatches(image, tree, { ...options, statFilter: (p) => !/(^|\/)bulk-entry-number-\d+$/.test(p) });
         assert.equal(diffs, [], diffs.join('\n'));
+        const ours = readerMismatches(image, tree, options);
+        assert.equal(ours, [], ours.join('\n'));
       } finally {
         rmSync(image, { force: true });
       }

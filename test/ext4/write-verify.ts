@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readContent, type FileTree, type Inode, type Timestamp } from '../../src/index.js';
+import { FileSource, readContent, readExt4, type FileTree, type Inode, type Timestamp } from '../../src/index.js';
 import { spawnSync } from 'node:child_process';
 import { requireTool } from '../helpers/tools.js';
 
@@ -188,6 +188,48 @@ export function debugfsMismatches(image: string, tree: FileTree, options: { sour
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  return problems;
+}
+
+/** Compares the image with the tree through our own reader (checksums verified as it reads). */
+export function readerMismatches(image: string, tree: FileTree, options: { sourceDateEpoch?: number } = {}): string[] {
+  const problems: string[] = [];
+  const source = new FileSource(image);
+  try {
+    const reader = readExt4(source, { verify: true });
+    const inoOf = new Map<Inode, number>();
+    for (const [path, node] of tree.walk()) {
+      const where = `/${path}`;
+      let st;
+      try {
+        st = reader.stat(path);
+      } catch (e) {
+        problems.push(`${where}: reader: ${(e as Error).message}`);
+        continue;
+      }
+      if (st.type !== node.type || st.mode !== node.mode || st.uid !== node.uid || st.gid !== node.gid) {
+        problems.push(`${where}: reader sees ${st.type} ${st.mode.toString(8)} ${st.uid}:${st.gid}, expected ${node.type} ${node.mode.toString(8)} ${node.uid}:${node.gid}`);
+      }
+      const m = clamp(node.mtime, options.sourceDateEpoch);
+      if (st.mtime.sec !== m.sec || st.mtime.nsec !== m.nsec) problems.push(`${where}: reader mtime ${st.mtime.sec}.${st.mtime.nsec}, expected ${m.sec}.${m.nsec}`);
+      const prev = inoOf.get(node);
+      if (prev !== undefined && prev !== st.ino) problems.push(`${where}: reader inode ${st.ino}, expected ${prev}`);
+      inoOf.set(node, st.ino);
+      if (node.type === 'file' && (node.content?.size ?? 0) <= 64 << 20) {
+        const got = reader.readFile(path);
+        if (Buffer.compare(Buffer.from(got), Buffer.from(readContent(node.content!))) !== 0) problems.push(`${where}: reader content differs`);
+      }
+      if (node.type === 'symlink' && st.target !== node.target) problems.push(`${where}: reader link '${st.target}', expected '${node.target}'`);
+      if ((node.type === 'char' || node.type === 'block') && (st.rdev?.major !== node.rdev!.major || st.rdev?.minor !== node.rdev!.minor)) problems.push(`${where}: reader device differs`);
+      for (const [name, value] of node.xattrs ?? []) {
+        const got = st.xattrs?.get(name);
+        if (!got || Buffer.compare(Buffer.from(got), Buffer.from(value)) !== 0) problems.push(`${where}: reader xattr ${name} differs`);
+      }
+    }
+    for (const c of reader.checksumErrors) problems.push(`reader: checksum of ${c.what}: stored ${c.stored}, computed ${c.computed}`);
+  } finally {
+    source.close();
   }
   return problems;
 }
