@@ -6,7 +6,8 @@
  * device numbers, xattr names and sizes, content, and the same link structure (which paths
  * share an inode, link counts). Not compared, because they may rightly differ: inode numbers,
  * block placement, directory sizes and layouts (kiln may index where mke2fs does not), ctime
- * and crtime (mke2fs stamps the time it ran), i_blocks, the journal, lost+found's size.
+ * and crtime (mke2fs stamps the time it ran), i_blocks, the journal, lost+found's size, and
+ * the root directory's attributes (mke2fs does not take them from the source).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -54,7 +55,6 @@ function inspect(image: string, work: string, name: string): Side {
   } finally {
     source.close();
   }
-  stats.set('', { type: 'dir', mode: 0, uid: 0, gid: 0, size: 0, mtime: { sec: 0, nsec: 0 }, ino: 2, nlink: 0 });
   const dbg = debugfsStats(image, [...stats.keys()], join(work, `${name}.cmds`));
   const dump = join(work, `${name}.dump`);
   mkdirSync(dump);
@@ -63,11 +63,15 @@ function inspect(image: string, work: string, name: string): Side {
 }
 
 function compare(spec: TreeSpec, a: Side, b: Side): void {
-  const paths = [...a.stats.keys()].filter((p) => p !== 'lost+found').sort();
-  assert.equal([...b.stats.keys()].filter((p) => p !== 'lost+found').sort(), paths, 'the same paths');
+  // The root is left out: mke2fs 1.47 -d does not copy the source directory's owner, mode and
+  // times to it (kiln does).
+  const paths = [...a.stats.keys()].filter((p) => p !== 'lost+found' && p !== '').sort();
+  assert.equal([...b.stats.keys()].filter((p) => p !== 'lost+found' && p !== '').sort(), paths, 'the same paths');
   assert.ok(paths.length >= spec.paths.length, 'every tree path is there');
   for (const p of paths) {
-    assert.is(essence(b.dbg.get(p)!, b.stats.get(p)!), essence(a.dbg.get(p)!, a.stats.get(p)!), `'${p}'`);
+    const want = essence(a.dbg.get(p)!, a.stats.get(p)!);
+    const got = essence(b.dbg.get(p)!, b.stats.get(p)!);
+    assert.is(got, want, `'${p}': kiln [${got}] mke2fs [${want}]`);
     if (a.stats.get(p)!.type === 'file') {
       assert.ok(readFileSync(join(b.dump, p)).equals(readFileSync(join(a.dump, p))), `content of '${p}'`);
     }
@@ -102,7 +106,7 @@ test('kiln writeExt4 and mke2fs -t ext4 -d make the same filesystem tree from th
           rmSync(work, { recursive: true, force: true });
         }
       }),
-      { numRuns: propertyRuns(40), includeErrorInReport: true },
+      { numRuns: propertyRuns(40), includeErrorInReport: true, endOnFailure: process.env.KILN_NO_SHRINK === '1' },
     );
   } finally {
     rmSync(base, { recursive: true, force: true });

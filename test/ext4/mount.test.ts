@@ -108,6 +108,9 @@ test('the kernel mounts a hand-made tree with every content kind and reads it ba
   t.file('etc/sparse', Uint8Array.from({ length: 3 * 4096 + 100 }, (_, i) => (i < 4096 ? 0 : i >= 8192 && i < 12288 ? 0 : (i % 251) + 1)));
   t.file('empty', '');
   t.file('caps', 'x', { mode: 0o4711, xattrs: { 'security.capability': Uint8Array.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'user.note': 'a note', 'user.big': new Uint8Array(700).fill(9) } });
+  // A POSIX ACL (user:1000:rw-, mask rw-) in the xattr format; ext4 stores its own version.
+  const acl = Uint8Array.from([2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 6, 0, 232, 3, 0, 0, 4, 0, 4, 0, 255, 255, 255, 255, 16, 0, 6, 0, 255, 255, 255, 255, 32, 0, 4, 0, 255, 255, 255, 255]);
+  t.file('acl', 'x', { xattrs: { 'system.posix_acl_access': acl } });
   t.symlink('fast', 'etc/hostname');
   t.symlink('slow', `${'deep/'.repeat(30)}target`);
   t.device('null', 'char', 1, 3, { mode: 0o666 });

@@ -146,6 +146,21 @@ test('x86image writes a bootable MBR disk with FAT32+SYSLINUX /boot, ext4 root a
   }
 });
 
+test('x86image accepts the 2.x form: the dependency marked input: true is the input', async () => {
+  const two = image().replace('- system.bst\n', '- filename: system.bst\n  config:\n    input: true\n').replace('  base: base.bst\n  input: system.bst\n', '');
+  assert.ok(!two.includes('input: system.bst'));
+  const dir = project(two);
+  try {
+    const { p, summary } = await build(join(dir, 'p'), join(dir, 'cache'), ['image.bst']);
+    assert.is(summary.failed.length, 0);
+    const img = (p.session.artifact(p.targets[0]!).get('sda.img')!.content as HostFileContent).path;
+    const dump = run('sfdisk', ['--dump', img]).stdout;
+    assert.equal([...dump.matchAll(/type=(\w+)/g)].map((m) => m[1]), ['c', '83', '82'], dump);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('x86image refuses shell steps it replaces, before building', async () => {
   const dir = project(image('  partition-commands:\n  - parted -s %{install-root}/sda.img mklabel msdos\n'));
   try {

@@ -1,6 +1,7 @@
 import { KilnError } from '../../errors.js';
 import { formatSize } from '../../units.js';
 import type { BlockTarget } from '../block-target.js';
+import { crc32cUpdate } from '../checksum/crc32c.js';
 import type { FileTree, Inode } from '../tree.js';
 import {
   CHECKSUM_CRC32C,
@@ -41,10 +42,8 @@ import { JOURNAL_SIZE_STEPS, defaultJournalBlocks, encodeJournalSuperblock } fro
 import { buildModel, clampTime, isFastSymlink, type Ext4Model, type InodeRecord } from './model.js';
 import { defaultInodeRatio, formatUuid, resolveOptions, type Ext4Options, type Ext4Plan, type Ext4Result, type ResolvedOptions } from './options.js';
 import { Superblock, groupHasSuper, setSuperblockChecksum } from './superblock.js';
-import { crc32cUpdate } from '../checksum/crc32c.js';
 import { encodeIbodyXattrs, encodeXattrBlock } from './xattr-layout.js';
-import { xattrBlockChecksum } from './xattr.js';
-import { XattrBlockHeader } from './xattr.js';
+import { XattrBlockHeader, xattrBlockChecksum } from './xattr.js';
 
 /**
  * The native ext4 writer. One allocation pass, run twice: first "dense" (every file block

@@ -126,9 +126,8 @@ export function computeGeometry(totalSectors: number, req: GeometryRequest = {})
   };
 }
 
-/** The smallest size in bytes (a multiple of 64 KiB) at which `ok(geometry)` holds, by bisection. */
-export function smallestSize(req: GeometryRequest, ok: (g: FatGeometry) => boolean, floor = 64 * 1024): number | undefined {
-  const step = 128; // sectors: 64 KiB
+/** The smallest size in bytes (a multiple of `step` sectors, 64 KiB by default) at which `ok(geometry)` holds, by bisection. */
+export function smallestSize(req: GeometryRequest, ok: (g: FatGeometry) => boolean, floor = 64 * 1024, step = 128): number | undefined {
   const fits = (units: number): boolean => {
     const g = computeGeometry(units * step, req);
     return !('error' in g) && ok(g);
@@ -155,7 +154,7 @@ export function requireGeometry(totalSectors: number, req: GeometryRequest): Fat
   if ('error' in g) {
     let hint = 'use a larger size, or let kiln choose the FAT type';
     if (req.fatType === 32) {
-      const min = smallestSize({ fatType: 32, ...(req.sectorsPerCluster ? { sectorsPerCluster: req.sectorsPerCluster } : {}) }, () => true);
+      const min = smallestSize({ fatType: 32, ...(req.sectorsPerCluster ? { sectorsPerCluster: req.sectorsPerCluster } : {}) }, () => true, 64 * 1024, 1);
       const spc = req.sectorsPerCluster ?? fat32DefaultSectorsPerCluster(totalSectors * SECTOR);
       hint = `FAT32 needs at least ${MIN_CLUST_32} clusters: with ${spc * SECTOR}-byte clusters the volume must be at least ${min} bytes (${formatSize(min ?? 0)})`;
       throw new KilnError('fat-too-small', `${g.error}: ${hint}`, 'give a larger size, or use FAT16/FAT12 for small volumes');

@@ -169,38 +169,29 @@ export function lfnChecksum(short: Uint8Array): number {
   return sum;
 }
 
+/** Where the 13 UTF-16 units of a long-name entry live: (field offset, units) per piece. */
+const LFN_PIECES: readonly (readonly [number, number])[] = [
+  [LfnEntry.offsetOf('name1'), 5],
+  [LfnEntry.offsetOf('name2'), 6],
+  [LfnEntry.offsetOf('name3'), 2],
+];
+
 /** The long-name entries for `name`, in on-disk order (last piece first). */
 export function encodeLfnEntries(name: string, checksum: number): Uint8Array {
-  const units: number[] = [];
-  for (let i = 0; i < name.length; i++) units.push(name.charCodeAt(i));
-  const count = Math.ceil(units.length / LFN_CHARS);
-  if (units.length % LFN_CHARS !== 0) units.push(0);
-  while (units.length < count * LFN_CHARS) units.push(0xffff);
+  const count = Math.ceil(name.length / LFN_CHARS);
   const out = new Uint8Array(count * DIRENT_SIZE);
-  const piece = (from: number, n: number): Uint8Array => {
-    const b = new Uint8Array(n * 2);
-    for (let i = 0; i < n; i++) {
-      b[i * 2] = units[from + i]! & 0xff;
-      b[i * 2 + 1] = units[from + i]! >> 8;
-    }
-    return b;
-  };
   for (let seq = count; seq >= 1; seq--) {
-    const from = (seq - 1) * LFN_CHARS;
-    LfnEntry.encode(
-      {
-        order: seq | (seq === count ? LFN_LAST : 0),
-        name1: piece(from, 5),
-        attributes: ATTR_LFN,
-        type: 0,
-        checksum,
-        name2: piece(from + 5, 6),
-        clusterLow: 0,
-        name3: piece(from + 11, 2),
-      },
-      out,
-      (count - seq) * DIRENT_SIZE,
-    );
+    const base = (count - seq) * DIRENT_SIZE;
+    LfnEntry.encode({ order: seq | (seq === count ? LFN_LAST : 0), attributes: ATTR_LFN, type: 0, checksum, clusterLow: 0 }, out, base);
+    // Name units: the name, one NUL terminator if there is room, then 0xFFFF padding.
+    let i = (seq - 1) * LFN_CHARS;
+    for (const [offset, n] of LFN_PIECES) {
+      for (let k = 0; k < n; k++, i++) {
+        const unit = i < name.length ? name.charCodeAt(i) : i === name.length ? 0 : 0xffff;
+        out[base + offset + 2 * k] = unit & 0xff;
+        out[base + offset + 2 * k + 1] = unit >> 8;
+      }
+    }
   }
   return out;
 }
@@ -208,11 +199,7 @@ export function encodeLfnEntries(name: string, checksum: number): Uint8Array {
 /** The 13 UTF-16 units of one long-name entry (terminator and padding included). */
 export function lfnEntryUnits(entry: Uint8Array, base = 0): number[] {
   const units: number[] = [];
-  for (const [off, n] of [
-    [1, 5],
-    [14, 6],
-    [28, 2],
-  ] as const) {
+  for (const [off, n] of LFN_PIECES) {
     for (let i = 0; i < n; i++) units.push(entry[base + off + i * 2]! | (entry[base + off + i * 2 + 1]! << 8));
   }
   return units;

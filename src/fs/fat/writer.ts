@@ -365,7 +365,8 @@ function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
 
 /** Collects file data into large buffers and writes them sequentially, skipping zero runs. */
 class DataStream {
-  private readonly buf = new Uint8Array(8 << 20);
+  // 1 MiB: measured several times faster to write than 8 MiB (the copy stays in cache).
+  private readonly buf = new Uint8Array(1 << 20);
   private readonly words = new Uint32Array(this.buf.buffer);
   private start = 0;
   private len = 0;
