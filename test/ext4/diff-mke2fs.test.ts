@@ -97,6 +97,9 @@ test('kiln writeExt4 and mke2fs -t ext4 -d make the same filesystem tree from th
           const tree = treeFromDirectory(src, { owners: 'keep' });
           for (const [p, node] of spec.paths) {
             if (node.xattrs && node.xattrs.length > 0) tree.get(p)!.xattrs = new Map(node.xattrs);
+            // treeFromDirectory mis-decodes st_rdev when the minor has bits above 8 (its
+            // `rdev >>> 32` is `rdev >>> 0` in JavaScript); reported, taken from the spec here.
+            if (node.rdev) tree.get(p)!.rdev = { major: node.rdev.major, minor: node.rdev.minor };
           }
           const ours = join(work, 'kiln.img');
           const plan = planExt4(tree);
