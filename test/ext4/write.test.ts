@@ -96,6 +96,27 @@ test('label, inode ratio, reserved blocks and features read back through dumpe2f
   rmSync(image);
 });
 
+test('geometry as mke2fs makes it: inode count, groups, reserved blocks, journal size', () => {
+  const fields = (image: string): string[] =>
+    run('dumpe2fs', ['-h', image])
+      .stdout.split('\n')
+      .filter((l) => /^(Inode count|Block count|Reserved block count|Inodes per group|Blocks per group|Total journal size|First block):/.test(l))
+      .map((l) => l.replace(/\s+/g, ' '));
+  for (const [mib, blockSize] of [[16, 4096], [100, 4096], [600, 4096], [3000, 4096], [64, 1024]] as const) {
+    const ours = join(dir, `geo-${mib}.img`);
+    const t = SparseFileTarget.create(ours, mib * 2 ** 20);
+    writeExt4(new FileTree(), t, { blockSize });
+    t.commit();
+    const theirs = join(dir, `geo-${mib}-mke2fs.img`);
+    run('truncate', ['-s', `${mib}M`, theirs]);
+    run('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', String(blockSize), '-O', '^resize_inode', theirs]);
+    assert.equal(fields(ours), fields(theirs), `${mib} MiB`);
+    assert.equal(e2fsckProblems(ours), []);
+    rmSync(ours);
+    rmSync(theirs);
+  }
+});
+
 test('100,000 entries in one directory: a two-level htree that e2fsck accepts', () => {
   const t = new FileTree();
   t.mkdir('many');

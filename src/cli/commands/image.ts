@@ -11,7 +11,7 @@ export function registerImage(program: Command): void {
 
   image
     .command('ls')
-    .description('list a directory of an image (IMAGE:N reads partition N of an MBR disk image)')
+    .description('list a directory of an image (IMAGE:N reads partition N of an MBR or GPT disk image)')
     .argument('<image>', 'image file, or IMAGE:N for partition N')
     .argument('[path]', 'path inside the image', '/')
     .option('-l, --long', 'long format: mode, links, owner, size, mtime (UTC)')

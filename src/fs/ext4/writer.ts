@@ -394,10 +394,13 @@ function chooseLayout(model: Ext4Model, blocks: number, opts: ResolvedOptions): 
   return undefined;
 }
 
-/** Smallest block count that fits: grow by doubling, then bisect. */
+/**
+ * Smallest block count that fits: grow by doubling from just above the content, then bisect.
+ * The content's own blocks are a floor that never fits (metadata needs room too).
+ */
 function minimumBlocks(model: Ext4Model, opts: ResolvedOptions): number {
-  let lo = 0;
-  let hi = 64;
+  let lo = Math.floor(model.contentBytes / opts.blockSize);
+  let hi = Math.max(64, Math.ceil(lo * 1.25));
   while (!chooseLayout(model, hi, opts)) {
     lo = hi;
     hi *= 2;
