@@ -99,6 +99,8 @@ export function compareNames(a: string, b: string): number {
 
 /** Normalises 'a//b/./c/' to 'a/b/c'; refuses '..' and empty names. */
 export function normalizePath(path: string): string {
+  // Most paths are already normal (no empty, '.' or '..' components): skip the split.
+  if (!/(^|\/)\.{0,2}(\/|$)/.test(path)) return path;
   const parts: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
