@@ -4,6 +4,7 @@ import type { Element } from '../../pipeline/model.js';
 import { shortKey } from '../../pipeline/plan/keys.js';
 import type { BuildSummary } from '../../pipeline/plan/scheduler.js';
 import { globalOptions } from '../context.js';
+import { positiveInt } from '../inputs.js';
 import { Progress } from '../progress.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
 
@@ -18,11 +19,6 @@ interface BuildOptions {
   onError: string;
   track?: boolean;
   json?: boolean;
-}
-
-function positiveInt(v: string, what: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new KilnError('bad-option', `${what} must be a positive integer, not '${v}'`);
-  return Number(v);
 }
 
 export function registerBuild(program: Command): void {

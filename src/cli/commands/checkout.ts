@@ -3,10 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
-import { tarChunks, writeTarFile } from '../../fs/tar/writer.js';
-import { checkoutTree, type CheckoutDeps } from '../../pipeline/cache/checkout.js';
-import { materialize } from '../../pipeline/cache/materialize.js';
-import { openPipeline } from '../../pipeline/plan/open.js';
+import type { CheckoutDeps } from '../../pipeline/cache/checkout.js';
 import { globalOptions } from '../context.js';
 
 /**
@@ -38,6 +35,12 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
     if (!opts.force && readdirSync(dest).length > 0) throw new KilnError('checkout-dest', `'${dest}' is not empty`, 'choose an empty or new directory, or pass --force to write over it');
   }
   if (tarPath !== undefined && existsSync(tarPath) && !opts.force) throw new KilnError('checkout-dest', `'${tarPath}' exists`, 'pass --force to replace it');
+  const [{ openPipeline }, { checkoutTree }, { materialize }, { tarChunks, writeTarFile }] = await Promise.all([
+    import('../../pipeline/plan/open.js'),
+    import('../../pipeline/cache/checkout.js'),
+    import('../../pipeline/cache/materialize.js'),
+    import('../../fs/tar/writer.js'),
+  ]);
   const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name] });
   try {
     const tree = await checkoutTree(p.session, p.targets[0]!, {

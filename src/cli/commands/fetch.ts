@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { writeSourceRef } from '../../pipeline/load/index.js';
 import type { Element } from '../../pipeline/model.js';
-import { openPipeline } from '../../pipeline/plan/open.js';
-import { fetchElements, trackElements } from '../../pipeline/sources/index.js';
 import { globalOptions } from '../context.js';
+import { positiveInt } from '../inputs.js';
 import { selectElements, type DepsSelection } from './show.js';
-import { positiveInt } from './track.js';
 
 /**
  * `kiln fetch [--deps none|plan|all] [--track] [--except E] ELEMENT...`: downloads the exact refs
@@ -38,6 +35,11 @@ export function registerFetch(program: Command): void {
       if (!['none', 'plan', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
       const g = globalOptions(cmd);
+      const [{ openPipeline }, { writeSourceRef }, { fetchElements, trackElements }] = await Promise.all([
+        import('../../pipeline/plan/open.js'),
+        import('../../pipeline/load/index.js'),
+        import('../../pipeline/sources/index.js'),
+      ]);
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
       const { session } = p;
       const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));

@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
-import { withSparseFile } from '../../fs/block-target.js';
 import type { Ext4Options } from '../../fs/ext4/options.js';
-import { planExt4, writeExt4 } from '../../fs/ext4/writer.js';
-import { treeFromDirectory } from '../../fs/tree-from-dir.js';
-import { treeFromTar } from '../../fs/tree-from-tar.js';
-import type { FileTree } from '../../fs/tree.js';
 import { formatSize, parseSize } from '../../units.js';
+import { sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   size: string;
@@ -22,12 +18,6 @@ interface Opts {
   journal: boolean;
 }
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new KilnError('bad-env', `SOURCE_DATE_EPOCH='${v}' is not a number of seconds`);
-  return Number(v);
-}
 
 function wholeNumber(text: string, what: string): number {
   if (!/^\d+$/.test(text)) throw new KilnError('bad-option', `${what} '${text}' is not a whole number`);
@@ -85,18 +75,13 @@ export function addMkfsExt4(mkfs: Command): void {
         if (b !== 1024 && b !== 4096) throw new KilnError('bad-option', `--block-size ${opts.blockSize}: ext4 block size is 1024 or 4096`);
         options.blockSize = b;
       }
-      const sde = sourceDateEpoch();
+      const sde = sourceDateEpochFromEnv();
       if (sde !== undefined) options.sourceDateEpoch = sde;
       const owners = opts.rootOwner ? 'root' : 'keep';
 
-      let tree: FileTree;
-      let dispose = (): void => {};
-      if (opts.fromTar !== undefined) {
-        const t = await treeFromTar(opts.fromTar, { owners });
-        tree = t.tree;
-        dispose = t.dispose;
-      } else tree = treeFromDirectory(src!, { owners });
-      try {
+      const { withSparseFile } = await import('../../fs/block-target.js');
+      const { planExt4, writeExt4 } = await import('../../fs/ext4/writer.js');
+      await withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
         // Names, xattrs and fit are all checked before the output file is created.
         const margin = opts.margin !== undefined ? parseSize(opts.margin, 'margin') : 0;
         if (opts.margin !== undefined && opts.size !== 'auto') throw new KilnError('bad-args', '--margin only applies to --size auto');
@@ -113,8 +98,6 @@ export function addMkfsExt4(mkfs: Command): void {
         process.stdout.write(
           `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}\n`,
         );
-      } finally {
-        dispose();
-      }
+      });
     });
 }

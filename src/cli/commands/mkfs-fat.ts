@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { withSparseFile } from '../../fs/block-target.js';
-import { planFat, writeFat, type FatOptions } from '../../fs/fat/index.js';
-import { treeFromDirectory } from '../../fs/tree-from-dir.js';
-import { treeFromTar } from '../../fs/tree-from-tar.js';
-import type { FileTree } from '../../fs/tree.js';
+import type { FatOptions } from '../../fs/fat/index.js';
 import { formatSize, parseSize } from '../../units.js';
+import { sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   fat?: string;
@@ -24,12 +21,6 @@ function parseVolumeId(text: string): number {
   return parseInt(hex, 16);
 }
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new KilnError('bad-env', `SOURCE_DATE_EPOCH='${v}' is not a number of seconds`);
-  return Number(v);
-}
 
 /** `kiln mkfs fat [--fat 12|16|32] [--size SIZE|auto] [--label L] [--volume-id ID] [--cluster-size N] [--from-tar FILE] [SRC] OUT` */
 export function addMkfsFat(mkfs: Command): void {
@@ -70,17 +61,12 @@ export function addMkfsFat(mkfs: Command): void {
         options.hiddenSectors = Number(opts.hiddenSectors);
       }
       if (opts.skipSpecial) options.specialFiles = 'skip';
-      const sde = sourceDateEpoch();
+      const sde = sourceDateEpochFromEnv();
       if (sde !== undefined) options.sourceDateEpoch = sde;
 
-      let tree: FileTree;
-      let dispose = (): void => {};
-      if (opts.fromTar !== undefined) {
-        const t = await treeFromTar(opts.fromTar);
-        tree = t.tree;
-        dispose = t.dispose;
-      } else tree = treeFromDirectory(src!);
-      try {
+      const { withSparseFile } = await import('../../fs/block-target.js');
+      const { planFat, writeFat } = await import('../../fs/fat/index.js');
+      await withSourceTree({ dir: src, tar: opts.fromTar }, 'keep', async (tree) => {
         // Everything is checked (names, sizes, fit) before the output file is created.
         const plan = planFat(tree, options);
         const size = opts.size === 'auto' ? plan.minimumSize : parseSize(opts.size, 'image size');
@@ -89,8 +75,6 @@ export function addMkfsFat(mkfs: Command): void {
         process.stdout.write(
           `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${r.volumeId.toString(16).toUpperCase().padStart(8, '0')}${r.label ? `, label ${r.label}` : ''}\n`,
         );
-      } finally {
-        dispose();
-      }
+      });
     });
 }

@@ -1,15 +1,7 @@
 import type { Command } from 'commander';
-import { KilnError } from '../../errors.js';
-import { assembleDisk } from '../../partition/assemble.js';
-import { readLayoutFile } from '../../partition/layout.js';
 import { formatSize } from '../../units.js';
+import { sourceDateEpochFromEnv } from '../inputs.js';
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new KilnError('bad-env', `SOURCE_DATE_EPOCH='${v}' is not a number of seconds`);
-  return Number(v);
-}
 
 /** `kiln mkimage LAYOUT.yaml OUT.img` */
 export function registerMkimage(program: Command): void {
@@ -19,8 +11,10 @@ export function registerMkimage(program: Command): void {
     .argument('<layout>', 'layout file (YAML)')
     .argument('<out>', 'output disk image (sparse)')
     .action(async (layoutPath: string, out: string) => {
+      const { readLayoutFile } = await import('../../partition/layout.js');
+      const { assembleDisk } = await import('../../partition/assemble.js');
       const layout = readLayoutFile(layoutPath);
-      const sde = sourceDateEpoch();
+      const sde = sourceDateEpochFromEnv();
       const result = await assembleDisk(layout, out, sde === undefined ? {} : { sourceDateEpoch: sde });
       const lines = [`${out}: ${formatSize(result.size)}, ${result.table.toUpperCase()} ${result.id}`];
       for (const p of result.partitions) {

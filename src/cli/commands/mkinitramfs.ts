@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { withOutputFile } from '../../fs/cpio/file-output.js';
-import { planInitramfs, writeInitramfs, type InitramfsOptions } from '../../fs/cpio/initramfs.js';
-import { treeFromDirectory } from '../../fs/tree-from-dir.js';
-import { treeFromTar } from '../../fs/tree-from-tar.js';
-import type { FileTree } from '../../fs/tree.js';
+import type { InitramfsOptions } from '../../fs/cpio/initramfs.js';
+import { sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   rootOwner?: boolean;
@@ -14,12 +11,6 @@ interface Opts {
   level?: string;
 }
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new KilnError('bad-env', `SOURCE_DATE_EPOCH='${v}' is not a number of seconds`);
-  return Number(v);
-}
 
 /** `kiln mkinitramfs [--keep-owner] [--no-compress] [--from-tar] SRC OUT` */
 export function registerMkinitramfs(program: Command): void {
@@ -36,22 +27,15 @@ export function registerMkinitramfs(program: Command): void {
     .action(async (src: string, out: string, opts: Opts) => {
       if (opts.keepOwner && opts.rootOwner) throw new KilnError('bad-option', '--root-owner and --keep-owner contradict each other', 'give one of them');
       const owners = opts.keepOwner ? 'keep' : 'root';
-      const sde = sourceDateEpoch();
+      const sde = sourceDateEpochFromEnv();
       const options: InitramfsOptions = { compress: opts.compress, owners, level: Number(opts.level ?? 6) };
       if (sde !== undefined) options.sourceDateEpoch = sde;
-      let tree: FileTree;
-      let dispose = (): void => {};
-      if (opts.fromTar) {
-        const t = await treeFromTar(src, { owners });
-        tree = t.tree;
-        dispose = t.dispose;
-      } else tree = treeFromDirectory(src, { owners });
-      try {
+      const { withOutputFile } = await import('../../fs/cpio/file-output.js');
+      const { planInitramfs, writeInitramfs } = await import('../../fs/cpio/initramfs.js');
+      await withSourceTree(opts.fromTar ? { tar: src } : { dir: src }, owners, async (tree) => {
         planInitramfs(tree, options);
         const info = await withOutputFile(out, (sink) => writeInitramfs(tree, sink, options));
         process.stdout.write(`initramfs: ${out}: ${info.entries} entries, ${info.cpioBytes} bytes of cpio, ${info.bytes} bytes written\n`);
-      } finally {
-        dispose();
-      }
+      });
     });
 }

@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import { writeSourceRef } from '../../pipeline/load/index.js';
 import type { Element } from '../../pipeline/model.js';
-import { openPipeline } from '../../pipeline/plan/open.js';
-import { dependenciesOf } from '../../pipeline/plan/scope.js';
-import { formatRef } from '../../pipeline/load/index.js';
-import { trackElements } from '../../pipeline/sources/index.js';
 import { globalOptions } from '../context.js';
+import { positiveInt } from '../inputs.js';
 
 /**
  * `kiln track [--deps none|all] [--except E] ELEMENT...`: computes new refs (tar/remote: download
@@ -19,11 +15,6 @@ interface TrackOptions {
   except: string[];
   fetchers: string;
   json?: boolean;
-}
-
-export function positiveInt(v: string, what: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new KilnError('bad-option', `${what} must be a positive integer, not '${v}'`);
-  return Number(v);
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -41,6 +32,12 @@ export function registerTrack(program: Command): void {
       if (opts.deps !== 'none' && opts.deps !== 'all') throw new KilnError('bad-option', `--deps must be none or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
       const g = globalOptions(cmd);
+      const [{ openPipeline }, { dependenciesOf }, { formatRef, writeSourceRef }, { trackElements }] = await Promise.all([
+        import('../../pipeline/plan/open.js'),
+        import('../../pipeline/plan/scope.js'),
+        import('../../pipeline/load/index.js'),
+        import('../../pipeline/sources/index.js'),
+      ]);
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
       const { session } = p;
       const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
