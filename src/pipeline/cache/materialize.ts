@@ -5,6 +5,7 @@ import {
   closeSync,
   constants,
   copyFileSync,
+  ftruncateSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -22,6 +23,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { writeSkippingZeros, type BlockTarget } from '../../fs/block-target.js';
 import { HostFileContent, type FileContent } from '../../fs/content.js';
 import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
 
@@ -62,14 +64,18 @@ function existing(path: string): Stats | undefined {
 }
 
 function writeContent(content: FileContent, dest: string): void {
+  let sparse = false;
   if (content instanceof HostFileContent && content.offset === 0) {
-    let size = -1;
+    let st: Stats | undefined;
     try {
-      size = statSync(content.path).size;
+      st = statSync(content.path);
     } catch {
-      size = -1;
+      st = undefined;
     }
-    if (size === content.size) {
+    // A sparse blob (a disk image) is copied block by block so that its holes stay holes;
+    // copyFileSync would fill them where the filesystem cannot reflink.
+    sparse = st !== undefined && st.blocks * 512 < st.size;
+    if (st?.size === content.size && !sparse) {
       copyFileSync(content.path, dest, constants.COPYFILE_FICLONE);
       return;
     }
@@ -82,14 +88,32 @@ function writeContent(content: FileContent, dest: string): void {
     while (offset < content.size) {
       const n = reader.read(offset, buf.subarray(0, Math.min(buf.length, content.size - offset)));
       if (n === 0) throw new KilnError('short-content', `content for '${dest}' ended after ${offset} of ${content.size} bytes`);
-      let done = 0;
-      while (done < n) done += writeSync(fd, buf, done, n - done);
+      if (sparse) writeSkippingZeros(fdTarget(fd, content.size), offset, buf.subarray(0, n));
+      else {
+        let done = 0;
+        while (done < n) done += writeSync(fd, buf, done, n - done, offset + done);
+      }
       offset += n;
     }
+    if (sparse) ftruncateSync(fd, content.size);
   } finally {
     reader.close();
     closeSync(fd);
   }
+}
+
+/** A write-only BlockTarget over an open file, for writeSkippingZeros. */
+function fdTarget(fd: number, size: number): BlockTarget {
+  return {
+    size,
+    read: () => {
+      throw new Error('write-only');
+    },
+    write(offset, data) {
+      let done = 0;
+      while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
+    },
+  };
 }
 
 export function materialize(tree: FileTree, dir: string, options: MaterializeOptions = {}): MaterializeResult {
