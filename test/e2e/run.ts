@@ -13,7 +13,7 @@
  * build must work rootless; the project is copied to a scratch directory that user owns.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostFileContent } from '../../src/fs/content.js';
@@ -31,11 +31,20 @@ function fail(message: string): never {
 
 function asUser(): void {
   if (spawnSync('id', [user]).status !== 0) fail(`the user '${user}' does not exist; create it (useradd -m ${user}) — .ci/run does`);
+  // A clone under a private home (mode 700) is not readable by the build user: run from a
+  // world-readable copy of what the test needs instead.
+  let root = repo;
+  let copy: string | undefined;
   if (spawnSync('runuser', ['-u', user, '--', 'test', '-r', join(repo, 'dist/cli/main.js')]).status !== 0) {
-    fail(`the clone at ${repo} (with its dist/ and node_modules/) must be readable by '${user}'`);
+    copy = mkdtempSync(join(tmpdir(), 'kiln-e2e-repo-'));
+    chmodSync(copy, 0o755);
+    for (const part of ['package.json', 'dist', 'node_modules', 'src', 'test', 'examples']) cpSync(join(repo, part), join(copy, part), { recursive: true });
+    console.log(`e2e: the clone is not readable by '${user}'; running from a copy in ${copy}`);
+    root = copy;
   }
   const env = ['KILN_E2E_CACHE', 'KILN_E2E_BOOT_TIMEOUT'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-  const r = spawnSync('runuser', ['-u', user, '--', 'env', ...env, process.execPath, '--import', 'tsx', join(repo, 'test/e2e/run.ts')], { stdio: 'inherit', cwd: repo });
+  const r = spawnSync('runuser', ['-u', user, '--', 'env', ...env, process.execPath, '--import', 'tsx', join(root, 'test/e2e/run.ts')], { stdio: 'inherit', cwd: root });
+  if (copy) rmSync(copy, { recursive: true, force: true });
   process.exit(r.status ?? 1);
 }
 
