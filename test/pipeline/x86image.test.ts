@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { readContent } from '../../src/fs/content.js';
 import { HostFileContent } from '../../src/fs/content.js';
 import { KilnError } from '../../src/errors.js';
+import { BlobContent } from '../../src/pipeline/cache/blobs.js';
 import { PLUGIN_FSTAB, pluginSyslinuxConfig } from '../../src/pipeline/kinds/x86image.js';
 import { requireTool, run } from '../helpers/tools.js';
 import { syslinuxBinariesDir } from '../helpers/syslinux-binaries.js';
@@ -93,6 +94,9 @@ function carve(img: string, start: number, size: number, out: string): string {
   return out;
 }
 
+/** The first image's sha256, to compare with the same system built in another project and cache. */
+let firstDigest = '';
+
 test('x86image writes a bootable MBR disk with FAT32+SYSLINUX /boot, ext4 root and swap', async () => {
   for (const t of ['sfdisk', 'fsck.fat', 'e2fsck', 'blkid', 'debugfs', 'mtype', 'mdir']) requireTool(t);
   const dir = project(image());
@@ -103,6 +107,7 @@ test('x86image writes a bootable MBR disk with FAT32+SYSLINUX /boot, ext4 root a
     assert.equal(art.children(''), ['run-in-qemu.sh', 'sda.img']);
     assert.ok(readContent(art.get('run-in-qemu.sh')!.content!).length > 0);
     const img = (art.get('sda.img')!.content as HostFileContent).path;
+    firstDigest = (art.get('sda.img')!.content as BlobContent).digest;
     const st = statSync(img);
     assert.ok(st.blocks * 512 < st.size / 2, `the image is sparse (${st.blocks * 512} bytes allocated of ${st.size})`);
 
@@ -153,9 +158,12 @@ test('x86image accepts the 2.x form: the dependency marked input: true is the in
   try {
     const { p, summary } = await build(join(dir, 'p'), join(dir, 'cache'), ['image.bst']);
     assert.is(summary.failed.length, 0);
-    const img = (p.session.artifact(p.targets[0]!).get('sda.img')!.content as HostFileContent).path;
-    const dump = run('sfdisk', ['--dump', img]).stdout;
+    const content = p.session.artifact(p.targets[0]!).get('sda.img')!.content as BlobContent;
+    const dump = run('sfdisk', ['--dump', content.path]).stdout;
     assert.equal([...dump.matchAll(/type=(\w+)/g)].map((m) => m[1]), ['c', '83', '82'], dump);
+    // same inputs, another directory and cache: the same bytes (no clock, randomness or paths)
+    assert.ok(firstDigest !== '');
+    assert.is(content.digest, firstDigest);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
