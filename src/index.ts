@@ -20,7 +20,7 @@ export type { FsReader, FsStat, FsDirEntry } from './fs/reader.js';
 export { writeExt4, planExt4 } from './fs/ext4/writer.js';
 export type { Ext4Options, Ext4Result, Ext4Plan } from './fs/ext4/options.js';
 export { readExt4, Ext4Reader, type Ext4ReadOptions, type ChecksumError, type Ext4Info } from './fs/ext4/reader.js';
-export { openImage, openFilesystem, detectFilesystem, registerFilesystem, parseImageRef, readPartitions, type FilesystemKind, type ImageRef, type OpenedImage, type DiskPartition } from './fs/image.js';
+export { openImage, openFilesystem, detectFilesystem, registerFilesystem, parseImageRef, readPartitions, type FilesystemKind, type ImageRef, type OpenedImage, type DiskPartition } from './partition/image.js';
 export { writeFat, planFat, readFat, parseFatBootSector, type FatOptions, type FatResult, type FatType, type FatVolume, type SpecialFilePolicy } from './fs/fat/index.js';
 export { installSyslinux, loadSyslinuxBinaries, type SyslinuxInstallOptions, type SyslinuxInstallResult, type SyslinuxBinaries } from './partition/syslinux/index.js';
 // swap, initramfs, partition tables, disk assembly

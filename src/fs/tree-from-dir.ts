@@ -85,8 +85,9 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
       inode.content = new HostFileContent(hostPath, Number(st.size));
     } else if (type === 'symlink') inode.target = readlinkSync(hostPath, 'utf8');
     else if (type === 'char' || type === 'block') {
-      const rdev = Number(st.rdev);
-      inode.rdev = { major: ((rdev >> 8) & 0xfff) | ((rdev >>> 32) & ~0xfff), minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00) };
+      // glibc's gnu_dev_major/minor over the 64-bit dev_t (bigint: JS shifts are 32-bit)
+      const rdev = st.rdev;
+      inode.rdev = { major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)), minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n)) };
     }
     return inode;
   };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
-import { openImage, type OpenedImage } from '../../fs/image.js';
+import type { OpenedImage } from '../../partition/image.js';
 import type { FsReader, FsStat } from '../../fs/reader.js';
 import { compareNames, type NodeType } from '../../fs/tree.js';
 
@@ -51,6 +51,7 @@ export function registerImage(program: Command): void {
 }
 
 async function withImage(spec: string, fn: (img: OpenedImage) => Promise<void>): Promise<void> {
+  const { openImage } = await import('../../partition/image.js');
   const img = openImage(spec);
   try {
     await fn(img);

@@ -1,11 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { KilnError } from '../errors.js';
-import { FileSource, SubSource, type BlockSource } from './block-target.js';
-import { decodeGpt } from '../partition/gpt.js';
-import { decodeMbr, type DecodedMbr } from '../partition/mbr.js';
-import { readExt4 } from './ext4/reader.js';
-import { readFat } from './fat/reader.js';
-import type { FsReader } from './reader.js';
+import { FileSource, SubSource, type BlockSource } from '../fs/block-target.js';
+import { decodeGpt } from './gpt.js';
+import { decodeMbr, type DecodedMbr } from './mbr.js';
+import { readExt4 } from '../fs/ext4/reader.js';
+import { readFat } from '../fs/fat/reader.js';
+import type { FsReader } from '../fs/reader.js';
 
 /**
  * Opening an image for reading: a whole filesystem image, or one partition of an MBR disk
