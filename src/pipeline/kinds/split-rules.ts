@@ -1,37 +1,14 @@
 import { KilnError } from '../../errors.js';
 import { FileTree, parentOf, type Inode } from '../../fs/tree.js';
 import type { Element, YamlMap, YamlValue } from '../model.js';
+import { globToRegExp } from '../sources/glob.js';
 
 /**
  * Split rules (FORMAT.md §5): globs over artifact paths, grouped into domains
  * (runtime, devel, debug, ...), used by compose and filter to select parts of artifacts.
  */
 
-/** Compiles a split-rule glob: `**` any text, `*` one component, `?` one character, classes. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        let body = glob.slice(i + 1, end);
-        const negate = body.startsWith('!');
-        if (negate) body = body.slice(1);
-        re += `[${negate ? '^' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
+export { globToRegExp };
 
 function stringList(v: YamlValue | undefined, what: string): string[] {
   if (v === undefined) return [];
