@@ -100,15 +100,21 @@ test('kill -9 during a build leaves nothing trusted; the next build cleans up an
   }
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
-  await new Promise((r) => setTimeout(r, 500));
-  // bwrap --die-with-parent took the sandbox down with kiln.
-  const survivors = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(cache, 'tmp'));
-    } catch {
-      return false;
-    }
-  });
+  // bwrap --die-with-parent takes the sandbox down with kiln; the kernel tears the pid namespace
+  // down asynchronously, so allow it a few seconds before calling anything a survivor.
+  const sandboxProcesses = (): string[] =>
+    readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(cache, 'tmp'));
+      } catch {
+        return false;
+      }
+    });
+  let survivors = sandboxProcesses();
+  for (let waited = 0; survivors.length > 0 && waited < 10_000; waited += 200) {
+    await new Promise((r) => setTimeout(r, 200));
+    survivors = sandboxProcesses();
+  }
   assert.equal(survivors, [], 'no sandbox process outlived kiln');
   assert.ok(readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)), 'the killed build left its scratch directory');
   const state = JSON.parse(kiln(['show', '--json', '--deps', 'none', 'slow.bst']).stdout) as ShowJson[];
