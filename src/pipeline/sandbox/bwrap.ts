@@ -240,10 +240,18 @@ export class BwrapSandbox implements Sandbox {
     const fd = options.interactive || !log ? -1 : openSync(log.path, 'a');
     if (fd >= 0) writeSync(fd, `+ ${shown}\n`);
     return new Promise<number>((resolveRun, reject) => {
-      const child = spawn(this.bwrap!, args, {
-        stdio: options.interactive ? 'inherit' : ['ignore', fd, fd],
-        env: {},
-      });
+      // Builds see umask 022 whatever the invoking shell has, so modes of what they create do
+      // not depend on the user (the child inherits the umask at spawn).
+      const hostUmask = process.umask(0o022);
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(this.bwrap!, args, {
+          stdio: options.interactive ? 'inherit' : ['ignore', fd, fd],
+          env: {},
+        });
+      } finally {
+        process.umask(hostUmask);
+      }
       child.on('error', (e) => {
         if (fd >= 0) closeSync(fd);
         reject(new KilnError('sandbox-spawn', `cannot start bwrap: ${e.message}`, 'install the Debian package bubblewrap'));

@@ -53,6 +53,16 @@ test('runs as uid 0 with only the given environment, one sh -e -c per command', 
   assert.match(readFileSync(logPath, 'utf8'), /\+ cd \/tmp/);
 });
 
+test('builds see umask 022 whatever the invoking process has', async () => {
+  const old = process.umask(0o077);
+  try {
+    await sandbox.run(['umask > /buildstream-install/umask'], root, installMount, env, log, { rootReadOnly: true });
+  } finally {
+    process.umask(old);
+  }
+  assert.is(out('umask').trim(), '0022');
+});
+
 test('the root is read-only while marked directories are writable', async () => {
   const e = await failure(sandbox.run(['touch /usr/bin/evil'], root, installMount, env, log, { rootReadOnly: true }));
   assert.match(e.message, /Command 'touch \/usr\/bin\/evil' failed with exitcode 1/);
