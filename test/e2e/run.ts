@@ -116,8 +116,11 @@ function carve(img: string, start: number, size: number, out: string): string {
   return out;
 }
 
+let checksPassed = 0;
+
 function check(ok: boolean, what: string, detail = ''): void {
   if (!ok) fail(`${what}${detail ? `\n${detail}` : ''}`);
+  checksPassed++;
   console.log(`ok - ${what}`);
 }
 
@@ -167,7 +170,7 @@ async function main(): Promise<void> {
     const transcript = await boot(img).catch((e: Error) => fail(e.message));
     check(transcript.includes('Hello World!'), 'booted to a shell where hello prints Hello World!');
     checkImage(img, scratch);
-    console.log('\ne2e passed');
+    console.log(`\ne2e: ${checksPassed} passed, 0 failed`);
     if (process.env.KILN_E2E_TRANSCRIPT) writeFileSync(process.env.KILN_E2E_TRANSCRIPT, transcript);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -178,5 +181,6 @@ try {
   await main();
 } catch (e) {
   console.error(`\ne2e FAILED: ${e instanceof E2eFailure ? e.message : (e as Error).stack ?? String(e)}`);
+  console.log(`\ne2e: ${checksPassed} passed, 1 failed`);
   process.exit(1);
 }
