@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { KilnError } from '../errors.js';
 import type { OwnerPolicy } from '../fs/tree-from-tar.js';
 import type { FileTree } from '../fs/tree.js';
@@ -32,4 +33,27 @@ export async function withSourceTree<T>(source: { dir?: string; tar?: string }, 
   if (source.dir === undefined) throw new KilnError('bad-usage', 'no source given', 'name a source directory, or an archive with --from-tar');
   const { treeFromDirectory } = await import('../fs/tree-from-dir.js');
   return fn(treeFromDirectory(source.dir, { owners }));
+}
+
+/**
+ * `kiln mkfs TYPE SRC OUT` or `kiln mkfs TYPE --from-tar FILE OUT`: which positional is which.
+ * The output must not be an existing directory.
+ */
+export function sourceAndOutput(type: string, first: string, second: string | undefined, fromTar: string | undefined): { src?: string; out: string } {
+  let result: { src?: string; out: string };
+  if (fromTar !== undefined) {
+    if (second !== undefined) throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', `kiln mkfs ${type} --from-tar ROOT.tar OUT.img`);
+    result = { out: first };
+  } else {
+    if (second === undefined) throw new KilnError('bad-args', 'missing the output file', `kiln mkfs ${type} SRC OUT.img`);
+    result = { src: first, out: second };
+  }
+  let outIsDir = false;
+  try {
+    outIsDir = statSync(result.out).isDirectory();
+  } catch {
+    // does not exist yet: fine
+  }
+  if (outIsDir) throw new KilnError('bad-output', `output '${result.out}' is a directory`, 'name the image file to write, e.g. rootfs.img');
+  return result;
 }

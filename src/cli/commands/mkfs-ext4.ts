@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { statSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import type { Ext4Options } from '../../fs/ext4/options.js';
 import { formatSize, parseSize } from '../../units.js';
-import { sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   size: string;
@@ -43,23 +42,7 @@ export function addMkfsExt4(mkfs: Command): void {
     .argument('<src-or-out>', 'source directory, then the output file (only the output with --from-tar)')
     .argument('[out]', 'output file')
     .action(async (first: string, second: string | undefined, opts: Opts) => {
-      let src: string | undefined;
-      let out: string;
-      if (opts.fromTar !== undefined) {
-        if (second !== undefined) throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', 'kiln mkfs ext4 --from-tar ROOT.tar OUT.img');
-        out = first;
-      } else {
-        if (second === undefined) throw new KilnError('bad-args', 'missing the output file', 'kiln mkfs ext4 SRC OUT.img');
-        src = first;
-        out = second;
-      }
-      let outIsDir = false;
-      try {
-        outIsDir = statSync(out).isDirectory();
-      } catch {
-        // does not exist yet: fine
-      }
-      if (outIsDir) throw new KilnError('bad-output', `output '${out}' is a directory`, 'name the image file to write, e.g. rootfs.img');
+      const { src, out } = sourceAndOutput('ext4', first, second, opts.fromTar);
 
       const options: Ext4Options = { journal: opts.journal };
       if (opts.label !== undefined) options.label = opts.label;

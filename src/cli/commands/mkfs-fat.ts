@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { FatOptions } from '../../fs/fat/index.js';
 import { formatSize, parseSize } from '../../units.js';
-import { sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   fat?: string;
@@ -38,16 +38,7 @@ export function addMkfsFat(mkfs: Command): void {
     .argument('<src-or-out>', 'source directory, then the output file (only the output with --from-tar)')
     .argument('[out]', 'output file')
     .action(async (first: string, second: string | undefined, opts: Opts) => {
-      let src: string | undefined;
-      let out: string;
-      if (opts.fromTar !== undefined) {
-        if (second !== undefined) throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', 'kiln mkfs fat --from-tar ROOT.tar OUT.img');
-        out = first;
-      } else {
-        if (second === undefined) throw new KilnError('bad-args', 'missing the output file', 'kiln mkfs fat SRC OUT.img');
-        src = first;
-        out = second;
-      }
+      const { src, out } = sourceAndOutput('fat', first, second, opts.fromTar);
       const options: FatOptions = {};
       if (opts.fat !== undefined) {
         if (!['12', '16', '32'].includes(opts.fat)) throw new KilnError('bad-option', `--fat ${opts.fat}: the FAT type is 12, 16 or 32`);
