@@ -1,7 +1,7 @@
 import { KilnError } from '../../errors.js';
 import type { BlockSource } from '../block-target.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
-import type { ContentReader, FileContent } from '../content.js';
+import { readContent, type ContentReader, type FileContent } from '../content.js';
 import type { FsDirEntry, FsReader, FsStat } from '../reader.js';
 import type { NodeType, Timestamp } from '../tree.js';
 import {
@@ -168,15 +168,7 @@ export class Ext4Reader implements FsReader {
   }
 
   readFile(path: string): Uint8Array {
-    const c = this.content(path);
-    const out = new Uint8Array(c.size);
-    const r = c.open();
-    try {
-      r.read(0, out);
-    } finally {
-      r.close();
-    }
-    return out;
+    return readContent(this.content(path));
   }
 
   content(path: string): FileContent {

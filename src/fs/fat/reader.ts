@@ -1,6 +1,6 @@
 import { KilnError } from '../../errors.js';
 import type { BlockSource } from '../block-target.js';
-import type { ContentReader, FileContent } from '../content.js';
+import { readContent, type ContentReader, type FileContent } from '../content.js';
 import type { FsDirEntry, FsReader, FsStat } from '../reader.js';
 import { BOOT_SIGNATURE, BootSector, ExtendedBpb, Fat32Bpb, SECTOR, ebpbOffset, type FatType } from './boot-sector.js';
 import { ATTR_DIRECTORY, ATTR_LFN, ATTR_READ_ONLY, ATTR_VOLUME_ID, DELETED, DIRENT_SIZE, DirEntry, LFN_LAST, LfnEntry, entryCluster } from './dirent.js';
@@ -250,15 +250,7 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
       return entries.map((x): FsDirEntry => ({ name: x.name, stat: withIno(x) }));
     },
     readFile(path) {
-      const c = this.content(path);
-      const out = new Uint8Array(c.size);
-      const r = c.open();
-      try {
-        r.read(0, out);
-      } finally {
-        r.close();
-      }
-      return out;
+      return readContent(this.content(path));
     },
     content(path) {
       const e = lookup(path);

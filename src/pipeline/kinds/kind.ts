@@ -19,7 +19,7 @@ export interface ElementKind {
   readonly version: number;
   /**
    * Strict-rebuild kinds (compose, script, image) put their dependencies' weak keys, not just
-   * names, into their own weak key: any change in a dependency rebuilds them.
+   * names, into their own weak key, so every change in a dependency rebuilds them.
    */
   readonly strictRebuild: boolean;
   /** Validates the element's config, dependency types and sources; throws a located KilnError. */

@@ -1,7 +1,7 @@
 /**
  * The builtin project defaults that project.conf is composited onto (FORMAT.md §1, §4, §5, §9):
  * BuildStream 1.4's default variables, the sandbox environment, the split-rule domains and the
- * shell settings. Read with the same loader as any project file (display name below).
+ * shell settings. Read with the same loader as every project file (display name below).
  *
  * strip-binaries follows 2.x (empty): stripping needs the base's binutils, only changes debug
  * info, and would rewrite setuid binaries after their `chmod`.
