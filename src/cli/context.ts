@@ -6,13 +6,26 @@ import { join, resolve } from 'node:path';
 export interface GlobalOptions {
   cacheDir: string;
   projectDir: string;
+  /** Settings for openPipeline from the user configuration and the global options. */
+  pipeline: { defaultMirror?: string };
 }
 
-export function globalOptions(cmd: Command): GlobalOptions {
+interface RootOptions {
+  cacheDir?: string;
+  directory?: string;
+  config?: string;
+  defaultMirror?: string;
+}
+
+export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
   let root = cmd;
   while (root.parent) root = root.parent;
-  const opts = root.opts<{ cacheDir?: string; directory?: string }>();
+  const opts = root.opts<RootOptions>();
   const xdg = process.env.XDG_CACHE_HOME;
   const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'kiln');
-  return { cacheDir, projectDir: resolve(opts.directory ?? '.') };
+  // loaded on use: commands that need no project do not pay for the loader
+  const { loadUserConfig } = await import('../pipeline/load/user-config.js');
+  const user = loadUserConfig(opts.config);
+  const defaultMirror = opts.defaultMirror ?? user.defaultMirror;
+  return { cacheDir, projectDir: resolve(opts.directory ?? '.'), pipeline: defaultMirror !== undefined ? { defaultMirror } : {} };
 }

@@ -12,6 +12,8 @@ export function buildProgram(): Command {
     .version(pkg.version, '-V, --version', 'print the version')
     .option('--cache-dir <dir>', 'artifact and source cache (default: $XDG_CACHE_HOME/kiln or ~/.cache/kiln)')
     .option('-C, --directory <dir>', 'project directory (default: the current one)')
+    .option('--config <file>', 'user configuration (default: $XDG_CONFIG_HOME/kiln.conf or ~/.config/kiln.conf)')
+    .option('--default-mirror <name>', 'the project mirror to fetch from first (overrides default-mirror in the user configuration)')
     .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);

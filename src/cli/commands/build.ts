@@ -5,6 +5,7 @@ import { shortKey } from '../../pipeline/plan/keys.js';
 import type { BuildSummary } from '../../pipeline/plan/scheduler.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
+import { refChangeLines } from '../pins.js';
 import { Progress } from '../progress.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
 
@@ -17,9 +18,15 @@ import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
 interface BuildOptions {
   builders: string;
   onError: string;
-  track?: boolean;
+  track: string[];
+  trackAll?: boolean;
+  trackExcept: string[];
+  trackSave?: boolean;
+  fixMissing?: boolean;
   json?: boolean;
 }
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function registerBuild(program: Command): void {
   program
@@ -28,18 +35,24 @@ export function registerBuild(program: Command): void {
     .argument('[elements...]', 'element names (relative to element-path)')
     .option('--builders <n>', 'how many elements build at once', '2')
     .option('--on-error <mode>', 'after a failure: quit (finish running builds, start nothing new) or continue', 'quit')
-    .option('--track', 'track the sources of every element first and save the new refs (like kiln track --deps all)')
+    .option('--track <element>', 'track this element\'s sources first and save the new refs (repeatable)', collect, [])
+    .option('--track-all', 'track every element of the pipeline first')
+    .option('--track-except <element>', 'with --track-all: leave this element out (repeatable)', collect, [])
+    .option('--track-save', 'accepted for BuildStream 1.x compatibility: tracked refs are always saved')
+    .option('--fix-missing', 'before building, re-pin only the pinned files the archive no longer offers (as kiln track --fix-missing)')
     .option('--json', 'print the summary as JSON on stdout (progress goes to stderr)')
     .action(async (names: string[], opts: BuildOptions, cmd: Command) => {
       const builders = positiveInt(opts.builders, '--builders');
       if (opts.onError !== 'quit' && opts.onError !== 'continue') throw new KilnError('bad-option', `--on-error must be quit or continue, not '${opts.onError}'`);
-      const g = globalOptions(cmd);
+      if (opts.trackExcept.length > 0 && !opts.trackAll) throw new KilnError('bad-option', '--track-except needs --track-all');
+      const trackExcept = new Set(opts.trackExcept.map((n) => n.replace(/^\.\//, '')));
+      const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
-      const [{ openPipeline }, { buildPlan }, { runPlan }, { formatRef, writeSourceRef }, { trackElements }] = await Promise.all([
+      const [{ openPipeline }, { buildPlan }, { runPlan }, { updateRefs }, { describeRefChange }] = await Promise.all([
         import('../../pipeline/plan/open.js'),
         import('../../pipeline/plan/plan.js'),
         import('../../pipeline/plan/scheduler.js'),
-        import('../../pipeline/load/index.js'),
+        import('../../pipeline/plan/pin.js'),
         import('../../pipeline/sources/index.js'),
       ]);
       const out = opts.json ? process.stderr : process.stdout;
@@ -48,6 +61,7 @@ export function registerBuild(program: Command): void {
         projectDir: g.projectDir,
         cacheDir: g.cacheDir,
         targets: names,
+        ...g.pipeline,
         warn: (e: Element | undefined, m: string) => (progress ? progress.warning(e, m) : process.stderr.write(`WARNING ${e ? `${e.name}: ` : ''}${m}\n`)),
       });
       const { session } = p;
@@ -57,14 +71,19 @@ export function registerBuild(program: Command): void {
       const started = Date.now();
       let summary: BuildSummary;
       try {
-        if (opts.track) {
-          const results = await trackElements(p.all, (e) => session.sources(e), session.sourceContext, (e, i, ref) => writeSourceRef(e, i, ref), {
-            onResult: (r) => {
-              if (r.changed && r.ref !== undefined) progress!.message(`[track] ${r.source.label}: new ref ${formatRef(r.ref)}`);
-            },
+        const toTrack = opts.trackAll ? p.all.filter((e) => !trackExcept.has(e.name)) : p.loaded.elements(opts.track.map((n) => n.replace(/^\.\//, '')));
+        if (toTrack.length > 0) {
+          const results = await updateRefs(session, toTrack, 'track', {
+            onResult: (r) => refChangeLines(r, describeRefChange, 'track').forEach((l) => progress!.message(l)),
           });
-          session.forgetKeys();
-          progress.info(`tracked ${p.all.length} element(s): ${results.filter((r) => r.changed).length} ref(s) changed`);
+          progress.info(`tracked ${toTrack.length} element(s): ${results.filter((r) => r.changed).length} ref(s) changed`);
+        }
+        if (opts.fixMissing) {
+          const results = await updateRefs(session, p.all, 'fix-missing', {
+            onResult: (r) => refChangeLines(r, describeRefChange, 'fix-missing').forEach((l) => progress!.message(l)),
+          });
+          const changed = results.filter((r) => r.changed).length;
+          progress.info(`fix-missing: ${changed === 0 ? 'every pin is still available' : `${changed} source(s) re-pinned`}`);
         }
         out.write(`kiln build: project ${p.loaded.project.name} (${p.loaded.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
         for (const e of p.all) out.write(`${formatElement(session, e, DEFAULT_SHOW_FORMAT)}\n`);
@@ -78,7 +97,9 @@ export function registerBuild(program: Command): void {
             status: (e, m) => progress!.status(e, m),
             failure: (f) => {
               const tail = f.tail.length > 0 ? `\n${f.tail.map((l) => `    ${l}`).join('\n')}` : '';
-              progress!.message(`\n${f.element.name} failed: ${f.message.replace(`${f.element.name}: `, '')}${tail}\n  build log: ${f.logPath}\n`);
+              // the cause's hint says what to do (e.g. how to re-pin what the archive dropped)
+              const hint = f.reason instanceof KilnError && f.reason.hint ? `\n  hint: ${f.reason.hint}` : '';
+              progress!.message(`\n${f.element.name} failed: ${f.message.replace(`${f.element.name}: `, '')}${tail}${hint}\n  build log: ${f.logPath}\n`);
             },
           },
         });
@@ -96,7 +117,12 @@ export function registerBuild(program: Command): void {
         `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${summary.built.length}, skipped ${p.all.length - summary.built.length - summary.failed.length}, failed ${summary.failed.length}\n`,
       );
       if (summary.failed.length > 0) {
-        throw new KilnError('build-failed', `${summary.failed.length} element(s) failed to build: ${summary.failed.map((f) => f.element.name).join(', ')}`, `build logs: ${summary.failed.map((f) => f.logPath).join(', ')}`);
+        const hints = [...new Set(summary.failed.flatMap((f) => (f.reason instanceof KilnError && f.reason.hint ? [f.reason.hint] : [])))];
+        throw new KilnError(
+          'build-failed',
+          `${summary.failed.length} element(s) failed to build: ${summary.failed.map((f) => f.element.name).join(', ')}`,
+          [...hints, `build logs: ${summary.failed.map((f) => f.logPath).join(', ')}`].join('\n  hint: '),
+        );
       }
     });
 }

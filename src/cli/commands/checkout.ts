@@ -26,7 +26,7 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
   if (!(allowed as readonly string[]).includes(opts.deps)) throw new KilnError('bad-option', `--deps must be ${allowed.join(', ')}, not '${opts.deps}'`);
   if (opts.tar !== undefined && dir !== undefined) throw new KilnError('bad-option', 'give either a directory or --tar FILE, not both');
   if (opts.tar === undefined && dir === undefined) throw new KilnError('bad-option', 'no destination: give a directory, or --tar FILE (- for stdout)');
-  const g = globalOptions(cmd);
+  const g = await globalOptions(cmd);
   const dest = dir !== undefined ? resolve(dir) : undefined;
   const tarPath = opts.tar !== undefined && opts.tar !== '-' ? resolve(opts.tar) : undefined;
   // refuse a bad destination before any work
@@ -41,7 +41,7 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
     import('../../pipeline/cache/materialize.js'),
     import('../../fs/tar/writer.js'),
   ]);
-  const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name] });
+  const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name], ...g.pipeline });
   try {
     const tree = await checkoutTree(p.session, p.targets[0]!, {
       deps: opts.deps as CheckoutDeps,

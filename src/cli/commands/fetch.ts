@@ -3,6 +3,7 @@ import { KilnError } from '../../errors.js';
 import type { Element } from '../../pipeline/model.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
+import { refChangeLines } from '../pins.js';
 import { selectElements, type DepsSelection } from './show.js';
 
 /**
@@ -34,13 +35,13 @@ export function registerFetch(program: Command): void {
     .action(async (names: string[], opts: FetchOptions, cmd: Command) => {
       if (!['none', 'plan', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
-      const g = globalOptions(cmd);
-      const [{ openPipeline }, { writeSourceRef }, { fetchElements, trackElements }] = await Promise.all([
+      const g = await globalOptions(cmd);
+      const [{ openPipeline }, { updateRefs }, { fetchElements, describeRefChange }] = await Promise.all([
         import('../../pipeline/plan/open.js'),
-        import('../../pipeline/load/index.js'),
+        import('../../pipeline/plan/pin.js'),
         import('../../pipeline/sources/index.js'),
       ]);
-      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       const { session } = p;
       const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
       const out = opts.json ? process.stderr : process.stdout;
@@ -50,11 +51,12 @@ export function registerFetch(program: Command): void {
         if (opts.track) {
           // `plan` needs keys, which need refs: track everything the targets reach first
           const toTrack = opts.deps === 'none' ? p.targets : selectElements(p, 'all');
-          await trackElements(toTrack.filter((e) => !except.has(e.name)), (e) => session.sources(e), session.sourceContext, (e, i, ref) => writeSourceRef(e, i, ref), {
+          await updateRefs(session, toTrack.filter((e) => !except.has(e.name)), 'track', {
             jobs,
-            onResult: (r) => r.changed && out.write(`[track] ${r.source.label}: new ref\n`),
+            onResult: (r) => {
+              for (const line of refChangeLines(r, describeRefChange, 'track')) out.write(`${line}\n`);
+            },
           });
-          session.forgetKeys();
         }
         const selected = select();
         let fetched = 0;

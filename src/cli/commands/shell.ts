@@ -15,7 +15,7 @@ export function registerShell(program: Command): void {
     .argument('[command...]', 'command to run instead of the project\'s shell command (after --)')
     .option('-b, --build', 'stage the build environment (build dependencies and sources) instead of the runtime')
     .action(async (name: string, command: string[], opts: { build?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
+      const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
       const [{ openPipeline }, { prepareShell }, { BwrapSandbox }] = await Promise.all([
         import('../../pipeline/plan/open.js'),
@@ -23,7 +23,7 @@ export function registerShell(program: Command): void {
         import('../../pipeline/sandbox/bwrap.js'),
       ]);
       const sandbox = new BwrapSandbox();
-      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name], sandbox });
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name], sandbox, ...g.pipeline });
       const element = p.targets[0]!;
       const shell = await prepareShell(p.session, element, opts.build === true);
       let code: number;

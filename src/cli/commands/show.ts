@@ -109,11 +109,11 @@ export function registerShow(program: Command): void {
     .action(async (names: string[], opts: { deps: string; order: string; format?: string; json?: boolean }, cmd: Command) => {
       if (!['none', 'plan', 'run', 'build', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan, run, build or all, not '${opts.deps}'`);
       if (!['stage', 'alpha'].includes(opts.order)) throw new KilnError('bad-option', `--order must be stage or alpha, not '${opts.order}'`);
-      const g = globalOptions(cmd);
+      const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
       const { openPipeline } = await import('../../pipeline/plan/open.js');
       await loadYamlDump();
-      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       let elements = selectElements(p, opts.deps as DepsSelection);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (opts.json) {

@@ -3,17 +3,20 @@ import { KilnError } from '../../errors.js';
 import type { Element } from '../../pipeline/model.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
+import { refChangeLines } from '../pins.js';
 
 /**
- * `kiln track [--deps none|all] [--except E] ELEMENT...`: computes new refs (tar/remote: download
- * and sha256) and writes the changed ones where the project keeps refs (inline in the .bst,
- * keeping comments, or project.refs).
+ * `kiln track [--deps none|all] [--except E] [--fix-missing] ELEMENT...`: computes new refs
+ * (tar/remote: download and sha256; deb: the closure apt resolves now) and writes the changed ones
+ * where the project keeps refs (inline in the .bst, keeping comments, or project.refs). With
+ * `--fix-missing` every pin stays except those no origin offers any more.
  */
 
 interface TrackOptions {
   deps: string;
   except: string[];
   fetchers: string;
+  fixMissing?: boolean;
   json?: boolean;
 }
 
@@ -26,41 +29,45 @@ export function registerTrack(program: Command): void {
     .argument('<elements...>', 'element names (relative to element-path)')
     .option('--deps <which>', 'none (the elements) or all (everything they depend on too)', 'none')
     .option('--except <element>', 'leave this element out (repeatable)', collect, [])
+    .option('--fix-missing', 'keep every pin that can still be fetched; re-pin only what the archive dropped (and fetch)')
     .option('--fetchers <n>', 'downloads at once', '4')
     .option('--json', 'print what changed as JSON')
     .action(async (names: string[], opts: TrackOptions, cmd: Command) => {
       if (opts.deps !== 'none' && opts.deps !== 'all') throw new KilnError('bad-option', `--deps must be none or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
-      const g = globalOptions(cmd);
-      const [{ openPipeline }, { dependenciesOf }, { formatRef, writeSourceRef }, { trackElements }] = await Promise.all([
+      const g = await globalOptions(cmd);
+      const [{ openPipeline }, { dependenciesOf }, { updateRefs }, { describeRefChange }] = await Promise.all([
         import('../../pipeline/plan/open.js'),
         import('../../pipeline/plan/scope.js'),
-        import('../../pipeline/load/index.js'),
+        import('../../pipeline/plan/pin.js'),
         import('../../pipeline/sources/index.js'),
       ]);
-      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names });
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       const { session } = p;
       const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
       const selected = (opts.deps === 'all' ? dependenciesOf(p.targets, 'all') : p.targets).filter((e: Element) => !except.has(e.name));
       const out = opts.json ? process.stderr : process.stdout;
+      const verb = opts.fixMissing ? 'fix-missing' : 'track';
       try {
-        const results = await trackElements(selected, (e) => session.sources(e), session.sourceContext, (e, i, ref) => writeSourceRef(e, i, ref), {
+        const results = await updateRefs(session, selected, opts.fixMissing ? 'fix-missing' : 'track', {
           jobs,
           onResult: (r) => {
-            if (r.ref === undefined) return;
-            out.write(`[track] ${r.source.label}: ${r.changed ? `new ref ${formatRef(r.ref)}` : 'ref unchanged'}\n`);
+            for (const line of refChangeLines(r, describeRefChange, verb)) out.write(`${line}\n`);
           },
         });
-        session.forgetKeys();
         const changed = results.filter((r) => r.changed);
         if (opts.json) {
           process.stdout.write(
             `${JSON.stringify(
-              results.filter((r) => r.ref !== undefined).map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, ref: r.ref, old: r.old ?? null, changed: r.changed })),
+              results
+                .filter((r) => r.ref !== undefined)
+                .map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, ref: r.ref, old: r.old ?? null, changed: r.changed, changes: describeRefChange(r) })),
               null,
               2,
             )}\n`,
           );
+        } else if (opts.fixMissing) {
+          out.write(`fix-missing: ${selected.length} element(s): ${changed.length === 0 ? 'every pin is still available' : `${changed.length} source(s) re-pinned`}\n`);
         } else out.write(`tracked ${selected.length} element(s): ${changed.length} ref(s) changed\n`);
       } finally {
         session.close();

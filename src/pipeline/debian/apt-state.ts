@@ -19,6 +19,8 @@ export interface AptTarget {
   arch?: string;
   /** Release suite (default: the machine's sources as they are). */
   suite?: string;
+  /** False: the release suite without its -updates/-security suites (see DeriveOptions). */
+  updates?: boolean;
 }
 
 export interface AptResult {
@@ -72,6 +74,7 @@ export class AptState {
     readonly dir: string,
     readonly arch: string,
     readonly suite: string | undefined,
+    readonly updates: boolean,
   ) {}
 
   /** The state for one (architecture, suite) under `root` (e.g. `<sources>/deb/apt`). */
@@ -79,7 +82,8 @@ export class AptState {
     const arch = target.arch ?? (await hostArchitecture());
     if (!/^[a-z0-9-]+$/.test(arch)) throw new KilnError('deb-bad-arch', `'${arch}' is not a Debian architecture name`);
     if (target.suite !== undefined && !/^[A-Za-z0-9._-]+$/.test(target.suite)) throw new KilnError('deb-bad-suite', `'${target.suite}' is not a suite name`);
-    return new AptState(join(root, `${arch}-${target.suite ?? 'host'}`), arch, target.suite);
+    const updates = target.updates ?? true;
+    return new AptState(join(root, `${arch}-${target.suite ?? 'host'}${updates ? '' : '-release'}`), arch, target.suite, updates);
   }
 
   get configFile(): string {
@@ -92,7 +96,11 @@ export class AptState {
     if (this.dir.includes('"')) throw new KilnError('deb-bad-path', `the cache path '${this.dir}' contains '"', which apt's configuration syntax cannot hold`);
     for (const d of ['sources.list.d', 'lists/partial', 'cache/archives/partial']) mkdirSync(join(this.dir, d), { recursive: true });
     const host = readHostSources({ list: await aptConfig('Dir::Etc::SourceList/f'), parts: await aptConfig('Dir::Etc::SourceParts/d') });
-    const derived = derivePrivateSources(host, { ...(this.suite ? { suite: this.suite } : {}), ...(hostCodename() ? { hostCodename: hostCodename()! } : {}) });
+    const derived = derivePrivateSources(host, {
+      ...(this.suite ? { suite: this.suite } : {}),
+      ...(hostCodename() ? { hostCodename: hostCodename()! } : {}),
+      updates: this.updates,
+    });
     writeFileSync(join(this.dir, 'sources.list.d', 'kiln.sources'), derived.map((p) => p.toString()).join('\n'));
     writeFileSync(join(this.dir, 'sources.list'), '');
     if (!existsSync(join(this.dir, 'status'))) writeFileSync(join(this.dir, 'status'), '');
@@ -136,9 +144,12 @@ export class AptState {
     }
   }
 
-  /** `apt-get update` into the private lists, once per process per state. */
-  update(): Promise<void> {
-    let p = updated.get(this.dir);
+  /**
+   * `apt-get update` into the private lists, once per process per state; `force` refreshes again
+   * (the lists named a file the archive no longer has).
+   */
+  update(force = false): Promise<void> {
+    let p = force ? undefined : updated.get(this.dir);
     if (!p) {
       p = (async () => {
         await this.prepare();

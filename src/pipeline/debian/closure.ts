@@ -25,11 +25,17 @@ export interface PinnedPackage {
   package: string;
   version: string;
   sha256: string;
+  /** Its path in the archive (`pool/main/...`): where mirrors and the snapshot archive keep it. */
+  filename?: string;
+  /** When it was tracked, as the snapshot archive writes times (`20261206T073000Z`). */
+  tracked?: string;
 }
 
 export interface ClosureOptions {
   /** Add every Essential: yes package (`?essential`), as a base system needs (default true). */
   essential?: boolean;
+  /** Exact versions to keep (`name=version`): apt resolves the rest around them. */
+  keep?: string[];
 }
 
 /** The name apt-get download uses for a package file: `name_version_arch.deb`, ':' as %3a. */
@@ -76,7 +82,7 @@ export async function locatePackages(apt: AptState, specs: string[]): Promise<Re
  */
 export async function resolveClosure(apt: AptState, packages: string[], options: ClosureOptions = {}): Promise<ResolvedPackage[]> {
   await apt.ensureLists();
-  const wanted = [...(options.essential ?? true ? ['?essential'] : []), ...packages];
+  const wanted = [...(options.essential ?? true ? ['?essential'] : []), ...packages, ...(options.keep ?? [])];
   if (wanted.length === 0) return [];
   let sim: string;
   try {

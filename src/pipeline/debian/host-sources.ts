@@ -91,7 +91,15 @@ export interface DeriveOptions {
   suite?: string;
   /** The host's release codename (from /etc/os-release), the name `suite` replaces. */
   hostCodename?: string;
+  /**
+   * False: the release suite alone (e.g. bookworm), without its -updates, -security,
+   * -backports and -proposed-updates suites, so pins change only at point releases.
+   */
+  updates?: boolean;
 }
+
+/** Suites that follow a release between point releases (they supersede versions weekly). */
+const UPDATE_SUITE = /-(updates|security|backports|backports-sloppy|proposed-updates)$/;
 
 /**
  * The private sources: every binary entry also as a source entry, suites renamed when another
@@ -111,13 +119,21 @@ export function derivePrivateSources(host: Paragraph[], options: DeriveOptions =
     if (options.suite && code && options.suite !== code) {
       suites = suites.map((s) => (s === code ? options.suite! : s.startsWith(`${code}-`) ? `${options.suite}${s.slice(code.length)}` : s));
     }
+    if (options.updates === false) suites = suites.filter((s) => !UPDATE_SUITE.test(s));
+    if (suites.length === 0) continue;
     p.set('Suites', suites.join(' '));
     const text = p.toString();
     if (seen.has(text)) continue;
     seen.add(text);
     out.push(p);
   }
-  if (out.length === 0) throw new KilnError('apt-no-sources', 'the machine has no apt sources (deb entries) to take packages from', 'configure apt on this machine (sources.list(5)), then try again');
+  if (out.length === 0) {
+    throw new KilnError(
+      'apt-no-sources',
+      `the machine has no apt sources (deb entries)${options.updates === false ? ' for a release suite' : ''} to take packages from`,
+      options.updates === false ? 'add the release suite (e.g. bookworm) to the machine\'s apt sources, or set `updates: true`' : 'configure apt on this machine (sources.list(5)), then try again',
+    );
+  }
   if (options.suite) {
     const all = out.flatMap((p) => words(p.get('Suites')));
     if (!all.some((s) => s === options.suite || s.startsWith(`${options.suite}-`))) {

@@ -34,8 +34,16 @@ function noSource(pkg: string, version: string | undefined, e: AptError, known: 
   );
 }
 
-/** The files of a source package version (default: apt's candidate), with sizes and sha256. */
-export async function sourcePackageFiles(apt: AptState, pkg: string, version?: string): Promise<SourceFile[]> {
+/** Where a source package's files live in the archive: `pool/main/m/musl`, `pool/main/libx/libxml2`. */
+export function sourcePoolDirectory(pkg: string, component = 'main'): string {
+  return `pool/${component}/${pkg.startsWith('lib') ? pkg.slice(0, 4) : pkg[0]}/${pkg}`;
+}
+
+/**
+ * The files of a source package version (default: the one `apt-get source` picks), with sizes
+ * and sha256, the exact version (epoch included) and the package's directory in the archive.
+ */
+export async function sourcePackageFiles(apt: AptState, pkg: string, version?: string): Promise<{ version: string; directory: string; files: SourceFile[] }> {
   await apt.ensureLists();
   let out: string;
   try {
@@ -44,10 +52,18 @@ export async function sourcePackageFiles(apt: AptState, pkg: string, version?: s
     if (e instanceof AptError) throw noSource(pkg, version, e, version ? [...new Set((await sourceVersions(apt, pkg)).map((v) => v.version))] : []);
     throw e;
   }
-  return parsePrintUris(out).map((l) => {
+  const located = parsePrintUris(out);
+  const files = located.map((l) => {
     if (!l.sha256) throw new KilnError('debsrc-no-hash', `apt did not report a SHA256 for ${l.file} of source package ${pkg}`);
     return { file: l.file, size: l.size, sha256: l.sha256 };
   });
+  // the .dsc names the version: find the showsrc record that lists the same .dsc digest
+  const dsc = files.find((f) => f.file.endsWith('.dsc'));
+  const record = (await sourceVersions(apt, pkg)).find((v) => v.files.some((f) => f.file === dsc?.file && f.sha256 === dsc.sha256));
+  const uri = located[0]?.uri ?? '';
+  const at = uri.indexOf('/pool/');
+  const directory = record?.directory ?? (at >= 0 ? decodeURIComponent(uri.slice(at + 1, uri.lastIndexOf('/'))) : sourcePoolDirectory(pkg));
+  return { version: record?.version ?? version ?? '', directory, files };
 }
 
 /** Picks the file a debsrc source means: `name` exactly, or the default (orig tarball). */
@@ -64,7 +80,7 @@ export function chooseSourceFile(files: SourceFile[], pkg: string, name?: string
 }
 
 /** Every version of a source package the lists know, with the sha256 of each of its files. */
-export async function sourceVersions(apt: AptState, pkg: string): Promise<{ version: string; files: SourceFile[] }[]> {
+export async function sourceVersions(apt: AptState, pkg: string): Promise<{ version: string; directory: string | undefined; files: SourceFile[] }[]> {
   await apt.ensureLists();
   const r = await apt.run('apt-cache', ['showsrc', pkg], { allowFail: true });
   const all = parseDeb822(r.stdout);
@@ -72,6 +88,7 @@ export async function sourceVersions(apt: AptState, pkg: string): Promise<{ vers
   const exact = all.filter((p) => p.get('Package') === pkg);
   return (exact.length > 0 ? exact : all).map((p) => ({
       version: p.get('Version') ?? '',
+      directory: p.get('Directory'),
       files: (p.get('Checksums-Sha256') ?? '')
         .split('\n')
         .map((l) => words(l))

@@ -68,6 +68,8 @@ export interface LoadOptions {
   maxJobs?: number;
   /** Called for each warning (ignored inline refs, ignored `artifacts`); they are also collected. */
   onWarning?: (message: string) => void;
+  /** The mirror fetches try first (user config `default-mirror`, `--default-mirror`). */
+  defaultMirror?: string;
 }
 
 /** Everything the element loader needs from the project, with provenance kept. */
@@ -262,6 +264,12 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
   if (aliasNode) for (const [k, v] of stringMap(aliasNode, 'aliases')) aliases[k] = expandString(v.value, rootVars, v.pos, `alias '${k}'`);
   const mirrors = parseMirrors(optList(user, 'mirrors'));
   for (const m of mirrors) for (const urls of Object.values(m.aliases)) urls.forEach((u, i) => (urls[i] = expandString(u, rootVars, { file: 'project.conf', line: 1, col: 1 }, `mirror '${m.name}'`)));
+  if (opts.defaultMirror !== undefined) {
+    // BuildStream: the default mirror is tried first, then the others in the order declared
+    const at = mirrors.findIndex((m) => m.name === opts.defaultMirror);
+    if (at < 0) warn(`default mirror '${opts.defaultMirror}' is not one of this project's mirrors (${mirrors.map((m) => m.name).join(', ') || 'none'}); using them in the declared order`);
+    else mirrors.unshift(...mirrors.splice(at, 1));
+  }
 
   const declaredPlugins = new Map<string, string>();
   parsePlugins(optList(user, 'plugins'), declaredPlugins);

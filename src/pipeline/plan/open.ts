@@ -14,6 +14,8 @@ export interface OpenOptions {
   /** Project option values (`-o NAME VALUE`). */
   options?: Record<string, string>;
   sandbox?: Sandbox;
+  /** The mirror fetches try first (user config `default-mirror`). */
+  defaultMirror?: string;
   warn?: (element: Element | undefined, message: string) => void;
 }
 
@@ -32,6 +34,7 @@ export interface OpenPipeline {
 export function openPipeline(opts: OpenOptions): OpenPipeline {
   const loaded = loadProject(findProjectDirectory(opts.projectDir), {
     ...(opts.options ? { options: opts.options } : {}),
+    ...(opts.defaultMirror !== undefined ? { defaultMirror: opts.defaultMirror } : {}),
     ...(opts.warn ? { onWarning: (m: string) => opts.warn!(undefined, m) } : {}),
   });
   const names = opts.targets.length > 0 ? opts.targets : loaded.project.defaultTargets;

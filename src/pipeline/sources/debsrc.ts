@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileTree } from '../../fs/tree.js';
 import { AptState } from '../debian/apt-state.js';
-import { chooseSourceFile, fetchSourceFile, sourcePackageFiles } from '../debian/source-package.js';
+import { KilnError } from '../../errors.js';
+import { chooseSourceFile, fetchSourceFile, sourcePackageFiles, sourcePoolDirectory } from '../debian/source-package.js';
+import { fetchFromArchiveOrigins, isSnapshotTime, snapshotTime } from './archive-origins.js';
 import type { Element, SourceDecl, YamlMap, YamlValue } from '../model.js';
 import { BaseSource } from './base.js';
 import type { SourceContext, SourceKind } from './kind.js';
@@ -14,17 +16,31 @@ import { TarSource } from './tar.js';
  *
  *   kind: debsrc
  *   package: musl
- *   version: 1.2.3-1        # optional: default the archive's current version
+ *   version: 1.2.3-1        # optional: track this version only (default: the archive's current one)
  *   file: musl_1.2.3.orig.tar.gz   # optional: default the orig tarball
+ *   suite / updates         # as for `deb`
  *   base-dir: '*'           # as for tar
- *   ref: <sha256 of the file>
+ *   ref:                    # written by `kiln track` (a bare sha256 is accepted too)
+ *     version: 1.2.3-1
+ *     filename: pool/main/m/musl/musl_1.2.3.orig.tar.gz
+ *     sha256: <sha256 of the file>
+ *     tracked: 20261206T073000Z
  *
  * Track asks apt (deb-src entries derived from the machine's sources) for the package's files;
- * fetch finds the version holding the pinned file and downloads it with `apt-get source`.
+ * fetch finds the version holding the pinned file and downloads it with `apt-get source`, or,
+ * when the archive dropped it, takes it from the project's mirrors or the snapshot archive.
  * Cache: `<sources>/debsrc/<package>/<sha256>`.
  */
 
 const SHA256 = /^[0-9a-f]{64}$/;
+const REF_KEYS = ['version', 'filename', 'sha256', 'tracked'];
+
+/** The pinned source file is in no origin any more. */
+class DebsrcGone extends KilnError {
+  constructor(message: string, hint: string) {
+    super('debsrc-gone', message, hint);
+  }
+}
 
 /** tar's staging of an archive that lives in the debsrc cache instead of tar's. */
 class CachedArchive extends TarSource {
@@ -49,37 +65,68 @@ export class DebsrcSource extends BaseSource {
   readonly version: string | undefined;
   readonly file: string | undefined;
   readonly suite: string | undefined;
+  readonly updates: boolean;
   readonly baseDir: string;
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['package', 'version', 'file', 'suite', 'base-dir', 'ref']);
+    super(element, decl, ['package', 'version', 'file', 'suite', 'updates', 'base-dir', 'ref']);
     this.package = this.config.requireString('package');
     if (!/^[a-z0-9][a-z0-9+.-]+$/.test(this.package)) throw this.error('package', 'source-bad-type', `'${this.package}' is not a Debian source package name`);
     this.version = this.config.string('version') || undefined;
     this.file = this.config.string('file') || undefined;
     if (this.file !== undefined && this.file.includes('/')) throw this.error('file', 'source-bad-type', `file '${this.file}' must be a file name, without '/'`);
     this.suite = this.config.string('suite') || undefined;
+    this.updates = this.config.bool('updates', true);
     this.baseDir = this.config.string('base-dir') ?? '*';
     this.initRef();
   }
 
   protected override validateRef(ref: YamlValue): YamlValue {
-    if (typeof ref !== 'string' || !SHA256.test(ref)) {
-      throw this.error('ref', 'source-bad-ref', `ref ${typeof ref === 'string' ? `'${ref}'` : 'a mapping or list'} is not a sha256 digest (64 lowercase hex digits)`, `run \`kiln track ${this.element.name}\` to compute it`);
+    const bad = (why: string): never => {
+      throw this.error('ref', 'source-bad-ref', `ref ${why}`, `the ref is a mapping of version, filename, sha256 and tracked (or a bare sha256); run \`kiln track ${this.element.name}\` to compute it`);
+    };
+    if (typeof ref === 'string') {
+      if (!SHA256.test(ref)) bad(`'${ref}' is not a sha256 digest (64 lowercase hex digits)`);
+      return ref;
     }
+    if (typeof ref !== 'object' || Array.isArray(ref)) bad('is a list');
+    const m = ref as YamlMap;
+    for (const k of Object.keys(m)) if (!REF_KEYS.includes(k)) bad(`has an unknown key '${k}' (valid: ${REF_KEYS.join(', ')})`);
+    if (typeof m['sha256'] !== 'string' || !SHA256.test(m['sha256'])) bad('has no sha256 of 64 lowercase hex digits');
+    if (m['version'] !== undefined && (typeof m['version'] !== 'string' || m['version'] === '')) bad("has an empty 'version'");
+    const filename = m['filename'];
+    if (filename !== undefined && (typeof filename !== 'string' || !/^pool\/\S+$/.test(filename) || filename.split('/').includes('..'))) bad("'filename' is not a path in the archive's pool");
+    if (m['tracked'] !== undefined && (typeof m['tracked'] !== 'string' || !isSnapshotTime(m['tracked']))) bad("'tracked' must be a UTC time like 20261206T073000Z");
     return ref;
   }
 
+  /** The pinned file's digest, archive path, version and tracking time, whichever form the ref has. */
+  pin(): { sha256: string; version?: string; filename?: string; tracked?: string } | undefined {
+    const ref = this.ref;
+    if (ref === undefined) return undefined;
+    if (typeof ref === 'string') return { sha256: ref };
+    const m = ref as YamlMap;
+    const str = (k: string): string | undefined => (typeof m[k] === 'string' ? (m[k] as string) : undefined);
+    return {
+      sha256: m['sha256'] as string,
+      ...(str('version') ? { version: str('version')! } : {}),
+      ...(str('filename') ? { filename: str('filename')! } : {}),
+      ...(str('tracked') ? { tracked: str('tracked')! } : {}),
+    };
+  }
+
   uniqueKey(): YamlValue | undefined {
-    return this.ref === undefined ? undefined : [this.package, this.file ?? '', this.ref as string, this.baseDir];
+    // the digest alone identifies the file: the other ref fields only say where to find it
+    const pin = this.pin();
+    return pin === undefined ? undefined : [this.package, this.file ?? '', pin.sha256, this.baseDir];
   }
 
   private apt(ctx: SourceContext): Promise<AptState> {
-    return AptState.open(join(ctx.sourceDir, 'deb', 'apt'), this.suite ? { suite: this.suite } : {});
+    return AptState.open(join(ctx.sourceDir, 'deb', 'apt'), { ...(this.suite ? { suite: this.suite } : {}), updates: this.updates });
   }
 
   cachedPath(ctx: SourceContext): string {
-    return join(ctx.sourceDir, 'debsrc', this.package, this.ref as string);
+    return join(ctx.sourceDir, 'debsrc', this.package, this.pin()!.sha256);
   }
 
   isCached(ctx: SourceContext): boolean {
@@ -90,17 +137,53 @@ export class DebsrcSource extends BaseSource {
     const apt = await this.apt(ctx);
     ctx.info?.(`${this.label}: updating the package lists`);
     await apt.update();
-    const chosen = chooseSourceFile(await sourcePackageFiles(apt, this.package, this.version), this.package, this.file);
-    if (this.version !== undefined && this.ref !== undefined && this.ref !== chosen.sha256) {
-      ctx.warn(`${this.label}: Potential man-in-the-middle attack! ${chosen.file} of ${this.package} ${this.version} now has sha256 ${chosen.sha256}, the old ref was ${this.ref as string}`);
+    const files = await sourcePackageFiles(apt, this.package, this.version);
+    const chosen = chooseSourceFile(files.files, this.package, this.file);
+    const old = this.pin();
+    if (this.version !== undefined && old !== undefined && old.sha256 !== chosen.sha256) {
+      ctx.warn(`${this.label}: Potential man-in-the-middle attack! ${chosen.file} of ${this.package} ${this.version} now has sha256 ${chosen.sha256}, the old ref was ${old.sha256}`);
     }
-    return chosen.sha256;
+    if (old?.sha256 === chosen.sha256 && typeof this.ref !== 'string' && old.filename) return this.ref;
+    return { version: files.version, filename: `${files.directory}/${chosen.file}`, sha256: chosen.sha256, tracked: snapshotTime(new Date()) };
   }
 
   async fetch(ctx: SourceContext): Promise<void> {
-    if (this.ref === undefined) throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
+    const pin = this.pin();
+    if (pin === undefined) throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
     if (this.isCached(ctx)) return;
-    await fetchSourceFile(await this.apt(ctx), this.package, this.version, this.ref as string, this.cachedPath(ctx), ctx.info);
+    const apt = await this.apt(ctx);
+    try {
+      await fetchSourceFile(apt, this.package, pin.version ?? this.version, pin.sha256, this.cachedPath(ctx), ctx.info);
+      return;
+    } catch (e) {
+      if (!(e instanceof KilnError) || e.code !== 'debsrc-gone') throw e;
+    }
+    const filename = pin.filename ?? (this.file ? `${sourcePoolDirectory(this.package)}/${this.file}` : undefined);
+    const r = await fetchFromArchiveOrigins(this.element.project, { ...pin, ...(filename ? { filename } : {}) }, this.cachedPath(ctx), `${this.package} ${pin.version ?? ''}`.trim(), ctx.info);
+    if (r.ok) return;
+    const now = (await sourcePackageFiles(apt, this.package).catch(() => undefined))?.version;
+    throw new DebsrcGone(
+      `${this.label}: the archive no longer offers ${filename ?? `the file with sha256 ${pin.sha256}`} of source package ${this.package}${pin.version ? ` ${pin.version}` : ''} (the archive now has ${now ?? 'no version of it'}), and no mirror had it${r.tried.length ? `\ntried:\n${r.tried.map((t) => `  ${t}`).join('\n')}` : ''}`,
+      this.version !== undefined
+        ? `the element pins \`version: ${this.version}\`: change or remove it, then run \`kiln track ${this.element.name}\``
+        : `re-pin it with \`kiln track --fix-missing ${this.element.name}\` (or \`kiln build --fix-missing\`)`,
+    );
+  }
+
+  async fixMissing(ctx: SourceContext): Promise<YamlValue | undefined> {
+    try {
+      await this.fetch(ctx);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof DebsrcGone) || this.version !== undefined) throw e;
+    }
+    return this.track(ctx);
+  }
+
+  describeChange(old: YamlValue | undefined, ref: YamlValue): string[] {
+    const version = (r: YamlValue | undefined): string => (r && typeof r === 'object' && !Array.isArray(r) && typeof r['version'] === 'string' ? r['version'] : '?');
+    const digest = (r: YamlValue | undefined): string => (typeof r === 'string' ? r : r && typeof r === 'object' && !Array.isArray(r) ? String(r['sha256']) : 'none');
+    return [`${this.package}: ${version(old)} -> ${version(ref)} (sha256 ${digest(old).slice(0, 12)}… -> ${digest(ref).slice(0, 12)}…)`];
   }
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {

@@ -27,7 +27,12 @@ export class DigestMismatch extends KilnError {
   }
 }
 
-async function openUrl(url: string, where: string): Promise<AsyncIterable<Uint8Array>> {
+export interface DownloadOptions {
+  /** Give up when the server has not answered (headers) within this many milliseconds. */
+  answerTimeoutMs?: number;
+}
+
+async function openUrl(url: string, where: string, options: DownloadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
   if (url.startsWith('file:')) {
     let path: string;
     try {
@@ -46,11 +51,15 @@ async function openUrl(url: string, where: string): Promise<AsyncIterable<Uint8A
     throw new KilnError('download-failed', `${where}: cannot download '${url}': only http, https and file URLs are supported`, 'define the alias in project.conf `aliases`, or give a full URL');
   }
   let res: Response;
+  const abort = new AbortController();
+  const timer = options.answerTimeoutMs === undefined ? undefined : setTimeout(() => abort.abort(), options.answerTimeoutMs);
   try {
-    res = await fetch(url, { redirect: 'follow' });
+    res = await fetch(url, { redirect: 'follow', signal: abort.signal });
   } catch (e) {
-    const cause = (e as { cause?: { message?: string } }).cause?.message;
+    const cause = abort.signal.aborted ? `no answer within ${options.answerTimeoutMs! / 1000} s` : (e as { cause?: { message?: string } }).cause?.message;
     throw new KilnError('download-failed', `${where}: cannot download ${url}: ${cause ?? (e as Error).message}`, 'check the URL and the network');
+  } finally {
+    clearTimeout(timer);
   }
   if (!res.ok || !res.body) throw new KilnError('download-failed', `${where}: cannot download ${url}: HTTP ${res.status} ${res.statusText}`, 'check the URL');
   return Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
@@ -60,8 +69,8 @@ async function openUrl(url: string, where: string): Promise<AsyncIterable<Uint8A
  * Downloads `url` into `dir` as `<sha256>`; verifies against `expected` when given. Returns the
  * digest and final path.
  */
-export async function downloadToCache(url: string, dir: string, where: string, expected?: string): Promise<{ digest: string; path: string }> {
-  const source = await openUrl(url, where);
+export async function downloadToCache(url: string, dir: string, where: string, expected?: string, options: DownloadOptions = {}): Promise<{ digest: string; path: string }> {
+  const source = await openUrl(url, where, options);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   const hash = createHash('sha256');

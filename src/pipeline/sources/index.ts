@@ -25,4 +25,4 @@ export { translateUrl, candidateUrls, urlDirectoryName } from './url.js';
 export { downloadToCache, DigestMismatch } from './download.js';
 export { globToRegExp } from './glob.js';
 export { consistency, sourceContext, configureElementSources } from './session.js';
-export { trackElements, fetchElements, inconsistentElements, runLimited, type TrackResult, type FetchResult } from './operations.js';
+export { trackElements, fixMissingElements, describeRefChange, fetchElements, inconsistentElements, runLimited, type TrackResult, type FetchResult } from './operations.js';

@@ -53,6 +53,14 @@ export interface Source {
   /** Downloads the exact ref into the source cache and verifies it. */
   fetch(ctx: SourceContext): Promise<void>;
   /**
+   * `track --fix-missing`: fetches the ref, and where no origin offers part of it any more
+   * (an archive dropped a superseded version), returns a ref that re-pins only that part.
+   * Undefined: the ref is fetched as it is. Kinds without it just fetch.
+   */
+  fixMissing?(ctx: SourceContext): Promise<YamlValue | undefined>;
+  /** How a ref change reads for people, one line per changed pin (default: old → new). */
+  describeChange?(old: YamlValue | undefined, ref: YamlValue): string[];
+  /**
    * Adds this source's files to `tree` (the element's source area) under `directory`. Earlier
    * sources' files are already there (patch applies to them). Contents reference the source cache
    * or blobs; nothing is extracted to disk except where a host tool needs it.

@@ -79,6 +79,52 @@ export async function trackElements(
   return (await runLimited(perElement, options.jobs ?? 4)).flat();
 }
 
+/**
+ * `track --fix-missing`: fetches every source of `elements`; a source whose pinned files no origin
+ * offers any more (kinds with `fixMissing`) is re-pinned in that part only, and the new ref is
+ * handed to `write`. Every other ref stays as it is.
+ */
+export async function fixMissingElements(
+  elements: readonly Element[],
+  sourcesOf: (e: Element) => Source[],
+  ctx: SourceContext,
+  write: (element: Element, index: number, ref: YamlValue) => void,
+  options: { jobs?: number; onResult?: (r: TrackResult) => void } = {},
+): Promise<TrackResult[]> {
+  const perElement = elements.map((element) => async (): Promise<TrackResult[]> => {
+    const out: TrackResult[] = [];
+    for (const source of sourcesOf(element)) {
+      const old = source.ref;
+      if (source.needsRef && old === undefined) {
+        throw new KilnError('sources-inconsistent', `${source.label}: has no ref, so nothing is pinned to fix`, `run \`kiln track ${element.name}\` first`);
+      }
+      let ref: YamlValue | undefined;
+      if (source.fixMissing) ref = await source.fixMissing(ctx);
+      else if (!source.isCached(ctx)) await source.fetch(ctx);
+      const changed = ref !== undefined && !sameRef(ref, old);
+      if (changed) {
+        source.setRef(ref);
+        write(element, source.decl.index, ref!);
+        // the new pins must fetch too (they come from the archive as it is now)
+        await source.fetch(ctx);
+      }
+      const r: TrackResult = { element, source, old, ref: changed ? ref : old, changed };
+      options.onResult?.(r);
+      out.push(r);
+    }
+    return out;
+  });
+  return (await runLimited(perElement, options.jobs ?? 4)).flat();
+}
+
+/** The lines that say how a source's ref changed ("linux-libc-dev: 6.1.192-2 -> 6.1.192-3"). */
+export function describeRefChange(r: TrackResult): string[] {
+  if (!r.changed || r.ref === undefined) return [];
+  if (r.source.describeChange) return r.source.describeChange(r.old, r.ref);
+  const short = (v: YamlValue | undefined): string => (v === undefined ? 'none' : typeof v === 'string' ? v : JSON.stringify(v));
+  return [`${short(r.old)} -> ${short(r.ref)}`];
+}
+
 /** Elements with a source that has no ref, for the "track first" error. */
 export function inconsistentElements(elements: readonly Element[], sourcesOf: (e: Element) => Source[]): Element[] {
   return elements.filter((e) => sourcesOf(e).some((s) => s.needsRef && s.ref === undefined));

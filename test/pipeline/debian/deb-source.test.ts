@@ -132,7 +132,12 @@ test('deb source: track → ref, fetch, stage a root that runs hello, busybox, a
   const ref = await src.track(tc.ctx);
   assert.ok(Array.isArray(ref));
   const entries = ref as YamlMap[];
-  for (const e of entries) assert.equal(Object.keys(e).sort(), ['package', 'sha256', 'version']);
+  for (const e of entries) {
+    assert.equal(Object.keys(e).sort(), ['filename', 'package', 'sha256', 'tracked', 'version']);
+    // the archive path is the one apt-cache show gives (Filename:), for mirrors and the snapshot archive
+    assert.is(e['filename'], (/^Filename: (.*)$/m.exec(run('apt-cache', ['show', `${e['package'] as string}=${e['version'] as string}`]).stdout) ?? [])[1]);
+    assert.match(e['tracked'] as string, /^\d{8}T\d{6}Z$/);
+  }
   assert.ok(entries.some((e) => e['package'] === 'busybox-static'));
   src.setRef(ref);
   assert.equal(src.uniqueKey(), src.uniqueKey());

@@ -22,8 +22,10 @@ test('debsrc: track hello gets the orig tarball\'s sha256; fetch verifies; stage
   const project = makeProject(tempDir());
   const el = makeElement(project, 'hello-src.bst', [{ kind: 'debsrc', directory: 'src', config: { package: 'hello' } }]);
   const src = configureSource(el.sources[0]!, el) as DebsrcSource;
-  const ref = await src.track(tc.ctx);
-  assert.type(ref, 'string');
+  const tracked = (await src.track(tc.ctx)) as Record<string, string>;
+  assert.equal(Object.keys(tracked).sort(), ['filename', 'sha256', 'tracked', 'version']);
+  const ref = tracked['sha256']!;
+  assert.match(tracked['tracked']!, /^\d{8}T\d{6}Z$/);
 
   // oracle: apt-cache showsrc in the same private state lists the orig tarball with this digest
   const apt = await AptState.open(join(tc.ctx.sourceDir, 'deb', 'apt'));
@@ -31,8 +33,12 @@ test('debsrc: track hello gets the orig tarball\'s sha256; fetch verifies; stage
   const line = shown.split('\n').find((l) => / hello_[^ ]+\.orig\.tar\.[a-z0-9]+$/.test(l) && /^ [0-9a-f]{64} /.test(l));
   assert.ok(line, shown);
   assert.is(ref, line!.trim().split(' ')[0]);
+  // the archive path and version are the ones showsrc gives for that file
+  const record = shown.split('\n\n').find((r) => r.includes(ref))!;
+  assert.is(tracked['filename'], `${/^Directory: (.*)$/m.exec(record)![1]}/${line!.trim().split(' ')[2]}`);
+  assert.is(tracked['version'], /^Version: (.*)$/m.exec(record)![1]);
 
-  src.setRef(ref);
+  src.setRef(tracked);
   await src.fetch(tc.ctx);
   assert.ok(src.isCached(tc.ctx));
   assert.is(await sha256OfFile(src.cachedPath(tc.ctx)), ref);
@@ -55,7 +61,7 @@ test('debsrc: a pinned version picks its file; an unknown version or file is a c
   const dsc = v.files.find((f) => f.file.endsWith('.dsc'))!;
   const el = makeElement(project, 'h.bst', [{ kind: 'debsrc', config: { package: 'hello', version: v.version, file: dsc.file } }]);
   const src = configureSource(el.sources[0]!, el);
-  assert.is(await src.track(tc.ctx), dsc.sha256);
+  assert.is(((await src.track(tc.ctx)) as Record<string, string>)['sha256'], dsc.sha256);
 
   const gone = makeElement(project, 'g.bst', [{ kind: 'debsrc', config: { package: 'hello', version: '0.0-kiln-gone' } }]);
   try {
