@@ -1,8 +1,10 @@
 /**
- * The end-to-end proof (issue 5, `npm run e2e`): the example project examples/image is built
- * from its committed refs by a non-root user, checked out, booted under qemu (software
- * emulation) and driven over the serial console until `hello` prints "Hello World!"; then the
- * image's partitions are checked with the real tools.
+ * The end-to-end proof (`npm run e2e`): the example project examples/image is built from its
+ * committed refs by a non-root user, checked out, booted under qemu (software emulation) and
+ * driven over the serial console until `hello` prints "Hello World!"; then the image's
+ * partitions are checked with the real tools. The build runs with `--fix-missing`: pins the
+ * Debian archive has dropped since they were committed are re-pinned (in the scratch copy of the
+ * project) and listed; any other failure fails the run.
  *
  *   KILN_E2E_CACHE   artifact cache directory (default: a new empty one, i.e. a cold build).
  *                    CI keeps one outside the clone so that a warm run is fast.
@@ -12,11 +14,12 @@
  * Started as root, the script re-runs itself as KILN_E2E_USER through `runuser`, because the
  * build must work rootless; the project is copied to a scratch directory that user owns.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostFileContent } from '../../src/fs/content.js';
+import { bootToHello, repinnedLines } from '../../scripts/qemu-console.js';
 import { requireTool, run } from '../helpers/tools.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
@@ -38,7 +41,7 @@ function asUser(): void {
   if (spawnSync('runuser', ['-u', user, '--', 'test', '-r', join(repo, 'dist/cli/main.js')]).status !== 0) {
     copy = mkdtempSync(join(tmpdir(), 'kiln-e2e-repo-'));
     chmodSync(copy, 0o755);
-    for (const part of ['package.json', 'dist', 'node_modules', 'src', 'test', 'examples']) cpSync(join(repo, part), join(copy, part), { recursive: true });
+    for (const part of ['package.json', 'dist', 'node_modules', 'src', 'test', 'scripts', 'examples']) cpSync(join(repo, part), join(copy, part), { recursive: true });
     console.log(`e2e: the clone is not readable by '${user}'; running from a copy in ${copy}`);
     root = copy;
   }
@@ -62,49 +65,6 @@ function elementTimes(log: string): [string, string][] {
   const out: [string, string][] = [];
   for (const m of log.matchAll(/^\[(\d\d:\d\d:\d\d)\]\[\w*\]\[\s*build:\s*([^\]\s]+)\s*\] SUCCESS/gm)) out.push([m[2]!, m[1]!]);
   return out;
-}
-
-/** Boots the disk and drives the console: shell, `hello`, `poweroff -f`. Returns the transcript. */
-async function boot(image: string): Promise<string> {
-  const qemu = requireTool('qemu-system-x86_64');
-  const child = spawn(qemu, ['-nographic', '-m', '256', '-no-reboot', '-drive', `file=${image},format=raw`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let transcript = '';
-  let stage: 'shell' | 'hello' | 'poweroff' | 'done' = 'shell';
-  const started = Date.now();
-  const stamp = (): string => `${((Date.now() - started) / 1000).toFixed(1)}s`;
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out after ${bootTimeout / 1000} s waiting for ${stage}\n--- console ---\n${transcript}`));
-    }, bootTimeout);
-    const poke = setInterval(() => {
-      // busybox init asks "Please press Enter to activate this console."; a newline also re-prompts
-      if (stage === 'shell') child.stdin.write('\n');
-    }, 3000);
-    const onData = (d: Buffer): void => {
-      transcript += d.toString('latin1');
-      if (stage === 'shell' && /[#$] $/m.test(transcript.slice(-200))) {
-        stage = 'hello';
-        console.log(`[${stamp()}] shell prompt`);
-        child.stdin.write('hello\n');
-      } else if (stage === 'hello' && /^Hello World!\r?$/m.test(transcript)) {
-        stage = 'poweroff';
-        console.log(`[${stamp()}] Hello World!`);
-        child.stdin.write('poweroff -f\n');
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      clearInterval(poke);
-      if (stage === 'poweroff' && code === 0) {
-        stage = 'done';
-        console.log(`[${stamp()}] qemu exited`);
-        resolve(transcript);
-      } else reject(new Error(`qemu exited (code ${code}) while waiting for ${stage}\n--- console ---\n${transcript}`));
-    });
-  });
 }
 
 function carve(img: string, start: number, size: number, out: string): string {
@@ -155,8 +115,10 @@ async function main(): Promise<void> {
   cpSync(join(repo, 'examples/image'), project, { recursive: true });
   console.log(`e2e: user ${process.getuid?.()}, cache ${cache}, project copy ${project}`);
   try {
-    const built = kiln(['build', 'image-x86_64.bst'], cache, project);
+    const built = kiln(['build', '--fix-missing', 'image-x86_64.bst'], cache, project);
     if (built.status !== 0) fail(`kiln build failed (exit ${built.status})`);
+    const repinned = repinnedLines(built.out);
+    console.log(repinned.length === 0 ? '\ne2e: every committed pin was still available' : `\ne2e: the archive moved since the refs were committed; re-pinned:\n${repinned.map((l) => `  ${l}`).join('\n')}`);
     const times = elementTimes(built.out);
     console.log(`\nbuild: ${built.seconds.toFixed(1)} s in total; per element (elements already cached are not listed):`);
     for (const [name, t] of times) console.log(`  ${t}  ${name}`);
@@ -167,7 +129,10 @@ async function main(): Promise<void> {
     check(existsSync(img) && existsSync(join(image, 'run-in-qemu.sh')), 'checkout has sda.img and run-in-qemu.sh');
     const st = statSync(img);
     console.log(`sda.img: ${st.size} bytes apparent, ${st.blocks * 512} bytes allocated`);
-    const transcript = await boot(img).catch((e: Error) => fail(e.message));
+    const transcript = await bootToHello(requireTool('qemu-system-x86_64'), img, {
+      timeoutMs: bootTimeout,
+      onMilestone: (what, t) => console.log(`[${t.toFixed(1)}s] ${what}`),
+    }).catch((e: Error) => fail(e.message));
     check(transcript.includes('Hello World!'), 'booted to a shell where hello prints Hello World!');
     checkImage(img, scratch);
     console.log(`\ne2e: ${checksPassed} passed, 0 failed`);
