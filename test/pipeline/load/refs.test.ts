@@ -1,9 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatRef, loadProject, writeSourceRef } from '../../../src/pipeline/load/index.js';
 import { MINIMAL_CONF, writeProject } from './project-files.js';
+import type { YamlValue } from '../../../src/pipeline/model.js';
+
+const EXAMPLE = new URL('../../../examples/image', import.meta.url).pathname;
 
 const BUSYBOX = `# BusyBox
 kind: manual
@@ -113,6 +117,136 @@ test('a source declared in an include is refused', () => {
   const dir = writeProject({ 'project.conf': MINIMAL_CONF, 'inc/src.yml': 'sources:\n- kind: tar\n  url: a:b\n', 'elements/e.bst': 'kind: import\n(@): inc/src.yml\n' });
   const e = loadProject(dir).element('e.bst');
   assert.throws(() => writeSourceRef(e, 0, 'x1'), /source #1 of e\.bst is declared in inc\/src\.yml:2:3, not in elements\/e\.bst/);
+});
+
+test('inline: the example deb ref (a block list of mappings) is rewritten line for line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-refs-'));
+  cpSync(EXAMPLE, dir, { recursive: true });
+  const file = join(dir, 'elements/base.bst');
+  const original = readFileSync(file, 'utf8');
+  const e = loadProject(dir).element('base.bst');
+  const old = e.sources[0]!.ref as { [key: string]: string }[];
+  const shaA = 'a'.repeat(64);
+  const shaB = 'b'.repeat(64);
+  // adduser changed, apt-utils added after apt, bash removed
+  const next: YamlValue = old.flatMap((p) => {
+    if (p.package === 'adduser') return [{ ...p, version: '3.135', sha256: shaA }];
+    if (p.package === 'apt') return [p, { package: 'apt-utils', version: '2.6.2', sha256: shaB }];
+    return p.package === 'bash' ? [] : [p];
+  });
+  writeSourceRef(e, 0, next);
+  const expected = original
+    .replace('  - package: adduser\n    version: "3.134"\n    sha256: c24fe4eb8e60d8632d72ed104cce7c92cff200847c897dc8ba764b6c47b519e0\n', `  - package: adduser\n    version: "3.135"\n    sha256: ${shaA}\n`)
+    .replace(
+      '    sha256: 796fc7fe18866f5b1fb27a115d7339e549d71b7ddbc15b8d6fc4226c243e96d1\n',
+      `    sha256: 796fc7fe18866f5b1fb27a115d7339e549d71b7ddbc15b8d6fc4226c243e96d1\n  - package: apt-utils\n    version: "2.6.2"\n    sha256: ${shaB}\n`,
+    )
+    .replace('  - package: bash\n    version: 5.2.15-2+b13\n    sha256: 82130bb6a560cd2a7234d8018baf73f188f5dd56413d5aa0accc987b2197a6a1\n', '');
+  assert.is.not(expected, original);
+  assert.is(readFileSync(file, 'utf8'), expected);
+  assert.equal(loadProject(dir).element('base.bst').sources[0]!.ref, next);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('inline: structured refs over scalars, flow and empty values, and back', () => {
+  const text = [
+    'kind: import',
+    'sources:',
+    '- kind: tar # first',
+    '  ref: old   # keeps its comment',
+    '  url: a:b',
+    '- {kind: tar, ref: [x, y], url: "a:c"}',
+    '- kind: tar',
+    '  ref:',
+    '  url: a:d',
+    '- kind: tar',
+    '  url: a:e',
+    '  ref:  # the pins',
+    '  # inside the old value',
+    '  - p: q',
+    '    r: "1.0"   # last line of the old value',
+    '  # after the old value: stays',
+    '',
+    'config: {}',
+    '',
+  ].join('\n');
+  const dir = writeProject({ 'project.conf': MINIMAL_CONF, 'elements/e.bst': text });
+  const e = loadProject(dir).element('e.bst');
+  const pins: YamlValue = [{ package: 'a', version: '1:2.38.1-5+deb12u3' }, { package: 'b', version: '3.134' }];
+  writeSourceRef(e, 0, pins);
+  writeSourceRef(e, 1, { a: ['1', 'yes'], b: {} });
+  writeSourceRef(e, 2, ['only']);
+  writeSourceRef(e, 3, 'scalar-now');
+  assert.is(
+    readFileSync(join(dir, 'elements/e.bst'), 'utf8'),
+    [
+      'kind: import',
+      'sources:',
+      '- kind: tar # first',
+      '  ref:   # keeps its comment',
+      '  - package: a',
+      '    version: "1:2.38.1-5+deb12u3"',
+      '  - package: b',
+      '    version: "3.134"',
+      '  url: a:b',
+      '- {kind: tar, ref: {a: ["1", "yes"], b: {}}, url: "a:c"}',
+      '- kind: tar',
+      '  ref:',
+      '  - only',
+      '  url: a:d',
+      '- kind: tar',
+      '  url: a:e',
+      '  ref: scalar-now  # the pins',
+      '  # after the old value: stays',
+      '',
+      'config: {}',
+      '',
+    ].join('\n'),
+  );
+  const again = loadProject(dir).element('e.bst');
+  assert.equal(again.sources.map((s) => s.ref), [pins, { a: ['1', 'yes'], b: {} }, ['only'], 'scalar-now']);
+  // and back to a block value under the scalar (the YAML 1.1 boolean y quoted)
+  writeSourceRef(again, 3, { x: ['y'] });
+  assert.match(readFileSync(join(dir, 'elements/e.bst'), 'utf8'), /\n {2}url: a:e\n {2}ref: {2}# the pins\n {4}x:\n {4}- "y"\n {2}# after the old value: stays\n/);
+});
+
+test('inline: CRLF files keep CRLF; 4-space files get 4-space blocks', () => {
+  const crlf = 'kind: import\r\nsources:\r\n- kind: tar\r\n  url: a:b\r\n  ref: old\r\n';
+  const four = 'kind: import\nsources:\n    -   kind: tar\n        url: a:b\nvariables:\n    x: y\n';
+  const dir = writeProject({ 'project.conf': MINIMAL_CONF, 'elements/c.bst': crlf, 'elements/f.bst': four });
+  const p = loadProject(dir);
+  writeSourceRef(p.element('c.bst'), 0, [{ k: 'v', l: 'w' }]);
+  assert.is(readFileSync(join(dir, 'elements/c.bst'), 'utf8'), 'kind: import\r\nsources:\r\n- kind: tar\r\n  url: a:b\r\n  ref:\r\n  - k: v\r\n    l: w\r\n');
+  writeSourceRef(p.element('f.bst'), 0, [{ k: 'v', l: { m: 'n' } }]);
+  assert.is(
+    readFileSync(join(dir, 'elements/f.bst'), 'utf8'),
+    'kind: import\nsources:\n    -   kind: tar\n        url: a:b\n        ref:\n            -   k: v\n                l:\n                    m: "n"\nvariables:\n    x: y\n',
+  );
+  const again = loadProject(dir);
+  assert.equal(again.element('c.bst').sources[0]!.ref, [{ k: 'v', l: 'w' }]);
+  assert.equal(again.element('f.bst').sources[0]!.ref, [{ k: 'v', l: { m: 'n' } }]);
+});
+
+test('formatRef escapes what YAML does not allow raw', () => {
+  assert.is(formatRef('a\u0085b'), '"a\\u0085b"');
+  assert.is(formatRef('1:2.38.1-5'), '"1:2.38.1-5"');
+  assert.is(formatRef('12.4+deb12u15'), '12.4+deb12u15');
+});
+
+test('project.refs: structured refs as block YAML, comments and other refs kept', () => {
+  const refs = '# pinned by kiln track\nprojects:\n  proj:\n    e.bst:\n    - ref: "0123"  # the tarball\n    # the packages\n    - ref: old\n';
+  const dir = writeProject({
+    'project.conf': 'name: proj\nelement-path: elements\nref-storage: project.refs\n',
+    'project.refs': refs,
+    'elements/e.bst': 'kind: import\nsources:\n- kind: tar\n  url: a:b\n- kind: deb\n  packages: [a]\n',
+  });
+  const e = loadProject(dir).element('e.bst');
+  const pins: YamlValue = [{ package: 'a', version: '3.134', sha256: 'c24f' }];
+  writeSourceRef(e, 1, pins);
+  assert.is(readFileSync(join(dir, 'project.refs'), 'utf8'), '# pinned by kiln track\nprojects:\n  proj:\n    e.bst:\n    - ref: "0123" # the tarball\n    # the packages\n    - ref:\n      - package: a\n        version: "3.134"\n        sha256: c24f\n');
+  writeSourceRef(e, 0, 'beef');
+  assert.match(readFileSync(join(dir, 'project.refs'), 'utf8'), /- ref: beef # the tarball\n/);
+  assert.equal(loadProject(dir).element('e.bst').sources.map((s) => s.ref), ['beef', pins]);
 });
 
 test.run();
