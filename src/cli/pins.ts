@@ -7,5 +7,6 @@ import type { TrackResult } from '../pipeline/sources/index.js';
 export function refChangeLines(r: TrackResult, describe: (r: TrackResult) => string[], verb: 'track' | 'fix-missing'): string[] {
   if (!r.changed) return [];
   const pins = describe(r);
-  return [`[${verb}] ${r.source.label}: ${pins.length === 1 ? 're-pinned' : `${pins.length} pins changed`}`, ...pins.map((l) => `    ${l}`)];
+  const what = r.old === undefined ? 'pinned' : pins.length === 1 ? 're-pinned' : `${pins.length} pins changed`;
+  return [`[${verb}] ${r.source.label}: ${what}`, ...pins.map((l) => `    ${l}`)];
 }

@@ -60,7 +60,8 @@ export function registerBuild(program: Command): void {
       const p = openPipeline({
         projectDir: g.projectDir,
         cacheDir: g.cacheDir,
-        targets: names,
+        // as bst 1.x: `build --track E` with no other element builds what it tracks
+        targets: names.length > 0 ? names : opts.track,
         ...g.pipeline,
         warn: (e: Element | undefined, m: string) => (progress ? progress.warning(e, m) : process.stderr.write(`WARNING ${e ? `${e.name}: ` : ''}${m}\n`)),
       });

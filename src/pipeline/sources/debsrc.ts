@@ -181,8 +181,9 @@ export class DebsrcSource extends BaseSource {
   }
 
   describeChange(old: YamlValue | undefined, ref: YamlValue): string[] {
-    const version = (r: YamlValue | undefined): string => (r && typeof r === 'object' && !Array.isArray(r) && typeof r['version'] === 'string' ? r['version'] : '?');
+    const version = (r: YamlValue | undefined): string => (r && typeof r === 'object' && !Array.isArray(r) && typeof r['version'] === 'string' ? r['version'] : 'unrecorded');
     const digest = (r: YamlValue | undefined): string => (typeof r === 'string' ? r : r && typeof r === 'object' && !Array.isArray(r) ? String(r['sha256']) : 'none');
+    if (digest(old) === digest(ref)) return [`${this.package} ${version(ref)}: the same file; the ref now records its version, archive path and tracking time`];
     return [`${this.package}: ${version(old)} -> ${version(ref)} (sha256 ${digest(old).slice(0, 12)}… -> ${digest(ref).slice(0, 12)}…)`];
   }
 

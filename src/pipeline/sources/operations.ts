@@ -122,7 +122,7 @@ export function describeRefChange(r: TrackResult): string[] {
   if (!r.changed || r.ref === undefined) return [];
   if (r.source.describeChange) return r.source.describeChange(r.old, r.ref);
   const short = (v: YamlValue | undefined): string => (v === undefined ? 'none' : typeof v === 'string' ? v : JSON.stringify(v));
-  return [`${short(r.old)} -> ${short(r.ref)}`];
+  return [r.old === undefined ? short(r.ref) : `${short(r.old)} -> ${short(r.ref)}`];
 }
 
 /** Elements with a source that has no ref, for the "track first" error. */
