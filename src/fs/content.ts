@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { KilnError } from '../errors.js';
 
 /**
  * The bytes of a regular file, referenced rather than held: writers pull them through a
@@ -47,7 +48,12 @@ export class HostFileContent implements FileContent {
     readonly offset = 0,
   ) {}
   static of(path: string): HostFileContent {
-    const fd = openSync(path, 'r');
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw sourceError(e, path);
+    }
     try {
       return new HostFileContent(path, fstatSync(fd).size);
     } finally {
@@ -55,7 +61,12 @@ export class HostFileContent implements FileContent {
     }
   }
   open(): ContentReader {
-    const fd = openSync(this.path, 'r');
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (e) {
+      throw sourceError(e, this.path);
+    }
     const base = this.offset;
     const size = this.size;
     const path = this.path;
@@ -64,8 +75,20 @@ export class HostFileContent implements FileContent {
         const want = Math.max(0, Math.min(into.length, size - offset));
         let done = 0;
         while (done < want) {
-          const n = readSync(fd, into, done, want - done, base + offset + done);
-          if (n === 0) throw new Error(`${path}: file shrank while being read (expected ${size} bytes)`);
+          let n: number;
+          try {
+            n = readSync(fd, into, done, want - done, base + offset + done);
+          } catch (e) {
+            throw sourceError(e, path);
+          }
+          if (n === 0) {
+            const at = base + offset + done;
+            throw new KilnError(
+              'source-changed',
+              `'${path}' shrank while it was being read: it ended after ${at} bytes${base ? ` (content from byte ${base}, ${size} bytes)` : `, but it had ${size} bytes when the tree was read`}`,
+              'make sure nothing changes the source files while kiln reads them, then run again',
+            );
+          }
           done += n;
         }
         return done;
@@ -74,6 +97,23 @@ export class HostFileContent implements FileContent {
         closeSync(fd);
       },
     };
+  }
+}
+
+/** A KilnError for a source file that cannot be opened or read. */
+function sourceError(e: unknown, path: string): KilnError {
+  if (e instanceof KilnError) return e;
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case 'ENOENT':
+      return new KilnError('source-changed', `source file '${path}' is gone: it was removed after the tree was read`, 'make sure nothing changes the source files while kiln reads them, then run again');
+    case 'EACCES':
+    case 'EPERM':
+      return new KilnError('no-source', `cannot read source file '${path}': permission denied`, 'make it readable for the user running kiln (or run as its owner)');
+    case 'EIO':
+      return new KilnError('io-error', `I/O error while reading source file '${path}'`, 'the disk holding it may be failing; check dmesg');
+    default:
+      return new KilnError('no-source', `cannot read source file '${path}': ${err instanceof Error ? err.message : String(e)}`);
   }
 }
 

@@ -4,7 +4,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { formatPosition, KilnError, type SourcePosition } from '../errors.js';
 import type { FileContent } from '../fs/content.js';
 import type { FileTree } from '../fs/tree.js';
-import { parseSize } from '../units.js';
+import { formatSize, parseSize } from '../units.js';
 import { isUuid } from './guid.js';
 
 /**
@@ -112,6 +112,30 @@ export interface DiskLayout {
 
 export const MiB = 1024 * 1024;
 
+/** The largest size kiln handles: whole bytes stay exact in a JavaScript number below 2^53 (8 PiB). */
+export const MAX_BYTES = Math.floor(Number.MAX_SAFE_INTEGER / 512) * 512;
+/** An MBR entry holds 32-bit sector numbers: a disk or partition end of at most 2^32 sectors (2 TiB). */
+export const MBR_MAX_BYTES = 2 ** 32 * 512;
+
+/** The first control character (line breaks, tabs, NUL, DEL) in `text`, described, or undefined. */
+export function controlCharacter(text: string): string | undefined {
+  const m = /[\u0000-\u001f\u007f]/.exec(text);
+  if (!m) return undefined;
+  const c = m[0].charCodeAt(0);
+  const name = c === 10 ? 'a line break (\\n)' : c === 13 ? 'a carriage return (\\r)' : c === 9 ? 'a tab' : c === 0 ? 'a NUL byte' : `the control character 0x${c.toString(16).padStart(2, '0')}`;
+  return `${name} at character ${m.index + 1}`;
+}
+
+/** Why `path` is not a usable absolute path inside a filesystem ('..', empty, control characters), or undefined. */
+export function badFsPath(path: string): string | undefined {
+  const ctl = controlCharacter(path);
+  if (ctl) return `contains ${ctl}`;
+  const parts = path.split('/');
+  if (parts.includes('..')) return "has a '..' component, which would leave the filesystem";
+  if (parts.every((p) => p === '' || p === '.')) return 'names no file (it is the root directory)';
+  return undefined;
+}
+
 /** A message prefixed with file:line:col when the position is known. */
 export function at(pos: SourcePosition | undefined, message: string): string {
   return pos ? `${formatPosition(pos)}: ${message}` : message;
@@ -186,13 +210,22 @@ class Reader {
   size(node: YamlNode | undefined, what: string, words: readonly string[] = []): number | string {
     const v = this.scalar(node);
     if (typeof v === 'string' && words.includes(v)) return v;
-    if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+    const tooLarge = (text: string): never =>
+      this.fail(node, `${what} ${text} is too large: kiln handles sizes up to 8 PiB (2^53 bytes)`, 'write a size such as 64M or 2G; an MBR table addresses at most 2 TiB, a GPT table more');
+    if (typeof v === 'number' && Number.isInteger(v) && v > 0) {
+      if (v > MAX_BYTES) tooLarge(String(v));
+      return v;
+    }
     if (typeof v === 'string') {
+      let n: number;
       try {
-        return parseSize(v, what);
+        n = parseSize(v, what);
       } catch (e) {
+        if (/too large/.test((e as KilnError).message)) tooLarge(`'${v}'`);
         this.fail(node, (e as KilnError).message, `write a size such as 64M or 2G${words.length ? ` or ${words.join(' / ')}` : ''}`);
       }
+      if (n > MAX_BYTES) tooLarge(`'${v}'`);
+      return n;
     }
     this.fail(node, `${what} must be a size such as 64M${words.length ? ` or ${words.join(' / ')}` : ''}`);
   }
@@ -249,9 +282,23 @@ function parseSyslinux(r: Reader, node: YamlNode, base: string): SyslinuxSpec {
   let directory = map.has('directory') ? r.string(map.get('directory'), 'syslinux directory') : '/syslinux';
   if (!directory.startsWith('/')) directory = `/${directory}`;
   if (directory.length > 255) r.fail(map.get('directory'), 'syslinux directory is longer than 255 bytes');
+  if (map.has('directory')) {
+    const ctl = controlCharacter(directory);
+    if (ctl) r.fail(map.get('directory'), `syslinux directory contains ${ctl}`, 'write a plain path inside the FAT partition, e.g. /syslinux');
+    if (directory.split('/').includes('..')) r.fail(map.get('directory'), `syslinux directory '${directory}' has a '..' component, which would leave the partition`, 'write a path inside the FAT partition, e.g. /syslinux or / (the root)');
+  }
   const spec: SyslinuxSpec = { binaries, directory, positions };
   if (map.has('config')) spec.config = r.hostPath(map.get('config'), 'syslinux config', base, 'file');
-  for (const k of ['kernel', 'initrd', 'cmdline'] as const) if (map.has(k)) spec[k] = r.string(map.get(k), `syslinux ${k}`);
+  for (const k of ['kernel', 'initrd', 'cmdline'] as const) {
+    if (!map.has(k)) continue;
+    const text = r.string(map.get(k), `syslinux ${k}`);
+    // Each value becomes part of one syslinux.cfg line: a line break would add directives.
+    const ctl = controlCharacter(text);
+    if (ctl) r.fail(map.get(k), `syslinux ${k} contains ${ctl}; it would break the syslinux.cfg line it goes into`, `write the ${k} on one line without control characters${k === 'cmdline' ? ' (separate kernel arguments with spaces)' : ''}`);
+    if (k !== 'cmdline' && /\s/.test(text)) r.fail(map.get(k), `syslinux ${k} '${text}' contains a space; SYSLINUX would read only the part before it`, `name the ${k} by a path without spaces`);
+    if (k !== 'cmdline' && text === '') r.fail(map.get(k), `syslinux ${k} is empty`, `name the ${k} file, e.g. /vmlinuz`);
+    spec[k] = text;
+  }
   if (map.has('serial')) {
     const v = r.scalar(map.get('serial'));
     spec.serial = v === true ? 115200 : r.int(map.get('serial'), 'syslinux serial (baud rate)', 1, 4_000_000);
@@ -310,6 +357,9 @@ function parsePartition(r: Reader, node: YamlNode, index: number, base: string):
     for (const pair of filesNode.items as Pair<YamlNode, YamlNode>[]) {
       const dest = r.string(pair.key, 'file destination');
       if (!dest.startsWith('/')) r.fail(pair.key, `file destination '${dest}' must be an absolute path inside the filesystem`);
+      const bad = badFsPath(dest);
+      if (bad) r.fail(pair.key, `file destination '${JSON.stringify(dest).slice(1, -1)}' ${bad}`, 'write an absolute path inside the filesystem, e.g. /vmlinuz or /boot/initrd.img');
+      if (Object.hasOwn(spec.files, dest)) r.fail(pair.key, `file destination '${dest}' is given twice`);
       spec.files[dest] = r.hostPath(pair.value ?? undefined, `file for '${dest}'`, base, 'file');
     }
   }
@@ -373,6 +423,15 @@ export function parseLayout(text: string, file: string): DiskLayout {
   if (!parts) r.fail(root, "the layout needs 'partitions': a list of partitions");
   if (!isSeq(parts) || parts.items.length === 0) r.fail(parts, "'partitions' must be a non-empty list");
   (parts.items as YamlNode[]).forEach((item, i) => layout.partitions.push(parsePartition(r, item, i, base)));
+  if (table === 'mbr') {
+    // An MBR entry has 32-bit start and length in 512-byte sectors: refuse what it cannot address.
+    const limit = 'an MBR table addresses at most 2^32 sectors of 512 bytes (2 TiB)';
+    if (typeof layout.size === 'number' && layout.size > MBR_MAX_BYTES) throw layoutError(positions.keys.size, `disk size ${formatSize(layout.size)} (${layout.size} bytes) is beyond what an MBR can address: ${limit}`, 'use table: gpt, or a smaller disk size');
+    layout.partitions.forEach((p, i) => {
+      if (typeof p.size === 'number' && p.size > MBR_MAX_BYTES - MiB) throw layoutError(p.positions?.keys.size, `partition ${i + 1} size ${formatSize(p.size)} (${p.size} bytes) is beyond what an MBR can address: ${limit}`, 'use table: gpt, or a smaller partition');
+      if (p.start !== undefined && p.start >= MBR_MAX_BYTES) throw layoutError(p.positions?.keys.start, `partition ${i + 1} start ${formatSize(p.start)} is beyond what an MBR can address: ${limit}`, 'use table: gpt, or start the partition earlier');
+    });
+  }
   const bootable = layout.partitions.filter((p) => p.bootable);
   if (bootable.length > 1) throw layoutError(bootable[1]!.positions?.keys.bootable, 'more than one partition is bootable', 'the boot code starts the one active partition; mark only one');
   layout.partitions.forEach((p, i) => {

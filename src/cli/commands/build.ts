@@ -80,6 +80,7 @@ export function registerBuild(program: Command): void {
           progress.info(`tracked ${toTrack.length} element(s): ${results.filter((r) => r.changed).length} ref(s) changed`);
         }
         if (opts.fixMissing) {
+          progress.info('fix-missing: checking that every pinned file can still be fetched');
           const results = await updateRefs(session, p.all, 'fix-missing', {
             onResult: (r) => refChangeLines(r, describeRefChange, 'fix-missing').forEach((l) => progress!.message(l)),
           });

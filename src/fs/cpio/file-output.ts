@@ -1,36 +1,67 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { KilnError } from '../../errors.js';
+import { checkInterrupted, outputError, registerTemp, removeStaleTemps, tempPathFor, unregisterTemp } from '../block-target.js';
 import type { InitramfsSink } from './initramfs.js';
 
 /**
  * A streamed output file of unknown length, written under a temporary name beside the
  * requested one and renamed into place only when `fn` succeeds (no partial file is left).
+ * Temp files of killed runs for the same output are removed first; a full disk or a denied
+ * permission is a KilnError that says so; a write after an interrupt throws.
  */
 export async function withOutputFile<T>(path: string, fn: (sink: InitramfsSink) => Promise<T>): Promise<T> {
-  const temp = join(dirname(path), `.${basename(path)}.kiln-${process.pid}.tmp`);
+  const temp = tempPathFor(path);
+  removeStaleTemps(path);
   let fd: number;
   try {
     fd = openSync(temp, 'w', 0o644);
   } catch (e) {
-    throw new KilnError('bad-output', `cannot create '${path}': ${(e as Error).message}`, 'check that the directory exists and is writable');
+    throw outputError(e, path, 'creating');
   }
+  registerTemp(temp);
   let pos = 0;
   const sink: InitramfsSink = {
     write(chunk) {
+      checkInterrupted();
       let done = 0;
-      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done, pos + done);
+      try {
+        while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done, pos + done);
+      } catch (e) {
+        throw outputError(e, path, 'writing');
+      }
       pos += chunk.length;
     },
   };
+  let open = true;
   try {
     const result = await fn(sink);
-    closeSync(fd);
-    renameSync(temp, path);
+    checkInterrupted();
+    open = false;
+    try {
+      closeSync(fd);
+    } catch (e) {
+      throw outputError(e, path, 'writing');
+    }
+    try {
+      renameSync(temp, path);
+    } catch (e) {
+      throw outputError(e, path, 'renaming the finished file to');
+    }
     return result;
   } catch (e) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
+    if (open) {
+      try {
+        closeSync(fd);
+      } catch {
+        // the file goes anyway
+      }
+    }
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // the next run removes it as a stale temp
+    }
     throw e;
+  } finally {
+    unregisterTemp(temp);
   }
 }

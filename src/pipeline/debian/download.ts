@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { AptError, type AptState } from './apt-state.js';
@@ -145,9 +145,8 @@ async function locateOffered(apt: AptState, pins: PinnedPackage[]): Promise<{ of
 /** Downloads `pins` (all offered by apt) with one `apt-get download`, verifies and files them. */
 async function downloadWithApt(apt: AptState, offered: Map<PinnedPackage, Located>, dir: string, info?: (m: string) => void): Promise<number> {
   const pins = [...offered.keys()];
-  const work = join(dir, `.download-${process.pid}`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  // a directory of its own: other sources of this process may download into `dir` at the same time
+  const work = mkdtempSync(join(dir, `.download-${process.pid}-`));
   try {
     const total = [...offered.values()].reduce((n, l) => n + l.size, 0);
     info?.(`downloading ${pins.length} Debian package(s), ${total} bytes`);

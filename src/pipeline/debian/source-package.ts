@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { AptError, type AptState } from './apt-state.js';
@@ -123,9 +123,9 @@ export async function fetchSourceFile(apt: AptState, pkg: string, version: strin
       'Debian drops superseded versions; run `kiln track` on the element to pin a current file',
     );
   }
-  const dir = join(dest, '..', `.download-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  // a directory of its own: another element may fetch the same source package at the same time
+  mkdirSync(join(dest, '..'), { recursive: true });
+  const dir = mkdtempSync(join(dest, '..', `.download-${process.pid}-`));
   try {
     info?.(`downloading source package ${pkg} ${hit.version} (${hit.file.file}, ${hit.file.size} bytes)`);
     try {
@@ -137,7 +137,6 @@ export async function fetchSourceFile(apt: AptState, pkg: string, version: strin
     const got = join(dir, hit.file.file);
     if (!existsSync(got)) throw new KilnError('debsrc-download', `apt-get source did not produce ${hit.file.file}`);
     await verifySha256(got, sha256, `downloaded ${hit.file.file}`, 'the download does not match the pin; try again, and if it persists run `kiln track`');
-    mkdirSync(join(dest, '..'), { recursive: true });
     renameSync(got, dest);
   } finally {
     rmSync(dir, { recursive: true, force: true });

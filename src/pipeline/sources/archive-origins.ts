@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { Project } from '../model.js';
@@ -78,7 +78,8 @@ export async function fetchFromArchiveOrigins(
   }
   const origins = archiveOrigins(project, file.filename, file.tracked);
   if (origins.length === 0) tried.push(`${where}: no mirror of alias '${DEBIAN_ALIAS}' is configured, and the ref records no tracking time for the snapshot archive`);
-  const work = join(dirname(dest), `.mirror-${process.pid}`);
+  mkdirSync(dirname(dest), { recursive: true });
+  const work = mkdtempSync(join(dirname(dest), `.mirror-${process.pid}-`));
   try {
     for (const o of origins) {
       if (!FETCHABLE.test(o.url)) {
@@ -87,7 +88,6 @@ export async function fetchFromArchiveOrigins(
       }
       try {
         info?.(`${where}: fetching ${o.url} (${o.name})`);
-        mkdirSync(work, { recursive: true });
         const { path } = await downloadToCache(o.url, work, where, file.sha256, o.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: o.answerTimeoutMs });
         renameSync(path, dest);
         info?.(`${where}: got ${file.filename} from ${o.name}`);

@@ -35,6 +35,9 @@ import { TarSource } from './tar.js';
 const SHA256 = /^[0-9a-f]{64}$/;
 const REF_KEYS = ['version', 'filename', 'sha256', 'tracked'];
 
+/** Fetches under way in this process, by destination. */
+const inFlight = new Map<string, Promise<void>>();
+
 /** The pinned source file is in no origin any more. */
 class DebsrcGone extends KilnError {
   constructor(message: string, hint: string) {
@@ -147,7 +150,23 @@ export class DebsrcSource extends BaseSource {
     return { version: files.version, filename: `${files.directory}/${chosen.file}`, sha256: chosen.sha256, tracked: snapshotTime(new Date()) };
   }
 
-  async fetch(ctx: SourceContext): Promise<void> {
+  fetch(ctx: SourceContext): Promise<void> {
+    // elements that share a source file (linux and its headers) fetch it once
+    const key = this.ref === undefined ? undefined : this.cachedPath(ctx);
+    const running = key === undefined ? undefined : inFlight.get(key);
+    if (running) return running;
+    const p = this.fetchOnce(ctx);
+    if (key !== undefined) {
+      inFlight.set(key, p);
+      void p.then(
+        () => inFlight.delete(key),
+        () => inFlight.delete(key),
+      );
+    }
+    return p;
+  }
+
+  private async fetchOnce(ctx: SourceContext): Promise<void> {
     const pin = this.pin();
     if (pin === undefined) throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
     if (this.isCached(ctx)) return;

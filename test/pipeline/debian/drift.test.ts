@@ -233,6 +233,25 @@ test('debsrc: gone → clear error; a mirror serves the pinned file; fix-missing
   assert.ok(after.startsWith('kind: import\nsources:\n- kind: debsrc\n  package: kiln-src\n'), after);
 });
 
+test('two elements that share a source file fetch it at the same time without tripping over each other', async () => {
+  const dir = writeProject('shared', 'aliases:\n  debian-snapshot: ""\n');
+  const src = readFileSync(join(dir, 'elements', 'src.bst'), 'utf8');
+  writeFileSync(join(dir, 'elements', 'src2.bst'), src);
+  await track(dir, 'src.bst');
+  writeFileSync(join(dir, 'elements', 'src2.bst'), readFileSync(join(dir, 'elements', 'src.bst'), 'utf8'));
+  writeFileSync(join(dir, 'elements', 'both.bst'), 'kind: stack\ndepends:\n- src.bst\n- src2.bst\n');
+  const cache = newCache();
+  const p = openPipeline({ projectDir: dir, cacheDir: cache, targets: ['both.bst'], warn: () => undefined });
+  try {
+    const sources = p.all.flatMap((e) => p.session.sources(e));
+    assert.is(sources.length, 2);
+    await Promise.all(sources.map((s) => s.fetch(p.session.sourceContext)));
+    for (const s of sources) assert.ok(s.isCached(p.session.sourceContext));
+  } finally {
+    p.session.close();
+  }
+});
+
 test('CLI: build fails with the re-pin hint; build --fix-missing re-pins, lists what changed and builds', () => {
   const dir = writeProject('cli', 'aliases:\n  debian-snapshot: ""\n');
   writeFileSync(join(dir, 'elements', 'base.bst'), v1Base);
