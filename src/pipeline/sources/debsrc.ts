@@ -51,11 +51,13 @@ class CachedArchive extends TarSource {
     element: Element,
     decl: SourceDecl,
     private readonly archive: string,
+    sha256: string,
   ) {
     const config: YamlMap = { url: `file:///${decl.index}` };
     const baseDir = (decl.config as YamlMap)['base-dir'];
     if (baseDir !== undefined) config['base-dir'] = baseDir;
-    super(element, { ...decl, config });
+    // tar's ref is the archive's digest, whatever form debsrc's own ref has
+    super(element, { ...decl, config, ref: sha256 });
   }
   override cachedPath(): string {
     return this.archive;
@@ -207,7 +209,7 @@ export class DebsrcSource extends BaseSource {
   }
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
-    await new CachedArchive(this.element, this.decl, this.cachedPath(ctx)).stage(ctx, tree);
+    await new CachedArchive(this.element, this.decl, this.cachedPath(ctx), this.pin()!.sha256).stage(ctx, tree);
   }
 }
 

@@ -10,7 +10,7 @@ import { hostArchitecture } from '../../../src/pipeline/debian/apt-state.js';
 import { PinsUnavailable, sha256OfFile } from '../../../src/pipeline/debian/download.js';
 import { openPipeline } from '../../../src/pipeline/plan/open.js';
 import { updateRefs } from '../../../src/pipeline/plan/pin.js';
-import { describeRefChange } from '../../../src/pipeline/sources/index.js';
+import { describeRefChange, stageSources } from '../../../src/pipeline/sources/index.js';
 import { LocalArchive, type ArchiveFile } from '../../helpers/debian-archive.js';
 import { cleanup, tempDir } from '../sources/fixtures.js';
 
@@ -221,6 +221,14 @@ test('debsrc: gone → clear error; a mirror serves the pinned file; fix-missing
   const cache = newCache();
   await fetchAll(mirrored, cache, 'src.bst');
   assert.is(await sha256OfFile(join(cache, 'sources', 'debsrc', 'kiln-src', orig.sha256)), orig.sha256);
+  // and it stages like tar, from the ref as the file holds it
+  const staged = open(mirrored, cache, 'src.bst');
+  try {
+    const tree = await stageSources(staged.session.sources(staged.targets[0]!), staged.session.sourceContext);
+    assert.ok(tree.get('main.c')?.type === 'file', [...tree.walk()].map(([p]) => p).join(' '));
+  } finally {
+    staged.session.close();
+  }
 
   const p = open(dir, newCache(), 'src.bst');
   try {
