@@ -8,7 +8,7 @@ import { archiveTree, checkSymlinks, type Fail } from './archive-tree.js';
 import { BaseSource } from './base.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree } from './tree-ops.js';
-import { splitAlias, translateUrl, urlDirectoryName } from './url.js';
+import { candidateUrls, splitAlias, urlDirectoryName } from './url.js';
 
 const SHA1 = /^[0-9a-f]{40}$/;
 /** `ref-format: git-describe` refs: `v1.2-3-g<sha>`. */
@@ -67,10 +67,9 @@ export class GitSource extends BaseSource {
     return existsSync(m) && spawnSync('git', ['-C', m, 'cat-file', '-e', `${rev}^{commit}`], { stdio: 'ignore' }).status === 0;
   }
 
-  /** Clones (into a temp name, renamed when complete) or updates the bare mirror. */
-  private update(ctx: SourceContext): void {
+  /** Clones `url` (into a temp name, renamed when complete) or fetches it into the bare mirror. */
+  private update(ctx: SourceContext, url: string): void {
     const m = this.mirror(ctx);
-    const url = translateUrl(this.url, this.element.project);
     if (existsSync(m)) {
       this.git(['-C', m, 'fetch', '--prune', '--tags', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], `git fetch ${url}`);
       return;
@@ -100,18 +99,40 @@ export class GitSource extends BaseSource {
 
   async track(ctx: SourceContext): Promise<YamlValue | undefined> {
     if (this.trackRef === undefined) return undefined;
-    this.update(ctx);
-    const m = this.mirror(ctx);
-    return this.git(['-C', m, 'rev-parse', '--verify', `${this.trackRef}^{commit}`], `resolving '${this.trackRef}'`);
+    // upstream first (BuildStream tracks against the upstream alias, then the mirrors)
+    const errors: string[] = [];
+    for (const url of candidateUrls(this.url, this.element.project, 'track')) {
+      try {
+        this.update(ctx, url);
+        return this.git(['-C', this.mirror(ctx), 'rev-parse', '--verify', `${this.trackRef}^{commit}`], `resolving '${this.trackRef}'`);
+      } catch (e) {
+        if (!(e instanceof KilnError)) throw e;
+        errors.push(e.message);
+      }
+    }
+    throw new KilnError('track-failed', errors.join('\n'), 'check the URL, its alias and mirrors');
   }
 
   async fetch(ctx: SourceContext): Promise<void> {
     if (this.ref === undefined) throw new KilnError('source-no-ref', `${this.label}: has no ref`, `run \`kiln track ${this.element.name}\` first`);
     if (this.isCached(ctx)) return;
-    this.update(ctx);
-    if (!this.has(ctx, this.commit())) {
-      throw new KilnError('git-no-commit', `${this.label}: commit ${this.commit()} is not in ${translateUrl(this.url, this.element.project)}`, `run \`kiln track ${this.element.name}\` to pick the current commit of '${this.trackRef ?? 'the branch'}'`);
+    // mirrors first (the default mirror leads), then upstream; done once the commit is here
+    const tried: string[] = [];
+    for (const url of candidateUrls(this.url, this.element.project, 'fetch')) {
+      try {
+        this.update(ctx, url);
+        if (this.has(ctx, this.commit())) return;
+        tried.push(`${url}: no commit ${this.commit()}`);
+      } catch (e) {
+        if (!(e instanceof KilnError)) throw e;
+        tried.push(e.message);
+      }
     }
+    throw new KilnError(
+      'git-no-commit',
+      `${this.label}: commit ${this.commit()} is in none of the repositories tried:\n${tried.map((t) => `  ${t}`).join('\n')}`,
+      `run \`kiln track ${this.element.name}\` to pick the current commit of '${this.trackRef ?? 'the branch'}'`,
+    );
   }
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {

@@ -56,6 +56,35 @@ test('git: track resolves the branch, fetch mirrors, stage gives the commit tree
   cleanup(dir, tc.root);
 });
 
+test('git: a project mirror serves a pinned commit upstream no longer has; upstream is tracked first', async () => {
+  const dir = tempDir();
+  const r = repo(dir);
+  const pinned = git(r, 'rev-parse', 'HEAD');
+  // the team's mirror keeps the old history; upstream is rewritten and loses the pinned commit
+  run('git', ['clone', '-q', '--mirror', r, join(dir, 'mirror', 'hello')]);
+  git(r, 'commit', '-q', '--amend', '-m', 'rewritten');
+  git(r, 'reflog', 'expire', '--expire=now', '--all');
+  git(r, 'gc', '-q', '--prune=now');
+  const project = makeProject(dir, { repos: `file://${join(dir, 'repos')}/` }, [{ name: 'team', aliases: { repos: [`file://${join(dir, 'mirror')}/`] } }]);
+  const el = makeElement(project, 'hello.bst', [{ kind: 'git', config: { url: 'repos:hello', track: 'main' }, ref: pinned }]);
+  const tc = testCache();
+  const src = configureSource(el.sources[0]!, el);
+  await src.fetch(tc.ctx);
+  assert.ok(src.isCached(tc.ctx));
+  // track asks upstream first: the rewritten head, not the mirror's
+  assert.is(await src.track(tc.ctx), git(r, 'rev-parse', 'HEAD'));
+  // neither has an unknown commit: the error names every repository tried
+  const none = makeElement(project, 'none.bst', [{ kind: 'git', config: { url: 'repos:hello', track: 'main' }, ref: 'a'.repeat(40) }]);
+  try {
+    await configureSource(none.sources[0]!, none).fetch(testCache().ctx);
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, KilnError);
+    assert.match((e as KilnError).message, /is in none of the repositories tried:\n.*mirror\/hello.*\n.*repos\/hello/);
+  }
+  cleanup(dir, tc.root);
+});
+
 test('git: bad refs, missing track and ref, unknown commit', async () => {
   const dir = tempDir();
   const r = repo(dir);
@@ -74,7 +103,7 @@ test('git: bad refs, missing track and ref, unknown commit', async () => {
     err = e;
   }
   assert.instance(err, KilnError);
-  assert.match((err as KilnError).message, new RegExp(`commit ${'f'.repeat(40)} is not in file://`));
+  assert.match((err as KilnError).message, new RegExp(`commit ${'f'.repeat(40)} is in none of the repositories tried:\n  file://`));
   assert.not.ok(filesUnder(tc.root).some((f) => f.includes('.partial')), 'no partial clone left');
   cleanup(dir, tc.root);
 });
