@@ -80,11 +80,18 @@ export function registerBuild(program: Command): void {
           progress.info(`tracked ${toTrack.length} element(s): ${results.filter((r) => r.changed).length} ref(s) changed`);
         }
         if (opts.fixMissing) {
-          progress.info('fix-missing: checking that every pinned file can still be fetched');
-          const results = await updateRefs(session, p.all, 'fix-missing', {
-            onResult: (r) => refChangeLines(r, describeRefChange, 'fix-missing').forEach((l) => progress!.message(l)),
-          });
-          const changed = results.filter((r) => r.changed).length;
+          // Only what must be built needs its sources; a re-pin changes keys, which can put more
+          // elements in the plan, so check again until the plan holds nothing unchecked.
+          const checked = new Set<Element>();
+          let changed = 0;
+          for (let todo = buildPlan(session, p.targets); todo.length > 0; todo = buildPlan(session, p.targets).filter((e) => !checked.has(e))) {
+            progress.info(`fix-missing: checking that the pinned files of ${todo.length} element(s) to build can still be fetched`);
+            const results = await updateRefs(session, todo, 'fix-missing', {
+              onResult: (r) => refChangeLines(r, describeRefChange, 'fix-missing').forEach((l) => progress!.message(l)),
+            });
+            changed += results.filter((r) => r.changed).length;
+            todo.forEach((e) => checked.add(e));
+          }
           progress.info(`fix-missing: ${changed === 0 ? 'every pin is still available' : `${changed} source(s) re-pinned`}`);
         }
         out.write(`kiln build: project ${p.loaded.project.name} (${p.loaded.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
