@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { KilnError } from '../errors.js';
 
@@ -145,6 +146,38 @@ export function removeStaleTemps(path: string): string[] {
     }
   }
   return removed;
+}
+
+/* ---------------------------------------------------------------------------------------- *
+ * Spool directories for compressed tar sources: `kiln-tar-PID-XXXXXX` in the temp directory.
+ * ---------------------------------------------------------------------------------------- */
+
+const SPOOL_PREFIX = 'kiln-tar-';
+
+/** A new spool directory for this process. */
+export function newSpoolDir(): string {
+  return mkdtempSync(join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
+}
+
+/** Removes spool directories of runs that no longer run (`pid`: only that run's, alive or not). */
+export function removeStaleSpools(pid?: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^kiln-tar-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (!m) continue;
+    const owner = Number(m[1]);
+    if (pid !== undefined ? owner !== pid : owner === process.pid || processAlive(owner)) continue;
+    try {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // not ours (another user's run): leave it
+    }
+  }
 }
 
 /**

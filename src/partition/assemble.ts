@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { KilnError, type SourcePosition } from '../errors.js';
-import { MemoryTarget, SubTarget, withSparseFile, writeSkippingZeros, type BlockTarget } from '../fs/block-target.js';
+import { MemoryTarget, newSpoolDir, removeStaleSpools, SubTarget, withSparseFile, writeSkippingZeros, type BlockTarget } from '../fs/block-target.js';
 import { BytesContent, HostFileContent, type FileContent } from '../fs/content.js';
 import { planExt4, writeExt4 } from '../fs/ext4/writer.js';
 import type { Ext4Options } from '../fs/ext4/options.js';
@@ -14,7 +14,7 @@ import { alignUp, formatSize } from '../units.js';
 import { encodeGpt, GPT_BACKUP_SECTORS, GPT_FIRST_USABLE } from './gpt.js';
 import { GPT_TYPES } from './gpt-entry.js';
 import { derivedU32, derivedUuid } from './guid.js';
-import { at, layoutError, type DiskLayout, type PartitionSpec } from './layout.js';
+import { at, layoutError, MAX_BYTES, MBR_MAX_BYTES, type DiskLayout, type PartitionSpec } from './layout.js';
 import { MBR_TYPES } from './mbr-entry.js';
 import { encodeMbr, SECTOR, type TableSector } from './mbr.js';
 import { loadSyslinuxBinaries, installSyslinux, type SyslinuxBinaries } from './syslinux/index.js';
@@ -117,23 +117,43 @@ function putFile(tree: FileTree, path: string, content: FileContent, mtimeSec: n
   tree.set(p, inode);
 }
 
-async function buildTree(spec: PartitionSpec, disposers: (() => void)[], sde: number | undefined): Promise<FileTree> {
-  let tree: FileTree;
-  if (spec.tree) tree = copyTree(spec.tree);
-  else if (spec.source) {
-    if (statSync(spec.source).isDirectory()) {
-      tree = treeFromDirectory(spec.source, { owners: spec.rootOwner === false ? 'keep' : 'root' });
-    } else {
-      const t = await treeFromTar(spec.source, { owners: spec.rootOwner ? 'root' : 'keep' });
-      disposers.push(t.dispose);
-      tree = t.tree;
-    }
-  } else tree = new FileTree();
+async function sourceTree(spec: PartitionSpec, disposers: (() => void)[]): Promise<FileTree> {
+  if (spec.tree) return copyTree(spec.tree);
+  if (!spec.source) return new FileTree();
+  let isDir: boolean;
+  try {
+    isDir = statSync(spec.source).isDirectory();
+  } catch (e) {
+    throw new KilnError('no-source', `source '${spec.source}' cannot be read: ${(e as Error).message}`, 'it must exist until the image is written');
+  }
+  if (isDir) return treeFromDirectory(spec.source, { owners: spec.rootOwner === false ? 'keep' : 'root' });
+  // A spool named by PID, so that the spool of a killed or interrupted run can be found and removed.
+  removeStaleSpools();
+  const spoolDir = newSpoolDir();
+  disposers.push(() => rmSync(spoolDir, { recursive: true, force: true }));
+  const t = await treeFromTar(spec.source, { owners: spec.rootOwner ? 'root' : 'keep', spoolDir });
+  disposers.push(t.dispose);
+  return t.tree;
+}
+
+function addFiles(tree: FileTree, spec: PartitionSpec, sde: number | undefined): void {
   for (const [dest, host] of Object.entries(spec.files ?? {})) {
     const content = HostFileContent.of(host);
-    putFile(tree, dest, content, sde ?? Math.floor(statSync(host).mtimeMs / 1000));
+    let mtime = sde;
+    if (mtime === undefined) {
+      try {
+        mtime = Math.floor(statSync(host).mtimeMs / 1000);
+      } catch (e) {
+        throw new KilnError('no-source', `file for '${dest}' ('${host}') cannot be read: ${(e as Error).message}`);
+      }
+    }
+    try {
+      putFile(tree, dest, content, mtime);
+    } catch (e) {
+      if (e instanceof KilnError) throw new KilnError(e.code, `file destination '${dest}': ${e.message}`, e.hint);
+      throw e;
+    }
   }
-  return tree;
 }
 
 function fatOptions(spec: PartitionSpec, sde: number | undefined, hiddenSectors?: number): FatOptions {
@@ -213,6 +233,20 @@ function contentMinimum(p: PlannedPartition, sde: number | undefined): number {
   }
 }
 
+/** Runs `fn`; a KilnError it throws gets the file:line:col of the spec's `key` and the partition number. */
+async function withPosition<T>(spec: PartitionSpec, key: string, number: number, fn: () => T | Promise<T>): Promise<T> {
+  return withPositionAt(posOf(spec, key), number, fn);
+}
+
+async function withPositionAt<T>(pos: SourcePosition | undefined, number: number, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof KilnError && !/^\S+:\d+:\d+: /.test(e.message)) throw new KilnError(e.code, at(pos, `partition ${number}: ${e.message}`), e.hint);
+    throw e;
+  }
+}
+
 function formatPos(pos: SourcePosition | undefined): string {
   return pos ? `${pos.file}:${pos.line}:${pos.col}` : '';
 }
@@ -252,7 +286,7 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
   const sde = options.sourceDateEpoch;
   const disposers: (() => void)[] = [];
   const dispose = (): void => {
-    for (const d of disposers.splice(0)) d();
+    for (const d of disposers.splice(0).reverse()) d();
   };
   try {
     const align = layout.alignment;
@@ -263,15 +297,21 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
     for (const [i, spec] of layout.partitions.entries()) {
       const number = i < logicalFrom ? i + 1 : i + 2;
       const p: PlannedPartition = { spec, number, start: 0, size: 0, mbrType: 0, gptType: '', guid: '', minimumSize: 0 };
-      if (spec.filesystem === 'fat' || spec.filesystem === 'ext4') p.tree = await buildTree(spec, disposers, sde);
+      if (spec.filesystem === 'fat' || spec.filesystem === 'ext4') {
+        const tree = await withPosition(spec, 'source', p.number, () => sourceTree(spec, disposers));
+        await withPosition(spec, 'files', p.number, () => addFiles(tree, spec, sde));
+        p.tree = tree;
+      }
       if (spec.filesystem === 'raw') {
         if (spec.content) p.raw = spec.content;
-        else if (spec.source) p.raw = HostFileContent.of(spec.source);
+        else if (spec.source) p.raw = await withPosition(spec, 'source', p.number, () => HostFileContent.of(spec.source!));
       }
       if (spec.syslinux) {
-        const binaries = loadSyslinuxBinaries(spec.syslinux.binaries);
-        p.syslinux = { binaries, directory: spec.syslinux.directory };
-        const cfg = syslinuxConfig(spec.syslinux);
+        const sl = spec.syslinux;
+        const slPos = (key: string): SourcePosition | undefined => sl.positions?.keys[key] ?? posOf(spec, 'syslinux');
+        const binaries = await withPositionAt(slPos('binaries'), p.number, () => loadSyslinuxBinaries(sl.binaries));
+        p.syslinux = { binaries, directory: sl.directory };
+        const cfg = await withPositionAt(slPos(sl.config ? 'config' : 'kernel'), p.number, () => syslinuxConfig(sl));
         const dir = normalizePath(spec.syslinux.directory);
         putFile(p.tree!, dir ? `${dir}/syslinux.cfg` : 'syslinux.cfg', new BytesContent(cfg), sde ?? 0);
       }
@@ -306,6 +346,16 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       if (size < p.minimumSize) {
         throw layoutError(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but its content needs at least ${formatSize(p.minimumSize)} (${p.minimumSize} bytes)`, "make it larger or use size: auto");
       }
+      if (!Number.isSafeInteger(start + size) || start + size + tail > MAX_BYTES) {
+        throw layoutError(posOf(spec, spec.size === 'rest' ? 'start' : 'size'), `partition ${p.number} would end at ${formatSize(start + size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`, 'make the partitions smaller');
+      }
+      if (!gpt && start + size > MBR_MAX_BYTES) {
+        throw layoutError(
+          posOf(spec, spec.start !== undefined && spec.start >= MBR_MAX_BYTES ? 'start' : 'size'),
+          `partition ${p.number} would end at ${formatSize(start + size)} (sector ${(start + size) / SECTOR}), beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`,
+          'use table: gpt, or make the partitions smaller',
+        );
+      }
       p.start = start;
       p.size = size;
       cursor = start + size;
@@ -320,7 +370,10 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       }
       size = diskSize;
     }
-    if (!gpt && end > 0xffffffff * SECTOR) throw layoutError(layout.positions?.keys.table, 'an MBR table cannot address beyond 2 TiB', 'use table: gpt');
+    if (!gpt && size > MBR_MAX_BYTES) {
+      throw layoutError(layout.positions?.keys.size ?? layout.positions?.keys.table, `the disk is ${formatSize(size)} (${size} bytes), beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`, 'use table: gpt, or a smaller disk size');
+    }
+    if (size > MAX_BYTES) throw layoutError(layout.positions?.keys.size, `the disk would be ${formatSize(size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`, 'make the disk smaller');
 
     const seed = layout.seed ?? `kiln-disk:${layout.table}:${size}:${planned.map((p) => `${p.spec.filesystem}/${p.start}/${p.size}/${p.spec.label ?? ''}/${p.spec.uuid ?? ''}/${p.spec.name ?? ''}`).join(',')}`;
     planned.forEach((p, i) => {
@@ -349,7 +402,12 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       const withSyslinux = planned.find((p) => p.syslinux);
       if (withSyslinux) plan.bootCode = withSyslinux.syslinux!.binaries.mbr.subarray(0, 440);
     }
-    tableSectors(plan); // throws on anything the table cannot describe
+    try {
+      tableSectors(plan); // throws on anything the table cannot describe
+    } catch (e) {
+      if (e instanceof KilnError) throw new KilnError(e.code, at(layout.positions?.keys.table ?? layout.positions?.at, `the ${layout.table.toUpperCase()} table: ${e.message}`), e.hint);
+      throw e;
+    }
     return plan;
   } catch (e) {
     dispose();
@@ -393,6 +451,8 @@ function hex8(n: number): string {
   return n.toString(16).toUpperCase().padStart(8, '0');
 }
 
+const OUTPUT_ERRORS = new Set(['disk-full', 'file-too-large', 'interrupted', 'io-error', 'bad-output', 'source-changed', 'no-source']);
+
 /** Writes a planned disk into `target` (exactly plan.size bytes, reading as zeros). */
 export function writeDisk(plan: DiskPlan, target: BlockTarget, options: AssembleOptions = {}): DiskResult {
   if (target.size !== plan.size) throw new KilnError('bad-target', `the disk target is ${target.size} bytes; the plan needs ${plan.size}`);
@@ -406,7 +466,8 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: Assemble
     try {
       writePartition(p, sub, r, sde);
     } catch (e) {
-      if (e instanceof KilnError) throw new KilnError(e.code, at(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}): ${e.message}`), e.hint);
+      // The output disk's own troubles (full, interrupted, unwritable) and changed sources are not the layout's fault.
+      if (e instanceof KilnError && !OUTPUT_ERRORS.has(e.code)) throw new KilnError(e.code, at(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}): ${e.message}`), e.hint);
       throw e;
     }
     if (plan.layout.table === 'gpt') {

@@ -1,12 +1,25 @@
 import { readFileSync } from 'node:fs';
-import type { SyslinuxSpec } from './layout.js';
+import { KilnError } from '../errors.js';
+import { controlCharacter, type SyslinuxSpec } from './layout.js';
 
 /**
  * The syslinux.cfg kiln generates from a layout's `syslinux` block: one label booted at once
- * (or after `timeout`), the console on the first serial port when `serial` is set.
+ * (or after `timeout`), the console on the first serial port when `serial` is set. Values go
+ * into single lines, so control characters (a line break would add directives) are refused.
  */
 export function syslinuxConfig(spec: SyslinuxSpec): Uint8Array {
-  if (spec.config) return new Uint8Array(readFileSync(spec.config));
+  if (spec.config) {
+    try {
+      return new Uint8Array(readFileSync(spec.config));
+    } catch (e) {
+      throw new KilnError('no-source', `cannot read syslinux config '${spec.config}': ${(e as Error).message}`);
+    }
+  }
+  for (const k of ['kernel', 'initrd', 'cmdline'] as const) {
+    const v = spec[k];
+    const ctl = v === undefined ? undefined : controlCharacter(v);
+    if (ctl) throw new KilnError('bad-layout', `syslinux ${k} contains ${ctl}; it would break the syslinux.cfg line it goes into`, `write the ${k} on one line without control characters`);
+  }
   const lines: string[] = [];
   if (spec.serial !== undefined) lines.push(`SERIAL 0 ${spec.serial}`);
   lines.push('DEFAULT linux');

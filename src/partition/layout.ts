@@ -146,6 +146,8 @@ export function layoutError(pos: SourcePosition | undefined, message: string, hi
 }
 
 class Reader {
+  /** Set once the table is known to be MBR: sizes beyond 2^53 bytes then name the MBR's limit. */
+  mbr = false;
   constructor(
     readonly file: string,
     readonly lines: LineCounter,
@@ -211,7 +213,9 @@ class Reader {
     const v = this.scalar(node);
     if (typeof v === 'string' && words.includes(v)) return v;
     const tooLarge = (text: string): never =>
-      this.fail(node, `${what} ${text} is too large: kiln handles sizes up to 8 PiB (2^53 bytes)`, 'write a size such as 64M or 2G; an MBR table addresses at most 2 TiB, a GPT table more');
+      this.mbr
+        ? this.fail(node, `${what} ${text} is beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`, 'use table: gpt, or a smaller size such as 64M or 2G')
+        : this.fail(node, `${what} ${text} is too large: kiln handles disks and partitions up to 8 PiB (2^53 bytes)`, 'write a size such as 64M or 2G');
     if (typeof v === 'number' && Number.isInteger(v) && v > 0) {
       if (v > MAX_BYTES) tooLarge(String(v));
       return v;
@@ -402,6 +406,7 @@ export function parseLayout(text: string, file: string): DiskLayout {
   const { map, positions } = r.entries(root, 'the layout', TOP_KEYS);
   const table = map.has('table') ? r.string(map.get('table'), 'table') : 'mbr';
   if (table !== 'mbr' && table !== 'gpt') r.fail(map.get('table'), `unknown table type '${table}'`, 'use mbr or gpt');
+  r.mbr = table === 'mbr';
   const size = map.has('size') ? r.size(map.get('size'), 'disk size', ['auto']) : 'auto';
   if (typeof size === 'number' && size % 512 !== 0) r.fail(map.get('size'), `disk size ${size} is not a multiple of 512 bytes`);
   const alignment = map.has('alignment') ? r.size(map.get('alignment'), 'alignment') : MiB;
@@ -428,7 +433,7 @@ export function parseLayout(text: string, file: string): DiskLayout {
     const limit = 'an MBR table addresses at most 2^32 sectors of 512 bytes (2 TiB)';
     if (typeof layout.size === 'number' && layout.size > MBR_MAX_BYTES) throw layoutError(positions.keys.size, `disk size ${formatSize(layout.size)} (${layout.size} bytes) is beyond what an MBR can address: ${limit}`, 'use table: gpt, or a smaller disk size');
     layout.partitions.forEach((p, i) => {
-      if (typeof p.size === 'number' && p.size > MBR_MAX_BYTES - MiB) throw layoutError(p.positions?.keys.size, `partition ${i + 1} size ${formatSize(p.size)} (${p.size} bytes) is beyond what an MBR can address: ${limit}`, 'use table: gpt, or a smaller partition');
+      if (typeof p.size === 'number' && p.size > MBR_MAX_BYTES - 512) throw layoutError(p.positions?.keys.size, `partition ${i + 1} size ${formatSize(p.size)} (${p.size} bytes) is beyond what an MBR can address: ${limit}`, 'use table: gpt, or a smaller partition');
       if (p.start !== undefined && p.start >= MBR_MAX_BYTES) throw layoutError(p.positions?.keys.start, `partition ${i + 1} start ${formatSize(p.start)} is beyond what an MBR can address: ${limit}`, 'use table: gpt, or start the partition earlier');
     });
   }
