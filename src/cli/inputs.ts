@@ -1,5 +1,7 @@
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
+import { newSpoolDir, removeStaleSpools, setInterruptFlag, tempPathFor } from '../fs/block-target.js';
 import type { OwnerPolicy } from '../fs/tree-from-tar.js';
 import type { FileTree } from '../fs/tree.js';
 
@@ -23,11 +25,18 @@ export function positiveInt(v: string, what: string): number {
 export async function withSourceTree<T>(source: { dir?: string; tar?: string }, owners: OwnerPolicy, fn: (tree: FileTree) => Promise<T>): Promise<T> {
   if (source.tar !== undefined) {
     const { treeFromTar } = await import('../fs/tree-from-tar.js');
-    const t = await treeFromTar(source.tar, { owners });
+    // A spool named by PID, so that an interrupted or killed run's spool can be found and removed.
+    removeStaleSpools();
+    const spoolDir = newSpoolDir();
     try {
-      return await fn(t.tree);
+      const t = await treeFromTar(source.tar, { owners, spoolDir });
+      try {
+        return await fn(t.tree);
+      } finally {
+        t.dispose();
+      }
     } finally {
-      t.dispose();
+      rmSync(spoolDir, { recursive: true, force: true });
     }
   }
   if (source.dir === undefined) throw new KilnError('bad-usage', 'no source given', 'name a source directory, or an archive with --from-tar');
@@ -48,12 +57,139 @@ export function sourceAndOutput(type: string, first: string, second: string | un
     if (second === undefined) throw new KilnError('bad-args', 'missing the output file', `kiln mkfs ${type} SRC OUT.img`);
     result = { src: first, out: second };
   }
+  outputNotDirectory(result.out);
+  return result;
+}
+
+/** Refuses an output that is an existing directory (the rename into place would fail late). */
+export function outputNotDirectory(out: string): void {
   let outIsDir = false;
   try {
-    outIsDir = statSync(result.out).isDirectory();
+    outIsDir = statSync(out).isDirectory();
   } catch {
     // does not exist yet: fine
   }
-  if (outIsDir) throw new KilnError('bad-output', `output '${result.out}' is a directory`, 'name the image file to write, e.g. rootfs.img');
-  return result;
+  if (outIsDir) throw new KilnError('bad-output', `output '${out}' is a directory`, 'name the image file to write, e.g. rootfs.img');
+}
+
+/* ---------------------------------------------------------------------------------------- *
+ * Writer commands in a worker thread, so that SIGINT, SIGTERM and SIGHUP are honoured while a
+ * synchronous writer runs: the main thread keeps its event loop free for the signal handlers.
+ * ---------------------------------------------------------------------------------------- */
+
+/** What the main thread hands the worker: the same command line and the shared interrupt flag. */
+interface WriterJob {
+  kilnWriter: true;
+  argv: string[];
+  flag: SharedArrayBuffer;
+}
+
+/** What the worker sends back. */
+export type WriterOutcome = { ok: true } | { kiln: { code: string; message: string; hint?: string } } | { internal: string };
+
+const SIGNALS: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+/** How long an interrupted writer may take to stop by itself (at its next write) before it is terminated. */
+const GRACE_MS = 2000;
+
+let writerEntry: string | undefined;
+
+/** Set by the CLI entry (main.ts): the module a writer worker runs. Without it, writers run in-process. */
+export function setWriterEntry(url: string): void {
+  writerEntry = url;
+}
+
+/** The job, when this thread is a writer worker. */
+export function writerJob(): WriterJob | undefined {
+  if (isMainThread) return undefined;
+  const d = workerData as Partial<WriterJob> | null | undefined;
+  return d && d.kilnWriter === true && Array.isArray(d.argv) && d.flag instanceof SharedArrayBuffer ? (d as WriterJob) : undefined;
+}
+
+/** A thrown value as the worker reports it. */
+export function writerOutcome(e: unknown): WriterOutcome {
+  if (e instanceof KilnError) return { kiln: { code: e.code, message: e.message, ...(e.hint !== undefined && { hint: e.hint }) } };
+  return { internal: (e as Error)?.stack ?? String(e) };
+}
+
+function outcomeError(o: WriterOutcome | undefined, exitCode: number): unknown {
+  if (o === undefined) return new Error(`the writer thread ended (exit code ${exitCode}) without reporting`);
+  if ('kiln' in o) return new KilnError(o.kiln.code, o.kiln.message, o.kiln.hint);
+  if ('internal' in o) {
+    const err = new Error('error in the writer thread');
+    err.stack = o.internal;
+    return err;
+  }
+  return undefined;
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // the next run removes it as a stale temp
+  }
+}
+
+/**
+ * Runs `work` (which writes `outputs` through SparseFileTarget or withOutputFile) so that a
+ * SIGINT, SIGTERM or SIGHUP stops it cleanly: the work runs in a worker thread re-running this
+ * command; a signal sets a shared flag that makes the writer's next write throw (its own
+ * clean-up removes the temp file and spools), or, if it does not write within 2 s (or a second
+ * signal comes), the worker is terminated and the temp files are removed here. The process
+ * then exits 128 + the signal number (130 for SIGINT, 143 for SIGTERM). In the worker, or
+ * without a CLI entry (library use), `work` simply runs.
+ */
+export async function interruptible(outputs: readonly string[], work: () => Promise<void>): Promise<void> {
+  const job = writerJob();
+  if (job) {
+    setInterruptFlag(new Int32Array(job.flag));
+    return work();
+  }
+  if (!isMainThread || writerEntry === undefined) return work();
+  const flag = new SharedArrayBuffer(4);
+  const data: WriterJob = { kilnWriter: true, argv: process.argv, flag };
+  const entry = writerEntry;
+  let worker: Worker;
+  if (entry.endsWith('.ts')) {
+    // Running from source under tsx (tests): the worker registers tsx itself before loading the entry.
+    const api = import.meta.resolve('tsx/esm/api');
+    worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: data });
+  } else worker = new Worker(new URL(entry), { workerData: data });
+
+  return new Promise<void>((resolve, reject) => {
+    let signal: string | undefined;
+    let outcome: WriterOutcome | undefined;
+    let startupError: unknown;
+    let force: NodeJS.Timeout | undefined;
+    let linger: NodeJS.Timeout | undefined;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signal === undefined) {
+        signal = sig;
+        Atomics.store(new Int32Array(flag), 0, 1);
+        force = setTimeout(() => void worker.terminate(), GRACE_MS);
+      } else void worker.terminate();
+    };
+    for (const s of Object.keys(SIGNALS)) process.on(s, onSignal);
+    worker.on('message', (m: WriterOutcome) => {
+      outcome = m;
+      // the result is known: a worker that does not end by itself is stopped
+      linger = setTimeout(() => void worker.terminate(), 5000);
+    });
+    worker.on('error', (e) => {
+      startupError = e;
+    });
+    worker.once('exit', (code) => {
+      for (const s of Object.keys(SIGNALS)) process.off(s, onSignal);
+      clearTimeout(force);
+      clearTimeout(linger);
+      if (signal !== undefined) {
+        for (const out of outputs) removeQuietly(tempPathFor(out));
+        removeStaleSpools(process.pid);
+        process.stderr.write(`kiln: interrupted by ${signal}${outcome && 'ok' in outcome ? '' : '; nothing was written under the output name'}\n`);
+        process.exit(128 + SIGNALS[signal]!);
+      }
+      if (outcome && 'ok' in outcome) resolve();
+      else reject(outcome === undefined && startupError !== undefined ? startupError : outcomeError(outcome, code));
+    });
+  });
 }

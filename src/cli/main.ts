@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { commands } from './commands/index.js';
+import { setWriterEntry, writerJob, writerOutcome, type WriterOutcome } from './inputs.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -20,6 +22,20 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Errors the operating system reports about the machine, not about kiln: a user can act on them. */
+const ENVIRONMENT_ERRORS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the filesystem is read-only',
+  EIO: 'an I/O error (the disk may be failing)',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  ENOMEM: 'out of memory',
+  EFBIG: 'a file is too large for its filesystem',
+};
+
 /** Prints an error the way users see it and returns the exit code. */
 export function reportError(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
@@ -27,12 +43,20 @@ export function reportError(e: unknown): number {
     process.stderr.write(`kiln: error: ${e.describe()}\n`);
     return 1;
   }
-  const err = e as Error;
+  const err = e as NodeJS.ErrnoException;
+  const what = typeof err?.code === 'string' ? ENVIRONMENT_ERRORS[err.code] : undefined;
+  if (what !== undefined && typeof err.syscall === 'string') {
+    // A system error no command turned into a KilnError: still the machine's state, not a bug.
+    const where = typeof err.path === 'string' ? ` on '${err.path}'` : '';
+    process.stderr.write(`kiln: error: ${what} (${err.syscall}${where}: ${err.code})\n  hint: fix the cause and run the command again\n`);
+    return 1;
+  }
   process.stderr.write(`kiln: internal error: ${err?.stack ?? String(e)}\n`);
   return 70;
 }
 
 async function main(): Promise<void> {
+  setWriterEntry(import.meta.url);
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {
@@ -40,4 +64,18 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** In a writer worker (see `interruptible`): run the same command line, report how it ended. */
+async function workerMain(argv: string[]): Promise<void> {
+  let outcome: WriterOutcome;
+  try {
+    await buildProgram().parseAsync(argv);
+    outcome = { ok: true };
+  } catch (e) {
+    outcome = writerOutcome(e);
+  }
+  parentPort!.postMessage(outcome);
+}
+
+const job = writerJob();
+if (job) await workerMain(job.argv);
+else await main();

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { Ext4Options } from '../../fs/ext4/options.js';
 import { formatSize, parseSize } from '../../units.js';
-import { sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { interruptible, sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   size: string;
@@ -62,25 +62,27 @@ export function addMkfsExt4(mkfs: Command): void {
       if (sde !== undefined) options.sourceDateEpoch = sde;
       const owners = opts.rootOwner ? 'root' : 'keep';
 
-      const { withSparseFile } = await import('../../fs/block-target.js');
-      const { planExt4, writeExt4 } = await import('../../fs/ext4/writer.js');
-      await withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
-        // Names, xattrs and fit are all checked before the output file is created.
-        const margin = opts.margin !== undefined ? parseSize(opts.margin, 'margin') : 0;
-        if (opts.margin !== undefined && opts.size !== 'auto') throw new KilnError('bad-args', '--margin only applies to --size auto');
-        const plan = planExt4(tree, options);
-        const size = opts.size === 'auto' ? plan.minimumSize + Math.ceil(margin / plan.blockSize) * plan.blockSize : parseSize(opts.size, 'image size');
-        if (size < plan.minimumSize) {
-          throw new KilnError(
-            'no-space',
-            `the tree needs an ext4 filesystem of at least ${plan.minimumSize} bytes (${formatSize(plan.minimumSize)}) but --size gives ${size} bytes (${formatSize(size)})`,
-            'give a larger --size, or --size auto',
+      await interruptible([out], async () => {
+        const { withSparseFile } = await import('../../fs/block-target.js');
+        const { planExt4, writeExt4 } = await import('../../fs/ext4/writer.js');
+        await withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
+          // Names, xattrs and fit are all checked before the output file is created.
+          const margin = opts.margin !== undefined ? parseSize(opts.margin, 'margin') : 0;
+          if (opts.margin !== undefined && opts.size !== 'auto') throw new KilnError('bad-args', '--margin only applies to --size auto');
+          const plan = planExt4(tree, options);
+          const size = opts.size === 'auto' ? plan.minimumSize + Math.ceil(margin / plan.blockSize) * plan.blockSize : parseSize(opts.size, 'image size');
+          if (size < plan.minimumSize) {
+            throw new KilnError(
+              'no-space',
+              `the tree needs an ext4 filesystem of at least ${plan.minimumSize} bytes (${formatSize(plan.minimumSize)}) but --size gives ${size} bytes (${formatSize(size)})`,
+              'give a larger --size, or --size auto',
+            );
+          }
+          const r = await withSparseFile(out, size, (t) => writeExt4(tree, t, options));
+          process.stdout.write(
+            `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}\n`,
           );
-        }
-        const r = await withSparseFile(out, size, (t) => writeExt4(tree, t, options));
-        process.stdout.write(
-          `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}\n`,
-        );
+        });
       });
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { FatOptions } from '../../fs/fat/index.js';
 import { formatSize, parseSize } from '../../units.js';
-import { sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { interruptible, sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   fat?: string;
@@ -55,17 +55,19 @@ export function addMkfsFat(mkfs: Command): void {
       const sde = sourceDateEpochFromEnv();
       if (sde !== undefined) options.sourceDateEpoch = sde;
 
-      const { withSparseFile } = await import('../../fs/block-target.js');
-      const { planFat, writeFat } = await import('../../fs/fat/index.js');
-      await withSourceTree({ dir: src, tar: opts.fromTar }, 'keep', async (tree) => {
-        // Everything is checked (names, sizes, fit) before the output file is created.
-        const plan = planFat(tree, options);
-        const size = opts.size === 'auto' ? plan.minimumSize : parseSize(opts.size, 'image size');
-        // With an explicit size, writeFat refuses a tree that does not fit before its first write.
-        const r = await withSparseFile(out, size, (t) => writeFat(tree, t, options));
-        process.stdout.write(
-          `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${r.volumeId.toString(16).toUpperCase().padStart(8, '0')}${r.label ? `, label ${r.label}` : ''}\n`,
-        );
+      await interruptible([out], async () => {
+        const { withSparseFile } = await import('../../fs/block-target.js');
+        const { planFat, writeFat } = await import('../../fs/fat/index.js');
+        await withSourceTree({ dir: src, tar: opts.fromTar }, 'keep', async (tree) => {
+          // Everything is checked (names, sizes, fit) before the output file is created.
+          const plan = planFat(tree, options);
+          const size = opts.size === 'auto' ? plan.minimumSize : parseSize(opts.size, 'image size');
+          // With an explicit size, writeFat refuses a tree that does not fit before its first write.
+          const r = await withSparseFile(out, size, (t) => writeFat(tree, t, options));
+          process.stdout.write(
+            `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${r.volumeId.toString(16).toUpperCase().padStart(8, '0')}${r.label ? `, label ${r.label}` : ''}\n`,
+          );
+        });
       });
     });
 }

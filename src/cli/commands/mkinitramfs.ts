@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { InitramfsOptions } from '../../fs/cpio/initramfs.js';
-import { sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { interruptible, outputNotDirectory, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
   rootOwner?: boolean;
@@ -30,12 +30,15 @@ export function registerMkinitramfs(program: Command): void {
       const sde = sourceDateEpochFromEnv();
       const options: InitramfsOptions = { compress: opts.compress, owners, level: Number(opts.level ?? 6) };
       if (sde !== undefined) options.sourceDateEpoch = sde;
-      const { withOutputFile } = await import('../../fs/cpio/file-output.js');
-      const { planInitramfs, writeInitramfs } = await import('../../fs/cpio/initramfs.js');
-      await withSourceTree(opts.fromTar ? { tar: src } : { dir: src }, owners, async (tree) => {
-        planInitramfs(tree, options);
-        const info = await withOutputFile(out, (sink) => writeInitramfs(tree, sink, options));
-        process.stdout.write(`initramfs: ${out}: ${info.entries} entries, ${info.cpioBytes} bytes of cpio, ${info.bytes} bytes written\n`);
+      outputNotDirectory(out);
+      await interruptible([out], async () => {
+        const { withOutputFile } = await import('../../fs/cpio/file-output.js');
+        const { planInitramfs, writeInitramfs } = await import('../../fs/cpio/initramfs.js');
+        await withSourceTree(opts.fromTar ? { tar: src } : { dir: src }, owners, async (tree) => {
+          planInitramfs(tree, options);
+          const info = await withOutputFile(out, (sink) => writeInitramfs(tree, sink, options));
+          process.stdout.write(`initramfs: ${out}: ${info.entries} entries, ${info.cpioBytes} bytes of cpio, ${info.bytes} bytes written\n`);
+        });
       });
     });
 }
