@@ -7,7 +7,6 @@ import { FileTree, type Inode } from '../../fs/tree.js';
 import { hasIntegration, integrate, stageArtifacts } from '../kinds/staging.js';
 import type { Element } from '../model.js';
 import { makeAssembleContext } from '../plan/builder.js';
-import { removeTree } from '../plan/remove-tree.js';
 import type { Session } from '../plan/session.js';
 import type { BlobStore } from './blobs.js';
 import { materialize } from './materialize.js';
@@ -118,6 +117,6 @@ export async function checkoutTree(session: Session, element: Element, options: 
     }
     return mergeIntegrated(tree, root, skipped, session.cache.blobs);
   } finally {
-    removeTree(workDir);
+    session.discardScratch(workDir, element);
   }
 }

@@ -8,7 +8,6 @@ import type { Element } from '../model.js';
 import { SOURCE_MTIME } from '../sources/index.js';
 import { stageSources } from '../sources/index.js';
 import { shortKey } from './keys.js';
-import { removeTree } from './remove-tree.js';
 import type { Session } from './session.js';
 import { tailOfFile } from '../sandbox/log-tail.js';
 
@@ -98,6 +97,7 @@ export async function buildElement(session: Session, element: Element, hooks: Bu
     log(`FAILURE ${e instanceof KilnError ? e.describe() : (e as Error)?.stack ?? String(e)}`);
     throw new BuildFailure(element, logPath, e, tailOfFile(logPath, ERROR_LINES));
   } finally {
-    removeTree(workDir);
+    // never throws: a scratch tree that cannot be removed is set aside with a warning
+    session.discardScratch(workDir, element);
   }
 }

@@ -1,34 +1,133 @@
-import { chmodSync, lstatSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, lstatSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, type Stats } from 'node:fs';
+import { KilnError } from '../../errors.js';
 
 /**
- * Removes a scratch tree even when a build left read-only directories in it (a non-root user
- * cannot delete entries of a 0555 directory): on failure, make every directory writable and retry.
+ * Paths longer than this (in bytes) are not used: a directory that deep is first moved up to
+ * the top of the tree being removed, so every path handed to the kernel stays far below
+ * PATH_MAX (4096) however deep a build nested its directories.
+ */
+const DEEP = 2048;
+
+function lstat(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gives the owner rwx on a directory (a build may leave 000 or 0555 directories). */
+function openUp(path: string, st: Stats | undefined): void {
+  if (!st || (st.mode & 0o700) === 0o700) return;
+  try {
+    chmodSync(path, (st.mode & 0o7777) | 0o700);
+  } catch {
+    // not ours: removing its entries reports the problem
+  }
+}
+
+/**
+ * Removes a scratch tree of any shape a build can leave: directories nested beyond PATH_MAX,
+ * directories without permissions (000, 0555), read-only files. It walks the tree itself
+ * (no recursion, so depth does not matter), making directories writable as it enters them,
+ * and moves directories that sit too deep for a path up to the top of the tree before going
+ * on. Everything that can be removed is; if something cannot (another user's files,
+ * immutable files), a KilnError names it.
  */
 export function removeTree(path: string): void {
   try {
+    // The common case (no odd modes, no deep nesting) at native speed.
     rmSync(path, { recursive: true, force: true });
     return;
   } catch {
-    // fall through
+    // fall through: the careful walk finishes whatever is left
   }
-  const fix = (p: string): void => {
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return;
-    }
-    if (!st.isDirectory()) return;
-    try {
-      chmodSync(p, 0o700);
-    } catch {
-      // not ours: rm will report it
-    }
-    for (const name of readdirSync(p)) fix(join(p, name));
+  const top = lstat(path);
+  if (!top) return;
+  if (!top.isDirectory()) {
+    unlinkSync(path);
+    return;
+  }
+  const failures: string[] = [];
+  const note = (p: string, e: unknown): void => {
+    if (failures.length < 5) failures.push(`${p.length > 200 ? `${p.slice(0, 80)}…${p.slice(-100)}` : p}: ${(e as Error).message.replace(/, \w+ '.*$/, '')}`);
   };
-  fix(path);
-  rmSync(path, { recursive: true, force: true });
+  openUp(path, top);
+  let moved = 0;
+  const relocated: string[] = [];
+  /** Empties `dir` (a directory whose path is short enough); deep subdirectories go to `relocated`. */
+  const empty = (dir: string): void => {
+    const stack: { path: string; names?: string[] }[] = [{ path: dir }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (!frame.names) {
+        openUp(frame.path, lstat(frame.path));
+        try {
+          frame.names = readdirSync(frame.path);
+        } catch (e) {
+          note(frame.path, e);
+          frame.names = [];
+        }
+      }
+      const name = frame.names.pop();
+      if (name === undefined) {
+        stack.pop();
+        if (stack.length > 0) {
+          try {
+            rmdirSync(frame.path);
+          } catch (e) {
+            note(frame.path, e);
+          }
+        }
+        continue;
+      }
+      const child = `${frame.path}/${name}`;
+      const st = lstat(child);
+      if (!st) continue;
+      if (!st.isDirectory()) {
+        try {
+          unlinkSync(child);
+        } catch (e) {
+          note(child, e);
+        }
+        continue;
+      }
+      if (Buffer.byteLength(child) > DEEP) {
+        // Too deep to name: move it to the top of the tree and empty it from there later.
+        // (Moving a directory to another parent needs write permission on it, for its '..'.)
+        openUp(child, st);
+        let target: string;
+        do target = `${path}/.kiln-deep-${moved++}`;
+        while (lstat(target));
+        try {
+          renameSync(child, target);
+          relocated.push(target);
+        } catch (e) {
+          note(child, e);
+        }
+        continue;
+      }
+      stack.push({ path: child });
+    }
+  };
+  empty(path);
+  while (relocated.length > 0) {
+    const dir = relocated.pop()!;
+    empty(dir);
+    try {
+      rmdirSync(dir);
+    } catch (e) {
+      note(dir, e);
+    }
+  }
+  try {
+    rmdirSync(path);
+  } catch (e) {
+    if (lstat(path)) note(path, e);
+  }
+  if (failures.length > 0 && lstat(path)) {
+    throw new KilnError('remove-failed', `cannot remove '${path}':\n  ${failures.join('\n  ')}`, 'remove it by hand (it may hold files of another user, or immutable files: lsattr, chattr -i)');
+  }
 }
 
 export function processAlive(pid: number): boolean {

@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { FileTree } from '../../fs/tree.js';
 import { openCache, type ArtifactRef, type CacheDirs } from '../cache/artifacts.js';
@@ -12,6 +12,9 @@ import { configureSource, sourceContext, type Source, type SourceContext } from 
 import { computeKeys, type ElementKeys } from './keys.js';
 import { removeTree, processAlive } from './remove-tree.js';
 import { dependencies } from './scope.js';
+
+/** Prefix of scratch directories that could not be removed and were set aside. */
+const LEFTOVER = 'leftover-';
 
 /** What `kiln show` reports per element (FORMAT.md §11). */
 export type ElementState = 'no reference' | 'cached' | 'fetch needed' | 'buildable' | 'waiting' | 'failed';
@@ -156,7 +159,11 @@ export class Session {
     return dir;
   }
 
-  /** Removes scratch directories and temp files of sessions that were killed. */
+  /**
+   * Removes scratch directories and temp files of sessions that were killed. Whatever a build
+   * left that cannot be removed (another user's files, immutable files) never blocks this
+   * session: it is moved aside once, with one warning, and retried quietly later.
+   */
   cleanStale(): void {
     this.cache.artifacts.cleanStaleTemps();
     let names: string[];
@@ -166,13 +173,45 @@ export class Session {
       return;
     }
     for (const name of names) {
+      const dir = join(this.cache.tmpDir, name);
+      if (name.startsWith(LEFTOVER)) {
+        try {
+          removeTree(dir);
+        } catch {
+          // still there: it was reported when it was set aside
+        }
+        continue;
+      }
       const m = /^(?:build|sources|shell)-(\d+)/.exec(name);
-      if (m && !processAlive(Number(m[1]))) removeTree(join(this.cache.tmpDir, name));
+      if (m && !processAlive(Number(m[1]))) this.discardScratch(dir);
+    }
+  }
+
+  /**
+   * Removes a scratch directory. If that fails, the directory is renamed out of the way
+   * (`<cache>/tmp/leftover-…`, which later sessions retry quietly) and one warning says what
+   * is left and how to remove it; nothing is thrown, so a leftover never fails a build.
+   */
+  discardScratch(dir: string, element?: Element): void {
+    try {
+      removeTree(dir);
+      return;
+    } catch (e) {
+      const why = e instanceof KilnError ? e.message : (e as Error)?.message ?? String(e);
+      const aside = join(this.cache.tmpDir, `${LEFTOVER}${basename(dir)}`);
+      let where = dir;
+      try {
+        renameSync(dir, aside);
+        where = aside;
+      } catch {
+        // cannot even move it: leave it where it is (cleanStale only retries dead sessions)
+      }
+      this.warnSink(element, `could not remove the scratch directory of a build; moved it aside to ${where} (kiln retries quietly; remove it by hand if it stays): ${why.split('\n').slice(0, 3).join(' ')}`);
     }
   }
 
   /** Ends the session: removes its source scratch directory. */
   close(): void {
-    removeTree(this.sourceContext.tmpDir);
+    this.discardScratch(this.sourceContext.tmpDir);
   }
 }
