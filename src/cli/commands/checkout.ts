@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
+import { outputError } from '../../fs/block-target.js';
+import { removeTree } from '../../pipeline/plan/remove-tree.js';
 import type { CheckoutDeps } from '../../pipeline/cache/checkout.js';
 import { globalOptions } from '../context.js';
 
@@ -35,6 +37,9 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
     if (!opts.force && readdirSync(dest).length > 0) throw new KilnError('checkout-dest', `'${dest}' is not empty`, 'choose an empty or new directory, or pass --force to write over it');
   }
   if (tarPath !== undefined && existsSync(tarPath) && !opts.force) throw new KilnError('checkout-dest', `'${tarPath}' exists`, 'pass --force to replace it');
+  if (dest !== undefined) checkWritable(dest, 'directory');
+  if (tarPath !== undefined) checkWritable(tarPath, 'tarball');
+  const destExisted = dest !== undefined && existsSync(dest);
   const [{ openPipeline }, { checkoutTree }, { materialize }, { tarChunks, writeTarFile }] = await Promise.all([
     import('../../pipeline/plan/open.js'),
     import('../../pipeline/cache/checkout.js'),
@@ -52,10 +57,27 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
     if (opts.tar === '-') {
       for (const chunk of tarChunks(tree)) if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
     } else if (tarPath !== undefined) {
-      writeTarFile(tree, tarPath);
+      try {
+        writeTarFile(tree, tarPath);
+      } catch (e) {
+        throw outputError(e, tarPath, 'writing');
+      }
       process.stderr.write(`checked out ${p.targets[0]!.name} to ${tarPath}\n`);
     } else {
-      const { skipped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false });
+      let skipped: string[];
+      try {
+        ({ skipped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false }));
+      } catch (e) {
+        // a directory this checkout created is removed again: no partial checkout under the name
+        if (!destExisted) {
+          try {
+            removeTree(dest!);
+          } catch {
+            // reported below with the cause
+          }
+        }
+        throw outputError(e, dest!, 'checking out into');
+      }
       if (skipped.length > 0) {
         process.stderr.write(`WARNING could not create ${skipped.length} special file(s) without root (${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}); use --tar for a faithful copy\n`);
       }
@@ -63,6 +85,31 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
     }
   } finally {
     p.session.close();
+  }
+}
+
+/**
+ * Refuses, before any work, a destination kiln could not create: the nearest existing
+ * directory on its path must be writable (and searchable) by the user running kiln.
+ */
+function checkWritable(path: string, what: string): void {
+  let dir = what === 'directory' && existsSync(path) ? path : dirname(path);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw new KilnError('checkout-dest', `cannot check out to '${path}': ${(e as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new KilnError('checkout-dest', `cannot check out to '${path}': '${dir}' is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new KilnError(
+      'checkout-dest',
+      `cannot check out to '${path}': permission denied, '${dir}' is not writable for this user`,
+      `choose a ${what} you may write to, or make '${dir}' writable`,
+    );
   }
 }
 
