@@ -16,6 +16,8 @@ export function buildProgram(): Command {
     .option('-C, --directory <dir>', 'project directory (default: the current one)')
     .option('--config <file>', 'user configuration (default: $XDG_CONFIG_HOME/kiln.conf or ~/.config/kiln.conf)')
     .option('--default-mirror <name>', 'the project mirror to fetch from first (overrides default-mirror in the user configuration)')
+    // global options go before the command, so a command's own --directory (artifact checkout) is its own
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);

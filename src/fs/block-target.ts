@@ -2,6 +2,7 @@ import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { KilnError } from '../errors.js';
+import { formatSize } from '../units.js';
 
 /** Something to read a byte range from: an image file, a partition of one, or memory. */
 export interface BlockSource {
@@ -213,7 +214,7 @@ export function outputError(e: unknown, path: string, doing: string): KilnError 
     case 'EDQUOT':
       return new KilnError('disk-full', `disk quota exceeded on '${dir}' while ${doing} '${path}'`, 'free some space within your quota, or write the output elsewhere; nothing was left under the output name');
     case 'EFBIG':
-      return new KilnError('file-too-large', `the filesystem holding '${dir}' cannot hold a file that large while ${doing} '${path}'`, 'write the output to a filesystem that allows larger files (ext4 allows 16 TiB), or make it smaller');
+      return new KilnError('file-too-large', `the filesystem holding '${dir}' (or the file size limit, ulimit -f) does not allow a file that large while ${doing} '${path}'`, 'write the output to a filesystem that allows larger files (ext4 allows 16 TiB), or make it smaller');
     case 'EACCES':
     case 'EPERM':
       return new KilnError('bad-output', `permission denied while ${doing} '${path}'`, `check that the directory '${dir}' exists and that you may write to it`);
@@ -294,7 +295,7 @@ export class SparseFileTarget implements BlockTarget {
       this.abort();
       const err = outputError(e, path, 'sizing');
       if ((e as NodeJS.ErrnoException).code === 'EFBIG' || (e as NodeJS.ErrnoException).code === 'EINVAL') {
-        throw new KilnError('file-too-large', `the filesystem holding '${dirname(path)}' cannot hold a file of ${size} bytes ('${path}')`, 'make the image smaller, or write it to a filesystem that allows larger files');
+        throw new KilnError('file-too-large', `cannot create '${path}' of ${formatSize(size)} (${size} bytes): the filesystem holding '${dirname(path)}' (or the file size limit, ulimit -f) does not allow a file that large`, 'make the image smaller, or write it to a filesystem that allows larger files (ext4: 16 TiB, XFS: 8 EiB)');
       }
       throw err;
     }
