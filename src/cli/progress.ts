@@ -31,6 +31,8 @@ export class Progress {
   private drawn = 0;
   private timer: NodeJS.Timeout | undefined;
   private nameWidth = 30;
+  /** What the session does before any element has a phase (tracking, checking pins). */
+  private activity = '';
 
   constructor(
     private readonly out: ProgressStream,
@@ -65,6 +67,12 @@ export class Progress {
 
   info(text: string): void {
     this.message(this.line(undefined, 'main', 'INFO', text));
+  }
+
+  /** Shown in the live line until the elements start (counts of zero say nothing then). */
+  setActivity(text: string): void {
+    this.activity = text;
+    this.redraw();
   }
 
   warning(e: Element | undefined, text: string): void {
@@ -120,9 +128,12 @@ export class Progress {
     for (const p of this.phases.values()) counts[p]++;
     const width = Math.max(40, (this.out.columns || 100) - 1);
     const cut = (s: string) => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
+    const elapsed = `[${clock(Date.now() - this.started)}]`;
     const lines = [
-      cut(
-        `[${clock(Date.now() - this.started)}] ${counts.waiting} waiting, ${counts.fetching} fetching, ${counts.building} building, ${counts.cached} cached${counts.failed ? `, ${counts.failed} failed` : ''}${counts.skipped ? `, ${counts.skipped} skipped` : ''}`,
+      this.phases.size === 0 && this.activity !== ''
+        ? cut(`${elapsed} ${this.activity}`)
+        : cut(
+        `${elapsed} ${counts.waiting} waiting, ${counts.fetching} fetching, ${counts.building} building, ${counts.cached} cached${counts.failed ? `, ${counts.failed} failed` : ''}${counts.skipped ? `, ${counts.skipped} skipped` : ''}`,
       ),
     ];
     for (const [e, p] of this.phases) {

@@ -74,8 +74,13 @@ export function registerBuild(program: Command): void {
       try {
         const toTrack = opts.trackAll ? p.all.filter((e) => !trackExcept.has(e.name)) : p.loaded.elements(opts.track.map((n) => n.replace(/^\.\//, '')));
         if (toTrack.length > 0) {
+          let done = 0;
+          progress.setActivity(`tracking ${toTrack.length} element(s)`);
           const results = await updateRefs(session, toTrack, 'track', {
-            onResult: (r) => refChangeLines(r, describeRefChange, 'track').forEach((l) => progress!.message(l)),
+            onResult: (r) => {
+              refChangeLines(r, describeRefChange, 'track').forEach((l) => progress!.message(l));
+              progress!.setActivity(`tracking ${toTrack.length} element(s): ${++done} source(s) done`);
+            },
           });
           progress.info(`tracked ${toTrack.length} element(s): ${results.filter((r) => r.changed).length} ref(s) changed`);
         }
@@ -86,8 +91,13 @@ export function registerBuild(program: Command): void {
           let changed = 0;
           for (let todo = buildPlan(session, p.targets); todo.length > 0; todo = buildPlan(session, p.targets).filter((e) => !checked.has(e))) {
             progress.info(`fix-missing: checking that the pinned files of ${todo.length} element(s) to build can still be fetched`);
+            let done = 0;
+            progress.setActivity(`fix-missing: checking pins of ${todo.length} element(s)`);
             const results = await updateRefs(session, todo, 'fix-missing', {
-              onResult: (r) => refChangeLines(r, describeRefChange, 'fix-missing').forEach((l) => progress!.message(l)),
+              onResult: (r) => {
+                refChangeLines(r, describeRefChange, 'fix-missing').forEach((l) => progress!.message(l));
+                progress!.setActivity(`fix-missing: checking pins of ${todo.length} element(s): ${++done} source(s) checked`);
+              },
             });
             changed += results.filter((r) => r.changed).length;
             todo.forEach((e) => checked.add(e));

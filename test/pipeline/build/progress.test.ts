@@ -54,4 +54,16 @@ test('terminal output: a live block with the counts and the running command, red
   progress.stop();
 });
 
+test('terminal output: before any element has a phase, the live line says what the session does', () => {
+  const s = sink(true);
+  const progress = new Progress(s.stream, () => '12345678');
+  progress.setElements([a, b]);
+  progress.setActivity('fix-missing: checking pins of 2 element(s): 1 source(s) checked');
+  assert.match(s.text(), /\[00:00:00\] fix-missing: checking pins of 2 element\(s\): 1 source\(s\) checked\n$/);
+  assert.not.match(s.text(), /0 waiting/);
+  progress.phase(a, 'waiting');
+  progress.stop();
+  assert.match(s.text(), /\[00:00:00\] 1 waiting, 0 fetching, 0 building, 0 cached\n$/, 'the counts take over once elements run');
+});
+
 test.run();
