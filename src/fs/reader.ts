@@ -1,4 +1,6 @@
 import type { FileContent } from './content.js';
+import { KilnError } from '../errors.js';
+import type { BlockSource } from './block-target.js';
 import type { NodeType, Timestamp } from './tree.js';
 
 /**
@@ -38,4 +40,37 @@ export interface FsReader {
   readFile(path: string): Uint8Array;
   /** The content as a FileContent, for streaming large files out. */
   content(path: string): FileContent;
+}
+
+/**
+ * A source whose reads outside the image are a KilnError naming the filesystem, not the
+ * RangeError of the underlying source: a truncated or damaged image is the user's problem to
+ * fix, and every reader reads through one of these.
+ */
+export class CheckedSource implements BlockSource {
+  constructor(
+    private readonly inner: BlockSource,
+    private readonly code: string,
+    private readonly what: string,
+  ) {}
+
+  get size(): number {
+    return this.inner.size;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.inner.size) {
+      throw new KilnError(
+        this.code,
+        `${this.what}: bytes ${offset}–${offset + length} lie outside the ${this.inner.size}-byte image`,
+        'the image is truncated or its metadata is damaged; check it with e2fsck -fn or fsck.fat -n',
+      );
+    }
+    return this.inner.read(offset, length);
+  }
+}
+
+/** Wraps a source once (a CheckedSource stays as it is). */
+export function checkedSource(source: BlockSource, code: string, what: string): BlockSource {
+  return source instanceof CheckedSource ? source : new CheckedSource(source, code, what);
 }

@@ -133,14 +133,32 @@ export interface DecodedGpt {
   partitions: DecodedGptPartition[];
 }
 
+/** Largest entry array read: the 128 × 128 bytes everyone writes, with room to spare. */
+const MAX_ENTRY_ARRAY = 1 << 20;
+
 function readHeader(source: BlockSource, lba: number): { v: ReturnType<typeof GPT_HEADER.decode>; entries: Uint8Array } {
+  if (lba < 1 || (lba + 1) * SECTOR > source.size) throw new KilnError('not-gpt', `no GPT header at sector ${lba}: the image has ${Math.floor(source.size / SECTOR)} sectors`);
   const sector = source.read(lba * SECTOR, SECTOR);
   const v = GPT_HEADER.decode(sector);
   if (v.signature !== GPT_SIGNATURE) throw new KilnError('not-gpt', `no GPT header at sector ${lba}`);
+  const where = `GPT header at sector ${lba}`;
+  const hint = 'the GPT is damaged: sgdisk -v or fdisk -l tells more';
+  if (v.headerSize < GPT_HEADER.size || v.headerSize > SECTOR) throw new KilnError('bad-gpt', `${where}: header size ${v.headerSize} (${GPT_HEADER.size} to ${SECTOR})`, hint);
   const h = sector.slice(0, v.headerSize);
   GPT_HEADER.encode({ headerCrc32: 0 }, h);
   if (crc32(h) !== v.headerCrc32) throw new KilnError('bad-gpt', `GPT header at sector ${lba} has a wrong CRC32`);
-  const entries = source.read(v.entriesLba * SECTOR, v.entryCount * v.entrySize);
+  // The CRC only says the header is as written: its fields still have to make sense before
+  // they size a read or a loop (the spec: entries of 128 × 2^n bytes).
+  if (v.entrySize < GPT_ENTRY.size || v.entrySize % 8 !== 0) throw new KilnError('bad-gpt', `${where}: partition entries of ${v.entrySize} bytes (at least ${GPT_ENTRY.size}, a multiple of 8)`, hint);
+  const arrayBytes = v.entryCount * v.entrySize;
+  if (arrayBytes > MAX_ENTRY_ARRAY) throw new KilnError('bad-gpt', `${where}: ${v.entryCount} entries of ${v.entrySize} bytes (${arrayBytes} bytes; kiln reads arrays up to ${MAX_ENTRY_ARRAY})`, hint);
+  if (v.entriesLba < 2 || v.entriesLba * SECTOR + arrayBytes > source.size) {
+    throw new KilnError('bad-gpt', `${where}: the entry array at sector ${v.entriesLba} (${arrayBytes} bytes) lies outside the ${source.size}-byte image`, hint);
+  }
+  if (v.firstUsableLba > v.lastUsableLba + 1 || v.lastUsableLba * SECTOR >= source.size) {
+    throw new KilnError('bad-gpt', `${where}: usable sectors ${v.firstUsableLba}–${v.lastUsableLba} do not fit the image's ${Math.floor(source.size / SECTOR)} sectors`, hint);
+  }
+  const entries = source.read(v.entriesLba * SECTOR, arrayBytes);
   if (crc32(entries) !== v.entriesCrc32) throw new KilnError('bad-gpt', `GPT entry array of the header at sector ${lba} has a wrong CRC32`);
   return { v, entries };
 }
@@ -163,6 +181,13 @@ export function decodeGpt(source: BlockSource): DecodedGpt {
   for (let i = 0; i < v.entryCount; i++) {
     const e = GPT_ENTRY.decode(entries, i * v.entrySize);
     if (e.typeGuid.every((b) => b === 0)) continue;
+    if (e.lastLba < e.firstLba || e.firstLba < v.firstUsableLba || e.lastLba > v.lastUsableLba) {
+      throw new KilnError(
+        'bad-gpt',
+        `GPT entry ${i + 1}: sectors ${e.firstLba}–${e.lastLba} ${e.lastLba < e.firstLba ? 'end before they start' : `lie outside the usable sectors ${v.firstUsableLba}–${v.lastUsableLba}`}`,
+        'the GPT is damaged: sgdisk -v or fdisk -l tells more',
+      );
+    }
     partitions.push({
       number: i + 1,
       start: e.firstLba,

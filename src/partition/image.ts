@@ -3,7 +3,7 @@ import { KilnError } from '../errors.js';
 import { FileSource, SubSource, type BlockSource } from '../fs/block-target.js';
 import { decodeGpt } from './gpt.js';
 import { decodeMbr, type DecodedMbr } from './mbr.js';
-import { readExt4 } from '../fs/ext4/reader.js';
+import { formatChecksum, readExt4 } from '../fs/ext4/reader.js';
 import { readFat } from '../fs/fat/reader.js';
 import type { FsReader } from '../fs/reader.js';
 
@@ -15,11 +15,22 @@ import type { FsReader } from '../fs/reader.js';
  * place where a filesystem reader needs to know about disks.)
  */
 
+/** How checksums are treated while reading (where the filesystem has them: ext4 metadata_csum). */
+export interface ReadOptions {
+  /**
+   * true: a metadata checksum mismatch is a KilnError naming the structure, raised before the
+   * structure is used; 'warn': each mismatch goes to `onWarning` and reading goes on; false
+   * (the default for library callers): not checked.
+   */
+  verify?: boolean | 'warn';
+  onWarning?: (message: string) => void;
+}
+
 export interface FilesystemKind {
   kind: FsReader['kind'];
   /** Cheap look at the first sectors: is this plausibly our format? */
   detect(source: BlockSource): boolean;
-  open(source: BlockSource): FsReader;
+  open(source: BlockSource, options?: ReadOptions): FsReader;
 }
 
 const kinds: FilesystemKind[] = [];
@@ -42,7 +53,18 @@ function readU16(source: BlockSource, offset: number): number {
 registerFilesystem({
   kind: 'ext4',
   detect: (source) => readU16(source, EXT4_MAGIC_OFFSET) === EXT4_MAGIC,
-  open: (source) => readExt4(source),
+  open: (source, options = {}) => {
+    const verify = options.verify ?? false;
+    if (verify === false) return readExt4(source);
+    return readExt4(source, {
+      verify: true,
+      onChecksumError: (e) => {
+        const message = `ext4 checksum mismatch in ${e.what}: stored ${formatChecksum(e.stored)}, computed ${formatChecksum(e.computed)}`;
+        if (verify === 'warn') options.onWarning?.(message);
+        else throw new KilnError('ext4-checksum', message, 'the image is damaged (e2fsck -fn tells more); --no-verify reads past checksums');
+      },
+    });
+  },
 });
 
 /** A FAT boot sector: x86 jump, a sane BPB, and the type string where mkfs.fat puts it. */
@@ -66,9 +88,9 @@ export function detectFilesystem(source: BlockSource): FilesystemKind | undefine
   return kinds.find((k) => k.detect(source));
 }
 
-export function openFilesystem(source: BlockSource, where = 'the image'): FsReader {
+export function openFilesystem(source: BlockSource, where = 'the image', options: ReadOptions = {}): FsReader {
   const kind = detectFilesystem(source);
-  if (kind) return kind.open(source);
+  if (kind) return kind.open(source, options);
   if (looksLikeFat(source)) {
     throw new KilnError('no-reader', `${where} holds a FAT filesystem, but no FAT reader is registered`, 'register one with registerFilesystem');
   }
@@ -91,14 +113,16 @@ export interface DiskPartition {
 
 /** The partitions of a disk image, or undefined when sector 0 holds no partition table. */
 export function readPartitions(source: BlockSource): DiskPartition[] | undefined {
-  let mbr: DecodedMbr;
-  try {
-    mbr = decodeMbr(source);
-  } catch {
-    return undefined;
+  // No 55 AA, or a boot sector with garbage where the entries would be (a FAT volume's BPB),
+  // is no table. Past that it is one, and a broken chain of EBRs or a bad GPT is an error.
+  if (source.size < SECTOR) return undefined;
+  const sector0 = source.read(0, SECTOR);
+  if (sector0[510] !== 0x55 || sector0[511] !== 0xaa) return undefined;
+  for (let k = 0; k < 4; k++) {
+    const status = sector0[446 + k * 16]!;
+    if (status !== 0 && status !== 0x80) return undefined;
   }
-  // A boot sector with 55 AA but garbage entries is not a table.
-  if (mbr.raw.some((e) => e.status !== 0 && e.status !== 0x80)) return undefined;
+  const mbr: DecodedMbr = decodeMbr(source);
   if (mbr.protective) {
     return decodeGpt(source).partitions.map((p) => ({ number: p.number, type: p.typeGuid, offset: p.start * SECTOR, size: p.sectors * SECTOR }));
   }
@@ -129,7 +153,7 @@ export interface OpenedImage {
 }
 
 /** Opens `IMAGE[:PART]` and the filesystem in it. */
-export function openImage(ref: string | ImageRef): OpenedImage {
+export function openImage(ref: string | ImageRef, options: ReadOptions = {}): OpenedImage {
   const { path, partition } = typeof ref === 'string' ? parseImageRef(ref) : ref;
   if (existsSync(path) && statSync(path).isDirectory()) {
     throw new KilnError('no-image', `'${path}' is a directory, not an image`, 'name an image file');
@@ -158,7 +182,7 @@ export function openImage(ref: string | ImageRef): OpenedImage {
         throw new KilnError('partitioned', `'${path}' is a partitioned disk image: partitions ${list}`, `name one: '${path}:${parts[0]!.number}'`);
       }
     }
-    return { reader: openFilesystem(source, where), source, close: () => file.close() };
+    return { reader: openFilesystem(source, where, options), source, close: () => file.close() };
   } catch (e) {
     file.close();
     throw e;

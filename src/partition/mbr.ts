@@ -138,7 +138,16 @@ export interface DecodedMbr {
   raw: RawEntry[];
 }
 
-/** Reads an MBR and its EBR chain from a disk image. */
+/**
+ * The most partitions a DOS table may hold as libfdisk reads it (MAXIMUM_PARTS in fdisk's dos
+ * label): sfdisk and fdisk see no logical partition past number 60, so neither does kiln.
+ */
+export const MBR_MAX_PARTITIONS = 60;
+
+/**
+ * Reads an MBR and its EBR chain from a disk image. A chain that loops, leaves the extended
+ * partition or the image, or holds more logical partitions than sfdisk reads is refused.
+ */
 export function decodeMbr(source: BlockSource): DecodedMbr {
   if (source.size < SECTOR) throw new KilnError('not-mbr', `the image is ${source.size} bytes, smaller than one sector`);
   const mbr = source.read(0, SECTOR);
@@ -155,11 +164,20 @@ export function decodeMbr(source: BlockSource): DecodedMbr {
     out.partitions.push({ number: k + 1, start: e.lbaStart, sectors: e.sectors, type: e.type, bootable: e.status === STATUS_ACTIVE, logical: false });
   });
   if (out.extended) {
-    const extStart = out.extended.start;
+    const ext = out.extended;
+    const extStart = ext.start;
+    const extEnd = ext.start + ext.sectors;
+    const hint = 'the partition table is damaged: sfdisk -d shows what it reads';
+    if (extStart === 0 || ext.sectors === 0) throw new KilnError('bad-mbr', `extended partition ${ext.number} starts at sector ${extStart} with ${ext.sectors} sectors`, hint);
     let at = extStart;
     const seen = new Set<number>();
     for (let n = 5; ; n++) {
-      if (seen.has(at) || (at + 1) * SECTOR > source.size) throw new KilnError('bad-mbr', `broken extended partition chain at sector ${at}`);
+      if (seen.has(at)) throw new KilnError('bad-mbr', `the extended partition's chain of boot records loops back to sector ${at} (after logical partition ${n - 1})`, hint);
+      if (at < extStart || at >= extEnd) throw new KilnError('bad-mbr', `extended boot record ${n - 4} at sector ${at} lies outside extended partition ${ext.number} (sectors ${extStart}–${extEnd - 1})`, hint);
+      if ((at + 1) * SECTOR > source.size) throw new KilnError('bad-mbr', `extended boot record at sector ${at} lies past the end of the ${source.size}-byte image`, 'the image is truncated');
+      if (n > MBR_MAX_PARTITIONS) {
+        throw new KilnError('bad-mbr', `the extended partition holds more than ${MBR_MAX_PARTITIONS - 4} logical partitions (sfdisk reads partitions 1–${MBR_MAX_PARTITIONS} only)`, hint);
+      }
       seen.add(at);
       const ebr = source.read(at * SECTOR, SECTOR);
       if (MBR.decode(ebr).bootSignature !== BOOT_SIGNATURE) throw new KilnError('bad-mbr', `extended boot record at sector ${at} does not end in 55 AA`);

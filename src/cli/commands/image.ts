@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
-import type { OpenedImage } from '../../partition/image.js';
-import type { FsReader, FsStat } from '../../fs/reader.js';
+import type { OpenedImage, ReadOptions } from '../../partition/image.js';
+import type { FsDirEntry, FsReader, FsStat } from '../../fs/reader.js';
 import { compareNames, type NodeType } from '../../fs/tree.js';
 
 /** `kiln image ls|cat IMAGE[:PART] ...`: look inside an image without mounting it. */
@@ -16,8 +16,9 @@ export function registerImage(program: Command): void {
     .argument('[path]', 'path inside the image', '/')
     .option('-l, --long', 'long format: mode, links, owner, size, mtime (UTC)')
     .option('-R, --recursive', 'list the whole subtree, one path per line')
-    .action(async (spec: string, path: string, opts: { long?: boolean; recursive?: boolean }) => {
-      await withImage(spec, async (img) => {
+    .option('--no-verify', 'read past metadata checksum mismatches (each is reported on stderr) instead of failing')
+    .action(async (spec: string, path: string, opts: { long?: boolean; recursive?: boolean; verify: boolean }) => {
+      await withImage(spec, opts.verify, async (img) => {
         const lines = listing(img.reader, path, opts.long === true, opts.recursive === true);
         await writeOut(lines.length > 0 ? lines.join('\n') + '\n' : '');
       });
@@ -28,8 +29,9 @@ export function registerImage(program: Command): void {
     .description("write a file's content to stdout")
     .argument('<image>', 'image file, or IMAGE:N for partition N')
     .argument('<path>', 'path of a regular file inside the image')
-    .action(async (spec: string, path: string) => {
-      await withImage(spec, async (img) => {
+    .option('--no-verify', 'read past metadata checksum mismatches (each is reported on stderr) instead of failing')
+    .action(async (spec: string, path: string, opts: { verify: boolean }) => {
+      await withImage(spec, opts.verify, async (img) => {
         const st = img.reader.stat(path);
         if (st.type !== 'file') throw new KilnError('not-a-file', `'${path}' in '${spec}' is a ${describeType(st.type)}, not a regular file`, "use 'kiln image ls' to look at it");
         const content = img.reader.content(path);
@@ -50,13 +52,30 @@ export function registerImage(program: Command): void {
     });
 }
 
-async function withImage(spec: string, fn: (img: OpenedImage) => Promise<void>): Promise<void> {
+/** Mismatches reported one by one under --no-verify; past this only their number. */
+const WARNINGS_SHOWN = 20;
+
+/**
+ * Opens the image with checksums verified (a mismatch fails the command, naming the
+ * structure) or, with --no-verify, read past with each mismatch reported on stderr.
+ */
+async function withImage(spec: string, verify: boolean, fn: (img: OpenedImage) => Promise<void>): Promise<void> {
   const { openImage } = await import('../../partition/image.js');
-  const img = openImage(spec);
+  let warnings = 0;
+  const options: ReadOptions = verify
+    ? { verify: true }
+    : {
+        verify: 'warn',
+        onWarning: (message) => {
+          if (++warnings <= WARNINGS_SHOWN) process.stderr.write(`kiln: warning: ${message} (read past it: --no-verify)\n`);
+        },
+      };
+  const img = openImage(spec, options);
   try {
     await fn(img);
   } finally {
     img.close();
+    if (warnings > WARNINGS_SHOWN) process.stderr.write(`kiln: warning: ${warnings - WARNINGS_SHOWN} more checksum mismatches read past (--no-verify)\n`);
   }
 }
 
@@ -117,19 +136,43 @@ function join(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** The lines `kiln image ls` prints. */
+/**
+ * The lines `kiln image ls` prints. With `recursive`, every directory is entered once: one met
+ * again (a link back to an ancestor, or a second name for a directory, as damaged images have)
+ * is an error, so the walk ends on any image. The walk keeps its own stack: nesting deeper than
+ * the JavaScript call stack is fine.
+ */
 export function listing(reader: FsReader, path: string, long: boolean, recursive: boolean): string[] {
   const line = (st: FsStat, name: string): string => (long ? longLine(st, name) : name);
   const st = reader.stat(path);
   if (st.type !== 'dir') return [line(st, path.replace(/^\/+/, ''))];
   const out: string[] = [];
-  const walk = (dir: string, rel: string): void => {
-    for (const e of reader.list(dir).sort((a, b) => compareNames(a.name, b.name))) {
-      const relPath = join(rel, e.name);
-      out.push(line(e.stat, recursive ? relPath : e.name));
-      if (recursive && e.stat.type === 'dir') walk(join(dir, e.name), relPath);
+  const seen = new Map<number, string>([[st.ino, '']]);
+  const sorted = (dir: string): FsDirEntry[] => reader.list(dir).sort((a, b) => compareNames(a.name, b.name));
+  // One frame per open directory: its sorted entries and how far they are printed.
+  const stack: { dir: string; rel: string; entries: FsDirEntry[]; next: number }[] = [{ dir: path, rel: '', entries: sorted(path), next: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const e = top.entries[top.next++];
+    if (!e) {
+      stack.pop();
+      continue;
     }
-  };
-  walk(path, '');
+    const relPath = join(top.rel, e.name);
+    out.push(line(e.stat, recursive ? relPath : e.name));
+    if (!recursive || e.stat.type !== 'dir') continue;
+    const before = seen.get(e.stat.ino);
+    if (before !== undefined) {
+      const ancestor = before === '' || relPath.startsWith(`${before}/`);
+      throw new KilnError(
+        'directory-loop',
+        `'${relPath}' is directory ${e.stat.ino} again, ${ancestor ? `its own ancestor '${before || '/'}': the directories form a loop` : `already listed as '${before}': a directory has two names`}`,
+        'the image is damaged (e2fsck -fn or fsck.fat -n tells more); list the parts before the loop by path',
+      );
+    }
+    seen.set(e.stat.ino, relPath);
+    const dir = join(top.dir, e.name);
+    stack.push({ dir, rel: relPath, entries: sorted(dir), next: 0 });
+  }
   return out;
 }

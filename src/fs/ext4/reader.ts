@@ -2,7 +2,7 @@ import { KilnError } from '../../errors.js';
 import type { BlockSource } from '../block-target.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
 import { readContent, type ContentReader, type FileContent } from '../content.js';
-import type { FsDirEntry, FsReader, FsStat } from '../reader.js';
+import { checkedSource, type FsDirEntry, type FsReader, type FsStat } from '../reader.js';
 import type { NodeType, Timestamp } from '../tree.js';
 import {
   BG_BLOCK_UNINIT,
@@ -48,6 +48,11 @@ import { XattrBlockHeader, xattrBlockChecksum } from './xattr.js';
 export interface Ext4ReadOptions {
   /** Check metadata checksums as they are read (metadata_csum filesystems). */
   verify?: boolean;
+  /**
+   * Called for each mismatch as it is found (after it is recorded in `checksumErrors`), before
+   * the structure is used: throw from it to stop at the first bad checksum.
+   */
+  onChecksumError?: (error: ChecksumError) => void;
 }
 
 export interface ChecksumError {
@@ -99,6 +104,27 @@ const TYPE_BY_MODE = new Map<number, NodeType>([
 const utf8 = new TextDecoder();
 const utf8e = new TextEncoder();
 
+/** Incompat features whose on-disk layout this reader follows; any other bit is refused. */
+const READABLE_INCOMPAT =
+  INCOMPAT.FILETYPE |
+  INCOMPAT.RECOVER |
+  INCOMPAT.META_BG |
+  INCOMPAT.EXTENTS |
+  INCOMPAT.BIT64 |
+  INCOMPAT.MMP |
+  INCOMPAT.FLEX_BG |
+  INCOMPAT.EA_INODE |
+  INCOMPAT.CSUM_SEED |
+  INCOMPAT.LARGEDIR |
+  INCOMPAT.INLINE_DATA |
+  INCOMPAT.ENCRYPT |
+  INCOMPAT.CASEFOLD;
+
+/** Longest symlink target Linux creates (PATH_MAX less the NUL); ext4 also caps it below a block. */
+const SYMLINK_MAX = 4095;
+/** Largest xattr value Linux accepts (XATTR_SIZE_MAX): the bound for values kept in an EA inode. */
+const XATTR_VALUE_MAX = 65536;
+
 function hex(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 }
@@ -120,11 +146,16 @@ export class Ext4Reader implements FsReader {
   private readonly verify: boolean;
   private readonly dev: BlockDevice;
   private readonly inodeCache = new Map<number, Ext4Inode>();
+  private readonly onChecksumError: ((error: ChecksumError) => void) | undefined;
+  /** Every read goes through this: one outside the image is an ext4-corrupt KilnError. */
+  readonly source: BlockSource;
+  /** Blocks in the filesystem (s_blocks_count): block numbers read from the image are checked against it. */
+  readonly blocks: number;
 
-  constructor(
-    readonly source: BlockSource,
-    options: Ext4ReadOptions = {},
-  ) {
+  constructor(source: BlockSource, options: Ext4ReadOptions = {}) {
+    source = checkedSource(source, 'ext4-corrupt', 'ext4 image');
+    this.source = source;
+    this.onChecksumError = options.onChecksumError;
     if (source.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) throw corrupt(`image of ${source.size} bytes is too small for an ext2/3/4 superblock`);
     const sbBytes = source.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE);
     const sb = Superblock.decode(sbBytes);
@@ -139,18 +170,44 @@ export class Ext4Reader implements FsReader {
     if (this.incompat & (INCOMPAT.COMPRESSION | INCOMPAT.JOURNAL_DEV)) {
       throw new KilnError('ext4-unsupported', `this ext filesystem uses features kiln cannot read (incompat 0x${this.incompat.toString(16)})`, 'compressed filesystems and external journal devices are not supported');
     }
+    const unknown = this.incompat & ~READABLE_INCOMPAT;
+    if (unknown !== 0) {
+      throw new KilnError('ext4-unsupported', `this ext filesystem has incompatible features kiln does not know (incompat bits 0x${(unknown >>> 0).toString(16)})`, 'a newer tool may read it; if the image is damaged, e2fsck -fn tells more');
+    }
+    // bigalloc allocates in clusters, but extents, block maps and inode tables still count
+    // blocks: reading needs only the cluster geometry to be consistent.
+    const bigalloc = (this.roCompat & RO_COMPAT.BIGALLOC) !== 0;
+    const clusterLog = bigalloc ? sb.s_log_cluster_size - sb.s_log_block_size : 0;
+    if (clusterLog < 0 || clusterLog > 16) throw corrupt(`superblock: cluster size 2^${10 + sb.s_log_cluster_size} with 2^${10 + sb.s_log_block_size}-byte blocks`);
     this.inodeSize = sb.s_rev_level === 0 ? GOOD_OLD_INODE_SIZE : sb.s_inode_size;
     if (this.inodeSize < GOOD_OLD_INODE_SIZE || this.inodeSize > this.blockSize || (this.inodeSize & (this.inodeSize - 1)) !== 0) {
       throw corrupt(`inode size ${this.inodeSize} is invalid`);
     }
     this.descSize = this.incompat & INCOMPAT.BIT64 ? sb.s_desc_size : 32;
     if (this.descSize < 32 || this.descSize > 1024 || (this.descSize & (this.descSize - 1)) !== 0) throw corrupt(`group descriptor size ${this.descSize} is invalid`);
-    if (sb.s_blocks_per_group === 0 || sb.s_inodes_per_group === 0) throw corrupt('zero blocks or inodes per group');
-    this.groupCount = Math.ceil((blocksCount(sb) - sb.s_first_data_block) / sb.s_blocks_per_group);
+    // The bounds libext2fs's ext2fs_open checks: every later index is derived from these.
+    const bitsPerBlock = this.blockSize * 8;
+    const clustersPerGroup = bigalloc ? sb.s_clusters_per_group : sb.s_blocks_per_group;
+    if (clustersPerGroup === 0 || clustersPerGroup > bitsPerBlock || sb.s_blocks_per_group !== clustersPerGroup * 2 ** clusterLog) {
+      throw corrupt(`superblock: ${sb.s_blocks_per_group} blocks per group (${clustersPerGroup} clusters; 1 to ${bitsPerBlock} fit a bitmap)`);
+    }
+    if (sb.s_inodes_per_group === 0 || sb.s_inodes_per_group > bitsPerBlock) throw corrupt(`superblock: ${sb.s_inodes_per_group} inodes per group (1 to ${bitsPerBlock} fit an inode bitmap)`);
+    this.blocks = blocksCount(sb);
+    if (sb.s_first_data_block >= this.blocks || sb.s_first_data_block > 1) {
+      throw corrupt(`superblock: first data block ${sb.s_first_data_block} in a filesystem of ${this.blocks} blocks (it is 0, or 1 with 1 KiB blocks)`);
+    }
+    this.groupCount = Math.ceil((this.blocks - sb.s_first_data_block) / sb.s_blocks_per_group);
+    if (sb.s_inodes_count === 0 || sb.s_inodes_count > this.groupCount * sb.s_inodes_per_group) {
+      throw corrupt(`superblock: ${sb.s_inodes_count} inodes, but ${this.groupCount} groups of ${sb.s_inodes_per_group} hold ${this.groupCount * sb.s_inodes_per_group}`);
+    }
+    // The descriptor table must fit in the image before it is read (one descriptor per group).
+    if (this.groupCount * this.descSize > source.size) {
+      throw corrupt(`superblock: ${this.blocks} blocks make ${this.groupCount} groups, whose descriptors alone exceed the ${source.size}-byte image`);
+    }
     this.csum = (this.roCompat & RO_COMPAT.METADATA_CSUM) !== 0;
     this.seed = this.csum ? checksumSeed(sb, (this.incompat & INCOMPAT.CSUM_SEED) !== 0) : 0;
     if (this.verify && this.csum) this.check('superblock', sb.s_checksum, superblockChecksum(sbBytes));
-    this.dev = { blockSize: this.blockSize, readBlock: (b) => this.readBlock(b) };
+    this.dev = { blockSize: this.blockSize, blocks: this.blocks, readBlock: (b) => this.readBlock(b) };
     this.readGroupDescriptors();
   }
 
@@ -198,6 +255,8 @@ export class Ext4Reader implements FsReader {
   lookup(path: string): number {
     let ino = ROOT_INO;
     let walked = '';
+    const root = this.inode(ROOT_INO);
+    if (root.type !== 'dir') throw corrupt(`the root inode (2) is a ${root.type}, not a directory`);
     for (const part of path.split('/')) {
       if (part === '' || part === '.') continue;
       const dir = this.inode(ino);
@@ -217,7 +276,12 @@ export class Ext4Reader implements FsReader {
     if (ino < 1 || ino > this.sb.s_inodes_count) throw corrupt(`inode number ${ino} is out of range`);
     const group = Math.floor((ino - 1) / this.sb.s_inodes_per_group);
     const index = (ino - 1) % this.sb.s_inodes_per_group;
-    const g = this.groups[group]!;
+    const g = this.groups[group];
+    if (!g) throw corrupt(`inode ${ino} is in group ${group}, but the filesystem has ${this.groups.length} groups`);
+    const tableBlocks = Math.ceil((this.sb.s_inodes_per_group * this.inodeSize) / this.blockSize);
+    if (g.inodeTable <= this.sb.s_first_data_block || g.inodeTable + tableBlocks > this.blocks) {
+      throw corrupt(`group ${group}: inode table at block ${g.inodeTable} (${tableBlocks} blocks) lies outside the filesystem's ${this.blocks} blocks`);
+    }
     const at = g.inodeTable * this.blockSize + index * this.inodeSize;
     if (at + this.inodeSize > this.source.size) throw corrupt(`inode ${ino} lies outside the ${this.source.size}-byte image`);
     const raw = this.source.read(at, this.inodeSize);
@@ -292,12 +356,22 @@ export class Ext4Reader implements FsReader {
     const out: RawDirent[] = [];
     const runs = this.runsOf(dir);
     const nblocks = Math.ceil(dir.size / this.blockSize);
-    for (let lb = 0; lb < nblocks; lb++) {
-      const block = this.dirBlock(dir, runs, lb);
-      if (!block) continue;
-      for (const e of parseDirents(block, 0, block.length, `${where}, block ${lb}`)) {
-        if (isDotOrDotDot(e.name)) continue;
-        out.push(e);
+    // Walk the mapped blocks, not every logical block below i_size: a damaged i_size_high must
+    // not make billions of holes to step over. A directory cannot hold more blocks than the
+    // filesystem has.
+    let mapped = 0;
+    for (const run of runs) {
+      if (run.unwritten) continue;
+      const end = Math.min(run.logical + run.length, nblocks);
+      mapped += Math.max(0, end - run.logical);
+      if (mapped > this.blocks) throw corrupt(`${where}: maps more blocks than the filesystem's ${this.blocks}`);
+      for (let lb = run.logical; lb < end; lb++) {
+        const block = this.dirBlock(dir, runs, lb);
+        if (!block) continue;
+        for (const e of parseDirents(block, 0, block.length, `${where}, block ${lb}`)) {
+          if (isDotOrDotDot(e.name)) continue;
+          out.push(e);
+        }
       }
     }
     return out;
@@ -319,7 +393,7 @@ export class Ext4Reader implements FsReader {
     for (const x of raw) {
       // system.data holds inline file data (inline_data), not a user-visible attribute.
       if (x.name === 'system.data') continue;
-      out.set(x.name, x.valueInode ? this.readAll(this.inode(x.valueInode)) : x.value);
+      out.set(x.name, x.valueInode ? this.eaInodeValue(inode, x.name, x.valueInode) : x.value);
     }
     return out;
   }
@@ -349,13 +423,26 @@ export class Ext4Reader implements FsReader {
   // ---- internals ----
 
   private check(what: string, stored: number, computed: number): void {
-    if (stored >>> 0 !== computed >>> 0) this.checksumErrors.push({ what, stored: stored >>> 0, computed: computed >>> 0 });
+    if (stored >>> 0 === computed >>> 0) return;
+    const error = { what, stored: stored >>> 0, computed: computed >>> 0 };
+    this.checksumErrors.push(error);
+    this.onChecksumError?.(error);
   }
 
   readBlock(block: number): Uint8Array {
     const at = block * this.blockSize;
-    if (block <= 0 || at + this.blockSize > this.source.size) throw corrupt(`block ${block} is outside the ${this.source.size}-byte image`);
+    if (block <= 0 || block >= this.blocks) throw corrupt(`block ${block} is outside the filesystem's ${this.blocks} blocks`);
+    if (at + this.blockSize > this.source.size) throw corrupt(`block ${block} is outside the ${this.source.size}-byte image`);
     return this.source.read(at, this.blockSize);
+  }
+
+  /** A value kept in an EA inode (ea_inode): a regular file of at most XATTR_SIZE_MAX bytes. */
+  private eaInodeValue(owner: Ext4Inode, name: string, valueIno: number): Uint8Array {
+    const v = this.inode(valueIno);
+    if (v.type !== 'file' || v.size > XATTR_VALUE_MAX) {
+      throw corrupt(`inode ${owner.ino}: xattr ${name} has its value in inode ${valueIno}, a ${v.size}-byte ${v.type} (a value is a file of at most ${XATTR_VALUE_MAX} bytes)`);
+    }
+    return this.readAll(v);
   }
 
   private groupFirstBlock(group: number): number {
@@ -367,7 +454,9 @@ export class Ext4Reader implements FsReader {
     const descBlocks = Math.ceil(this.groupCount / perBlock);
     const metaBg = (this.incompat & INCOMPAT.META_BG) !== 0;
     for (let i = 0; i < descBlocks; i++) {
-      let blockNo = this.sb.s_first_data_block + 1 + i;
+      // The table follows the superblock's block (block 2 with 1 KiB blocks, also when bigalloc
+      // makes the first data block 0).
+      let blockNo = Math.floor(SUPERBLOCK_OFFSET / this.blockSize) + 1 + i;
       if (metaBg && i >= this.sb.s_first_meta_bg) {
         const g = i * perBlock;
         blockNo = this.groupFirstBlock(g) + (groupHasSuper(g, (this.roCompat & RO_COMPAT.SPARSE_SUPER) !== 0) ? 1 : 0);
@@ -394,12 +483,12 @@ export class Ext4Reader implements FsReader {
       const d = this.groups[g]!;
       if (!(d.flags & BG_BLOCK_UNINIT)) {
         const bitmap = this.readBlock(d.blockBitmap);
-        const bytes = this.sb.s_clusters_per_group / 8;
+        const bytes = Math.min(bitmap.length, Math.ceil(this.sb.s_clusters_per_group / 8));
         this.check(`block bitmap of group ${g}`, d.blockBitmapCsum, mask(crc32cUpdate(this.seed, bitmap, 0, bytes)));
       }
       if (!(d.flags & BG_INODE_UNINIT)) {
         const bitmap = this.readBlock(d.inodeBitmap);
-        const bytes = this.sb.s_inodes_per_group / 8;
+        const bytes = Math.min(bitmap.length, Math.ceil(this.sb.s_inodes_per_group / 8));
         this.check(`inode bitmap of group ${g}`, d.inodeBitmapCsum, mask(crc32cUpdate(this.seed, bitmap, 0, bytes)));
       }
     }
@@ -417,7 +506,7 @@ export class Ext4Reader implements FsReader {
       const check = this.verify && this.csum ? (block: Uint8Array, w: string): void => this.check(w, ...extentBlockSums(seed, block)) : undefined;
       return extentRuns(this.dev, inode.iBlock, where, check);
     }
-    return blockMapRuns(this.dev, inode.iBlock, Math.ceil(inode.size / this.blockSize));
+    return blockMapRuns(this.dev, inode.iBlock, Math.ceil(inode.size / this.blockSize), where);
   }
 
   /** Directory block `lb` (verified), or undefined for a hole. */
@@ -513,6 +602,9 @@ export class Ext4Reader implements FsReader {
   }
 
   private symlinkBytes(inode: Ext4Inode): Uint8Array {
+    // Bounded before anything is allocated: a damaged i_size must not become a 3 GiB buffer.
+    const max = Math.min(SYMLINK_MAX, this.blockSize - 1);
+    if (inode.size > max) throw corrupt(`symlink inode ${inode.ino}: target of ${inode.size} bytes (a symlink target is at most ${max} bytes here)`);
     if (inode.flags & INODE_FLAG.INLINE_DATA) return this.inlineData(inode).subarray(0, inode.size);
     if (this.isFastSymlink(inode)) return inode.iBlock.slice(0, inode.size);
     return this.readAll(inode);

@@ -1,7 +1,7 @@
 import { KilnError } from '../../errors.js';
 import type { BlockSource } from '../block-target.js';
 import { readContent, type ContentReader, type FileContent } from '../content.js';
-import type { FsDirEntry, FsReader, FsStat } from '../reader.js';
+import { checkedSource, type FsDirEntry, type FsReader, type FsStat } from '../reader.js';
 import { BOOT_SIGNATURE, BootSector, ExtendedBpb, Fat32Bpb, SECTOR, ebpbOffset, type FatType } from './boot-sector.js';
 import { ATTR_DIRECTORY, ATTR_LFN, ATTR_READ_ONLY, ATTR_VOLUME_ID, DELETED, DIRENT_SIZE, DirEntry, LFN_LAST, LfnEntry, entryCluster } from './dirent.js';
 import { decodeFat, isBadCluster, isEndOfChain } from './fat-table.js';
@@ -78,17 +78,27 @@ interface RawEntry {
 
 /** Reads a FAT12/16/32 volume: listing, stat and file content (long names included). */
 export function readFat(source: BlockSource): FsReader & { volume: FatVolume; label: string | undefined } {
+  // Every read is checked: a truncated volume is a fat-corrupt KilnError, not a RangeError.
+  source = checkedSource(source, 'fat-corrupt', 'FAT image');
+  if (source.size < SECTOR) throw new KilnError('not-fat', `not a FAT filesystem: the image is ${source.size} bytes, less than a boot sector`);
   const vol = parseFatBootSector(source.read(0, SECTOR));
   const fat = decodeFat(vol.fatType, source.read(vol.reservedSectors * SECTOR, vol.fatSectors * SECTOR), Math.min(vol.clusterCount + 2, Math.floor((vol.fatSectors * SECTOR * 8) / vol.fatType)));
   const clusterBytes = vol.sectorsPerCluster * SECTOR;
   const clusterOffset = (c: number): number => (vol.firstDataSector + (c - 2) * vol.sectorsPerCluster) * SECTOR;
 
+  const fatCorrupt = (message: string): KilnError => new KilnError('fat-corrupt', message, 'the FAT volume is damaged; fsck.fat -n tells more');
+  // One mark per cluster the FAT describes (bounded by the FAT read, so by the image).
+  const visited = new Uint32Array(fat.length);
+  let walk = 0;
   const chain = (first: number, what: string): number[] => {
     const out: number[] = [];
     let c = first;
+    walk++;
     while (c >= 2 && !isEndOfChain(vol.fatType, c)) {
-      if (c >= vol.clusterCount + 2 || isBadCluster(vol.fatType, c)) throw new KilnError('fat-corrupt', `${what}: cluster chain points to cluster ${c}, outside the volume`);
-      if (out.length > vol.clusterCount) throw new KilnError('fat-corrupt', `${what}: cluster chain loops`);
+      if (c >= vol.clusterCount + 2 || isBadCluster(vol.fatType, c)) throw fatCorrupt(`'${what}': cluster chain points to cluster ${c}, outside the volume's ${vol.clusterCount} clusters`);
+      if (c >= fat.length) throw fatCorrupt(`'${what}': cluster ${c} has no entry in the ${vol.fatSectors}-sector FAT`);
+      if (visited[c] === walk) throw fatCorrupt(`'${what}': cluster chain loops back to cluster ${c} after ${out.length} clusters`);
+      visited[c] = walk;
       out.push(c);
       c = fat[c]!;
     }
@@ -172,7 +182,9 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
   const rootBytes = (): Uint8Array =>
     vol.fatType === 32 ? readChain(vol.rootCluster, '/') : source.read((vol.reservedSectors + vol.numFats * vol.fatSectors) * SECTOR, vol.rootEntries * DIRENT_SIZE);
   const root = parseDir(rootBytes(), '');
-  const rootStat: FsStat = { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: { sec: 315532800, nsec: 0 }, ino: 1, nlink: 2, attributes: ATTR_DIRECTORY };
+  // The root's identity is its first cluster on FAT32 (1 where it has none), so a subdirectory
+  // pointing back at the root is seen as the same directory by walkers that track identities.
+  const rootStat: FsStat = { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: { sec: 315532800, nsec: 0 }, ino: vol.rootCluster >= 2 ? vol.rootCluster : 1, nlink: 2, attributes: ATTR_DIRECTORY };
 
   const dirCache = new Map<string, RawEntry[]>([['', root]]);
   const split = (path: string): string[] => path.split('/').filter((p) => p !== '' && p !== '.');
@@ -196,7 +208,11 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
   const dirEntries = (e: RawEntry, path: string): RawEntry[] => {
     let list = dirCache.get(path);
     if (!list) {
-      list = e.cluster === 0 ? root : parseDir(readChain(e.cluster, path), path);
+      // Only '..' may name the root as cluster 0; a subdirectory there would be the root again
+      // (a loop), and clusters 1 and past the volume hold no directory.
+      if (e.cluster < 2) throw fatCorrupt(`'${path}': directory entry points at cluster ${e.cluster}, where no directory can start`);
+      if (vol.fatType === 32 && e.cluster === vol.rootCluster) throw fatCorrupt(`'${path}': directory entry points at the root directory's cluster ${e.cluster} (a loop)`);
+      list = parseDir(readChain(e.cluster, path), path);
       dirCache.set(path, list);
     }
     return list;
