@@ -1,7 +1,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
-import { newSpoolDir, removeStaleSpools, setInterruptFlag, tempPathFor } from '../fs/block-target.js';
+import { newSpoolDir, removeStaleSpools, setInterruptFlag, tempPathFor } from '../fs/file-target.js';
 import type { OwnerPolicy } from '../fs/tree-from-tar.js';
 import type { FileTree } from '../fs/tree.js';
 

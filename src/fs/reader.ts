@@ -1,6 +1,6 @@
-import type { FileContent } from './content.js';
 import { KilnError } from '../errors.js';
 import type { BlockSource } from './block-target.js';
+import type { FileContent } from './file-content.js';
 import type { NodeType, Timestamp } from './tree.js';
 
 /**

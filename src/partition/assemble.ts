@@ -1,35 +1,73 @@
-import { rmSync, statSync } from 'node:fs';
 import { KilnError, type SourcePosition } from '../errors.js';
-import { MemoryTarget, newSpoolDir, removeStaleSpools, SubTarget, withSparseFile, writeSkippingZeros, type BlockTarget } from '../fs/block-target.js';
-import { BytesContent, HostFileContent, type FileContent } from '../fs/content.js';
+import { SubTarget, writeSkippingZeros, type BlockTarget } from '../fs/block-target.js';
+import { MemoryTarget } from '../fs/memory-target.js';
+import { BytesContent } from '../fs/bytes-content.js';
+import { readContent, type FileContent } from '../fs/file-content.js';
 import { planExt4, writeExt4 } from '../fs/ext4/writer.js';
 import type { Ext4Options } from '../fs/ext4/options.js';
 import { computeGeometry, planFat, writeFat, type FatOptions } from '../fs/fat/index.js';
 import type { GeometryRequest } from '../fs/fat/geometry.js';
 import { writeSwap, type SwapOptions } from '../fs/swap.js';
-import { treeFromDirectory } from '../fs/tree-from-dir.js';
-import { treeFromTar } from '../fs/tree-from-tar.js';
 import { FileTree, makeInode, normalizePath, parentOf, type Inode } from '../fs/tree.js';
 import { alignUp, formatSize } from '../units.js';
 import { encodeGpt, GPT_BACKUP_SECTORS, GPT_FIRST_USABLE } from './gpt.js';
 import { GPT_TYPES } from './gpt-entry.js';
 import { derivedU32, derivedUuid } from './guid.js';
-import { at, layoutError, MAX_BYTES, MBR_MAX_BYTES, type DiskLayout, type PartitionSpec } from './layout.js';
+import { at, layoutError, MAX_BYTES, MBR_MAX_BYTES, type DiskLayout, type PartitionSpec } from './disk-layout.js';
 import { MBR_TYPES } from './mbr-entry.js';
 import { encodeMbr, SECTOR, type TableSector } from './mbr.js';
-import { loadSyslinuxBinaries, installSyslinux, type SyslinuxBinaries } from './syslinux/index.js';
+import { installSyslinux } from './syslinux/install.js';
+import type { SyslinuxBinaries } from './syslinux/install.js';
 import { syslinuxConfig } from './boot-config.js';
 
 /**
  * Whole-disk assembly: plan every partition (trees, sizes, offsets, table) and refuse bad
  * layouts before a byte is written; then write each filesystem straight into its range of
  * the disk target (a sparse file or memory), install SYSLINUX, and write the table last.
+ *
+ * No Node built-ins: what a layout names on the host (`source`, `files`, SYSLINUX binaries
+ * and config, boot code as paths) is read through a DiskHost. Node's is `nodeDiskHost`
+ * (disk-file.ts, which also writes disks into sparse files); without one, a layout must give
+ * everything in code (`tree`, `content`, binaries and boot code as bytes).
  */
 
 export interface AssembleOptions {
   /** Clamp timestamps (seconds), as SOURCE_DATE_EPOCH does. */
   sourceDateEpoch?: number;
+  /** Reads what the layout names by host path (default: none; such a layout is refused). */
+  host?: DiskHost;
 }
+
+/** The host files a layout may name by path. */
+export interface DiskHost {
+  /** The tree of a host directory or tar archive; clean-ups (spools) are pushed to `disposers`. */
+  sourceTree(source: string, spec: PartitionSpec, disposers: (() => void)[]): Promise<FileTree>;
+  /** A host file as content (sized now, read when written). */
+  file(path: string): FileContent;
+  /** A host file's modification time in whole seconds. */
+  mtime(path: string): number;
+  /** A whole host file in memory (a syslinux.cfg given as is). */
+  readFile(path: string): Uint8Array;
+  /** ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin from a host directory. */
+  syslinuxBinaries(dir: string): SyslinuxBinaries;
+}
+
+function refuse(what: string, path: string): never {
+  throw new KilnError(
+    'needs-host',
+    `${what} '${path}' is a host path, and no host was given to read it`,
+    "in Node pass { host: nodeDiskHost } (kiln-image/node); elsewhere give the partition's tree, content, SYSLINUX binaries and boot code in code",
+  );
+}
+
+/** The host of a layout given wholly in code (browsers): every host path is refused. */
+export const NO_HOST: DiskHost = {
+  sourceTree: (source) => refuse('source', source),
+  file: (path) => refuse('file', path),
+  mtime: (path) => refuse('file', path),
+  readFile: (path) => refuse('file', path),
+  syslinuxBinaries: (dir) => refuse('syslinux binaries directory', dir),
+};
 
 export interface PlannedPartition {
   spec: PartitionSpec;
@@ -117,33 +155,21 @@ function putFile(tree: FileTree, path: string, content: FileContent, mtimeSec: n
   tree.set(p, inode);
 }
 
-async function sourceTree(spec: PartitionSpec, disposers: (() => void)[]): Promise<FileTree> {
+async function sourceTree(spec: PartitionSpec, host: DiskHost, disposers: (() => void)[]): Promise<FileTree> {
   if (spec.tree) return copyTree(spec.tree);
   if (!spec.source) return new FileTree();
-  let isDir: boolean;
-  try {
-    isDir = statSync(spec.source).isDirectory();
-  } catch (e) {
-    throw new KilnError('no-source', `source '${spec.source}' cannot be read: ${(e as Error).message}`, 'it must exist until the image is written');
-  }
-  if (isDir) return treeFromDirectory(spec.source, { owners: spec.rootOwner === false ? 'keep' : 'root' });
-  // A spool named by PID, so that the spool of a killed or interrupted run can be found and removed.
-  removeStaleSpools();
-  const spoolDir = newSpoolDir();
-  disposers.push(() => rmSync(spoolDir, { recursive: true, force: true }));
-  const t = await treeFromTar(spec.source, { owners: spec.rootOwner ? 'root' : 'keep', spoolDir });
-  disposers.push(t.dispose);
-  return t.tree;
+  return host.sourceTree(spec.source, spec, disposers);
 }
 
-function addFiles(tree: FileTree, spec: PartitionSpec, sde: number | undefined): void {
+function addFiles(tree: FileTree, spec: PartitionSpec, sde: number | undefined, hostFiles: DiskHost): void {
   for (const [dest, host] of Object.entries(spec.files ?? {})) {
-    const content = HostFileContent.of(host);
+    const content = hostFiles.file(host);
     let mtime = sde;
     if (mtime === undefined) {
       try {
-        mtime = Math.floor(statSync(host).mtimeMs / 1000);
+        mtime = hostFiles.mtime(host);
       } catch (e) {
+        if (e instanceof KilnError) throw e;
         throw new KilnError('no-source', `file for '${dest}' ('${host}') cannot be read: ${(e as Error).message}`);
       }
     }
@@ -284,12 +310,13 @@ function defaultGptType(spec: PartitionSpec): string {
  */
 export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}): Promise<DiskPlan> {
   const sde = options.sourceDateEpoch;
+  const host = options.host ?? NO_HOST;
   const disposers: (() => void)[] = [];
   const dispose = (): void => {
     for (const d of disposers.splice(0).reverse()) d();
   };
   try {
-    const align = layout.alignment;
+    const align = layout.alignment ?? MiB;
     if (!Number.isInteger(align) || align < SECTOR || align % SECTOR !== 0) throw layoutError(layout.positions?.keys.alignment, `alignment ${align} is not a positive multiple of 512 bytes`);
     const gpt = layout.table === 'gpt';
     const logicalFrom = !gpt && layout.partitions.length > 4 ? 3 : Infinity;
@@ -298,20 +325,20 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       const number = i < logicalFrom ? i + 1 : i + 2;
       const p: PlannedPartition = { spec, number, start: 0, size: 0, mbrType: 0, gptType: '', guid: '', minimumSize: 0 };
       if (spec.filesystem === 'fat' || spec.filesystem === 'ext4') {
-        const tree = await withPosition(spec, 'source', p.number, () => sourceTree(spec, disposers));
-        await withPosition(spec, 'files', p.number, () => addFiles(tree, spec, sde));
+        const tree = await withPosition(spec, 'source', p.number, () => sourceTree(spec, host, disposers));
+        await withPosition(spec, 'files', p.number, () => addFiles(tree, spec, sde, host));
         p.tree = tree;
       }
       if (spec.filesystem === 'raw') {
         if (spec.content) p.raw = spec.content;
-        else if (spec.source) p.raw = await withPosition(spec, 'source', p.number, () => HostFileContent.of(spec.source!));
+        else if (spec.source) p.raw = await withPosition(spec, 'source', p.number, () => host.file(spec.source!));
       }
       if (spec.syslinux) {
         const sl = spec.syslinux;
         const slPos = (key: string): SourcePosition | undefined => sl.positions?.keys[key] ?? posOf(spec, 'syslinux');
-        const binaries = await withPositionAt(slPos('binaries'), p.number, () => loadSyslinuxBinaries(sl.binaries));
+        const binaries = typeof sl.binaries === 'string' ? await withPositionAt(slPos('binaries'), p.number, () => host.syslinuxBinaries(sl.binaries as string)) : sl.binaries;
         p.syslinux = { binaries, directory: sl.directory };
-        const cfg = await withPositionAt(slPos(sl.config ? 'config' : 'kernel'), p.number, () => syslinuxConfig(sl));
+        const cfg = await withPositionAt(slPos(sl.config ? 'config' : 'kernel'), p.number, () => syslinuxConfig(sl, (path) => host.readFile(path)));
         const dir = normalizePath(spec.syslinux.directory);
         putFile(p.tree!, dir ? `${dir}/syslinux.cfg` : 'syslinux.cfg', new BytesContent(cfg), sde ?? 0);
       }
@@ -391,11 +418,8 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       diskGuid: (layout.diskGuid ?? derivedUuid(`${seed}:disk`)).toUpperCase(),
       dispose,
     };
-    const bootCode = layout.bootCode ? new Uint8Array(HostFileContent.of(layout.bootCode).size) : undefined;
+    const bootCode = typeof layout.bootCode === 'string' ? readContent(host.file(layout.bootCode)) : layout.bootCode;
     if (bootCode) {
-      const r = HostFileContent.of(layout.bootCode!).open();
-      r.read(0, bootCode);
-      r.close();
       plan.bootCode = bootCode.length > 440 ? bootCode.subarray(0, 440) : bootCode;
       if (bootCode.length > 446) throw layoutError(layout.positions?.keys['boot-code'], `boot code is ${bootCode.length} bytes; at most 440 fit in an MBR`);
     } else if (!gpt) {
@@ -443,7 +467,7 @@ function tableSectors(plan: DiskPlan): TableSector[] {
   }
   return encodeMbr(
     ps.map((p) => ({ start: p.start / SECTOR, sectors: p.size / SECTOR, type: p.mbrType, bootable: !!p.spec.bootable })),
-    { signature: plan.diskSignature, diskSectors: sectors, alignment: plan.layout.alignment / SECTOR, ...(plan.bootCode && { bootCode: plan.bootCode }) },
+    { signature: plan.diskSignature, diskSectors: sectors, alignment: (plan.layout.alignment ?? MiB) / SECTOR, ...(plan.bootCode && { bootCode: plan.bootCode }) },
   );
 }
 
@@ -521,16 +545,6 @@ function copyContent(content: FileContent, target: BlockTarget): void {
     }
   } finally {
     reader.close();
-  }
-}
-
-/** Assembles the disk into a new sparse file at `outPath` (temp name + rename: no partial file). */
-export async function assembleDisk(layout: DiskLayout, outPath: string, options: AssembleOptions = {}): Promise<DiskResult> {
-  const plan = await planDisk(layout, options);
-  try {
-    return await withSparseFile(outPath, plan.size, (t) => writeDisk(plan, t, options));
-  } finally {
-    plan.dispose();
   }
 }
 

@@ -1,17 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { KilnError } from '../errors.js';
-import { controlCharacter, type SyslinuxSpec } from './layout.js';
+import { controlCharacter, type SyslinuxSpec } from './disk-layout.js';
 
 /**
  * The syslinux.cfg kiln generates from a layout's `syslinux` block: one label booted at once
  * (or after `timeout`), the console on the first serial port when `serial` is set. Values go
  * into single lines, so control characters (a line break would add directives) are refused.
+ * A `config` given as is is a host path, read with `readFile`.
  */
-export function syslinuxConfig(spec: SyslinuxSpec): Uint8Array {
+export function syslinuxConfig(spec: SyslinuxSpec, readFile: (path: string) => Uint8Array): Uint8Array {
   if (spec.config) {
     try {
-      return new Uint8Array(readFileSync(spec.config));
+      return readFile(spec.config);
     } catch (e) {
+      if (e instanceof KilnError && e.code === 'needs-host') throw e;
       throw new KilnError('no-source', `cannot read syslinux config '${spec.config}': ${(e as Error).message}`);
     }
   }

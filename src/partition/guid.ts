@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
+import { sha256 } from '../fs/checksum/sha256.js';
 
 /**
  * UUIDs/GUIDs as text and bytes. Two byte orders exist: RFC 4122 order (ext4, swap: the
@@ -45,8 +45,7 @@ export function guidFromBytes(bytes: Uint8Array): string {
  * so the same input always gives the same image.
  */
 export function derivedUuid(seed: string): string {
-  const h = createHash('sha256').update(seed).digest();
-  const b = new Uint8Array(h.subarray(0, 16));
+  const b = sha256(seed).slice(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return formatUuid(b);
@@ -54,6 +53,6 @@ export function derivedUuid(seed: string): string {
 
 /** A 32-bit number derived from a seed (MBR disk signatures). */
 export function derivedU32(seed: string): number {
-  const h = createHash('sha256').update(seed).digest();
-  return h.readUInt32LE(0) || 1;
+  const h = sha256(seed);
+  return new DataView(h.buffer, h.byteOffset, 4).getUint32(0, true) || 1;
 }

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { KilnError } from '../errors.js';
-import { FileSource, SubSource, type BlockSource } from '../fs/block-target.js';
+import { SubSource, type BlockSource } from '../fs/block-target.js';
+import { FileSource } from '../fs/file-target.js';
 import { decodeGpt } from './gpt.js';
 import { decodeMbr, type DecodedMbr } from './mbr.js';
 import { formatChecksum, readExt4 } from '../fs/ext4/reader.js';

@@ -1,149 +1,27 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
-import { formatPosition, KilnError, type SourcePosition } from '../errors.js';
-import type { FileContent } from '../fs/content.js';
-import type { FileTree } from '../fs/tree.js';
+import { KilnError, type SourcePosition } from '../errors.js';
 import { formatSize, parseSize } from '../units.js';
+import {
+  badFsPath,
+  controlCharacter,
+  layoutError,
+  MAX_BYTES,
+  MBR_MAX_BYTES,
+  MiB,
+  type DiskLayout,
+  type PartitionFilesystem,
+  type PartitionSpec,
+  type Positions,
+  type SyslinuxSpec,
+} from './disk-layout.js';
 import { isUuid } from './guid.js';
 
 /**
- * A disk layout: the partition table and what goes into each partition. Written as YAML
- * (`kiln mkimage LAYOUT.yaml OUT.img`) or built in code. Paths in a YAML layout are relative
- * to the layout file. Every value remembers where it was written so that errors found later
- * (sizes that do not fit, overlaps) still point at file:line:col.
- *
- * ```yaml
- * table: mbr                # mbr | gpt
- * size: auto                # or 2G; auto = just large enough
- * partitions:
- *   - filesystem: fat       # fat | ext4 | swap | raw
- *     size: auto            # or 64M; `rest` for the last partition of a sized disk
- *     label: BOOT
- *     bootable: true
- *     source: boot/         # a directory or a tar archive
- *     files: { /vmlinuz: vmlinuz-6.1 }
- *     syslinux: { binaries: syslinux/, directory: /syslinux, kernel: /vmlinuz,
- *                 initrd: /initrd.img, cmdline: console=ttyS0, serial: 115200 }
- *   - { filesystem: ext4, size: auto, label: root, source: rootfs.tar, root-owner: true }
- *   - { filesystem: swap, size: 64M, label: swap }
- * ```
+ * Disk layouts written as YAML (Node only: paths are checked on the host and made absolute
+ * against the layout file's directory). The layout types themselves are in disk-layout.ts.
  */
-
-export type TableType = 'mbr' | 'gpt';
-export type FilesystemKind = 'fat' | 'ext4' | 'swap' | 'raw';
-
-/** Where each key of a map was written (value positions), plus the map itself. */
-export interface Positions {
-  at?: SourcePosition;
-  keys: Record<string, SourcePosition>;
-}
-
-export interface SyslinuxSpec {
-  /** Directory holding ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin of one build. */
-  binaries: string;
-  /** Install directory inside the FAT (default /syslinux). */
-  directory: string;
-  /** A syslinux.cfg to use as is (host path); otherwise one is generated from the fields below. */
-  config?: string;
-  kernel?: string;
-  initrd?: string;
-  cmdline?: string;
-  /** Baud rate for `SERIAL 0 <baud>` (console on the first serial port). */
-  serial?: number;
-  /** Tenths of a second to wait at the prompt (default 0: boot at once). */
-  timeout?: number;
-  positions?: Positions;
-}
-
-export interface PartitionSpec {
-  filesystem: FilesystemKind;
-  /** Bytes, 'auto' (content + margin), or 'rest' (to the end of a sized disk). */
-  size: number | 'auto' | 'rest';
-  /** Bytes from the start of the disk; default: the next aligned offset. */
-  start?: number;
-  /** GPT partition name. */
-  name?: string;
-  /** Filesystem label. */
-  label?: string;
-  /** ext4/swap UUID; FAT volume id as XXXX-XXXX. */
-  uuid?: string;
-  /** Host directory or tar archive (absolute, or relative to the layout's directory). */
-  source?: string;
-  /** A tree given in code instead of `source`. */
-  tree?: FileTree;
-  /** Raw partitions: bytes given in code instead of `source`. */
-  content?: FileContent;
-  /** Extra host files: path in the filesystem → host path. */
-  files?: Record<string, string>;
-  /** Make every file root-owned (default: true for directories, keep for tar archives). */
-  rootOwner?: boolean;
-  bootable?: boolean;
-  /** MBR type byte or GPT type GUID, instead of the one chosen by filesystem. */
-  type?: number | string;
-  /** FAT: force 12, 16 or 32. */
-  fatType?: 12 | 16 | 32;
-  /** FAT: bytes per cluster. */
-  clusterSize?: number;
-  /** ext4: bytes per inode. */
-  inodeRatio?: number;
-  syslinux?: SyslinuxSpec;
-  positions?: Positions;
-}
-
-export interface DiskLayout {
-  table: TableType;
-  size: number | 'auto';
-  /** Partition alignment in bytes (default 1 MiB). */
-  alignment: number;
-  /** Seed for the derived disk signature, disk GUID and partition GUIDs (default: from the layout). */
-  seed?: string;
-  /** MBR disk signature (default derived from the seed). */
-  diskSignature?: number;
-  /** GPT disk GUID (default derived from the seed). */
-  diskGuid?: string;
-  /** Host path of the MBR boot code (default: mbr.bin of a partition's SYSLINUX binaries, MBR only). */
-  bootCode?: string;
-  partitions: PartitionSpec[];
-  /** The layout file, for messages. */
-  file?: string;
-  positions?: Positions;
-}
-
-export const MiB = 1024 * 1024;
-
-/** The largest size kiln handles: whole bytes stay exact in a JavaScript number below 2^53 (8 PiB). */
-export const MAX_BYTES = Math.floor(Number.MAX_SAFE_INTEGER / 512) * 512;
-/** An MBR entry holds 32-bit sector numbers: a disk or partition end of at most 2^32 sectors (2 TiB). */
-export const MBR_MAX_BYTES = 2 ** 32 * 512;
-
-/** The first control character (line breaks, tabs, NUL, DEL) in `text`, described, or undefined. */
-export function controlCharacter(text: string): string | undefined {
-  const m = /[\u0000-\u001f\u007f]/.exec(text);
-  if (!m) return undefined;
-  const c = m[0].charCodeAt(0);
-  const name = c === 10 ? 'a line break (\\n)' : c === 13 ? 'a carriage return (\\r)' : c === 9 ? 'a tab' : c === 0 ? 'a NUL byte' : `the control character 0x${c.toString(16).padStart(2, '0')}`;
-  return `${name} at character ${m.index + 1}`;
-}
-
-/** Why `path` is not a usable absolute path inside a filesystem ('..', empty, control characters), or undefined. */
-export function badFsPath(path: string): string | undefined {
-  const ctl = controlCharacter(path);
-  if (ctl) return `contains ${ctl}`;
-  const parts = path.split('/');
-  if (parts.includes('..')) return "has a '..' component, which would leave the filesystem";
-  if (parts.every((p) => p === '' || p === '.')) return 'names no file (it is the root directory)';
-  return undefined;
-}
-
-/** A message prefixed with file:line:col when the position is known. */
-export function at(pos: SourcePosition | undefined, message: string): string {
-  return pos ? `${formatPosition(pos)}: ${message}` : message;
-}
-
-export function layoutError(pos: SourcePosition | undefined, message: string, hint?: string): KilnError {
-  return new KilnError('bad-layout', at(pos, message), hint);
-}
 
 class Reader {
   /** Set once the table is known to be MBR: sizes beyond 2^53 bytes then name the MBR's limit. */
@@ -265,7 +143,7 @@ const PART_KEYS = [
   'syslinux',
 ] as const;
 const SYSLINUX_KEYS = ['binaries', 'directory', 'config', 'kernel', 'initrd', 'cmdline', 'serial', 'timeout'] as const;
-const ONLY_FOR: Record<string, FilesystemKind[]> = {
+const ONLY_FOR: Record<string, PartitionFilesystem[]> = {
   fat: ['fat'],
   'cluster-size': ['fat'],
   syslinux: ['fat'],
@@ -273,7 +151,7 @@ const ONLY_FOR: Record<string, FilesystemKind[]> = {
   'root-owner': ['fat', 'ext4'],
   files: ['fat', 'ext4'],
 };
-const LABEL_MAX: Record<FilesystemKind, number> = { fat: 11, ext4: 16, swap: 16, raw: 0 };
+const LABEL_MAX: Record<PartitionFilesystem, number> = { fat: 11, ext4: 16, swap: 16, raw: 0 };
 const SYSLINUX_BINARIES = ['ldlinux.bss', 'ldlinux.sys', 'ldlinux.c32', 'mbr.bin'];
 
 function parseSyslinux(r: Reader, node: YamlNode, base: string): SyslinuxSpec {
@@ -320,7 +198,7 @@ function parsePartition(r: Reader, node: YamlNode, index: number, base: string):
   const fsNode = map.get('filesystem');
   const fs = r.string(fsNode, 'filesystem');
   if (!['fat', 'ext4', 'swap', 'raw'].includes(fs)) r.fail(fsNode, `unknown filesystem '${fs}'`, 'use fat, ext4, swap or raw');
-  const filesystem = fs as FilesystemKind;
+  const filesystem = fs as PartitionFilesystem;
   for (const [key, kinds] of Object.entries(ONLY_FOR)) {
     if (map.has(key) && !kinds.includes(filesystem)) r.fail(map.get(key), `'${key}' does not apply to a ${filesystem} partition`);
   }

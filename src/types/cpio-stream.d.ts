@@ -27,7 +27,7 @@ declare module 'cpio-stream' {
     entry(header: CpioHeader, callback?: (err?: Error) => void): Writable;
     finalize(): void;
     /** The header encoder chosen by `format` (instance property, set in the constructor). */
-    _encode: (header: CpioHeader) => Buffer;
+    _encode: (header: CpioHeader) => Uint8Array;
   }
   export function pack(opts?: { format?: 'odc' | 'newc' }): Pack;
 

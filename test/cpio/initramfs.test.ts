@@ -6,8 +6,8 @@ import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTree, KilnError, readContent, type Inode } from '../../src/index.js';
-import type { FileContent } from '../../src/fs/content.js';
-import { initramfsBytes } from '../../src/fs/cpio/initramfs.js';
+import type { FileContent } from '../../src/fs/file-content.js';
+import { initramfsBytes } from '../../src/fs/cpio/newc-writer.js';
 import { parseNewc } from '../../src/fs/cpio/newc-header.js';
 import { propertyRuns, requireTool, run, runBuffer } from '../helpers/tools.js';
 

@@ -6,8 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BytesContent, FileSource, FileTree, readExt4, readFat, SubSource } from '../../src/index.js';
-import { assembleDisk, assembleDiskToMemory } from '../../src/partition/assemble.js';
-import { parseLayout, readLayoutFile, type DiskLayout } from '../../src/partition/layout.js';
+import { assembleDiskToMemory } from '../../src/partition/assemble.js';
+import { assembleDisk, nodeDiskHost } from '../../src/partition/disk-file.js';
+import type { DiskLayout } from '../../src/partition/disk-layout.js';
+import { parseLayout, readLayoutFile } from '../../src/partition/layout.js';
 import { decodeMbr } from '../../src/partition/mbr.js';
 import { readSwap } from '../../src/fs/swap.js';
 import { syslinuxBinariesDir } from '../helpers/syslinux-binaries.js';
@@ -153,11 +155,11 @@ partitions:
   const whole = run('blkid', ['-p', '-o', 'export', disk]).stdout;
   assert.match(whole, /PTTYPE=gpt/);
   // same layout, same bytes; a different seed changes the GUIDs
-  const a = await assembleDiskToMemory(layout);
-  const b = await assembleDiskToMemory(parseLayout(yaml, join(dir, 'gpt.yaml')));
+  const a = await assembleDiskToMemory(layout, { host: nodeDiskHost });
+  const b = await assembleDiskToMemory(parseLayout(yaml, join(dir, 'gpt.yaml')), { host: nodeDiskHost });
   assert.ok(Buffer.from(a.bytes).equals(Buffer.from(b.bytes)), 'two assemblies differ');
   assert.ok(Buffer.from(a.bytes).equals(readFileSync(disk)), 'the file and memory assemblies differ');
-  const c = await assembleDiskToMemory(parseLayout(yaml.replace('test-seed', 'other'), join(dir, 'gpt.yaml')));
+  const c = await assembleDiskToMemory(parseLayout(yaml.replace('test-seed', 'other'), join(dir, 'gpt.yaml')), { host: nodeDiskHost });
   assert.is.not(c.result.partitions[0]!.guid, a.result.partitions[0]!.guid);
 });
 
@@ -222,7 +224,7 @@ test('a layout built in code with a FileTree; the tree is not changed', async ()
   const tree = new FileTree();
   tree.file('hello', 'world');
   const layout: DiskLayout = { table: 'mbr', size: 'auto', alignment: 1024 * 1024, partitions: [{ filesystem: 'ext4', size: 'auto', tree, files: { '/x': join(dir, 'blob.bin') } }] };
-  const { bytes, result } = await assembleDiskToMemory(layout);
+  const { bytes, result } = await assembleDiskToMemory(layout, { host: nodeDiskHost });
   assert.is(bytes.length, result.size);
   assert.not.ok(tree.has('x'));
   assert.is(result.partitions[0]!.type, '0x83');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { KilnError } from '../../src/index.js';
 import { parseLayout } from '../../src/partition/layout.js';
 import { assembleDiskToMemory } from '../../src/partition/assemble.js';
+import { nodeDiskHost } from '../../src/partition/disk-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-layout-'));
 mkdirSync(join(dir, 'root'));
@@ -27,7 +28,7 @@ function fails(yaml: string, where: string, message: RegExp): void {
 async function planFails(yaml: string, where: string, message: RegExp): Promise<void> {
   const layout = parseLayout(yaml, file);
   try {
-    await assembleDiskToMemory(layout);
+    await assembleDiskToMemory(layout, { host: nodeDiskHost });
   } catch (e) {
     assert.ok(e instanceof KilnError, String(e));
     assert.ok(e.message.startsWith(`${file}:${where}: `), `expected position ${where} in: ${e.message}`);

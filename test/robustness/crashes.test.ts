@@ -62,7 +62,8 @@ const writers: [string, (src: string, dest: string, change: () => void) => Promi
       const layout = parseLayout(`partitions:\n  - { filesystem: ext4, size: 8M, source: ${src} }\n`, join(work, 'layout.yaml'));
       // the tree is read when planning; change the file once it is (the first write comes after)
       const { planDisk, writeDisk } = await import('../../src/partition/assemble.js');
-      const plan = await planDisk(layout);
+      const { nodeDiskHost } = await import('../../src/partition/disk-file.js');
+      const plan = await planDisk(layout, { host: nodeDiskHost });
       try {
         change();
         return await withSparseFile(dest, plan.size, (t) => writeDisk(plan, t));

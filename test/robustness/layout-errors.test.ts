@@ -4,8 +4,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../src/index.js';
-import { parseLayout, type DiskLayout } from '../../src/partition/layout.js';
+import type { DiskLayout } from '../../src/partition/disk-layout.js';
+import { parseLayout } from '../../src/partition/layout.js';
 import { planDisk } from '../../src/partition/assemble.js';
+import { nodeDiskHost } from '../../src/partition/disk-file.js';
 import { syslinuxConfig } from '../../src/partition/boot-config.js';
 import { kiln } from './helpers.js';
 
@@ -84,7 +86,7 @@ test('planning refusals name the key at fault', async () => {
     }
     rmSync(join(dir, 'vanishing'), { force: true });
     try {
-      const plan = await planDisk(layout);
+      const plan = await planDisk(layout, { host: nodeDiskHost });
       plan.dispose();
     } catch (e) {
       assert.ok(e instanceof KilnError, `${what}: ${String(e)}`);
@@ -97,8 +99,11 @@ test('planning refusals name the key at fault', async () => {
 });
 
 test('a layout built in code cannot smuggle a newline into syslinux.cfg either', () => {
-  assert.throws(() => syslinuxConfig({ binaries: '/x', directory: '/syslinux', kernel: '/vmlinuz', cmdline: 'quiet\nDEFAULT evil' }), (e: unknown) => e instanceof KilnError && /line break/.test(e.message));
-  const ok = new TextDecoder().decode(syslinuxConfig({ binaries: '/x', directory: '/syslinux', kernel: '/vmlinuz', cmdline: 'console=ttyS0 quiet' }));
+  const noFiles = (path: string): Uint8Array => {
+    throw new Error(`unexpected read of ${path}`);
+  };
+  assert.throws(() => syslinuxConfig({ binaries: '/x', directory: '/syslinux', kernel: '/vmlinuz', cmdline: 'quiet\nDEFAULT evil' }, noFiles), (e: unknown) => e instanceof KilnError && /line break/.test(e.message));
+  const ok = new TextDecoder().decode(syslinuxConfig({ binaries: '/x', directory: '/syslinux', kernel: '/vmlinuz', cmdline: 'console=ttyS0 quiet' }, noFiles));
   assert.is(ok.split('\n').filter((l) => /^\s*(DEFAULT|MENU)/.test(l)).length, 1, 'one DEFAULT line');
 });
 

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:f
 import { dirname, resolve } from 'node:path';
 import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
-import { outputError } from '../../fs/block-target.js';
+import { outputError } from '../../fs/file-target.js';
 import { removeTree } from '../../pipeline/plan/remove-tree.js';
 import type { CheckoutDeps } from '../../pipeline/cache/checkout.js';
 import { globalOptions } from '../context.js';

@@ -63,7 +63,7 @@ export function addMkfsExt4(mkfs: Command): void {
       const owners = opts.rootOwner ? 'root' : 'keep';
 
       await interruptible([out], async () => {
-        const { withSparseFile } = await import('../../fs/block-target.js');
+        const { withSparseFile } = await import('../../fs/file-target.js');
         const { planExt4, writeExt4 } = await import('../../fs/ext4/writer.js');
         await withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
           // Names, xattrs and fit are all checked before the output file is created.

@@ -56,7 +56,7 @@ export function addMkfsFat(mkfs: Command): void {
       if (sde !== undefined) options.sourceDateEpoch = sde;
 
       await interruptible([out], async () => {
-        const { withSparseFile } = await import('../../fs/block-target.js');
+        const { withSparseFile } = await import('../../fs/file-target.js');
         const { planFat, writeFat } = await import('../../fs/fat/index.js');
         await withSourceTree({ dir: src, tar: opts.fromTar }, 'keep', async (tree) => {
           // Everything is checked (names, sizes, fit) before the output file is created.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withSparseFile } from '../../fs/block-target.js';
+import { withSparseFile } from '../../fs/file-target.js';
 import { planSwap, writeSwap } from '../../fs/swap.js';
 import { parseSize } from '../../units.js';
 

@@ -15,7 +15,7 @@ export function registerMkimage(program: Command): void {
       outputNotDirectory(out);
       await interruptible([out], async () => {
         const { readLayoutFile } = await import('../../partition/layout.js');
-        const { assembleDisk } = await import('../../partition/assemble.js');
+        const { assembleDisk } = await import('../../partition/disk-file.js');
         const layout = readLayoutFile(layoutPath);
         const result = await assembleDisk(layout, out, sde === undefined ? {} : { sourceDateEpoch: sde });
         const lines = [`${out}: ${formatSize(result.size)}, ${result.table.toUpperCase()} ${result.id}`];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import type { InitramfsOptions } from '../../fs/cpio/initramfs.js';
+import type { InitramfsOptions } from '../../fs/cpio/initramfs-plan.js';
 import { interruptible, outputNotDirectory, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 
 interface Opts {
@@ -33,7 +33,8 @@ export function registerMkinitramfs(program: Command): void {
       outputNotDirectory(out);
       await interruptible([out], async () => {
         const { withOutputFile } = await import('../../fs/cpio/file-output.js');
-        const { planInitramfs, writeInitramfs } = await import('../../fs/cpio/initramfs.js');
+        const { planInitramfs } = await import('../../fs/cpio/initramfs-plan.js');
+        const { writeInitramfs } = await import('../../fs/cpio/initramfs.js');
         await withSourceTree(opts.fromTar ? { tar: src } : { dir: src }, owners, async (tree) => {
           planInitramfs(tree, options);
           const info = await withOutputFile(out, (sink) => writeInitramfs(tree, sink, options));

@@ -1,6 +1,6 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { checkInterrupted, outputError, registerTemp, removeStaleTemps, tempPathFor, unregisterTemp } from '../block-target.js';
-import type { InitramfsSink } from './initramfs.js';
+import { checkInterrupted, outputError, registerTemp, removeStaleTemps, tempPathFor, unregisterTemp } from '../file-target.js';
+import type { InitramfsSink } from './initramfs-plan.js';
 
 /**
  * A streamed output file of unknown length, written under a temporary name beside the

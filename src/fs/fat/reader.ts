@@ -1,6 +1,6 @@
 import { KilnError } from '../../errors.js';
 import type { BlockSource } from '../block-target.js';
-import { readContent, type ContentReader, type FileContent } from '../content.js';
+import { readContent, type ContentReader, type FileContent } from '../file-content.js';
 import { checkedSource, type FsDirEntry, type FsReader, type FsStat } from '../reader.js';
 import { BOOT_SIGNATURE, BootSector, ExtendedBpb, Fat32Bpb, SECTOR, ebpbOffset, type FatType } from './boot-sector.js';
 import { ATTR_DIRECTORY, ATTR_LFN, ATTR_READ_ONLY, ATTR_VOLUME_ID, DELETED, DIRENT_SIZE, DirEntry, LFN_LAST, LfnEntry, entryCluster } from './dirent.js';

@@ -1,7 +1,7 @@
 import { KilnError } from '../../errors.js';
 import { formatSize } from '../../units.js';
 import { writeSkippingZeros, type BlockTarget } from '../block-target.js';
-import type { ContentReader } from '../content.js';
+import type { ContentReader } from '../file-content.js';
 import type { FileTree, Inode } from '../tree.js';
 import {
   BOOT_SIGNATURE,

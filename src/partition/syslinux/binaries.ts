@@ -1,18 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
-
-/** The four SYSLINUX BIOS files kiln needs, from one build. */
-export interface SyslinuxBinaries {
-  /** ldlinux.bss: the 512-byte FAT boot sector template. */
-  bss: Uint8Array;
-  /** ldlinux.sys: the core, patched at install time. */
-  sys: Uint8Array;
-  /** ldlinux.c32: the core module loaded from the filesystem. */
-  c32: Uint8Array;
-  /** mbr.bin: the 440-byte MBR boot code. */
-  mbr: Uint8Array;
-}
+import type { SyslinuxBinaries } from './install.js';
 
 /** Reads ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin from a directory the caller names. */
 export function loadSyslinuxBinaries(dir: string): SyslinuxBinaries {

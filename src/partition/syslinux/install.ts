@@ -7,6 +7,18 @@ import { FAT_MIN_SEC } from '../../fs/fat/time.js';
 import { encodeAdv, ADV_SIZE } from './adv.js';
 import { Extent, ExtPatchArea, LDLINUX_MAGIC, PatchArea, findPatchArea } from './patch-area.js';
 
+/** The four SYSLINUX BIOS files kiln needs, from one build. */
+export interface SyslinuxBinaries {
+  /** ldlinux.bss: the 512-byte FAT boot sector template. */
+  bss: Uint8Array;
+  /** ldlinux.sys: the core, patched at install time. */
+  sys: Uint8Array;
+  /** ldlinux.c32: the core module loaded from the filesystem. */
+  c32: Uint8Array;
+  /** mbr.bin: the 440-byte MBR boot code. */
+  mbr: Uint8Array;
+}
+
 /**
  * Installs SYSLINUX (BIOS) onto a FAT volume that is already written, doing what the
  * `syslinux` installer does (see SYSLINUX.md): LDLINUX.SYS (the core plus an empty ADV) in

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
-import { BytesContent } from '../../fs/content.js';
+import { BytesContent } from '../../fs/bytes-content.js';
 import { addTarEntry } from '../../fs/tree-from-tar.js';
 import { FileTree, EPOCH, compareNames, makeInode, parentOf, type Timestamp } from '../../fs/tree.js';
 import { chooseAlternatives, parseAlternatives, type Alternative } from './alternatives.js';

@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
-import { HostFileContent, type FileContent } from '../../fs/content.js';
+import { HostFileContent } from '../../fs/content.js';
+import type { FileContent } from '../../fs/file-content.js';
 import { parseTar, type TarEntry } from '../../fs/tar/reader.js';
 import { listArMembers, type ArMember } from './ar.js';
 import { compressionOfMember, openMember, type MemberCompression } from './member-stream.js';

@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
-import { BytesContent, readContent } from '../../fs/content.js';
+import { BytesContent } from '../../fs/bytes-content.js';
+import { readContent } from '../../fs/file-content.js';
 import { computeGeometry } from '../../fs/fat/geometry.js';
 import { FileTree, normalizePath, type Inode } from '../../fs/tree.js';
-import { assembleDisk, type DiskResult } from '../../partition/assemble.js';
-import type { DiskLayout, PartitionSpec } from '../../partition/layout.js';
+import type { DiskResult } from '../../partition/assemble.js';
+import { assembleDisk } from '../../partition/disk-file.js';
+import type { DiskLayout, PartitionSpec } from '../../partition/disk-layout.js';
 import { parseSize } from '../../units.js';
 import type { Element } from '../model.js';
 import { dependencies } from '../plan/scope.js';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
 import { requireTool } from '../../helpers/tools.js';
 import { build, names, writeChainProject, writeHello } from './chain-project.js';

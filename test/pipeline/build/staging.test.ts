@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import { FileTree } from '../../../src/fs/tree.js';
 import { computeManifest, globToRegExp, selectPaths, splitRules } from '../../../src/pipeline/kinds/split-rules.js';
 import { resolveInTree, stageTree } from '../../../src/pipeline/kinds/stage-tree.js';

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import { openCache } from '../../../src/pipeline/cache/artifacts.js';
 import { BlobContent } from '../../../src/pipeline/cache/blobs.js';
 import { cleanup, filesUnder, tempDir } from '../sources/fixtures.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import { tarChunks, writeTarFile } from '../../../src/fs/tar/writer.js';
 import { treeFromTar } from '../../../src/fs/tree-from-tar.js';
 import { FileTree } from '../../../src/fs/tree.js';

@@ -2,7 +2,7 @@ import { chmodSync, chownSync, linkSync, mkdirSync, symlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
 import { stageBuildRoot } from '../../../src/pipeline/debian/build-root.js';
 import { openDeb, readControlFiles } from '../../../src/pipeline/debian/deb-file.js';

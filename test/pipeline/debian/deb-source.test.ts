@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KilnError } from '../../../src/errors.js';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
 import { materialize } from '../../../src/pipeline/cache/materialize.js';
 import { AptState } from '../../../src/pipeline/debian/apt-state.js';

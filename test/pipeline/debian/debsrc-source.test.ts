@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KilnError } from '../../../src/errors.js';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import { AptState } from '../../../src/pipeline/debian/apt-state.js';
 import { sha256OfFile } from '../../../src/pipeline/debian/download.js';
 import { sourceVersions } from '../../../src/pipeline/debian/source-package.js';

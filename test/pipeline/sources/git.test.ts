@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KilnError } from '../../../src/errors.js';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import { configureSource, SOURCE_MTIME, stageSources } from '../../../src/pipeline/sources/index.js';
 import { run } from '../../helpers/tools.js';
 import { cleanup, filesUnder, makeElement, makeProject, tempDir, testCache } from './fixtures.js';

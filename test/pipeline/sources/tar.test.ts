@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readContent } from '../../../src/fs/content.js';
+import { readContent } from '../../../src/fs/file-content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
 import { configureSource, SOURCE_MTIME, stageSources } from '../../../src/pipeline/sources/index.js';
 import { TarSource } from '../../../src/pipeline/sources/tar.js';

@@ -1,0 +1,25 @@
+/**
+ * kiln-image/partition: partition tables (MBR, GPT), SYSLINUX installation and whole-disk
+ * planning and assembly into memory or any BlockTarget. Browser-safe like kiln-image/fs; a
+ * layout naming host paths needs a DiskHost (nodeDiskHost in kiln-image/node).
+ */
+export { encodeMbr, decodeMbr, type MbrPartition, type MbrOptions, type DecodedMbr, type DecodedPartition, type TableSector } from '../partition/mbr.js';
+export { MBR_TYPES } from '../partition/mbr-entry.js';
+export { lbaToChs, type Chs } from '../partition/chs.js';
+export { encodeGpt, decodeGpt, type GptPartition, type GptOptions, type DecodedGpt, type DecodedGptPartition } from '../partition/gpt.js';
+export { GPT_TYPES } from '../partition/gpt-entry.js';
+export { derivedUuid, parseUuid, formatUuid } from '../partition/guid.js';
+export { installSyslinux, type SyslinuxInstallOptions, type SyslinuxInstallResult, type SyslinuxBinaries } from '../partition/syslinux/install.js';
+export type { DiskLayout, PartitionSpec, SyslinuxSpec, TableType, PartitionFilesystem } from '../partition/disk-layout.js';
+export {
+  assembleDiskToMemory,
+  planDisk,
+  writeDisk,
+  NO_HOST,
+  type AssembleOptions,
+  type DiskHost,
+  type DiskPlan,
+  type DiskResult,
+  type PartitionResult,
+  type PlannedPartition,
+} from '../partition/assemble.js';

@@ -1,0 +1,35 @@
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+
+/**
+ * SHA-256 for the writers (derived UUIDs, hash seeds, GUIDs) without Node built-ins, so that
+ * they run unchanged in a browser. @noble/hashes is a small audited pure-JS implementation;
+ * Web Crypto's digest is async only and would make the synchronous writers async.
+ * `createHash('sha256')` mirrors the part of node:crypto's API the writers used, so the bytes
+ * (and the code) stay as they were: strings are hashed as UTF-8, as Node does.
+ */
+
+const utf8 = new TextEncoder();
+
+export interface Sha256 {
+  update(data: string | Uint8Array): Sha256;
+  /** The 32-byte digest; the hash cannot be updated afterwards. */
+  digest(): Uint8Array;
+}
+
+export function createHash(algorithm: 'sha256'): Sha256 {
+  if (algorithm !== 'sha256') throw new Error(`unsupported hash '${String(algorithm)}'`);
+  const h = nobleSha256.create();
+  const self: Sha256 = {
+    update(data) {
+      h.update(typeof data === 'string' ? utf8.encode(data) : data);
+      return self;
+    },
+    digest: () => h.digest(),
+  };
+  return self;
+}
+
+/** SHA-256 of bytes or of a string's UTF-8. */
+export function sha256(data: string | Uint8Array): Uint8Array {
+  return nobleSha256(typeof data === 'string' ? utf8.encode(data) : data);
+}

@@ -1,0 +1,324 @@
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { KilnError } from '../errors.js';
+import { formatSize } from '../units.js';
+import { checkRange, type BlockSource, type BlockTarget } from './block-target.js';
+
+/**
+ * Image files on the host (Node only): a read-only image file, sparse image files written under
+ * a temp name and renamed when complete, and the clean-up of temps and spools of killed runs.
+ */
+
+/** A read-only image file. */
+export class FileSource implements BlockSource {
+  private readonly fd: number;
+  readonly size: number;
+  constructor(readonly path: string) {
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (e) {
+      throw new KilnError('no-image', `cannot open image '${path}': ${(e as Error).message}`);
+    }
+    this.size = fstatSync(this.fd).size;
+  }
+  read(offset: number, length: number): Uint8Array {
+    checkRange(this.path, this.size, offset, length);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, out, done, length - done, offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return out;
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** The hidden name beside `path` under which process `pid` writes it before the final rename. */
+export function tempPathFor(path: string, pid: number = process.pid): string {
+  return join(dirname(path), `.${basename(path)}.kiln-${pid}.tmp`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files that killed runs (kill -9, a crash, a power cut) left for the same
+ * output: `.NAME.kiln-PID.tmp` beside it, whose PID no longer runs. Returns what it removed.
+ */
+export function removeStaleTemps(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.kiln-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pidText = name.slice(prefix.length, -'.tmp'.length);
+    if (!/^\d+$/.test(pidText)) continue;
+    const pid = Number(pidText);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(join(dir, name));
+    } catch {
+      // another run removed it first, or it is not ours to remove
+    }
+  }
+  return removed;
+}
+
+/* ---------------------------------------------------------------------------------------- *
+ * Spool directories for compressed tar sources: `kiln-tar-PID-XXXXXX` in the temp directory.
+ * ---------------------------------------------------------------------------------------- */
+
+const SPOOL_PREFIX = 'kiln-tar-';
+
+/** A new spool directory for this process. */
+export function newSpoolDir(): string {
+  return mkdtempSync(join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
+}
+
+/** Removes spool directories of runs that no longer run (`pid`: only that run's, alive or not). */
+export function removeStaleSpools(pid?: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^kiln-tar-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (!m) continue;
+    const owner = Number(m[1]);
+    if (pid !== undefined ? owner !== pid : owner === process.pid || processAlive(owner)) continue;
+    try {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // not ours (another user's run): leave it
+    }
+  }
+}
+
+/**
+ * Interruption (SIGINT/SIGTERM in the CLI): another thread sets the flag, and the next write
+ * through a SparseFileTarget or an output file throws, so the writer's own clean-up (abort,
+ * dispose) runs and removes its temp file.
+ */
+let interruptFlag: Int32Array | undefined;
+
+export function setInterruptFlag(flag: Int32Array | undefined): void {
+  interruptFlag = flag;
+}
+
+/** Throws a KilnError('interrupted') once the interrupt flag is set. */
+export function checkInterrupted(): void {
+  if (interruptFlag !== undefined && Atomics.load(interruptFlag, 0) !== 0) {
+    throw new KilnError('interrupted', 'interrupted by a signal; the partial output was removed');
+  }
+}
+
+/**
+ * A KilnError for an I/O failure on an output file: what failed, on which file, what to do.
+ * A full disk, a quota, a file too large for the filesystem and a denied permission each get
+ * their own message; anything else keeps the system's.
+ */
+export function outputError(e: unknown, path: string, doing: string): KilnError {
+  if (e instanceof KilnError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const dir = dirname(path);
+  switch (err?.code) {
+    case 'ENOSPC':
+      return new KilnError('disk-full', `the disk is full: no space left on the device holding '${dir}' while ${doing} '${path}'`, 'free some space there, or write the output to another disk; nothing was left under the output name');
+    case 'EDQUOT':
+      return new KilnError('disk-full', `disk quota exceeded on '${dir}' while ${doing} '${path}'`, 'free some space within your quota, or write the output elsewhere; nothing was left under the output name');
+    case 'EFBIG':
+      return new KilnError('file-too-large', `the filesystem holding '${dir}' (or the file size limit, ulimit -f) does not allow a file that large while ${doing} '${path}'`, 'write the output to a filesystem that allows larger files (ext4 allows 16 TiB), or make it smaller');
+    case 'EACCES':
+    case 'EPERM':
+      return new KilnError('bad-output', `permission denied while ${doing} '${path}'`, `check that the directory '${dir}' exists and that you may write to it`);
+    case 'EROFS':
+      return new KilnError('bad-output', `'${dir}' is on a read-only filesystem (while ${doing} '${path}')`, 'write the output somewhere writable');
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new KilnError('bad-output', `cannot create '${path}': the directory '${dir}' does not exist`, 'create the directory first, or name another output');
+    case 'ENAMETOOLONG':
+      return new KilnError('bad-output', `cannot create '${path}': the name is too long`, 'use a shorter output path');
+    case 'EIO':
+      return new KilnError('io-error', `I/O error while ${doing} '${path}'`, 'the disk may be failing; check dmesg');
+    default: {
+      const message = err instanceof Error ? err.message : String(e);
+      return new KilnError('io-error', `${doing} '${path}' failed: ${message}`);
+    }
+  }
+}
+
+/** Temp files of this process not yet committed or aborted, removed if the process exits. */
+const liveTemps = new Set<string>();
+let exitHook = false;
+
+function trackTemp(path: string): void {
+  liveTemps.add(path);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const p of liveTemps) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** Registers a temp file so that process.exit() removes it unless it is committed first. */
+export function registerTemp(path: string): void {
+  trackTemp(path);
+}
+
+export function unregisterTemp(path: string): void {
+  liveTemps.delete(path);
+}
+
+/**
+ * A sparse image file. It is created under a temporary name beside the requested one and
+ * sized with ftruncate (all holes); `commit()` renames it into place, `abort()` removes it, so
+ * a failed write never leaves a truncated image under the requested name. Temp files of runs
+ * that were killed (same output, PID no longer running) are removed first. I/O errors become
+ * KilnErrors (a full disk says so), and a write after an interrupt (see setInterruptFlag) throws.
+ */
+export class SparseFileTarget implements BlockTarget {
+  private fd: number;
+  private readonly tempPath: string;
+  private done = false;
+
+  private constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new KilnError('bad-size', `cannot create '${path}' of ${size} bytes: sizes must be whole numbers of bytes below 2^53`, 'give a smaller size');
+    }
+    this.tempPath = tempPathFor(path);
+    removeStaleTemps(path);
+    try {
+      this.fd = openSync(this.tempPath, 'w+', 0o644);
+    } catch (e) {
+      throw outputError(e, path, 'creating');
+    }
+    registerTemp(this.tempPath);
+    try {
+      ftruncateSync(this.fd, size);
+    } catch (e) {
+      this.abort();
+      const err = outputError(e, path, 'sizing');
+      if ((e as NodeJS.ErrnoException).code === 'EFBIG' || (e as NodeJS.ErrnoException).code === 'EINVAL') {
+        throw new KilnError('file-too-large', `cannot create '${path}' of ${formatSize(size)} (${size} bytes): the filesystem holding '${dirname(path)}' (or the file size limit, ulimit -f) does not allow a file that large`, 'make the image smaller, or write it to a filesystem that allows larger files (ext4: 16 TiB, XFS: 8 EiB)');
+      }
+      throw err;
+    }
+  }
+
+  static create(path: string, size: number): SparseFileTarget {
+    return new SparseFileTarget(path, size);
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    checkRange(this.path, this.size, offset, length);
+    const out = new Uint8Array(length);
+    let done = 0;
+    try {
+      while (done < length) {
+        const n = readSync(this.fd, out, done, length - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+    } catch (e) {
+      throw outputError(e, this.path, 'reading back');
+    }
+    return out;
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    checkRange(this.path, this.size, offset, data.length);
+    checkInterrupted();
+    let done = 0;
+    try {
+      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+    } catch (e) {
+      throw outputError(e, this.path, 'writing');
+    }
+  }
+
+  /** Makes the image visible under its name. */
+  commit(): void {
+    if (this.done) return;
+    try {
+      checkInterrupted();
+      // fsync is not asked for; close reports delayed write errors (NFS, quotas).
+      closeSync(this.fd);
+    } catch (e) {
+      this.done = true;
+      removeQuietly(this.tempPath);
+      throw outputError(e, this.path, 'writing');
+    }
+    this.done = true;
+    try {
+      renameSync(this.tempPath, this.path);
+    } catch (e) {
+      removeQuietly(this.tempPath);
+      throw outputError(e, this.path, 'renaming the finished image to');
+    } finally {
+      unregisterTemp(this.tempPath);
+    }
+  }
+
+  /** Drops the partial image. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // the file goes anyway
+    }
+    removeQuietly(this.tempPath);
+    unregisterTemp(this.tempPath);
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // nothing more can be done; stale-temp clean-up retries on the next run
+  }
+}
+
+/** Runs `fn` on a new sparse file and commits it only if `fn` succeeds. */
+export async function withSparseFile<T>(path: string, size: number, fn: (t: SparseFileTarget) => T | Promise<T>): Promise<T> {
+  const target = SparseFileTarget.create(path, size);
+  try {
+    const result = await fn(target);
+    target.commit();
+    return result;
+  } catch (e) {
+    target.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,50 @@
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { KilnError } from '../errors.js';
+import { HostFileContent } from '../fs/content.js';
+import { newSpoolDir, removeStaleSpools, withSparseFile } from '../fs/file-target.js';
+import { treeFromDirectory } from '../fs/tree-from-dir.js';
+import { treeFromTar } from '../fs/tree-from-tar.js';
+import { planDisk, writeDisk, type AssembleOptions, type DiskHost, type DiskResult } from './assemble.js';
+import type { DiskLayout } from './disk-layout.js';
+import { loadSyslinuxBinaries } from './syslinux/binaries.js';
+
+/**
+ * Disk assembly on Node: the host that reads what a layout names by path (directories, tar
+ * archives, files, SYSLINUX binaries, boot code), and assembly straight into a sparse file.
+ */
+
+export const nodeDiskHost: DiskHost = {
+  async sourceTree(source, spec, disposers) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(source).isDirectory();
+    } catch (e) {
+      throw new KilnError('no-source', `source '${source}' cannot be read: ${(e as Error).message}`, 'it must exist until the image is written');
+    }
+    if (isDir) return treeFromDirectory(source, { owners: spec.rootOwner === false ? 'keep' : 'root' });
+    // A spool named by PID, so that the spool of a killed or interrupted run can be found and removed.
+    removeStaleSpools();
+    const spoolDir = newSpoolDir();
+    disposers.push(() => rmSync(spoolDir, { recursive: true, force: true }));
+    const t = await treeFromTar(source, { owners: spec.rootOwner ? 'root' : 'keep', spoolDir });
+    disposers.push(t.dispose);
+    return t.tree;
+  },
+  file: (path) => HostFileContent.of(path),
+  mtime: (path) => Math.floor(statSync(path).mtimeMs / 1000),
+  readFile: (path) => new Uint8Array(readFileSync(path)),
+  syslinuxBinaries: (dir) => loadSyslinuxBinaries(dir),
+};
+
+/**
+ * Assembles the disk into a new sparse file at `outPath` (temp name + rename: no partial file).
+ * Host paths in the layout are read through `options.host`, by default `nodeDiskHost`.
+ */
+export async function assembleDisk(layout: DiskLayout, outPath: string, options: AssembleOptions = {}): Promise<DiskResult> {
+  const plan = await planDisk(layout, { host: nodeDiskHost, ...options });
+  try {
+    return await withSparseFile(outPath, plan.size, (t) => writeDisk(plan, t, options));
+  } finally {
+    plan.dispose();
+  }
+}
