@@ -20,6 +20,7 @@ const PACKAGES: Record<string, string> = {
   'qemu-system-x86_64': 'qemu-system-x86',
   bwrap: 'bubblewrap',
   busybox: 'busybox-static',
+  chromium: 'chromium',
 };
 
 export function requireTool(name: string): string {
