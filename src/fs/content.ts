@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { KilnError } from '../errors.js';
+import { showHost as showHostPath } from './host-path.js';
 
 /**
  * The bytes of a regular file, referenced rather than held: writers pull them through a
@@ -43,11 +44,12 @@ export class BytesContent implements FileContent {
  */
 export class HostFileContent implements FileContent {
   constructor(
-    readonly path: string,
+    /** A Buffer where the host path is not UTF-8 (names are bytes). */
+    readonly path: string | Buffer,
     readonly size: number,
     readonly offset = 0,
   ) {}
-  static of(path: string): HostFileContent {
+  static of(path: string | Buffer): HostFileContent {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -69,7 +71,7 @@ export class HostFileContent implements FileContent {
     }
     const base = this.offset;
     const size = this.size;
-    const path = this.path;
+    const path = showHostPath(this.path);
     return {
       read(offset, into) {
         const want = Math.max(0, Math.min(into.length, size - offset));
@@ -101,8 +103,9 @@ export class HostFileContent implements FileContent {
 }
 
 /** A KilnError for a source file that cannot be opened or read. */
-function sourceError(e: unknown, path: string): KilnError {
+function sourceError(e: unknown, hostPath: string | Buffer): KilnError {
   if (e instanceof KilnError) return e;
+  const path = showHostPath(hostPath);
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
     case 'ENOENT':

@@ -1,14 +1,18 @@
 import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { HostFileContent } from './content.js';
+import { showHost, type HostPath } from './host-path.js';
+import { bytesToName, hasRawBytes } from './name-bytes.js';
 import type { OwnerPolicy } from './tree-from-tar.js';
-import { FileTree, compareNames, makeInode, type Inode, type NodeType, type Timestamp } from './tree.js';
+import { FileTree, makeInode, type Inode, type NodeType, type Timestamp } from './tree.js';
+import { readHostXattrs, type XattrReadOptions } from './xattrs-from-dir.js';
 
-export interface DirTreeOptions {
+export interface DirTreeOptions extends XattrReadOptions {
   /** 'keep' (default) takes the files' owners; 'root' makes everything 0:0. */
   owners?: OwnerPolicy;
 }
+
+const SLASH = Buffer.from('/');
 
 function ts(ns: bigint): Timestamp {
   const sec = ns / 1_000_000_000n;
@@ -25,7 +29,7 @@ function ts(ns: bigint): Timestamp {
  * Whether this process may read a file, from its mode bits; `access(2)` only where the bits say
  * no (ACLs may still allow it). Root reads everything, so a root build makes no extra syscall.
  */
-function readable(st: BigIntStats, hostPath: string): boolean {
+function readable(st: BigIntStats, hostPath: HostPath): boolean {
   const uid = process.getuid?.() ?? 0;
   if (uid === 0) return true;
   const mode = Number(st.mode);
@@ -58,8 +62,9 @@ function typeOf(st: BigIntStats): NodeType {
 /**
  * Builds a FileTree from a host directory. Files are referenced, not read; each is checked
  * readable now so that a write fails before its first byte rather than halfway. Hard links
- * inside the directory stay hard links. (Extended attributes of host files are not read:
- * Node has no xattr API; tar input carries them.)
+ * inside the directory stay hard links. Names and symlink targets are read as bytes
+ * (name-bytes.ts), so names that are not UTF-8 work and stay exact. Extended attributes come
+ * from one `getfattr` run over the tree (xattrs-from-dir.ts; Node has no xattr API).
  */
 export function treeFromDirectory(root: string, options: DirTreeOptions = {}): FileTree {
   const owners = options.owners ?? 'keep';
@@ -70,7 +75,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
     throw new KilnError('no-source', `source directory '${root}' does not exist`, 'name an existing directory');
   }
   if (!rootStat.isDirectory()) throw new KilnError('no-source', `source '${root}' is not a directory`, 'name a directory, or use --from-tar for an archive');
-  const inodeOf = (st: BigIntStats, hostPath: string): Inode => {
+  const inodeOf = (st: BigIntStats, hostPath: HostPath): Inode => {
     const type = typeOf(st);
     const inode = makeInode(type, 0, {
       mode: Number(st.mode) & 0o7777,
@@ -81,9 +86,9 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
       ctime: ts(st.ctimeNs),
     });
     if (type === 'file') {
-      if (!readable(st, hostPath)) throw new KilnError('unreadable', `cannot read '${hostPath}'`, 'fix its permissions or leave it out of the source');
+      if (!readable(st, hostPath)) throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
       inode.content = new HostFileContent(hostPath, Number(st.size));
-    } else if (type === 'symlink') inode.target = readlinkSync(hostPath, 'utf8');
+    } else if (type === 'symlink') inode.target = bytesToName(readlinkSync(hostPath, { encoding: 'buffer' }));
     else if (type === 'char' || type === 'block') {
       // glibc's gnu_dev_major/minor over the 64-bit dev_t (bigint: JS shifts are 32-bit)
       const rdev = st.rdev;
@@ -94,18 +99,27 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
   const tree = new FileTree();
   Object.assign(tree.root, inodeOf(rootStat, root));
   const seen = new Map<string, string>(); // dev:ino → first path, for hard links
-  const walk = (hostDir: string, treeDir: string): void => {
-    let names: string[];
+  const walk = (hostDir: HostPath, treeDir: string): void => {
+    let raw: Buffer[];
     try {
-      names = readdirSync(hostDir);
+      raw = readdirSync(hostDir, { encoding: 'buffer' });
     } catch (e) {
-      throw new KilnError('unreadable', `cannot list '${hostDir}': ${(e as Error).message}`, 'fix its permissions or leave it out of the source');
+      throw new KilnError('unreadable', `cannot list '${showHost(hostDir)}': ${(e as Error).message}`, 'fix its permissions or leave it out of the source');
     }
-    names.sort(compareNames);
-    for (const name of names) {
-      const hostPath = join(hostDir, name);
+    raw.sort(Buffer.compare); // byte order, as compareNames
+    const dirPrefix = typeof hostDir === 'string' ? (hostDir.endsWith('/') ? hostDir : `${hostDir}/`) : undefined;
+    const base = typeof hostDir === 'string' ? undefined : Buffer.concat([hostDir, SLASH]);
+    for (const bytes of raw) {
+      const name = bytesToName(bytes);
+      // A string path where the name is text (the common case), the real bytes otherwise.
+      const hostPath: HostPath = dirPrefix !== undefined && !hasRawBytes(name) ? dirPrefix + name : Buffer.concat([base ?? Buffer.from(dirPrefix!), bytes]);
       const path = treeDir ? `${treeDir}/${name}` : name;
-      const st = lstatSync(hostPath, { bigint: true });
+      let st: BigIntStats;
+      try {
+        st = lstatSync(hostPath, { bigint: true });
+      } catch (e) {
+        throw new KilnError('source-changed', `cannot read '${showHost(hostPath)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'make sure nothing changes the source directory while kiln reads it, then run again');
+      }
       if (!st.isDirectory() && st.nlink > 1n) {
         const key = `${st.dev}:${st.ino}`;
         const first = seen.get(key);
@@ -120,5 +134,6 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
     }
   };
   walk(root, '');
+  readHostXattrs(root, tree, options);
   return tree;
 }

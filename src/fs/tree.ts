@@ -1,12 +1,14 @@
 import { KilnError } from '../errors.js';
 import { BytesContent, type FileContent } from './content.js';
+import { canonicalName, compareNameBytes, printableName } from './name-bytes.js';
 
 /**
  * FileTree: the description of a filesystem tree that every writer consumes and every
  * reader, archive parser and artifact manifest produces. Paths are relative, '/'-separated,
  * without '.' or '..' ('' is the root). Hard links are several paths naming the same Inode
- * object. Children are ordered by the bytes of their UTF-8 names, so nothing depends on
- * readdir order.
+ * object. Names and symlink targets are bytes, held as strings through the lossless codec of
+ * name-bytes.ts (UTF-8, with each byte of an invalid sequence as U+DC80…U+DCFF); children are
+ * ordered by those bytes, so nothing depends on readdir order or locale.
  */
 
 export type NodeType = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
@@ -78,33 +80,20 @@ function makeInode(type: NodeType, defMode: number, init: InodeInit): Inode {
 
 const encoder = new TextEncoder();
 
-/** Byte-wise comparison of UTF-8 names: the one order every writer and reader uses. */
+/** Byte-wise comparison of names (see name-bytes.ts): the one order every writer and reader uses. */
 export function compareNames(a: string, b: string): number {
-  if (a === b) return 0;
-  // UTF-16 order equals UTF-8 byte order except around surrogates (U+D800…U+DFFF vs U+E000…U+FFFF);
-  // compare code units directly unless a surrogate or a high BMP char is involved.
-  const n0 = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n0 && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  if (i === n0) return a.length - b.length;
-  const ca = a.charCodeAt(i);
-  const cb = b.charCodeAt(i);
-  if (ca < 0xd800 && cb < 0xd800) return ca - cb;
-  const ea = encoder.encode(a);
-  const eb = encoder.encode(b);
-  const n = Math.min(ea.length, eb.length);
-  for (let i = 0; i < n; i++) if (ea[i] !== eb[i]) return ea[i]! - eb[i]!;
-  return ea.length - eb.length;
+  return compareNameBytes(a, b);
 }
 
 /** Normalises 'a//b/./c/' to 'a/b/c'; refuses '..' and empty names. */
 export function normalizePath(path: string): string {
+  path = canonicalName(path);
   // Most paths are already normal (no empty, '.' or '..' components): skip the split.
   if (!/(^|\/)\.{0,2}(\/|$)/.test(path)) return path;
   const parts: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part === '..') throw new KilnError('bad-path', `path '${path}' contains '..'`, 'tree paths must stay inside the tree');
+    if (part === '..') throw new KilnError('bad-path', `path '${printableName(path)}' contains '..'`, 'tree paths must stay inside the tree');
     parts.push(part);
   }
   return parts.join('/');
@@ -157,12 +146,12 @@ export class FileTree {
   add(path: string, inode: Inode): Inode {
     const p = normalizePath(path);
     if (p === '') throw new KilnError('tree-exists', 'the root already exists');
-    if (this.entries.has(p)) throw new KilnError('tree-exists', `'${p}' is already in the tree`);
+    if (this.entries.has(p)) throw new KilnError('tree-exists', `'${printableName(p)}' is already in the tree`);
     const parent = this.entries.get(parentOf(p));
-    if (!parent) throw new KilnError('tree-no-parent', `cannot add '${p}': its directory '${parentOf(p)}' is not in the tree`);
-    if (!parent.children) throw new KilnError('tree-not-dir', `cannot add '${p}': '${parentOf(p)}' is not a directory`);
+    if (!parent) throw new KilnError('tree-no-parent', `cannot add '${printableName(p)}': its directory '${printableName(parentOf(p))}' is not in the tree`);
+    if (!parent.children) throw new KilnError('tree-not-dir', `cannot add '${printableName(p)}': '${printableName(parentOf(p))}' is not a directory`);
     if (inode.type === 'dir') {
-      if (this.dirInodes.has(inode)) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${p}'`);
+      if (this.dirInodes.has(inode)) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${printableName(p)}'`);
       this.dirInodes.add(inode);
     }
     parent.children.set(baseName(p), p);
@@ -182,7 +171,7 @@ export class FileTree {
           old.inode = inode;
           return inode;
         }
-        throw new KilnError('tree-exists', `'${p}' exists with a different type`);
+        throw new KilnError('tree-exists', `'${printableName(p)}' exists with a different type`);
       }
       old.inode = inode;
       return inode;
@@ -212,7 +201,7 @@ export class FileTree {
       cur = cur ? `${cur}/${part}` : part;
       const e = this.entries.get(cur);
       if (!e) this.mkdir(cur, init);
-      else if (!e.children) throw new KilnError('tree-not-dir', `'${cur}' is not a directory`);
+      else if (!e.children) throw new KilnError('tree-not-dir', `'${printableName(cur)}' is not a directory`);
     }
     return this.entries.get(p)!.inode;
   }
@@ -243,8 +232,8 @@ export class FileTree {
   /** A hard link: `path` names the same inode as `existing`. */
   link(path: string, existing: string): Inode {
     const inode = this.get(existing);
-    if (!inode) throw new KilnError('tree-missing', `cannot hard-link '${path}' to '${existing}': no such path in the tree`);
-    if (inode.type === 'dir') throw new KilnError('tree-dir-link', `cannot hard-link '${path}' to directory '${existing}'`);
+    if (!inode) throw new KilnError('tree-missing', `cannot hard-link '${printableName(path)}' to '${printableName(existing)}': no such path in the tree`);
+    if (inode.type === 'dir') throw new KilnError('tree-dir-link', `cannot hard-link '${printableName(path)}' to directory '${printableName(existing)}'`);
     return this.add(path, inode);
   }
 

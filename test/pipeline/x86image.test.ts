@@ -106,7 +106,7 @@ test('x86image writes a bootable MBR disk with FAT32+SYSLINUX /boot, ext4 root a
     const art = p.session.artifact(p.targets[0]!);
     assert.equal(art.children(''), ['run-in-qemu.sh', 'sda.img']);
     assert.ok(readContent(art.get('run-in-qemu.sh')!.content!).length > 0);
-    const img = (art.get('sda.img')!.content as HostFileContent).path;
+    const img = (art.get('sda.img')!.content as BlobContent).path;
     firstDigest = (art.get('sda.img')!.content as BlobContent).digest;
     const st = statSync(img);
     assert.ok(st.blocks * 512 < st.size / 2, `the image is sparse (${st.blocks * 512} bytes allocated of ${st.size})`);

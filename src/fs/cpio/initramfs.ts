@@ -3,6 +3,7 @@ import { Deflate } from 'pako';
 import type { Writable } from 'node:stream';
 import { KilnError } from '../../errors.js';
 import type { FileContent } from '../content.js';
+import { nameToBytes, printableName } from '../name-bytes.js';
 import type { FileTree, Inode, NodeType } from '../tree.js';
 import { encodeNewcHeader, type NewcHeaderInput } from './newc-header.js';
 
@@ -58,6 +59,8 @@ export interface PlannedEntry {
   /** Regular files: the content to write on this entry (the last path of a hard-link set). */
   content?: FileContent;
   linkname?: string;
+  /** The tree path (for messages). */
+  path: string;
 }
 
 /** Builds every header first, so that bad input is refused before a byte is written. */
@@ -78,15 +81,16 @@ export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): P
   const sde = options.sourceDateEpoch;
   for (const [path, inode] of tree.walk()) {
     const name = path === '' ? '.' : path;
-    if (Buffer.byteLength(name) > PATH_MAX) throw new KilnError('cpio-name', `path '${name.slice(0, 60)}…' is longer than ${PATH_MAX} bytes`, 'shorten it');
+    const shown = printableName(name);
+    if (nameToBytes(name).length > PATH_MAX) throw new KilnError('cpio-name', `path '${shown.slice(0, 60)}…' is longer than ${PATH_MAX} bytes`, 'shorten it');
     let ino = inos.get(inode);
     if (ino === undefined) inos.set(inode, (ino = inos.size + 1));
     const links = paths.get(inode)!;
     const size = inode.type === 'file' ? (inode.content?.size ?? 0) : 0;
-    if (size > U32) throw new KilnError('cpio-too-large', `'${name}' is ${size} bytes; cpio newc holds files below 4 GiB`, 'leave it out of the initramfs');
+    if (size > U32) throw new KilnError('cpio-too-large', `'${shown}' is ${size} bytes; cpio newc holds files below 4 GiB`, 'leave it out of the initramfs');
     const uid = options.owners === 'root' ? 0 : inode.uid;
     const gid = options.owners === 'root' ? 0 : inode.gid;
-    if (uid > U32 || gid > U32) throw new KilnError('cpio-owner', `'${name}' has owner ${uid}:${gid}, beyond 32 bits`);
+    if (uid > U32 || gid > U32) throw new KilnError('cpio-owner', `'${shown}' has owner ${uid}:${gid}, beyond 32 bits`);
     let mtime = inode.mtime.sec;
     if (sde !== undefined && mtime > sde) mtime = sde;
     mtime = Math.min(Math.max(mtime, 0), U32);
@@ -105,7 +109,7 @@ export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): P
       rdevmajor: inode.rdev?.major ?? 0,
       rdevminor: inode.rdev?.minor ?? 0,
     };
-    const planned: PlannedEntry = { header };
+    const planned: PlannedEntry = { header, path: name };
     if (inode.type === 'file' && last && inode.content) planned.content = inode.content;
     if (inode.type === 'symlink') planned.linkname = inode.target ?? '';
     out.push(planned);
@@ -117,36 +121,47 @@ function entryDone(pack: Pack, p: PlannedEntry): Promise<void> {
   return new Promise((resolve, reject) => {
     const cb = (err?: Error): void => (err ? reject(err) : resolve());
     if (p.linkname !== undefined) {
-      pack.entry(p.header, Buffer.from(p.linkname, 'utf8'), cb);
+      pack.entry(p.header, Buffer.from(nameToBytes(p.linkname)), cb);
     } else if ((p.header.mode! & 0o170000) === TYPE_BITS.file) {
       const content = p.content;
       if (!content || content.size <= CHUNK) {
         const data = Buffer.alloc(content?.size ?? 0);
-        if (content && content.size > 0) readAll(content, data);
+        if (content && content.size > 0) readAll(content, data, p.path);
         pack.entry(p.header, data, cb);
       } else {
         const sink = pack.entry(p.header, cb);
-        pump(content, sink).catch(reject);
+        pump(content, sink, p.path).catch(reject);
       }
     } else pack.entry(p.header, cb);
   });
 }
 
-function readAll(content: FileContent, into: Uint8Array): void {
+/** A file whose content ended early (its source shrank since the tree was read). */
+function shortRead(path: string, got: number, size: number): KilnError {
+  return new KilnError(
+    'source-changed',
+    `'${printableName(path)}' shrank while it was being read: its content ended after ${got} of ${size} bytes`,
+    'make sure nothing changes the source files while kiln reads them, then run again',
+  );
+}
+
+function readAll(content: FileContent, into: Uint8Array, path: string): void {
   const r = content.open();
   try {
-    if (r.read(0, into) !== into.length) throw new Error('file shrank while being read');
+    const n = r.read(0, into);
+    if (n !== into.length) throw shortRead(path, n, content.size);
   } finally {
     r.close();
   }
 }
 
-async function pump(content: FileContent, sink: Writable): Promise<void> {
+async function pump(content: FileContent, sink: Writable, path: string): Promise<void> {
   const r = content.open();
   try {
     for (let off = 0; off < content.size; off += CHUNK) {
       const buf = Buffer.alloc(Math.min(CHUNK, content.size - off));
-      if (r.read(off, buf) !== buf.length) throw new Error('file shrank while being read');
+      const n = r.read(off, buf);
+      if (n !== buf.length) throw shortRead(path, off + n, content.size);
       if (!sink.write(buf)) await new Promise<void>((res) => sink.once('drain', () => res()));
     }
   } finally {

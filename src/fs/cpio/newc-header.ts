@@ -1,4 +1,5 @@
 import { Struct } from '../struct.js';
+import { bytesToName, nameToBytes } from '../name-bytes.js';
 
 /**
  * The cpio "newc" header (magic 070701, as the kernel's initramfs unpacker and
@@ -50,7 +51,8 @@ function hex(n: number | undefined): string {
  * encoder counts name length in UTF-16 units, which breaks non-ASCII names.
  */
 export function encodeNewcHeader(h: NewcHeaderInput): Buffer {
-  const name = Buffer.from(h.name.endsWith('\0') ? h.name : `${h.name}\0`, 'utf8');
+  // names are bytes (name-bytes.ts)
+  const name = Buffer.from(nameToBytes(h.name.endsWith('\0') ? h.name : `${h.name}\0`));
   const total = Math.ceil((NEWC_HEADER.size + name.length) / 4) * 4;
   const out = Buffer.alloc(total);
   NEWC_HEADER.encode(
@@ -97,14 +99,13 @@ export interface NewcEntry {
 export function parseNewc(archive: Uint8Array): NewcEntry[] {
   const out: NewcEntry[] = [];
   let pos = 0;
-  const dec = new TextDecoder();
   for (;;) {
     if (pos + NEWC_HEADER.size > archive.length) throw new Error(`cpio: truncated header at ${pos}`);
     const v = NEWC_HEADER.decode(archive, pos);
     if (v.magic !== NEWC_MAGIC) throw new Error(`cpio: bad magic '${v.magic}' at ${pos}`);
     const n = (s: string): number => parseInt(s, 16);
     const namesize = n(v.namesize);
-    const name = dec.decode(archive.subarray(pos + NEWC_HEADER.size, pos + NEWC_HEADER.size + namesize - 1));
+    const name = bytesToName(archive.subarray(pos + NEWC_HEADER.size, pos + NEWC_HEADER.size + namesize - 1));
     const dataOffset = Math.ceil((pos + NEWC_HEADER.size + namesize) / 4) * 4;
     const size = n(v.filesize);
     if (name === NEWC_TRAILER) return out;

@@ -1,4 +1,5 @@
 import { corrupt } from './reader-blocks.js';
+import { bytesToName } from '../name-bytes.js';
 import { XATTR_MAGIC, XattrBlockHeader, XattrEntry, XattrIbodyHeader, joinXattrName, xattrEntrySize } from './xattr.js';
 
 /** One extended attribute as stored: its value inline, or in an EA inode (ea_inode feature). */
@@ -8,8 +9,6 @@ export interface RawXattr {
   /** The ea_inode holding the value (value is then empty until resolved). */
   valueInode?: number;
 }
-
-const utf8 = new TextDecoder();
 
 /**
  * Parses a list of entries starting at `first` in `buf`; values are at `valueBase + e_value_offs`.
@@ -24,7 +23,7 @@ function parseEntries(buf: Uint8Array, first: number, end: number, valueBase: nu
     const e = XattrEntry.decode(buf, at);
     const nameEnd = at + XattrEntry.size + e.e_name_len;
     if (nameEnd > end) throw corrupt(`${where}: xattr name at ${at} overruns its area`);
-    const name = joinXattrName(e.e_name_index, utf8.decode(buf.subarray(at + XattrEntry.size, nameEnd)));
+    const name = joinXattrName(e.e_name_index, bytesToName(buf.subarray(at + XattrEntry.size, nameEnd)));
     if (e.e_value_inum !== 0) out.push({ name, value: new Uint8Array(0), valueInode: e.e_value_inum });
     else {
       const vStart = valueBase + e.e_value_offs;

@@ -1,4 +1,5 @@
 import { KilnError } from '../../errors.js';
+import { bytesToName, nameToBytes } from '../name-bytes.js';
 import type { BlockSource } from '../block-target.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
 import { readContent, type ContentReader, type FileContent } from '../content.js';
@@ -102,7 +103,6 @@ const TYPE_BY_MODE = new Map<number, NodeType>([
 ]);
 
 const utf8 = new TextDecoder();
-const utf8e = new TextEncoder();
 
 /** Incompat features whose on-disk layout this reader follows; any other bit is refused. */
 const READABLE_INCOMPAT =
@@ -221,7 +221,7 @@ export class Ext4Reader implements FsReader {
     const ino = this.lookup(path);
     const inode = this.inode(ino);
     if (inode.type !== 'dir') throw new KilnError('not-a-directory', `'${path}' is not a directory in the image`, 'list a directory');
-    return this.dirEntries(inode).map((e) => ({ name: utf8.decode(e.name), stat: this.statInode(e.ino) }));
+    return this.dirEntries(inode).map((e) => ({ name: bytesToName(e.name), stat: this.statInode(e.ino) }));
   }
 
   readFile(path: string): Uint8Array {
@@ -261,7 +261,7 @@ export class Ext4Reader implements FsReader {
       if (part === '' || part === '.') continue;
       const dir = this.inode(ino);
       if (dir.type !== 'dir') throw new KilnError('not-a-directory', `'${walked}' is not a directory in the image`, 'check the path');
-      const found = this.findEntry(dir, utf8e.encode(part));
+      const found = this.findEntry(dir, nameToBytes(part));
       walked = walked ? `${walked}/${part}` : part;
       if (found === undefined) throw new KilnError('no-such-path', `no '${walked}' in the image`, "list the directory with 'kiln image ls'");
       ino = found;
@@ -337,7 +337,7 @@ export class Ext4Reader implements FsReader {
       nlink: inode.links,
     };
     if (extra(InodeStruct.offsetOf('i_crtime_extra'))) st.crtime = decodeTime(f.i_crtime, f.i_crtime_extra);
-    if (inode.type === 'symlink') st.target = utf8.decode(this.symlinkBytes(inode));
+    if (inode.type === 'symlink') st.target = bytesToName(this.symlinkBytes(inode));
     if (inode.type === 'char' || inode.type === 'block') st.rdev = decodeDevice(inode.iBlock);
     const xattrs = this.xattrsOf(inode);
     if (xattrs.size > 0) st.xattrs = xattrs;

@@ -1,6 +1,7 @@
 import { KilnError } from '../../errors.js';
 import { formatSize } from '../../units.js';
 import type { BlockTarget } from '../block-target.js';
+import { printableName } from '../name-bytes.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
 import type { FileTree, Inode } from '../tree.js';
 import {
@@ -259,7 +260,7 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io | undefined,
   let size = 0;
   let flags = 0;
   let iBlock: Uint8Array | undefined;
-  const where = `'${rec.path || '/'}'`;
+  const where = `'${printableName(rec.path) || '/'}'`;
   if (rec.dir) {
     const layout = rec.dir.layout;
     const data = io ? renderDirectory(layout, rec.ino, rec.dir.parent, bs, seed) : undefined;

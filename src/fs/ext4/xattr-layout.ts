@@ -1,4 +1,5 @@
 import { KilnError } from '../../errors.js';
+import { nameToBytes, printableName } from '../name-bytes.js';
 import { INODE_SIZE } from './constants.js';
 import { IBODY_XATTR_OFFSET } from './inode.js';
 import { XATTR_MAGIC, XattrBlockHeader, XattrEntry, splitXattrName, xattrBlockHash, xattrEntryHash, xattrEntrySize, xattrValueSize } from './xattr.js';
@@ -16,7 +17,6 @@ export interface XattrPlacement {
   inBlock: XattrItem[];
 }
 
-const utf8 = new TextEncoder();
 
 /** POSIX ACLs arrive in the xattr format (version 2); ext4 stores its own compact version 1. */
 function aclToDisk(value: Uint8Array, where: string): Uint8Array {
@@ -39,9 +39,9 @@ export function prepareXattrs(xattrs: Map<string, Uint8Array>, where: string): X
   const items: XattrItem[] = [];
   for (const [full, raw] of xattrs) {
     const split = splitXattrName(full);
-    if (!split) throw new KilnError('bad-xattr', `${where}: extended attribute '${full}' has no namespace ext4 stores`, "use a 'user.', 'trusted.', 'security.' or 'system.' name");
-    const name = utf8.encode(split.suffix);
-    if (name.length > 255) throw new KilnError('bad-xattr', `${where}: extended attribute name '${full}' is longer than 255 bytes`);
+    if (!split) throw new KilnError('bad-xattr', `${where}: extended attribute '${printableName(full)}' has no namespace ext4 stores`, "use a 'user.', 'trusted.', 'security.' or 'system.' name");
+    const name = nameToBytes(split.suffix);
+    if (name.length > 255) throw new KilnError('bad-xattr', `${where}: extended attribute name '${printableName(full)}' is longer than 255 bytes`);
     const value = split.index === 2 || split.index === 3 ? aclToDisk(raw, where) : raw;
     items.push({ index: split.index, name, value, hash: xattrEntryHash(name, value) });
   }

@@ -1,4 +1,5 @@
 import { KilnError } from '../../errors.js';
+import { printableName } from '../name-bytes.js';
 import type { FileTree, Inode } from '../tree.js';
 import { DIRENT_SIZE, LFN_CHARS } from './dirent.js';
 import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName, packedToBytes } from './names.js';
@@ -59,14 +60,14 @@ export function layoutTree(tree: FileTree, options: { hasLabel: boolean; special
       if (options.specialFiles === 'skip') continue;
       throw new KilnError(
         'fat-special-file',
-        `'${path}' is a ${inode.type === 'symlink' ? 'symbolic link' : `${inode.type} node`}, which FAT cannot hold`,
+        `'${printableName(path)}' is a ${inode.type === 'symlink' ? 'symbolic link' : `${inode.type} node`}, which FAT cannot hold`,
         'remove it from the source, or pass the option to skip special files (--skip-special)',
       );
     }
     const name = path.slice(slash + 1);
     checkLongName(name, path);
     if (inode.type === 'file' && (inode.content?.size ?? 0) > MAX_FAT_FILE) {
-      throw new KilnError('fat-file-too-large', `'${path}' is ${inode.content!.size} bytes; FAT files must be smaller than 4 GiB`, 'split the file or use ext4');
+      throw new KilnError('fat-file-too-large', `'${printableName(path)}' is ${inode.content!.size} bytes; FAT files must be smaller than 4 GiB`, 'split the file or use ext4');
     }
     const entry: FatEntry = { name, path, inode, short: new Uint8Array(11), ntCase: 0, lfn: false, slots: 1 };
     if (inode.type === 'file') files.push(entry);
@@ -90,7 +91,7 @@ function assignShortNames(dir: FatDir): void {
     if (other !== undefined) {
       throw new KilnError(
         'fat-name-clash',
-        `'${e.path}' and '${other}' differ only in letter case; FAT treats them as the same name`,
+        `'${printableName(e.path)}' and '${printableName(other)}' differ only in letter case; FAT treats them as the same name`,
         'rename one of them',
       );
     }
@@ -113,7 +114,7 @@ function assignShortNames(dir: FatDir): void {
   }
   for (const e of dir.entries) dir.slots += e.slots;
   if (dir.slots > MAX_DIR_SLOTS) {
-    throw new KilnError('fat-dir-too-large', `directory '${dir.path || '/'}' needs ${dir.slots} entries; FAT directories hold at most ${MAX_DIR_SLOTS}`, 'spread its files over subdirectories or use shorter names');
+    throw new KilnError('fat-dir-too-large', `directory '${printableName(dir.path || '/')}' needs ${dir.slots} entries; FAT directories hold at most ${MAX_DIR_SLOTS}`, 'spread its files over subdirectories or use shorter names');
   }
 }
 

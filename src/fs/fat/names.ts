@@ -1,4 +1,5 @@
 import { KilnError } from '../../errors.js';
+import { hasRawBytes, printableName } from '../name-bytes.js';
 import { CASE_LOWER_BASE, CASE_LOWER_EXT, DIRENT_SIZE, KANJI_E5, LFN_CHARS, LFN_LAST, LfnEntry, ATTR_LFN } from './dirent.js';
 
 /**
@@ -14,9 +15,12 @@ const SHORT_SPECIAL = new Set(['!', '#', '$', '%', '&', "'", '(', ')', '-', '@',
 /** Refuses a name FAT cannot store; `where` is the full path, for the message. */
 export function checkLongName(name: string, where: string): void {
   const bad = (why: string, hint: string): never => {
-    throw new KilnError('fat-bad-name', `'${where}': ${why}`, hint);
+    throw new KilnError('fat-bad-name', `'${printableName(where)}': ${why}`, hint);
   };
   if (name === '.' || name === '..') bad('the names . and .. are reserved', 'rename the file');
+  if (hasRawBytes(name)) {
+    bad(`the name holds bytes that are not UTF-8 text (${printableName(name)}); FAT stores names as Unicode and cannot keep them`, 'rename the file to UTF-8, or use ext4 or tar, which keep names as bytes');
+  }
   let units = 0;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);

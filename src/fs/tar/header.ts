@@ -1,3 +1,4 @@
+import { bytesToName } from '../name-bytes.js';
 import { Struct } from '../struct.js';
 
 /**
@@ -43,9 +44,20 @@ export const TarType = {
 
 const latin = new TextDecoder('utf-8');
 
-export function cString(bytes: Uint8Array): string {
+/** The bytes of a NUL-terminated field (all of it if it has no NUL). */
+export function cBytes(bytes: Uint8Array): Uint8Array {
   const nul = bytes.indexOf(0);
-  return latin.decode(nul >= 0 ? bytes.subarray(0, nul) : bytes);
+  return nul >= 0 ? bytes.subarray(0, nul) : bytes;
+}
+
+/** A NUL-terminated text field (numbers, magic, user names). */
+export function cString(bytes: Uint8Array): string {
+  return latin.decode(cBytes(bytes));
+}
+
+/** A NUL-terminated name field (names, link targets): bytes, kept losslessly (name-bytes.ts). */
+export function cName(bytes: Uint8Array): string {
+  return bytesToName(cBytes(bytes));
 }
 
 /** Parses an octal or base-256 numeric field. */

@@ -1,6 +1,7 @@
 import { KilnError } from '../../errors.js';
 import type { NodeType, Timestamp } from '../tree.js';
-import { TAR_BLOCK, TAR_HEADER, TarType, cString, headerChecksum, parseNumeric } from './header.js';
+import { bytesToName, nameToBytes } from '../name-bytes.js';
+import { TAR_BLOCK, TAR_HEADER, TarType, cName, cString, headerChecksum, parseNumeric } from './header.js';
 
 /** One member of a tar archive, with pax and GNU extensions applied. */
 export interface TarEntry {
@@ -87,7 +88,11 @@ function parseTime(text: string): Timestamp {
   return m[1] && nsec ? { sec: sec - 1, nsec: 1_000_000_000 - nsec } : { sec, nsec };
 }
 
-/** Parses pax records "len key=value\n"; values are bytes (xattrs may be binary). */
+/**
+ * Parses pax records "len key=value\n"; values are bytes (xattrs may be binary, and GNU tar
+ * writes names that are not UTF-8 as raw bytes under hdrcharset=BINARY). Keys (which carry
+ * xattr names) go through the name codec.
+ */
 function parsePax(data: Uint8Array): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   let pos = 0;
@@ -99,10 +104,24 @@ function parsePax(data: Uint8Array): Map<string, Uint8Array> {
     if (!(len > 0)) break;
     const record = data.subarray(space + 1, pos + len - 1);
     const eq = record.indexOf(0x3d);
-    if (eq > 0) out.set(dec.decode(record.subarray(0, eq)), record.slice(eq + 1));
+    if (eq > 0) out.set(bytesToName(record.subarray(0, eq)), record.slice(eq + 1));
     pos += len;
   }
   return out;
+}
+
+/** libarchive's %XX-escaped xattr names, as bytes (decodeURIComponent would throw on non-UTF-8). */
+function percentDecodeName(s: string): string {
+  const raw = nameToBytes(s);
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const hex = raw[i] === 0x25 && i + 2 < raw.length ? String.fromCharCode(raw[i + 1]!, raw[i + 2]!) : '';
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      out.push(parseInt(hex, 16));
+      i += 2;
+    } else out.push(raw[i]!);
+  }
+  return bytesToName(Uint8Array.from(out));
 }
 
 const TYPES: Record<number, TarEntry['type']> = {
@@ -151,8 +170,8 @@ export async function parseTar(
       const body = data.subarray(0, size);
       if (flag === TarType.paxLocal) localPax = new Map([...localPax, ...parsePax(body)]);
       else if (flag === TarType.paxGlobal) globalPax = new Map([...globalPax, ...parsePax(body)]);
-      else if (flag === TarType.gnuLongName) longName = cString(body);
-      else longLink = cString(body);
+      else if (flag === TarType.gnuLongName) longName = cName(body);
+      else longLink = cName(body);
       continue;
     }
     const pax = new Map([...globalPax, ...localPax]);
@@ -161,16 +180,23 @@ export async function parseTar(
       return v ? dec.decode(v) : undefined;
     };
     const ustar = cString(h.magic).startsWith('ustar');
-    const prefix = ustar ? cString(h.prefix) : '';
-    let path = paxStr('path') ?? longName ?? (prefix ? `${prefix}/${cString(h.name)}` : cString(h.name));
-    const linkname = paxStr('linkpath') ?? longLink ?? cString(h.linkname);
+    // Names are bytes (any encoding, or none); pax path/linkpath are UTF-8, or raw bytes with
+    // hdrcharset=BINARY: the name codec keeps either exactly.
+    const paxName = (k: string): string | undefined => {
+      const v = pax.get(k);
+      return v ? bytesToName(v) : undefined;
+    };
+    const prefix = ustar ? cName(h.prefix) : '';
+    let path = paxName('path') ?? longName ?? (prefix ? `${prefix}/${cName(h.name)}` : cName(h.name));
+    const linkname = paxName('linkpath') ?? longLink ?? cName(h.linkname);
     if (paxStr('size') !== undefined) size = Number(paxStr('size'));
     const type = TYPES[flag] ?? (flag >= 0x41 && flag <= 0x5a ? undefined : 'file');
     const xattrs = new Map<string, Uint8Array>();
     for (const [k, v] of pax) {
-      if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+      // GNU tar escapes '=' and '%' in xattr names as %3D and %25
+      if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length).replace(/%(3D|25)/gi, (m) => (m.toUpperCase() === '%3D' ? '=' : '%')), v);
       else if (k.startsWith('LIBARCHIVE.xattr.')) {
-        xattrs.set(decodeURIComponent(k.slice('LIBARCHIVE.xattr.'.length)), Uint8Array.from(Buffer.from(dec.decode(v), 'base64')));
+        xattrs.set(percentDecodeName(k.slice('LIBARCHIVE.xattr.'.length)), Uint8Array.from(Buffer.from(dec.decode(v), 'base64')));
       }
     }
     const mtime = paxStr('mtime') !== undefined ? parseTime(paxStr('mtime')!) : { sec: parseNumeric(h.mtime), nsec: 0 };

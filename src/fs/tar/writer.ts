@@ -1,7 +1,8 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { checkInterrupted, outputError, registerTemp, removeStaleTemps, tempPathFor, unregisterTemp } from '../block-target.js';
 import type { FileContent } from '../content.js';
+import { hasRawBytes, nameToBytes, printableName } from '../name-bytes.js';
 import type { FileTree, Inode, NodeType, Timestamp } from '../tree.js';
 import { TAR_BLOCK, TAR_HEADER, TarType, formatNumeric, headerChecksum } from './header.js';
 
@@ -10,7 +11,9 @@ import { TAR_BLOCK, TAR_HEADER, TarType, formatNumeric, headerChecksum } from '.
  * extended headers where a value does not fit (names over 100 bytes, link targets, ids over
  * 2^21, sizes over 8 GiB, sub-second or negative times, xattrs). Owners, modes with setuid bits,
  * device numbers and hard links come from the tree, so a rootless user gets a faithful archive.
- * Deterministic: tree order, no clock, no user names.
+ * Deterministic: tree order, no clock, no user names. Names and link targets are written as the
+ * bytes they stand for (name-bytes.ts); a pax header that carries bytes that are not UTF-8 says
+ * hdrcharset=BINARY, as GNU tar does.
  */
 
 /** One member as the header sees it; `path` may be anything (tests write hostile archives). */
@@ -46,13 +49,16 @@ const MAX_OCTAL_11 = 0o77777777777;
 /** One pax record: "<len> key=value\n", where len counts the whole record. */
 function paxRecord(key: string, value: Uint8Array | string): Uint8Array {
   const v = typeof value === 'string' ? enc.encode(value) : value;
-  const rest = enc.encode(` ${key}=`).length + v.length + 1;
+  const k = nameToBytes(key);
+  const rest = k.length + 2 + v.length + 1;
   let len = rest + 1;
   while (String(len).length + rest !== len) len = String(len).length + rest;
   const out = new Uint8Array(len);
-  const head = enc.encode(`${len} ${key}=`);
+  const head = enc.encode(`${len} `);
   out.set(head, 0);
-  out.set(v, head.length);
+  out.set(k, head.length);
+  out[head.length + k.length] = 0x3d;
+  out.set(v, head.length + k.length + 1);
   out[len - 1] = 0x0a;
   return out;
 }
@@ -103,21 +109,31 @@ function padded(data: Uint8Array): Uint8Array {
 /** The header block(s) of one member: a pax header first when needed, then the ustar header. */
 export function memberHeader(m: TarMember): Uint8Array {
   const typeflag = TYPEFLAG[m.type];
-  if (typeflag === undefined) throw new KilnError('tar-unsupported', `tar cannot store '${m.path}' (a ${m.type})`);
+  if (typeflag === undefined) throw new KilnError('tar-unsupported', `tar cannot store '${printableName(m.path)}' (a ${m.type})`);
   const path = m.type === 'dir' && !m.path.endsWith('/') ? `${m.path}/` : m.path;
   const size = m.type === 'file' ? (m.size ?? 0) : 0;
-  const nameBytes = enc.encode(path);
-  const linkBytes = enc.encode(m.linkname ?? '');
+  const nameBytes = nameToBytes(path);
+  const linkBytes = nameToBytes(m.linkname ?? '');
   const pax: Uint8Array[] = [];
-  if (nameBytes.length > 100) pax.push(paxRecord('path', path));
-  if (linkBytes.length > 100) pax.push(paxRecord('linkpath', m.linkname!));
+  let binary = false;
+  if (nameBytes.length > 100) {
+    pax.push(paxRecord('path', nameBytes));
+    binary ||= hasRawBytes(path);
+  }
+  if (linkBytes.length > 100) {
+    pax.push(paxRecord('linkpath', linkBytes));
+    binary ||= hasRawBytes(m.linkname!);
+  }
   if (m.uid > MAX_OCTAL_7 || m.uid < 0) pax.push(paxRecord('uid', String(m.uid)));
   if (m.gid > MAX_OCTAL_7 || m.gid < 0) pax.push(paxRecord('gid', String(m.gid)));
   if (size > MAX_OCTAL_11) pax.push(paxRecord('size', String(size)));
   if (m.mtime.nsec !== 0 || m.mtime.sec < 0 || m.mtime.sec > MAX_OCTAL_11) pax.push(paxRecord('mtime', formatTime(m.mtime)));
   for (const [k, v] of [...(m.xattrs ?? new Map<string, Uint8Array>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
+    // as GNU tar: '%' and '=' (which would end the keyword) are escaped in the name
+    pax.push(paxRecord(`SCHILY.xattr.${k.replace(/%/g, '%25').replace(/=/g, '%3D')}`, v));
+    binary ||= hasRawBytes(k);
   }
+  if (binary) pax.unshift(paxRecord('hdrcharset', 'BINARY'));
   const name = nameBytes.length > 100 ? nameBytes.subarray(0, 100) : nameBytes;
   const link = linkBytes.length > 100 ? linkBytes.subarray(0, 100) : linkBytes;
   const main = headerBlock(m, typeflag, name, link, size);
@@ -192,21 +208,55 @@ export function* tarChunks(tree: FileTree, options: TarWriteOptions = {}): Gener
   yield new Uint8Array(2 * TAR_BLOCK);
 }
 
-/** Writes the archive to `path` via a temp name in the same directory, renamed when complete. */
+/**
+ * Writes the archive to `path` via a temp name beside it (tempPathFor), renamed when complete.
+ * As the image writers do: stale temps of killed runs for the same output are removed first, the
+ * temp is registered so a signal removes it, and a failure removes it and reports as a KilnError.
+ */
 export function writeTarFile(tree: FileTree, path: string, options: TarWriteOptions = {}): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  const fd = openSync(tmp, 'w');
+  const tmp = tempPathFor(path);
+  removeStaleTemps(path);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w', 0o644);
+  } catch (e) {
+    throw outputError(e, path, 'creating');
+  }
+  registerTemp(tmp);
+  let open = true;
   try {
     for (const chunk of tarChunks(tree, options)) {
+      checkInterrupted();
       let done = 0;
-      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
+      try {
+        while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
+      } catch (e) {
+        throw outputError(e, path, 'writing');
+      }
     }
-    fsyncSync(fd);
-    closeSync(fd);
+    try {
+      fsyncSync(fd);
+      open = false;
+      closeSync(fd);
+      renameSync(tmp, path);
+    } catch (e) {
+      throw outputError(e, path, 'writing');
+    }
   } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
+    if (open) {
+      try {
+        closeSync(fd);
+      } catch {
+        // removed below anyway
+      }
+    }
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the next run removes it as a stale temp
+    }
     throw e;
+  } finally {
+    unregisterTemp(tmp);
   }
-  renameSync(tmp, path);
 }

@@ -31,6 +31,8 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /** A regular file's content held in the blob store. */
 export class BlobContent extends HostFileContent {
+  /** Blob paths are the store's own, always text. */
+  declare readonly path: string;
   constructor(
     path: string,
     size: number,
@@ -149,7 +151,7 @@ export class BlobStore {
    * Stores a host file. With `move`, the file is renamed into the store when it is on the same
    * filesystem (the caller gives it up); otherwise it is copied (reflinked where possible).
    */
-  putFile(path: string, options: { move?: boolean } = {}): BlobContent {
+  putFile(path: string | Buffer, options: { move?: boolean } = {}): BlobContent {
     const digest = hashFile(path);
     const size = statSync(path).size;
     if (!this.has(digest)) {
@@ -190,7 +192,7 @@ export function fsyncPath(path: string, flags = 'r'): void {
 }
 
 /** sha256 of a host file, streamed. */
-export function hashFile(path: string): string {
+export function hashFile(path: string | Buffer): string {
   const hash = createHash('sha256');
   const fd = openSync(path, 'r');
   try {

@@ -13,6 +13,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -21,8 +22,8 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
-import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { hostJoin, hostName, showHost, type HostPath } from '../../fs/host-path.js';
 import { writeSkippingZeros, type BlockTarget } from '../../fs/block-target.js';
 import { HostFileContent, type FileContent } from '../../fs/content.js';
 import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
@@ -55,7 +56,7 @@ function toDate(t: Timestamp): number {
   return t.sec + t.nsec / 1e9;
 }
 
-function existing(path: string): Stats | undefined {
+function existing(path: HostPath): Stats | undefined {
   try {
     return lstatSync(path);
   } catch {
@@ -63,7 +64,7 @@ function existing(path: string): Stats | undefined {
   }
 }
 
-function writeContent(content: FileContent, dest: string): void {
+function writeContent(content: FileContent, dest: HostPath): void {
   let sparse = false;
   if (content instanceof HostFileContent && content.offset === 0) {
     let st: Stats | undefined;
@@ -87,7 +88,7 @@ function writeContent(content: FileContent, dest: string): void {
     let offset = 0;
     while (offset < content.size) {
       const n = reader.read(offset, buf.subarray(0, Math.min(buf.length, content.size - offset)));
-      if (n === 0) throw new KilnError('short-content', `content for '${dest}' ended after ${offset} of ${content.size} bytes`);
+      if (n === 0) throw new KilnError('short-content', `content for '${showHost(dest)}' ended after ${offset} of ${content.size} bytes`);
       if (sparse) writeSkippingZeros(fdTarget(fd, content.size), offset, buf.subarray(0, n));
       else {
         let done = 0;
@@ -125,10 +126,11 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
     throw new KilnError('dest-not-empty', `'${dir}' is not empty`, 'choose an empty directory (checkout: or use --force)');
   }
   const skipped: string[] = [];
-  const first = new Map<Inode, string>();
-  const dirs: [string, Inode][] = [];
+  const first = new Map<Inode, HostPath>();
+  const dirs: [HostPath, Inode][] = [];
   for (const [path, inode] of tree.walk()) {
-    const dest = path === '' ? dir : join(dir, path);
+    // names are bytes: a Buffer path where they are not UTF-8 (host-path.ts)
+    const dest = hostJoin(dir, path);
     if (inode.type === 'dir') {
       const st = path === '' ? undefined : existing(dest);
       if (st && !st.isDirectory()) unlinkSync(dest);
@@ -154,7 +156,7 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
         if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
         break;
       case 'symlink':
-        symlinkSync(inode.target ?? '', dest);
+        symlinkSync(hostName(inode.target ?? ''), dest);
         if (owners) lchownSync(dest, inode.uid, inode.gid);
         if (times) lutimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
         break;
@@ -165,12 +167,15 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
           skipped.push(path);
           continue;
         }
-        const args = inode.type === 'fifo' ? ['-m', inode.mode.toString(8), dest] : ['-m', inode.mode.toString(8), dest, inode.type === 'char' ? 'c' : 'b', String(inode.rdev?.major ?? 0), String(inode.rdev?.minor ?? 0)];
+        // Command arguments are strings: a name that is not UTF-8 is made under a text name and renamed.
+        const made = typeof dest === 'string' ? dest : `${dir}/.kiln-node-${process.pid}`;
+        const args = inode.type === 'fifo' ? ['-m', inode.mode.toString(8), made] : ['-m', inode.mode.toString(8), made, inode.type === 'char' ? 'c' : 'b', String(inode.rdev?.major ?? 0), String(inode.rdev?.minor ?? 0)];
         const r = spawnSync(inode.type === 'fifo' ? 'mkfifo' : 'mknod', args, { encoding: 'utf8' });
         if (r.status !== 0) {
           skipped.push(path);
           continue;
         }
+        if (made !== dest) renameSync(made, dest);
         if (owners) chownSync(dest, inode.uid, inode.gid);
         chmodSync(dest, inode.mode);
         if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));

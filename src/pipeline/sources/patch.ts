@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostFileContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
-import { FileTree } from '../../fs/tree.js';
+import { FileTree, type Inode } from '../../fs/tree.js';
 import { hashFile } from '../cache/blobs.js';
 import { materialize } from '../cache/materialize.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
@@ -74,11 +74,12 @@ export class PatchSource extends BaseSource {
         const before = sub.get(path);
         if (inode.type === 'dir' && before?.type === 'dir') inode.mode = before.mode;
       }
+      const firstPath = new Map<Inode, string>();
+      for (const [path, inode] of patched.walk()) if (!firstPath.has(inode)) firstPath.set(inode, path);
       patched.forEachInode((inode) => {
         if (inode.type !== 'file') return;
         const host = inode.content as HostFileContent;
-        const rel = host.path.slice(work.length + 1);
-        const before = sub.get(rel);
+        const before = sub.get(firstPath.get(inode)!);
         const unchanged = before?.type === 'file' && before.content?.size === host.size && before.mtime.sec === inode.mtime.sec && before.mtime.nsec === inode.mtime.nsec;
         inode.content = unchanged ? before.content! : ctx.blobs.putFile(host.path);
       });
