@@ -1,41 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { KilnError } from '../errors.js';
+import type { ContentReader, FileContent } from './file-content.js';
 import { showHost as showHostPath } from './host-path.js';
-
-/**
- * The bytes of a regular file, referenced rather than held: writers pull them through a
- * reader in chunks, so a tree of any size never sits in memory. Reads are synchronous so that
- * writers stay plain loops (and run unchanged in a browser over in-memory content).
- */
-export interface FileContent {
-  readonly size: number;
-  open(): ContentReader;
-}
-
-export interface ContentReader {
-  /** Fills `into` from `offset` (within the file); returns the bytes read (short only at end). */
-  read(offset: number, into: Uint8Array): number;
-  close(): void;
-}
-
-/** Content held in memory. */
-export class BytesContent implements FileContent {
-  constructor(readonly bytes: Uint8Array) {}
-  get size(): number {
-    return this.bytes.length;
-  }
-  open(): ContentReader {
-    const bytes = this.bytes;
-    return {
-      read(offset, into) {
-        const n = Math.max(0, Math.min(into.length, bytes.length - offset));
-        into.set(bytes.subarray(offset, offset + n));
-        return n;
-      },
-      close() {},
-    };
-  }
-}
 
 /**
  * Content from a range of a host file: a whole file, a member of an uncompressed tar, or a
@@ -118,16 +84,4 @@ function sourceError(e: unknown, hostPath: string | Buffer): KilnError {
     default:
       return new KilnError('no-source', `cannot read source file '${path}': ${err instanceof Error ? err.message : String(e)}`);
   }
-}
-
-/** Reads a whole content into memory (for small files: symlink targets, configs, tests). */
-export function readContent(content: FileContent): Uint8Array {
-  const out = new Uint8Array(content.size);
-  const reader = content.open();
-  try {
-    reader.read(0, out);
-  } finally {
-    reader.close();
-  }
-  return out;
 }

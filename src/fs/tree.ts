@@ -1,5 +1,6 @@
 import { KilnError } from '../errors.js';
-import { BytesContent, type FileContent } from './content.js';
+import { BytesContent } from './bytes-content.js';
+import type { FileContent } from './file-content.js';
 import { canonicalName, compareNameBytes, printableName } from './name-bytes.js';
 
 /**

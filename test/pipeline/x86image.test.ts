@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readContent } from '../../src/fs/content.js';
+import { readContent } from '../../src/fs/file-content.js';
 import { HostFileContent } from '../../src/fs/content.js';
 import { KilnError } from '../../src/errors.js';
 import { BlobContent } from '../../src/pipeline/cache/blobs.js';

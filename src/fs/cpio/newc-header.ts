@@ -50,11 +50,11 @@ function hex(n: number | undefined): string {
  * Encodes a header and its padded name. Used as cpio-stream's header encoder: its own newc
  * encoder counts name length in UTF-16 units, which breaks non-ASCII names.
  */
-export function encodeNewcHeader(h: NewcHeaderInput): Buffer {
+export function encodeNewcHeader(h: NewcHeaderInput): Uint8Array {
   // names are bytes (name-bytes.ts)
-  const name = Buffer.from(nameToBytes(h.name.endsWith('\0') ? h.name : `${h.name}\0`));
+  const name = nameToBytes(h.name.endsWith('\0') ? h.name : `${h.name}\0`);
   const total = Math.ceil((NEWC_HEADER.size + name.length) / 4) * 4;
-  const out = Buffer.alloc(total);
+  const out = new Uint8Array(total);
   NEWC_HEADER.encode(
     {
       magic: NEWC_MAGIC,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../checksum/sha256.js';
 import { KilnError } from '../../errors.js';
 import { nameToBytes, printableName } from '../name-bytes.js';
 import { FileTree, makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
@@ -47,7 +47,7 @@ const FILE_TYPES: Record<Inode['type'], number> = {
   socket: FT.SOCK,
 };
 
-function uuidFrom(digest: Buffer, version: number): Uint8Array {
+function uuidFrom(digest: Uint8Array, version: number): Uint8Array {
   const b = Uint8Array.from(digest.subarray(0, 16));
   b[6] = (b[6]! & 0x0f) | (version << 4);
   b[8] = (b[8]! & 0x3f) | 0x80;

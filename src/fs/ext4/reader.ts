@@ -2,7 +2,7 @@ import { KilnError } from '../../errors.js';
 import { bytesToName, nameToBytes } from '../name-bytes.js';
 import type { BlockSource } from '../block-target.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
-import { readContent, type ContentReader, type FileContent } from '../content.js';
+import { readContent, type ContentReader, type FileContent } from '../file-content.js';
 import { checkedSource, type FsDirEntry, type FsReader, type FsStat } from '../reader.js';
 import type { NodeType, Timestamp } from '../tree.js';
 import {

@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
-import { checkInterrupted, outputError, registerTemp, removeStaleTemps, tempPathFor, unregisterTemp } from '../block-target.js';
-import type { FileContent } from '../content.js';
+import { checkInterrupted, outputError, registerTemp, removeStaleTemps, tempPathFor, unregisterTemp } from '../file-target.js';
+import type { FileContent } from '../file-content.js';
 import { hasRawBytes, nameToBytes, printableName } from '../name-bytes.js';
 import type { FileTree, Inode, NodeType, Timestamp } from '../tree.js';
 import { TAR_BLOCK, TAR_HEADER, TarType, formatNumeric, headerChecksum } from './header.js';

@@ -18,7 +18,8 @@ import {
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
-import { HostFileContent, type FileContent } from '../../fs/content.js';
+import { HostFileContent } from '../../fs/content.js';
+import type { FileContent } from '../../fs/file-content.js';
 
 /**
  * The content-addressed blob store: `<cas>/objects/xx/yyyy…` named by the sha256 of the bytes.

@@ -25,7 +25,8 @@ import {
 import { KilnError } from '../../errors.js';
 import { hostJoin, hostName, showHost, type HostPath } from '../../fs/host-path.js';
 import { writeSkippingZeros, type BlockTarget } from '../../fs/block-target.js';
-import { HostFileContent, type FileContent } from '../../fs/content.js';
+import { HostFileContent } from '../../fs/content.js';
+import type { FileContent } from '../../fs/file-content.js';
 import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
 
 /**
