@@ -210,7 +210,7 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
     if (!list) {
       // Only '..' may name the root as cluster 0; a subdirectory there would be the root again
       // (a loop), and clusters 1 and past the volume hold no directory.
-      if (e.cluster < 2) throw fatCorrupt(`'${path}': directory entry points at cluster ${e.cluster}, where no directory can start`);
+      if (e.cluster < 2 || e.cluster >= vol.clusterCount + 2) throw fatCorrupt(`'${path}': directory entry points at cluster ${e.cluster}, where no directory can start (clusters 2–${vol.clusterCount + 1})`);
       if (vol.fatType === 32 && e.cluster === vol.rootCluster) throw fatCorrupt(`'${path}': directory entry points at the root directory's cluster ${e.cluster} (a loop)`);
       list = parseDir(readChain(e.cluster, path), path);
       dirCache.set(path, list);
