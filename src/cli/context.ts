@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { RemoteSpec } from '../pipeline/remote/config.js';
 
 /** The global options every pipeline command reads (given before the command name). */
 export interface GlobalOptions {
@@ -8,6 +9,8 @@ export interface GlobalOptions {
   projectDir: string;
   /** Settings for openPipeline from the user configuration and the global options. */
   pipeline: { defaultMirror?: string };
+  /** Remote caches: `--remote URL` (replaces the configured ones) and the user configuration's `artifacts:`. */
+  remotes: { cli?: string; user: RemoteSpec[] };
 }
 
 interface RootOptions {
@@ -15,6 +18,7 @@ interface RootOptions {
   directory?: string;
   config?: string;
   defaultMirror?: string;
+  remote?: string;
 }
 
 export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
@@ -27,5 +31,10 @@ export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
   const { loadUserConfig } = await import('../pipeline/load/user-config.js');
   const user = loadUserConfig(opts.config);
   const defaultMirror = opts.defaultMirror ?? user.defaultMirror;
-  return { cacheDir, projectDir: resolve(opts.directory ?? '.'), pipeline: defaultMirror !== undefined ? { defaultMirror } : {} };
+  return {
+    cacheDir,
+    projectDir: resolve(opts.directory ?? '.'),
+    pipeline: defaultMirror !== undefined ? { defaultMirror } : {},
+    remotes: { ...(opts.remote !== undefined ? { cli: opts.remote } : {}), user: user.artifacts ?? [] },
+  };
 }

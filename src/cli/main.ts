@@ -16,6 +16,7 @@ export function buildProgram(): Command {
     .option('-C, --directory <dir>', 'project directory (default: the current one)')
     .option('--config <file>', 'user configuration (default: $XDG_CONFIG_HOME/kiln.conf or ~/.config/kiln.conf)')
     .option('--default-mirror <name>', 'the project mirror to fetch from first (overrides default-mirror in the user configuration)')
+    .option('--remote <url>', 'use this remote cache (pull and push) instead of the configured `artifacts:` remotes')
     // global options go before the command, so a command's own --directory (artifact checkout) is its own
     .enablePositionalOptions()
     .showHelpAfterError()

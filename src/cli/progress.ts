@@ -75,6 +75,11 @@ export class Progress {
     this.redraw();
   }
 
+  /** A finished line of another action (e.g. `pull`, `push`), in the same format. */
+  event(e: Element | undefined, action: string, type: string, text: string, elapsedMs?: number): void {
+    this.message(this.line(e, action, type, text, elapsedMs));
+  }
+
   warning(e: Element | undefined, text: string): void {
     this.message(this.line(e, 'main', 'WARNING', text));
   }

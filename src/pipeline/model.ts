@@ -30,6 +30,8 @@ export interface Project {
   shell: { command: string[]; environment: Record<string, string>; hostFiles: YamlValue[] };
   /** 2.x `defaults: targets`, element names; empty when not given. */
   defaultTargets: string[];
+  /** `artifacts:` remote caches (after the user's own; see src/pipeline/remote). */
+  artifactRemotes?: { url: string; push: boolean; from: string }[];
 }
 
 export type DepType = 'build' | 'runtime' | 'all';

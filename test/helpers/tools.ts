@@ -21,6 +21,7 @@ const PACKAGES: Record<string, string> = {
   bwrap: 'bubblewrap',
   busybox: 'busybox-static',
   chromium: 'chromium',
+  nginx: 'nginx',
 };
 
 export function requireTool(name: string): string {

@@ -7,6 +7,7 @@ import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
 import { refChangeLines } from '../pins.js';
 import { Progress } from '../progress.js';
+import { BuildRemotes, openRemotes, throttle, transferText } from '../remote.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
 
 /**
@@ -71,6 +72,12 @@ export function registerBuild(program: Command): void {
       session.cleanStale();
       const started = Date.now();
       let summary: BuildSummary;
+      let shared: BuildRemotes | undefined;
+      const remotes = await openRemotes(g, p.loaded.project, session, {
+        warn: (m) => progress!.warning(undefined, m),
+        progress: throttle(() => progress!.setActivity(`pulling: ${transferText(remotes!.pulled)}`)),
+      });
+      if (remotes) shared = new BuildRemotes(session, remotes, progress);
       try {
         const toTrack = opts.trackAll ? p.all.filter((e) => !trackExcept.has(e.name)) : p.loaded.elements(opts.track.map((n) => n.replace(/^\.\//, '')));
         if (toTrack.length > 0) {
@@ -107,12 +114,17 @@ export function registerBuild(program: Command): void {
         out.write(`kiln build: project ${p.loaded.project.name} (${p.loaded.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
         for (const e of p.all) out.write(`${formatElement(session, e, DEFAULT_SHOW_FORMAT)}\n`);
         out.write(`${'='.repeat(70)}\n`);
+        // with remote caches: pull what the plan needs first; what is pulled is not built
+        await shared?.pull(p.targets);
         const plan = buildPlan(session, p.targets);
         summary = await runPlan(session, plan, {
           builders,
           onError: opts.onError,
           events: {
-            phase: (e, ph) => progress!.phase(e, ph),
+            phase: (e, ph) => {
+              progress!.phase(e, ph);
+              if (ph === 'cached') shared?.push(e);
+            },
             status: (e, m) => progress!.status(e, m),
             failure: (f) => {
               const tail = f.tail.length > 0 ? `\n${f.tail.map((l) => `    ${l}`).join('\n')}` : '';
@@ -122,9 +134,11 @@ export function registerBuild(program: Command): void {
             },
           },
         });
+        await shared?.done();
       } finally {
         progress.stop();
         session.close();
+        remotes?.close();
       }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (opts.json) {
@@ -133,7 +147,7 @@ export function registerBuild(program: Command): void {
         );
       }
       out.write(
-        `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${summary.built.length}, skipped ${p.all.length - summary.built.length - summary.failed.length}, failed ${summary.failed.length}\n`,
+        `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${summary.built.length}, skipped ${p.all.length - summary.built.length - summary.failed.length}, failed ${summary.failed.length}\n${shared ? `${shared.lines().join('\n')}\n` : ''}`,
       );
       if (summary.failed.length > 0) {
         const hints = [...new Set(summary.failed.flatMap((f) => (f.reason instanceof KilnError && f.reason.hint ? [f.reason.hint] : [])))];

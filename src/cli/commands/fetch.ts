@@ -4,6 +4,7 @@ import type { Element } from '../../pipeline/model.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
 import { refChangeLines } from '../pins.js';
+import { openRemotes } from '../remote.js';
 import { selectElements, type DepsSelection } from './show.js';
 
 /**
@@ -43,6 +44,8 @@ export function registerFetch(program: Command): void {
       ]);
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       const { session } = p;
+      // remote caches are the last origin of pinned files no other origin has
+      const remotes = await openRemotes(g, p.loaded.project, session, { warn: (m) => process.stderr.write(`WARNING ${m}\n`) });
       const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
       const out = opts.json ? process.stderr : process.stdout;
       try {
@@ -74,6 +77,7 @@ export function registerFetch(program: Command): void {
         } else out.write(`fetch: ${selected.length} element(s), ${fetched} source(s) downloaded, ${results.length - fetched} already cached\n`);
       } finally {
         session.close();
+        remotes?.close();
       }
     });
 }

@@ -88,8 +88,12 @@ export class BlobStore {
     return join(this.tmpDir, `${process.pid}-${++tmpCounter}-${Math.random().toString(36).slice(2, 10)}`);
   }
 
-  /** Moves a complete temp file into place under its digest (or drops it if the blob exists). */
-  private install(tmp: string, digest: string): string {
+  /**
+   * Moves a complete temp file (from `tempPath`) into place under its digest, or drops it if the
+   * blob exists. The caller vouches that `digest` is the file's sha256 (the remote-cache pull
+   * hashes while it downloads).
+   */
+  install(tmp: string, digest: string): string {
     const dest = this.objectPath(digest);
     if (existsSync(dest)) {
       rmSync(tmp, { force: true });

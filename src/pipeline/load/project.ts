@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
 import type { Project, YamlValue } from '../model.js';
+import { parseRemotes } from '../remote/config.js';
 import { checkNoDirectives, composite } from './composite.js';
 import { processDirectives } from './directives.js';
 import { emptyMap, mapNode, toPlain, typeName, type ListNode, type MapNode, type Node, type ScalarNode } from './node.js';
@@ -290,7 +291,8 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
   const hf = optList(shellNode, 'host-files', 'shell.host-files');
   const shell = { command: stringList(shellNode.entries.get('command')!, 'shell.command'), environment: shellEnv, hostFiles: hf ? (toPlain(hf) as YamlValue[]) : [] };
 
-  if (user.entries.has('artifacts')) warn(`project.conf: 'artifacts' (remote caches) is accepted but ignored; kiln uses a local cache only`);
+  const artifactsNode = user.entries.get('artifacts');
+  const artifactRemotes = artifactsNode ? parseRemotes(artifactsNode, 'project.conf') : [];
   const defaultsNode = optMap(user, 'defaults');
   let defaultTargets: string[] = [];
   if (defaultsNode) {
@@ -341,6 +343,7 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     options: optionStrings,
     shell,
     defaultTargets,
+    ...(artifactRemotes.length > 0 ? { artifactRemotes } : {}),
   };
   const maxJobs = opts.maxJobs ?? Math.max(1, Math.min(cpus().length, 8));
   return {

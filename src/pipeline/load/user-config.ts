@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { parseRemotes, type RemoteSpec } from '../remote/config.js';
 import { checkKeys, optString } from './validate.js';
 import { loadYamlFile } from './yaml.js';
 
@@ -11,15 +12,20 @@ import { loadYamlFile } from './yaml.js';
  * that do not belong in a project, e.g. which of a project's mirrors is closest.
  *
  *   default-mirror: team     # the mirror (project.conf `mirrors:`) fetches try first
+ *   artifacts:               # remote caches, before the project's (src/pipeline/remote)
+ *   - url: https://cache.example.com/kiln/
+ *     push: true
  */
 
 export interface UserConfig {
   /** The file read, if any. */
   file: string | undefined;
   defaultMirror: string | undefined;
+  /** `artifacts:` remote caches (absent when not configured). */
+  artifacts?: RemoteSpec[];
 }
 
-const KEYS = ['default-mirror'];
+const KEYS = ['default-mirror', 'artifacts'];
 
 export function defaultUserConfigPath(): string {
   const xdg = process.env.XDG_CONFIG_HOME;
@@ -35,5 +41,6 @@ export function loadUserConfig(explicit?: string): UserConfig {
   }
   const map = loadYamlFile(file, file, 'user configuration');
   checkKeys(map, KEYS, `the user configuration ${file}`);
-  return { file, defaultMirror: optString(map, 'default-mirror')?.value || undefined };
+  const artifacts = map.entries.get('artifacts');
+  return { file, defaultMirror: optString(map, 'default-mirror')?.value || undefined, ...(artifacts ? { artifacts: parseRemotes(artifacts, file) } : {}) };
 }

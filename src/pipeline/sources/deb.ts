@@ -127,6 +127,12 @@ export class DebSource extends BaseSource {
     return this.ref !== undefined && this.pins().every((p) => existsSync(cachedDebPath(this.filesDir(ctx), p.sha256)));
   }
 
+  cachedFiles(ctx: SourceContext): { sha256: string; path: string }[] {
+    return this.pins()
+      .map((p) => ({ sha256: p.sha256, path: cachedDebPath(this.filesDir(ctx), p.sha256) }))
+      .filter((f) => existsSync(f.path));
+  }
+
   async track(ctx: SourceContext): Promise<YamlValue | undefined> {
     const apt = await this.apt(ctx);
     ctx.info?.(`${this.label}: updating the package lists`);
@@ -144,7 +150,12 @@ export class DebSource extends BaseSource {
     if (pins.length === 0) throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
     await fetchPackages(await this.apt(ctx), pins, this.filesDir(ctx), {
       ...(ctx.info ? { info: ctx.info } : {}),
-      fallback: (pin, dest) => fetchFromArchiveOrigins(this.element.project, pin, dest, `${pin.package} ${pin.version}`, ctx.info),
+      fallback: async (pin, dest) => {
+        const r = await fetchFromArchiveOrigins(this.element.project, pin, dest, `${pin.package} ${pin.version}`, ctx.info);
+        if (r.ok || !ctx.remote) return r;
+        const shared = await ctx.remote.fetchFile(pin.sha256, dest, `${pin.package} ${pin.version}`);
+        return { ok: shared.ok, tried: [...r.tried, ...shared.tried] };
+      },
       goneHint: `re-pin only what is gone with \`kiln track --fix-missing ${this.element.name}\` (or \`kiln build --fix-missing\`); \`kiln track ${this.element.name}\` re-pins everything`,
     });
   }

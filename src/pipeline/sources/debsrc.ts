@@ -138,6 +138,10 @@ export class DebsrcSource extends BaseSource {
     return this.ref !== undefined && existsSync(this.cachedPath(ctx));
   }
 
+  cachedFiles(ctx: SourceContext): { sha256: string; path: string }[] {
+    return this.isCached(ctx) ? [{ sha256: this.pin()!.sha256, path: this.cachedPath(ctx) }] : [];
+  }
+
   async track(ctx: SourceContext): Promise<YamlValue | undefined> {
     const apt = await this.apt(ctx);
     ctx.info?.(`${this.label}: updating the package lists`);
@@ -182,6 +186,11 @@ export class DebsrcSource extends BaseSource {
     const filename = pin.filename ?? (this.file ? `${sourcePoolDirectory(this.package)}/${this.file}` : undefined);
     const r = await fetchFromArchiveOrigins(this.element.project, { ...pin, ...(filename ? { filename } : {}) }, this.cachedPath(ctx), `${this.package} ${pin.version ?? ''}`.trim(), ctx.info);
     if (r.ok) return;
+    if (ctx.remote) {
+      const shared = await ctx.remote.fetchFile(pin.sha256, this.cachedPath(ctx), `${this.package} ${pin.version ?? ''}`.trim());
+      if (shared.ok) return;
+      r.tried.push(...shared.tried);
+    }
     const now = (await sourcePackageFiles(apt, this.package).catch(() => undefined))?.version;
     throw new DebsrcGone(
       `${this.label}: the archive no longer offers ${filename ?? `the file with sha256 ${pin.sha256}`} of source package ${this.package}${pin.version ? ` ${pin.version}` : ''} (the archive now has ${now ?? 'no version of it'}), and no mirror had it${r.tried.length ? `\ntried:\n${r.tried.map((t) => `  ${t}`).join('\n')}` : ''}`,

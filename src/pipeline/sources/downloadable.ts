@@ -93,8 +93,18 @@ export abstract class DownloadableSource extends BaseSource {
         errors.push(e);
       }
     }
+    if (ctx.remote) {
+      // the team's shared cache, by digest: the file as it was pinned, whatever upstream does now
+      const r = await ctx.remote.fetchFile(this.ref as string, this.cachedPath(ctx), this.label);
+      if (r.ok) return;
+      errors.push(...r.tried.map((t) => new KilnError('fetch-failed', `${this.label}: ${t}`)));
+    }
     const mismatch = errors.find((e) => e instanceof DigestMismatch);
     if (mismatch && errors.length === 1) throw mismatch;
     throw new KilnError('fetch-failed', errors.map((e) => e.message).join('\n'), mismatch?.hint ?? 'check the URL, its alias and mirrors');
+  }
+
+  cachedFiles(ctx: SourceContext): { sha256: string; path: string }[] {
+    return this.isCached(ctx) ? [{ sha256: this.ref as string, path: this.cachedPath(ctx) }] : [];
   }
 }

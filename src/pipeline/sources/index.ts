@@ -16,6 +16,7 @@ export {
   type Source,
   type SourceContext,
   type SourceKind,
+  type SourceRemote,
 } from './kind.js';
 export { BaseSource } from './base.js';
 export { DownloadableSource } from './downloadable.js';

@@ -25,6 +25,14 @@ export interface SourceContext {
   warn(message: string): void;
   /** Progress lines (downloads); optional. */
   info?(message: string): void;
+  /** A shared cache to ask for pinned files no other origin has (set when remote caches are configured). */
+  remote?: SourceRemote;
+}
+
+/** Pinned files by sha256 from a shared cache: the last origin a fetch tries, accepted by digest. */
+export interface SourceRemote {
+  /** Puts the file with this sha256 at `dest` (verified, atomically); `tried` says what each remote answered. */
+  fetchFile(sha256: string, dest: string, where: string): Promise<{ ok: boolean; tried: string[] }>;
 }
 
 /** Consistency of a source (FORMAT.md §6). */
@@ -66,6 +74,8 @@ export interface Source {
    * or blobs; nothing is extracted to disk except where a host tool needs it.
    */
   stage(ctx: SourceContext, tree: FileTree): Promise<void>;
+  /** The pinned files in the source cache with their sha256 (what `kiln source push` sends); kinds that pin no files by digest omit it. */
+  cachedFiles?(ctx: SourceContext): { sha256: string; path: string }[];
 }
 
 /** A registered source kind: configure validates the declaration and returns a Source. */

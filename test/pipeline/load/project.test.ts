@@ -61,7 +61,7 @@ environment-nocache:
   assert.equal(pr.fatalWarnings, ['ref-not-in-track', 'overlaps']);
   assert.equal(pr.shell, { command: ['bash', '--login'], environment: { DISPLAY: '$DISPLAY' }, hostFiles: ['/etc/resolv.conf'] });
   assert.equal(pr.defaultTargets, ['top.bst']);
-  assert.match(p.warnings.join('\n'), /'artifacts' \(remote caches\) is accepted but ignored/);
+  assert.equal(pr.artifactRemotes, [{ url: 'https://cache.example/', push: false, from: 'project.conf' }]);
   const e = p.element('e.bst');
   assert.equal(e.sandbox, { buildUid: 1000, buildGid: 0 });
   assert.equal(e.environmentNocache, ['EXTRA']);
