@@ -99,7 +99,7 @@ test('machine A builds and pushes; machine B pulls every element, builds nothing
   assert.ok(casFiles(server.data).every((f) => f.ok), 'every blob on the server is named by its sha256');
   assert.is(readdirSync(join(server.data, 'ac')).length, ALL.length, 'one /ac/ entry per artifact');
   for (const e of ['system.bst', 'report.bst']) want[e] = await checkoutDigest(a, e);
-  process.stdout.write(`\n  [remote] A: build + push ${built.ms} ms; server holds ${casFiles(server.data).length} blobs, ${casFiles(server.data).reduce((n, f) => n + f.size, 0)} bytes\n`);
+  process.stdout.write(`\n  [remote] A: build + push ${built.ms} ms; server holds ${casFiles(server.data).length} blobs, ${casFiles(server.data).reduce((n, f) => n + f.size, 0)} bytes\n    ${built.stdout.split('\n').filter((l) => /^ +(Remote:|pushed )/.test(l)).map((l) => l.trim()).join('\n    ')}\n`);
 
   // a second push of the same artifacts sends nothing: HEAD finds every blob
   const again = await kiln(['--remote', server.url, 'artifact', 'push', '--deps', 'all', 'report.bst'], { cacheDir: a });
