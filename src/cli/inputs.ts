@@ -1,9 +1,11 @@
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { newSpoolDir, removeStaleSpools, setInterruptFlag, tempPathFor } from '../fs/file-target.js';
 import type { OwnerPolicy } from '../fs/tree-from-tar.js';
 import type { FileTree } from '../fs/tree.js';
+import { parseSize } from '../units.js';
+import { workerProgress, type CopyProgress } from './live.js';
 
 /** SOURCE_DATE_EPOCH from the environment, for writers that clamp timestamps to it. */
 export function sourceDateEpochFromEnv(): number | undefined {
@@ -11,6 +13,16 @@ export function sourceDateEpochFromEnv(): number | undefined {
   if (v === undefined || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw new KilnError('bad-env', `SOURCE_DATE_EPOCH='${v}' is not a number of seconds`, 'set it to a non-negative integer, or unset it');
   return Number(v);
+}
+
+/** A size given on the command line: a malformed one is a usage error (exit 2). */
+export function optionSize(text: string, what: string): number {
+  try {
+    return parseSize(text, what);
+  } catch (e) {
+    if (e instanceof KilnError) throw new KilnError('bad-option', e.message, e.hint);
+    throw e;
+  }
 }
 
 export function positiveInt(v: string, what: string): number {
@@ -48,7 +60,7 @@ export async function withSourceTree<T>(source: { dir?: string; tar?: string }, 
  * `kiln mkfs TYPE SRC OUT` or `kiln mkfs TYPE --from-tar FILE OUT`: which positional is which.
  * The output must not be an existing directory.
  */
-export function sourceAndOutput(type: string, first: string, second: string | undefined, fromTar: string | undefined): { src?: string; out: string } {
+export function sourceAndOutput(type: string, first: string, second: string | undefined, fromTar: string | undefined, force = false): { src?: string; out: string } {
   let result: { src?: string; out: string };
   if (fromTar !== undefined) {
     if (second !== undefined) throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', `kiln mkfs ${type} --from-tar ROOT.tar OUT.img`);
@@ -57,8 +69,17 @@ export function sourceAndOutput(type: string, first: string, second: string | un
     if (second === undefined) throw new KilnError('bad-args', 'missing the output file', `kiln mkfs ${type} SRC OUT.img`);
     result = { src: first, out: second };
   }
-  outputNotDirectory(result.out);
+  checkOutput(result.out, force);
   return result;
+}
+
+/**
+ * Refuses, before any work, an output that is a directory, or an existing file without
+ * --force (a mistyped name must not destroy an image).
+ */
+export function checkOutput(out: string, force: boolean): void {
+  outputNotDirectory(out);
+  if (!force && existsSync(out)) throw new KilnError('output-exists', `'${out}' exists`, 'pass --force to replace it, or name another output');
 }
 
 /** Refuses an output that is an existing directory (the rename into place would fail late). */
@@ -85,7 +106,7 @@ interface WriterJob {
 }
 
 /** What the worker sends back. */
-export type WriterOutcome = { ok: true } | { kiln: { code: string; message: string; hint?: string } } | { internal: string };
+export type WriterOutcome = { ok: true; value?: unknown } | { kiln: { code: string; message: string; hint?: string } } | { internal: string };
 
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
 /** How long an interrupted writer may take to stop by itself (at its next write) before it is terminated. */
@@ -105,8 +126,17 @@ export function writerJob(): WriterJob | undefined {
   return d && d.kilnWriter === true && Array.isArray(d.argv) && d.flag instanceof SharedArrayBuffer ? (d as WriterJob) : undefined;
 }
 
+/**
+ * Thrown in a writer worker when the work is done: it carries the work's result to the main
+ * thread (which prints it) and stops the worker's copy of the command there.
+ */
+class WorkDone {
+  constructor(readonly value: unknown) {}
+}
+
 /** A thrown value as the worker reports it. */
 export function writerOutcome(e: unknown): WriterOutcome {
+  if (e instanceof WorkDone) return { ok: true, value: e.value };
   if (e instanceof KilnError) return { kiln: { code: e.code, message: e.message, ...(e.hint !== undefined && { hint: e.hint }) } };
   return { internal: (e as Error)?.stack ?? String(e) };
 }
@@ -139,11 +169,11 @@ function removeQuietly(path: string): void {
  * then exits 128 + the signal number (130 for SIGINT, 143 for SIGTERM). In the worker, or
  * without a CLI entry (library use), `work` simply runs.
  */
-export async function interruptible(outputs: readonly string[], work: () => Promise<void>): Promise<void> {
+export async function interruptible<T>(outputs: readonly string[], work: () => Promise<T>): Promise<T> {
   const job = writerJob();
   if (job) {
     setInterruptFlag(new Int32Array(job.flag));
-    return work();
+    throw new WorkDone(await work());
   }
   if (!isMainThread || writerEntry === undefined) return work();
   const flag = new SharedArrayBuffer(4);
@@ -156,7 +186,7 @@ export async function interruptible(outputs: readonly string[], work: () => Prom
     worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: data });
   } else worker = new Worker(new URL(entry), { workerData: data });
 
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     let signal: string | undefined;
     let outcome: WriterOutcome | undefined;
     let startupError: unknown;
@@ -170,7 +200,11 @@ export async function interruptible(outputs: readonly string[], work: () => Prom
       } else void worker.terminate();
     };
     for (const s of Object.keys(SIGNALS)) process.on(s, onSignal);
-    worker.on('message', (m: WriterOutcome) => {
+    worker.on('message', (m: WriterOutcome | { kilnProgress: CopyProgress }) => {
+      if ('kilnProgress' in m) {
+        workerProgress(m.kilnProgress);
+        return;
+      }
       outcome = m;
       // the result is known: a worker that does not end by itself is stopped
       linger = setTimeout(() => void worker.terminate(), 5000);
@@ -188,7 +222,8 @@ export async function interruptible(outputs: readonly string[], work: () => Prom
         process.stderr.write(`kiln: interrupted by ${signal}${outcome && 'ok' in outcome ? '' : '; nothing was written under the output name'}\n`);
         process.exit(128 + SIGNALS[signal]!);
       }
-      if (outcome && 'ok' in outcome) resolve();
+      // the value went through structured cloning: the same plain data the work returned
+      if (outcome && 'ok' in outcome) resolve(outcome.value as T);
       else reject(outcome === undefined && startupError !== undefined ? startupError : outcomeError(outcome, code));
     });
   });

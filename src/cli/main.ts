@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { commands } from './commands/index.js';
+import { applyConventions, helpHint, runningCommand, USAGE_CODES } from './conventions.js';
 import { setWriterEntry, writerJob, writerOutcome, type WriterOutcome } from './inputs.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,9 +20,9 @@ export function buildProgram(): Command {
     .option('--remote <url>', 'use this remote cache (pull and push) instead of the configured `artifacts:` remotes')
     // global options go before the command, so a command's own --directory (artifact checkout) is its own
     .enablePositionalOptions()
-    .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);
+  applyConventions(program);
   return program;
 }
 
@@ -43,8 +44,10 @@ const ENVIRONMENT_ERRORS: Record<string, string> = {
 export function reportError(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
   if (e instanceof KilnError) {
-    process.stderr.write(`kiln: error: ${e.describe()}\n`);
-    return 1;
+    // a usage error (exit 2) without a hint of its own points at the command's help
+    const usage = USAGE_CODES.has(e.code);
+    process.stderr.write(`kiln: error: ${e.describe()}\n${usage && e.hint === undefined ? `  hint: ${helpHint(runningCommand())}\n` : ''}`);
+    return usage ? 2 : 1;
   }
   const err = e as NodeJS.ErrnoException;
   const what = typeof err?.code === 'string' ? ENVIRONMENT_ERRORS[err.code] : undefined;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { KilnError, type SourcePosition } from '../errors.js';
+import { partitionTypeByName, partitionTypeNames } from './type-names.js';
 import { formatSize, parseSize } from '../units.js';
 import {
   badFsPath,
@@ -249,8 +250,20 @@ function parsePartition(r: Reader, node: YamlNode, index: number, base: string):
   if (map.has('bootable')) spec.bootable = r.bool(map.get('bootable'), 'bootable');
   if (map.has('type')) {
     const v = r.scalar(map.get('type'));
-    if (typeof v === 'string' && isUuid(v)) spec.type = v;
-    else spec.type = r.int(map.get('type'), 'type (an MBR type byte such as 0x83, or a GPT type GUID)', 1, 0xff);
+    const named = typeof v === 'string' && !/^0x/i.test(v) ? partitionTypeByName(v) : undefined;
+    const table = r.mbr ? 'mbr' : 'gpt';
+    if (typeof v === 'string' && isUuid(v)) {
+      if (r.mbr) r.fail(map.get('type'), `type '${v}' is a GPT type GUID, but the table is MBR`, `give an MBR type byte such as 0x83, or a name: ${partitionTypeNames('mbr').join(', ')}`);
+      spec.type = v;
+    } else if (named) {
+      const t = r.mbr ? named.mbr : named.gpt;
+      if (t === undefined) r.fail(map.get('type'), `type '${v}' has no ${table.toUpperCase()} type`, `use one of: ${partitionTypeNames(table).join(', ')}`);
+      spec.type = t;
+    } else if (typeof v === 'string' && !/^(0x[0-9a-f]+|\d+)$/i.test(v)) {
+      r.fail(map.get('type'), `unknown partition type '${v}'`, `use a name (${partitionTypeNames(table).join(', ')}), ${r.mbr ? 'an MBR type byte such as 0x83' : 'a GPT type GUID'}`);
+    } else if (!r.mbr) {
+      r.fail(map.get('type'), `type ${String(v)} is an MBR type byte, but the table is GPT`, `use a name (${partitionTypeNames('gpt').join(', ')}) or a GPT type GUID`);
+    } else spec.type = r.int(map.get('type'), 'type (an MBR type byte such as 0x83, or a name such as linux)', 1, 0xff);
   }
   if (map.has('fat')) {
     const t = r.int(map.get('fat'), 'fat', 12, 32);

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { Ext4Options } from '../../fs/ext4/options.js';
-import { formatSize, parseSize } from '../../units.js';
-import { interruptible, sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { formatSize } from '../../units.js';
+import { interruptible, optionSize, sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { copyCounter } from '../live.js';
+import { checkSizeOptions, imageSize, liveLine, MARGIN_HELP, outputOptions, printResult, type OutputOptions } from '../output.js';
 
-interface Opts {
+interface Opts extends OutputOptions {
   size: string;
   margin?: string;
   label?: string;
@@ -14,7 +16,7 @@ interface Opts {
   blockSize?: string;
   rootOwner?: boolean;
   fromTar?: string;
-  journal: boolean;
+  journal?: boolean;
 }
 
 
@@ -25,11 +27,11 @@ function wholeNumber(text: string, what: string): number {
 
 /** `kiln mkfs ext4 [--size SIZE|auto] [--margin SIZE] [--label L] [--uuid U] ... [SRC] OUT` */
 export function addMkfsExt4(mkfs: Command): void {
-  mkfs
+  const cmd = mkfs
     .command('ext4')
     .description('write an ext4 filesystem (journal, extents, metadata_csum, as mke2fs -t ext4) from a directory or tar archive into a new sparse file')
     .option('-s, --size <size>', "image size (e.g. 512M), or 'auto' for the smallest that holds the tree plus --margin", 'auto')
-    .option('--margin <size>', "free space added to --size auto (e.g. 64M); default 0")
+    .option('--margin <size>', MARGIN_HELP)
     .option('-L, --label <label>', 'volume label (up to 16 bytes)')
     .option('-U, --uuid <uuid>', 'filesystem UUID (default: derived from the tree and options)')
     .option('-i, --inode-ratio <bytes>', 'bytes per inode (default as mke2fs: 4096 below 512 MiB, 16384 above)')
@@ -37,24 +39,25 @@ export function addMkfsExt4(mkfs: Command): void {
     .option('-b, --block-size <bytes>', 'block size, 1024 or 4096 (default 4096)')
     .option('--root-owner', 'make every file owned by 0:0 (a directory source keeps owners otherwise)')
     .option('--from-tar <file>', 'read the tree from a tar archive (plain, gzip, bzip2, xz or zstd) instead of SRC')
-    .option('--journal', 'write an empty jbd2 journal (the default)', true)
-    .option('--no-journal', 'leave the journal out')
+    .option('--journal', 'write an empty jbd2 journal (the default)')
+    .option('--no-journal', 'leave the journal out');
+  outputOptions(cmd)
     .argument('<src-or-out>', 'source directory, then the output file (only the output with --from-tar)')
     .argument('[out]', 'output file')
     .action(async (first: string, second: string | undefined, opts: Opts) => {
-      const { src, out } = sourceAndOutput('ext4', first, second, opts.fromTar);
-
-      const options: Ext4Options = { journal: opts.journal };
+      const { src, out } = sourceAndOutput('ext4', first, second, opts.fromTar, opts.force);
+      // with both --journal and --no-journal declared, commander leaves the default unset
+      const options: Ext4Options = { journal: opts.journal !== false };
       if (opts.label !== undefined) options.label = opts.label;
       if (opts.uuid !== undefined) options.uuid = opts.uuid;
-      if (opts.inodeRatio !== undefined) options.inodeRatio = parseSize(opts.inodeRatio, 'inode ratio');
+      if (opts.inodeRatio !== undefined) options.inodeRatio = optionSize(opts.inodeRatio, 'inode ratio');
       if (opts.reserved !== undefined) {
         const r = Number(opts.reserved);
         if (!Number.isFinite(r)) throw new KilnError('bad-option', `--reserved '${opts.reserved}' is not a percentage`);
         options.reservedPercent = r;
       }
       if (opts.blockSize !== undefined) {
-        const b = wholeNumber(String(parseSize(opts.blockSize, 'block size')), 'block size');
+        const b = wholeNumber(String(optionSize(opts.blockSize, 'block size')), 'block size');
         if (b !== 1024 && b !== 4096) throw new KilnError('bad-option', `--block-size ${opts.blockSize}: ext4 block size is 1024 or 4096`);
         options.blockSize = b;
       }
@@ -62,15 +65,16 @@ export function addMkfsExt4(mkfs: Command): void {
       if (sde !== undefined) options.sourceDateEpoch = sde;
       const owners = opts.rootOwner ? 'root' : 'keep';
 
-      await interruptible([out], async () => {
+      // usage errors in the size options before any work
+      checkSizeOptions(opts.size, opts.margin);
+      const line = liveLine(out, opts);
+      const r = await interruptible([out], async () => {
         const { withSparseFile } = await import('../../fs/file-target.js');
-        const { planExt4, writeExt4 } = await import('../../fs/ext4/writer.js');
-        await withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
+        const { ext4FreeBytes, planExt4, writeExt4 } = await import('../../fs/ext4/writer.js');
+        return withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
           // Names, xattrs and fit are all checked before the output file is created.
-          const margin = opts.margin !== undefined ? parseSize(opts.margin, 'margin') : 0;
-          if (opts.margin !== undefined && opts.size !== 'auto') throw new KilnError('bad-args', '--margin only applies to --size auto');
           const plan = planExt4(tree, options);
-          const size = opts.size === 'auto' ? plan.minimumSize + Math.ceil(margin / plan.blockSize) * plan.blockSize : parseSize(opts.size, 'image size');
+          const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, (t) => planExt4(t, options).minimumSize, (n) => ext4FreeBytes(tree, n, options), plan.blockSize);
           if (size < plan.minimumSize) {
             throw new KilnError(
               'no-space',
@@ -78,11 +82,30 @@ export function addMkfsExt4(mkfs: Command): void {
               'give a larger --size, or --size auto',
             );
           }
-          const r = await withSparseFile(out, size, (t) => writeExt4(tree, t, options));
-          process.stdout.write(
-            `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}\n`,
-          );
+          const counter = copyCounter(line);
+          counter.watchTree(tree);
+          const result = await withSparseFile(out, size, (t) => writeExt4(tree, t, options));
+          counter.flush();
+          return result;
         });
       });
+      printResult(
+        opts,
+        {
+          output: out,
+          type: 'ext4',
+          size: r.size,
+          uuid: r.uuid,
+          label: options.label ?? null,
+          blockSize: r.blockSize,
+          blocks: r.blocks,
+          freeBlocks: r.freeBlocks,
+          inodes: r.inodes,
+          freeInodes: r.freeInodes,
+          journalBlocks: r.journalBlocks,
+        },
+        () => `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}`,
+        line,
+      );
     });
 }

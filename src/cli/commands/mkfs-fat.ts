@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { FatOptions } from '../../fs/fat/index.js';
-import { formatSize, parseSize } from '../../units.js';
-import { interruptible, sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { formatSize } from '../../units.js';
+import { interruptible, optionSize, sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
+import { copyCounter } from '../live.js';
+import { checkSizeOptions, imageSize, liveLine, MARGIN_HELP, outputOptions, printResult, type OutputOptions } from '../output.js';
 
-interface Opts {
+interface Opts extends OutputOptions {
   fat?: string;
   size: string;
+  margin?: string;
   label?: string;
   volumeId?: string;
   clusterSize?: string;
@@ -24,29 +27,31 @@ function parseVolumeId(text: string): number {
 
 /** `kiln mkfs fat [--fat 12|16|32] [--size SIZE|auto] [--label L] [--volume-id ID] [--cluster-size N] [--from-tar FILE] [SRC] OUT` */
 export function addMkfsFat(mkfs: Command): void {
-  mkfs
+  const cmd = mkfs
     .command('fat')
     .description('write a FAT12/16/32 filesystem (VFAT long names) from a directory or tar archive into a new sparse file')
     .option('-F, --fat <bits>', 'FAT type 12, 16 or 32 (default: chosen by size, as mkfs.fat)')
-    .option('-s, --size <size>', "image size (e.g. 64M), or 'auto' for the smallest that holds the tree", 'auto')
+    .option('-s, --size <size>', "image size (e.g. 64M), or 'auto' for the smallest that holds the tree plus --margin", 'auto')
+    .option('--margin <size>', MARGIN_HELP)
     .option('-L, --label <label>', 'volume label (up to 11 characters, stored upper-case)')
     .option('-i, --volume-id <hex>', 'volume serial number, 32-bit hex (default: derived from the tree)')
     .option('-c, --cluster-size <bytes>', 'cluster size in bytes, a power of two from 512 to 64K (e.g. 4096 or 4K)')
     .option('--from-tar <file>', 'read the tree from a tar archive (plain, gzip, bzip2, xz or zstd) instead of SRC')
     .option('--hidden-sectors <n>', 'partition offset in 512-byte sectors for the BPB (default 0)')
-    .option('--skip-special', 'leave out symlinks, devices, fifos and sockets (FAT cannot hold them) instead of failing')
+    .option('--skip-special', 'leave out symlinks, devices, fifos and sockets (FAT cannot hold them) instead of failing');
+  outputOptions(cmd)
     .argument('<src-or-out>', 'source directory, then the output file (only the output with --from-tar)')
     .argument('[out]', 'output file')
     .action(async (first: string, second: string | undefined, opts: Opts) => {
-      const { src, out } = sourceAndOutput('fat', first, second, opts.fromTar);
+      const { src, out } = sourceAndOutput('fat', first, second, opts.fromTar, opts.force);
       const options: FatOptions = {};
       if (opts.fat !== undefined) {
-        if (!['12', '16', '32'].includes(opts.fat)) throw new KilnError('bad-option', `--fat ${opts.fat}: the FAT type is 12, 16 or 32`);
+        if (!['12', '16', '32'].includes(opts.fat)) throw new KilnError('bad-option', `--fat ${opts.fat}: the FAT type is 12, 16 or 32`, 'give --fat 12, 16 or 32, or leave it out to choose by size');
         options.fatType = Number(opts.fat) as 12 | 16 | 32;
       }
       if (opts.label !== undefined) options.label = opts.label;
       if (opts.volumeId !== undefined) options.volumeId = parseVolumeId(opts.volumeId);
-      if (opts.clusterSize !== undefined) options.clusterSize = parseSize(opts.clusterSize, 'cluster size');
+      if (opts.clusterSize !== undefined) options.clusterSize = optionSize(opts.clusterSize, 'cluster size');
       if (opts.hiddenSectors !== undefined) {
         if (!/^\d+$/.test(opts.hiddenSectors)) throw new KilnError('bad-option', `--hidden-sectors ${opts.hiddenSectors} is not a number`);
         options.hiddenSectors = Number(opts.hiddenSectors);
@@ -55,19 +60,41 @@ export function addMkfsFat(mkfs: Command): void {
       const sde = sourceDateEpochFromEnv();
       if (sde !== undefined) options.sourceDateEpoch = sde;
 
-      await interruptible([out], async () => {
+      checkSizeOptions(opts.size, opts.margin);
+      const line = liveLine(out, opts);
+      const r = await interruptible([out], async () => {
         const { withSparseFile } = await import('../../fs/file-target.js');
         const { planFat, writeFat } = await import('../../fs/fat/index.js');
-        await withSourceTree({ dir: src, tar: opts.fromTar }, 'keep', async (tree) => {
+        return withSourceTree({ dir: src, tar: opts.fromTar }, 'keep', async (tree) => {
           // Everything is checked (names, sizes, fit) before the output file is created.
           const plan = planFat(tree, options);
-          const size = opts.size === 'auto' ? plan.minimumSize : parseSize(opts.size, 'image size');
+          const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, (t) => planFat(t, options).minimumSize);
           // With an explicit size, writeFat refuses a tree that does not fit before its first write.
-          const r = await withSparseFile(out, size, (t) => writeFat(tree, t, options));
-          process.stdout.write(
-            `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${r.volumeId.toString(16).toUpperCase().padStart(8, '0')}${r.label ? `, label ${r.label}` : ''}\n`,
-          );
+          const counter = copyCounter(line);
+          counter.watchTree(tree);
+          const result = await withSparseFile(out, size, (t) => writeFat(tree, t, options));
+          counter.flush();
+          return result;
         });
       });
+      const volumeId = r.volumeId.toString(16).toUpperCase().padStart(8, '0');
+      printResult(
+        opts,
+        {
+          output: out,
+          type: 'fat',
+          size: r.size,
+          uuid: `${volumeId.slice(0, 4)}-${volumeId.slice(4)}`,
+          label: r.label ?? null,
+          fatType: r.fatType,
+          clusterSize: r.clusterSize,
+          clusters: r.clusterCount,
+          freeClusters: r.freeClusters,
+          files: r.files,
+          directories: r.directories,
+        },
+        () => `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${volumeId}${r.label ? `, label ${r.label}` : ''}`,
+        line,
+      );
     });
 }

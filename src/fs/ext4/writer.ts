@@ -433,6 +433,24 @@ export function planExt4(tree: FileTree, options: Ext4Options = {}): Ext4Plan {
   };
 }
 
+/**
+ * The bytes an ext4 filesystem of `size` bytes would have free after `tree` is written (file
+ * content counted dense, so a lower bound), or undefined when the tree does not fit: how
+ * `--size auto --margin` checks that the margin is really free (the journal and the inode
+ * tables grow with the size).
+ */
+export function ext4FreeBytes(tree: FileTree, size: number, options: Ext4Options = {}): number | undefined {
+  const opts = resolveOptions(options);
+  const model = buildModel(tree, opts);
+  const layout = chooseLayout(model, Math.floor(size / opts.blockSize), opts);
+  if (!layout) return undefined;
+  const { geo } = layout;
+  const { alloc } = pass(model, layout, opts, undefined);
+  let used = 0;
+  for (const [s, e] of alloc.usedRanges(geo.firstDataBlock)) used += Math.max(0, Math.min(e, geo.blocks) - Math.max(s, geo.firstDataBlock));
+  return Math.max(0, geo.blocks - geo.firstDataBlock - used) * opts.blockSize;
+}
+
 // ---- writing ----
 
 const POPCOUNT = (() => {
