@@ -161,7 +161,8 @@ export function outputError(e: unknown, path: string, doing: string): KilnError 
     case 'EIO':
       return new KilnError('io-error', `I/O error while ${doing} '${path}'`, 'the disk may be failing; check dmesg');
     default: {
-      const message = err instanceof Error ? err.message : String(e);
+      // the system's message names the temp file (`rename '.x.img.kiln-123.tmp' -> 'x.img'`): keep only what went wrong
+      const message = err instanceof Error ? err.message.replace(/, \w+ '.*$/s, '') : String(e);
       return new KilnError('io-error', `${doing} '${path}' failed: ${message}`);
     }
   }
