@@ -501,6 +501,8 @@ export class Ext4Reader implements FsReader {
   /** Logical-to-physical runs of an inode's data. */
   runsOf(inode: Ext4Inode): BlockRun[] {
     const where = `inode ${inode.ino}`;
+    // inline data lives in i_block and an xattr: i_block holds bytes, not block numbers
+    if (inode.flags & INODE_FLAG.INLINE_DATA) return [];
     if (inode.flags & INODE_FLAG.EXTENTS) {
       const seed = this.inodeSeedOf(inode);
       const check = this.verify && this.csum ? (block: Uint8Array, w: string): void => this.check(w, ...extentBlockSums(seed, block)) : undefined;
