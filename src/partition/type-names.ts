@@ -42,8 +42,9 @@ export function partitionTypeByName(name: string): PartitionTypeName | undefined
 /** The name of a GPT type GUID or MBR type byte, when it has one. */
 export function partitionTypeName(type: string | number): string | undefined {
   if (typeof type === 'number') {
-    if (type === 0x0c || type === 0x0e) return 'fat32';
-    if (type === 0x04) return 'fat16';
+    // sfdisk: 0c "W95 FAT32 (LBA)", 0e "W95 FAT16 (LBA)", 04 "FAT16 <32M"
+    if (type === 0x0c) return 'fat32';
+    if (type === 0x04 || type === 0x0e) return 'fat16';
     if (type === 0x05 || type === 0x85) return 'extended';
     // 0x83 is linux, not home/srv/…: the first entry wins
     return PARTITION_TYPES.find((t) => t.mbr === type)?.name;

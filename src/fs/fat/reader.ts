@@ -150,7 +150,8 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
       } else name = decodeShortName(e.name, e.ntCase);
       lfnUnits = [];
       if (attributes & ATTR_VOLUME_ID) {
-        if (where === '' && volumeLabel === undefined) volumeLabel = decodeShortName(e.name, 0);
+        // 11 characters, no dot between 8 and 3 as a file name has
+        if (where === '' && volumeLabel === undefined) volumeLabel = String.fromCharCode(...e.name.subarray(0, 11)).replace(/ +$/, '');
         continue;
       }
       if (name === '.' || name === '..') continue;
