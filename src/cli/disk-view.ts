@@ -12,8 +12,8 @@ export interface PartitionView {
   /** Bytes from the start of the disk. */
   start: number;
   size: number;
-  /** GPT type GUID (upper case) or MBR type byte as `0x83`. */
-  type: string;
+  /** GPT type GUID (upper case) or MBR type byte as `0x83`; null for a bare filesystem image. */
+  type: string | null;
   /** `esp`, `linux`, `swap`, … when the type has a name (see README: partition types). */
   typeName: string | null;
   /** GPT partition name. */
@@ -21,7 +21,7 @@ export interface PartitionView {
   /** GPT unique partition GUID (blkid's PARTUUID); for MBR `SIGNATURE-NN` as blkid prints it. */
   partuuid: string | null;
   bootable: boolean;
-  /** `ext4`, `fat`, `swap`, or null when no filesystem kiln knows is found. */
+  /** `ext4` (`ext2`, `ext3` for older ones, as blkid names them), `fat`, `swap`, or null when no filesystem kiln knows is found. */
   filesystem: string | null;
   /** FAT: 12, 16 or 32. */
   fatType?: number;
@@ -42,9 +42,43 @@ export interface DiskView {
   id: string | null;
   sectorSize: 512;
   partitions: PartitionView[];
+  /** Unallocated regions of at least GAP_MIN bytes inside the table's usable sectors. */
+  gaps: GapView[];
 }
 
-export function typeNameOf(type: string): string | null {
+export interface GapView {
+  start: number;
+  size: number;
+}
+
+/** Smaller holes are alignment leftovers (the first MiB before an aligned partition), not gaps. */
+export const GAP_MIN = 1024 * 1024;
+
+/**
+ * The unallocated regions between `first` and `end` (bytes; the table's usable sectors) that
+ * no partition covers, as a partition editor shows free space. An extended partition covers
+ * its logical ones and the space between them.
+ */
+export function findGaps(partitions: readonly { start: number; size: number }[], first: number, end: number): GapView[] {
+  const sorted = [...partitions].sort((a, b) => a.start - b.start);
+  const out: GapView[] = [];
+  let at = first;
+  for (const p of sorted) {
+    if (p.start > at && p.start - at >= GAP_MIN) out.push({ start: at, size: Math.min(p.start, end) - at });
+    at = Math.max(at, p.start + p.size);
+  }
+  if (end - at >= GAP_MIN) out.push({ start: at, size: end - at });
+  return out;
+}
+
+/** The usable bytes of a table as kiln and sfdisk write it: MBR from sector 1, GPT between its two copies. */
+export function usableRange(table: DiskView['table'], size: number): { first: number; end: number } {
+  if (table === 'gpt') return { first: 34 * 512, end: size - 33 * 512 };
+  return { first: 512, end: size };
+}
+
+export function typeNameOf(type: string | null): string | null {
+  if (type === null) return null;
   return partitionTypeName(/^0x/.test(type) ? parseInt(type, 16) : type) ?? null;
 }
 
@@ -52,14 +86,22 @@ export function typeNameOf(type: string): string | null {
 export function renderTable(view: DiskView): string[] {
   const head = `${view.image}: ${formatSize(view.size)} (${view.size} bytes), ${view.table ? `${view.table.toUpperCase()} ${view.id ?? ''}`.trimEnd() : 'no partition table'}`;
   const rows = [['#', 'start', 'end', 'size', 'type', 'fs', 'label', 'uuid', 'used']];
-  for (const p of view.partitions) {
+  const items: ({ gap: GapView } | { part: PartitionView })[] = [...view.partitions.map((part) => ({ part })), ...view.gaps.map((gap) => ({ gap }))];
+  items.sort((a, b) => ('gap' in a ? a.gap.start : a.part.start) - ('gap' in b ? b.gap.start : b.part.start) || ('gap' in a ? 1 : -1));
+  for (const item of items) {
+    if ('gap' in item) {
+      const g = item.gap;
+      rows.push(['-', String(g.start / 512), String(Math.ceil((g.start + g.size) / 512) - 1), formatSize(g.size), 'free space', '', '', '', '']);
+      continue;
+    }
+    const p = item.part;
     const fs = p.filesystem === 'fat' && p.fatType ? `fat${p.fatType}` : (p.filesystem ?? '-');
     rows.push([
       String(p.number),
       String(p.start / 512),
       String((p.start + p.size) / 512 - 1),
       formatSize(p.size),
-      `${p.typeName ?? p.type}${p.bootable ? '*' : ''}`,
+      `${p.typeName ?? p.type ?? '-'}${p.bootable ? '*' : ''}`,
       fs,
       p.label ?? '-',
       p.uuid ?? '-',
@@ -68,7 +110,7 @@ export function renderTable(view: DiskView): string[] {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => (i === 0 || i === 1 || i === 2 || i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());
-  return [head, ...(view.partitions.length > 0 ? lines : [])];
+  return [head, ...(items.length > 0 ? lines : [])];
 }
 
 /** The colours of the bar, per partition in turn (ANSI 256-colour backgrounds). */
@@ -113,6 +155,13 @@ export function renderBar(view: DiskView, width: number, colour: boolean): strin
   }
   const scale = `0${' '.repeat(Math.max(1, w - 1 - formatSize(view.size).length))}${formatSize(view.size)}`;
   return [`[${out}]`, ` ${scale}`];
+}
+
+/** Prints the table and, on a terminal, the to-scale bar (coloured unless NO_COLOR). */
+export function printDisk(view: DiskView): void {
+  const lines = renderTable(view);
+  if (process.stdout.isTTY) lines.push('', ...renderBar(view, Math.min(100, (process.stdout.columns || 80) - 3), useColour(process.stdout)));
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** Whether to colour: a terminal, NO_COLOR unset or empty, TERM not dumb. */

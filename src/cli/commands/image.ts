@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { once } from 'node:events';
+import { existsSync, statSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import type { OpenedImage, ReadOptions } from '../../partition/image.js';
 import type { FsDirEntry, FsReader, FsStat } from '../../fs/reader.js';
 import { compareNames, type NodeType } from '../../fs/tree.js';
+import { printableName } from '../../fs/name-bytes.js';
 
 /** `kiln image ls|cat IMAGE[:PART] ...`: look inside an image without mounting it. */
 export function registerImage(program: Command): void {
@@ -17,11 +19,31 @@ export function registerImage(program: Command): void {
     .option('-l, --long', 'long format: mode, links, owner, size, mtime (UTC)')
     .option('-R, --recursive', 'list the whole subtree, one path per line')
     .option('--no-verify', 'read past metadata checksum mismatches (each is reported on stderr) instead of failing')
-    .action(async (spec: string, path: string, opts: { long?: boolean; recursive?: boolean; verify: boolean }) => {
+    .option('--json', 'print the entries as JSON (see README: JSON output)')
+    .action(async (spec: string, path: string, opts: { long?: boolean; recursive?: boolean; verify: boolean; json?: boolean }) => {
       await withImage(spec, opts.verify, async (img) => {
-        const lines = listing(img.reader, path, opts.long === true, opts.recursive === true);
+        const found = entries(img.reader, path, opts.recursive === true);
+        if (opts.json) {
+          await writeOut(`${JSON.stringify({ image: spec, path, entries: found.map(([name, st]) => entryJson(name, st)) }, null, 2)}\n`);
+          return;
+        }
+        const lines = found.map(([name, st]) => (opts.long ? longLine(st, name) : printableName(name)));
         await writeOut(lines.length > 0 ? lines.join('\n') + '\n' : '');
       });
+    });
+
+  image
+    .command('inspect')
+    .description('show the partition table of a disk image and the filesystem, label, UUID and space of each partition, with a to-scale picture on a terminal')
+    .argument('<image>', 'disk image (MBR or GPT) or filesystem image (ext4, FAT, swap)')
+    .option('--json', 'print the facts as JSON (see README: JSON output)')
+    .action(async (path: string, opts: { json?: boolean }) => {
+      const { inspectImage } = await import('../inspect.js');
+      const { printDisk } = await import('../disk-view.js');
+      if (existsSync(path) && statSync(path).isDirectory()) throw new KilnError('no-image', `'${path}' is a directory, not an image`, 'name an image file');
+      const view = inspectImage(path, (message) => process.stderr.write(`kiln: warning: ${message}\n`));
+      if (opts.json) await writeOut(`${JSON.stringify(view, null, 2)}\n`);
+      else printDisk(view);
     });
 
   image
@@ -128,25 +150,47 @@ function utc(sec: number): string {
 
 function longLine(st: FsStat, name: string): string {
   const size = st.rdev ? `${st.rdev.major}, ${st.rdev.minor}` : String(st.size);
-  const link = st.type === 'symlink' && st.target !== undefined ? ` -> ${st.target}` : '';
-  return `${modeString(st.type, st.mode)} ${String(st.nlink).padStart(3)} ${String(st.uid).padStart(5)} ${String(st.gid).padStart(5)} ${size.padStart(10)} ${utc(st.mtime.sec)} ${name}${link}`;
+  const link = st.type === 'symlink' && st.target !== undefined ? ` -> ${printableName(st.target)}` : '';
+  return `${modeString(st.type, st.mode)} ${String(st.nlink).padStart(3)} ${String(st.uid).padStart(5)} ${String(st.gid).padStart(5)} ${size.padStart(10)} ${utc(st.mtime.sec)} ${printableName(name)}${link}`;
 }
 
 function join(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
+/** One entry of `kiln image ls --json` (see README: JSON output). */
+export function entryJson(name: string, st: FsStat): Record<string, unknown> {
+  return {
+    name,
+    type: st.type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    nlink: st.nlink,
+    mtime: st.mtime.sec,
+    mtimeNsec: st.mtime.nsec,
+    target: st.type === 'symlink' && st.target !== undefined ? st.target : null,
+    rdev: st.rdev ? { major: st.rdev.major, minor: st.rdev.minor } : null,
+  };
+}
+
+/** The lines `kiln image ls` prints. */
+export function listing(reader: FsReader, path: string, long: boolean, recursive: boolean): string[] {
+  return entries(reader, path, recursive).map(([name, st]) => (long ? longLine(st, name) : printableName(name)));
+}
+
 /**
- * The lines `kiln image ls` prints. With `recursive`, every directory is entered once: one met
+ * The entries `kiln image ls` lists, as (name, stat): the path itself when it is not a directory,
+ * else its entries sorted by name (with `recursive`, the subtree as relative paths). With `recursive`, every directory is entered once: one met
  * again (a link back to an ancestor, or a second name for a directory, as damaged images have)
  * is an error, so the walk ends on any image. The walk keeps its own stack: nesting deeper than
  * the JavaScript call stack is fine.
  */
-export function listing(reader: FsReader, path: string, long: boolean, recursive: boolean): string[] {
-  const line = (st: FsStat, name: string): string => (long ? longLine(st, name) : name);
+export function entries(reader: FsReader, path: string, recursive: boolean): [string, FsStat][] {
   const st = reader.stat(path);
-  if (st.type !== 'dir') return [line(st, path.replace(/^\/+/, ''))];
-  const out: string[] = [];
+  if (st.type !== 'dir') return [[path.replace(/^\/+/, ''), st]];
+  const out: [string, FsStat][] = [];
   const seen = new Map<number, string>([[st.ino, '']]);
   const sorted = (dir: string): FsDirEntry[] => reader.list(dir).sort((a, b) => compareNames(a.name, b.name));
   // One frame per open directory: its sorted entries and how far they are printed.
@@ -159,7 +203,7 @@ export function listing(reader: FsReader, path: string, long: boolean, recursive
       continue;
     }
     const relPath = join(top.rel, e.name);
-    out.push(line(e.stat, recursive ? relPath : e.name));
+    out.push([recursive ? relPath : e.name, e.stat]);
     if (!recursive || e.stat.type !== 'dir') continue;
     const before = seen.get(e.stat.ino);
     if (before !== undefined) {

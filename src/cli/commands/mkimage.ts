@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatSize } from '../../units.js';
 import type { DiskPlan, DiskResult } from '../../partition/assemble.js';
-import { renderBar, renderTable, typeNameOf, useColour, type DiskView } from '../disk-view.js';
+import { findGaps, printDisk, typeNameOf, usableRange, type DiskView } from '../disk-view.js';
 import { checkOutput, interruptible, outputNotDirectory, sourceDateEpochFromEnv } from '../inputs.js';
 import { copyCounter } from '../live.js';
 import { liveLine, outputOptions, printResult, type OutputOptions } from '../output.js';
@@ -33,6 +33,7 @@ See README.md (Disk images) for every key.`;
 /** The facts of a planned disk, as `kiln image inspect` shows a written one. */
 function planView(layoutPath: string, plan: DiskPlan): DiskView {
   const gpt = plan.layout.table === 'gpt';
+  const usable = usableRange(plan.layout.table, plan.size);
   return {
     image: layoutPath,
     size: plan.size,
@@ -48,7 +49,8 @@ function planView(layoutPath: string, plan: DiskPlan): DiskView {
         type,
         typeName: typeNameOf(type),
         name: p.spec.name ?? null,
-        partuuid: gpt ? p.guid : null,
+        // blkid's PARTUUID: the GPT partition GUID, or for MBR the signature and the number
+        partuuid: gpt ? p.guid : `${plan.diskSignature.toString(16).padStart(8, '0')}-${p.number.toString(16).padStart(2, '0')}`,
         bootable: p.spec.bootable === true,
         filesystem: p.spec.filesystem === 'raw' ? null : p.spec.filesystem,
         label: p.spec.label ?? null,
@@ -57,6 +59,7 @@ function planView(layoutPath: string, plan: DiskPlan): DiskView {
         free: null,
       };
     }),
+    gaps: findGaps(plan.partitions, usable.first, usable.end),
   };
 }
 
@@ -65,7 +68,8 @@ function resultView(out: string, r: DiskResult, plan: DiskView): DiskView {
   return {
     ...plan,
     image: out,
-    id: r.id,
+    // as image inspect shows it: 8 hex digits without 0x
+    id: r.table === 'mbr' ? r.id.replace(/^0x/i, '').padStart(8, '0') : r.id,
     partitions: r.partitions.map((p, i) => {
       const type = r.table === 'gpt' ? p.type.toUpperCase() : p.type;
       return {
@@ -79,12 +83,6 @@ function resultView(out: string, r: DiskResult, plan: DiskView): DiskView {
       };
     }),
   };
-}
-
-export function printDisk(view: DiskView): void {
-  const lines = renderTable(view);
-  if (process.stdout.isTTY) lines.push('', ...renderBar(view, Math.min(100, (process.stdout.columns ?? 80) - 3), useColour(process.stdout)));
-  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** `kiln mkimage LAYOUT.yaml OUT.img` */
