@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { derivePrivateSources, hostCodename, readHostSources } from './host-sources.js';
@@ -101,9 +101,9 @@ export class AptState {
       ...(hostCodename() ? { hostCodename: hostCodename()! } : {}),
       updates: this.updates,
     });
-    writeFileSync(join(this.dir, 'sources.list.d', 'kiln.sources'), derived.map((p) => p.toString()).join('\n'));
-    writeFileSync(join(this.dir, 'sources.list'), '');
-    if (!existsSync(join(this.dir, 'status'))) writeFileSync(join(this.dir, 'status'), '');
+    replaceFile(join(this.dir, 'sources.list.d', 'kiln.sources'), derived.map((p) => p.toString()).join('\n'));
+    replaceFile(join(this.dir, 'sources.list'), '');
+    if (!existsSync(join(this.dir, 'status'))) replaceFile(join(this.dir, 'status'), '');
     const d = this.dir;
     const lines = [
       `Dir::Etc::SourceList "${d}/sources.list";`,
@@ -131,7 +131,7 @@ export class AptState {
     ];
     // root would hand downloads to the _apt user, who cannot write into a private root-owned dir
     if (process.getuid?.() === 0) lines.push('APT::Sandbox::User "root";');
-    writeFileSync(this.configFile, `${lines.join('\n')}\n`);
+    replaceFile(this.configFile, `${lines.join('\n')}\n`);
     this.prepared = true;
   }
 
@@ -179,4 +179,21 @@ export class AptState {
     if (r.code !== 0 && !options.allowFail) throw new AptError(`${cmd} ${args.join(' ')}`, r.stdout, r.stderr);
     return r;
   }
+}
+
+/**
+ * Several sources (and processes) share one state and each prepares it while another may be
+ * running apt-get on it: a file rewritten in place can be read empty, and apt then falls back to
+ * the machine's own lists (and their root-owned lock). Unchanged files are left alone; changed
+ * ones appear whole, by rename.
+ */
+function replaceFile(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+  } catch {
+    // not there yet
+  }
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
 }

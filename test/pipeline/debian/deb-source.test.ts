@@ -1,4 +1,6 @@
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -21,6 +23,7 @@ import { cleanup, makeElement, makeProject, tempDir, testCache } from '../source
  * Small closures only (a few MB); the full base is measured by hand (see the report).
  */
 
+const execFileAsync = promisify(execFile);
 const tc = testCache();
 const aptRoot = join(tc.root, 'sources', 'deb', 'apt');
 const filesDir = join(tc.root, 'sources', 'deb', 'files');
@@ -71,6 +74,26 @@ test('resolve: the closure of hello (no ?essential) matches apt-cache show, vers
   // the private state has an empty dpkg status and its own lists: the host's are untouched
   assert.ok(existsSync(join(apt.dir, 'status')));
   assert.ok(readdirSync(join(apt.dir, 'lists')).some((n) => n.includes('Packages')));
+});
+
+test('state: instances sharing one state never show apt a half-written configuration', async () => {
+  // Every source prepares its own AptState on the same directory while others run apt-get in
+  // it; a config file rewritten in place was once read empty, and apt used the machine's lists.
+  const first = await AptState.open(aptRoot);
+  await first.prepare();
+  const stamp = (): string => {
+    const st = statSync(first.configFile, { bigint: true });
+    return `${st.ino}:${st.mtimeNs}`;
+  };
+  const before = stamp();
+  const reads = Array.from({ length: 12 }, async (_, i) => {
+    const again = await AptState.open(aptRoot);
+    const [r] = await Promise.all([execFileAsync('apt-config', ['-c', first.configFile, 'dump', 'Dir::State::Lists']), again.prepare()]);
+    // apt keys are case-insensitive and dump spells them as first seen: compare the value
+    assert.ok(r.stdout.includes(` "${join(first.configFile, '..', 'lists')}";`), `read ${i}: ${r.stdout}${r.stderr}`);
+  });
+  await Promise.all(reads);
+  assert.is(stamp(), before, 'an unchanged configuration is not rewritten');
 });
 
 test('resolve: an unknown package is a clear error', async () => {
