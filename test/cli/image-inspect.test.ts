@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, run } from '../helpers/tools.js';
+import type { DiskView } from '../../src/cli/disk-view.js';
 import { inspectImage } from '../../src/cli/inspect.js';
 
 /**
@@ -41,31 +42,8 @@ function kilnTty(args: string[], env: NodeJS.ProcessEnv = {}): Run {
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Part {
-  number: number;
-  start: number;
-  size: number;
-  type: string | null;
-  typeName: string | null;
-  name: string | null;
-  partuuid: string | null;
-  bootable: boolean;
-  filesystem: string | null;
-  fatType?: number;
-  label: string | null;
-  uuid: string | null;
-  used: number | null;
-  free: number | null;
-}
-interface View {
-  image: string;
-  size: number;
-  table: 'mbr' | 'gpt' | null;
-  id: string | null;
-  sectorSize: number;
-  partitions: Part[];
-  gaps: { start: number; size: number }[];
-}
+// The JSON shape is the view the CLI documents (README: `kiln image inspect --json`).
+type View = DiskView;
 
 function inspect(image: string): View {
   const r = kiln(['image', 'inspect', '--json', image]);
