@@ -119,6 +119,14 @@ export class ArtifactCache {
     const body = JSON.stringify({ project: ref.project, element: ref.element, key: ref.key, meta: fullMeta, tree: entries });
     const text = `${MAGIC} ${createHash('sha256').update(body).digest('hex')}\n${body}\n`;
     this.blobs.sync(fresh);
+    this.publishRef(ref, Buffer.from(text));
+  }
+
+  /**
+   * Makes `text` the ref file of `ref` (its blobs must already be durable): fsynced temp,
+   * rename, fsynced directory, so a crash leaves the old ref or the new one, never a torn one.
+   */
+  publishRef(ref: ArtifactRef, text: Uint8Array): void {
     const dest = this.refPath(ref);
     mkdirSync(dirname(dest), { recursive: true });
     const tmpDir = join(this.refsDir, '.tmp');
@@ -126,9 +134,8 @@ export class ArtifactCache {
     const tmp = join(tmpDir, `${process.pid}-${ref.key}-${Math.random().toString(36).slice(2, 10)}`);
     const fd = openSync(tmp, 'w');
     try {
-      const bytes = Buffer.from(text);
       let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      while (done < text.length) done += writeSync(fd, text, done, text.length - done);
       fsyncSync(fd);
     } catch (e) {
       closeSync(fd);

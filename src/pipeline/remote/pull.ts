@@ -1,7 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import type { ArtifactCache, ArtifactRef } from '../cache/artifacts.js';
-import { fsyncPath } from '../cache/blobs.js';
 import { decodeManifest } from '../cache/manifest.js';
 import type { Element } from '../model.js';
 import { buildPlan } from '../plan/plan.js';
@@ -36,28 +34,6 @@ class Damaged extends Error {}
 
 function what(ref: ArtifactRef): string {
   return `${ref.element} (key ${ref.key.slice(0, 8)})`;
-}
-
-/** Writes a ref file the way ArtifactCache.commit does: fsynced temp, rename, fsynced directory. */
-function publishRef(cache: ArtifactCache, ref: ArtifactRef, text: Buffer): void {
-  const dest = cache.refPath(ref);
-  mkdirSync(dirname(dest), { recursive: true });
-  const tmpDir = join(cache.refsDir, '.tmp');
-  mkdirSync(tmpDir, { recursive: true });
-  const tmp = join(tmpDir, `${process.pid}-${ref.key}-${Math.random().toString(36).slice(2, 10)}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    let done = 0;
-    while (done < text.length) done += writeSync(fd, text, done, text.length - done);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, dest);
-  fsyncPath(dirname(dest));
 }
 
 async function pullFrom(remote: Remote, remotes: Remotes, cache: ArtifactCache, ref: ArtifactRef): Promise<PullResult | undefined> {
@@ -113,7 +89,7 @@ async function pullFrom(remote: Remote, remotes: Remotes, cache: ArtifactCache, 
   blobs.sync(fresh);
   // the same checks a load makes (every blob present with its recorded size) before anyone can load it
   decodeManifest(body.tree, blobs, `artifact ${what(ref)} from ${remote.http.display}`);
-  publishRef(cache, ref, text);
+  cache.publishRef(ref, text);
   remotes.pulled.elements++;
   return { remote: remote.http.display, blobs: missing.length, bytes, present: needed.size - missing.length };
 }
