@@ -4,7 +4,7 @@
  * assembly from host paths, opening image files and their partitions.
  */
 export { HostFileContent } from '../fs/content.js';
-export { SparseFileTarget, FileSource, withSparseFile } from '../fs/file-target.js';
+export { SparseFileTarget, FileSource, ImageFileTarget, withSparseFile } from '../fs/file-target.js';
 export { treeFromDirectory, type DirTreeOptions } from '../fs/tree-from-dir.js';
 export { treeFromTar, type TarTree, type TarTreeOptions, type OwnerPolicy } from '../fs/tree-from-tar.js';
 export { parseTar, type TarEntry } from '../fs/tar/reader.js';
@@ -14,4 +14,4 @@ export { withOutputFile } from '../fs/cpio/file-output.js';
 export { loadSyslinuxBinaries } from '../partition/syslinux/binaries.js';
 export { parseLayout, readLayoutFile } from '../partition/layout.js';
 export { assembleDisk, nodeDiskHost } from '../partition/disk-file.js';
-export { openImage, openFilesystem, detectFilesystem, registerFilesystem, parseImageRef, readPartitions, type FilesystemKind, type ImageRef, type OpenedImage, type DiskPartition } from '../partition/image.js';
+export { openImage, openImageTarget, openFilesystem, detectFilesystem, registerFilesystem, parseImageRef, readPartitions, type FilesystemKind, type ImageRef, type OpenedImage, type OpenedImageTarget, type DiskPartition } from '../partition/image.js';

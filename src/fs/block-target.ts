@@ -10,11 +10,30 @@ export interface BlockSource {
 }
 
 /**
- * Where writers put bytes. A writer writes only inside [0, size) and never writes runs of
- * zeros where the target is still a hole: what it does not write reads back as zeros.
+ * Where writers put bytes. A writer writes only inside [0, size). On a target that declares
+ * `zeroed`, it never writes runs of zeros (they stay holes) and relies on what it does not
+ * write reading back as zeros; on any other target it first makes its range zero, so the image
+ * is the same bytes whatever the target held before.
  */
 export interface BlockTarget extends BlockSource {
   write(offset: number, data: Uint8Array): void;
+  /**
+   * True when every byte not yet written reads as zero: a new MemoryTarget of a size, a new
+   * SparseFileTarget, a partition of a disk that was just created. Such targets report true
+   * until their first write. Absent or false: writers zero their range before writing.
+   */
+  readonly zeroed?: boolean;
+  /** Makes [offset, offset + length) read as zeros, faster than writing zeros (optional). */
+  zero?(offset: number, length: number): void;
+}
+
+/** Options of a SubTarget. */
+export interface SubTargetOptions {
+  /**
+   * Whether the window reads as zeros until written (default: whether the parent said so when
+   * the window was made). The disk assembler sets it for partitions of a disk it has zeroed.
+   */
+  zeroed?: boolean;
 }
 
 export function checkRange(what: string, size: number, offset: number, length: number): void {
@@ -24,12 +43,19 @@ export function checkRange(what: string, size: number, offset: number, length: n
 }
 /** A window onto a larger target: a partition inside a disk image. */
 export class SubTarget implements BlockTarget {
+  private fresh: boolean;
   constructor(
     readonly parent: BlockTarget,
     readonly offset: number,
     readonly size: number,
+    options: SubTargetOptions = {},
   ) {
     checkRange('partition', parent.size, offset, size);
+    this.fresh = options.zeroed ?? parent.zeroed === true;
+  }
+  /** True until the first write when the window was made zeroed (see SubTargetOptions). */
+  get zeroed(): boolean {
+    return this.fresh;
   }
   read(offset: number, length: number): Uint8Array {
     checkRange('partition', this.size, offset, length);
@@ -37,7 +63,17 @@ export class SubTarget implements BlockTarget {
   }
   write(offset: number, data: Uint8Array): void {
     checkRange('partition', this.size, offset, data.length);
+    this.fresh = false;
     this.parent.write(this.offset + offset, data);
+  }
+  zero(offset: number, length: number): void {
+    checkRange('partition', this.size, offset, length);
+    this.fresh = false;
+    if (this.parent.zero) this.parent.zero(this.offset + offset, length);
+    else {
+      const chunk = new Uint8Array(Math.min(length, 1 << 20));
+      for (let at = 0; at < length; at += chunk.length) this.parent.write(this.offset + offset + at, chunk.subarray(0, Math.min(chunk.length, length - at)));
+    }
   }
 }
 

@@ -207,6 +207,12 @@ export class SparseFileTarget implements BlockTarget {
   private fd: number;
   private readonly tempPath: string;
   private done = false;
+  private fresh = true;
+
+  /** A new sparse file is all holes: true until the first write. */
+  get zeroed(): boolean {
+    return this.fresh;
+  }
 
   private constructor(
     readonly path: string,
@@ -258,6 +264,7 @@ export class SparseFileTarget implements BlockTarget {
   write(offset: number, data: Uint8Array): void {
     checkRange(this.path, this.size, offset, data.length);
     checkInterrupted();
+    this.fresh = false;
     let done = 0;
     try {
       while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
@@ -308,6 +315,57 @@ function removeQuietly(path: string): void {
     rmSync(path, { force: true });
   } catch {
     // nothing more can be done; stale-temp clean-up retries on the next run
+  }
+}
+
+/**
+ * An existing image file opened for writing in place (Node only): a whole filesystem image or a
+ * disk to write a partition of (`new SubTarget(target, offset, size)`, or openImageTarget).
+ * Its size is the file's; it is not zeroed, so writers zero their range before writing. Nothing
+ * is renamed or removed: an aborted write leaves the file partly rewritten.
+ */
+export class ImageFileTarget implements BlockTarget {
+  private fd: number;
+  readonly size: number;
+  readonly zeroed = false;
+  private constructor(readonly path: string) {
+    try {
+      this.fd = openSync(path, 'r+');
+      this.size = fstatSync(this.fd).size;
+    } catch (e) {
+      throw new KilnError('no-image', `cannot open image '${path}' for writing: ${(e as Error).message}`, 'name an existing image file you may write');
+    }
+  }
+  static open(path: string): ImageFileTarget {
+    return new ImageFileTarget(path);
+  }
+  read(offset: number, length: number): Uint8Array {
+    checkRange(this.path, this.size, offset, length);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, out, done, length - done, offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return out;
+  }
+  write(offset: number, data: Uint8Array): void {
+    checkRange(this.path, this.size, offset, data.length);
+    checkInterrupted();
+    let done = 0;
+    try {
+      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+    } catch (e) {
+      throw outputError(e, this.path, 'writing');
+    }
+  }
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch (e) {
+      throw outputError(e, this.path, 'writing');
+    }
   }
 }
 

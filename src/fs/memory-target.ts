@@ -1,10 +1,24 @@
 import { checkRange, type BlockTarget } from './block-target.js';
 
-/** An in-memory image: tests, browsers, small filesystems. */
+/**
+ * An in-memory image: tests, browsers, small filesystems. Made of a size, it is zeroed (writers
+ * skip zeroing) until the first write; made of existing bytes, it is not, and writers zero
+ * their range first.
+ */
 export class MemoryTarget implements BlockTarget {
   readonly bytes: Uint8Array;
+  private fresh: boolean;
   constructor(sizeOrBytes: number | Uint8Array) {
+    this.fresh = typeof sizeOrBytes === 'number';
     this.bytes = typeof sizeOrBytes === 'number' ? new Uint8Array(sizeOrBytes) : sizeOrBytes;
+  }
+  get zeroed(): boolean {
+    return this.fresh;
+  }
+  zero(offset: number, length: number): void {
+    checkRange('memory target', this.size, offset, length);
+    this.fresh = false;
+    this.bytes.fill(0, offset, offset + length);
   }
   get size(): number {
     return this.bytes.length;
@@ -15,6 +29,7 @@ export class MemoryTarget implements BlockTarget {
   }
   write(offset: number, data: Uint8Array): void {
     checkRange('memory target', this.size, offset, data.length);
+    this.fresh = false;
     this.bytes.set(data, offset);
   }
 }

@@ -2,6 +2,7 @@ import { KilnError } from '../errors.js';
 import { derivedUuid, formatUuid, parseUuid } from '../partition/guid.js';
 import type { BlockSource, BlockTarget } from './block-target.js';
 import { Struct } from './struct.js';
+import { ProgressMeter, zeroTarget, type WriteControl } from './write-control.js';
 
 /**
  * The Linux swap area header, version 1 (`union swap_header` in include/linux/swap.h): the
@@ -21,7 +22,7 @@ export const SWAP_MAGIC = 'SWAPSPACE2';
 export const SWAP_MIN_PAGES = 10;
 const LABEL_MAX = 16;
 
-export interface SwapOptions {
+export interface SwapOptions extends WriteControl {
   label?: string;
   /** Default: derived from the size and label, so the same request gives the same bytes. */
   uuid?: string;
@@ -55,12 +56,18 @@ export function planSwap(size: number, options: SwapOptions = {}): { uuid: Uint8
   return { uuid, label, pageSize, lastPage: pages - 1 };
 }
 
-/** Writes a swap header onto `target` (its whole size is the swap area). */
+/**
+ * Writes a swap header onto `target` (its whole size is the swap area). A target not declared
+ * `zeroed` is zeroed first (the header page's unused fields, and the area, as mkswap leaves
+ * them). Progress has nothing to count: one final call with zero totals.
+ */
 export function writeSwap(target: BlockTarget, options: SwapOptions = {}): SwapInfo {
   const plan = planSwap(target.size, options);
+  zeroTarget(target, target.size, options.signal);
   const info = SWAP_INFO.encode({ version: 1, lastPage: plan.lastPage, nrBadPages: 0, uuid: plan.uuid, volumeName: plan.label });
   target.write(1024, info.subarray(1024, 1068));
   target.write(plan.pageSize - SWAP_MAGIC.length, new TextEncoder().encode(SWAP_MAGIC));
+  new ProgressMeter(options, 0, 0).finish();
   return { pageSize: plan.pageSize, lastPage: plan.lastPage, label: plan.label, uuid: formatUuid(plan.uuid) };
 }
 

@@ -1,6 +1,7 @@
 import { KilnError, type SourcePosition } from '../errors.js';
 import { SubTarget, writeSkippingZeros, type BlockTarget } from '../fs/block-target.js';
 import { MemoryTarget } from '../fs/memory-target.js';
+import { ProgressMeter, treeTotals, zeroTarget, type WriteControl } from '../fs/write-control.js';
 import { BytesContent } from '../fs/bytes-content.js';
 import { readContent, type FileContent } from '../fs/file-content.js';
 import { planExt4, writeExt4 } from '../fs/ext4/writer.js';
@@ -31,7 +32,12 @@ import { syslinuxConfig } from './boot-config.js';
  * everything in code (`tree`, `content`, binaries and boot code as bytes).
  */
 
-export interface AssembleOptions {
+/**
+ * Options of disk planning and writing. Progress (`onProgress`) counts the file content bytes
+ * and files of every partition together (a raw partition is one file of its size); `signal`
+ * aborts at the next file with KilnError('aborted'): `assembleDisk` then leaves no file.
+ */
+export interface AssembleOptions extends WriteControl {
   /** Clamp timestamps (seconds), as SOURCE_DATE_EPOCH does. */
   sourceDateEpoch?: number;
   /** Reads what the layout names by host path (default: none; such a layout is refused). */
@@ -477,18 +483,44 @@ function hex8(n: number): string {
 
 const OUTPUT_ERRORS = new Set(['disk-full', 'file-too-large', 'interrupted', 'io-error', 'bad-output', 'source-changed', 'no-source']);
 
-/** Writes a planned disk into `target` (exactly plan.size bytes, reading as zeros). */
+/** What a partition's writer counts as progress (as the writers count it themselves). */
+function partitionTotals(p: PlannedPartition): { bytes: number; files: number } {
+  switch (p.spec.filesystem) {
+    case 'fat':
+      return treeTotals(p.tree!, true);
+    case 'ext4':
+      return treeTotals(p.tree!);
+    case 'raw':
+      return p.raw ? { bytes: p.raw.size, files: 1 } : { bytes: 0, files: 0 };
+    default:
+      return { bytes: 0, files: 0 };
+  }
+}
+
+/**
+ * Writes a planned disk into `target` (exactly plan.size bytes). A target not declared
+ * `zeroed` is zeroed first, so the disk is the same bytes either way (gaps, table areas and
+ * every partition's unwritten space included).
+ */
 export function writeDisk(plan: DiskPlan, target: BlockTarget, options: AssembleOptions = {}): DiskResult {
   if (target.size !== plan.size) throw new KilnError('bad-target', `the disk target is ${target.size} bytes; the plan needs ${plan.size}`);
   const sde = options.sourceDateEpoch;
   const results: PartitionResult[] = [];
-  for (const p of plan.partitions) {
-    const sub = new SubTarget(target, p.start, p.size);
+  const totals = plan.partitions.map(partitionTotals);
+  const meter = new ProgressMeter(options, totals.reduce((n, t) => n + t.bytes, 0), totals.reduce((n, t) => n + t.files, 0));
+  zeroTarget(target, plan.size, options.signal);
+  let bytesBefore = 0;
+  let filesBefore = 0;
+  for (const [i, p] of plan.partitions.entries()) {
+    // The disk was new or has just been zeroed, and partitions do not overlap: each range reads as zeros.
+    const sub = new SubTarget(target, p.start, p.size, { zeroed: true });
+    const control: WriteControl = { onProgress: (q) => meter.set(bytesBefore + q.bytesDone, filesBefore + q.filesDone) };
+    if (options.signal) control.signal = options.signal;
     const spec = p.spec;
     const r: PartitionResult = { number: p.number, start: p.start, size: p.size, filesystem: spec.filesystem, type: '' };
     if (spec.label !== undefined) r.label = spec.label;
     try {
-      writePartition(p, sub, r, sde);
+      writePartition(p, sub, r, sde, control);
     } catch (e) {
       // The output disk's own troubles (full, interrupted, unwritable) and changed sources are not the layout's fault.
       if (e instanceof KilnError && !OUTPUT_ERRORS.has(e.code)) throw new KilnError(e.code, at(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}): ${e.message}`), e.hint);
@@ -499,8 +531,12 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: Assemble
       r.guid = p.guid;
     } else r.type = `0x${p.mbrType.toString(16).padStart(2, '0')}`;
     results.push(r);
+    bytesBefore += totals[i]!.bytes;
+    filesBefore += totals[i]!.files;
+    meter.set(bytesBefore, filesBefore);
   }
   for (const s of tableSectors(plan)) writeSkippingZeros(target, s.lba * SECTOR, s.bytes);
+  meter.finish();
   return {
     size: plan.size,
     table: plan.layout.table,
@@ -509,11 +545,11 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: Assemble
   };
 }
 
-function writePartition(p: PlannedPartition, sub: BlockTarget, r: PartitionResult, sde: number | undefined): void {
+function writePartition(p: PlannedPartition, sub: BlockTarget, r: PartitionResult, sde: number | undefined, control: WriteControl): void {
   const spec = p.spec;
   switch (spec.filesystem) {
     case 'fat': {
-      const res = writeFat(p.tree!, sub, fatOptions(spec, sde, p.start / SECTOR));
+      const res = writeFat(p.tree!, sub, { ...fatOptions(spec, sde, p.start / SECTOR), ...control });
       r.fatType = res.fatType;
       r.uuid = `${hex8(res.volumeId).slice(0, 4)}-${hex8(res.volumeId).slice(4)}`;
       if (typeof spec.type !== 'number') p.mbrType = defaultMbrType(spec, res.fatType);
@@ -524,28 +560,31 @@ function writePartition(p: PlannedPartition, sub: BlockTarget, r: PartitionResul
       break;
     }
     case 'ext4':
-      r.uuid = writeExt4(p.tree!, sub, ext4Options(spec, sde)).uuid;
+      r.uuid = writeExt4(p.tree!, sub, { ...ext4Options(spec, sde), ...control }).uuid;
       break;
     case 'swap':
-      r.uuid = writeSwap(sub, swapOptions(spec)).uuid;
+      r.uuid = writeSwap(sub, { ...swapOptions(spec), ...control }).uuid;
       break;
     case 'raw':
-      if (p.raw) copyContent(p.raw, sub);
+      if (p.raw) copyContent(p.raw, sub, control);
       break;
   }
 }
 
-function copyContent(content: FileContent, target: BlockTarget): void {
+function copyContent(content: FileContent, target: BlockTarget, control: WriteControl): void {
+  const meter = new ProgressMeter(control, content.size, 1);
   const reader = content.open();
   try {
     const chunk = new Uint8Array(4 * MiB);
     for (let off = 0; off < content.size; off += chunk.length) {
       const n = reader.read(off, chunk.subarray(0, Math.min(chunk.length, content.size - off)));
       writeSkippingZeros(target, off, chunk.subarray(0, n));
+      meter.bytes(n);
     }
   } finally {
     reader.close();
   }
+  meter.finish();
 }
 
 /** Assembles the disk in memory (tests, browsers, small images). */

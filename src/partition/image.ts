@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { KilnError } from '../errors.js';
-import { SubSource, type BlockSource } from '../fs/block-target.js';
-import { FileSource } from '../fs/file-target.js';
+import { SubSource, SubTarget, type BlockSource, type BlockTarget } from '../fs/block-target.js';
+import { FileSource, ImageFileTarget } from '../fs/file-target.js';
 import { decodeGpt } from './gpt.js';
 import { decodeMbr, type DecodedMbr } from './mbr.js';
 import { formatChecksum, readExt4 } from '../fs/ext4/reader.js';
@@ -184,6 +184,45 @@ export function openImage(ref: string | ImageRef, options: ReadOptions = {}): Op
       }
     }
     return { reader: openFilesystem(source, where, options), source, close: () => file.close() };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+/** An existing image, or one partition of it, opened for writing (openImageTarget). */
+export interface OpenedImageTarget {
+  /** The whole file, or a SubTarget over the partition. Not zeroed: writers zero it first. */
+  target: BlockTarget;
+  /** Where it is, for messages: `'disk.img'` or `partition 2 of 'disk.img'`. */
+  where: string;
+  close(): void;
+}
+
+/**
+ * Opens `IMAGE[:PART]` for writing in place: a filesystem image to rewrite whole, or one
+ * partition of an MBR or GPT disk image to write a new filesystem into
+ * (`writeFat(tree, openImageTarget('disk.img:1').target)`). The file keeps its size.
+ */
+export function openImageTarget(ref: string | ImageRef): OpenedImageTarget {
+  const { path, partition } = typeof ref === 'string' ? parseImageRef(ref) : ref;
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new KilnError('no-image', `'${path}' is a directory, not an image`, 'name an image file');
+  }
+  const file = ImageFileTarget.open(path);
+  try {
+    if (partition === undefined) return { target: file, where: `'${path}'`, close: () => file.close() };
+    const parts = readPartitions(file);
+    if (!parts) throw new KilnError('no-partition-table', `'${path}' has no partition table, so it has no partition ${partition}`, `write it whole: drop ':${partition}'`);
+    const p = parts.find((x) => x.number === partition);
+    if (!p) {
+      const have = parts.map((x) => x.number).join(', ') || 'none';
+      throw new KilnError('no-partition', `'${path}' has no partition ${partition} (partitions: ${have})`, 'name one of those partitions');
+    }
+    if (p.offset + p.size > file.size) {
+      throw new KilnError('bad-partition', `partition ${partition} of '${path}' ends at byte ${p.offset + p.size}, past the end of the image (${file.size} bytes)`, 'the image is truncated');
+    }
+    return { target: new SubTarget(file, p.offset, p.size, { zeroed: false }), where: `partition ${partition} of '${path}'`, close: () => file.close() };
   } catch (e) {
     file.close();
     throw e;

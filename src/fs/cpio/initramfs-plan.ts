@@ -3,6 +3,7 @@ import type { FileContent } from '../file-content.js';
 import { nameToBytes, printableName } from '../name-bytes.js';
 import type { FileTree, Inode, NodeType } from '../tree.js';
 import type { NewcHeaderInput } from './newc-header.js';
+import { ProgressMeter, type WriteControl } from '../write-control.js';
 
 /**
  * The initramfs plan, shared by both writers (newc-writer.ts in memory, initramfs.ts streaming
@@ -11,7 +12,12 @@ import type { NewcHeaderInput } from './newc-header.js';
  * number and carry the data on their last path (GNU cpio's convention; the kernel accepts it).
  */
 
-export interface InitramfsOptions {
+/**
+ * Options of the initramfs writers. Progress counts the archive's entries as files (every path:
+ * directories, links, devices too) and the file content bytes; `signal` aborts at the next
+ * entry or 1 MiB piece with KilnError('aborted').
+ */
+export interface InitramfsOptions extends WriteControl {
   /** gzip (default true); false writes the bare cpio archive. */
   compress?: boolean;
   /** gzip level 1–9 (default 6). */
@@ -111,4 +117,11 @@ export function planInitramfs(tree: FileTree, options: InitramfsOptions = {}): P
     out.push(planned);
   }
   return out;
+}
+
+/** The progress meter of a planned archive: entries as files, file content as bytes. */
+export function initramfsMeter(plan: readonly PlannedEntry[], control: WriteControl): ProgressMeter {
+  let bytes = 0;
+  for (const p of plan) bytes += p.content?.size ?? 0;
+  return new ProgressMeter(control, bytes, plan.length);
 }

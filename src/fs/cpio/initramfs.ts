@@ -5,8 +5,9 @@ import { KilnError } from '../../errors.js';
 import type { FileContent } from '../file-content.js';
 import { nameToBytes, printableName } from '../name-bytes.js';
 import type { FileTree } from '../tree.js';
-import { planInitramfs, TYPE_BITS, type InitramfsInfo, type InitramfsOptions, type InitramfsSink, type PlannedEntry } from './initramfs-plan.js';
+import { initramfsMeter, planInitramfs, TYPE_BITS, type InitramfsInfo, type InitramfsOptions, type InitramfsSink, type PlannedEntry } from './initramfs-plan.js';
 import { encodeNewcHeader } from './newc-header.js';
+import type { ProgressMeter } from '../write-control.js';
 
 /**
  * The streaming initramfs writer (Node): the planned archive (initramfs-plan.ts) through
@@ -16,7 +17,8 @@ import { encodeNewcHeader } from './newc-header.js';
 
 const CHUNK = 1 << 20;
 
-function entryDone(pack: Pack, p: PlannedEntry): Promise<void> {
+function entryDone(pack: Pack, p: PlannedEntry, meter: ProgressMeter): Promise<void> {
+  meter.file();
   return new Promise((resolve, reject) => {
     const cb = (err?: Error): void => (err ? reject(err) : resolve());
     if (p.linkname !== undefined) {
@@ -26,10 +28,11 @@ function entryDone(pack: Pack, p: PlannedEntry): Promise<void> {
       if (!content || content.size <= CHUNK) {
         const data = Buffer.alloc(content?.size ?? 0);
         if (content && content.size > 0) readAll(content, data, p.path);
+        meter.bytes(data.length);
         pack.entry(p.header, data, cb);
       } else {
         const sink = pack.entry(p.header, cb);
-        pump(content, sink, p.path).catch(reject);
+        pump(content, sink, p.path, meter).catch(reject);
       }
     } else pack.entry(p.header, cb);
   });
@@ -54,13 +57,14 @@ function readAll(content: FileContent, into: Uint8Array, path: string): void {
   }
 }
 
-async function pump(content: FileContent, sink: Writable, path: string): Promise<void> {
+async function pump(content: FileContent, sink: Writable, path: string, meter: ProgressMeter): Promise<void> {
   const r = content.open();
   try {
     for (let off = 0; off < content.size; off += CHUNK) {
       const buf = Buffer.alloc(Math.min(CHUNK, content.size - off));
       const n = r.read(off, buf);
       if (n !== buf.length) throw shortRead(path, off + n, content.size);
+      meter.bytes(n);
       if (!sink.write(buf)) await new Promise<void>((res) => sink.once('drain', () => res()));
     }
   } finally {
@@ -69,15 +73,20 @@ async function pump(content: FileContent, sink: Writable, path: string): Promise
   sink.end();
 }
 
-/** Streams the initramfs of `tree` into `sink`. Bad input is refused before the first write. */
+/**
+ * Streams the initramfs of `tree` into `sink`. Bad input is refused before the first write.
+ * With `withOutputFile`, an abort (`options.signal`) or error leaves nothing under the name.
+ */
 export async function writeInitramfs(tree: FileTree, sink: InitramfsSink, options: InitramfsOptions = {}): Promise<InitramfsInfo> {
   const plan = planInitramfs(tree, options);
   const level = options.level ?? 6;
   if (!Number.isInteger(level) || level < 1 || level > 9) throw new KilnError('bad-level', `gzip level ${level} is not 1–9`);
+  const meter = initramfsMeter(plan, options);
+  meter.bytes(0); // an aborted signal refuses before the first write
   const pack = cpioPack({ format: 'newc' });
   pack._encode = encodeNewcHeader;
   const producer = (async () => {
-    for (const p of plan) await entryDone(pack, p);
+    for (const p of plan) await entryDone(pack, p, meter);
     pack.finalize();
   })();
   let failed: unknown;
@@ -117,5 +126,6 @@ export async function writeInitramfs(tree: FileTree, sink: InitramfsSink, option
     if (deflate.err) throw new Error(`gzip failed: ${deflate.msg}`);
     for (const c of pending) await emit(c);
   }
+  meter.finish();
   return { entries: plan.length, cpioBytes, bytes };
 }

@@ -2,7 +2,8 @@ import { Deflate } from 'pako';
 import { KilnError } from '../../errors.js';
 import { nameToBytes, printableName } from '../name-bytes.js';
 import type { FileTree } from '../tree.js';
-import { planInitramfs, TYPE_BITS, type InitramfsOptions, type PlannedEntry } from './initramfs-plan.js';
+import { initramfsMeter, planInitramfs, TYPE_BITS, type InitramfsOptions, type PlannedEntry } from './initramfs-plan.js';
+import type { ProgressMeter } from '../write-control.js';
 import { encodeNewcHeader, NEWC_TRAILER } from './newc-header.js';
 
 /**
@@ -39,8 +40,9 @@ function readEntry(p: PlannedEntry, off: number, into: Uint8Array): void {
 }
 
 /** The uncompressed newc archive of `plan`, in the chunks the packer would see. */
-export function* newcChunks(plan: readonly PlannedEntry[]): Generator<Uint8Array> {
+export function* newcChunks(plan: readonly PlannedEntry[], meter?: ProgressMeter): Generator<Uint8Array> {
   for (const p of plan) {
+    meter?.file();
     if (p.linkname !== undefined) {
       const target = nameToBytes(p.linkname);
       yield encodeNewcHeader({ ...p.header, size: target.length });
@@ -52,11 +54,13 @@ export function* newcChunks(plan: readonly PlannedEntry[]): Generator<Uint8Array
       if (size <= CHUNK) {
         const data = new Uint8Array(size);
         if (size > 0) readEntry(p, 0, data);
+        meter?.bytes(size);
         yield data;
       } else {
         for (let off = 0; off < size; off += CHUNK) {
           const piece = new Uint8Array(Math.min(CHUNK, size - off));
           readEntry(p, off, piece);
+          meter?.bytes(piece.length);
           yield piece;
         }
       }
@@ -64,13 +68,14 @@ export function* newcChunks(plan: readonly PlannedEntry[]): Generator<Uint8Array
     } else yield encodeNewcHeader(p.header);
   }
   yield encodeNewcHeader({ name: NEWC_TRAILER, nlink: 1 });
+  meter?.finish();
 }
 
 /** The archive with the packer's trailing padding (see above). */
-function* paddedChunks(plan: readonly PlannedEntry[]): Generator<Uint8Array> {
+function* paddedChunks(plan: readonly PlannedEntry[], meter: ProgressMeter): Generator<Uint8Array> {
   let counted = 0;
   let frozen = false;
-  for (const c of newcChunks(plan)) {
+  for (const c of newcChunks(plan, meter)) {
     if (!frozen) {
       counted += c.length;
       frozen = counted >= BLOCK;
@@ -84,14 +89,16 @@ function* paddedChunks(plan: readonly PlannedEntry[]): Generator<Uint8Array> {
 
 /**
  * The initramfs of `tree` (gzip'd unless `compress: false`) as chunks, produced as they are
- * pulled. Bad input is refused before the first chunk.
+ * pulled. Bad input is refused before the first chunk. The last progress call comes when the
+ * archive's trailer is produced (before its compressed tail).
  */
 export function* initramfsChunks(tree: FileTree, options: InitramfsOptions = {}): Generator<Uint8Array> {
   const plan = planInitramfs(tree, options);
   const level = options.level ?? 6;
   if (!Number.isInteger(level) || level < 1 || level > 9) throw new KilnError('bad-level', `gzip level ${level} is not 1–9`);
+  const meter = initramfsMeter(plan, options);
   if (options.compress === false) {
-    yield* paddedChunks(plan);
+    yield* paddedChunks(plan, meter);
     return;
   }
   const deflate = new Deflate({ gzip: true, level });
@@ -103,7 +110,7 @@ export function* initramfsChunks(tree: FileTree, options: InitramfsOptions = {})
     pending = [];
     return ready;
   };
-  for (const c of paddedChunks(plan)) {
+  for (const c of paddedChunks(plan, meter)) {
     if (c.length === 0) continue;
     deflate.push(c, false);
     yield* drain();

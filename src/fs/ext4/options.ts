@@ -1,7 +1,8 @@
 import { KilnError } from '../../errors.js';
+import type { WriteControl } from '../write-control.js';
 
 /** Options of `writeExt4` / `planExt4`. Every default is a pure function of the tree and options. */
-export interface Ext4Options {
+export interface Ext4Options extends WriteControl {
   /** Volume label, at most 16 bytes. */
   label?: string;
   /** Filesystem UUID ('xxxxxxxx-xxxx-…'); default: derived from the tree and options. */

@@ -4,6 +4,7 @@ import type { BlockTarget } from '../block-target.js';
 import { printableName } from '../name-bytes.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
 import type { FileTree, Inode } from '../tree.js';
+import { ProgressMeter, zeroTarget } from '../write-control.js';
 import {
   CHECKSUM_CRC32C,
   COMPAT,
@@ -110,6 +111,7 @@ interface Io {
   fsSeed: number;
   readBuf: Uint8Array;
   readWords: Uint32Array;
+  meter: ProgressMeter;
 }
 
 const READ_CHUNK = 4 << 20;
@@ -159,6 +161,7 @@ function streamFile(node: Inode, alloc: BlockAllocator, io: Io, bs: number, exte
       const want = Math.min(buf.length, size - off);
       const got = reader.read(off, buf.subarray(0, want));
       if (got !== want) throw new KilnError('short-read', `${where}: expected ${size} bytes, the content ended at ${off + got}`, 'the file changed while the image was written; try again');
+      io.meter.bytes(want);
       const blocks = Math.ceil(want / bs);
       buf.fill(0, want, blocks * bs);
       const firstLogical = off / bs;
@@ -289,8 +292,10 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io | undefined,
   } else if (node.type === 'file') {
     flags = INODE_FLAG.EXTENTS;
     size = node.content?.size ?? 0;
-    if (io) blocks += streamFile(node, alloc, io, bs, extents, where);
-    else {
+    if (io) {
+      blocks += streamFile(node, alloc, io, bs, extents, where);
+      io.meter.file();
+    } else {
       const dense = Math.ceil(size / bs);
       allocateRuns(alloc, extents, 0, dense);
       blocks += dense;
@@ -473,9 +478,12 @@ function setBits(bitmap: Uint8Array, from: number, to: number): void {
 }
 
 /**
- * Writes `tree` as an ext4 filesystem into `target` (which must read as zeros: a new sparse
- * file, a fresh buffer, or a partition of one). Throws a KilnError before writing anything
- * when the tree does not fit or cannot be represented.
+ * Writes `tree` as an ext4 filesystem into `target`. A target that declares `zeroed` (a new
+ * sparse file, a new MemoryTarget, a partition of a new disk) is written sparsely; any other is
+ * zeroed over the filesystem's size first, so the image is the same bytes either way. Throws a
+ * KilnError before writing anything when the tree does not fit or cannot be represented.
+ * `options.onProgress` is called per file (content bytes and regular files; hard links once);
+ * `options.signal` aborts at the next file or 4 MiB chunk with KilnError('aborted').
  */
 export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Options = {}): Ext4Result {
   const opts = resolveOptions(options);
@@ -494,6 +502,11 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
     );
   }
   const { geo } = layout;
+  // Checks are done: from here on the target is written. A target not known to be zero is zeroed first.
+  zeroTarget(target, geo.blocks * bs, options.signal);
+  let files = 0;
+  for (const rec of model.records) if (rec?.node.type === 'file') files++;
+  const meter = new ProgressMeter(options, model.contentBytes, files);
   const fsSeed = crc32cUpdate(0xffffffff, model.uuid);
   // Buffers sized to the job: small trees (tests, initramfs-sized images) stay cheap.
   let largest = 0;
@@ -506,6 +519,7 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
     fsSeed,
     readBuf,
     readWords: new Uint32Array(readBuf.buffer),
+    meter,
   };
   let passResult: PassResult;
   try {
@@ -639,6 +653,7 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
     else target.write(start * bs, sb);
     writeSparse(target, (start + 1) * bs, gdt);
   }
+  meter.finish();
   return {
     size: geo.blocks * bs,
     blockSize: bs,

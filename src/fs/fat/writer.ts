@@ -3,6 +3,7 @@ import { formatSize } from '../../units.js';
 import { writeSkippingZeros, type BlockTarget } from '../block-target.js';
 import type { ContentReader } from '../file-content.js';
 import type { FileTree, Inode } from '../tree.js';
+import { ProgressMeter, zeroTarget, type WriteControl } from '../write-control.js';
 import {
   BOOT_SIGNATURE,
   BootSector,
@@ -24,7 +25,7 @@ import { clustersNeeded, layoutTree, type FatDir, type FatEntry, type FatLayout,
 import { encodeLfnEntries, lfnChecksum } from './names.js';
 import { clampTimestamp, encodeFatTime } from './time.js';
 
-export interface FatOptions {
+export interface FatOptions extends WriteControl {
   /** Force a FAT type; by default chosen from the size as mkfs.fat does. */
   fatType?: FatType;
   /** Volume label, up to 11 ASCII characters; stored upper-case in the BPB and the root. */
@@ -135,8 +136,10 @@ function deriveVolumeId(layout: FatLayout, options: FatOptions, size: number): n
 /**
  * Writes `tree` as a FAT12/16/32 volume filling `target` (whole 512-byte sectors). Files are
  * laid out contiguously after the directories and streamed in large sequential writes; zero
- * runs stay holes. Everything FAT cannot hold and trees that do not fit are refused before
- * the first write.
+ * runs stay holes on a `zeroed` target, and any other target is zeroed first, so the volume is
+ * the same bytes either way. Everything FAT cannot hold and trees that do not fit are refused
+ * before the first write. Progress counts file content bytes and files (a hard link is a copy
+ * on FAT, counted per path); `options.signal` aborts at the next file or buffer flush.
  */
 export function writeFat(tree: FileTree, target: BlockTarget, options: FatOptions = {}): FatResult {
   checkOptions(options);
@@ -194,6 +197,13 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
 
   const clusterOffset = (c: number): number => (g.firstDataSector + (c - 2) * g.sectorsPerCluster) * SECTOR;
 
+  // Checks are done: from here on the target is written. A target not known to be zero is
+  // zeroed first (reserved sectors, FATs, directory slack and free clusters are left unwritten).
+  zeroTarget(target, totalSectors * SECTOR, options.signal);
+  let contentBytes = 0;
+  for (const f of layout.files) contentBytes += f.inode.content?.size ?? 0;
+  const meter = new ProgressMeter(options, contentBytes, layout.files.length);
+
   // Reserved area: boot sector, and on FAT32 the FSInfo sector and the backup boot sector.
   const boot = encodeBootSector(g, volumeId, label, options.hiddenSectors ?? 0);
   target.write(0, boot);
@@ -228,19 +238,22 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   }
 
   // File data, in allocation order: one sequential stream.
-  const stream = new DataStream(target);
+  const stream = new DataStream(target, meter);
   for (const f of layout.files) {
     const size = f.inode.content?.size ?? 0;
-    if (size === 0) continue;
-    stream.seek(clusterOffset(fileCluster.get(f)!));
-    const reader = f.inode.content!.open();
-    try {
-      stream.append(reader, size, f.path);
-    } finally {
-      reader.close();
+    if (size > 0) {
+      stream.seek(clusterOffset(fileCluster.get(f)!));
+      const reader = f.inode.content!.open();
+      try {
+        stream.append(reader, size, f.path);
+      } finally {
+        reader.close();
+      }
     }
+    meter.file();
   }
   stream.flush();
+  meter.finish();
 
   return {
     fatType: g.fatType,
@@ -370,7 +383,10 @@ class DataStream {
   private readonly words = new Uint32Array(this.buf.buffer);
   private start = 0;
   private len = 0;
-  constructor(private readonly target: BlockTarget) {}
+  constructor(
+    private readonly target: BlockTarget,
+    private readonly meter: ProgressMeter,
+  ) {}
 
   seek(offset: number): void {
     const end = this.start + this.len;
@@ -394,6 +410,7 @@ class DataStream {
       if (n <= 0) throw new KilnError('fat-short-read', `'${path}' ended after ${done} of ${size} bytes while being written`, 'do not change the source while kiln reads it');
       this.len += n;
       done += n;
+      this.meter.bytes(n);
     }
   }
 
