@@ -1,6 +1,8 @@
 /**
  * kiln-image/fs: the filesystem writers and readers over memory. Browser-safe: nothing reachable
  * from here uses a Node built-in, `Buffer` or `process` (test/build/browser-entries.test.ts).
+ *
+ * @module kiln-image/fs
  */
 export { KilnError, type SourcePosition } from '../errors.js';
 export { parseSize, formatSize } from '../units.js';

@@ -2,6 +2,8 @@
  * kiln-image/node: the Node adapters of the writers: host files and directories, tar archives,
  * sparse image files, streamed initramfs output (cpio-stream), YAML disk layouts and disk
  * assembly from host paths, opening image files and their partitions.
+ *
+ * @module kiln-image/node
  */
 export { HostFileContent } from '../fs/content.js';
 export { SparseFileTarget, FileSource, ImageFileTarget, withSparseFile } from '../fs/file-target.js';

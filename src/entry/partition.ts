@@ -2,6 +2,8 @@
  * kiln-image/partition: partition tables (MBR, GPT), SYSLINUX installation and whole-disk
  * planning and assembly into memory or any BlockTarget. Browser-safe like kiln-image/fs; a
  * layout naming host paths needs a DiskHost (nodeDiskHost in kiln-image/node).
+ *
+ * @module kiln-image/partition
  */
 export { encodeMbr, decodeMbr, type MbrPartition, type MbrOptions, type DecodedMbr, type DecodedPartition, type TableSector } from '../partition/mbr.js';
 export { MBR_TYPES } from '../partition/mbr-entry.js';

@@ -1,6 +1,8 @@
 /**
  * kiln-image/pipeline: the BuildStream-compatible element pipeline (Node only): loading projects,
  * Debian packages, element kinds, the sandbox, cache keys, the scheduler, sources and caches.
+ *
+ * @module kiln-image/pipeline
  */
 // pipeline: loading (project.conf, .bst, composition, variables, graph)
 export type { Project, Element, SourceDecl, Dependency, DepType, Scope, YamlValue, YamlMap } from '../pipeline/model.js';
