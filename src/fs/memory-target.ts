@@ -2,8 +2,9 @@ import { checkRange, type BlockTarget } from './block-target.js';
 
 /**
  * An in-memory image: tests, browsers, small filesystems. Made of a size, it is zeroed (writers
- * skip zeroing) until the first write; made of existing bytes, it is not, and writers zero
- * their range first.
+ * skip zeroing) until the first write or zero(); made of existing bytes, it is not, and writers
+ * zero their range first. Changes made through `bytes` directly are not seen: write those
+ * through `write`, or make the target of the bytes.
  */
 export class MemoryTarget implements BlockTarget {
   readonly bytes: Uint8Array;
