@@ -136,24 +136,29 @@ test('FAT32 into 0xff (the issue\'s case) equals FAT32 into zeros and reads back
   assert.equal(new TextDecoder().decode(readFat(ff).readFile('a')), 'hello\n');
 });
 
-test('a disk (MBR and GPT) written into garbage equals the one assembled in memory', async () => {
-  for (const table of ['mbr', 'gpt'] as const) {
-    const layout: DiskLayout = {
-      table,
-      size: 'auto',
-      partitions: [
-        { filesystem: 'fat', size: 'auto', tree: treeOf([{ name: 'k', bytes: garbage(5000, 9) }]) },
-        { filesystem: 'ext4', size: 'auto', tree: treeOf([{ name: 'x', bytes: new TextEncoder().encode('x\n') }]) },
-        { filesystem: 'swap', size: 1 << 20 },
-      ],
-    };
-    const { bytes } = await assembleDiskToMemory(layout);
-    const plan = await planDisk(layout);
-    const dirty = new PlainTarget(garbage(plan.size, 77));
-    writeDisk(plan, dirty);
-    plan.dispose();
-    assert.ok(Buffer.from(dirty.bytes).equals(Buffer.from(bytes)), `${table} disk over garbage`);
-  }
+test('property: a disk (MBR and GPT) written into garbage equals the one assembled in memory', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 }), async (seed) => {
+      for (const table of ['mbr', 'gpt'] as const) {
+        const layout: DiskLayout = {
+          table,
+          size: 'auto',
+          partitions: [
+            { filesystem: 'fat', size: 'auto', tree: treeOf([{ name: 'k', bytes: garbage(5000, 9) }]) },
+            { filesystem: 'ext4', size: 'auto', tree: treeOf([{ name: 'x', bytes: new TextEncoder().encode('x\n') }]) },
+            { filesystem: 'swap', size: 1 << 20 },
+          ],
+        };
+        const { bytes } = await assembleDiskToMemory(layout);
+        const plan = await planDisk(layout);
+        const dirty = new PlainTarget(garbage(plan.size, seed));
+        writeDisk(plan, dirty);
+        plan.dispose();
+        assert.ok(Buffer.from(dirty.bytes).equals(Buffer.from(bytes)), `${table} disk over garbage`);
+      }
+    }),
+    { numRuns: propertyRuns(2) },
+  );
 });
 
 test('refusals come before the zeroing: a tree that does not fit leaves the garbage as it was', () => {
