@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -314,4 +314,5 @@ test('openImageTarget: a new filesystem into one partition of an existing disk, 
   assert.ok(existsSync(disk));
 });
 
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();
