@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FsReader } from '../../src/fs/reader.js';
 import type { OpenedImage } from '../../src/partition/image.js';
+import { MAX_RECORDS } from './model.js';
 
 type Kiln = typeof import('../../src/index.js');
 type ImageCommands = typeof import('../../src/cli/commands/image.js');
@@ -203,7 +204,7 @@ function listAll(req: Request & { list: { verify: boolean } }): ListAnswer {
       // Each directory as the reader spells its path, and as bytes (for the records).
       const queue: [string, string][] = [['', '']];
       const seen = new Set<number>([2]);
-      while (queue.length > 0 && records.length < 50000) {
+      while (queue.length > 0 && records.length < MAX_RECORDS) {
         const [dir, dirBytes] = queue.shift()!;
         for (const e of img.reader.list(dir)) {
           const path = dirBytes ? `${dirBytes}/${byteString(e.name)}` : byteString(e.name);

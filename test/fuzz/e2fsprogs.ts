@@ -18,6 +18,7 @@ import { AptState } from '../../src/pipeline/debian/apt-state.js';
 import { defaultSourceFile, fetchSourceFile, sourcePackageFiles } from '../../src/pipeline/debian/source-package.js';
 import { requireTool } from '../helpers/tools.js';
 import type { ListAnswer, Listed } from './child.js';
+import { MAX_RECORDS } from './model.js';
 import { Worker, type Outcome } from './harness.js';
 
 export function e2fsprogsCacheDir(): string {
@@ -69,7 +70,7 @@ export function debugfsListing(image: string, verify: boolean): { opened: boolea
   let frontier: [string, number][] = [['', 2]];
   const seen = new Set<number>([2]);
   const cmdFile = join(tmpdir(), `kiln-debugfs-${process.pid}.cmd`);
-  for (let round = 0; frontier.length > 0 && round < 64 && records.length < 50000; round++) {
+  for (let round = 0; frontier.length > 0 && round < 64 && records.length < MAX_RECORDS; round++) {
     writeFileSync(cmdFile, frontier.map(([, ino]) => `ls -p <${ino}>\n`).join(''));
     const r = spawnSync('debugfs', [...(verify ? [] : ['-n']), '-f', cmdFile, image], { timeout: 60_000, maxBuffer: 1 << 28 });
     const stderr = (r.stderr ?? Buffer.alloc(0)).toString('utf8');
@@ -140,6 +141,9 @@ function compare(kiln: ListAnswer, fs: ReturnType<typeof debugfsListing>): { out
   if (kiln.error) return { outcome: fs.opened ? 'kiln-error' : 'both-fail', detail: `${kiln.error.code}: ${kiln.error.message}` };
   if (!fs.opened) return { outcome: 'kiln-reads-more', detail: `debugfs cannot open it (${fs.errors[0] ?? ''}); kiln lists ${ours.size} entries` };
   if (missing.length === 0 && extra.length === 0) return { outcome: 'same', detail: `${ours.size} entries` };
+  // Past the bound the two stop at different places (kiln after a directory, debugfs after a
+  // round of directories): what kiln listed must all be debugfs's, the rest is not compared.
+  if (Math.max(ours.size, theirs.size) >= MAX_RECORDS && extra.length === 0) return { outcome: 'same', detail: `the first ${ours.size} entries (listing bounded at ${MAX_RECORDS})` };
   if (missing.length === 0 && fs.errors.length > 0) return { outcome: 'kiln-reads-more', detail: `debugfs: ${fs.errors[0]}; kiln lists ${extra.length} more` };
   return { outcome: 'differ', detail: `missing in kiln: ${missing.slice(0, 5).join(' | ')}; extra in kiln: ${extra.slice(0, 5).join(' | ')}; debugfs errors: ${fs.errors.slice(0, 2).join(' / ')}` };
 }

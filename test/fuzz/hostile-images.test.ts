@@ -144,6 +144,11 @@ test('ext4: a directory with i_size_high set is read over its mapped blocks, at 
   }
 });
 
+test('ext4: a directory whose blocks outlive its size, or an encrypted one, is refused naming it (debugfs would list what a lenient read hides)', () => {
+  expectError(file(mutated(ext4k, ext4kMap, /^directory inode 2: i_size_lo = 0 \(blocks past the size\)$/)), 'ext4-corrupt', /^directory inode 2: maps block 0, past its size of 0 bytes/);
+  expectError(file(mutated(ext4k, ext4kMap, /^directory inode 2: EXT4_ENCRYPT_FL set$/)), 'ext4-encrypted', /directory inode 2 is encrypted \(fscrypt\)/);
+});
+
 test('ext4: extent index entries that all lead to one child are damage, not an exponential walk', () => {
   const t = new MemoryTarget(8 * MiB);
   // A fragmented file: every other 1 KiB block a hole, so its extent tree needs index nodes.

@@ -232,6 +232,9 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
       structural.push({ name: `directory inode ${d}: i_size_high = ${high}`, mustFail: false, apply: (b) => setU32(b, inodeAt(d) + 0x6c, high) });
     }
     structural.push({ name: `directory inode ${d}: i_size_lo = 0xffffffff`, mustFail: false, apply: (b) => setU32(b, inodeAt(d) + 0x04, 0xffffffff) });
+    // its blocks outlive its size: debugfs lists them, so kiln must refuse rather than hide them
+    structural.push({ name: `directory inode ${d}: i_size_lo = 0 (blocks past the size)`, mustFail: true, apply: (b) => setU32(b, inodeAt(d) + 0x04, 0) });
+    structural.push({ name: `directory inode ${d}: EXT4_ENCRYPT_FL set`, mustFail: true, apply: (b) => setU32(b, inodeAt(d) + 0x20, view(b).getUint32(inodeAt(d) + 0x20, true) | 0x800) });
   }
   for (const ino of deepExtentRoots.slice(0, 3)) {
     structural.push({

@@ -66,3 +66,9 @@ export function shiftMap(map: ImageMap, by: number, label: string): ImageMap {
 export function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+/**
+ * How many entries a whole-tree listing collects before it stops, the same bound on both sides of
+ * a comparison (kiln's child and debugfs), counted per entry so both stop at the same place.
+ */
+export const MAX_RECORDS = 50_000;

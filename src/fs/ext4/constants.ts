@@ -113,6 +113,8 @@ export const INODE_FLAG = {
   APPEND: 0x20,
   NODUMP: 0x40,
   NOATIME: 0x80,
+  /** EXT4_ENCRYPT_FL: fscrypt; names and contents are ciphertext. */
+  ENCRYPT: 0x800,
   INDEX: 0x1000,
   JOURNAL_DATA: 0x4000,
   HUGE_FILE: 0x40000,

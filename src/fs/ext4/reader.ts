@@ -347,6 +347,10 @@ export class Ext4Reader implements FsReader {
   /** Entries of a directory inode, '.' and '..' left out, in on-disk order. */
   dirEntries(dir: Ext4Inode): RawDirent[] {
     const where = `directory inode ${dir.ino}`;
+    if (dir.flags & INODE_FLAG.ENCRYPT) {
+      // Without the key its names are ciphertext: listing them as names would be wrong.
+      throw new KilnError('ext4-encrypted', `${where} is encrypted (fscrypt); its names cannot be read without the key`, 'list an unencrypted directory, or read the filesystem where the key is loaded');
+    }
     if (dir.flags & INODE_FLAG.INLINE_DATA) {
       const data = this.inlineData(dir);
       // The parent's inode number comes first; records follow in i_block, then in system.data.
@@ -361,8 +365,11 @@ export class Ext4Reader implements FsReader {
     // filesystem has.
     let mapped = 0;
     for (const run of runs) {
-      if (run.unwritten) continue;
-      const end = Math.min(run.logical + run.length, nblocks);
+      // Neither is ever written for a directory; listing around them would hide entries that
+      // debugfs (which reads every mapped block) shows, so the damage is named instead.
+      if (run.unwritten) throw corrupt(`${where}: has an unwritten (preallocated) extent at block ${run.logical}; directories never do`);
+      if (run.logical + run.length > nblocks) throw corrupt(`${where}: maps block ${Math.max(run.logical, nblocks)}, past its size of ${dir.size} bytes`);
+      const end = run.logical + run.length;
       mapped += Math.max(0, end - run.logical);
       if (mapped > this.blocks) throw corrupt(`${where}: maps more blocks than the filesystem's ${this.blocks}`);
       for (let lb = run.logical; lb < end; lb++) {
