@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
 import { outputError } from '../../fs/file-target.js';
+import { printableName } from '../../fs/name-bytes.js';
 import { removeTree } from '../../pipeline/plan/remove-tree.js';
 import type { CheckoutDeps } from '../../pipeline/cache/checkout.js';
 import { globalOptions } from '../context.js';
@@ -65,8 +66,9 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
       process.stderr.write(`checked out ${p.targets[0]!.name} to ${tarPath}\n`);
     } else {
       let skipped: string[];
+      let xattrsDropped: string[];
       try {
-        ({ skipped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false }));
+        ({ skipped, xattrsDropped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false }));
       } catch (e) {
         // a directory this checkout created is removed again: no partial checkout under the name
         if (!destExisted) {
@@ -79,7 +81,10 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
         throw outputError(e, dest!, 'checking out into');
       }
       if (skipped.length > 0) {
-        process.stderr.write(`WARNING could not create ${skipped.length} special file(s) without root (${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}); use --tar for a faithful copy\n`);
+        process.stderr.write(`WARNING could not create ${skipped.length} special file(s) without root (${skipped.slice(0, 5).map(printableName).join(', ')}${skipped.length > 5 ? ', ...' : ''}); use --tar for a faithful copy\n`);
+      }
+      if (xattrsDropped.length > 0) {
+        process.stderr.write(`WARNING extended attributes of ${xattrsDropped.length} path(s) were not written to the directory (${xattrsDropped.slice(0, 5).map(printableName).join(', ')}${xattrsDropped.length > 5 ? ', ...' : ''}); use --tar to keep them\n`);
       }
       process.stderr.write(`checked out ${p.targets[0]!.name} to ${dest}\n`);
     }

@@ -49,6 +49,8 @@ export interface MaterializeOptions {
 export interface MaterializeResult {
   /** Paths that could not be created here (device nodes without root, sockets). */
   skipped: string[];
+  /** Paths whose extended attributes were not written (a directory checkout does not write them). */
+  xattrsDropped: string[];
 }
 
 const CHUNK = 1 << 20;
@@ -127,11 +129,13 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
     throw new KilnError('dest-not-empty', `'${dir}' is not empty`, 'choose an empty directory (checkout: or use --force)');
   }
   const skipped: string[] = [];
+  const xattrsDropped: string[] = [];
   const first = new Map<Inode, HostPath>();
   const dirs: [HostPath, Inode][] = [];
   for (const [path, inode] of tree.walk()) {
     // names are bytes: a Buffer path where they are not UTF-8 (host-path.ts)
     const dest = hostJoin(dir, path);
+    if (inode.xattrs && inode.xattrs.size > 0) xattrsDropped.push(path);
     if (inode.type === 'dir') {
       const st = path === '' ? undefined : existing(dest);
       if (st && !st.isDirectory()) unlinkSync(dest);
@@ -196,5 +200,5 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
     chmodSync(dest, inode.mode);
     if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
   }
-  return { skipped };
+  return { skipped, xattrsDropped };
 }

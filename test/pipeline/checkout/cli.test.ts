@@ -135,6 +135,7 @@ test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-i
   art.tree.device('dev/console', 'char', 5, 1, { mode: 0o600 });
   art.tree.mkdir('home');
   art.tree.file('home/owned', 'mine', { uid: 1000, gid: 1000, mode: 0o640 });
+  art.tree.file('home/capable', 'cap', { xattrs: { 'user.note': 'kept in --tar only' } });
   p.session.cache.artifacts.commit(ref, art.tree, art.meta);
 
   const out3 = join(dir, 'out3');
@@ -148,6 +149,7 @@ test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-i
     assert.is(lstatSync(join(out3, 'home', 'owned')).uid, process.getuid?.());
   }
   assert.is(lstatSync(join(out3, 'home', 'owned')).mode & 0o777, 0o640);
+  assert.match(c3.stderr, /WARNING extended attributes of 1 path\(s\) were not written to the directory \(home\/capable\); use --tar to keep them/, 'xattrs are never dropped silently');
 
   const tarPath = join(dir, 'out.tar');
   const ct = await kiln(cache, proj, ['checkout', '--tar', tarPath, 'hello.bst']);
@@ -156,13 +158,14 @@ test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-i
   assert.match(listing, /^-rwsr-xr-x 0\/0 +2 .* bin\/su$/m);
   assert.match(listing, /^crw------- 0\/0 +5,1 .* dev\/console$/m);
   assert.match(listing, /^-rw-r----- 1000\/1000 +4 .* home\/owned$/m);
+  assert.ok(readFileSync(tarPath).includes('SCHILY.xattr.user.note=kept in --tar only'), 'the tarball keeps the xattr (pax record)');
   assert.match(listing, /^-rw-r--r-- 0\/0 +11 .* etc\/integrated$/m, `integration output is in the tarball:\n${listing}`);
   assert.match(listing, /^lrwxrwxrwx 0\/0 +0 .* bin\/sh -> busybox$/m);
 
   const stdoutTar = await kiln(cache, proj, ['artifact', 'checkout', '--deps', 'none', '--no-integrate', '--tar', '-', 'hello.bst']);
   assert.is(stdoutTar.status, 0, stdoutTar.stderr);
   const names = run('tar', ['-tf', '-'], { input: stdoutTar.raw }).stdout.trim().split('\n');
-  assert.equal(names, ['dev/', 'dev/console', 'home/', 'home/owned', 'usr/', 'usr/bin/', 'usr/bin/hello'], '--deps none: only the element itself');
+  assert.equal(names, ['dev/', 'dev/console', 'home/', 'home/capable', 'home/owned', 'usr/', 'usr/bin/', 'usr/bin/hello'], '--deps none: only the element itself');
   p.session.close();
   cleanup(dir);
 });
