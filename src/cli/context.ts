@@ -8,7 +8,7 @@ export interface GlobalOptions {
   cacheDir: string;
   projectDir: string;
   /** Settings for openPipeline from the user configuration and the global options. */
-  pipeline: { defaultMirror?: string };
+  pipeline: { defaultMirror?: string; options?: Record<string, string> };
   /** Remote caches: `--remote URL` (replaces the configured ones) and the user configuration's `artifacts:`. */
   remotes: { cli?: string; user: RemoteSpec[] };
 }
@@ -19,6 +19,8 @@ interface RootOptions {
   config?: string;
   defaultMirror?: string;
   remote?: string;
+  /** `-o NAME VALUE`, joined by joinProjectOptions and collected by name. */
+  option?: Record<string, string>;
 }
 
 export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
@@ -34,7 +36,7 @@ export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
   return {
     cacheDir,
     projectDir: resolve(opts.directory ?? '.'),
-    pipeline: defaultMirror !== undefined ? { defaultMirror } : {},
+    pipeline: { ...(defaultMirror !== undefined ? { defaultMirror } : {}), ...(opts.option !== undefined ? { options: opts.option } : {}) },
     remotes: { ...(opts.remote !== undefined ? { cli: opts.remote } : {}), user: user.artifacts ?? [] },
   };
 }

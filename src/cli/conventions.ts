@@ -41,6 +41,40 @@ export function usageError(message: string, hint?: string): KilnError {
   return new KilnError('bad-usage', message, hint ?? helpHint(running));
 }
 
+/**
+ * `-o NAME VALUE` (bst 1.x's project options) takes two words, which commander cannot parse:
+ * before parsing, each `-o NAME VALUE` among the global options (before the command name) becomes
+ * `-o NAME=VALUE`. `-o NAME=VALUE` is accepted as is. Words after the command are left alone.
+ */
+export function joinProjectOptions(argv: readonly string[], globalsWithValue: ReadonlySet<string>): string[] {
+  const out = argv.slice(0, 2);
+  let i = 2;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (a === '--' || !a.startsWith('-')) break;
+    if ((a === '-o' || a === '--option') && i + 2 < argv.length && !argv[i + 1]!.includes('=')) {
+      out.push(a, `${argv[i + 1]!}=${argv[i + 2]!}`);
+      i += 3;
+      continue;
+    }
+    out.push(a);
+    i++;
+    if (globalsWithValue.has(a) && i < argv.length) out.push(argv[i++]!);
+  }
+  return [...out, ...argv.slice(i)];
+}
+
+/** The root command's options that take a value (`-C DIR`, `--cache-dir DIR`, …), by flag. */
+export function valueFlags(program: Command): Set<string> {
+  const out = new Set<string>();
+  for (const o of program.options) {
+    if (!o.required && !o.optional) continue;
+    if (o.short) out.add(o.short);
+    if (o.long) out.add(o.long);
+  }
+  return out;
+}
+
 /** Global option flags (`-C`, `--directory`, …) of the root command. */
 function globalFlags(program: Command): Map<string, string> {
   const flags = new Map<string, string>();

@@ -1,7 +1,7 @@
 import { arch as hostArch } from 'node:os';
 import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
 import type { MapNode } from './node.js';
-import { checkKeys, expectMap, expectScalar, optString, parseBool, stringList } from './validate.js';
+import { checkKeys, expectMap, expectScalar, optString, stringList } from './validate.js';
 
 /**
  * Project options (FORMAT.md §1 `options`) and the expressions of `(?)` conditionals:
@@ -25,11 +25,16 @@ function hostArchName(): string {
   return a === 'x64' ? 'x86_64' : a === 'arm64' ? 'aarch64' : a === 'ia32' ? 'x86_32' : a;
 }
 
-function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], values: string[] | undefined, pos: SourcePosition): OptionValue {
-  const where = `option '${opt.name}' (${formatPosition(pos)})`;
+/**
+ * `where` names the value in messages: the declaration's default by its position, or a value given
+ * by the caller (`-o NAME VALUE`) with the position of the option's declaration.
+ */
+function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], values: string[] | undefined, where: string): OptionValue {
   if (opt.type === 'bool') {
     if (Array.isArray(raw)) throw new KilnError('option-value', `${where} is a bool; give True or False`);
-    return parseBool(raw, pos, opt.name);
+    if (raw === 'True' || raw === 'true' || raw === '1') return true;
+    if (raw === 'False' || raw === 'false' || raw === '0') return false;
+    throw new KilnError('option-value', `invalid value '${raw}' for ${where}; it is a bool: give True or False`);
   }
   if (opt.type === 'flags' || opt.type === 'element-mask') {
     const list = Array.isArray(raw) ? raw : raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -41,6 +46,14 @@ function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], v
   if (Array.isArray(raw)) throw new KilnError('option-value', `${where} takes one value, not a list`);
   if (values && !values.includes(raw)) throw new KilnError('option-value', `invalid value '${raw}' for ${where}; valid values are ${values.join(', ')}`);
   return raw;
+}
+
+/** An example value of an option's type, for hints. */
+function describeDefault(type: ProjectOption['type'], values: string[] | undefined): string {
+  if (type === 'bool') return 'True';
+  if (type === 'arch') return hostArchName();
+  if (type === 'os') return 'Linux';
+  return values?.[0] ?? 'VALUE';
 }
 
 /** Reads the `options` declarations and applies the values given on the command line. */
@@ -62,20 +75,31 @@ export function loadOptions(node: MapNode | undefined, given: Readonly<Record<st
     const base: Omit<ProjectOption, 'value'> = variable ? { name, type, variable } : { name, type };
     const defNode = decl.entries.get('default');
     let raw: string | string[];
-    let pos = defNode?.pos ?? decl.pos;
-    if (name in given) {
+    let where = `option '${name}' (${formatPosition(defNode?.pos ?? decl.pos)})`;
+    if (Object.hasOwn(given, name)) {
       raw = given[name]!;
-      pos = { file: '<command line>', line: 1, col: 1 };
+      where = `option '${name}' as given (declared in ${formatPosition(decl.pos)})`;
     } else if (defNode) raw = defNode.type === 'list' ? stringList(defNode, `options.${name}.default`) : expectScalar(defNode, `options.${name}.default`).value;
     else if (type === 'arch') raw = hostArchName();
     else if (type === 'os') raw = 'Linux';
     else if (type === 'bool') raw = 'False';
     else if (type === 'flags' || type === 'element-mask') raw = [];
     else throw new KilnError('missing-key', `option '${name}' in ${formatPosition(decl.pos)} needs a 'default'`);
-    out.set(name, { ...base, value: parseValue(base, raw, values, pos) });
+    let value: OptionValue;
+    try {
+      value = parseValue(base, raw, values, where);
+    } catch (e) {
+      // a value the caller gave (`-o NAME VALUE`) is a usage error, not a fault of the project
+      if (!Object.hasOwn(given, name) || !(e instanceof KilnError)) throw e;
+      throw new KilnError('bad-option', e.message, `give one of the values the declaration allows, e.g. -o ${name} ${describeDefault(type, values)}`);
+    }
+    out.set(name, { ...base, value });
   }
   for (const name of Object.keys(given)) {
-    if (!out.has(name)) throw new KilnError('option-unknown', `unknown option '${name}'; the project declares ${[...out.keys()].join(', ') || 'no options'}`);
+    if (!out.has(name)) {
+      const declared = node ? `${[...out.keys()].join(', ')} (options: in ${formatPosition(node.pos)})` : 'no options';
+      throw new KilnError('bad-option', `unknown project option '${name}'; the project declares ${declared}`, 'project options are the names under options: in project.conf');
+    }
   }
   return out;
 }
