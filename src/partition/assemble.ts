@@ -359,6 +359,7 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
     const diskSize = layout.size === 'auto' ? undefined : layout.size;
     const tail = gpt ? GPT_BACKUP_SECTORS * SECTOR : 0;
     let cursor = gpt ? alignUp(GPT_FIRST_USABLE * SECTOR, align) : align;
+    const firstStart = cursor;
     let prev: PlannedPartition | undefined;
     for (const [i, p] of planned.entries()) {
       const spec = p.spec;
@@ -374,8 +375,20 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       if (spec.size === 'auto') size = alignUp(p.minimumSize + autoMargin(p.minimumSize), align);
       else if (spec.size === 'rest') {
         size = Math.floor((diskSize! - tail - start) / SECTOR) * SECTOR;
+        if (size <= 0 && prev && prev.start + prev.size + tail > diskSize!) {
+          // the partitions before it already overrun the disk: that is the fault, not this one
+          throw layoutError(layout.positions?.keys.size, `the partitions before partition ${p.number} need ${formatSize(prev.start + prev.size + tail)} (${prev.start + prev.size + tail} bytes) but the disk size is ${formatSize(diskSize!)}`, 'make the disk larger or the partitions smaller');
+        }
         if (size <= 0) throw layoutError(posOf(spec, 'size'), `no room is left for partition ${p.number} on a disk of ${formatSize(diskSize!)}`);
       } else size = spec.size;
+      const room = diskSize === undefined ? undefined : Math.floor((diskSize - tail - firstStart) / SECTOR) * SECTOR;
+      if (room !== undefined && size > room) {
+        throw layoutError(
+          posOf(spec, 'size'),
+          `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but the disk is ${formatSize(diskSize!)}: the partition does not fit the disk, which has room for ${formatSize(Math.max(room, 0))} of partitions`,
+          'make the disk larger (size:) or the partition smaller',
+        );
+      }
       if (size < p.minimumSize) {
         throw layoutError(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but its content needs at least ${formatSize(p.minimumSize)} (${p.minimumSize} bytes)`, "make it larger or use size: auto");
       }

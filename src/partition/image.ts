@@ -6,6 +6,7 @@ import { decodeGpt } from './gpt.js';
 import { decodeMbr, type DecodedMbr } from './mbr.js';
 import { formatChecksum, readExt4 } from '../fs/ext4/reader.js';
 import { readFat } from '../fs/fat/reader.js';
+import { readSwap } from '../fs/swap.js';
 import type { FsReader } from '../fs/reader.js';
 
 /**
@@ -95,7 +96,21 @@ export function openFilesystem(source: BlockSource, where = 'the image', options
   if (looksLikeFat(source)) {
     throw new KilnError('no-reader', `${where} holds a FAT filesystem, but no FAT reader is registered`, 'register one with registerFilesystem');
   }
+  const swap = swapArea(source);
+  if (swap !== undefined) {
+    throw new KilnError('swap-area', `${where} holds swap (${swap}), not a filesystem: it has no files to list or read`, 'kiln image inspect shows its label, UUID and size');
+  }
   throw new KilnError('unknown-fs', `${where} holds no filesystem kiln can read (neither ext4 nor FAT)`, 'name a partition (IMAGE:N) if it is a partitioned disk');
+}
+
+/** `label L, UUID U` of a swap area's header, or undefined when the source is not swap. */
+function swapArea(source: BlockSource): string | undefined {
+  try {
+    const s = readSwap(source);
+    return `${s.label ? `label ${s.label}, ` : ''}UUID ${s.uuid}`;
+  } catch {
+    return undefined;
+  }
 }
 
 // --- partition tables: MBR (primary and logical) and GPT behind a protective MBR ---
@@ -183,7 +198,15 @@ export function openImage(ref: string | ImageRef, options: ReadOptions = {}): Op
         throw new KilnError('partitioned', `'${path}' is a partitioned disk image: partitions ${list}`, `name one: '${path}:${parts[0]!.number}'`);
       }
     }
-    return { reader: openFilesystem(source, where, options), source, close: () => file.close() };
+    let reader: FsReader;
+    try {
+      reader = openFilesystem(source, where, options);
+    } catch (e) {
+      // a named partition: "name a partition" is no help; say how to see what it holds
+      if (partition === undefined || !(e instanceof KilnError) || e.code !== 'unknown-fs') throw e;
+      throw new KilnError(e.code, e.message, `kiln image inspect '${path}' shows what each partition holds`);
+    }
+    return { reader, source, close: () => file.close() };
   } catch (e) {
     file.close();
     throw e;

@@ -75,6 +75,10 @@ test('planning and writing errors keep positions: content too large, overlaps, d
   await planFails('partitions:\n  - filesystem: fat\n    size: 1M\n    fat: 32\n', '3:11', /partition 1 \(fat\)/);
   await planFails('partitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M, start: 2M}\n', '3:41', /inside partition 1/);
   await planFails('size: 8M\npartitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M}\n', '1:7', /the partitions need 9 MiB/);
+  // one partition larger than the disk is named with both sizes (issue 11: was "no room is left for partition 2")
+  await planFails('size: 64M\npartitions:\n  - {filesystem: swap, size: 200M}\n  - {filesystem: swap, size: rest}\n', '3:30', /partition 1 \(swap\) is 200 MiB but the disk is 64 MiB: the partition does not fit the disk/);
+  // partitions that together overrun the disk before a `rest` one: the total, not "no room"
+  await planFails('size: 64M\npartitions:\n  - {filesystem: swap, size: 40M}\n  - {filesystem: swap, size: 40M}\n  - {filesystem: swap, size: rest}\n', '1:7', /the partitions before partition 3 need 81 MiB/);
   await planFails('table: gpt\nsize: 9M\npartitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M}\n', '2:7', /need/);
 });
 
