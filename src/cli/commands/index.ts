@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBuild } from './build.js';
 import { registerCheckout } from './checkout.js';
+import { registerCompletion } from './completion.js';
 import { registerFetch } from './fetch.js';
 import { registerImage } from './image.js';
 import { registerMkfs } from './mkfs.js';
@@ -14,4 +15,4 @@ import { registerTrack } from './track.js';
 /** Every command family registers itself on the program; one module per family. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerMkfs, registerMkinitramfs, registerMkimage, registerImage, registerShow, registerBuild, registerShell, registerTrack, registerFetch, registerCheckout, registerRemote];
+export const commands: RegisterCommand[] = [registerMkfs, registerMkinitramfs, registerMkimage, registerImage, registerShow, registerBuild, registerShell, registerTrack, registerFetch, registerCheckout, registerRemote, registerCompletion];
