@@ -73,6 +73,26 @@ export class CopyCounter {
     return counted;
   }
 
+  /**
+   * Adds the regular files of `tree` (hard links: once) to the totals without wrapping their
+   * content, for a copier that must see the content as it is (checkout's reflinks) and reports
+   * each file with `copied` instead.
+   */
+  expectTree(tree: FileTree): void {
+    tree.forEachInode((inode) => {
+      if (inode.type !== 'file' || !inode.content) return;
+      this.progress.totalFiles++;
+      this.progress.totalBytes += inode.content.size;
+    });
+  }
+
+  /** One whole file of `bytes` copied (see `expectTree`). */
+  copied(bytes: number): void {
+    this.progress.files = Math.min(this.progress.totalFiles, this.progress.files + 1);
+    this.progress.bytes += bytes;
+    this.tick();
+  }
+
   private tick(): void {
     const now = Date.now();
     if (now - this.last < TICK_MS) return;

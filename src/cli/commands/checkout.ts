@@ -8,6 +8,7 @@ import { printableName } from '../../fs/name-bytes.js';
 import { removeTree } from '../../pipeline/plan/remove-tree.js';
 import type { CheckoutDeps } from '../../pipeline/cache/checkout.js';
 import { globalOptions } from '../context.js';
+import { CopyCounter, LiveLine } from '../live.js';
 
 /**
  * `kiln checkout [--deps run|none] [--integrate|--no-integrate] [--tar FILE] [--force] ELEMENT [DIR]`
@@ -23,6 +24,8 @@ interface CheckoutCliOptions {
   tar?: string;
   force?: boolean;
   directory?: string;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 async function runCheckout(cmd: Command, name: string, dir: string | undefined, opts: CheckoutCliOptions, allowed: readonly CheckoutDeps[]): Promise<void> {
@@ -55,21 +58,38 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
       integrate: opts.integrate !== false,
       status: (m) => process.stderr.write(`[checkout] ${m}\n`),
     });
+    // progress on a terminal (stderr): files and bytes copied of the total, as mkfs draws it
+    const line = new LiveLine(`checking out ${p.targets[0]!.name}`, opts);
+    const counter = new CopyCounter((progress) => line.update(progress));
+    const done = (text: string): void => {
+      counter.flush();
+      line.stop();
+      if (!opts.quiet) process.stderr.write(`${text}\n`);
+      if (opts.verbose) process.stderr.write(`took ${(line.elapsedMs() / 1000).toFixed(1)} s\n`);
+    };
     if (opts.tar === '-') {
+      counter.watchTree(tree);
       for (const chunk of tarChunks(tree)) if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+      counter.flush();
+      line.stop();
     } else if (tarPath !== undefined) {
+      counter.watchTree(tree);
       try {
         writeTarFile(tree, tarPath);
       } catch (e) {
+        line.stop();
         throw outputError(e, tarPath, 'writing');
       }
-      process.stderr.write(`checked out ${p.targets[0]!.name} to ${tarPath}\n`);
+      done(`checked out ${p.targets[0]!.name} to ${tarPath}`);
     } else {
       let skipped: string[];
       let xattrsDropped: string[];
+      // the content is copied as it is (reflinks where the filesystem can), each file counted once written
+      counter.expectTree(tree);
       try {
-        ({ skipped, xattrsDropped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false }));
+        ({ skipped, xattrsDropped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false, onFileWritten: (bytes) => counter.copied(bytes) }));
       } catch (e) {
+        line.stop();
         // a directory this checkout created is removed again: no partial checkout under the name
         if (!destExisted) {
           try {
@@ -80,13 +100,15 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
         }
         throw outputError(e, dest!, 'checking out into');
       }
+      counter.flush();
+      line.stop();
       if (skipped.length > 0) {
         process.stderr.write(`WARNING could not create ${skipped.length} special file(s) without root (${skipped.slice(0, 5).map(printableName).join(', ')}${skipped.length > 5 ? ', ...' : ''}); use --tar for a faithful copy\n`);
       }
       if (xattrsDropped.length > 0) {
         process.stderr.write(`WARNING extended attributes of ${xattrsDropped.length} path(s) were not written to the directory (${xattrsDropped.slice(0, 5).map(printableName).join(', ')}${xattrsDropped.length > 5 ? ', ...' : ''}); use --tar to keep them\n`);
       }
-      process.stderr.write(`checked out ${p.targets[0]!.name} to ${dest}\n`);
+      done(`checked out ${p.targets[0]!.name} to ${dest}`);
     }
   } finally {
     p.session.close();
@@ -123,7 +145,9 @@ function common(c: Command): Command {
     .option('--integrate', 'run integration commands (default)')
     .option('--no-integrate', 'do not run integration commands')
     .option('--tar <file>', 'write a tarball instead of a directory (- for stdout)')
-    .option('-f, --force', 'write into a non-empty directory, or replace an existing tarball');
+    .option('-f, --force', 'write into a non-empty directory, or replace an existing tarball')
+    .option('-q, --quiet', 'print nothing but errors and warnings (no progress, no summary)')
+    .option('-v, --verbose', 'also print progress without a terminal (a line every 5 s) and the time taken');
 }
 
 export function registerCheckout(program: Command): void {

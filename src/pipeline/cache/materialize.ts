@@ -44,6 +44,8 @@ export interface MaterializeOptions {
   times?: boolean;
   /** Apply the tree root's mode, owner and time to `dir` itself (default true; checkout leaves the user's directory alone). */
   rootMeta?: boolean;
+  /** Called after each regular file's content is written (hard links: once), with its size: progress. */
+  onFileWritten?: (bytes: number) => void;
 }
 
 export interface MaterializeResult {
@@ -156,6 +158,7 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
     switch (inode.type) {
       case 'file':
         writeContent(inode.content!, dest);
+        options.onFileWritten?.(inode.content!.size);
         if (owners) chownSync(dest, inode.uid, inode.gid);
         chmodSync(dest, inode.mode); // after chown, which clears setuid/setgid
         if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
