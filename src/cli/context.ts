@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { UserProjectOptions } from '../pipeline/load/user-config.js';
 import type { RemoteSpec } from '../pipeline/remote/config.js';
 
 /** The global options every pipeline command reads (given before the command name). */
@@ -8,7 +9,7 @@ export interface GlobalOptions {
   cacheDir: string;
   projectDir: string;
   /** Settings for openPipeline from the user configuration and the global options. */
-  pipeline: { defaultMirror?: string; options?: Record<string, string> };
+  pipeline: { defaultMirror?: string; options?: Record<string, string>; userOptions?: ReadonlyMap<string, UserProjectOptions> };
   /** Remote caches: `--remote URL` (replaces the configured ones) and the user configuration's `artifacts:`. */
   remotes: { cli?: string; user: RemoteSpec[] };
 }
@@ -36,7 +37,7 @@ export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
   return {
     cacheDir,
     projectDir: resolve(opts.directory ?? '.'),
-    pipeline: { ...(defaultMirror !== undefined ? { defaultMirror } : {}), ...(opts.option !== undefined ? { options: opts.option } : {}) },
+    pipeline: { ...(defaultMirror !== undefined ? { defaultMirror } : {}), ...(opts.option !== undefined ? { options: opts.option } : {}), ...(user.projects ? { userOptions: user.projects } : {}) },
     remotes: { ...(opts.remote !== undefined ? { cli: opts.remote } : {}), user: user.artifacts ?? [] },
   };
 }

@@ -59,5 +59,21 @@ test('unknown option names and invalid values are usage errors naming the declar
   assert.match(half.stderr, /^kiln: error: .*-o NAME VALUE/);
 });
 
+test('the user configuration sets options per project (projects: NAME: options:); -o overrides it', () => {
+  const conf = join(dir, 'kiln.conf');
+  writeFileSync(conf, 'projects:\n  other:\n    options:\n      flavour: huge\n  opts:\n    options:\n      flavour: big\n');
+  const big = kiln(['--config', conf, 'show', '--format', '%{vars}', 'x.bst']);
+  assert.is(big.status, 0, big.stderr);
+  assert.match(big.stdout, /size: large/);
+  const small = kiln(['--config', conf, '-o', 'flavour', 'small', 'show', '--format', '%{vars}', 'x.bst']);
+  assert.is(small.status, 0, small.stderr);
+  assert.match(small.stdout, /size: little/);
+  // a bad value there is the configuration's fault (exit 1), named by its line
+  writeFileSync(conf, 'projects:\n  opts:\n    options:\n      flavour: huge\n');
+  const bad = kiln(['--config', conf, 'show', 'x.bst']);
+  assert.is(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, /^kiln: error: invalid value 'huge' for option 'flavour' as set in .*kiln\.conf:4:16 \(declared in project\.conf:\d+:\d+\); valid values are small, big/);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();

@@ -10,4 +10,4 @@ export { resolveVariables, expandString, expandNode, PROTECTED_VARIABLES, type V
 export { parseBool, parseInteger } from './validate.js';
 export { evaluateCondition, type ProjectOption } from './options.js';
 export { toPlain, type Node, type MapNode, type ListNode, type ScalarNode } from './node.js';
-export { loadUserConfig, defaultUserConfigPath, type UserConfig } from './user-config.js';
+export { loadUserConfig, defaultUserConfigPath, type UserConfig, type UserProjectOptions } from './user-config.js';

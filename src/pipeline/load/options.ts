@@ -56,8 +56,13 @@ function describeDefault(type: ProjectOption['type'], values: string[] | undefin
   return values?.[0] ?? 'VALUE';
 }
 
-/** Reads the `options` declarations and applies the values given on the command line. */
-export function loadOptions(node: MapNode | undefined, given: Readonly<Record<string, string>>): Map<string, ProjectOption> {
+/**
+ * Reads the `options` declarations and applies the values given: on the command line (`-o`), or
+ * set in a configuration file where `setIn` has the value's position (the user configuration's
+ * `projects: NAME: options:`). A bad value given on the command line is a usage error; one set in
+ * a file names that file's line.
+ */
+export function loadOptions(node: MapNode | undefined, given: Readonly<Record<string, string>>, setIn: Readonly<Record<string, SourcePosition>> = {}): Map<string, ProjectOption> {
   const out = new Map<string, ProjectOption>();
   for (const [name, declNode] of node?.entries ?? []) {
     const decl = expectMap(declNode, `options.${name}`);
@@ -78,7 +83,8 @@ export function loadOptions(node: MapNode | undefined, given: Readonly<Record<st
     let where = `option '${name}' (${formatPosition(defNode?.pos ?? decl.pos)})`;
     if (Object.hasOwn(given, name)) {
       raw = given[name]!;
-      where = `option '${name}' as given (declared in ${formatPosition(decl.pos)})`;
+      const at = setIn[name];
+      where = `option '${name}' as ${at ? `set in ${formatPosition(at)}` : 'given'} (declared in ${formatPosition(decl.pos)})`;
     } else if (defNode) raw = defNode.type === 'list' ? stringList(defNode, `options.${name}.default`) : expectScalar(defNode, `options.${name}.default`).value;
     else if (type === 'arch') raw = hostArchName();
     else if (type === 'os') raw = 'Linux';
@@ -90,7 +96,7 @@ export function loadOptions(node: MapNode | undefined, given: Readonly<Record<st
       value = parseValue(base, raw, values, where);
     } catch (e) {
       // a value the caller gave (`-o NAME VALUE`) is a usage error, not a fault of the project
-      if (!Object.hasOwn(given, name) || !(e instanceof KilnError)) throw e;
+      if (!Object.hasOwn(given, name) || Object.hasOwn(setIn, name) || !(e instanceof KilnError)) throw e;
       throw new KilnError('bad-option', e.message, `give one of the values the declaration allows, e.g. -o ${name} ${describeDefault(type, values)}`);
     }
     out.set(name, { ...base, value });
@@ -98,6 +104,8 @@ export function loadOptions(node: MapNode | undefined, given: Readonly<Record<st
   for (const name of Object.keys(given)) {
     if (!out.has(name)) {
       const declared = node ? `${[...out.keys()].join(', ')} (options: in ${formatPosition(node.pos)})` : 'no options';
+      const at = setIn[name];
+      if (at) throw new KilnError('option-unknown', `unknown project option '${name}' set in ${formatPosition(at)}; the project declares ${declared}`, 'fix or remove it in the user configuration');
       throw new KilnError('bad-option', `unknown project option '${name}'; the project declares ${declared}`, 'project options are the names under options: in project.conf');
     }
   }

@@ -10,6 +10,7 @@ import { processDirectives } from './directives.js';
 import { emptyMap, mapNode, toPlain, typeName, type ListNode, type MapNode, type Node, type ScalarNode } from './node.js';
 import { loadOptions, optionVariables, type ProjectOption } from './options.js';
 import { PROJECT_DEFAULTS_FILE, PROJECT_DEFAULTS_YAML } from './project-defaults.js';
+import type { UserProjectOptions } from './user-config.js';
 import {
   checkKeys,
   expectList,
@@ -65,6 +66,8 @@ export const SANDBOX_KEYS = ['build-uid', 'build-gid', 'build-os', 'build-arch']
 export interface LoadOptions {
   /** Project option values (`-o NAME VALUE`). */
   options?: Record<string, string>;
+  /** Option values of the user configuration (`projects: NAME: options:`), by project name; `options` overrides them. */
+  userOptions?: ReadonlyMap<string, UserProjectOptions>;
   /** The `max-jobs` variable; default min(CPU count, 8). */
   maxJobs?: number;
   /** Called for each warning (ignored inline refs, ignored `artifacts`); they are also collected. */
@@ -219,7 +222,11 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
   const raw = loadYamlFile(confPath, 'project.conf');
   // Options first: (?) conditionals anywhere in project.conf test them.
   const optionsNode = raw.entries.get('options');
-  const optionValues = loadOptions(optionsNode ? expectMap(optionsNode, 'options') : undefined, opts.options ?? {});
+  const rawName = raw.entries.get('name');
+  const fromUser = rawName?.type === 'scalar' ? opts.userOptions?.get(rawName.value) : undefined;
+  const cli = opts.options ?? {};
+  const setIn = Object.fromEntries(Object.entries(fromUser?.positions ?? {}).filter(([k]) => !Object.hasOwn(cli, k)));
+  const optionValues = loadOptions(optionsNode ? expectMap(optionsNode, 'options') : undefined, { ...fromUser?.values, ...cli }, setIn);
   const includeCache = new Map<string, MapNode>();
   const user = processDirectives(raw, { projectDir: dir, options: optionValues, cache: includeCache });
   checkKeys(user, PROJECT_KEYS, 'project.conf');

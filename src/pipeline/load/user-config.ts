@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KilnError } from '../../errors.js';
+import { KilnError, type SourcePosition } from '../../errors.js';
 import { parseRemotes, type RemoteSpec } from '../remote/config.js';
-import { checkKeys, optString } from './validate.js';
+import { checkKeys, expectMap, expectScalar, optString, stringList } from './validate.js';
+import type { Node } from './node.js';
 import { loadYamlFile } from './yaml.js';
 
 /**
@@ -15,7 +16,17 @@ import { loadYamlFile } from './yaml.js';
  *   artifacts:               # remote caches, before the project's (src/pipeline/remote)
  *   - url: https://cache.example.com/kiln/
  *     push: true
+ *   projects:                # per project (project.conf `name:`), as bst's buildstream.conf
+ *     my-os:
+ *       options:             # project option values; `-o NAME VALUE` overrides them
+ *         arch: aarch64
  */
+
+/** Option values the user configuration sets for one project, with where each is set. */
+export interface UserProjectOptions {
+  values: Record<string, string>;
+  positions: Record<string, SourcePosition>;
+}
 
 export interface UserConfig {
   /** The file read, if any. */
@@ -23,9 +34,30 @@ export interface UserConfig {
   defaultMirror: string | undefined;
   /** `artifacts:` remote caches (absent when not configured). */
   artifacts?: RemoteSpec[];
+  /** `projects: NAME: options:`, by project name (absent when not configured). */
+  projects?: Map<string, UserProjectOptions>;
 }
 
-const KEYS = ['default-mirror', 'artifacts'];
+const KEYS = ['default-mirror', 'artifacts', 'projects'];
+
+/** `projects:`: each project's `options:` (a list value is a flags option's values, comma-joined as -o takes them). */
+function parseProjects(node: Node, file: string): Map<string, UserProjectOptions> {
+  const out = new Map<string, UserProjectOptions>();
+  for (const [name, projectNode] of expectMap(node, 'projects').entries) {
+    const project = expectMap(projectNode, `projects.${name}`);
+    checkKeys(project, ['options'], `projects.${name} in the user configuration ${file}`);
+    const values: Record<string, string> = {};
+    const positions: Record<string, SourcePosition> = {};
+    const options = project.entries.get('options');
+    for (const [option, v] of options ? expectMap(options, `projects.${name}.options`).entries : []) {
+      const key = `projects.${name}.options.${option}`;
+      values[option] = v.type === 'list' ? stringList(v, key).join(',') : expectScalar(v, key).value;
+      positions[option] = v.pos;
+    }
+    out.set(name, { values, positions });
+  }
+  return out;
+}
 
 export function defaultUserConfigPath(): string {
   const xdg = process.env.XDG_CONFIG_HOME;
@@ -42,5 +74,11 @@ export function loadUserConfig(explicit?: string): UserConfig {
   const map = loadYamlFile(file, file, 'user configuration');
   checkKeys(map, KEYS, `the user configuration ${file}`);
   const artifacts = map.entries.get('artifacts');
-  return { file, defaultMirror: optString(map, 'default-mirror')?.value || undefined, ...(artifacts ? { artifacts: parseRemotes(artifacts, file) } : {}) };
+  const projects = map.entries.get('projects');
+  return {
+    file,
+    defaultMirror: optString(map, 'default-mirror')?.value || undefined,
+    ...(artifacts ? { artifacts: parseRemotes(artifacts, file) } : {}),
+    ...(projects ? { projects: parseProjects(projects, file) } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 import { KilnError } from '../../errors.js';
 import { findProjectDirectory, loadProject, type LoadedProject } from '../load/index.js';
+import type { UserProjectOptions } from '../load/user-config.js';
 import type { Element } from '../model.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { dependenciesOf } from './scope.js';
@@ -13,6 +14,8 @@ export interface OpenOptions {
   targets: string[];
   /** Project option values (`-o NAME VALUE`). */
   options?: Record<string, string>;
+  /** The user configuration's option values (`projects: NAME: options:`), by project name. */
+  userOptions?: ReadonlyMap<string, UserProjectOptions>;
   sandbox?: Sandbox;
   /** The mirror fetches try first (user config `default-mirror`). */
   defaultMirror?: string;
@@ -34,6 +37,7 @@ export interface OpenPipeline {
 export function openPipeline(opts: OpenOptions): OpenPipeline {
   const loaded = loadProject(findProjectDirectory(opts.projectDir), {
     ...(opts.options ? { options: opts.options } : {}),
+    ...(opts.userOptions ? { userOptions: opts.userOptions } : {}),
     ...(opts.defaultMirror !== undefined ? { defaultMirror: opts.defaultMirror } : {}),
     ...(opts.warn ? { onWarning: (m: string) => opts.warn!(undefined, m) } : {}),
   });

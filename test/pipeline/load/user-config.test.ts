@@ -66,4 +66,26 @@ test('user configuration: default-mirror read; unknown keys are errors with file
   assert.match(r.stderr, /^kiln: error: the configuration file .*none\.conf does not exist/);
 });
 
+test('user configuration: projects: NAME: options: apply to that project only, under -o; an unknown one names its line', () => {
+  const conf = `${MINIMAL_CONF}options:\n  debug:\n    type: bool\n    default: False\n    variable: debug\n  extras:\n    type: flags\n    values: [a, b, c]\n    variable: extras\n`;
+  const dir = writeProject({
+    'project.conf': conf,
+    'elements/x.bst': 'kind: stack\n',
+    'kiln.conf': 'projects:\n  elsewhere:\n    options:\n      nonsense: 1\n  test:\n    options:\n      debug: True\n      extras: [c, a]\n',
+    'bad.conf': 'projects:\n  test:\n    options:\n      debgu: True\n',
+    'keys.conf': 'projects:\n  test:\n    option: {}\n',
+  });
+  const user = loadUserConfig(join(dir, 'kiln.conf'));
+  const vars = (options?: Record<string, string>) => loadProject(dir, { userOptions: user.projects!, ...(options ? { options } : {}) }).element('x.bst').variables;
+  assert.is(vars().debug, '1');
+  assert.is(vars().extras, 'a,c');
+  assert.is(vars({ debug: 'False' }).debug, '0');
+  const bad = loadUserConfig(join(dir, 'bad.conf'));
+  assert.throws(
+    () => loadProject(dir, { userOptions: bad.projects! }),
+    (e: KilnError) => e.code === 'option-unknown' && e.message.includes(`unknown project option 'debgu' set in ${join(dir, 'bad.conf')}:4:14; the project declares debug, extras`),
+  );
+  assert.throws(() => loadUserConfig(join(dir, 'keys.conf')), (e: KilnError) => e.code === 'unknown-key' && e.message.includes(`${join(dir, 'keys.conf')}:3:5`));
+});
+
 test.run();
