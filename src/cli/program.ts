@@ -30,7 +30,7 @@ export function buildProgram(): Command {
 
 /** `-o NAME VALUE`, repeatable: a project option (project.conf `options:`), as bst 1.x takes it. */
 function projectOption(): Option {
-  const o = new Option('-o, --option <name=value>', 'set a project option (project.conf `options:`), as bst does: -o arch x86_64; repeatable')
+  const o = new Option('-o, --option <name=value>', 'set a project option (project.conf `options:`), as bst does: -o arch x86_64; repeatable; overrides the user configuration (projects: NAME: options:)')
     .argParser((given: string, prev: Record<string, string> | undefined) => {
       const eq = given.indexOf('=');
       if (eq <= 0) throw usageError(`-o takes a project option's name and value: -o NAME VALUE (got '${given}')`, "e.g. kiln -o arch x86_64 build TARGET.bst");
