@@ -142,55 +142,55 @@ function described(name: string, description: string): string {
 
 function zsh(root: CommandNode): string {
   const nodes = treeNodes(root);
-  const arr = (items: string[]): string | undefined => (items.length > 0 ? `reply=(${items.join(' ')})` : undefined);
+  const arr = (items: string[]): string | undefined => (items.length > 0 ? `kiln_items=(${items.join(' ')})` : undefined);
   return `#compdef kiln
 # zsh completion for kiln, generated from its command definitions by \`kiln completion zsh\`.
 # Load it with: source <(kiln completion zsh)   or save it as _kiln in a directory of $fpath.
 
-# The subcommands of a command path ("kiln mkfs") in $reply, as name:description.
+# The subcommands of a command path ("kiln mkfs") in $kiln_items, as name:description.
 _kiln_subcommands() {
-  reply=()
+  kiln_items=()
 ${caseOver(nodes, (n) => arr(n.subcommands.flatMap((s) => namesOf(s).map((name) => described(name, s.description)))))}
 }
 
-# The subcommand a name or alias stands for under a command path, in $REPLY.
+# The subcommand a name or alias stands for under a command path, in $kiln_name.
 _kiln_subcommand_name() {
-  REPLY=$2
+  kiln_name=$2
 ${caseOver(nodes, (n) => {
   const aliased = n.subcommands.filter((s) => s.aliases.length > 0);
   if (aliased.length === 0) return undefined;
-  return `case "$2" in ${aliased.map((s) => `${s.aliases.map((a) => q(a)).join('|')}) REPLY=${q(s.name)} ;;`).join(' ')} esac`;
+  return `case "$2" in ${aliased.map((s) => `${s.aliases.map((a) => q(a)).join('|')}) kiln_name=${q(s.name)} ;;`).join(' ')} esac`;
 })}
 }
 
-# The options of a command path in $reply, as flag:description.
+# The options of a command path in $kiln_items, as flag:description.
 _kiln_options() {
-  reply=()
+  kiln_items=()
 ${caseOver(nodes, (n) => arr(n.options.flatMap((o) => flagsOf(o).map((f) => described(f, o.description)))))}
 }
 
-# The options of a command path that take values, as FLAG:WORDS, in $reply.
+# The options of a command path that take values, as FLAG:WORDS, in $kiln_items.
 _kiln_valued() {
-  reply=()
+  kiln_items=()
 ${caseOver(nodes, (n) => arr(n.options.flatMap((o) => (valueWords(o) > 0 ? flagsOf(o).map((f) => q(`${f}:${valueWords(o)}`)) : []))))}
 }
 
-# The values a command's argument accepts in $reply.
+# The values a command's argument accepts in $kiln_items.
 _kiln_arg_choices() {
-  reply=()
+  kiln_items=()
 ${caseOver(nodes, (n) => arr(argChoices(n).map((c) => q(c))))}
 }
 
-# The values an option accepts (command path, flag) in $reply.
+# The values an option accepts (command path, flag) in $kiln_items.
 _kiln_choices() {
-  reply=()
-${choicesCase(nodes).replace(/\) printf '%s\\n' (.*) ;;$/gm, ') reply=($1) ;;')}
+  kiln_items=()
+${choicesCase(nodes).replace(/\) printf '%s\\n' (.*) ;;$/gm, ') kiln_items=($1) ;;')}
 }
 
 _kiln() {
-  local node=kiln opt= w item REPLY
+  local node=kiln opt= w item kiln_name
   local -i skip=0 i
-  local -a reply
+  local -a kiln_items
   for ((i = 2; i < CURRENT; i++)); do
     w=\${words[i]}
     if ((skip > 0)); then skip=$((skip - 1)); continue; fi
@@ -198,28 +198,28 @@ _kiln() {
       opt=
       if [[ $w != *=* ]]; then
         _kiln_valued "$node"
-        for item in "\${reply[@]}"; do
+        for item in "\${kiln_items[@]}"; do
           if [[ \${item%:*} == "$w" ]]; then skip=\${item##*:}; opt=$w; fi
         done
       fi
       continue
     fi
     _kiln_subcommands "$node"
-    for item in "\${reply[@]}"; do
-      if [[ \${item%%:*} == "$w" ]]; then _kiln_subcommand_name "$node" "$w"; node="$node $REPLY"; break; fi
+    for item in "\${kiln_items[@]}"; do
+      if [[ \${item%%:*} == "$w" ]]; then _kiln_subcommand_name "$node" "$w"; node="$node $kiln_name"; break; fi
     done
   done
   if ((skip > 0)); then
     _kiln_choices "$node" "$opt"
-    if ((\${#reply})); then compadd -a reply; else _files; fi
+    if ((\${#kiln_items})); then compadd -a kiln_items; else _files; fi
   elif [[ $PREFIX == -* ]]; then
     _kiln_options "$node"
-    _describe -t options option reply
+    _describe -t options option kiln_items
   else
     _kiln_subcommands "$node"
-    if ((\${#reply})); then _describe -t commands command reply; return; fi
+    if ((\${#kiln_items})); then _describe -t commands command kiln_items; return; fi
     _kiln_arg_choices "$node"
-    if ((\${#reply})); then compadd -a reply; else _files; fi
+    if ((\${#kiln_items})); then compadd -a kiln_items; else _files; fi
   fi
 }
 
