@@ -27,7 +27,8 @@ function hostArchName(): string {
 
 /**
  * `where` names the value in messages: the declaration's default by its position, or a value given
- * by the caller (`-o NAME VALUE`) with the position of the option's declaration.
+ * by the caller (`-o NAME VALUE`, or the user configuration's line) with the position of the
+ * option's declaration.
  */
 function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], values: string[] | undefined, where: string): OptionValue {
   if (opt.type === 'bool') {
@@ -49,7 +50,7 @@ function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], v
 }
 
 /** An example value of an option's type, for hints. */
-function describeDefault(type: ProjectOption['type'], values: string[] | undefined): string {
+function exampleValue(type: ProjectOption['type'], values: string[] | undefined): string {
   if (type === 'bool') return 'True';
   if (type === 'arch') return hostArchName();
   if (type === 'os') return 'Linux';
@@ -97,7 +98,7 @@ export function loadOptions(node: MapNode | undefined, given: Readonly<Record<st
     } catch (e) {
       // a value the caller gave (`-o NAME VALUE`) is a usage error, not a fault of the project
       if (!Object.hasOwn(given, name) || Object.hasOwn(setIn, name) || !(e instanceof KilnError)) throw e;
-      throw new KilnError('bad-option', e.message, `give one of the values the declaration allows, e.g. -o ${name} ${describeDefault(type, values)}`);
+      throw new KilnError('bad-option', e.message, `give one of the values the declaration allows, e.g. -o ${name} ${exampleValue(type, values)}`);
     }
     out.set(name, { ...base, value });
   }
