@@ -69,5 +69,23 @@ test('zsh and fish scripts parse where those shells are installed', () => {
   }
 });
 
+test('fish completes the same words (where fish is installed)', () => {
+  if (spawnSync('which', ['fish']).status !== 0) return;
+  const file = join(dir, 'kiln.fish');
+  writeFileSync(file, completionScript(program, 'fish'));
+  const cases: [string, string[]][] = [
+    ['kiln mk', ['mkfs', 'mkimage', 'mkinitramfs']],
+    ['kiln mkfs e', ['ext4']],
+    ['kiln mkfs ext4 --fo', ['--force']],
+    ['kiln -o arch x86_64 -C dir bu', ['build']],
+    ['kiln completion ', ['bash', 'fish', 'zsh']],
+  ];
+  const script = [`source ${file}`, ...cases.map(([line]) => `complete -C '${line}' | string replace -r '\\t.*' '' | string join ' '`)].join('\n');
+  const r = spawnSync('fish', ['--no-config', '-c', script], { cwd: dir, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const got = r.stdout.split('\n').slice(0, cases.length).map((l) => l.split(' ').filter((w) => w !== '').sort());
+  assert.equal(got, cases.map(([, want]) => want));
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();
