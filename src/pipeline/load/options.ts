@@ -85,7 +85,9 @@ export function loadOptions(node: MapNode | undefined, given: Readonly<Record<st
     if (Object.hasOwn(given, name)) {
       raw = given[name]!;
       const at = setIn[name];
-      where = `option '${name}' as ${at ? `set in ${formatPosition(at)}` : 'given'} (declared in ${formatPosition(decl.pos)})`;
+      // the declaration's name (`flavour:`), where a reader looks for it
+      const declaredAt = node?.keyPos.get(name) ?? decl.pos;
+      where = `option '${name}' as ${at ? `set in ${formatPosition(at)}` : 'given'} (declared in ${formatPosition(declaredAt)})`;
     } else if (defNode) raw = defNode.type === 'list' ? stringList(defNode, `options.${name}.default`) : expectScalar(defNode, `options.${name}.default`).value;
     else if (type === 'arch') raw = hostArchName();
     else if (type === 'os') raw = 'Linux';

@@ -256,7 +256,7 @@ const cases: Case[] = [
     name: 'invalid option value',
     files: { 'project.conf': 'name: p\noptions:\n  debug:\n    type: bool\n    default: False\n' },
     options: { debug: 'maybe' },
-    expect: /invalid value 'maybe' for option 'debug' as given \(declared in project\.conf:3:5\); it is a bool: give True or False/,
+    expect: /invalid value 'maybe' for option 'debug' as given \(declared in project\.conf:3:3\); it is a bool: give True or False/,
   },
   {
     name: 'include cycle',
