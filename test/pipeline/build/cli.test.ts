@@ -111,11 +111,19 @@ test('kill -9 during a build leaves nothing trusted; the next build cleans up an
       }
     });
   let survivors = sandboxProcesses();
-  for (let waited = 0; survivors.length > 0 && waited < 10_000; waited += 200) {
+  // 20 s: on 2 cores loaded by parallel test files the teardown was once seen to take over 10 s
+  for (let waited = 0; survivors.length > 0 && waited < 20_000; waited += 200) {
     await new Promise((r) => setTimeout(r, 200));
     survivors = sandboxProcesses();
   }
-  assert.equal(survivors, [], 'no sandbox process outlived kiln');
+  const describe = (pid: string): string => {
+    try {
+      return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')} (${/^State:.*$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[0] ?? ''})`;
+    } catch {
+      return '';
+    }
+  };
+  assert.equal(survivors.map(describe).filter((d) => d !== ''), [], 'no sandbox process outlived kiln');
   assert.ok(readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)), 'the killed build left its scratch directory');
   const state = JSON.parse(kiln(['show', '--json', '--deps', 'none', 'slow.bst']).stdout) as ShowJson[];
   assert.is(state[0]!.state, 'buildable', 'no artifact was committed');
