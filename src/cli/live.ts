@@ -156,9 +156,17 @@ export class LiveLine {
   }
 
   update(p: CopyProgress): void {
-    if (this.mode === 'off') return;
+    if (this.mode !== 'off') this.show(`${this.what}: ${progressText(p, Date.now() - this.started)}`);
+  }
+
+  /** Counted steps (`3/12 sources, 4 s`), for work whose size is not known in bytes. */
+  step(done: number, total: number, unit: string): void {
+    if (this.mode !== 'off') this.show(`${this.what}: ${done}/${total} ${unit}, ${duration((Date.now() - this.started) / 1000)}`);
+  }
+
+  /** A terminal redraws in place (at most every tick); -v off a terminal prints a line now and then. */
+  private show(text: string): void {
     const now = Date.now();
-    const text = `${this.what}: ${progressText(p, now - this.started)}`;
     if (this.mode === 'plain') {
       if (now - this.lastPlain < this.plainEvery * 1000) return;
       this.lastPlain = now;

@@ -3,6 +3,7 @@ import { KilnError } from '../../errors.js';
 import type { Element } from '../../pipeline/model.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
+import { LiveLine } from '../live.js';
 import { refChangeLines } from '../pins.js';
 import { openRemotes } from '../remote.js';
 import { selectElements, type DepsSelection } from './show.js';
@@ -19,6 +20,8 @@ interface FetchOptions {
   track?: boolean;
   fetchers: string;
   json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -33,6 +36,8 @@ export function registerFetch(program: Command): void {
     .option('--track', 'track the selected elements first (writes new refs)')
     .option('--fetchers <n>', 'downloads at once', '4')
     .option('--json', 'print what was fetched as JSON')
+    .option('-q, --quiet', 'no progress line')
+    .option('-v, --verbose', 'progress lines now and then when not on a terminal')
     .action(async (names: string[], opts: FetchOptions, cmd: Command) => {
       if (!['none', 'plan', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
@@ -63,15 +68,21 @@ export function registerFetch(program: Command): void {
         }
         const selected = select();
         let fetched = 0;
+        const live = new LiveLine('fetch', opts);
+        const total = selected.reduce((n, e) => n + session.sources(e).length, 0);
+        let done = 0;
         const results = await fetchElements(selected, (e) => session.sources(e), session.sourceContext, {
           jobs,
           onResult: (r) => {
             if (r.outcome === 'fetched') {
               fetched++;
+              live.stop();
               out.write(`[fetch] ${r.source.label}: fetched\n`);
             }
+            live.step(++done, total, 'sources');
           },
         });
+        live.stop();
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(results.map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, outcome: r.outcome })), null, 2)}\n`);
         } else out.write(`fetch: ${selected.length} element(s), ${fetched} source(s) downloaded, ${results.length - fetched} already cached\n`);

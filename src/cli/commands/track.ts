@@ -3,6 +3,7 @@ import { KilnError } from '../../errors.js';
 import type { Element } from '../../pipeline/model.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
+import { LiveLine } from '../live.js';
 import { refChangeLines } from '../pins.js';
 
 /**
@@ -18,6 +19,8 @@ interface TrackOptions {
   fetchers: string;
   fixMissing?: boolean;
   json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -32,6 +35,8 @@ export function registerTrack(program: Command): void {
     .option('--fix-missing', 'keep every pin that can still be fetched; re-pin only what the archive dropped (and fetch)')
     .option('--fetchers <n>', 'downloads at once', '4')
     .option('--json', 'print what changed as JSON')
+    .option('-q, --quiet', 'no progress line')
+    .option('-v, --verbose', 'progress lines now and then when not on a terminal')
     .action(async (names: string[], opts: TrackOptions, cmd: Command) => {
       if (opts.deps !== 'none' && opts.deps !== 'all') throw new KilnError('bad-option', `--deps must be none or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
@@ -48,13 +53,19 @@ export function registerTrack(program: Command): void {
       const selected = (opts.deps === 'all' ? dependenciesOf(p.targets, 'all') : p.targets).filter((e: Element) => !except.has(e.name));
       const out = opts.json ? process.stderr : process.stdout;
       const verb = opts.fixMissing ? 'fix-missing' : 'track';
+      const live = new LiveLine(verb, opts);
+      const total = selected.reduce((n, e) => n + session.sources(e).length, 0);
+      let done = 0;
       try {
         const results = await updateRefs(session, selected, opts.fixMissing ? 'fix-missing' : 'track', {
           jobs,
           onResult: (r) => {
+            live.stop();
             for (const line of refChangeLines(r, describeRefChange, verb)) out.write(`${line}\n`);
+            live.step(++done, total, 'sources');
           },
         });
+        live.stop();
         const changed = results.filter((r) => r.changed);
         if (opts.json) {
           process.stdout.write(
