@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
+import { errorPrefix } from './colour.js';
 
 /**
  * The conventions every kiln command follows, applied once the command tree is built:
@@ -116,7 +117,7 @@ export function applyConventions(program: Command): void {
         if (flag !== undefined && cmd !== program && globals.has(flag)) {
           hint = `'${globals.get(flag)}' is a global option: give it before the command, e.g. kiln ${flag} … ${commandPath(cmd).slice('kiln '.length)} …`;
         }
-        write(`kiln: error: ${message}\n  hint: ${hint}\n`);
+        write(`${errorPrefix()} ${message}\n  hint: ${hint}\n`);
       },
     });
   }

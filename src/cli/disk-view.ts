@@ -1,5 +1,6 @@
 import { partitionTypeName } from '../partition/type-names.js';
 import { formatSize } from '../units.js';
+import { useColour } from './colour.js';
 
 /**
  * What `kiln image inspect` and `kiln mkimage --dry-run` show of a disk: the facts (also the
@@ -162,12 +163,4 @@ export function printDisk(view: DiskView): void {
   const lines = renderTable(view);
   if (process.stdout.isTTY) lines.push('', ...renderBar(view, Math.min(100, (process.stdout.columns || 80) - 3), useColour(process.stdout)));
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** Whether to colour: a terminal, NO_COLOR unset or empty, TERM not dumb. */
-export function useColour(stream: { isTTY?: boolean }): boolean {
-  const no = process.env.NO_COLOR;
-  if (no !== undefined && no !== '') return false;
-  if (process.env.TERM === 'dumb') return false;
-  return Boolean(stream.isTTY);
 }

@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { parentPort } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
+import { errorPrefix } from './colour.js';
 import { helpHint, runningCommand, USAGE_CODES } from './conventions.js';
 import { buildProgram, programArgv } from './program.js';
 import { setWriterEntry, writerJob, writerOutcome, type WriterOutcome } from './inputs.js';
@@ -26,7 +27,7 @@ export function reportError(e: unknown): number {
   if (e instanceof KilnError) {
     // a usage error (exit 2) without a hint of its own points at the command's help
     const usage = USAGE_CODES.has(e.code);
-    process.stderr.write(`kiln: error: ${e.describe()}\n${usage && e.hint === undefined ? `  hint: ${helpHint(runningCommand())}\n` : ''}`);
+    process.stderr.write(`${errorPrefix()} ${e.describe()}\n${usage && e.hint === undefined ? `  hint: ${helpHint(runningCommand())}\n` : ''}`);
     return usage ? 2 : 1;
   }
   const err = e as NodeJS.ErrnoException;
@@ -34,7 +35,7 @@ export function reportError(e: unknown): number {
   if (what !== undefined && typeof err.syscall === 'string') {
     // A system error no command turned into a KilnError: still the machine's state, not a bug.
     const where = typeof err.path === 'string' ? ` on '${err.path}'` : '';
-    process.stderr.write(`kiln: error: ${what} (${err.syscall}${where}: ${err.code})\n  hint: fix the cause and run the command again\n`);
+    process.stderr.write(`${errorPrefix()} ${what} (${err.syscall}${where}: ${err.code})\n  hint: fix the cause and run the command again\n`);
     return 1;
   }
   process.stderr.write(`kiln: internal error: ${err?.stack ?? String(e)}\n`);

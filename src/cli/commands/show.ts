@@ -10,7 +10,8 @@ import { globalOptions } from '../context.js';
 
 /** `kiln show`: one line per element with its key and state (FORMAT.md §11). */
 
-export const DEFAULT_SHOW_FORMAT = '%{state: >12} %{full-key} %{name} %{workspace-dirs}';
+// bst's default also ends in %{workspace-dirs}; kiln has no workspaces, so it is left out (still accepted)
+export const DEFAULT_SHOW_FORMAT = '%{state: >12} %{full-key} %{name}';
 export type DepsSelection = 'none' | 'plan' | 'run' | 'build' | 'all';
 
 /** The elements `--deps` selects for the targets, in staging order. */
