@@ -10,6 +10,19 @@ import { checkRange, type BlockSource, type BlockTarget } from './block-target.j
  * a temp name and renamed when complete, and the clean-up of temps and spools of killed runs.
  */
 
+/** `length` bytes at `offset` of an open image file (after a short read, zeros: the range is checked). */
+function readRange(fd: number, path: string, size: number, offset: number, length: number): Uint8Array {
+  checkRange(path, size, offset, length);
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, length - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return out;
+}
+
 /** A read-only image file. */
 export class FileSource implements BlockSource {
   private readonly fd: number;
@@ -23,15 +36,7 @@ export class FileSource implements BlockSource {
     this.size = fstatSync(this.fd).size;
   }
   read(offset: number, length: number): Uint8Array {
-    checkRange(this.path, this.size, offset, length);
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, out, done, length - done, offset + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return out;
+    return readRange(this.fd, this.path, this.size, offset, length);
   }
   close(): void {
     closeSync(this.fd);
@@ -340,15 +345,7 @@ export class ImageFileTarget implements BlockTarget {
     return new ImageFileTarget(path);
   }
   read(offset: number, length: number): Uint8Array {
-    checkRange(this.path, this.size, offset, length);
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, out, done, length - done, offset + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return out;
+    return readRange(this.fd, this.path, this.size, offset, length);
   }
   write(offset: number, data: Uint8Array): void {
     checkRange(this.path, this.size, offset, data.length);

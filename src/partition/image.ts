@@ -161,6 +161,21 @@ export function parseImageRef(spec: string): ImageRef {
   return { path: m[1]!, partition: Number(m[2]) };
 }
 
+/** Partition `partition` of the disk image `path` (reading or writing it), inside the file. */
+function partitionOf(file: BlockSource, path: string, partition: number, use: 'read' | 'write'): DiskPartition {
+  const parts = readPartitions(file);
+  if (!parts) throw new KilnError('no-partition-table', `'${path}' has no partition table, so it has no partition ${partition}`, `${use} it whole: drop ':${partition}'`);
+  const p = parts.find((x) => x.number === partition);
+  if (!p) {
+    const have = parts.map((x) => x.number).join(', ') || 'none';
+    throw new KilnError('no-partition', `'${path}' has no partition ${partition} (partitions: ${have})`, 'name one of those partitions');
+  }
+  if (p.offset + p.size > file.size) {
+    throw new KilnError('bad-partition', `partition ${partition} of '${path}' ends at byte ${p.offset + p.size}, past the end of the image (${file.size} bytes)`, 'the image is truncated');
+  }
+  return p;
+}
+
 export interface OpenedImage {
   reader: FsReader;
   /** The bytes the filesystem lives in (the partition, for `disk.img:N`). */
@@ -179,16 +194,7 @@ export function openImage(ref: string | ImageRef, options: ReadOptions = {}): Op
     let source: BlockSource = file;
     let where = `'${path}'`;
     if (partition !== undefined) {
-      const parts = readPartitions(file);
-      if (!parts) throw new KilnError('no-partition-table', `'${path}' has no MBR partition table, so it has no partition ${partition}`, `read it whole: drop ':${partition}'`);
-      const p = parts.find((x) => x.number === partition);
-      if (!p) {
-        const have = parts.map((x) => x.number).join(', ') || 'none';
-        throw new KilnError('no-partition', `'${path}' has no partition ${partition} (partitions: ${have})`, 'name one of those partitions');
-      }
-      if (p.offset + p.size > file.size) {
-        throw new KilnError('bad-partition', `partition ${partition} of '${path}' ends at byte ${p.offset + p.size}, past the end of the image (${file.size} bytes)`, 'the image is truncated');
-      }
+      const p = partitionOf(file, path, partition, 'read');
       source = new SubSource(file, p.offset, p.size);
       where = `partition ${partition} of '${path}'`;
     } else if (!detectFilesystem(file) && !looksLikeFat(file)) {
@@ -235,16 +241,7 @@ export function openImageTarget(ref: string | ImageRef): OpenedImageTarget {
   const file = ImageFileTarget.open(path);
   try {
     if (partition === undefined) return { target: file, where: `'${path}'`, close: () => file.close() };
-    const parts = readPartitions(file);
-    if (!parts) throw new KilnError('no-partition-table', `'${path}' has no partition table, so it has no partition ${partition}`, `write it whole: drop ':${partition}'`);
-    const p = parts.find((x) => x.number === partition);
-    if (!p) {
-      const have = parts.map((x) => x.number).join(', ') || 'none';
-      throw new KilnError('no-partition', `'${path}' has no partition ${partition} (partitions: ${have})`, 'name one of those partitions');
-    }
-    if (p.offset + p.size > file.size) {
-      throw new KilnError('bad-partition', `partition ${partition} of '${path}' ends at byte ${p.offset + p.size}, past the end of the image (${file.size} bytes)`, 'the image is truncated');
-    }
+    const p = partitionOf(file, path, partition, 'write');
     return { target: new SubTarget(file, p.offset, p.size, { zeroed: false }), where: `partition ${partition} of '${path}'`, close: () => file.close() };
   } catch (e) {
     file.close();
