@@ -10,7 +10,7 @@ export { MBR_TYPES } from '../partition/mbr-entry.js';
 export { lbaToChs, type Chs } from '../partition/chs.js';
 export { encodeGpt, decodeGpt, type GptPartition, type GptOptions, type DecodedGpt, type DecodedGptPartition } from '../partition/gpt.js';
 export { GPT_TYPES } from '../partition/gpt-entry.js';
-export { derivedUuid, parseUuid, formatUuid } from '../partition/guid.js';
+export { derivedUuid, parseUuid, formatUuid } from '../fs/uuid.js';
 export { installSyslinux, type SyslinuxInstallOptions, type SyslinuxInstallResult, type SyslinuxBinaries } from '../partition/syslinux/install.js';
 export type { DiskLayout, PartitionSpec, SyslinuxSpec, TableType, PartitionFilesystem } from '../partition/disk-layout.js';
 export {

@@ -1,5 +1,5 @@
 import { KilnError } from '../errors.js';
-import { derivedUuid, formatUuid, parseUuid } from '../partition/guid.js';
+import { derivedUuid, formatUuid, parseUuid } from './uuid.js';
 import type { BlockSource, BlockTarget } from './block-target.js';
 import { Struct } from './struct.js';
 import { ProgressMeter, zeroTarget, type WriteControl } from './write-control.js';

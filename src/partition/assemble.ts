@@ -13,7 +13,7 @@ import { FileTree, makeInode, normalizePath, parentOf, type Inode } from '../fs/
 import { alignUp, formatSize } from '../units.js';
 import { encodeGpt, GPT_BACKUP_SECTORS, GPT_FIRST_USABLE } from './gpt.js';
 import { GPT_TYPES } from './gpt-entry.js';
-import { derivedU32, derivedUuid } from './guid.js';
+import { derivedU32, derivedUuid } from '../fs/uuid.js';
 import { at, layoutError, MAX_BYTES, MBR_MAX_BYTES, type DiskLayout, type PartitionSpec } from './disk-layout.js';
 import { MBR_TYPES } from './mbr-entry.js';
 import { encodeMbr, SECTOR, type TableSector } from './mbr.js';

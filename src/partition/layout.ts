@@ -17,7 +17,7 @@ import {
   type Positions,
   type SyslinuxSpec,
 } from './disk-layout.js';
-import { isUuid } from './guid.js';
+import { isUuid } from '../fs/uuid.js';
 
 /**
  * Disk layouts written as YAML (Node only: paths are checked on the host and made absolute

@@ -8,7 +8,8 @@ import { FileSource, MemoryTarget } from '../../src/index.js';
 import { crc32 } from '../../src/fs/checksum/crc32.js';
 import { decodeGpt, encodeGpt, GPT_FIRST_USABLE, type GptPartition } from '../../src/partition/gpt.js';
 import { GPT_TYPES } from '../../src/partition/gpt-entry.js';
-import { derivedUuid, guidFromBytes, guidToBytes } from '../../src/partition/guid.js';
+import { derivedUuid } from '../../src/fs/uuid.js';
+import { guidFromBytes, guidToBytes } from '../../src/partition/guid.js';
 import { decodeMbr } from '../../src/partition/mbr.js';
 import { propertyRuns, run } from '../helpers/tools.js';
 

@@ -4,7 +4,8 @@ import { nameToBytes, printableName } from '../name-bytes.js';
 import { FileTree, makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
 import { FAST_SYMLINK_MAX, FIRST_INO, FT, LINK_MAX, LOST_FOUND_INO, NAME_MAX, ROOT_INO } from './constants.js';
 import { layoutDirectory, type DirChild, type DirLayout } from './directory.js';
-import { formatUuid, type ResolvedOptions } from './options.js';
+import { formatUuid } from '../uuid.js';
+import type { ResolvedOptions } from './options.js';
 import { placeXattrs, prepareXattrs, type XattrPlacement } from './xattr-layout.js';
 
 /**

@@ -69,11 +69,6 @@ export function parseUuid(text: string, what: string): Uint8Array {
   return out;
 }
 
-export function formatUuid(b: Uint8Array): string {
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 export function resolveOptions(o: Ext4Options): ResolvedOptions {
   const label = o.label ?? '';
   if (new TextEncoder().encode(label).length > 16) throw new KilnError('bad-option', `ext4 label '${label}' is longer than 16 bytes`, 'use a shorter label');

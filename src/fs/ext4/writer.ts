@@ -42,7 +42,8 @@ import { encodeGroupDescriptor, setGroupDescriptorChecksum } from './group-descr
 import { InodeStruct, encodeDevice, encodeTime, inodeSeed, setInodeChecksum } from './inode.js';
 import { JOURNAL_SIZE_STEPS, defaultJournalBlocks, encodeJournalSuperblock } from './journal.js';
 import { buildModel, clampTime, isFastSymlink, type Ext4Model, type InodeRecord } from './model.js';
-import { defaultInodeRatio, formatUuid, resolveOptions, type Ext4Options, type Ext4Plan, type Ext4Result, type ResolvedOptions } from './options.js';
+import { formatUuid } from '../uuid.js';
+import { defaultInodeRatio, resolveOptions, type Ext4Options, type Ext4Plan, type Ext4Result, type ResolvedOptions } from './options.js';
 import { Superblock, groupHasSuper, setSuperblockChecksum } from './superblock.js';
 import { encodeIbodyXattrs, encodeXattrBlock } from './xattr-layout.js';
 import { XattrBlockHeader, xattrBlockChecksum } from './xattr.js';
