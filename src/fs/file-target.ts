@@ -48,7 +48,8 @@ export function tempPathFor(path: string, pid: number = process.pid): string {
   return join(dirname(path), `.${basename(path)}.kiln-${pid}.tmp`);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether process `pid` still runs (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

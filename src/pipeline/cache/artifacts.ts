@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { processAlive } from '../../fs/file-target.js';
 import type { FileTree, Inode } from '../../fs/tree.js';
 import type { YamlMap } from '../model.js';
 import { BlobStore, fsyncPath } from './blobs.js';
@@ -204,14 +205,5 @@ export class ArtifactCache {
       }
     }
     return removed;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
