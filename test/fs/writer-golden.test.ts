@@ -6,7 +6,7 @@ import { linkSync, lutimesSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, chm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryTarget, planExt4, planFat, treeFromDirectory, withSparseFile, writeExt4, writeFat, type BlockTarget, type Ext4Options, type FatOptions, type FileTree } from '../../src/index.js';
-import { requireTool, run } from '../helpers/tools.js';
+import { run } from '../helpers/tools.js';
 
 /**
  * Golden images: a fixed tree generated on disk (small and large files, sparse ones, hard
@@ -105,7 +105,6 @@ function generate(): void {
   }
   file(`${deep}/bottom`, bytes(33, 30));
   // Extended attributes (user.*, which any user may set).
-  requireTool('setfattr');
   for (const [path, name, value] of [
     ['small-0/f000.dat', 'user.short', 'v'],
     ['small-0/f001.dat', 'user.mime_type', 'application/octet-stream'],
@@ -113,6 +112,7 @@ function generate(): void {
     ['many', 'user.dir', 'a directory'],
   ] as const) {
     const r = spawnSync('setfattr', ['-n', name, '-v', value, join(src, path)], { encoding: 'utf8' });
+    if (r.error) throw new Error(`setfattr could not run (Debian package 'attr'): ${r.error.message}`);
     if (r.status !== 0) throw new Error(`setfattr on ${join(src, path)} failed (the temp directory's filesystem must take user xattrs): ${r.stderr}`);
   }
   // ext4 only: symlinks (fast, slow, long) and a name that is not UTF-8.
