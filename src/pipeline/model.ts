@@ -6,7 +6,7 @@ import type { SourcePosition } from '../errors.js';
  * sandbox, scheduler, CLI). The loader produces these; nothing downstream re-reads YAML.
  */
 
-/** A YAML value after loading: every scalar is a string (FORMAT.md §0). */
+/** A YAML value after loading: every scalar is a string (docs/format.md#yaml-rules). */
 export type YamlValue = string | YamlValue[] | { [key: string]: YamlValue };
 export type YamlMap = { [key: string]: YamlValue };
 
@@ -26,7 +26,7 @@ export interface Project {
   refsFile: string;
   /** Project option values after command-line overrides (bools 'True'/'False', lists comma-joined). */
   options: Record<string, string>;
-  /** `shell` settings for `kiln shell` (FORMAT.md §1). */
+  /** `shell` settings for `kiln shell` (docs/format.md#kiln-shell). */
   shell: { command: string[]; environment: Record<string, string>; hostFiles: YamlValue[] };
   /** 2.x `defaults: targets`, element names; empty when not given. */
   defaultTargets: string[];
@@ -79,11 +79,11 @@ export interface Element {
   public: YamlMap;
   sandbox: { buildUid: number; buildGid: number; buildOs?: string; buildArch?: string };
   sources: SourceDecl[];
-  /** Direct dependencies in the deterministic order of FORMAT.md §7. */
+  /** Direct dependencies in the deterministic order of docs/format.md#dependency-order. */
   dependencies: Dependency[];
   /** Where each key was written, for error messages: dotted key path → position. */
   positions: Map<string, SourcePosition>;
 }
 
-/** The staging scopes of FORMAT.md §7. */
+/** The staging scopes of docs/format.md#scopes. */
 export type Scope = 'run' | 'build' | 'all';

@@ -59,7 +59,7 @@ export interface CarvedSyslinux {
   c32: Uint8Array;
 }
 
-/** Carves the three ldlinux parts out of the installer binary (see SYSLINUX.md). */
+/** Carves the three ldlinux parts out of the installer binary (docs/syslinux.md#where-the-binaries-come-from). */
 export function carveSyslinux(installer: Uint8Array): CarvedSyslinux {
   const bssAt = findAll(installer, ascii('SYSLINUX')).map((i) => i - 3).filter(
     (i) => i >= 0 && matchAt(installer, i + 0x1f8, LDLINUX_MAGIC) && installer[i + 0x1fe] === 0x55 && installer[i + 0x1ff] === 0xaa,

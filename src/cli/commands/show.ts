@@ -8,7 +8,7 @@ import type { Session } from '../../pipeline/plan/session.js';
 import { shortKey } from '../../pipeline/plan/keys.js';
 import { globalOptions } from '../context.js';
 
-/** `kiln show`: one line per element with its key and state (FORMAT.md §11). */
+/** `kiln show`: one line per element with its key and state (docs/format.md#kiln-show). */
 
 // bst's default also ends in %{workspace-dirs}; kiln has no workspaces, so it is left out (still accepted)
 export const DEFAULT_SHOW_FORMAT = '%{state: >12} %{full-key} %{name}';

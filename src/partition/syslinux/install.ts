@@ -21,7 +21,7 @@ export interface SyslinuxBinaries {
 
 /**
  * Installs SYSLINUX (BIOS) onto a FAT volume that is already written, doing what the
- * `syslinux` installer does (see SYSLINUX.md): LDLINUX.SYS (the core plus an empty ADV) in
+ * `syslinux` installer does (docs/syslinux.md): LDLINUX.SYS (the core plus an empty ADV) in
  * free clusters, patched with its own sector list, directory and checksum; LDLINUX.C32 beside
  * it; both read-only + hidden + system; and the boot sector's code replaced by ldlinux.bss
  * while its BPB is kept.

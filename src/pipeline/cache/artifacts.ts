@@ -13,7 +13,7 @@ export { treeFromStagedDir, type CollectOptions } from './collect.js';
 export { BlobStore, BlobContent } from './blobs.js';
 
 /**
- * The local artifact cache (FORMAT.md §8): blobs by sha256 under `<cache>/cas`, and one ref file
+ * The local artifact cache (docs/format.md#artifact-cache): blobs by sha256 under `<cache>/cas`, and one ref file
  * per artifact at `<cache>/artifacts/<project>/<normal-name>/<key>` holding the manifest (the
  * FileTree) and the metadata. A ref is published by rename only after every blob it names is
  * durable and the ref itself is fsynced, so a crash or kill -9 mid-commit leaves at most
@@ -48,7 +48,7 @@ export interface LoadedArtifact {
 
 const MAGIC = 'kiln-artifact 1';
 
-/** `contents/busybox.bst` → `contents-busybox` (FORMAT.md §8). */
+/** `contents/busybox.bst` → `contents-busybox` (docs/format.md#artifact-cache). */
 export function normalName(element: string): string {
   return element.replace(/\.bst$/, '').replace(/\//g, '-').replace(/[^A-Za-z0-9._-]/g, '_');
 }
@@ -58,7 +58,7 @@ export interface CacheDirs {
   root: string;
   blobs: BlobStore;
   artifacts: ArtifactCache;
-  /** `<cache>/sources`: the source cache (FORMAT.md §6 layout per kind). */
+  /** `<cache>/sources`: the source cache (docs/format.md#source-cache). */
   sourceDir: string;
   /** `<cache>/tmp`: scratch space on the cache's filesystem (staging roots, spools). */
   tmpDir: string;

@@ -12,7 +12,7 @@ import type { BlobStore } from './blobs.js';
 import { materialize } from './materialize.js';
 
 /**
- * What `kiln checkout` produces (FORMAT.md §11): RUN(element) (or the element alone, or the 2.x
+ * What `kiln checkout` produces (docs/format.md#kiln-checkout): RUN(element) (or the element alone, or the 2.x
  * build/all scopes) staged in order into one tree, then integrated. Integration needs real
  * files, so the tree is materialised and the commands run in the sandbox; afterwards only what
  * they changed is taken back from disk. Everything they left alone keeps the artifact manifest's

@@ -6,7 +6,7 @@ import { KindConfig, type AssembleContext, type ElementKind, type KeyValue } fro
 import { integrate, sandboxRelative, stageArtifacts } from './staging.js';
 
 /**
- * BuildElement kinds (manual, autotools, make, cmake; FORMAT.md §5): the build dependencies at
+ * BuildElement kinds (manual, autotools, make, cmake; docs/format.md#build-elements): the build dependencies at
  * '/', integrated, the sources at %{build-root}, then the configure, build, install and strip
  * command groups with the root read-only. The artifact is %{install-root}. The kinds differ only
  * in their default YAML (kinds/defaults), which the loader has already composed in.

@@ -8,7 +8,7 @@ import { hasIntegration, integrate, stageArtifacts } from './staging.js';
 
 /**
  * compose: the build dependencies staged together, optionally integrated, optionally split by
- * domain (FORMAT.md §5). Without integration commands no sandbox is needed: the artifact is
+ * domain (docs/format.md#compose). Without integration commands no sandbox is needed: the artifact is
  * the combined tree itself.
  */
 interface ComposeConfig extends SplitSelection {

@@ -3,7 +3,7 @@ import type { Element } from '../model.js';
 import { KindConfig, elementError, requireNoSources, type AssembleContext, type ElementKind, type KeyValue } from './kind.js';
 import { computeManifest, selectPaths, splitRules, type SplitSelection } from './split-rules.js';
 
-/** filter: part of one build dependency's artifact, selected by its split rules (FORMAT.md §5). */
+/** filter: part of one build dependency's artifact, selected by its split rules (docs/format.md#filter). */
 function config(element: Element): SplitSelection {
   const c = new KindConfig(element, ['include', 'exclude', 'include-orphans', 'pass-integration']);
   c.bool('pass-integration', false);

@@ -3,7 +3,7 @@ import type { Element } from '../model.js';
 import { KindConfig, elementError, type AssembleContext, type ElementKind, type KeyValue } from './kind.js';
 import { placeAt, subtree } from './staging.js';
 
-/** import: the element's sources, or a subdirectory of them, placed at `target` (FORMAT.md §5). */
+/** import: the element's sources, or a subdirectory of them, placed at `target` (docs/format.md#import). */
 function config(element: Element): { source: string; target: string } {
   const c = new KindConfig(element, ['source', 'target']);
   return { source: c.string('source', '/'), target: c.string('target', '/') };

@@ -4,7 +4,7 @@ import type { Element, Scope, YamlMap, YamlValue } from '../model.js';
 import type { Sandbox, SandboxLog } from '../sandbox/sandbox.js';
 
 /**
- * The element-kind plugin interface (FORMAT.md §5; DESIGN.md "Element kinds"): a kind checks an
+ * The element-kind plugin interface (docs/format.md#element-kinds): a kind checks an
  * element's configuration, reports the unique key that goes into the cache key, and assembles
  * the artifact from its staged dependencies and sources. Kinds are registered in one table
  * (registry.ts); the image kind adds itself there.
@@ -43,7 +43,7 @@ export interface AssembleContext {
    * tree is shared within the session: stage or copy it, never change its inodes in place.
    */
   artifact(element: Element): FileTree;
-  /** Dependency scopes (FORMAT.md §7). */
+  /** Dependency scopes (docs/format.md#scopes). */
   dependencies(element: Element, scope: Scope): Element[];
   /** The element's sources staged together, each in its directory, with the fixed source mtime. */
   stageSources(): Promise<FileTree>;

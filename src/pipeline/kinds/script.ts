@@ -7,7 +7,7 @@ import { dependencies } from '../plan/scope.js';
 import { integrate, sandboxRelative, stageArtifacts } from './staging.js';
 
 /**
- * script: runs commands over staged dependencies and keeps the install root (FORMAT.md §5).
+ * script: runs commands over staged dependencies and keeps the install root (docs/format.md#script).
  * Staging follows `layout` (1.x) or, without one, each direct build dependency's runtime
  * closure at its `config: {location}` (2.x) or '/'.
  */

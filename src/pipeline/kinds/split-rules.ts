@@ -4,7 +4,7 @@ import type { Element, YamlMap, YamlValue } from '../model.js';
 import { globToRegExp } from '../sources/glob.js';
 
 /**
- * Split rules (FORMAT.md §5): globs over artifact paths, grouped into domains
+ * Split rules (docs/format.md#split-rules): globs over artifact paths, grouped into domains
  * (runtime, devel, debug, ...), used by compose and filter to select parts of artifacts.
  */
 
@@ -64,7 +64,7 @@ export function listedPaths(tree: FileTree): string[] {
 }
 
 /**
- * compute_manifest of FORMAT.md §5: the paths of `tree` (an artifact of an element with
+ * compute_manifest of docs/format.md#split-rules: the paths of `tree` (an artifact of an element with
  * `rules`) that `sel` keeps. Paths are relative, without a leading '/'.
  */
 export function computeManifest(tree: FileTree, rules: Map<string, RegExp[]>, sel: SplitSelection): string[] {

@@ -1,7 +1,7 @@
 import { FileTree } from '../../fs/tree.js';
 import { KindConfig, requireNoSources, type ElementKind } from './kind.js';
 
-/** stack: groups dependencies; its own artifact is empty (FORMAT.md §5). */
+/** stack: groups dependencies; its own artifact is empty (docs/format.md#stack). */
 export const stackKind: ElementKind = {
   name: 'stack',
   version: 1,

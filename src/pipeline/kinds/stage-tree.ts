@@ -3,7 +3,7 @@ import { FileTree, baseName, normalizePath, parentOf } from '../../fs/tree.js';
 import { copyDirInode } from './split-rules.js';
 
 /**
- * Staging one artifact over others, as a tree operation (FORMAT.md §5 "Stage element E at P"):
+ * Staging one artifact over others, as a tree operation (docs/format.md#staging-and-integration):
  * the combined tree is built in memory and then materialized once, so a sandbox root is always
  * a private copy and the rules below are testable without a disk.
  * - Paths go *through* directory symlinks already in the destination, resolved inside it.

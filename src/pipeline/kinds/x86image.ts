@@ -15,7 +15,7 @@ import { KindConfig, elementError, requireBuildDepsOnly, requireNoSources, type 
 import { integrate, sandboxRelative, stageArtifacts, subtree } from './staging.js';
 
 /**
- * x86image (bst-external, FORMAT.md §10, "kiln's plan"): the input system becomes a bootable
+ * x86image (bst-external, docs/format.md#x86image): the input system becomes a bootable
  * MBR disk written by kiln's own writers, with no mkfs, mtools, syslinux, parted or dd:
  *   p1 FAT (/boot of the input, FAT32 when the size allows) with SYSLINUX installed, active;
  *   p2 ext4 labelled `root` (one inode per 8192 bytes) holding the rest of the input;
@@ -91,7 +91,7 @@ function roles(element: Element, buildScope: Element[]): { base: Element[]; inpu
   return { base: element.dependencies.filter((d) => d !== marked[0]).map((d) => d.element), input: marked[0]!.element };
 }
 
-/** The syslinux.cfg the plugin writes (FORMAT.md §10 step 3). */
+/** The syslinux.cfg the plugin writes (docs/format.md#x86image). */
 export function pluginSyslinuxConfig(kernelName: string, kernelArgs: string): string {
   return ['PROMPT 0', 'TIMEOUT 5', '', 'ALLOWOPTIONS 1', 'SERIAL 0 115200', '', 'DEFAULT boot', 'LABEL boot', '', `KERNEL /${kernelName}`, 'INITRD /initramfs.gz', '', `APPEND ${kernelArgs}`, ''].join('\n');
 }

@@ -2,7 +2,7 @@ import { KilnError, formatPosition } from '../../errors.js';
 import { list, mapNode, typeName, type ListNode, type MapNode, type Node } from './node.js';
 
 /**
- * Composition (FORMAT.md §3): composite S onto T, S wins. Mappings merge recursively, scalars and
+ * Composition (docs/format.md#composition): composite S onto T, S wins. Mappings merge recursively, scalars and
  * plain lists replace, a scalar never replaces a collection (or the other way round), and the list
  * directives `(<)` prepend, `(>)` append, `(=)` replace. A directive mapping with nothing under it
  * is kept so that a later composition can apply it; `checkNoDirectives` rejects what is left at the

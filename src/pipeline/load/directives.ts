@@ -7,7 +7,7 @@ import { expectList, expectMap, expectScalar } from './validate.js';
 import { loadYamlFile } from './yaml.js';
 
 /**
- * The load-time directives of FORMAT.md §3, resolved before composition: `(@)` includes
+ * The load-time directives of docs/format.md#directives, resolved before composition: `(@)` includes
  * (project-relative files composited under the including mapping, later includes winning),
  * `(?)` conditionals on project options, and `(!)` assertions.
  */

@@ -20,7 +20,7 @@ import { expandNode, resolveVariables, type VariableDef } from './variables.js';
 import { loadYamlFile, parseYaml } from './yaml.js';
 
 /**
- * .bst files (FORMAT.md §2): parsing and validation (RawElement), then the per-element
+ * .bst files (docs/format.md#element-files): parsing and validation (RawElement), then the per-element
  * composition of §3 into the model's Element once its dependencies are built.
  */
 

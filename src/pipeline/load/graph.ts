@@ -1,7 +1,7 @@
 import type { DepType, Element, Scope } from '../model.js';
 
 /**
- * The dependency graph of FORMAT.md §7: the deterministic order of an element's direct
+ * The dependency graph of docs/format.md#dependency-order: the deterministic order of an element's direct
  * dependencies, and the RUN / BUILD / ALL staging scopes.
  */
 
@@ -71,7 +71,7 @@ function* allScope(e: Element, visited: Set<Element>): Generator<Element> {
 }
 
 /**
- * `dependencies(scope)` of FORMAT.md §7 as a generator with a shared visited set (pass one to
+ * `dependencies(scope)` of docs/format.md#scopes as a generator with a shared visited set (pass one to
  * take the union over several targets): RUN = the element's runtime closure, element last;
  * BUILD = the runtime closure of each direct build dependency, the element excluded;
  * ALL = build deps, then runtime-only deps, recursively, then the element.

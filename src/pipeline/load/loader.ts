@@ -40,7 +40,7 @@ export class LoadedProject {
     return [...this.built.values()];
   }
 
-  /** The staging scopes of FORMAT.md §7. */
+  /** The staging scopes of docs/format.md#scopes. */
   scope(element: Element, which: Scope): Element[] {
     return scopeList(element, which);
   }

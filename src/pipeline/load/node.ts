@@ -2,7 +2,7 @@ import type { SourcePosition } from '../../errors.js';
 import type { YamlMap, YamlValue } from '../model.js';
 
 /**
- * A loaded YAML value with provenance: every scalar is a string (FORMAT.md §0) and every node
+ * A loaded YAML value with provenance: every scalar is a string (docs/format.md#yaml-rules) and every node
  * remembers where it was written, so composition, validation and variable errors can say
  * file:line:col. Nodes are never mutated once built: composition makes new maps and shares
  * unchanged subtrees.

@@ -4,7 +4,7 @@ import type { MapNode } from './node.js';
 import { checkKeys, expectMap, expectScalar, optString, stringList } from './validate.js';
 
 /**
- * Project options (FORMAT.md §1 `options`) and the expressions of `(?)` conditionals:
+ * Project options (docs/format.md#options) and the expressions of `(?)` conditionals:
  * `opt == "x"`, `opt != "x"`, a bool option alone, `"v" in flags`, `and`, `or`, `not`, parentheses.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The builtin project defaults that project.conf is composited onto (FORMAT.md §1, §4, §5, §9):
+ * The builtin project defaults that project.conf is composited onto (docs/format.md#project-configuration):
  * BuildStream 1.4's default variables, the sandbox environment, the split-rule domains and the
  * shell settings. Read with the same loader as every project file (display name below).
  *

@@ -29,7 +29,7 @@ import { expandString, PROTECTED_VARIABLES } from './variables.js';
 import { loadYamlFile, parseYaml } from './yaml.js';
 
 /**
- * project.conf (FORMAT.md §1): the builtin defaults with project.conf composited on top, every key
+ * project.conf (docs/format.md#project-configuration): the builtin defaults with project.conf composited on top, every key
  * validated, plugins mapped to kiln's built-in kinds, and project.refs read when refs live there.
  */
 

@@ -5,7 +5,7 @@ import { KilnError, formatPosition } from '../../errors.js';
 import type { Element, YamlValue } from '../model.js';
 
 /**
- * Writing a tracked ref back (FORMAT.md §0, §6 "Where refs go"). Inline: the `ref` key of the
+ * Writing a tracked ref back (docs/format.md#refs). Inline: the `ref` key of the
  * source's mapping in the .bst file is replaced or added by a textual splice at the positions the
  * YAML parser reports, so every other byte (comments, quoting, indentation, line ends) stays as it
  * was; lists and maps are written in block style in a block mapping, in flow style in a flow one.

@@ -2,7 +2,7 @@ import { KilnError, formatPosition, type SourcePosition } from '../../errors.js'
 import { list, mapNode, scalar, type Node } from './node.js';
 
 /**
- * Variables (FORMAT.md §4): `%{name}` references expanded recursively against the element's final
+ * Variables (docs/format.md#variables): `%{name}` references expanded recursively against the element's final
  * variable map. Every variable must resolve, used or not; an undefined name is reported with the
  * chain of variables that led to it and where the reference was written, a cycle with the cycle.
  */

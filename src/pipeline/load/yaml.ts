@@ -5,7 +5,7 @@ import { fastParseYaml } from './fast-yaml.js';
 import { list, mapNode, scalar, type MapNode, type Node } from './node.js';
 
 /**
- * YAML loading with BuildStream's rules (FORMAT.md §0): the failsafe schema, so every scalar is a
+ * YAML loading with BuildStream's rules (docs/format.md#yaml-rules): the failsafe schema, so every scalar is a
  * string (refs like `0123…` stay text); every scalar stripped; `~`, `null` and empty values mean
  * absent; duplicate keys are an error naming both places; the top level is a mapping.
  * Plain block-style files go through a fast reader (fast-yaml.ts) that gives the same nodes; the

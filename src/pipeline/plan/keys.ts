@@ -4,7 +4,7 @@ import type { ElementKind, KeyValue } from '../kinds/kind.js';
 import { dependencies, directDeps } from './scope.js';
 
 /**
- * Cache keys (FORMAT.md §8): sha256 over the canonical JSON (sorted keys, no spaces) of what
+ * Cache keys (docs/format.md#cache-keys): sha256 over the canonical JSON (sorted keys, no spaces) of what
  * determines an element's artifact. Variables count only through what they expand into.
  */
 

@@ -4,7 +4,7 @@ import { dependenciesOf, directDeps } from './scope.js';
 import type { Session } from './session.js';
 
 /**
- * The build plan of FORMAT.md §7: from each target, runtime dependencies at the same depth and,
+ * The build plan of docs/format.md#build-plan: from each target, runtime dependencies at the same depth and,
  * for elements that are not cached, build dependencies one level deeper. The elements to build
  * are the uncached planned ones, deepest first (ties in staging order).
  */

@@ -2,7 +2,7 @@ import { directDependencies, dependencies as scopeGenerator, scopeOf } from '../
 import type { Element, Scope } from '../model.js';
 
 /**
- * Dependency scopes (FORMAT.md §7) as lists, for the planner, keys and kinds. The loader's graph
+ * Dependency scopes (docs/format.md#scopes) as lists, for the planner, keys and kinds. The loader's graph
  * module holds the one definition; this adapts it to the list form used here.
  */
 

@@ -16,7 +16,7 @@ import { dependencies } from './scope.js';
 /** Prefix of scratch directories that could not be removed and were set aside. */
 const LEFTOVER = 'leftover-';
 
-/** What `kiln show` reports per element (FORMAT.md §11). */
+/** What `kiln show` reports per element (docs/format.md#kiln-show). */
 export type ElementState = 'no reference' | 'cached' | 'fetch needed' | 'buildable' | 'waiting' | 'failed';
 
 export interface SessionOptions {
@@ -125,7 +125,7 @@ export class Session {
     return this.sources(element).every((s) => s.isCached(this.sourceContext));
   }
 
-  /** The consistency-based state of FORMAT.md §11 (`failed` is set by the scheduler). */
+  /** The consistency-based state of docs/format.md#kiln-show (`failed` is set by the scheduler). */
   state(element: Element): ElementState {
     if (this.keys(element).strong === undefined) return 'no reference';
     if (this.isCached(element)) return 'cached';

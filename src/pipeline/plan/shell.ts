@@ -20,7 +20,7 @@ export interface ShellRoot {
 }
 
 /**
- * Stages what `kiln shell` runs in (FORMAT.md §11): RUN(element) at '/' and integrated, or with
+ * Stages what `kiln shell` runs in (docs/format.md#kiln-shell): RUN(element) at '/' and integrated, or with
  * `build` the element's build staging — BUILD(element) integrated plus its sources at
  * %{build-root}. Every needed artifact must be cached; the error lists the missing ones.
  */

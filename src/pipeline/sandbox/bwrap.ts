@@ -5,7 +5,7 @@ import { KilnError } from '../../errors.js';
 import { tailOfFile } from './log-tail.js';
 import type { Sandbox, SandboxLog, SandboxMount, SandboxOptions } from './sandbox.js';
 
-/** The only device nodes a build sees (FORMAT.md §9). */
+/** The only device nodes a build sees (docs/format.md#sandbox). */
 export const SANDBOX_DEVICES = ['/dev/full', '/dev/null', '/dev/random', '/dev/urandom', '/dev/zero'] as const;
 
 /** Finds `bwrap` on the host PATH, or explains which Debian package provides it. */
@@ -142,7 +142,7 @@ export function existsInside(root: string, inner: string): boolean {
   return true;
 }
 
-/** Checks that the staged root provides the shell on the element's PATH (FORMAT.md §9). */
+/** Checks that the staged root provides the shell on the element's PATH (docs/format.md#sandbox). */
 function checkShell(root: string, env: Record<string, string>): void {
   const path = env.PATH ?? '/usr/bin:/bin';
   for (const dir of path.split(':')) {

@@ -15,7 +15,7 @@ const SHA1 = /^[0-9a-f]{40}$/;
 const DESCRIBE = /-g([0-9a-f]{40})$/;
 
 /**
- * `git` (FORMAT.md §6, brief): a repository mirrored with the host's git into
+ * `git` (docs/format.md#git): a repository mirrored with the host's git into
  * `<sources>/git/<url-dirname>` (a bare mirror), pinned by commit. Track resolves `track` (a branch
  * or tag) to a commit. Staging takes the commit's tree via `git archive` (kept next to the mirror
  * as `<sha>.tar`) and reads it like a tar source, so modes and symlinks come from git's objects.

@@ -4,7 +4,7 @@ import type { BlobStore } from '../cache/blobs.js';
 import type { Element, SourceDecl, YamlMap, YamlValue } from '../model.js';
 
 /**
- * The source-kind plugin interface (FORMAT.md §6). A kind turns a SourceDecl into a Source:
+ * The source-kind plugin interface (docs/format.md#sources). A kind turns a SourceDecl into a Source:
  * it validates the kind-specific keys up front (errors carry file:line:col), knows its ref,
  * reports a unique key for the element's cache key, tracks (computes a new ref), fetches (downloads
  * and verifies into the source cache) and stages (adds its files to the element's source tree).
@@ -35,7 +35,7 @@ export interface SourceRemote {
   fetchFile(sha256: string, dest: string, where: string): Promise<{ ok: boolean; tried: string[] }>;
 }
 
-/** Consistency of a source (FORMAT.md §6). */
+/** Consistency of a source (docs/format.md#refs). */
 export type Consistency = 'inconsistent' | 'resolved' | 'cached';
 
 export interface Source {

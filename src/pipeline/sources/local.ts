@@ -11,7 +11,7 @@ import { projectPath } from './project-path.js';
 import { overlayTree } from './tree-ops.js';
 
 /**
- * `local` (FORMAT.md §6): a project file or directory, always "cached", nothing to track. A
+ * `local` (docs/format.md#local): a project file or directory, always "cached", nothing to track. A
  * directory's contents (or a file, under its basename) are staged with their modes kept.
  */
 export class LocalSource extends BaseSource {

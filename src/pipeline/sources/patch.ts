@@ -14,7 +14,7 @@ import { projectPath } from './project-path.js';
 import { normalizeSourceTree, overlayTree } from './tree-ops.js';
 
 /**
- * `patch` (FORMAT.md §6): applies a project patch file with the host's `patch -p<N>` to what the
+ * `patch` (docs/format.md#patch): applies a project patch file with the host's `patch -p<N>` to what the
  * earlier sources staged. The host tool needs real files, so the staged subtree is materialised
  * into scratch space, patched and collected back; files the patch did not touch keep their
  * original content references, changed and new ones go into the blob store.

@@ -4,7 +4,7 @@ import type { Element, SourceDecl, YamlValue } from '../model.js';
 import { DownloadableSource } from './downloadable.js';
 import type { SourceContext, SourceKind } from './kind.js';
 
-/** `remote` (FORMAT.md §6): one downloaded file, staged as `filename` with mode 0755 or 0644. */
+/** `remote` (docs/format.md#remote): one downloaded file, staged as `filename` with mode 0755 or 0644. */
 export class RemoteSource extends DownloadableSource {
   readonly filename: string;
   readonly executable: boolean;

@@ -9,7 +9,7 @@ import { overlayTree } from './tree-ops.js';
 import { archiveTree, checkSymlinks, type Fail } from './archive-tree.js';
 
 /**
- * `tar` (FORMAT.md §6): an archive pinned by the sha256 of the file as downloaded. Staging turns
+ * `tar` (docs/format.md#tar): an archive pinned by the sha256 of the file as downloaded. Staging turns
  * the archive into a tree from its headers — nothing is extracted: file contents reference the
  * archive in the source cache (compressed archives are decompressed once, next to it, as
  * `<sha256>.tar`). Members that would land outside the staging directory are refused.

@@ -1,7 +1,7 @@
 import type { Project } from '../model.js';
 
 /**
- * Source URLs (FORMAT.md §1 aliases and mirrors). `alias:rest` becomes `aliases[alias] + rest`
+ * Source URLs (docs/format.md#aliases-and-mirrors). `alias:rest` becomes `aliases[alias] + rest`
  * (plain concatenation, split at the first ':'); a prefix that is not a defined alias leaves the
  * URL verbatim (`https://…`, `file:///…`).
  */

@@ -13,7 +13,7 @@ const text = (t: FileTree, p: string): string => new TextDecoder().decode(readCo
 test('dependency scopes of the example project give its documented staging order', () => {
   const p = makeProject();
   const el = (name: string, deps: [Element, DepType][] = []) => makeElement(p, name, { kind: 'manual', deps });
-  // Direct deps in the loader's order (FORMAT.md §7): dependencies first, build before runtime, then by name.
+  // Direct deps in the loader's order (docs/format.md#dependency-order): dependencies first, build before runtime, then by name.
   const base = el('base.bst');
   const musl = el('contents/musl.bst', [[base, 'build']]);
   const busybox = el('contents/busybox.bst', [[base, 'build'], [musl, 'runtime']]);

@@ -15,7 +15,7 @@ test('mappings merge recursively, scalars and plain lists replace', () => {
   });
 });
 
-test('(>) appends, (<) prepends, (=) replaces (FORMAT.md §3)', () => {
+test('(>) appends, (<) prepends, (=) replaces (docs/format.md#composition)', () => {
   assert.equal(comp('l: [a, b]\n', 'l: {(>): [c]}\n'), { l: ['a', 'b', 'c'] });
   assert.equal(comp('l: [a, b]\n', 'l: {(<): [z]}\n'), { l: ['z', 'a', 'b'] });
   assert.equal(comp('l: [a, b]\n', 'l: {(=): [q]}\n'), { l: ['q'] });

@@ -16,7 +16,7 @@ test('project.conf: name, element-path, aliases, x86image declared by pip', () =
   assert.is(p.project.refStorage, 'inline');
 });
 
-test('staging order of ALL(image-x86_64.bst) is FORMAT.md §12', () => {
+test('staging order of ALL(image-x86_64.bst) follows docs/format.md#dependency-order', () => {
   const img = p.element('image-x86_64.bst');
   assert.equal(names(p.scope(img, 'all')), [
     'base.bst',

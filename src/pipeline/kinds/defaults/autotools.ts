@@ -1,5 +1,5 @@
 /**
- * Defaults of the `autotools` build element (FORMAT.md §5, the 1.4 behaviour): autogen only when
+ * Defaults of the `autotools` build element (docs/format.md#build-elements, the 1.4 behaviour): autogen only when
  * configure is not already executable, then configure with the directory variables, make, and an
  * install into the install root.
  */

@@ -1,4 +1,4 @@
-/** Defaults of the `cmake` build element (FORMAT.md §5, 1.4): out-of-tree build in _builddir. */
+/** Defaults of the `cmake` build element (docs/format.md#build-elements, 1.4): out-of-tree build in _builddir. */
 export const CMAKE_YAML = `
 variables:
   build-dir: _builddir

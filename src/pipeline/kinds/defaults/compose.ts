@@ -1,4 +1,4 @@
-/** Defaults of the `compose` element (FORMAT.md §5): everything, integrated. */
+/** Defaults of the `compose` element (docs/format.md#compose): everything, integrated. */
 export const COMPOSE_YAML = `
 config:
   integrate: "True"

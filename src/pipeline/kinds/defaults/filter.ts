@@ -1,4 +1,4 @@
-/** Defaults of the `filter` element (FORMAT.md §5): select from the parent's split domains. */
+/** Defaults of the `filter` element (docs/format.md#filter): select from the parent's split domains. */
 export const FILTER_YAML = `
 config:
   include: []

@@ -1,4 +1,4 @@
-/** Defaults of the `import` element (FORMAT.md §5): the whole staged source tree at the root. */
+/** Defaults of the `import` element (docs/format.md#import): the whole staged source tree at the root. */
 export const IMPORT_YAML = `
 config:
   source: /

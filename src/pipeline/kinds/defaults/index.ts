@@ -12,7 +12,7 @@ import { X86IMAGE_YAML } from './x86image.js';
 /**
  * The built-in kinds and each element kind's default YAML (BuildStream's `<kind>.yaml`: variables,
  * environment, environment-nocache, config, public), composited under project.conf's
- * `elements.<kind>` overrides and then under the element (FORMAT.md §3).
+ * `elements.<kind>` overrides and then under the element (docs/format.md#composition-order).
  */
 
 /** Element kinds usable without a plugin declaration (BuildStream 1.x core). */

@@ -1,4 +1,4 @@
-/** Defaults of the `make` build element (FORMAT.md §5): no configure step, PREFIX passed to make. */
+/** Defaults of the `make` build element (docs/format.md#build-elements): no configure step, PREFIX passed to make. */
 export const MAKE_YAML = `
 variables:
   make: make PREFIX="%{prefix}"

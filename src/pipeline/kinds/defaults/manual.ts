@@ -1,4 +1,4 @@
-/** Defaults of the `manual` build element (FORMAT.md §5): only the strip step has a command. */
+/** Defaults of the `manual` build element (docs/format.md#build-elements): only the strip step has a command. */
 export const MANUAL_YAML = `
 config:
   configure-commands: []

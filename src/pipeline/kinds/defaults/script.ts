@@ -1,4 +1,4 @@
-/** Defaults of the `script` element (FORMAT.md §5); `layout` is deliberately unset. */
+/** Defaults of the `script` element (docs/format.md#script); `layout` is deliberately unset. */
 export const SCRIPT_YAML = `
 variables:
   cwd: /

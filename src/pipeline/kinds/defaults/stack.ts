@@ -1,4 +1,4 @@
-/** The `stack` element has no configuration: it only groups dependencies (FORMAT.md §5). */
+/** The `stack` element has no configuration: it only groups dependencies (docs/format.md#stack). */
 export const STACK_YAML = `
 config: {}
 `;

@@ -1,5 +1,5 @@
 /**
- * Defaults of the `x86image` element (bst-external, FORMAT.md §10). kiln writes the boot FAT,
+ * Defaults of the `x86image` element (bst-external, docs/format.md#x86image). kiln writes the boot FAT,
  * the ext4 root, the swap header and the MBR itself, so the three shell steps of the original
  * default to empty lists (a project may still add commands to them); the final step keeps the
  * original chmod so that `(>)` additions such as the example's run-in-qemu.sh land after it.
