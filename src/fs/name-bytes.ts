@@ -80,10 +80,7 @@ export function hasRawBytes(name: string): boolean {
     const c = name.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
       const d = name.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        i++;
-        continue;
-      }
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
     } else if (c >= 0xdc80 && c <= 0xdcff) return true;
   }
   return false;

@@ -46,7 +46,6 @@ const CONFIGS: { args: string[]; index: boolean; nsec: boolean; dropsTrailingHol
   { args: ['-t', 'ext2', '-b', '1024', '-I', '128'], index: false, nsec: false },
 ];
 
-const decoder = new TextDecoder();
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));

@@ -56,7 +56,7 @@ function extremes(bits: number, current: bigint, rng: Rng): bigint[] {
 
 function setField(rng: Rng, bytes: Uint8Array, regions: Region[]): string | undefined {
   const r = pickRegion(rng, regions, true);
-  if (!r || !r.struct) return undefined;
+  if (!r?.struct) return undefined;
   const limit = r.structSize ?? r.struct.size;
   const fields = r.struct.fields.filter((f: Field) => f.offset + fieldWidth(f) <= limit && r.offset + f.offset + fieldWidth(f) <= bytes.length);
   if (fields.length === 0) return undefined;

@@ -134,7 +134,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTree, withSparseFile, writeExt4, openImage, loadProject } from 'kiln-image';
 import { treeFromDirectory, assembleDisk } from 'kiln-image/node';
-import { BUILTIN_ELEMENT_KINDS } from 'kiln-image/pipeline';
+import { elementKinds } from 'kiln-image/pipeline';
 import { summary } from './browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-packed-run-'));
@@ -143,13 +143,16 @@ const tree: FileTree = treeFromDirectory(dir, { owners: 'root' });
 await withSparseFile(join(dir, 'ext4.img'), 8 << 20, (t) => writeExt4(tree, t, {}));
 const disk = await assembleDisk({ table: 'gpt', size: 'auto', partitions: [{ filesystem: 'fat', size: 'auto', source: dir }] }, join(dir, 'disk.img'));
 const opened = openImage(join(dir, 'ext4.img'));
-console.log(JSON.stringify({ browser: summary, disk: disk.partitions.length, kinds: BUILTIN_ELEMENT_KINDS.length > 0, loadProject: typeof loadProject, opened: typeof opened }));
+// An element of a kind whose defaults are a YAML file beside the kind's compiled module.
+writeFileSync(join(dir, 'project.conf'), 'name: packed\n');
+writeFileSync(join(dir, 'e.bst'), 'kind: make\n');
+const install = loadProject(dir).element('e.bst').config['install-commands'];
+console.log(JSON.stringify({ browser: summary, disk: disk.partitions.length, kinds: elementKinds.size, install, opened: typeof opened }));
 `;
 
 test('npm pack → offline install → strictest tsc without skipLibCheck → runs', () => {
   const packed = sh('npm', ['pack', '--json', '--pack-destination', dir], repo);
   const info = JSON.parse(packed) as { filename: string; integrity: string; files: { path: string }[] }[];
-  const tarball = join(dir, info[0]!.filename);
   const files = info[0]!.files.map((f) => f.path);
   assert.ok(files.includes('dist/entry/fs.js') && files.includes('dist/entry/fs.d.ts'), 'dist entries are packed');
   assert.ok(files.includes('src/fs/ext4/writer.ts'), 'the sources the maps point at are packed');
@@ -180,10 +183,12 @@ test('npm pack → offline install → strictest tsc without skipLibCheck → ru
   );
   sh(tsc, ['-p', 'tsconfig.json'], project);
 
-  const out = JSON.parse(sh(process.execPath, ['out/node.js'], project)) as { browser: { texts: string[]; partitions: number; entries: number }; disk: number };
+  const out = JSON.parse(sh(process.execPath, ['out/node.js'], project)) as { browser: { texts: string[]; partitions: number; entries: number }; disk: number; install: string[] };
   assert.equal(out.browser.texts, ['packed\n', 'packed\n']);
   assert.is(out.browser.partitions, 1);
   assert.is(out.disk, 1);
+  assert.ok(files.includes('dist/pipeline/kinds/make.yaml'), "the element kinds' default YAML is packed beside their modules");
+  assert.equal(out.install, ['make -j1 PREFIX="/usr" DESTDIR="/buildstream-install" install'], 'the make kind read its defaults');
   const counts = sh(process.execPath, ['-e', "import('./out/browser-exports.js').then((m) => console.log(m.exportCount, m.fsValues.length + m.partitionValues.length))"], project).trim().split(' ').map(Number);
   assert.ok(counts[0]! > 60 && counts[1]! > 30, `exports named: ${counts.join(' ')}`);
 });

@@ -1,7 +1,7 @@
 import { createHash } from '../checksum/sha256.js';
 import { KilnError } from '../../errors.js';
 import { nameToBytes, printableName } from '../name-bytes.js';
-import { FileTree, makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
+import { type FileTree, makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
 import { FAST_SYMLINK_MAX, FIRST_INO, FT, LINK_MAX, LOST_FOUND_INO, NAME_MAX, ROOT_INO } from './constants.js';
 import { layoutDirectory, type DirChild, type DirLayout } from './directory.js';
 import { formatUuid } from '../uuid.js';

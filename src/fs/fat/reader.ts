@@ -271,7 +271,7 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
     },
     content(path) {
       const e = lookup(path);
-      if (!e || e.stat.type !== 'file') throw new KilnError('not-a-file', `'${path}' is not a regular file`);
+      if (e?.stat.type !== 'file') throw new KilnError('not-a-file', `'${path}' is not a regular file`);
       return contentOf(e, path);
     },
   };

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
-import { HostFileContent } from '../../fs/content.js';
+import type { HostFileContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { FileTree, type Inode } from '../../fs/tree.js';
 import { hasIntegration, integrate, stageArtifacts } from '../kinds/staging.js';

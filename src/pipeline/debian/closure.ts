@@ -111,7 +111,7 @@ export async function resolveClosure(apt: AptState, packages: string[], options:
   return insts.map((p) => {
     const file = debFileName(p.package, p.version, p.arch);
     const l = byFile.get(file);
-    if (!l || !l.sha256) throw new KilnError('deb-resolve', `apt did not report a SHA256 for ${p.package} ${p.version} (${file})`, 'the archive\'s index lacks SHA256 sums; kiln needs them to pin packages');
+    if (!l?.sha256) throw new KilnError('deb-resolve', `apt did not report a SHA256 for ${p.package} ${p.version} (${file})`, 'the archive\'s index lacks SHA256 sums; kiln needs them to pin packages');
     return { package: p.package, version: p.version, arch: p.arch, filename: archivePath(l.uri, l.file), sha256: l.sha256, size: l.size, uri: l.uri };
   });
 }

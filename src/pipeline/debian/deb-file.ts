@@ -32,7 +32,7 @@ function readRange(path: string, offset: number, size: number): Buffer {
 export function openDeb(path: string): DebFile {
   const members = listArMembers(path);
   const first = members[0];
-  if (!first || first.name !== 'debian-binary') throw new KilnError('deb-corrupt', `${path}: the first ar member is not 'debian-binary'`, 'this is not a Debian binary package');
+  if (first?.name !== 'debian-binary') throw new KilnError('deb-corrupt', `${path}: the first ar member is not 'debian-binary'`, 'this is not a Debian binary package');
   const version = readRange(path, first.offset, Math.min(first.size, 16)).toString('latin1').trim();
   if (!/^2\.\d+$/.test(version)) throw new KilnError('deb-format', `${path}: unsupported .deb format version '${version}'`, 'kiln reads format 2.x packages');
   const find = (prefix: string): ArMember & { compression: MemberCompression } => {

@@ -3,7 +3,7 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSyn
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { AptError, type AptState } from './apt-state.js';
-import { locatePackages, parsePrintUris, type PinnedPackage } from './closure.js';
+import { locatePackages, type parsePrintUris, type PinnedPackage } from './closure.js';
 
 /**
  * Fetching pinned packages: exactly the pinned versions, into the source cache, each checked

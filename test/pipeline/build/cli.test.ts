@@ -169,7 +169,7 @@ test('build refuses elements without refs and names kiln track; build --track tr
   const r = kiln(['build', '--track', 'tarred.bst']);
   assert.is(r.status, 0, r.all);
   assert.match(r.stdout, /^\[track\] tarred\.bst: source #1 \(tar\): pinned\n {4}[0-9a-f]{64}$/m);
-  assert.match(readFileSync(bst, 'utf8'), /# the tarball\n[^]*  ref: [0-9a-f]{64}\n/);
+  assert.match(readFileSync(bst, 'utf8'), /# the tarball\n[\s\S]*  ref: [0-9a-f]{64}\n/);
   const shown = JSON.parse(kiln(['show', '--json', '--deps', 'none', 'tarred.bst']).stdout) as ShowJson[];
   assert.is(shown[0]!.state, 'cached');
 });

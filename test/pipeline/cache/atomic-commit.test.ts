@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readContent } from '../../../src/fs/file-content.js';
 import { openCache } from '../../../src/pipeline/cache/artifacts.js';
-import { BlobContent } from '../../../src/pipeline/cache/blobs.js';
+import type { BlobContent } from '../../../src/pipeline/cache/blobs.js';
 import { cleanup, filesUnder, tempDir } from '../sources/fixtures.js';
 
 /**

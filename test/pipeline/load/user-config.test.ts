@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KilnError } from '../../../src/errors.js';
+import type { KilnError } from '../../../src/errors.js';
 import { loadProject, loadUserConfig } from '../../../src/pipeline/load/index.js';
 import { archiveOrigins } from '../../../src/pipeline/sources/archive-origins.js';
 import { MINIMAL_CONF, writeProject } from './project-files.js';
