@@ -6,50 +6,23 @@
  * checksums verified (kiln's default; debugfs as is) and not (kiln reading past mismatches with
  * warnings; debugfs -n).
  *
- * The source package comes through kiln's own Debian code (deb-src entries derived from this
- * machine's apt sources) and is cached under $KILN_E2FSPROGS_CACHE or ~/.cache/kiln-test.
+ * The source package comes through test/helpers/debian-source.ts, cached under
+ * $KILN_E2FSPROGS_CACHE or the test cache there.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { AptState } from '../../src/pipeline/debian/apt-state.js';
-import { defaultSourceFile, fetchSourceFile, sourcePackageFiles } from '../../src/pipeline/debian/source-package.js';
+import { unpackedSourcePackage } from '../helpers/debian-source.js';
 import { requireTool } from '../helpers/tools.js';
 import type { ListAnswer, Listed } from './child.js';
 import { MAX_RECORDS } from './model.js';
 import { Worker, type Outcome } from './harness.js';
 
-export function e2fsprogsCacheDir(): string {
-  return process.env.KILN_E2FSPROGS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kiln-test', 'e2fsprogs');
-}
-
 /** The directory holding tests/<name>/image.gz, fetched and unpacked once. */
-export async function e2fsprogsTestImages(log: (line: string) => void = () => {}): Promise<string> {
-  const cache = e2fsprogsCacheDir();
-  const unpacked = join(cache, 'tests');
-  if (existsSync(join(unpacked, '.complete'))) return unpacked;
-  mkdirSync(cache, { recursive: true });
-  let tarball = readdirSync(cache).find((f) => /^e2fsprogs_.*\.orig\.tar\.[a-z0-9]+$/.test(f));
-  if (!tarball) {
-    const apt = await AptState.open(join(cache, 'apt'));
-    const pkg = await sourcePackageFiles(apt, 'e2fsprogs');
-    const file = defaultSourceFile(pkg.files);
-    if (!file) throw new Error(`source package e2fsprogs ${pkg.version} has no orig tarball (${pkg.files.map((f) => f.file).join(', ')})`);
-    log(`[e2fsprogs] fetching ${file.file} (${file.size} bytes) through apt's deb-src entries`);
-    await fetchSourceFile(apt, 'e2fsprogs', pkg.version, file.sha256, join(cache, file.file));
-    tarball = file.file;
-  }
-  rmSync(unpacked, { recursive: true, force: true });
-  const scratch = mkdtempSync(join(cache, 'unpack-'));
-  const r = spawnSync('tar', ['-xf', join(cache, tarball), '-C', scratch, '--wildcards', '*/tests/*/image.gz'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tar -xf ${tarball}: ${r.stderr}`);
-  const top = readdirSync(scratch)[0]!;
-  spawnSync('mv', [join(scratch, top, 'tests'), unpacked]);
-  rmSync(scratch, { recursive: true, force: true });
-  writeFileSync(join(unpacked, '.complete'), `${tarball}\n`);
-  return unpacked;
+export function e2fsprogsTestImages(log: (line: string) => void = () => {}): Promise<string> {
+  return unpackedSourcePackage({ pkg: 'e2fsprogs', cache: process.env.KILN_E2FSPROGS_CACHE, keep: 'tests', members: ['*/tests/*/image.gz'], log });
 }
 
 const TYPE_LETTER = new Map<number, string>([

@@ -22,6 +22,7 @@ const PACKAGES: Record<string, string> = {
   busybox: 'busybox-static',
   chromium: 'chromium',
   nginx: 'nginx',
+  bst: 'buildstream',
 };
 
 export function requireTool(name: string): string {
