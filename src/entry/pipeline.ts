@@ -17,14 +17,13 @@ export {
   scopeOf as pipelineScopeOf,
   type LoadOptions,
 } from '../pipeline/load/index.js';
-export { kindDefaults, BUILTIN_ELEMENT_KINDS, BUILTIN_SOURCE_KINDS } from '../pipeline/kinds/defaults/index.js';
 // pipeline: Debian packages as base system and source archive (private apt state, no host dpkg)
 export { AptState, type AptTarget } from '../pipeline/debian/apt-state.js';
 export { resolveClosure, type ResolvedPackage, type PinnedPackage } from '../pipeline/debian/closure.js';
 export { fetchPackages } from '../pipeline/debian/download.js';
 export { stageBuildRoot, type BuildRoot, type PackageFile } from '../pipeline/debian/build-root.js';
 // pipeline: element kinds, sandbox, cache keys, build plan and scheduler
-export { elementKinds, registerElementKind, kindOf } from '../pipeline/kinds/registry.js';
+export { elementKinds, registerElementKind, kindOf, kindDefaults } from '../pipeline/kinds/registry.js';
 export { KindConfig, type ElementKind, type AssembleContext, type KeyValue } from '../pipeline/kinds/kind.js';
 export { stageTree, resolveInTree, type StageReport } from '../pipeline/kinds/stage-tree.js';
 export { computeManifest, globToRegExp as splitRuleRegExp, splitRules, selectPaths } from '../pipeline/kinds/split-rules.js';

@@ -9,12 +9,13 @@ import { integrate, sandboxRelative, stageArtifacts } from './staging.js';
  * BuildElement kinds (manual, autotools, make, cmake; docs/format.md#build-elements): the build dependencies at
  * '/', integrated, the sources at %{build-root}, then the configure, build, install and strip
  * command groups with the root read-only. The artifact is %{install-root}. The kinds differ only
- * in their default YAML (kinds/defaults), which the loader has already composed in.
+ * in their default YAML (`<kind>.yaml` beside each kind's module), which the loader has already
+ * composed in: a new one is a module calling buildElementKind and its YAML.
  */
-export const COMMAND_GROUPS = ['configure-commands', 'build-commands', 'install-commands', 'strip-commands'] as const;
+const COMMAND_GROUPS = ['configure-commands', 'build-commands', 'install-commands', 'strip-commands'] as const;
 
 function groups(element: Element): Record<(typeof COMMAND_GROUPS)[number], string[]> {
-  const c = new KindConfig(element, COMMAND_GROUPS);
+  const c = new KindConfig(element);
   return {
     'configure-commands': c.stringList('configure-commands'),
     'build-commands': c.stringList('build-commands'),
@@ -27,9 +28,12 @@ function isTrue(v: string | undefined): boolean {
   return v === 'True' || v === 'true' || v === '1';
 }
 
-export function buildElementKind(name: string): ElementKind {
+/** A BuildElement kind named `name` with the default YAML at `defaults`. */
+export function buildElementKind(name: string, defaults: URL): ElementKind {
   return {
     name,
+    configKeys: COMMAND_GROUPS,
+    defaults,
     version: 1,
     strictRebuild: false,
     configure(element) {
@@ -81,8 +85,3 @@ export function buildElementKind(name: string): ElementKind {
     },
   };
 }
-
-export const manualKind = buildElementKind('manual');
-export const autotoolsKind = buildElementKind('autotools');
-export const makeKind = buildElementKind('make');
-export const cmakeKind = buildElementKind('cmake');

@@ -16,12 +16,14 @@ interface ComposeConfig extends SplitSelection {
 }
 
 function config(element: Element): ComposeConfig {
-  const c = new KindConfig(element, ['integrate', 'include', 'exclude', 'include-orphans']);
+  const c = new KindConfig(element);
   return { integrate: c.bool('integrate', true), include: c.stringList('include'), exclude: c.stringList('exclude'), orphans: c.bool('include-orphans', true) };
 }
 
 export const composeKind: ElementKind = {
   name: 'compose',
+  configKeys: ['integrate', 'include', 'exclude', 'include-orphans'],
+  defaults: new URL('./compose.yaml', import.meta.url),
   version: 1,
   strictRebuild: true,
   configure(element) {

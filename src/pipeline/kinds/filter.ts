@@ -5,7 +5,7 @@ import { computeManifest, selectPaths, splitRules, type SplitSelection } from '.
 
 /** filter: part of one build dependency's artifact, selected by its split rules (docs/format.md#filter). */
 function config(element: Element): SplitSelection {
-  const c = new KindConfig(element, ['include', 'exclude', 'include-orphans', 'pass-integration']);
+  const c = new KindConfig(element);
   c.bool('pass-integration', false);
   return { include: c.stringList('include'), exclude: c.stringList('exclude'), orphans: c.bool('include-orphans', false) };
 }
@@ -20,6 +20,8 @@ function parent(element: Element): Element {
 
 export const filterKind: ElementKind = {
   name: 'filter',
+  configKeys: ['include', 'exclude', 'include-orphans', 'pass-integration'],
+  defaults: new URL('./filter.yaml', import.meta.url),
   version: 1,
   strictRebuild: false,
   configure(element) {

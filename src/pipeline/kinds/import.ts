@@ -5,12 +5,14 @@ import { placeAt, subtree } from './staging.js';
 
 /** import: the element's sources, or a subdirectory of them, placed at `target` (docs/format.md#import). */
 function config(element: Element): { source: string; target: string } {
-  const c = new KindConfig(element, ['source', 'target']);
+  const c = new KindConfig(element);
   return { source: c.string('source', '/'), target: c.string('target', '/') };
 }
 
 export const importKind: ElementKind = {
   name: 'import',
+  configKeys: ['source', 'target'],
+  defaults: new URL('./import.yaml', import.meta.url),
   version: 1,
   strictRebuild: false,
   configure(element) {

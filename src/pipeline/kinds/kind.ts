@@ -4,10 +4,11 @@ import type { Element, Scope, YamlMap, YamlValue } from '../model.js';
 import type { Sandbox, SandboxLog } from '../sandbox/sandbox.js';
 
 /**
- * The element-kind plugin interface (docs/format.md#element-kinds): a kind checks an
- * element's configuration, reports the unique key that goes into the cache key, and assembles
- * the artifact from its staged dependencies and sources. Kinds are registered in one table
- * (registry.ts); the image kind adds itself there.
+ * The element-kind plugin interface (docs/format.md#element-kinds): one module per
+ * kind exports one ElementKind, which names the kind, lists its config keys, points at its
+ * default YAML and checks an element's configuration, reports the unique key that goes into the
+ * cache key, and assembles the artifact from its staged dependencies and sources. The loader
+ * finds kinds in one table (registry.ts), which library users extend with `registerElementKind`.
  */
 
 /** JSON-able data for cache keys. */
@@ -15,6 +16,20 @@ export type KeyValue = string | number | boolean | null | KeyValue[] | { [key: s
 
 export interface ElementKind {
   readonly name: string;
+  /** The keys its `config:` accepts; the loader rejects any other at its file:line:col. */
+  readonly configKeys: readonly string[];
+  /**
+   * The kind's default YAML file (BuildStream's `<kind>.yaml`: variables, environment,
+   * environment-nocache, config, public, sandbox), composited under project.conf's
+   * `elements.<kind>` and then under the element (docs/format.md#composition-order); usually
+   * `new URL('./<kind>.yaml', import.meta.url)`. Without one the kind has no defaults.
+   */
+  readonly defaults?: URL;
+  /**
+   * For a kind BuildStream gets from a plugin package (not core), that pip package: a project
+   * must declare it under `plugins:` to use the kind, as with BuildStream.
+   */
+  readonly pluginPackage?: string;
   /** Bumped when the kind's behaviour changes, so old artifacts stop matching. */
   readonly version: number;
   /**
@@ -57,18 +72,9 @@ export interface AssembleContext {
   status(message: string): void;
 }
 
-/** Typed reads of an element's config, with located errors. */
+/** Typed reads of an element's config, with located errors (the loader has checked the keys). */
 export class KindConfig {
-  constructor(
-    readonly element: Element,
-    readonly allowed: readonly string[],
-  ) {
-    for (const key of Object.keys(element.config)) {
-      if (!allowed.includes(key)) {
-        throw this.error(key, 'unknown-config-key', `unknown config key '${key}' for kind '${element.kind}'`, allowed.length ? `the ${element.kind} kind accepts: ${allowed.join(', ')}` : `the ${element.kind} kind takes no config`);
-      }
-    }
-  }
+  constructor(readonly element: Element) {}
 
   error(key: string | undefined, code: string, message: string, hint?: string): KilnError {
     const pos = key !== undefined ? this.element.positions.get(`config.${key}`) : undefined;

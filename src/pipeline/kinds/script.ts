@@ -23,7 +23,7 @@ interface ScriptConfig {
 }
 
 function config(element: Element): ScriptConfig {
-  const c = new KindConfig(element, ['commands', 'root-read-only', 'layout']);
+  const c = new KindConfig(element);
   const raw = c.value('layout');
   let layout: LayoutEntry[] | undefined;
   if (raw !== undefined) {
@@ -64,6 +64,8 @@ function layoutElements(ctx: AssembleContext | undefined, element: Element, layo
 
 export const scriptKind: ElementKind = {
   name: 'script',
+  configKeys: ['commands', 'root-read-only', 'layout'],
+  defaults: new URL('./script.yaml', import.meta.url),
   version: 1,
   strictRebuild: true,
   configure(element) {

@@ -1,13 +1,14 @@
 import { FileTree } from '../../fs/tree.js';
-import { KindConfig, requireNoSources, type ElementKind } from './kind.js';
+import { requireNoSources, type ElementKind } from './kind.js';
 
 /** stack: groups dependencies; its own artifact is empty (docs/format.md#stack). */
 export const stackKind: ElementKind = {
   name: 'stack',
+  configKeys: [],
+  defaults: new URL('./stack.yaml', import.meta.url),
   version: 1,
   strictRebuild: false,
   configure(element) {
-    new KindConfig(element, []);
     requireNoSources(element);
   },
   uniqueKey() {

@@ -40,7 +40,7 @@ interface ImageConfig {
 }
 
 function readConfig(element: Element): ImageConfig {
-  const c = new KindConfig(element, ['base', 'input', ...COMMAND_LISTS]);
+  const c = new KindConfig(element);
   const commands = Object.fromEntries(COMMAND_LISTS.map((k) => [k, c.stringList(k)])) as ImageConfig['commands'];
   const out: ImageConfig = { commands };
   const base = c.value('base');
@@ -189,6 +189,9 @@ function sourceDateEpoch(element: Element): number | undefined {
 
 export const x86imageKind: ElementKind = {
   name: 'x86image',
+  configKeys: ['base', 'input', ...COMMAND_LISTS],
+  defaults: new URL('./x86image.yaml', import.meta.url),
+  pluginPackage: 'BuildStream-external',
   version: 1,
   strictRebuild: true,
   configure(element) {
@@ -197,7 +200,7 @@ export const x86imageKind: ElementKind = {
     requireBuildDepsOnly(element);
     for (const k of REPLACED_LISTS) {
       if (c.commands[k].length > 0) {
-        throw new KindConfig(element, [k, 'base', 'input', ...COMMAND_LISTS]).error(
+        throw new KindConfig(element).error(
           k,
           'x86image-commands',
           `kiln writes the boot FAT, the ext4 root, the swap and the partition table itself, so '${k}' must be empty (it has ${c.commands[k].length} command(s))`,

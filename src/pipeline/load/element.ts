@@ -1,16 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
-import {
-  BUILTIN_ELEMENT_KINDS,
-  BUILTIN_SOURCE_KINDS,
-  CORE_SOURCE_KINDS,
-  PLUGIN_ELEMENT_KINDS,
-  kindConfigKeys,
-  kindDefaults,
-  kindDefaultsFile,
-} from '../kinds/defaults/index.js';
+import type { ElementKind } from '../kinds/kind.js';
+import { elementKinds, kindDefaults, kindDefaultsFile } from '../kinds/registry.js';
 import type { DepType, Dependency, Element, SourceDecl } from '../model.js';
+import { sourceKinds } from '../sources/registry.js';
 import { checkNoDirectives, composite, isDirectiveMap } from './composite.js';
 import { processDirectives } from './directives.js';
 import { collectPositions, emptyMap, mapNode, scalar, toPlain, toPlainMap, withEntries, type MapNode, type Node, type ScalarNode } from './node.js';
@@ -137,17 +131,19 @@ export function parseElement(config: ProjectConfig, name: string, referrer?: Sou
   if (kind.value === 'junction') {
     throw new KilnError('junction-unsupported', `${display}: junction elements are not supported (${formatPosition(kind.pos)})`, 'kiln loads a single project; copy the elements you need into it');
   }
-  if (!BUILTIN_ELEMENT_KINDS.includes(kind.value)) {
+  const elementKind = elementKinds.get(kind.value);
+  if (!elementKind) {
     const origin = config.project.declaredPlugins.get(kind.value);
+    const known = [...elementKinds.keys()].join(', ');
     throw origin
-      ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these element kinds natively: ${BUILTIN_ELEMENT_KINDS.join(', ')}`)
-      : new KilnError('kind-unknown', `unknown element kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${BUILTIN_ELEMENT_KINDS.join(', ')}`);
+      ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these element kinds natively: ${known}`)
+      : new KilnError('kind-unknown', `unknown element kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${known}`);
   }
-  if ((PLUGIN_ELEMENT_KINDS as readonly string[]).includes(kind.value) && !config.project.declaredPlugins.has(kind.value)) {
+  if (elementKind.pluginPackage !== undefined && !config.project.declaredPlugins.has(kind.value)) {
     throw new KilnError(
       'plugin-undeclared',
       `element kind '${kind.value}' in ${formatPosition(kind.pos)} comes from a plugin that project.conf does not declare`,
-      `add to project.conf: plugins: [{origin: pip, package-name: BuildStream-external, elements: {${kind.value}: 0}}]`,
+      `add to project.conf: plugins: [{origin: pip, package-name: ${elementKind.pluginPackage}, elements: {${kind.value}: 0}}]`,
     );
   }
   optString(node, 'description');
@@ -155,12 +151,18 @@ export function parseElement(config: ProjectConfig, name: string, referrer?: Sou
   return { name, file, display, node, kind, deps: parseDependencies(node) };
 }
 
-const defaultsCache = new Map<string, MapNode>();
+/** A registered kind by name (parseElement has checked that it exists). */
+function registeredKind(name: string): ElementKind {
+  return elementKinds.get(name)!;
+}
 
-function kindDefaultsNode(kind: string): MapNode {
+const defaultsCache = new WeakMap<ElementKind, MapNode>();
+
+function kindDefaultsNode(name: string): MapNode {
+  const kind = registeredKind(name);
   let node = defaultsCache.get(kind);
   if (!node) {
-    node = parseYaml(kindDefaults(kind), kindDefaultsFile(kind));
+    node = parseYaml(kindDefaults(kind), kindDefaultsFile(name));
     defaultsCache.set(kind, node);
   }
   return node;
@@ -188,11 +190,12 @@ function parseSources(raw: RawElement, config: ProjectConfig, positions: Map<str
   return expectList(listNode, 'sources').items.map((item, index) => {
     const m = expectMap(item, `sources[${index}]`);
     const kind = requireString(m, 'kind', `source #${index + 1} of ${raw.display}`);
-    if (!BUILTIN_SOURCE_KINDS.includes(kind.value)) {
+    if (!sourceKinds.has(kind.value)) {
       const origin = config.project.declaredPlugins.get(kind.value);
+      const known = [...sourceKinds.keys()].join(', ');
       throw origin
-        ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these source kinds natively: ${CORE_SOURCE_KINDS.join(', ')}`)
-        : new KilnError('kind-unknown', `unknown source kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${BUILTIN_SOURCE_KINDS.join(', ')}`);
+        ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these source kinds natively: ${known}`)
+        : new KilnError('kind-unknown', `unknown source kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${known}`);
     }
     const dirNode = optString(m, 'directory', `sources[${index}].directory`);
     // null values keep a meaning for sources (tar base-dir: ~ is the archive root): they become ''.
@@ -322,7 +325,7 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   // Config: kind ← element, every string expanded (the 2.x rule).
   const configNode = composite(sub(kindNode, 'config'), sub(el, 'config'), 'config');
   checkNoDirectives(configNode, 'config');
-  checkKeys(configNode, kindConfigKeys(kind), `config of a ${kind} element (${raw.display})`);
+  checkKeys(configNode, registeredKind(kind).configKeys, `config of a ${kind} element (${raw.display})`);
   const expandedConfig = expandNode(configNode, variables, 'config') as MapNode;
   userPositions(configNode, 'config', positions);
 

@@ -15,12 +15,11 @@ export abstract class BaseSource implements Source {
   constructor(
     readonly element: Element,
     readonly decl: SourceDecl,
-    allowedKeys: readonly string[],
   ) {
     this.kind = decl.kind;
     this.directory = decl.directory.replace(/^\/+/, '').replace(/\/+$/, '');
     this.label = sourceLabel(element, decl);
-    this.config = new SourceConfig(element, decl, allowedKeys);
+    this.config = new SourceConfig(element, decl);
   }
 
   /** Call at the end of a subclass constructor, once its fields are set. */

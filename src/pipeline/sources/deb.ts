@@ -63,7 +63,7 @@ export class DebSource extends BaseSource {
   readonly updates: boolean;
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['packages', 'suite', 'updates', 'architecture', 'essential', 'ref']);
+    super(element, decl);
     const raw = (decl.config as YamlMap)['packages'];
     if (raw === undefined || raw === '') throw this.error(undefined, 'source-missing-key', "'packages' is required (a list of Debian package names)");
     if (!Array.isArray(raw) || raw.some((p) => typeof p !== 'string' || !/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/.test(p))) {
@@ -212,4 +212,8 @@ export class DebSource extends BaseSource {
   }
 }
 
-export const debKind: SourceKind = { name: 'deb', configure: (decl, element) => new DebSource(element, decl) };
+export const debKind: SourceKind = {
+  name: 'deb',
+  configKeys: ['packages', 'suite', 'updates', 'architecture', 'essential', 'ref'],
+  configure: (decl, element) => new DebSource(element, decl),
+};

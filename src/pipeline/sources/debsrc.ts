@@ -74,7 +74,7 @@ export class DebsrcSource extends BaseSource {
   readonly baseDir: string;
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['package', 'version', 'file', 'suite', 'updates', 'base-dir', 'ref']);
+    super(element, decl);
     this.package = this.config.requireString('package');
     if (!/^[a-z0-9][a-z0-9+.-]+$/.test(this.package)) throw this.error('package', 'source-bad-type', `'${this.package}' is not a Debian source package name`);
     this.version = this.config.string('version') || undefined;
@@ -222,4 +222,8 @@ export class DebsrcSource extends BaseSource {
   }
 }
 
-export const debsrcKind: SourceKind = { name: 'debsrc', configure: (decl, element) => new DebsrcSource(element, decl) };
+export const debsrcKind: SourceKind = {
+  name: 'debsrc',
+  configKeys: ['package', 'version', 'file', 'suite', 'updates', 'base-dir', 'ref'],
+  configure: (decl, element) => new DebsrcSource(element, decl),
+};

@@ -18,8 +18,8 @@ export abstract class DownloadableSource extends BaseSource {
   /** The URL as written (maybe `alias:path`). */
   readonly url: string;
 
-  constructor(element: Element, decl: SourceDecl, allowedKeys: readonly string[]) {
-    super(element, decl, ['url', ...allowedKeys]);
+  constructor(element: Element, decl: SourceDecl) {
+    super(element, decl);
     this.url = this.config.requireString('url');
     const translated = translateUrl(this.url, element.project);
     if (!FETCHABLE.test(translated)) {

@@ -28,7 +28,7 @@ export class GitSource extends BaseSource {
   private readonly fail: Fail = (code, message, hint) => this.error(undefined, code, message, hint);
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['url', 'track', 'ref', 'checkout-submodules', 'submodules', 'ref-format', 'track-tags', 'tags']);
+    super(element, decl);
     this.url = this.config.requireString('url');
     this.trackRef = this.config.string('track');
     const s = splitAlias(this.url);
@@ -164,4 +164,8 @@ export class GitSource extends BaseSource {
   }
 }
 
-export const gitKind: SourceKind = { name: 'git', configure: (decl, element) => new GitSource(element, decl) };
+export const gitKind: SourceKind = {
+  name: 'git',
+  configKeys: ['url', 'track', 'ref', 'checkout-submodules', 'submodules', 'ref-format', 'track-tags', 'tags'],
+  configure: (decl, element) => new GitSource(element, decl),
+};

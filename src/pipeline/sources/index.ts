@@ -1,15 +1,11 @@
-import './builtin.js';
-
 /**
- * Source kinds: the interface (kind.ts), the built-in kinds registered in `sourceKinds`, and
- * the staging entry point. Import this module (not kind.ts alone) to get the built-ins.
+ * Source kinds: the interface (kind.ts), the table of kinds (registry.ts), and the staging
+ * entry point.
  */
 
+export { configureSource, registerSourceKind, sourceKinds } from './registry.js';
 export {
   SOURCE_MTIME,
-  configureSource,
-  registerSourceKind,
-  sourceKinds,
   sourceError,
   SourceConfig,
   type Consistency,

@@ -4,8 +4,10 @@ import type { BlobStore } from '../cache/blobs.js';
 import type { Element, SourceDecl, YamlMap, YamlValue } from '../model.js';
 
 /**
- * The source-kind plugin interface (docs/format.md#sources). A kind turns a SourceDecl into a Source:
- * it validates the kind-specific keys up front (errors carry file:line:col), knows its ref,
+ * The source-kind plugin interface (docs/format.md#sources): one module per kind exports one
+ * SourceKind (its name, its config keys, and how it configures a Source), listed in one table
+ * (registry.ts) that library users extend with `registerSourceKind`. A kind turns a SourceDecl
+ * into a Source: it validates the values up front (errors carry file:line:col), knows its ref,
  * reports a unique key for the element's cache key, tracks (computes a new ref), fetches (downloads
  * and verifies into the source cache) and stages (adds its files to the element's source tree).
  */
@@ -81,14 +83,9 @@ export interface Source {
 /** A registered source kind: configure validates the declaration and returns a Source. */
 export interface SourceKind {
   readonly name: string;
+  /** The keys its sources accept besides kind, directory and ref; others are rejected at their file:line:col. */
+  readonly configKeys: readonly string[];
   configure(decl: SourceDecl, element: Element): Source;
-}
-
-/** The built-in and added source kinds by name; other modules register theirs with `registerSourceKind`. */
-export const sourceKinds = new Map<string, SourceKind>();
-
-export function registerSourceKind(kind: SourceKind): void {
-  sourceKinds.set(kind.name, kind);
 }
 
 /** Where a key of a source mapping was written, falling back to the mapping itself. */
@@ -114,22 +111,21 @@ export function sourceError(element: Element, decl: SourceDecl, key: string | un
 /** Keys every source mapping may carry besides the kind-specific ones. */
 const COMMON_KEYS = new Set(['kind', 'directory', 'ref', 'provenance']);
 
-/**
- * Checks a source's config keys: unknown keys are an error (BuildStream validates them too), and
- * every value must be a string where a string is expected.
- */
+/** Rejects keys the kind does not list (BuildStream validates them too), at the key's file:line:col. */
+export function checkSourceKeys(kind: SourceKind, decl: SourceDecl, element: Element): void {
+  for (const key of Object.keys(decl.config)) {
+    if (COMMON_KEYS.has(key) || kind.configKeys.includes(key)) continue;
+    const accepted = [...new Set([...kind.configKeys, 'directory', 'ref'])].join(', ');
+    throw sourceError(element, decl, key, 'source-unknown-key', `unknown key '${key}'`, `the ${decl.kind} source accepts: ${accepted}`);
+  }
+}
+
+/** Typed reads of a source's config: every value must be a string where a string is expected. */
 export class SourceConfig {
   constructor(
     readonly element: Element,
     readonly decl: SourceDecl,
-    allowed: readonly string[],
-  ) {
-    const ok = new Set(allowed);
-    for (const key of Object.keys(decl.config)) {
-      if (COMMON_KEYS.has(key) || ok.has(key)) continue;
-      throw sourceError(element, decl, key, 'source-unknown-key', `unknown key '${key}'`, `the ${decl.kind} source accepts: ${[...new Set([...allowed, 'directory', 'ref'])].join(', ')}`);
-    }
-  }
+  ) {}
   private value(key: string): YamlValue | undefined {
     return (this.decl.config as YamlMap)[key];
   }
@@ -157,18 +153,4 @@ export class SourceConfig {
     if (!/^\d+$/.test(v)) throw sourceError(this.element, this.decl, key, 'source-bad-type', `'${key}' must be a non-negative integer, not '${v}'`);
     return Number(v);
   }
-}
-
-/** Looks up the kind and configures the source; an unknown kind names the ones that exist. */
-export function configureSource(decl: SourceDecl, element: Element): Source {
-  const kind = sourceKinds.get(decl.kind);
-  if (!kind && sourceKinds.size === 0) {
-    throw new KilnError('internal', 'no source kinds are registered', "import src/pipeline/sources/index.js (or stage.js), which registers the built-in kinds");
-  }
-  if (!kind) {
-    const declared = element.project.declaredPlugins.get(decl.kind);
-    const why = declared ? `unsupported plugin kind '${decl.kind}' (declared by origin ${declared})` : `unknown source kind '${decl.kind}'`;
-    throw sourceError(element, decl, 'kind', 'source-unknown-kind', why, `built-in source kinds: ${[...sourceKinds.keys()].sort().join(', ')}`);
-  }
-  return kind.configure(decl, element);
 }

@@ -21,7 +21,7 @@ export class LocalSource extends BaseSource {
   private key: YamlValue | undefined;
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['path']);
+    super(element, decl);
     this.path = this.config.requireString('path').replace(/\/+$/, '');
     this.fullPath = projectPath(element, decl, 'path', this.path);
   }
@@ -68,4 +68,8 @@ export class LocalSource extends BaseSource {
   }
 }
 
-export const localKind: SourceKind = { name: 'local', configure: (decl, element) => new LocalSource(element, decl) };
+export const localKind: SourceKind = {
+  name: 'local',
+  configKeys: ['path'],
+  configure: (decl, element) => new LocalSource(element, decl),
+};

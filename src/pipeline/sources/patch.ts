@@ -27,7 +27,7 @@ export class PatchSource extends BaseSource {
   private digest: string | undefined;
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['path', 'strip-level']);
+    super(element, decl);
     this.path = this.config.requireString('path');
     this.fullPath = projectPath(element, decl, 'path', this.path);
     this.strip = this.config.int('strip-level', 1);
@@ -91,4 +91,8 @@ export class PatchSource extends BaseSource {
   }
 }
 
-export const patchKind: SourceKind = { name: 'patch', configure: (decl, element) => new PatchSource(element, decl) };
+export const patchKind: SourceKind = {
+  name: 'patch',
+  configKeys: ['path', 'strip-level'],
+  configure: (decl, element) => new PatchSource(element, decl),
+};

@@ -10,7 +10,7 @@ export class RemoteSource extends DownloadableSource {
   readonly executable: boolean;
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['ref', 'filename', 'executable']);
+    super(element, decl);
     const fromUrl = decodeURIComponent(this.url.replace(/[?#].*$/, '').replace(/\/+$/, '').split(/[/:]/).pop() ?? '');
     this.filename = this.config.string('filename') ?? fromUrl;
     if (this.filename === '' || this.filename.includes('/') || this.filename === '.' || this.filename === '..') {
@@ -35,4 +35,8 @@ export class RemoteSource extends DownloadableSource {
   }
 }
 
-export const remoteKind: SourceKind = { name: 'remote', configure: (decl, element) => new RemoteSource(element, decl) };
+export const remoteKind: SourceKind = {
+  name: 'remote',
+  configKeys: ['url', 'ref', 'filename', 'executable'],
+  configure: (decl, element) => new RemoteSource(element, decl),
+};

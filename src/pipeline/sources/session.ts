@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CacheDirs } from '../cache/artifacts.js';
 import type { Element } from '../model.js';
-import './builtin.js';
-import { configureSource, type Consistency, type Source, type SourceContext } from './kind.js';
+import type { Consistency, Source, SourceContext } from './kind.js';
+import { configureSource } from './registry.js';
 
 /** A SourceContext over a cache directory, with warnings and progress going to `log`. */
 export function sourceContext(cache: CacheDirs, log: { warn(m: string): void; info?(m: string): void } = { warn: (m) => process.stderr.write(`WARNING ${m}\n`) }): SourceContext {

@@ -1,6 +1,5 @@
 import { KilnError } from '../../errors.js';
 import { FileTree } from '../../fs/tree.js';
-import './builtin.js';
 import { SOURCE_MTIME, type Source, type SourceContext } from './kind.js';
 import { normalizeSourceTree } from './tree-ops.js';
 

@@ -19,7 +19,7 @@ export class TarSource extends DownloadableSource {
   readonly baseDir: string | undefined;
 
   constructor(element: Element, decl: SourceDecl) {
-    super(element, decl, ['ref', 'base-dir']);
+    super(element, decl);
     const b = this.config.string('base-dir');
     this.baseDir = b === undefined ? '*' : b === '' ? undefined : b.replace(/^\.?\/+/, '').replace(/\/+$/, '');
     this.initRef();
@@ -80,4 +80,8 @@ export class TarSource extends DownloadableSource {
   }
 }
 
-export const tarKind: SourceKind = { name: 'tar', configure: (decl, element) => new TarSource(element, decl) };
+export const tarKind: SourceKind = {
+  name: 'tar',
+  configKeys: ['url', 'ref', 'base-dir'],
+  configure: (decl, element) => new TarSource(element, decl),
+};

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { fastParseYaml } from '../../../src/pipeline/load/fast-yaml.js';
 import { parseYamlFull } from '../../../src/pipeline/load/yaml.js';
-import { kindDefaults, BUILTIN_ELEMENT_KINDS } from '../../../src/pipeline/kinds/defaults/index.js';
+import { elementKinds, kindDefaults } from '../../../src/pipeline/kinds/registry.js';
 import { PROJECT_DEFAULTS_YAML } from '../../../src/pipeline/load/project-defaults.js';
 import { propertyRuns } from '../../helpers/tools.js';
 
@@ -42,7 +42,7 @@ const fixtures = fileURLToPath(new URL('../fixtures/seed-example/', import.meta.
     else if (n.endsWith('.bst') || n.endsWith('.conf')) texts.push([p, readFileSync(p, 'utf8')]);
   }
 })(fixtures);
-for (const k of BUILTIN_ELEMENT_KINDS) texts.push([`${k} defaults`, kindDefaults(k)]);
+for (const [name, kind] of elementKinds) texts.push([`${name} defaults`, kindDefaults(kind)]);
 texts.push(['project defaults', PROJECT_DEFAULTS_YAML]);
 texts.push(
   ['nulls', 'a: ~\nb:\nc: null\nd: "~"\ne: \'\'\nl:\n- ~\n- x\n'],

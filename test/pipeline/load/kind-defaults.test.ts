@@ -1,25 +1,27 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BUILTIN_ELEMENT_KINDS, BUILTIN_SOURCE_KINDS, kindConfigKeys, kindDefaults } from '../../../src/pipeline/kinds/defaults/index.js';
+import { elementKinds, kindDefaults } from '../../../src/pipeline/kinds/registry.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
 import { toPlain } from '../../../src/pipeline/load/node.js';
 import { parseYaml } from '../../../src/pipeline/load/yaml.js';
+import { sourceKinds } from '../../../src/pipeline/sources/registry.js';
 import { writeProject } from './project-files.js';
 
 test('every element kind has parseable defaults whose config keys it accepts', () => {
-  for (const kind of BUILTIN_ELEMENT_KINDS) {
-    const d = toPlain(parseYaml(kindDefaults(kind), kind)) as Record<string, Record<string, unknown>>;
-    for (const key of Object.keys(d)) assert.ok(['variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'].includes(key), `${kind}: ${key}`);
-    for (const key of Object.keys(d.config ?? {})) assert.ok(kindConfigKeys(kind).includes(key), `${kind}: config key ${key}`);
+  for (const [name, kind] of elementKinds) {
+    const d = toPlain(parseYaml(kindDefaults(kind), name)) as Record<string, Record<string, unknown>>;
+    for (const key of Object.keys(d)) assert.ok(['variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'].includes(key), `${name}: ${key}`);
+    for (const key of Object.keys(d.config ?? {})) assert.ok(kind.configKeys.includes(key), `${name}: config key ${key}`);
   }
-  assert.equal([...BUILTIN_SOURCE_KINDS], ['local', 'tar', 'remote', 'patch', 'git', 'deb', 'debsrc']);
+  assert.equal([...elementKinds.keys()], ['import', 'stack', 'compose', 'script', 'manual', 'autotools', 'make', 'cmake', 'filter', 'x86image']);
+  assert.equal([...sourceKinds.keys()], ['local', 'tar', 'remote', 'patch', 'git', 'deb', 'debsrc']);
 });
 
 test('each kind loads with its defaults expanded', () => {
   const files: Record<string, string> = {
     'project.conf': 'name: kinds\nplugins:\n- origin: pip\n  package-name: BuildStream-external\n  elements:\n    x86image: 0\n',
   };
-  for (const kind of BUILTIN_ELEMENT_KINDS) files[`${kind}.bst`] = `kind: ${kind}\n`;
+  for (const kind of elementKinds.keys()) files[`${kind}.bst`] = `kind: ${kind}\n`;
   const p = loadProject(writeProject(files), { maxJobs: 3 });
   const e = (k: string) => p.element(`${k}.bst`);
   assert.equal(e('manual').config, { 'configure-commands': [], 'build-commands': [], 'install-commands': [], 'strip-commands': [''] });
