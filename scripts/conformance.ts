@@ -42,19 +42,30 @@ const testsDir = process.env.KILN_BST_TESTS ?? (await unpackedSourcePackage({ pk
 
 const cases: Case[] = [...discoveredCases(testsDir), ...curatedCases()].filter((c) => !only || only.test(c.id));
 const work = mkdtempSync(join(tmpdir(), 'kiln-conformance-'));
-const results: Result[] = new Array<Result>(cases.length);
+const results: Result[][] = new Array<Result[]>(cases.length);
 let next = 0;
 let done = 0;
+let scratch = 0;
+const run = async (c: Case): Promise<Result> => {
+  const id = scratch++;
+  const r = await runCase(c, testsDir, { kilnMain, work, timeoutMs: 120_000 }, id);
+  rmSync(join(work, `case-${id}`), { recursive: true, force: true });
+  const result = compare(c, r.bst, r.kiln);
+  if (verbose) process.stderr.write(`${result.verdict.padEnd(10)} ${c.id}\n`);
+  return result;
+};
 const worker = async (): Promise<void> => {
   while (next < cases.length) {
     const i = next++;
     const c = cases[i]!;
-    const r = await runCase(c, testsDir, { kilnMain, work, timeoutMs: 120_000 }, i);
-    results[i] = compare(c, r.bst, r.kiln);
-    rmSync(join(work, `case-${i}`), { recursive: true, force: true });
+    const whole = await run(c);
+    results[i] = [whole];
+    if (whole.verdict !== 'agree' && c.split) {
+      results[i] = [];
+      for (const part of c.split) results[i]!.push(await run(part));
+    }
     done++;
-    if (verbose) process.stderr.write(`${results[i].verdict.padEnd(10)} ${c.id}\n`);
-    else process.stderr.write(`\r${done}/${cases.length}`);
+    if (!verbose) process.stderr.write(`\r${done}/${cases.length}`);
   }
 };
 try {
@@ -63,13 +74,14 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 process.stderr.write('\n');
+const flat = results.flat();
 
 const VERDICTS: Verdict[] = ['agree', 'both-error', 'deliberate', 'disagree'];
-const count = (v: Verdict): number => results.filter((r) => r.verdict === v).length;
-const out: string[] = [`bst ${version} vs kiln on ${cases.length} cases from BuildStream's tests/`, '', '| verdict | cases |', '| --- | ---: |'];
+const count = (v: Verdict): number => flat.filter((r) => r.verdict === v).length;
+const out: string[] = [`bst ${version} vs kiln on ${flat.length} cases from BuildStream's tests/ (a case is one show of one or more targets)`, '', '| verdict | cases |', '| --- | ---: |'];
 for (const v of VERDICTS) out.push(`| ${v} | ${count(v)} |`);
 out.push('');
-for (const r of results.filter((x) => x.verdict === 'deliberate')) out.push(`deliberate: ${r.case.id}\n    ${r.reason}`);
-for (const r of results.filter((x) => x.verdict === 'disagree')) out.push(`DISAGREE: ${r.case.id}\n${r.details.map((d) => `    ${d}`).join('\n')}`);
+for (const r of flat.filter((x) => x.verdict === 'deliberate')) out.push(`deliberate: ${r.case.id}\n    ${r.reason}`);
+for (const r of flat.filter((x) => x.verdict === 'disagree')) out.push(`DISAGREE: ${r.case.id}\n${r.details.map((d) => `    ${d}`).join('\n')}`);
 process.stdout.write(`${out.join('\n')}\n`);
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results.map((r) => ({ id: r.case.id, verdict: r.verdict, details: r.details, reason: r.reason })), null, 2));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(flat.map((r) => ({ id: r.case.id, verdict: r.verdict, details: r.details, reason: r.reason })), null, 2));

@@ -25,6 +25,8 @@ export interface Case {
   except: string[];
   /** Changes the private copy of the project the way the Python test does before running bst. */
   setup?: (projectDir: string) => void;
+  /** For a whole-project case: the cases to run instead when it does not agree (one per element). */
+  split?: Case[];
 }
 
 /** The test directories whose projects are taken (the others test building, caches or sandboxes). */
@@ -86,14 +88,19 @@ function make(c: Partial<Omit<Case, 'id'>> & { project: string; targets: string[
   return { id: caseId(full) + note, ...full };
 }
 
-/** One case per element of every test project, with the project's defaults. */
+/**
+ * Every test project with its defaults: one case showing all its elements at once (bst takes a
+ * second to start, so one run per project is what makes the whole set affordable), split into
+ * one case per element when the two tools do not agree on the whole.
+ */
 export function discoveredCases(testsDir: string): Case[] {
   const out: Case[] = [];
   for (const area of AREAS) {
     for (const project of projectsUnder(testsDir, area)) {
       const elements = elementsOf(join(testsDir, project));
       if (elements.length === 0) out.push(make({ project, targets: ['element.bst'] }));
-      for (const e of elements) out.push(make({ project, targets: [e] }));
+      else if (elements.length === 1) out.push(make({ project, targets: elements }));
+      else out.push({ ...make({ project, targets: elements }, ' (all elements)'), split: elements.map((e) => make({ project, targets: [e] })) });
     }
   }
   return out;
