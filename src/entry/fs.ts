@@ -5,6 +5,7 @@
  * @module kiln-image/fs
  */
 export { KilnError, type SourcePosition } from '../errors.js';
+export { ERROR_CODES, ERROR_AREAS, type ErrorCode, type ErrorCodeInfo, type ErrorArea } from '../error-codes.js';
 export { parseSize, formatSize } from '../units.js';
 export { FileTree, compareNames, normalizePath, type Inode, type InodeInit, type NodeType, type Timestamp } from '../fs/tree.js';
 export { readContent, type FileContent, type ContentReader } from '../fs/file-content.js';
