@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { processAlive } from '../../fs/file-target.js';
 import type { FileTree, Inode } from '../../fs/tree.js';
 import type { YamlMap } from '../model.js';
-import { BlobStore, fsyncPath } from './blobs.js';
+import { BlobStore } from './blobs.js';
+import { writeAll, writeFileDurably } from './host-write.js';
 import { blobDigest, decodeManifest, encodeManifest, type ManifestEntry } from './manifest.js';
 
 export { materialize, type MaterializeOptions, type MaterializeResult } from './materialize.js';
@@ -132,20 +133,8 @@ export class ArtifactCache {
     mkdirSync(dirname(dest), { recursive: true });
     const tmpDir = join(this.refsDir, '.tmp');
     mkdirSync(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `${process.pid}-${ref.key}-${Math.random().toString(36).slice(2, 10)}`);
-    const fd = openSync(tmp, 'w');
-    try {
-      let done = 0;
-      while (done < text.length) done += writeSync(fd, text, done, text.length - done);
-      fsyncSync(fd);
-    } catch (e) {
-      closeSync(fd);
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    closeSync(fd);
-    renameSync(tmp, dest);
-    fsyncPath(dirname(dest));
+    // named PID-… so that cleanStaleTemps can tell a killed session's temp
+    writeFileDurably(dest, (fd) => writeAll(fd, text), { temp: join(tmpDir, `${process.pid}-${ref.key}-${Math.random().toString(36).slice(2, 10)}`) });
   }
 
   /** The artifact under `ref`, or undefined if it is not cached. A damaged ref is an error. */

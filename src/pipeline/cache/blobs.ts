@@ -6,20 +6,19 @@ import {
   copyFileSync,
   existsSync,
   fstatSync,
-  fsyncSync,
   mkdirSync,
   openSync,
   readSync,
   renameSync,
   rmSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
-import type { FileContent } from '../../fs/file-content.js';
+import { contentChunks, type FileContent } from '../../fs/file-content.js';
+import { fsyncPath, writeAll } from './host-write.js';
 
 /**
  * The content-addressed blob store: `<cas>/objects/xx/yyyy…` named by the sha256 of the bytes.
@@ -111,8 +110,7 @@ export class BlobStore {
       const tmp = this.tempPath();
       const fd = openSync(tmp, 'w');
       try {
-        let done = 0;
-        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+        writeAll(fd, bytes);
       } finally {
         closeSync(fd);
       }
@@ -127,25 +125,15 @@ export class BlobStore {
     const tmp = this.tempPath();
     const hash = createHash('sha256');
     const fd = openSync(tmp, 'w');
-    const reader = content.open();
     try {
-      const buf = new Uint8Array(Math.min(CHUNK, Math.max(content.size, 1)));
-      let offset = 0;
-      while (offset < content.size) {
-        const n = reader.read(offset, buf.subarray(0, Math.min(buf.length, content.size - offset)));
-        if (n === 0) throw new KilnError('cache-short-read', `content ended after ${offset} of ${content.size} bytes`);
-        const chunk = buf.subarray(0, n);
+      for (const chunk of contentChunks(content, 'content stored in the cache')) {
         hash.update(chunk);
-        let done = 0;
-        while (done < n) done += writeSync(fd, chunk, done, n - done);
-        offset += n;
+        writeAll(fd, chunk);
       }
     } catch (e) {
       closeSync(fd);
       rmSync(tmp, { force: true });
       throw e;
-    } finally {
-      reader.close();
     }
     closeSync(fd);
     const digest = hash.digest('hex');
@@ -184,15 +172,6 @@ export class BlobStore {
     const r = spawnSync('sync', ['-f', this.root], { stdio: 'ignore' });
     if (r.status === 0) return;
     for (const d of digests) fsyncPath(this.objectPath(d));
-  }
-}
-
-export function fsyncPath(path: string, flags = 'r'): void {
-  const fd = openSync(path, flags);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

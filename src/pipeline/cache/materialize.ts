@@ -19,15 +19,15 @@ import {
   symlinkSync,
   unlinkSync,
   utimesSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import { hostJoin, hostName, showHost, type HostPath } from '../../fs/host-path.js';
 import { writeSkippingZeros, type BlockTarget } from '../../fs/block-target.js';
 import { HostFileContent } from '../../fs/content.js';
-import type { FileContent } from '../../fs/file-content.js';
+import { contentChunks, type FileContent } from '../../fs/file-content.js';
 import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
+import { writeAll } from './host-write.js';
 
 /**
  * Writes a FileTree to a host directory: for a sandbox root, a checkout, or a tool that needs
@@ -54,8 +54,6 @@ export interface MaterializeResult {
   /** Paths whose extended attributes were not written (a directory checkout does not write them). */
   xattrsDropped: string[];
 }
-
-const CHUNK = 1 << 20;
 
 function toDate(t: Timestamp): number {
   return t.sec + t.nsec / 1e9;
@@ -87,23 +85,15 @@ function writeContent(content: FileContent, dest: HostPath): void {
     }
   }
   const fd = openSync(dest, 'w');
-  const reader = content.open();
   try {
-    const buf = new Uint8Array(Math.min(CHUNK, Math.max(content.size, 1)));
     let offset = 0;
-    while (offset < content.size) {
-      const n = reader.read(offset, buf.subarray(0, Math.min(buf.length, content.size - offset)));
-      if (n === 0) throw new KilnError('short-content', `content for '${showHost(dest)}' ended after ${offset} of ${content.size} bytes`);
-      if (sparse) writeSkippingZeros(fdTarget(fd, content.size), offset, buf.subarray(0, n));
-      else {
-        let done = 0;
-        while (done < n) done += writeSync(fd, buf, done, n - done, offset + done);
-      }
-      offset += n;
+    for (const chunk of contentChunks(content, `content for '${showHost(dest)}'`)) {
+      if (sparse) writeSkippingZeros(fdTarget(fd, content.size), offset, chunk);
+      else writeAll(fd, chunk, offset);
+      offset += chunk.length;
     }
     if (sparse) ftruncateSync(fd, content.size);
   } finally {
-    reader.close();
     closeSync(fd);
   }
 }
@@ -115,10 +105,7 @@ function fdTarget(fd: number, size: number): BlockTarget {
     read: () => {
       throw new Error('write-only');
     },
-    write(offset, data) {
-      let done = 0;
-      while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
-    },
+    write: (offset, data) => writeAll(fd, data, offset),
   };
 }
 

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { FileTree } from '../../fs/tree.js';
+import { writeFileDurably } from '../cache/host-write.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
 import { archiveTree, checkSymlinks, type Fail } from './archive-tree.js';
 import { BaseSource } from './base.js';
@@ -141,19 +142,10 @@ export class GitSource extends BaseSource {
     const archive = join(`${m}.archives`, `${sha}.tar`);
     if (!existsSync(archive)) {
       mkdirSync(`${m}.archives`, { recursive: true });
-      const tmp = `${archive}.partial-${process.pid}`;
-      const fd = openSync(tmp, 'w');
-      try {
+      writeFileDurably(archive, (fd) => {
         const r = spawnSync('git', ['-C', m, '-c', 'tar.umask=0022', 'archive', '--format=tar', sha], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
         if (r.status !== 0) throw new KilnError('git-failed', `${this.label}: git archive ${sha} failed: ${r.stderr.trim()}`);
-        fsyncSync(fd);
-      } catch (e) {
-        closeSync(fd);
-        rmSync(tmp, { force: true });
-        throw e;
-      }
-      closeSync(fd);
-      renameSync(tmp, archive);
+      });
     }
     const whole = await archiveTree(archive, `${this.label}: ${archive}`, this.fail);
     checkSymlinks(whole, '', this.directory, this.fail);

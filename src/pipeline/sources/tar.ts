@@ -1,6 +1,7 @@
-import { existsSync, fsyncSync, openSync, closeSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { detectCompression, openDecompressed } from '../../fs/tar/decompress.js';
 import { compareNames, type FileTree } from '../../fs/tree.js';
+import { writeAll, writeFileDurably } from '../cache/host-write.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
 import { DownloadableSource } from './downloadable.js';
 import { globToRegExp } from './glob.js';
@@ -38,22 +39,9 @@ export class TarSource extends DownloadableSource {
     if (compression === 'none') return path;
     const plain = `${path}.tar`;
     if (existsSync(plain)) return plain;
-    const tmp = `${plain}.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-    const fd = openSync(tmp, 'w');
-    try {
-      for await (const chunk of await openDecompressed(path, compression)) {
-        const bytes = chunk as Uint8Array;
-        let done = 0;
-        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-      }
-      fsyncSync(fd);
-    } catch (e) {
-      closeSync(fd);
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    closeSync(fd);
-    renameSync(tmp, plain);
+    await writeFileDurably(plain, async (fd) => {
+      for await (const chunk of await openDecompressed(path, compression)) writeAll(fd, chunk as Uint8Array);
+    });
     return plain;
   }
 
