@@ -25,13 +25,6 @@ export function direntSize(nameLen: number): number {
   return (8 + nameLen + 3) & ~3;
 }
 
-export interface DirentValue {
-  inode: number;
-  recLen: number;
-  fileType: number;
-  name: Uint8Array;
-}
-
 export function encodeDirent(buf: Uint8Array, base: number, inode: number, recLen: number, fileType: number, name: Uint8Array): void {
   // Hot path (one call per name): plain byte stores in the layout of the table above.
   buf[base] = inode & 0xff;
@@ -43,11 +36,6 @@ export function encodeDirent(buf: Uint8Array, base: number, inode: number, recLe
   buf[base + 6] = name.length;
   buf[base + 7] = fileType;
   buf.set(name, base + 8);
-}
-
-export function decodeDirent(buf: Uint8Array, base: number): DirentValue {
-  const v = Dirent.decode(buf, base);
-  return { inode: v.inode, recLen: v.rec_len, fileType: v.file_type, name: buf.subarray(base + 8, base + 8 + v.name_len) };
 }
 
 /** Writes the checksum tail into the last 12 bytes of a leaf block and fills in its checksum. */

@@ -22,10 +22,6 @@ export function groupStart(g: Geometry, group: number): number {
   return g.firstDataBlock + group * g.blocksPerGroup;
 }
 
-export function groupBlocks(g: Geometry, group: number): number {
-  return Math.min(g.blocksPerGroup, g.blocks - groupStart(g, group));
-}
-
 /** Undefined when no filesystem of this kind fits in `blocks`. */
 export function computeGeometry(blocks: number, blockSize: number, inodeRatio: number): Geometry | undefined {
   const firstDataBlock = blockSize === 1024 ? 1 : 0;

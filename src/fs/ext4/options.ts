@@ -1,4 +1,5 @@
 import { KilnError } from '../../errors.js';
+import { parseUuid } from '../uuid.js';
 import type { WriteControl } from '../write-control.js';
 
 /** Options of `writeExt4` / `planExt4`. Every default is a pure function of the tree and options. */
@@ -59,14 +60,6 @@ export interface ResolvedOptions {
   blockSize: 1024 | 4096;
   journal: boolean;
   sourceDateEpoch: number | undefined;
-}
-
-export function parseUuid(text: string, what: string): Uint8Array {
-  const hex = text.replace(/-/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new KilnError('bad-option', `${what} '${text}' is not a UUID`, 'write 32 hex digits, e.g. 0b2f6a8e-5c1d-4e8a-9f3b-2d7c6e1a4b90');
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }
 
 export function resolveOptions(o: Ext4Options): ResolvedOptions {
