@@ -16,7 +16,7 @@ export function outputOptions(c: Command, what = 'the output'): Command {
     .option('-f, --force', `replace ${what} if it exists (refused otherwise)`)
     .option('-q, --quiet', 'print nothing but errors (no progress, no summary)')
     .option('-v, --verbose', 'also print progress without a terminal (a line every 5 s) and the time taken')
-    .option('--json', 'print the result as JSON (see README: JSON output)');
+    .option('--json', 'print the result as JSON (see docs/cli.md#json-output)');
 }
 
 /** The live progress line of a command writing `out`. */

@@ -19,7 +19,7 @@ export function registerImage(program: Command): void {
     .option('-l, --long', 'long format: mode, links, owner, size, mtime (UTC)')
     .option('-R, --recursive', 'list the whole subtree, one path per line')
     .option('--no-verify', 'read past metadata checksum mismatches (each is reported on stderr) instead of failing')
-    .option('--json', 'print the entries as JSON (see README: JSON output)')
+    .option('--json', 'print the entries as JSON (see docs/cli.md#json-output)')
     .action(async (spec: string, path: string, opts: { long?: boolean; recursive?: boolean; verify: boolean; json?: boolean }) => {
       await withImage(spec, opts.verify, async (img) => {
         const found = entries(img.reader, path, opts.recursive === true);
@@ -36,7 +36,7 @@ export function registerImage(program: Command): void {
     .command('inspect')
     .description('show the partition table of a disk image and the filesystem, label, UUID and space of each partition, with a to-scale picture on a terminal')
     .argument('<image>', 'disk image (MBR or GPT) or filesystem image (ext4, FAT, swap)')
-    .option('--json', 'print the facts as JSON (see README: JSON output)')
+    .option('--json', 'print the facts as JSON (see docs/cli.md#json-output)')
     .action(async (path: string, opts: { json?: boolean }) => {
       const { inspectImage } = await import('../inspect.js');
       const { printDisk } = await import('../disk-view.js');
@@ -158,7 +158,7 @@ function join(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** One entry of `kiln image ls --json` (see README: JSON output). */
+/** One entry of `kiln image ls --json` (see docs/cli.md#json-output). */
 export function entryJson(name: string, st: FsStat): Record<string, unknown> {
   return {
     name,

@@ -28,7 +28,7 @@ Layout (YAML):
     - filesystem: ext4
       source: rootfs.tar.zst
       size: auto
-See README.md (Disk images) for every key.`;
+docs/layout.md describes every key.`;
 
 /** The facts of a planned disk, as `kiln image inspect` shows a written one. */
 function planView(layoutPath: string, plan: DiskPlan): DiskView {

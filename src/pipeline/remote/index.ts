@@ -1,6 +1,6 @@
 /**
  * Remote caches (the Bazel HTTP remote-cache protocol): configuration, the HTTP client, pushing
- * and pulling artifacts and pinned source files. See README "Remote caches".
+ * and pulling artifacts and pinned source files. See docs/pipeline.md#remote-caches.
  */
 export { authorizationFor, effectiveRemotes, netrcEntry, parseRemotes, redactUrl, remoteUrl, type RemoteSpec } from './config.js';
 export { HttpCache, RemoteError, defaultTimeoutMs, type HttpCacheOptions, type Namespace, type RemoteTrouble } from './http-cache.js';
