@@ -26,7 +26,8 @@ export { stageBuildRoot, type BuildRoot, type PackageFile } from '../pipeline/de
 export { elementKinds, registerElementKind, kindOf, kindDefaults } from '../pipeline/kinds/registry.js';
 export { KindConfig, type ElementKind, type AssembleContext, type KeyValue } from '../pipeline/kinds/kind.js';
 export { stageTree, resolveInTree, type StageReport } from '../pipeline/kinds/stage-tree.js';
-export { computeManifest, globToRegExp as splitRuleRegExp, splitRules, selectPaths } from '../pipeline/kinds/split-rules.js';
+export { computeManifest, splitRules, selectPaths } from '../pipeline/kinds/split-rules.js';
+export { globToRegExp as splitRuleRegExp } from '../pipeline/util/glob.js';
 export { BwrapSandbox, findBwrap } from '../pipeline/sandbox/bwrap.js';
 export type { Sandbox, SandboxMount, SandboxOptions, SandboxLog } from '../pipeline/sandbox/sandbox.js';
 export { computeKeys, canonicalJson, shortKey, type ElementKeys } from '../pipeline/plan/keys.js';

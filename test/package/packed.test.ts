@@ -144,8 +144,8 @@ await withSparseFile(join(dir, 'ext4.img'), 8 << 20, (t) => writeExt4(tree, t, {
 const disk = await assembleDisk({ table: 'gpt', size: 'auto', partitions: [{ filesystem: 'fat', size: 'auto', source: dir }] }, join(dir, 'disk.img'));
 const opened = openImage(join(dir, 'ext4.img'));
 // An element of a kind whose defaults are a YAML file beside the kind's compiled module.
-writeFileSync(join(dir, 'project.conf'), 'name: packed\n');
-writeFileSync(join(dir, 'e.bst'), 'kind: make\n');
+writeFileSync(join(dir, 'project.conf'), 'name: packed\\n');
+writeFileSync(join(dir, 'e.bst'), 'kind: make\\n');
 const install = loadProject(dir).element('e.bst').config['install-commands'];
 console.log(JSON.stringify({ browser: summary, disk: disk.partitions.length, kinds: elementKinds.size, install, opened: typeof opened }));
 `;

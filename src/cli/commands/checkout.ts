@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
 import { outputError } from '../../fs/file-target.js';
 import { printableName } from '../../fs/name-bytes.js';
-import { removeTree } from '../../pipeline/plan/remove-tree.js';
+import { removeTree } from '../../pipeline/util/remove-tree.js';
 import type { CheckoutDeps } from '../../pipeline/cache/checkout.js';
 import { globalOptions } from '../context.js';
 import { CopyCounter, LiveLine } from '../live.js';

@@ -3,7 +3,7 @@ import { KilnError } from '../../errors.js';
 import type { Element, YamlValue } from '../../pipeline/model.js';
 import type { OpenPipeline } from '../../pipeline/plan/open.js';
 import { buildPlan } from '../../pipeline/plan/plan.js';
-import { dependenciesOf } from '../../pipeline/plan/scope.js';
+import { scopeOf } from '../../pipeline/scope.js';
 import type { Session } from '../../pipeline/plan/session.js';
 import { shortKey } from '../../pipeline/plan/keys.js';
 import { globalOptions } from '../context.js';
@@ -22,11 +22,11 @@ export function selectElements(p: OpenPipeline, deps: DepsSelection): Element[] 
     case 'plan':
       return buildPlan(p.session, p.targets);
     case 'run':
-      return dependenciesOf(p.targets, 'run');
+      return scopeOf(p.targets, 'run');
     case 'build':
-      return dependenciesOf(p.targets, 'build');
+      return scopeOf(p.targets, 'build');
     case 'all':
-      return dependenciesOf(p.targets, 'all');
+      return scopeOf(p.targets, 'all');
   }
 }
 

@@ -41,16 +41,16 @@ export function registerTrack(program: Command): void {
       if (opts.deps !== 'none' && opts.deps !== 'all') throw new KilnError('bad-option', `--deps must be none or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
       const g = await globalOptions(cmd);
-      const [{ openPipeline }, { dependenciesOf }, { updateRefs }, { describeRefChange }] = await Promise.all([
+      const [{ openPipeline }, { scopeOf }, { updateRefs }, { describeRefChange }] = await Promise.all([
         import('../../pipeline/plan/open.js'),
-        import('../../pipeline/plan/scope.js'),
+        import('../../pipeline/scope.js'),
         import('../../pipeline/plan/pin.js'),
         import('../../pipeline/sources/index.js'),
       ]);
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       const { session } = p;
       const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
-      const selected = (opts.deps === 'all' ? dependenciesOf(p.targets, 'all') : p.targets).filter((e: Element) => !except.has(e.name));
+      const selected = (opts.deps === 'all' ? scopeOf(p.targets, 'all') : p.targets).filter((e: Element) => !except.has(e.name));
       const out = opts.json ? process.stderr : process.stdout;
       const verb = opts.fixMissing ? 'fix-missing' : 'track';
       const live = new LiveLine(verb, opts);

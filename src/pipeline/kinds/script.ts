@@ -3,7 +3,7 @@ import { FileTree } from '../../fs/tree.js';
 import type { Element } from '../model.js';
 import type { SandboxMount } from '../sandbox/sandbox.js';
 import { KindConfig, elementError, requireBuildDepsOnly, requireNoSources, type AssembleContext, type ElementKind, type KeyValue } from './kind.js';
-import { dependencies } from '../plan/scope.js';
+import { dependencies } from '../scope.js';
 import { integrate, sandboxRelative, stageArtifacts } from './staging.js';
 
 /**

@@ -1,14 +1,12 @@
 import { KilnError } from '../../errors.js';
 import { FileTree, parentOf, type Inode } from '../../fs/tree.js';
 import type { Element, YamlMap, YamlValue } from '../model.js';
-import { globToRegExp } from '../sources/glob.js';
+import { globToRegExp } from '../util/glob.js';
 
 /**
  * Split rules (docs/format.md#split-rules): globs over artifact paths, grouped into domains
  * (runtime, devel, debug, ...), used by compose and filter to select parts of artifacts.
  */
-
-export { globToRegExp };
 
 function stringList(v: YamlValue | undefined, what: string): string[] {
   if (v === undefined) return [];

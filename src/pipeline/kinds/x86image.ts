@@ -10,7 +10,7 @@ import { assembleDisk } from '../../partition/disk-file.js';
 import type { DiskLayout, PartitionSpec } from '../../partition/disk-layout.js';
 import { parseSize } from '../../units.js';
 import type { Element } from '../model.js';
-import { dependencies } from '../plan/scope.js';
+import { scope } from '../scope.js';
 import { KindConfig, elementError, requireBuildDepsOnly, requireNoSources, type AssembleContext, type ElementKind, type KeyValue } from './kind.js';
 import { integrate, sandboxRelative, stageArtifacts, subtree } from './staging.js';
 
@@ -208,7 +208,7 @@ export const x86imageKind: ElementKind = {
         );
       }
     }
-    roles(element, dependencies(element, 'build'));
+    roles(element, scope(element, 'build'));
     for (const v of IMAGE_VARIABLES.slice(0, 8)) variable(element, v);
   },
   uniqueKey(element): KeyValue {

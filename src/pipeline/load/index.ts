@@ -2,7 +2,8 @@
 export { loadProject, LoadedProject } from './loader.js';
 export { loadProjectConfig, findProjectDirectory, type LoadOptions, type ProjectConfig } from './project.js';
 export { checkElementName } from './element.js';
-export { dependencies, directDependencies, scope, scopeOf, sortDependencies } from './graph.js';
+export { dependencies, directDependencies, scope, scopeOf } from '../scope.js';
+export { sortDependencies } from './graph.js';
 export { writeSourceRef, formatRef } from './refs.js';
 export { parseYaml, loadYamlFile } from './yaml.js';
 export { composite, compositeValue, checkNoDirectives } from './composite.js';

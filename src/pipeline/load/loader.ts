@@ -1,7 +1,8 @@
 import { KilnError, formatPosition } from '../../errors.js';
 import type { Element, Project, Scope } from '../model.js';
+import { dependencies, scope as scopeList, scopeOf } from '../scope.js';
 import { composeElement, parseElement, type RawDependency, type RawElement } from './element.js';
-import { dependencies, scope as scopeList, scopeOf, sortDependencies } from './graph.js';
+import { sortDependencies } from './graph.js';
 import { loadProjectConfig, type LoadOptions, type ProjectConfig } from './project.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Element, YamlValue } from '../model.js';
+import { dependencies, directDependencies } from '../scope.js';
 import type { ElementKind, KeyValue } from '../kinds/kind.js';
-import { dependencies, directDeps } from './scope.js';
 
 /**
  * Cache keys (docs/format.md#cache-keys): sha256 over the canonical JSON (sorted keys, no spaces) of what
@@ -112,7 +112,7 @@ export function computeKeys(elements: Element[], inputs: KeyInputs, cache = new 
       } else weakDeps.push([dep.element.project.name, dep.element.name]);
     }
     // Visit runtime-only deps too, so every element reachable gets keys.
-    for (const r of directDeps(e, 'run')) visit(r);
+    for (const r of directDependencies(e, 'run')) visit(r);
     const keys: ElementKeys = {
       strong: dict && strongDeps ? withDeps(dict, strongDeps) : undefined,
       weak: dict && strongDeps && weakDeps ? withDeps(dict, weakDeps) : undefined,

@@ -2,8 +2,8 @@ import { KilnError } from '../../errors.js';
 import { findProjectDirectory, loadProject, type LoadedProject } from '../load/index.js';
 import type { UserProjectOptions } from '../load/user-config.js';
 import type { Element } from '../model.js';
+import { scopeOf } from '../scope.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { dependenciesOf } from './scope.js';
 import { Session } from './session.js';
 
 export interface OpenOptions {
@@ -45,7 +45,7 @@ export function openPipeline(opts: OpenOptions): OpenPipeline {
   if (names.length === 0) throw new KilnError('no-targets', 'no elements given', 'name the elements, e.g. kiln build hello.bst (names are relative to element-path)');
   const targets = loaded.elements(names.map((n) => n.replace(/^\.\//, '')));
   const session = new Session({ cacheDir: opts.cacheDir, ...(opts.sandbox ? { sandbox: opts.sandbox } : {}), ...(opts.warn ? { warn: opts.warn } : {}) });
-  const all = dependenciesOf(targets, 'all');
+  const all = scopeOf(targets, 'all');
   session.configure(all);
   return { loaded, session, targets, all };
 }

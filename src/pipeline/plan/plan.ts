@@ -1,6 +1,6 @@
 import { KilnError } from '../../errors.js';
 import type { Element } from '../model.js';
-import { dependenciesOf, directDeps } from './scope.js';
+import { directDependencies, scopeOf } from '../scope.js';
 import type { Session } from './session.js';
 
 /**
@@ -14,11 +14,11 @@ export function buildPlan(session: Session, targets: Element[]): Element[] {
     const seen = depth.get(e);
     if (seen !== undefined && seen >= d) return;
     depth.set(e, d);
-    for (const r of directDeps(e, 'run')) visit(r, d);
-    if (!session.isCached(e)) for (const b of directDeps(e, 'build')) visit(b, d + 1);
+    for (const r of directDependencies(e, 'run')) visit(r, d);
+    if (!session.isCached(e)) for (const b of directDependencies(e, 'build')) visit(b, d + 1);
   };
   for (const t of targets) visit(t, 0);
-  const order = new Map(dependenciesOf(targets, 'all').map((e, i) => [e, i]));
+  const order = new Map(scopeOf(targets, 'all').map((e, i) => [e, i]));
   const planned = [...depth.keys()].filter((e) => !session.isCached(e));
   planned.sort((a, b) => depth.get(b)! - depth.get(a)! || order.get(a)! - order.get(b)!);
   const missing = planned.filter((e) => session.keys(e).strong === undefined);

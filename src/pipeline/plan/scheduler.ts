@@ -1,7 +1,7 @@
 import { KilnError } from '../../errors.js';
 import type { Element } from '../model.js';
+import { scope } from '../scope.js';
 import { BuildFailure, buildElement } from './builder.js';
-import { dependencies } from './scope.js';
 import type { Session } from './session.js';
 
 /**
@@ -86,8 +86,8 @@ export async function runPlan(session: Session, plan: Element[], options: Schedu
   // Build: start what is ready, up to `builders` at once.
   const pending = plan.filter((e) => !failed.has(e));
   const running = new Map<Element, Promise<void>>();
-  const blocked = (e: Element): boolean => dependencies(e, 'build').some((d) => failed.has(d) || summary.skipped.includes(d));
-  const ready = (e: Element): boolean => dependencies(e, 'build').every((d) => session.isCached(d));
+  const blocked = (e: Element): boolean => scope(e, 'build').some((d) => failed.has(d) || summary.skipped.includes(d));
+  const ready = (e: Element): boolean => scope(e, 'build').every((d) => session.isCached(d));
   for (;;) {
     if (!stopped) {
       for (let i = 0; i < pending.length && running.size < options.builders; ) {

@@ -1,17 +1,18 @@
 import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { processAlive } from '../../fs/file-target.js';
 import type { FileTree } from '../../fs/tree.js';
 import { openCache, type ArtifactRef, type CacheDirs } from '../cache/artifacts.js';
 import { kindOf } from '../kinds/registry.js';
 import type { ElementKind, KeyValue } from '../kinds/kind.js';
 import type { Element, Scope } from '../model.js';
+import { scope as scopeList } from '../scope.js';
 import { BwrapSandbox } from '../sandbox/bwrap.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { configureSource, sourceContext, type Source, type SourceContext } from '../sources/index.js';
+import { removeTree } from '../util/remove-tree.js';
 import { computeKeys, type ElementKeys } from './keys.js';
-import { removeTree, processAlive } from './remove-tree.js';
-import { dependencies } from './scope.js';
 
 /** Prefix of scratch directories that could not be removed and were set aside. */
 const LEFTOVER = 'leftover-';
@@ -74,7 +75,7 @@ export class Session {
   }
 
   dependencies(element: Element, scope: Scope): Element[] {
-    return dependencies(element, scope);
+    return scopeList(element, scope);
   }
 
   /** Strong and weak keys (memoized; call `forgetKeys` after a track changed refs). */
@@ -130,7 +131,7 @@ export class Session {
     if (this.keys(element).strong === undefined) return 'no reference';
     if (this.isCached(element)) return 'cached';
     if (!this.sourcesCached(element)) return 'fetch needed';
-    return dependencies(element, 'build').every((d) => this.isCached(d)) ? 'buildable' : 'waiting';
+    return scopeList(element, 'build').every((d) => this.isCached(d)) ? 'buildable' : 'waiting';
   }
 
   /** A cached artifact's tree (memoized). */

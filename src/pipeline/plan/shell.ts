@@ -5,8 +5,8 @@ import { FileTree } from '../../fs/tree.js';
 import { integrate, sandboxRelative, stageArtifacts } from '../kinds/staging.js';
 import type { Element } from '../model.js';
 import type { SandboxMount } from '../sandbox/sandbox.js';
+import { removeTree } from '../util/remove-tree.js';
 import { makeAssembleContext } from './builder.js';
-import { removeTree } from './remove-tree.js';
 import type { Session } from './session.js';
 
 /** A staged, integrated root for `kiln shell`, ready for `BwrapSandbox.exec`. */

@@ -20,6 +20,5 @@ export { stageSources, normalizeSourceTree } from './stage.js';
 export { overlayTree, resolveInside, symlinkStaysInside } from './tree-ops.js';
 export { translateUrl, candidateUrls, urlDirectoryName } from './url.js';
 export { downloadToCache, DigestMismatch } from './download.js';
-export { globToRegExp } from './glob.js';
 export { consistency, sourceContext, configureElementSources } from './session.js';
 export { trackElements, fixMissingElements, describeRefChange, fetchElements, inconsistentElements, runLimited, type TrackResult, type FetchResult } from './operations.js';

@@ -7,7 +7,7 @@ import { FileTree, type Inode } from '../../fs/tree.js';
 import { hashFile } from '../cache/blobs.js';
 import { materialize } from '../cache/materialize.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
-import { removeTree } from '../plan/remove-tree.js';
+import { removeTree } from '../util/remove-tree.js';
 import { BaseSource } from './base.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { projectPath } from './project-path.js';

@@ -3,8 +3,8 @@ import { detectCompression, openDecompressed } from '../../fs/tar/decompress.js'
 import { compareNames, type FileTree } from '../../fs/tree.js';
 import { writeAll, writeFileDurably } from '../cache/host-write.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
+import { globToRegExp } from '../util/glob.js';
 import { DownloadableSource } from './downloadable.js';
-import { globToRegExp } from './glob.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree } from './tree-ops.js';
 import { archiveTree, checkSymlinks, type Fail } from './archive-tree.js';

@@ -2,10 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readContent } from '../../../src/fs/file-content.js';
 import { FileTree } from '../../../src/fs/tree.js';
-import { computeManifest, globToRegExp, selectPaths, splitRules } from '../../../src/pipeline/kinds/split-rules.js';
+import { computeManifest, selectPaths, splitRules } from '../../../src/pipeline/kinds/split-rules.js';
+import { globToRegExp } from '../../../src/pipeline/util/glob.js';
 import { resolveInTree, stageTree } from '../../../src/pipeline/kinds/stage-tree.js';
 import type { DepType, Element } from '../../../src/pipeline/model.js';
-import { dependencies } from '../../../src/pipeline/plan/scope.js';
+import { scope } from '../../../src/pipeline/scope.js';
 import { makeElement, makeProject } from './hand-elements.js';
 
 const text = (t: FileTree, p: string): string => new TextDecoder().decode(readContent(t.get(p)!.content!));
@@ -26,16 +27,16 @@ test('dependency scopes of the example project give its documented staging order
   const system = el('image/system.bst', [[contents, 'build'], [gz, 'build'], [linux, 'build']]);
   const image = el('image-x86_64.bst', [[base, 'build'], [system, 'build']]);
   const names = (es: Element[]) => es.map((e) => e.name.replace(/\.bst$/, ''));
-  assert.equal(names(dependencies(image, 'all')), [
+  assert.equal(names(scope(image, 'all')), [
     'base', 'contents/musl', 'contents/busybox', 'contents/hello', 'contents',
     'image/initramfs/initramfs-scripts', 'image/initramfs/initramfs', 'image/initramfs/initramfs-gz', 'image/linux', 'image/system', 'image-x86_64',
   ]);
-  assert.equal(names(dependencies(contents, 'run')), ['contents/musl', 'contents/busybox', 'contents/hello', 'contents']);
+  assert.equal(names(scope(contents, 'run')), ['contents/musl', 'contents/busybox', 'contents/hello', 'contents']);
   // Build-only deps of a dependency are never staged: busybox's build stages base only.
-  assert.equal(names(dependencies(busybox, 'build')), ['base']);
-  assert.equal(names(dependencies(initramfs, 'build')), ['contents/musl', 'contents/busybox', 'contents/hello', 'contents', 'image/initramfs/initramfs-scripts']);
+  assert.equal(names(scope(busybox, 'build')), ['base']);
+  assert.equal(names(scope(initramfs, 'build')), ['contents/musl', 'contents/busybox', 'contents/hello', 'contents', 'image/initramfs/initramfs-scripts']);
   // A compose's runtime closure is itself: the image stages base and system only.
-  assert.equal(names(dependencies(image, 'build')), ['base', 'image/system']);
+  assert.equal(names(scope(image, 'build')), ['base', 'image/system']);
 });
 
 test('staging goes through directory symlinks, later elements win overlaps, whitelists silence them', () => {

@@ -1,7 +1,8 @@
 /**
  * BuildStream's path globs (split rules, tar `base-dir`): `*` matches within one path component,
  * `**` across components, `?` one non-'/' character, `[...]`/`[!...]` classes; everything else
- * is literal and the whole path must match.
+ * is literal and the whole path must match. In util/, the pipeline's ground floor (it imports
+ * nothing from the pipeline), because kinds (split rules) and sources (tar) both use it.
  */
 export function globToRegExp(glob: string): RegExp {
   let re = '';

@@ -32,7 +32,8 @@ function openUp(path: string, st: Stats | undefined): void {
  * (no recursion, so depth does not matter), making directories writable as it enters them,
  * and moves directories that sit too deep for a path up to the top of the tree before going
  * on. Everything that can be removed is; if something cannot (another user's files,
- * immutable files), a KilnError names it.
+ * immutable files), a KilnError names it. In util/, the pipeline's ground floor, because the
+ * sessions, the patch source, the artifact cache and the CLI all remove scratch trees.
  */
 export function removeTree(path: string): void {
   try {
@@ -127,14 +128,5 @@ export function removeTree(path: string): void {
   }
   if (failures.length > 0 && lstat(path)) {
     throw new KilnError('remove-failed', `cannot remove '${path}':\n  ${failures.join('\n  ')}`, 'remove it by hand (it may hold files of another user, or immutable files: lsattr, chattr -i)');
-  }
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,0 +1,56 @@
+import type { DepType, Element, Scope } from './model.js';
+
+/**
+ * The staging scopes of docs/format.md#scopes (RUN, BUILD, ALL) over the model's dependency
+ * lists. They sit beside the model, below every room of the pipeline, because the loaded
+ * project, the kinds (what to stage), the planner, the remote cache and the CLI all ask them.
+ */
+
+const isBuild = (t: DepType): boolean => t === 'build' || t === 'all';
+const isRuntime = (t: DepType): boolean => t === 'runtime' || t === 'all';
+
+/** Direct dependencies in a scope: 'build' = build or all, 'run' = runtime or all. */
+export function directDependencies(element: Element, scope: 'build' | 'run'): Element[] {
+  const want = scope === 'build' ? isBuild : isRuntime;
+  return element.dependencies.filter((d) => want(d.type)).map((d) => d.element);
+}
+
+function* runScope(e: Element, visited: Set<Element>): Generator<Element> {
+  if (visited.has(e)) return;
+  visited.add(e);
+  for (const d of e.dependencies) if (isRuntime(d.type)) yield* runScope(d.element, visited);
+  yield e;
+}
+
+function* allScope(e: Element, visited: Set<Element>): Generator<Element> {
+  if (visited.has(e)) return;
+  visited.add(e);
+  for (const d of e.dependencies) if (isBuild(d.type)) yield* allScope(d.element, visited);
+  for (const d of e.dependencies) if (d.type === 'runtime') yield* allScope(d.element, visited);
+  yield e;
+}
+
+/**
+ * `dependencies(scope)` of docs/format.md#scopes as a generator with a shared visited set (pass one to
+ * take the union over several targets): RUN = the element's runtime closure, element last;
+ * BUILD = the runtime closure of each direct build dependency, the element excluded;
+ * ALL = build deps, then runtime-only deps, recursively, then the element.
+ */
+export function* dependencies(element: Element, scope: Scope, visited: Set<Element> = new Set()): Generator<Element> {
+  if (scope === 'run') yield* runScope(element, visited);
+  else if (scope === 'all') yield* allScope(element, visited);
+  else for (const d of element.dependencies) if (isBuild(d.type)) yield* runScope(d.element, visited);
+}
+
+/** A scope as a list, in staging order. */
+export function scope(element: Element, which: Scope): Element[] {
+  return [...dependencies(element, which)];
+}
+
+/** The union of a scope over several targets, in order, each element once. */
+export function scopeOf(targets: readonly Element[], which: Scope): Element[] {
+  const visited = new Set<Element>();
+  const out: Element[] = [];
+  for (const t of targets) for (const e of dependencies(t, which, visited)) out.push(e);
+  return out;
+}
