@@ -4,7 +4,7 @@ import { useColour } from './colour.js';
 
 /**
  * What `kiln image inspect` and `kiln mkimage --dry-run` show of a disk: the facts (also the
- * `--json` shape, documented in the README) and the picture drawn from them.
+ * `--json` shape, documented in docs/cli.md#json-output) and the picture drawn from them.
  */
 
 export interface PartitionView {
@@ -15,7 +15,7 @@ export interface PartitionView {
   size: number;
   /** GPT type GUID (upper case) or MBR type byte as `0x83`; null for a bare filesystem image. */
   type: string | null;
-  /** `esp`, `linux`, `swap`, … when the type has a name (see README: partition types). */
+  /** `esp`, `linux`, `swap`, … when the type has a name (see docs/layout.md#partition-types). */
   typeName: string | null;
   /** GPT partition name. */
   name: string | null;
