@@ -697,6 +697,11 @@ export const ERROR_CODES = {
     meaning: 'A required key is missing (for example kind: in an element, type: or values: in an option).',
     action: "Add the key the message names.",
   },
+  'option-name': {
+    area: 'project',
+    meaning: 'A project option is declared under a name that is not a name.',
+    action: 'Name options with a letter or _ followed by letters, digits and _.',
+  },
   'option-type': {
     area: 'project',
     meaning: 'A project option has a type kiln does not know.',
@@ -711,6 +716,11 @@ export const ERROR_CODES = {
     area: 'project',
     meaning: "A project option's value is not one its declaration allows.",
     action: 'Give one of the values the message lists (True or False for a bool).',
+  },
+  'option-values': {
+    area: 'project',
+    meaning: 'An enum, flags or arch option is declared without a list of values.',
+    action: 'List the values the option may take under values:.',
   },
   'plugin-origin': {
     area: 'project',
@@ -771,6 +781,11 @@ export const ERROR_CODES = {
     area: 'project',
     meaning: 'Variables refer to each other in a circle.',
     action: 'Break the cycle: one of the variables must not refer back.',
+  },
+  'variable-name': {
+    area: 'project',
+    meaning: "An option's variable: is not a variable name.",
+    action: 'Name variables with a letter or _ followed by letters, digits, _ and -.',
   },
   'variable-protected': {
     area: 'project',
