@@ -56,13 +56,12 @@ function diffShown(bst: Shown[], kiln: Shown[]): string[] {
 }
 
 export function compare(c: Case, bst: Outcome, kiln: Outcome): Result {
-  let verdict: Verdict;
   let details: string[];
   if (!bst.ok && !kiln.ok) return { case: c, verdict: 'both-error', details: [`bst ${bst.error}`, `kiln ${kiln.error}`] };
   if (!bst.ok) details = [`only bst fails: ${bst.error}`];
   else if (!kiln.ok) details = [`only kiln fails: ${kiln.error}`];
   else details = diffShown(bst.elements.map(normalizeBst), kiln.elements.map(normalizeKiln));
-  verdict = details.length === 0 ? 'agree' : 'disagree';
+  const verdict: Verdict = details.length === 0 ? 'agree' : 'disagree';
   if (verdict === 'disagree') {
     const known = DELIBERATE.find((d) => d.cases.test(c.id) && (!d.detail || details.every((x) => d.detail!.test(x))));
     if (known) return { case: c, verdict: 'deliberate', details, reason: known.reason };
