@@ -7,7 +7,7 @@
 import { BootSector, ExtendedBpb, Fat32Bpb, SECTOR, ebpbOffset } from '../../src/fs/fat/boot-sector.js';
 import { ATTR_DIRECTORY, ATTR_LFN, DIRENT_SIZE, DirEntry, LfnEntry } from '../../src/fs/fat/dirent.js';
 import { decodeFat, isEndOfChain, setFatEntry } from '../../src/fs/fat/fat-table.js';
-import { parseFatBootSector } from '../../src/fs/fat/reader.js';
+import { parseFatBootSector } from '../../src/fs/fat/boot-sector.js';
 import type { ImageMap, Region, Structural } from './model.js';
 import { view } from './model.js';
 

@@ -5,7 +5,7 @@ import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { writeSkippingZeros } from '../../src/fs/block-target.js';
 import { join } from 'node:path';
 import { FileTree, KilnError, MemoryTarget, SparseFileTarget, installSyslinux, loadSyslinuxBinaries, readFat, writeFat, type FatType } from '../../src/index.js';
-import { parseFatBootSector } from '../../src/fs/fat/reader.js';
+import { parseFatBootSector } from '../../src/fs/fat/boot-sector.js';
 import { decodeFat } from '../../src/fs/fat/fat-table.js';
 import { generateExtents } from '../../src/partition/syslinux/install.js';
 import { requireTool, run } from '../helpers/tools.js';

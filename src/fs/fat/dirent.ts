@@ -1,33 +1,33 @@
 import { Struct } from '../struct.js';
 
-/** A 32-byte short (8.3) directory entry. */
+/** A 32-byte short (8.3) directory entry; comments give the field names of Microsoft's FAT specification. */
 export const DirEntry = new Struct('FAT directory entry', 32, [
-  { name: 'name', offset: 0, type: 'bytes', size: 11 },
-  { name: 'attributes', offset: 11, type: 'u8' },
+  { name: 'name', offset: 0, type: 'bytes', size: 11 }, // DIR_Name
+  { name: 'attributes', offset: 11, type: 'u8' }, // DIR_Attr
   /** Windows NT case bits: 0x08 base name lower case, 0x10 extension lower case. */
-  { name: 'ntCase', offset: 12, type: 'u8' },
-  { name: 'createTimeFine', offset: 13, type: 'u8' },
-  { name: 'createTime', offset: 14, type: 'u16' },
-  { name: 'createDate', offset: 16, type: 'u16' },
-  { name: 'accessDate', offset: 18, type: 'u16' },
-  { name: 'clusterHigh', offset: 20, type: 'u16' },
-  { name: 'writeTime', offset: 22, type: 'u16' },
-  { name: 'writeDate', offset: 24, type: 'u16' },
-  { name: 'clusterLow', offset: 26, type: 'u16' },
-  { name: 'size', offset: 28, type: 'u32' },
+  { name: 'ntCase', offset: 12, type: 'u8' }, // DIR_NTRes
+  { name: 'createTimeFine', offset: 13, type: 'u8' }, // DIR_CrtTimeTenth
+  { name: 'createTime', offset: 14, type: 'u16' }, // DIR_CrtTime
+  { name: 'createDate', offset: 16, type: 'u16' }, // DIR_CrtDate
+  { name: 'accessDate', offset: 18, type: 'u16' }, // DIR_LstAccDate
+  { name: 'clusterHigh', offset: 20, type: 'u16' }, // DIR_FstClusHI
+  { name: 'writeTime', offset: 22, type: 'u16' }, // DIR_WrtTime
+  { name: 'writeDate', offset: 24, type: 'u16' }, // DIR_WrtDate
+  { name: 'clusterLow', offset: 26, type: 'u16' }, // DIR_FstClusLO
+  { name: 'size', offset: 28, type: 'u32' }, // DIR_FileSize
 ] as const);
 
 /** A VFAT long-name entry: 13 UTF-16 code units in three pieces, before its short entry. */
 export const LfnEntry = new Struct('VFAT long-name entry', 32, [
   /** Sequence number 1…20; 0x40 marks the last (first stored) entry. */
-  { name: 'order', offset: 0, type: 'u8' },
-  { name: 'name1', offset: 1, type: 'bytes', size: 10 },
-  { name: 'attributes', offset: 11, type: 'u8' },
-  { name: 'type', offset: 12, type: 'u8' },
-  { name: 'checksum', offset: 13, type: 'u8' },
-  { name: 'name2', offset: 14, type: 'bytes', size: 12 },
-  { name: 'clusterLow', offset: 26, type: 'u16' },
-  { name: 'name3', offset: 28, type: 'bytes', size: 4 },
+  { name: 'order', offset: 0, type: 'u8' }, // LDIR_Ord
+  { name: 'name1', offset: 1, type: 'bytes', size: 10 }, // LDIR_Name1
+  { name: 'attributes', offset: 11, type: 'u8' }, // LDIR_Attr
+  { name: 'type', offset: 12, type: 'u8' }, // LDIR_Type
+  { name: 'checksum', offset: 13, type: 'u8' }, // LDIR_Chksum
+  { name: 'name2', offset: 14, type: 'bytes', size: 12 }, // LDIR_Name2
+  { name: 'clusterLow', offset: 26, type: 'u16' }, // LDIR_FstClusLO
+  { name: 'name3', offset: 28, type: 'bytes', size: 4 }, // LDIR_Name3
 ] as const);
 
 export const DIRENT_SIZE = 32;

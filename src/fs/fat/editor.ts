@@ -1,10 +1,9 @@
 import { KilnError } from '../../errors.js';
 import type { BlockTarget } from '../block-target.js';
-import { SECTOR } from './boot-sector.js';
+import { SECTOR, parseFatBootSector, type FatVolume } from './boot-sector.js';
 import { ATTR_DIRECTORY, ATTR_LFN, DELETED, DIRENT_SIZE, DirEntry, entryCluster } from './dirent.js';
 import { decodeFat, encodeFat, endOfChain, fatBytes, isEndOfChain } from './fat-table.js';
 import { FSINFO_LEAD, FSINFO_STRUCT, FSINFO_UNKNOWN, FsInfo } from './fsinfo.js';
-import { parseFatBootSector, type FatVolume } from './reader.js';
 import { encodeFatTime } from './time.js';
 
 /**

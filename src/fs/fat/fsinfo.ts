@@ -1,12 +1,12 @@
 import { Struct } from '../struct.js';
 
-/** The FAT32 FSInfo sector: a hint of the free-cluster count and the next free cluster. */
+/** The FAT32 FSInfo sector: a hint of the free-cluster count and the next free cluster (FSI_* as the FAT specification names them). */
 export const FsInfo = new Struct('FAT32 FSInfo', 512, [
-  { name: 'leadSignature', offset: 0x000, type: 'u32' },
-  { name: 'structSignature', offset: 0x1e4, type: 'u32' },
-  { name: 'freeCount', offset: 0x1e8, type: 'u32' },
-  { name: 'nextFree', offset: 0x1ec, type: 'u32' },
-  { name: 'trailSignature', offset: 0x1fc, type: 'u32' },
+  { name: 'leadSignature', offset: 0x000, type: 'u32' }, // FSI_LeadSig
+  { name: 'structSignature', offset: 0x1e4, type: 'u32' }, // FSI_StrucSig
+  { name: 'freeCount', offset: 0x1e8, type: 'u32' }, // FSI_Free_Count
+  { name: 'nextFree', offset: 0x1ec, type: 'u32' }, // FSI_Nxt_Free
+  { name: 'trailSignature', offset: 0x1fc, type: 'u32' }, // FSI_TrailSig
 ] as const);
 
 export const FSINFO_LEAD = 0x41615252;

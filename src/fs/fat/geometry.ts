@@ -1,6 +1,6 @@
 import { KilnError } from '../../errors.js';
 import { formatSize } from '../../units.js';
-import { SECTOR, type FatType } from './boot-sector.js';
+import { MAX_CLUST_12, MAX_CLUST_16, MAX_CLUST_32, MIN_CLUST_16, MIN_CLUST_32, SECTOR, type FatType } from './boot-sector.js';
 
 /**
  * The layout of a FAT volume of a given size, computed the way mkfs.fat (dosfstools 4.2)
@@ -26,11 +26,6 @@ export interface FatGeometry {
   heads: number;
 }
 
-export const MAX_CLUST_12 = 4084;
-export const MIN_CLUST_16 = 4085;
-export const MAX_CLUST_16 = 65524;
-export const MIN_CLUST_32 = 65525;
-export const MAX_CLUST_32 = 0x0ffffff5;
 const DEFAULT_ROOT_ENTRIES = 512;
 const NUM_FATS = 2;
 

@@ -2,71 +2,11 @@ import { KilnError } from '../../errors.js';
 import type { BlockSource } from '../block-target.js';
 import { readContent, type ContentReader, type FileContent } from '../file-content.js';
 import { checkedSource, type FsDirEntry, type FsReader, type FsStat } from '../reader.js';
-import { BOOT_SIGNATURE, BootSector, ExtendedBpb, Fat32Bpb, SECTOR, ebpbOffset, type FatType } from './boot-sector.js';
+import { SECTOR, parseFatBootSector, type FatVolume } from './boot-sector.js';
 import { ATTR_DIRECTORY, ATTR_LFN, ATTR_READ_ONLY, ATTR_VOLUME_ID, DELETED, DIRENT_SIZE, DirEntry, LFN_LAST, LfnEntry, entryCluster } from './dirent.js';
 import { decodeFat, isBadCluster, isEndOfChain } from './fat-table.js';
-import { MAX_CLUST_12, MAX_CLUST_16 } from './geometry.js';
 import { decodeShortName, lfnChecksum, lfnEntryUnits } from './names.js';
 import { decodeFatTime } from './time.js';
-
-/** What the boot sector says, as the reader and the SYSLINUX installer need it. */
-export interface FatVolume {
-  fatType: FatType;
-  bytesPerSector: number;
-  sectorsPerCluster: number;
-  reservedSectors: number;
-  numFats: number;
-  fatSectors: number;
-  rootEntries: number;
-  totalSectors: number;
-  hiddenSectors: number;
-  firstDataSector: number;
-  clusterCount: number;
-  rootCluster: number;
-  fsInfoSector: number;
-  volumeId: number;
-  label: string;
-  media: number;
-}
-
-/** Parses and checks a FAT boot sector; the type follows from the cluster count, as the spec says. */
-export function parseFatBootSector(sector: Uint8Array): FatVolume {
-  const bs = BootSector.decode(sector);
-  const fail = (why: string): never => {
-    throw new KilnError('not-fat', `not a FAT filesystem: ${why}`, 'check that the image (or partition) holds a FAT volume');
-  };
-  if (bs.signature !== BOOT_SIGNATURE) fail('no 55 AA boot signature');
-  if (bs.bytesPerSector !== SECTOR) fail(`${bs.bytesPerSector}-byte sectors (kiln reads 512-byte sectors only)`);
-  if (bs.sectorsPerCluster === 0 || (bs.sectorsPerCluster & (bs.sectorsPerCluster - 1)) !== 0) fail(`bad sectors per cluster ${bs.sectorsPerCluster}`);
-  if (bs.numFats === 0 || bs.reservedSectors === 0) fail('no FATs or no reserved sectors');
-  const f32 = Fat32Bpb.decode(sector);
-  const fatSectors = bs.fatSectors16 || f32.fatSectors32;
-  const totalSectors = bs.totalSectors16 || bs.totalSectors32;
-  const rootDirSectors = Math.ceil((bs.rootEntries * DIRENT_SIZE) / SECTOR);
-  const firstDataSector = bs.reservedSectors + bs.numFats * fatSectors + rootDirSectors;
-  if (fatSectors === 0 || totalSectors <= firstDataSector) fail('inconsistent sizes in the BPB');
-  const clusterCount = Math.floor((totalSectors - firstDataSector) / bs.sectorsPerCluster);
-  const fatType: FatType = clusterCount <= MAX_CLUST_12 ? 12 : clusterCount <= MAX_CLUST_16 ? 16 : 32;
-  const ebpb = ExtendedBpb.decode(sector, ebpbOffset(fatType));
-  return {
-    fatType,
-    bytesPerSector: bs.bytesPerSector,
-    sectorsPerCluster: bs.sectorsPerCluster,
-    reservedSectors: bs.reservedSectors,
-    numFats: bs.numFats,
-    fatSectors,
-    rootEntries: bs.rootEntries,
-    totalSectors,
-    hiddenSectors: bs.hiddenSectors,
-    firstDataSector,
-    clusterCount,
-    rootCluster: fatType === 32 ? f32.rootCluster : 0,
-    fsInfoSector: fatType === 32 ? f32.fsInfoSector : 0,
-    volumeId: ebpb.bootSignature === 0x29 || ebpb.bootSignature === 0x28 ? ebpb.volumeId : 0,
-    label: ebpb.bootSignature === 0x29 ? ebpb.volumeLabel : '',
-    media: bs.media,
-  };
-}
 
 interface RawEntry {
   name: string;
