@@ -10,11 +10,11 @@ import { ProgressMeter, zeroTarget, type WriteControl } from './write-control.js
  * blkid and swaplabel read are written; the rest of the page stays a hole.
  */
 export const SWAP_INFO = new Struct('swap_header', 1536, [
-  { name: 'version', offset: 1024, type: 'u32' }, // 1
-  { name: 'lastPage', offset: 1028, type: 'u32' }, // index of the last usable page
-  { name: 'nrBadPages', offset: 1032, type: 'u32' },
-  { name: 'uuid', offset: 1036, type: 'bytes', size: 16 }, // RFC 4122 byte order
-  { name: 'volumeName', offset: 1052, type: 'string', size: 16 }, // label, NUL-padded
+  { name: 'version', offset: 1024, type: 'u32' }, // info.version: 1
+  { name: 'lastPage', offset: 1028, type: 'u32' }, // info.last_page: index of the last usable page
+  { name: 'nrBadPages', offset: 1032, type: 'u32' }, // info.nr_badpages
+  { name: 'uuid', offset: 1036, type: 'bytes', size: 16 }, // info.sws_uuid: RFC 4122 byte order
+  { name: 'volumeName', offset: 1052, type: 'string', size: 16 }, // info.sws_volume: label, NUL-padded
 ] as const);
 
 export const SWAP_MAGIC = 'SWAPSPACE2';

@@ -1,13 +1,13 @@
 import { Struct } from '../fs/struct.js';
 
-/** One 128-byte GPT partition entry, UEFI spec 5.3.3. */
+/** One 128-byte GPT partition entry, UEFI spec 5.3.3; comments give the spec's field names. */
 export const GPT_ENTRY = new Struct('GPT partition entry', 128, [
-  { name: 'typeGuid', offset: 0, type: 'bytes', size: 16 }, // all zero = unused
-  { name: 'uniqueGuid', offset: 16, type: 'bytes', size: 16 },
-  { name: 'firstLba', offset: 32, type: 'u64' },
-  { name: 'lastLba', offset: 40, type: 'u64' }, // inclusive
-  { name: 'attributes', offset: 48, type: 'u64' },
-  { name: 'name', offset: 56, type: 'bytes', size: 72 }, // UTF-16LE, 36 code units, NUL-padded
+  { name: 'typeGuid', offset: 0, type: 'bytes', size: 16 }, // PartitionTypeGUID: all zero = unused
+  { name: 'uniqueGuid', offset: 16, type: 'bytes', size: 16 }, // UniquePartitionGUID
+  { name: 'firstLba', offset: 32, type: 'u64' }, // StartingLBA
+  { name: 'lastLba', offset: 40, type: 'u64' }, // EndingLBA: inclusive
+  { name: 'attributes', offset: 48, type: 'u64' }, // Attributes
+  { name: 'name', offset: 56, type: 'bytes', size: 72 }, // PartitionName: UTF-16LE, 36 code units, NUL-padded
 ] as const);
 
 /** Attribute bit 2: "legacy BIOS bootable" (what gptmbr.bin looks for). */

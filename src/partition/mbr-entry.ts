@@ -1,14 +1,14 @@
 import { Struct } from '../fs/struct.js';
 import { decodeChs, encodeChs, type Chs } from './chs.js';
 
-/** One 16-byte partition entry of an MBR or EBR. */
+/** One 16-byte partition entry of an MBR or EBR (field names as the UEFI spec's legacy MBR partition record, 5.2.1). */
 export const MBR_ENTRY = new Struct('MBR partition entry', 16, [
-  { name: 'status', offset: 0, type: 'u8' }, // 0x80 = active (the one the boot code loads), else 0
-  { name: 'chsFirst', offset: 1, type: 'bytes', size: 3 },
-  { name: 'type', offset: 4, type: 'u8' },
-  { name: 'chsLast', offset: 5, type: 'bytes', size: 3 },
-  { name: 'lbaStart', offset: 8, type: 'u32' }, // relative to the table's base (0, or the extended partition / EBR)
-  { name: 'sectors', offset: 12, type: 'u32' },
+  { name: 'status', offset: 0, type: 'u8' }, // BootIndicator: 0x80 = active (the one the boot code loads), else 0
+  { name: 'chsFirst', offset: 1, type: 'bytes', size: 3 }, // StartingCHS
+  { name: 'type', offset: 4, type: 'u8' }, // OSType (the partition type)
+  { name: 'chsLast', offset: 5, type: 'bytes', size: 3 }, // EndingCHS
+  { name: 'lbaStart', offset: 8, type: 'u32' }, // StartingLBA: relative to the table's base (0, or the extended partition / EBR)
+  { name: 'sectors', offset: 12, type: 'u32' }, // SizeInLBA
 ] as const);
 
 export const STATUS_ACTIVE = 0x80;

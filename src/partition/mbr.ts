@@ -8,13 +8,14 @@ import { decodeEntry, encodeEntry, MBR_ENTRY, MBR_TYPES, STATUS_ACTIVE, type Raw
  * Four primary entries; with more than four partitions the fourth slot becomes an extended
  * partition holding a chain of EBRs, each describing one logical partition and linking to the
  * next — the layout fdisk/sfdisk write (EBR one alignment unit before its partition).
+ * Comments name each field as the UEFI spec's legacy MBR (5.2.1) does.
  */
 export const MBR = new Struct('MBR', 512, [
-  { name: 'bootCode', offset: 0, type: 'bytes', size: 440 }, // mbr.bin
-  { name: 'diskSignature', offset: 440, type: 'u32' },
-  { name: 'copyProtect', offset: 444, type: 'u16' }, // 0 (0x5A5A = read-only)
-  { name: 'entries', offset: 446, type: 'bytes', size: 64 }, // 4 × MBR_ENTRY
-  { name: 'bootSignature', offset: 510, type: 'u16' }, // 0xAA55
+  { name: 'bootCode', offset: 0, type: 'bytes', size: 440 }, // BootCode: mbr.bin
+  { name: 'diskSignature', offset: 440, type: 'u32' }, // UniqueMBRDiskSignature
+  { name: 'copyProtect', offset: 444, type: 'u16' }, // Unknown: 0 (0x5A5A = read-only)
+  { name: 'entries', offset: 446, type: 'bytes', size: 64 }, // PartitionRecord[4]: 4 × MBR_ENTRY
+  { name: 'bootSignature', offset: 510, type: 'u16' }, // Signature: 0xAA55
 ] as const);
 
 export const SECTOR = 512;
