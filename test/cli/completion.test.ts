@@ -36,7 +36,7 @@ test('the bash script is valid bash', () => {
 });
 
 test('bash completes commands, subcommands and options from the tree', () => {
-  assert.equal(complete(['kiln', 'mk']), ['mkfs', 'mkimage', 'mkinitramfs']);
+  assert.equal(complete(['kiln', 'mk']), ['mkfs', 'mkimage', 'mkinitramfs', 'mkuki']);
   assert.equal(complete(['kiln', 'mkfs', 'e']), ['ext4']);
   assert.equal(complete(['kiln', 'mkfs', 'ext4', '--fo']), ['--force']);
   assert.equal(complete(['kiln', 'image', 'inspect', '--j']), ['--json']);
@@ -75,7 +75,7 @@ test('fish completes the same words', () => {
   const file = join(dir, 'kiln.fish');
   writeFileSync(file, completionScript(program, 'fish'));
   const cases: [string, string[]][] = [
-    ['kiln mk', ['mkfs', 'mkimage', 'mkinitramfs']],
+    ['kiln mk', ['mkfs', 'mkimage', 'mkinitramfs', 'mkuki']],
     ['kiln mkfs e', ['ext4']],
     ['kiln mkfs ext4 --fo', ['--force']],
     ['kiln -o arch x86_64 -C dir bu', ['build']],

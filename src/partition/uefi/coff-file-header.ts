@@ -20,11 +20,3 @@ export const PE_SIGNATURE = 0x00004550;
 export const COFF_SYMBOL_SIZE = 18;
 /** The spec's limit on NumberOfSections for an image. */
 export const MAX_SECTIONS = 96;
-
-/** Machine types of the UEFI architectures, by the name systemd gives their stubs (linuxx64.efi.stub …). */
-export const MACHINES: Readonly<Record<number, string>> = {
-  0x8664: 'x64', // IMAGE_FILE_MACHINE_AMD64
-  0xaa64: 'aa64', // IMAGE_FILE_MACHINE_ARM64
-  0x5064: 'riscv64', // IMAGE_FILE_MACHINE_RISCV64
-  0x6264: 'loongarch64', // IMAGE_FILE_MACHINE_LOONGARCH64
-};

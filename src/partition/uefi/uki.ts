@@ -47,23 +47,24 @@ function bytesOf(v: Uint8Array | string | undefined): Uint8Array | undefined {
 }
 
 /** The kernel must carry the EFI stub (an "MZ" header pointing at a PE signature), or no UEFI stub can start it. */
-function checkKernel(linux: Uint8Array): void {
+function checkKernel(linux: Uint8Array, name: string): void {
   const hint = 'give the bzImage (arch/x86/boot/bzImage; Image on arm64) of a kernel built with CONFIG_EFI_STUB, not vmlinux or an initrd';
-  if (linux.length === 0) throw new KilnError('bad-kernel', 'the kernel is empty', hint);
+  if (linux.length === 0) throw new KilnError('bad-kernel', `${name} is empty`, hint);
   const pe = linux.length >= DOS_HEADER.size && DOS_HEADER.get(linux, 'e_magic') === DOS_MAGIC ? (DOS_HEADER.get(linux, 'e_lfanew') as number) : -1;
   if (pe < DOS_HEADER.size || pe + 4 > linux.length || new DataView(linux.buffer, linux.byteOffset).getUint32(pe, true) !== PE_SIGNATURE) {
-    throw new KilnError('bad-kernel', 'the kernel is not an EFI-stub kernel (no "MZ" header with a PE signature)', hint);
+    throw new KilnError('bad-kernel', `${name} is not an EFI-stub kernel (no "MZ" header with a PE signature)`, hint);
   }
 }
 
-function badStub(message: string): KilnError {
-  return new KilnError('bad-pe', `stub: ${message}`, 'use the stub as its package ships it (Debian: linuxx64.efi.stub of systemd-boot-efi)');
-}
-
-/** Writes a UKI: a pure function of its parts. Throws KilnError on a stub or kernel it cannot use. */
-export function writeUki(parts: UkiParts): Uint8Array {
-  const stub: PeImage = readPeImage(parts.stub, 'stub');
-  checkKernel(parts.linux);
+/**
+ * Writes a UKI: a pure function of its parts. Throws KilnError on a stub or kernel it cannot
+ * use; `names` says what to call them in those messages (their paths, say).
+ */
+export function writeUki(parts: UkiParts, names: { stub?: string; linux?: string } = {}): Uint8Array {
+  const stubName = names.stub ?? 'the stub';
+  const stub: PeImage = readPeImage(parts.stub, stubName);
+  const badStub = (message: string): KilnError => new KilnError('bad-pe', `${stubName}: ${message}`, 'use the stub as its package ships it (Debian: linuxx64.efi.stub of systemd-boot-efi)');
+  checkKernel(parts.linux, names.linux ?? 'the kernel');
   const added = UKI_SECTIONS.map((name) => ({ name, data: bytesOf(parts[PART_OF[name]] as Uint8Array | string | undefined) })).filter(
     (s): s is { name: UkiSection; data: Uint8Array } => s.data !== undefined && s.data.length > 0,
   );
