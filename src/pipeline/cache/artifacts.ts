@@ -5,6 +5,7 @@ import { KilnError } from '../../errors.js';
 import { processAlive } from '../../fs/file-target.js';
 import type { FileTree, Inode } from '../../fs/tree.js';
 import type { YamlMap } from '../model.js';
+import { ArtifactDirs } from './artifact-dirs.js';
 import { BlobStore } from './blobs.js';
 import { writeAll, writeFileDurably } from './host-write.js';
 import { blobDigest, decodeManifest, encodeManifest, type ManifestEntry } from './manifest.js';
@@ -45,6 +46,8 @@ export interface ArtifactMeta {
 export interface LoadedArtifact {
   tree: FileTree;
   meta: ArtifactMeta;
+  /** The sha256 of the ref's body (manifest and metadata): what the artifact is, byte for byte. */
+  digest: string;
 }
 
 const MAGIC = 'kiln-artifact 1';
@@ -59,6 +62,8 @@ export interface CacheDirs {
   root: string;
   blobs: BlobStore;
   artifacts: ArtifactCache;
+  /** `<cache>/extract`: artifacts as host directories, for staging without copies. */
+  artifactDirs: ArtifactDirs;
   /** `<cache>/sources`: the source cache (docs/format.md#source-cache). */
   sourceDir: string;
   /** `<cache>/tmp`: scratch space on the cache's filesystem (staging roots, spools). */
@@ -67,7 +72,7 @@ export interface CacheDirs {
 
 export function openCache(root: string): CacheDirs {
   const blobs = new BlobStore(join(root, 'cas'));
-  return { root, blobs, artifacts: new ArtifactCache(root, blobs), sourceDir: join(root, 'sources'), tmpDir: join(root, 'tmp') };
+  return { root, blobs, artifacts: new ArtifactCache(root, blobs), artifactDirs: new ArtifactDirs(join(root, 'extract')), sourceDir: join(root, 'sources'), tmpDir: join(root, 'tmp') };
 }
 
 export class ArtifactCache {
@@ -150,11 +155,12 @@ export class ArtifactCache {
     const nl = text.indexOf('\n');
     const head = text.slice(0, nl);
     const body = text.slice(nl + 1).replace(/\n$/, '');
-    if (!head.startsWith(`${MAGIC} `) || createHash('sha256').update(body).digest('hex') !== head.slice(MAGIC.length + 1)) {
+    const digest = createHash('sha256').update(body).digest('hex');
+    if (!head.startsWith(`${MAGIC} `) || digest !== head.slice(MAGIC.length + 1)) {
       throw new KilnError('cache-bad-manifest', `${what} is damaged (checksum mismatch)`, 'remove it from the cache and build again');
     }
     const parsed = JSON.parse(body) as { meta: ArtifactMeta; tree: ManifestEntry[] };
-    return { tree: decodeManifest(parsed.tree, this.blobs, what), meta: parsed.meta };
+    return { tree: decodeManifest(parsed.tree, this.blobs, what), meta: parsed.meta, digest };
   }
 
   /** The host path of an artifact's build log, if it kept one. */

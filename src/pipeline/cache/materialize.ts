@@ -30,10 +30,11 @@ import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
 import { writeAll } from './host-write.js';
 
 /**
- * Writes a FileTree to a host directory: for a sandbox root, a checkout, or a tool that needs
- * real files (patch). Contents are copied — reflinked where the filesystem can — and never
- * hard-linked to the cache, because builds chmod, move and edit what they stage. Hard links
- * *within* the tree become hard links between the new copies.
+ * Writes a FileTree to a host directory: for a checkout, a tool that needs real files (patch),
+ * or the parts of a sandbox root that commands may change. Contents are copied — reflinked where
+ * the filesystem can — and never hard-linked to the cache, because builds chmod, move and edit
+ * what they stage (staged-root.ts links only what the sandbox cannot write). Hard links *within*
+ * the tree become hard links between the new copies.
  */
 export interface MaterializeOptions {
   /** Apply owners (chown). Default: only when running as root, where it can work. */
@@ -109,43 +110,78 @@ function fdTarget(fd: number, size: number): BlockTarget {
   };
 }
 
-export function materialize(tree: FileTree, dir: string, options: MaterializeOptions = {}): MaterializeResult {
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const owners = options.owners ?? asRoot;
-  const times = options.times ?? true;
-  mkdirSync(dir, { recursive: true });
-  if (!options.merge && readdirSync(dir).length > 0) {
-    throw new KilnError('dest-not-empty', `'${dir}' is not empty`, 'choose an empty directory (checkout: or use --force)');
+/**
+ * Writes tree nodes to host paths, one at a time: materialize's work per node, shared with
+ * staged roots (staged-root.ts), which link some files from the cache instead of writing them.
+ * Directory metadata is applied by `finish`, children first, so read-only directories can be
+ * filled first.
+ */
+export class NodeWriter {
+  readonly skipped: string[] = [];
+  readonly xattrsDropped: string[] = [];
+  private readonly asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  private readonly owners: boolean;
+  private readonly times: boolean;
+  /** Each inode's first host path: later paths naming it become hard links to it. */
+  private readonly first = new Map<Inode, HostPath>();
+  private readonly dirs: [HostPath, Inode][] = [];
+  /** Modes of existing directories opened up for writing, to put back where `finish` leaves one alone. */
+  private readonly opened = new Map<HostPath, number>();
+
+  constructor(
+    /** The directory written into: special files are made under a text name there first. */
+    private readonly top: string,
+    private readonly options: MaterializeOptions = {},
+  ) {
+    this.owners = options.owners ?? this.asRoot;
+    this.times = options.times ?? true;
   }
-  const skipped: string[] = [];
-  const xattrsDropped: string[] = [];
-  const first = new Map<Inode, HostPath>();
-  const dirs: [HostPath, Inode][] = [];
-  for (const [path, inode] of tree.walk()) {
-    // names are bytes: a Buffer path where they are not UTF-8 (host-path.ts)
-    const dest = hostJoin(dir, path);
-    if (inode.xattrs && inode.xattrs.size > 0) xattrsDropped.push(path);
-    if (inode.type === 'dir') {
-      const st = path === '' ? undefined : existing(dest);
-      if (st && !st.isDirectory()) unlinkSync(dest);
-      if (path !== '' && !st?.isDirectory()) mkdirSync(dest);
-      dirs.push([dest, inode]);
-      continue;
+
+  /** A directory at `dest`: made if missing, replacing a non-directory; its metadata comes with `finish`. */
+  dir(path: string, dest: HostPath, inode: Inode): void {
+    if (inode.xattrs && inode.xattrs.size > 0) this.xattrsDropped.push(path);
+    const st = existing(dest);
+    if (st && !st.isDirectory()) unlinkSync(dest);
+    if (!st?.isDirectory()) mkdirSync(dest);
+    // an existing directory left read-only (a merge, a staged root made private) is filled first
+    else if ((st.mode & 0o700) !== 0o700) {
+      this.opened.set(dest, st.mode & 0o7777);
+      chmodSync(dest, (st.mode & 0o7777) | 0o700);
     }
+    this.dirs.push([dest, inode]);
+  }
+
+  /**
+   * A non-directory at `dest`, replacing what is there. `linkFrom` is a host file that already
+   * holds this inode (content and metadata): it is hard-linked instead of written, and written
+   * after all if the link cannot be made (another filesystem, another user's file).
+   */
+  node(path: string, dest: HostPath, inode: Inode, linkFrom?: HostPath): void {
+    if (inode.xattrs && inode.xattrs.size > 0) this.xattrsDropped.push(path);
     const st = existing(dest);
     if (st) {
       if (st.isDirectory()) rmSync(dest, { recursive: true, force: true });
       else unlinkSync(dest);
     }
-    const linked = first.get(inode);
+    const linked = this.first.get(inode);
     if (linked !== undefined) {
       linkSync(linked, dest);
-      continue;
+      return;
     }
+    if (linkFrom !== undefined) {
+      try {
+        linkSync(linkFrom, dest);
+        this.first.set(inode, dest);
+        return;
+      } catch {
+        // written below
+      }
+    }
+    const { owners, times } = this;
     switch (inode.type) {
       case 'file':
         writeContent(inode.content!, dest);
-        options.onFileWritten?.(inode.content!.size);
+        this.options.onFileWritten?.(inode.content!.size);
         if (owners) chownSync(dest, inode.uid, inode.gid);
         chmodSync(dest, inode.mode); // after chown, which clears setuid/setgid
         if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
@@ -158,17 +194,17 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
       case 'fifo':
       case 'char':
       case 'block': {
-        if (inode.type !== 'fifo' && !asRoot) {
-          skipped.push(path);
-          continue;
+        if (inode.type !== 'fifo' && !this.asRoot) {
+          this.skipped.push(path);
+          return;
         }
         // Command arguments are strings: a name that is not UTF-8 is made under a text name and renamed.
-        const made = typeof dest === 'string' ? dest : `${dir}/.kiln-node-${process.pid}`;
+        const made = typeof dest === 'string' ? dest : `${this.top}/.kiln-node-${process.pid}`;
         const args = inode.type === 'fifo' ? ['-m', inode.mode.toString(8), made] : ['-m', inode.mode.toString(8), made, inode.type === 'char' ? 'c' : 'b', String(inode.rdev?.major ?? 0), String(inode.rdev?.minor ?? 0)];
         const r = spawnSync(inode.type === 'fifo' ? 'mkfifo' : 'mknod', args, { encoding: 'utf8' });
         if (r.status !== 0) {
-          skipped.push(path);
-          continue;
+          this.skipped.push(path);
+          return;
         }
         if (made !== dest) renameSync(made, dest);
         if (owners) chownSync(dest, inode.uid, inode.gid);
@@ -177,18 +213,42 @@ export function materialize(tree: FileTree, dir: string, options: MaterializeOpt
         break;
       }
       default:
-        skipped.push(path);
-        continue;
+        this.skipped.push(path);
+        return;
     }
-    first.set(inode, dest);
+    this.first.set(inode, dest);
   }
-  // Directory modes and times last (children first), so read-only dirs can be filled.
-  for (let i = dirs.length - 1; i >= 0; i--) {
-    const [dest, inode] = dirs[i]!;
-    if (dest === dir && options.rootMeta === false) continue;
-    if (owners) chownSync(dest, inode.uid, inode.gid);
-    chmodSync(dest, inode.mode);
-    if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+
+  /** Applies directory modes, owners and times, children first; `except` (a checkout's own directory) is left alone. */
+  finish(except?: HostPath): MaterializeResult {
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const [dest, inode] = this.dirs[i]!;
+      if (dest === except) {
+        const mode = this.opened.get(dest);
+        if (mode !== undefined) chmodSync(dest, mode);
+        continue;
+      }
+      if (this.owners) chownSync(dest, inode.uid, inode.gid);
+      chmodSync(dest, inode.mode);
+      if (this.times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+    }
+    this.dirs.length = 0;
+    this.opened.clear();
+    return { skipped: this.skipped, xattrsDropped: this.xattrsDropped };
   }
-  return { skipped, xattrsDropped };
+}
+
+export function materialize(tree: FileTree, dir: string, options: MaterializeOptions = {}): MaterializeResult {
+  mkdirSync(dir, { recursive: true });
+  if (!options.merge && readdirSync(dir).length > 0) {
+    throw new KilnError('dest-not-empty', `'${dir}' is not empty`, 'choose an empty directory (checkout: or use --force)');
+  }
+  const writer = new NodeWriter(dir, options);
+  for (const [path, inode] of tree.walk()) {
+    // names are bytes: a Buffer path where they are not UTF-8 (host-path.ts)
+    const dest = hostJoin(dir, path);
+    if (inode.type === 'dir') writer.dir(path, dest, inode);
+    else writer.node(path, dest, inode);
+  }
+  return writer.finish(options.rootMeta === false ? dir : undefined);
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { FileTree } from '../../fs/tree.js';
 import { materialize, normalName, treeFromStagedDir } from '../cache/artifacts.js';
+import { StagedRoots } from '../cache/staged-root.js';
 import type { AssembleContext } from '../kinds/kind.js';
 import type { Element } from '../model.js';
 import { SOURCE_MTIME } from '../sources/index.js';
@@ -39,20 +40,28 @@ export interface BuildHooks {
 /** The context a kind assembles in (also used to stage `kiln shell`). */
 export function makeAssembleContext(session: Session, element: Element, workDir: string, logPath: string, hooks: BuildHooks = {}): AssembleContext {
   const log = (line: string): void => appendFileSync(logPath, `${line}\n`);
+  // A sandbox root is staged from the cache without copies; what a command may change is made
+  // private first (staged-root.ts), as is a directory written into or collected.
+  const roots = new StagedRoots((inode) => session.originOf(inode));
   return {
     element,
     workDir,
-    sandbox: session.sandbox,
+    sandbox: roots.sandbox(session.sandbox),
     log: { path: logPath },
     artifact: (e) => session.artifact(e),
     dependencies: (e, scope) => session.dependencies(e, scope),
     stageSources: () => stageSources(session.sources(element), session.sourceContext),
     materialize: (tree: FileTree, dir: string, options?: { merge?: boolean }) => {
-      const r = materialize(tree, dir, { merge: options?.merge ?? false });
+      // a merge writes into what may be part of a staged root: that part is made private first
+      if (options?.merge) roots.privatize(dir);
+      const r = options?.merge ? materialize(tree, dir, { merge: true }) : roots.stage(tree, dir);
       if (r.skipped.length > 0) log(`note: could not create ${r.skipped.length} special file(s) here: ${r.skipped.slice(0, 5).join(', ')}`);
     },
     // Builds run as uid 0 in the sandbox: record owners 0:0, keep modes, fix mtimes for reproducible artifacts.
-    collect: (dir) => treeFromStagedDir(dir, session.cache.blobs, { owners: 'root', mtime: SOURCE_MTIME, move: true }),
+    collect: (dir) => {
+      roots.privatize(dir);
+      return treeFromStagedDir(dir, session.cache.blobs, { owners: 'root', mtime: SOURCE_MTIME, move: true });
+    },
     warn: (name, message) => {
       log(`WARNING [${name}] ${message}`);
       session.warn(element, name, message);

@@ -2,8 +2,9 @@ import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { processAlive } from '../../fs/file-target.js';
-import type { FileTree } from '../../fs/tree.js';
-import { openCache, type ArtifactRef, type CacheDirs } from '../cache/artifacts.js';
+import type { FileTree, Inode } from '../../fs/tree.js';
+import { openCache, type ArtifactRef, type CacheDirs, type LoadedArtifact } from '../cache/artifacts.js';
+import type { ArtifactSource, Origin } from '../cache/staged-root.js';
 import { kindOf } from '../kinds/registry.js';
 import type { ElementKind, KeyValue } from '../kinds/kind.js';
 import type { Element, Scope } from '../model.js';
@@ -38,6 +39,9 @@ export class Session {
   private readonly sourcesOf = new Map<Element, Source[]>();
   private readonly keyMap = new Map<Element, ElementKeys>();
   private readonly artifacts = new Map<Element, FileTree>();
+  /** Where each inode of a loaded artifact comes from, for staged roots (filled lazily from `unindexed`). */
+  private readonly origins = new Map<Inode, Origin>();
+  private readonly unindexed: LoadedArtifact[] = [];
   private readonly cachedNow = new Set<Element>();
   private readonly warnSink: (element: Element | undefined, message: string) => void;
 
@@ -90,6 +94,8 @@ export class Session {
     this.keyMap.clear();
     this.cachedNow.clear();
     this.artifacts.clear();
+    this.origins.clear();
+    this.unindexed.length = 0;
   }
 
   private sourceKeys(element: Element): { directory: string; key: KeyValue }[] | undefined {
@@ -143,7 +149,19 @@ export class Session {
     if (!loaded) throw new KilnError('not-cached', `${element.name} is not in the artifact cache`, `build it first: kiln build ${element.name}`);
     tree = loaded.tree;
     this.artifacts.set(element, tree);
+    this.unindexed.push(loaded);
     return tree;
+  }
+
+  /** Where an inode of a loaded artifact's tree comes from: the artifact (as a host directory on demand) and its path there. */
+  originOf(inode: Inode): Origin | undefined {
+    for (let loaded = this.unindexed.pop(); loaded; loaded = this.unindexed.pop()) {
+      const { tree, digest } = loaded;
+      let dir: string | undefined;
+      const source: ArtifactSource = { tree, dir: () => (dir ??= this.cache.artifactDirs.dir(digest, tree).dir) };
+      for (const [path, node] of tree.walk()) if (node.type !== 'dir' && !this.origins.has(node)) this.origins.set(node, { artifact: source, path });
+    }
+    return this.origins.get(inode);
   }
 
   warn(element: Element | undefined, name: string, message: string): void {
@@ -167,6 +185,7 @@ export class Session {
    */
   cleanStale(): void {
     this.cache.artifacts.cleanStaleTemps();
+    this.cache.artifactDirs.cleanStaleTemps();
     let names: string[];
     try {
       names = readdirSync(this.cache.tmpDir);

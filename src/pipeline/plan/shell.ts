@@ -5,6 +5,7 @@ import { FileTree } from '../../fs/tree.js';
 import { integrate, sandboxRelative, stageArtifacts } from '../kinds/staging.js';
 import type { Element } from '../model.js';
 import type { SandboxMount } from '../sandbox/sandbox.js';
+import { materialize } from '../cache/materialize.js';
 import { removeTree } from '../util/remove-tree.js';
 import { makeAssembleContext } from './builder.js';
 import type { Session } from './session.js';
@@ -47,7 +48,8 @@ export async function prepareShell(session: Session, element: Element, build: bo
       combined.mkdirp(sandboxRelative(installRoot, 'install-root'));
     }
     const root = join(workDir, 'root');
-    ctx.materialize(combined, root);
+    // a private copy, not a staged root of links and binds: the shell may change anything
+    materialize(combined, root);
     await integrate(ctx, root, staged);
     if (build) ctx.materialize(await ctx.stageSources(), join(root, sandboxRelative(buildRoot, 'build-root')), { merge: true });
     const subdir = element.variables['command-subdir'];

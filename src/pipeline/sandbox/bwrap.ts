@@ -3,7 +3,7 @@ import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, ope
 import { delimiter, join, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { tailOfFile } from './log-tail.js';
-import type { Sandbox, SandboxLog, SandboxMount, SandboxOptions } from './sandbox.js';
+import { SANDBOX_OWN_MOUNTS, type Sandbox, type SandboxLog, type SandboxMount, type SandboxOptions } from './sandbox.js';
 
 /** The only device nodes a build sees (docs/format.md#sandbox). */
 export const SANDBOX_DEVICES = ['/dev/full', '/dev/null', '/dev/random', '/dev/urandom', '/dev/zero'] as const;
@@ -113,8 +113,21 @@ function isLink(p: string): boolean {
   }
 }
 
-/** Whether `inner` exists in the staged root, following symlinks the way the sandbox will (inside the root). */
-export function existsInside(root: string, inner: string): boolean {
+/** The host path of sandbox path `inner` (normalized, absolute): in the last, innermost mount holding it, else in the root. */
+function hostOf(root: string, mounts: readonly SandboxMount[], inner: string): string {
+  let best: { at: string; host: string } | undefined;
+  for (const m of mounts) {
+    const at = posix.normalize(m.path).replace(/\/+$/, '');
+    if ((inner === at || inner.startsWith(`${at}/`)) && (!best || at.length >= best.at.length)) best = { at, host: m.host ?? hostPath(root, at) };
+  }
+  return best ? join(best.host, inner.slice(best.at.length)) : hostPath(root, inner);
+}
+
+/**
+ * Whether `inner` exists in the staged root, following symlinks the way the sandbox will
+ * (inside the root), and looking into `mounts` where they cover a path.
+ */
+export function existsInside(root: string, inner: string, mounts: readonly SandboxMount[] = []): boolean {
   let pending = inner.split('/').filter((p) => p !== '' && p !== '.');
   const real: string[] = [];
   for (let hops = 0; pending.length > 0; ) {
@@ -123,7 +136,7 @@ export function existsInside(root: string, inner: string): boolean {
       real.pop();
       continue;
     }
-    const host = join(root, ...real, part);
+    const host = hostOf(root, mounts, `/${[...real, part].join('/')}`);
     let st;
     try {
       st = lstatSync(host);
@@ -143,10 +156,10 @@ export function existsInside(root: string, inner: string): boolean {
 }
 
 /** Checks that the staged root provides the shell on the element's PATH (docs/format.md#sandbox). */
-function checkShell(root: string, env: Record<string, string>): void {
+function checkShell(root: string, mounts: readonly SandboxMount[], env: Record<string, string>): void {
   const path = env.PATH ?? '/usr/bin:/bin';
   for (const dir of path.split(':')) {
-    if (dir.startsWith('/') && existsInside(root, `${dir}/sh`)) return;
+    if (dir.startsWith('/') && existsInside(root, `${dir}/sh`, mounts)) return;
   }
   throw new KilnError('no-shell', `Staged artifacts do not provide command 'sh' (searched PATH=${path} in the sandbox)`, 'add a dependency that provides /bin/sh, such as a base system or busybox');
 }
@@ -163,7 +176,9 @@ export interface BwrapArgsInput {
 export function bwrapArgs({ root, mounts, env, options, command }: BwrapArgsInput): string[] {
   const args = ['--unshare-user', '--uid', String(options.uid ?? 0), '--gid', String(options.gid ?? 0), '--unshare-pid', '--die-with-parent'];
   if (!options.network) args.push('--unshare-net', '--unshare-uts', '--hostname', 'buildstream', '--unshare-ipc');
-  if (!options.interactive) args.push('--new-session');
+  // No capabilities, even when kiln runs as root: a staged root links files of the cache, and
+  // CAP_SYS_ADMIN could remount its read-only binds writable (a rootless sandbox has none anyway).
+  if (!options.interactive) args.push('--new-session', '--cap-drop', 'ALL');
   args.push('--bind', root, '/', '--proc', '/proc', '--tmpfs', '/tmp');
   if (options.interactive) args.push('--dev', '/dev');
   else for (const dev of SANDBOX_DEVICES) args.push('--dev-bind', dev, dev);
@@ -185,12 +200,10 @@ export class BwrapSandbox implements Sandbox {
   async run(commands: string[], root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog, options: SandboxOptions = {}): Promise<void> {
     this.bwrap ??= findBwrap();
     if (!statSync(root).isDirectory()) throw new KilnError('sandbox-root', `sandbox root '${root}' is not a directory`);
-    checkShell(root, env);
+    checkShell(root, mounts, env);
     const points = new MountPoints(root);
     try {
-      points.dir('/proc');
-      points.dir('/tmp');
-      points.dir('/dev');
+      for (const p of SANDBOX_OWN_MOUNTS) points.dir(p);
       if (!options.interactive) for (const dev of SANDBOX_DEVICES) points.file(dev);
       for (const m of mounts) points.dir(m.path);
       // The working directory is part of the staged tree (it stays), not a mount point.
@@ -220,9 +233,7 @@ export class BwrapSandbox implements Sandbox {
     this.bwrap ??= findBwrap();
     const points = new MountPoints(root);
     try {
-      points.dir('/proc');
-      points.dir('/tmp');
-      points.dir('/dev');
+      for (const p of SANDBOX_OWN_MOUNTS) points.dir(p);
       for (const m of mounts) points.dir(m.path);
       mkdirInside(root, options.cwd ?? '/');
       return await this.spawnArgv(root, mounts, env, undefined, { ...options, interactive: true }, argv);

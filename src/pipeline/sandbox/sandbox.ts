@@ -3,6 +3,12 @@
  * is bubblewrap (bwrap.ts); kinds and the shell command only see this interface.
  */
 
+/**
+ * What every sandbox mounts over the staged root itself: a fresh /proc and /tmp, and the few
+ * device nodes in /dev (bwrap.ts). A staged root makes these its own directories.
+ */
+export const SANDBOX_OWN_MOUNTS = ['/proc', '/tmp', '/dev'] as const;
+
 /** A directory that is writable inside the sandbox (a "marked directory" in BuildStream terms). */
 export interface SandboxMount {
   /** Absolute path inside the sandbox, e.g. '/buildstream-install'. */
