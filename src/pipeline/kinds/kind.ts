@@ -50,6 +50,7 @@ export interface AssembleContext {
   readonly element: Element;
   /** A private, empty scratch directory on the cache's filesystem; removed after the build. */
   readonly workDir: string;
+  /** Runs commands; in a root `materialize` staged, it first makes private what the run may change. */
   readonly sandbox: Sandbox;
   /** The element's build log. */
   readonly log: SandboxLog;
@@ -62,7 +63,12 @@ export interface AssembleContext {
   dependencies(element: Element, scope: Scope): Element[];
   /** The element's sources staged together, each in its directory, with the fixed source mtime. */
   stageSources(): Promise<FileTree>;
-  /** Writes a tree into a host directory as private copies (never links into the cache); `merge` allows a non-empty one. */
+  /**
+   * Stages a tree as a sandbox root in an empty host directory, linking and binding the cache
+   * rather than copying it (cache/staged-root.ts): only `sandbox` runs and `collect` may rely on
+   * its contents. With `merge`, writes private copies into a non-empty directory (sources into
+   * the build root).
+   */
   materialize(tree: FileTree, dir: string, options?: { merge?: boolean }): void;
   /** Reads a host directory (e.g. the install root) back as an artifact tree, owners 0:0, modes kept. */
   collect(dir: string): FileTree;
