@@ -5,10 +5,12 @@ import { freeBlocksCount, blocksCount } from '../fs/ext4/superblock.js';
 import { decodeFat, FREE } from '../fs/fat/fat-table.js';
 import { readFat } from '../fs/fat/reader.js';
 import { FileSource } from '../fs/file-target.js';
-import { readSwap, SWAP_MAGIC } from '../fs/swap.js';
+import { readSwap } from '../fs/swap.js';
 import { decodeGpt } from '../partition/gpt.js';
 import { decodeMbr } from '../partition/mbr.js';
-import { looksLikeFat } from '../partition/image.js';
+import { ext4Format } from '../partition/formats/ext4.js';
+import { fatFormat } from '../partition/formats/fat.js';
+import { swapFormat } from '../partition/formats/swap.js';
 import { findGaps, typeNameOf, type DiskView, type PartitionView } from './disk-view.js';
 
 /**
@@ -23,22 +25,6 @@ const SECTOR = 512;
 type FsFacts = Pick<PartitionView, 'filesystem' | 'label' | 'uuid' | 'used' | 'free'> & { fatType?: number };
 
 const NONE: FsFacts = { filesystem: null, label: null, uuid: null, used: null, free: null };
-
-function u16(source: BlockSource, at: number): number {
-  if (source.size < at + 2) return -1;
-  const b = source.read(at, 2);
-  return b[0]! | (b[1]! << 8);
-}
-
-function isSwap(source: BlockSource): boolean {
-  for (const page of [4096, 8192, 16384, 65536]) {
-    if (source.size < page) return false;
-    if (new TextDecoder().decode(source.read(page - SWAP_MAGIC.length, SWAP_MAGIC.length)) === SWAP_MAGIC) return true;
-  }
-  return false;
-}
-
-const isExt = (source: BlockSource): boolean => u16(source, 1024 + 0x38) === 0xef53;
 
 /**
  * ext2, ext3 or ext4 as blkid tells them apart: ext2 has no journal and no feature past ext2's,
@@ -73,7 +59,7 @@ function probe(source: BlockSource, where: string, warn: (message: string) => vo
       return { ...NONE, filesystem: what };
     }
   };
-  if (looksLikeFat(source)) {
+  if (fatFormat.detect(source)) {
     return attempt('fat', () => {
       const fat = readFat(source);
       const v = fat.volume;
@@ -98,7 +84,7 @@ function probe(source: BlockSource, where: string, warn: (message: string) => vo
       };
     });
   }
-  if (isExt(source)) {
+  if (ext4Format.detect(source)) {
     return attempt('ext4', () => {
       const r = readExt4(source);
       const info = r.info();
@@ -112,7 +98,7 @@ function probe(source: BlockSource, where: string, warn: (message: string) => vo
       };
     });
   }
-  if (isSwap(source)) {
+  if (swapFormat.detect(source)) {
     return attempt('swap', () => {
       const s = readSwap(source);
       return { filesystem: 'swap', label: s.label || null, uuid: s.uuid, used: null, free: null };
@@ -144,7 +130,7 @@ export function inspectSource(file: BlockSource, image: string, warn: (message: 
     throw new KilnError('not-an-image', `'${image}' is ${file.size} bytes, smaller than one sector: not a disk or filesystem image`, 'name a disk or filesystem image');
   }
   // A FAT volume's boot sector ends in 55 AA like an MBR; its BPB tells them apart.
-  if (looksLikeFat(file)) return bare();
+  if (fatFormat.detect(file)) return bare();
   const s0 = file.read(0, SECTOR);
   const signed = s0[510] === 0x55 && s0[511] === 0xaa;
   const sane = [0, 1, 2, 3].every((k) => s0[446 + k * 16] === 0 || s0[446 + k * 16] === 0x80);
@@ -193,6 +179,6 @@ export function inspectSource(file: BlockSource, image: string, warn: (message: 
     rows.push(part({ number: e.number, start: e.start * SECTOR, size: e.sectors * SECTOR }, { type, typeName: 'extended', name: null, partuuid: `${sig}-${e.number.toString(16).padStart(2, '0')}`, bootable: raw.status === 0x80 }));
   }
   rows.sort((a, b) => a.number - b.number);
-  if (rows.length === 0 && mbr.signature === 0 && (isExt(file) || isSwap(file))) return bare();
+  if (rows.length === 0 && mbr.signature === 0 && (ext4Format.detect(file) || swapFormat.detect(file))) return bare();
   return { image, size: file.size, table: 'mbr', id: sig, sectorSize: 512, partitions: rows, gaps: findGaps(rows, SECTOR, file.size) };
 }

@@ -1,35 +1,25 @@
-import { KilnError, type SourcePosition } from '../errors.js';
+import { KilnError } from '../errors.js';
 import { SubTarget, writeSkippingZeros, type BlockTarget } from '../fs/block-target.js';
 import { MemoryTarget } from '../fs/memory-target.js';
-import { ProgressMeter, treeTotals, zeroTarget, type WriteControl } from '../fs/write-control.js';
-import { BytesContent } from '../fs/bytes-content.js';
-import { readContent, type FileContent } from '../fs/file-content.js';
-import { planExt4, writeExt4 } from '../fs/ext4/writer.js';
-import type { Ext4Options } from '../fs/ext4/options.js';
-import { computeGeometry, planFat, writeFat, type FatOptions } from '../fs/fat/index.js';
-import type { GeometryRequest } from '../fs/fat/geometry.js';
-import { writeSwap, type SwapOptions } from '../fs/swap.js';
-import { FileTree, makeInode, normalizePath, parentOf, type Inode } from '../fs/tree.js';
+import { ProgressMeter, zeroTarget, type WriteControl } from '../fs/write-control.js';
+import { readContent } from '../fs/file-content.js';
 import { alignUp, formatSize } from '../units.js';
 import { encodeGpt, GPT_BACKUP_SECTORS, GPT_FIRST_USABLE } from './gpt.js';
-import { GPT_TYPES } from './gpt-entry.js';
 import { derivedU32, derivedUuid } from '../fs/uuid.js';
+import { NO_HOST, type DiskHost } from './disk-host.js';
 import { at, layoutError, MAX_BYTES, MBR_MAX_BYTES, type DiskLayout, type PartitionSpec } from './disk-layout.js';
-import { MBR_TYPES } from './mbr-entry.js';
+import { keyPosition, type ContentPlan, type PartitionFormat } from './formats/format.js';
+import { formatNamed, formatNames } from './formats/index.js';
 import { encodeMbr, SECTOR, type TableSector } from './mbr.js';
-import { installSyslinux } from './syslinux/install.js';
-import type { SyslinuxBinaries } from './syslinux/install.js';
-import { syslinuxConfig } from './boot-config.js';
+import { namedPartitionType } from './type-names.js';
 
 /**
- * Whole-disk assembly: plan every partition (trees, sizes, offsets, table) and refuse bad
- * layouts before a byte is written; then write each filesystem straight into its range of
- * the disk target (a sparse file or memory), install SYSLINUX, and write the table last.
+ * Whole-disk assembly: plan every partition (content, sizes, offsets, table) and refuse bad
+ * layouts before a byte is written; then write each partition straight into its range of the
+ * disk target (a sparse file or memory), and the table last. This file places partitions and
+ * writes the table; what goes into a partition is its format's (formats/index.ts).
  *
- * No Node built-ins: what a layout names on the host (`source`, `files`, SYSLINUX binaries
- * and config, boot code as paths) is read through a DiskHost. Node's is `nodeDiskHost`
- * (disk-file.ts, which also writes disks into sparse files); without one, a layout must give
- * everything in code (`tree`, `content`, binaries and boot code as bytes).
+ * No Node built-ins: what a layout names on the host is read through a DiskHost (disk-host.ts).
  */
 
 /**
@@ -44,37 +34,6 @@ export interface AssembleOptions extends WriteControl {
   host?: DiskHost;
 }
 
-/** The host files a layout may name by path. */
-export interface DiskHost {
-  /** The tree of a host directory or tar archive; clean-ups (spools) are pushed to `disposers`. */
-  sourceTree(source: string, spec: PartitionSpec, disposers: (() => void)[]): Promise<FileTree>;
-  /** A host file as content (sized now, read when written). */
-  file(path: string): FileContent;
-  /** A host file's modification time in whole seconds. */
-  mtime(path: string): number;
-  /** A whole host file in memory (a syslinux.cfg given as is). */
-  readFile(path: string): Uint8Array;
-  /** ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin from a host directory. */
-  syslinuxBinaries(dir: string): SyslinuxBinaries;
-}
-
-function refuse(what: string, path: string): never {
-  throw new KilnError(
-    'needs-host',
-    `${what} '${path}' is a host path, and no host was given to read it`,
-    "in Node pass { host: nodeDiskHost } (kiln-image/node); elsewhere give the partition's tree, content, SYSLINUX binaries and boot code in code",
-  );
-}
-
-/** The host of a layout given wholly in code (browsers): every host path is refused. */
-export const NO_HOST: DiskHost = {
-  sourceTree: (source) => refuse('source', source),
-  file: (path) => refuse('file', path),
-  mtime: (path) => refuse('file', path),
-  readFile: (path) => refuse('file', path),
-  syslinuxBinaries: (dir) => refuse('syslinux binaries directory', dir),
-};
-
 export interface PlannedPartition {
   spec: PartitionSpec;
   /** Number as Linux names it (sda1…; 5 and up are logical on MBR). */
@@ -82,9 +41,10 @@ export interface PlannedPartition {
   /** Bytes from the start of the disk. */
   start: number;
   size: number;
-  tree?: FileTree;
-  raw?: FileContent;
-  syslinux?: { binaries: SyslinuxBinaries; directory: string };
+  /** The format that planned the content and writes it. */
+  format: PartitionFormat;
+  /** The format's plan: the tree or bytes to write, and what the format chose. */
+  content: ContentPlan;
   /** MBR type byte / GPT type GUID and unique GUID (GPT). */
   mbrType: number;
   gptType: string;
@@ -128,191 +88,20 @@ export interface DiskResult {
 
 const MiB = 1024 * 1024;
 
-function posOf(spec: PartitionSpec, key?: string): SourcePosition | undefined {
-  return (key && spec.positions?.keys[key]) || spec.positions?.at;
-}
-
-/** A copy of a tree (inodes shallow-copied, hard links kept), so a caller's tree is never changed. */
-function copyTree(src: FileTree): FileTree {
-  const out = new FileTree();
-  const seen = new Map<Inode, string>();
-  for (const [path, inode] of src.walk()) {
-    if (path === '') {
-      Object.assign(out.root, { ...inode });
-      continue;
-    }
-    const first = seen.get(inode);
-    if (first !== undefined) out.link(path, first);
-    else {
-      out.add(path, { ...inode });
-      seen.set(inode, path);
-    }
-  }
-  return out;
-}
-
-function putFile(tree: FileTree, path: string, content: FileContent, mtimeSec: number): void {
-  const p = normalizePath(path);
-  tree.mkdirp(parentOf(p), { mode: 0o755, mtime: { sec: mtimeSec, nsec: 0 } });
-  const inode = makeInode('file', 0o644, { mtime: { sec: mtimeSec, nsec: 0 } });
-  inode.content = content;
-  const old = tree.get(p);
-  if (old && old.type !== 'file') tree.remove(p);
-  tree.set(p, inode);
-}
-
-async function sourceTree(spec: PartitionSpec, host: DiskHost, disposers: (() => void)[]): Promise<FileTree> {
-  if (spec.tree) return copyTree(spec.tree);
-  if (!spec.source) return new FileTree();
-  return host.sourceTree(spec.source, spec, disposers);
-}
-
-function addFiles(tree: FileTree, spec: PartitionSpec, sde: number | undefined, hostFiles: DiskHost): void {
-  for (const [dest, host] of Object.entries(spec.files ?? {})) {
-    const content = hostFiles.file(host);
-    let mtime = sde;
-    if (mtime === undefined) {
-      try {
-        mtime = hostFiles.mtime(host);
-      } catch (e) {
-        if (e instanceof KilnError) throw e;
-        throw new KilnError('no-source', `file for '${dest}' ('${host}') cannot be read: ${(e as Error).message}`);
-      }
-    }
-    try {
-      putFile(tree, dest, content, mtime);
-    } catch (e) {
-      if (e instanceof KilnError) throw new KilnError(e.code, `file destination '${dest}': ${e.message}`, e.hint);
-      throw e;
-    }
-  }
-}
-
-function fatOptions(spec: PartitionSpec, sde: number | undefined, hiddenSectors?: number): FatOptions {
-  const o: FatOptions = {};
-  if (spec.fatType) o.fatType = spec.fatType;
-  if (spec.label !== undefined) o.label = spec.label;
-  if (spec.uuid) o.volumeId = parseInt(spec.uuid.replace('-', ''), 16);
-  if (spec.clusterSize) o.clusterSize = spec.clusterSize;
-  if (sde !== undefined) o.sourceDateEpoch = sde;
-  if (hiddenSectors !== undefined) o.hiddenSectors = hiddenSectors;
-  return o;
-}
-
-function ext4Options(spec: PartitionSpec, sde: number | undefined): Ext4Options {
-  const o: Ext4Options = {};
-  if (spec.label !== undefined) o.label = spec.label;
-  if (spec.uuid) o.uuid = spec.uuid;
-  if (spec.inodeRatio) o.inodeRatio = spec.inodeRatio;
-  if (sde !== undefined) o.sourceDateEpoch = sde;
-  return o;
-}
-
-function swapOptions(spec: PartitionSpec): SwapOptions {
-  const o: SwapOptions = {};
-  if (spec.label !== undefined) o.label = spec.label;
-  if (spec.uuid) o.uuid = spec.uuid;
-  return o;
-}
-
-/** A stand-in of a given size, for planning room for files the installer adds later. */
-function placeholder(size: number): FileContent {
-  return new BytesContent(new Uint8Array(size));
-}
-
-/** What a partition's content needs (bytes), before alignment. */
-function contentMinimum(p: PlannedPartition, sde: number | undefined): number {
-  const spec = p.spec;
-  const where = (e: unknown): never => {
-    if (e instanceof KilnError) throw new KilnError(e.code, `${posOf(spec, 'source') ? `${formatPos(posOf(spec, 'source'))}: ` : ''}partition ${p.number}: ${e.message}`, e.hint);
-    throw e;
-  };
-  try {
-    switch (spec.filesystem) {
-      case 'fat': {
-        const tree = p.tree!;
-        const added: string[] = [];
-        if (p.syslinux) {
-          // Room for LDLINUX.SYS (+ its two ADV sectors) and LDLINUX.C32, which the installer adds.
-          const dir = normalizePath(p.syslinux.directory);
-          const sysPath = dir ? `${dir}/ldlinux.sys` : 'ldlinux.sys';
-          const c32Path = dir ? `${dir}/ldlinux.c32` : 'ldlinux.c32';
-          for (const [path, size] of [
-            [sysPath, alignUp(p.syslinux.binaries.sys.length, SECTOR) + 2 * SECTOR],
-            [c32Path, p.syslinux.binaries.c32.length],
-          ] as const) {
-            if (!tree.has(path)) {
-              putFile(tree, path, placeholder(size), 0);
-              added.push(path);
-            }
-          }
-        }
-        try {
-          return planFat(tree, fatOptions(spec, sde)).minimumSize;
-        } finally {
-          for (const path of added) tree.remove(path);
-        }
-      }
-      case 'ext4':
-        return planExt4(p.tree!, ext4Options(spec, sde)).minimumSize;
-      case 'swap':
-        return 10 * 4096;
-      case 'raw':
-        return p.raw ? alignUp(p.raw.size, SECTOR) : SECTOR;
-    }
-  } catch (e) {
-    return where(e);
-  }
-}
-
-/** Runs `fn`; a KilnError it throws gets the file:line:col of the spec's `key` and the partition number. */
-async function withPosition<T>(spec: PartitionSpec, key: string, number: number, fn: () => T | Promise<T>): Promise<T> {
-  return withPositionAt(posOf(spec, key), number, fn);
-}
-
-async function withPositionAt<T>(pos: SourcePosition | undefined, number: number, fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof KilnError && !/^\S+:\d+:\d+: /.test(e.message)) throw new KilnError(e.code, at(pos, `partition ${number}: ${e.message}`), e.hint);
-    throw e;
-  }
-}
-
-function formatPos(pos: SourcePosition | undefined): string {
-  return pos ? `${pos.file}:${pos.line}:${pos.col}` : '';
-}
-
 /** Extra room `size: auto` leaves: 10% of the minimum plus 1 MiB (files grow; ext4 wants slack). */
 function autoMargin(minimum: number): number {
   return Math.ceil(minimum * 0.1) + MiB;
 }
 
-function defaultMbrType(spec: PartitionSpec, fatType: number | undefined): number {
-  switch (spec.filesystem) {
-    case 'fat':
-      return fatType === 32 ? MBR_TYPES.fat32Lba : fatType === 16 ? MBR_TYPES.fat16Lba : MBR_TYPES.fat12;
-    case 'swap':
-      return MBR_TYPES.linuxSwap;
-    default:
-      return MBR_TYPES.linux;
-  }
-}
-
-function defaultGptType(spec: PartitionSpec): string {
-  switch (spec.filesystem) {
-    case 'fat':
-      return GPT_TYPES.microsoftBasicData;
-    case 'swap':
-      return GPT_TYPES.linuxSwap;
-    default:
-      return GPT_TYPES.linuxFilesystem;
-  }
+/** A KilnError of a partition's content (placing or writing it), named by the partition and its size's position. */
+function contentError(p: PlannedPartition, e: unknown): unknown {
+  if (!(e instanceof KilnError)) return e;
+  return new KilnError(e.code, at(keyPosition(p.spec, 'size'), `partition ${p.number} (${p.spec.filesystem}): ${e.message}`), e.hint);
 }
 
 /**
- * Plans the disk: builds each partition's tree, sizes `auto` partitions, places them aligned,
- * and checks that everything fits and the table encodes. Nothing is written.
+ * Plans the disk: has each partition's format plan its content, sizes `auto` partitions,
+ * places them aligned, and checks that everything fits and the table encodes. Nothing is written.
  */
 export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}): Promise<DiskPlan> {
   const sde = options.sourceDateEpoch;
@@ -329,29 +118,20 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
     const planned: PlannedPartition[] = [];
     for (const [i, spec] of layout.partitions.entries()) {
       const number = i < logicalFrom ? i + 1 : i + 2;
-      const p: PlannedPartition = { spec, number, start: 0, size: 0, mbrType: 0, gptType: '', guid: '', minimumSize: 0 };
-      if (spec.filesystem === 'fat' || spec.filesystem === 'ext4') {
-        const tree = await withPosition(spec, 'source', p.number, () => sourceTree(spec, host, disposers));
-        await withPosition(spec, 'files', p.number, () => addFiles(tree, spec, sde, host));
-        p.tree = tree;
-      }
-      if (spec.filesystem === 'raw') {
-        if (spec.content) p.raw = spec.content;
-        else if (spec.source) p.raw = await withPosition(spec, 'source', p.number, () => host.file(spec.source!));
-      }
-      if (spec.syslinux) {
-        const sl = spec.syslinux;
-        const slPos = (key: string): SourcePosition | undefined => sl.positions?.keys[key] ?? posOf(spec, 'syslinux');
-        const binaries = typeof sl.binaries === 'string' ? await withPositionAt(slPos('binaries'), p.number, () => host.syslinuxBinaries(sl.binaries as string)) : sl.binaries;
-        p.syslinux = { binaries, directory: sl.directory };
-        const cfg = await withPositionAt(slPos(sl.config ? 'config' : 'kernel'), p.number, () => syslinuxConfig(sl, (path) => host.readFile(path)));
-        const dir = normalizePath(spec.syslinux.directory);
-        putFile(p.tree!, dir ? `${dir}/syslinux.cfg` : 'syslinux.cfg', new BytesContent(cfg), sde ?? 0);
-      }
+      const format = formatNamed(spec.filesystem);
+      if (!format) throw layoutError(keyPosition(spec, 'filesystem'), `partition ${number}: unknown filesystem '${spec.filesystem}'`, `use ${formatNames()}`);
+      const content = await format.plan(spec, { host, sourceDateEpoch: sde, number, disposers });
+      const p: PlannedPartition = { spec, number, start: 0, size: 0, format, content, mbrType: 0, gptType: '', guid: '', minimumSize: 0 };
       // The minimum is searched only where it decides the size; for a given size the writer's
       // own check (before its first byte) refuses a tree that does not fit.
-      const cheap = spec.filesystem === 'swap' || spec.filesystem === 'raw';
-      if (spec.size === 'auto' || cheap) p.minimumSize = contentMinimum(p, sde);
+      if (spec.size === 'auto' || format.cheapMinimum) {
+        try {
+          p.minimumSize = format.minimumSize(content);
+        } catch (e) {
+          if (e instanceof KilnError) throw new KilnError(e.code, at(keyPosition(spec, 'source'), `partition ${number}: ${e.message}`), e.hint);
+          throw e;
+        }
+      }
       planned.push(p);
     }
 
@@ -367,7 +147,7 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       let start = alignUp(cursor, align);
       if (spec.start !== undefined) {
         if (spec.start < cursor) {
-          throw layoutError(posOf(spec, 'start'), `partition ${p.number} starts at ${spec.start}, inside ${prev ? `partition ${prev.number} (which ends at ${prev.start + prev.size})` : 'the partition table area'}${i >= logicalFrom ? ' or the room for its extended boot record' : ''}`, 'partitions must not overlap; move it or remove start');
+          throw layoutError(keyPosition(spec, 'start'), `partition ${p.number} starts at ${spec.start}, inside ${prev ? `partition ${prev.number} (which ends at ${prev.start + prev.size})` : 'the partition table area'}${i >= logicalFrom ? ' or the room for its extended boot record' : ''}`, 'partitions must not overlap; move it or remove start');
         }
         start = spec.start;
       }
@@ -379,25 +159,25 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
           // the partitions before it already overrun the disk: that is the fault, not this one
           throw layoutError(layout.positions?.keys.size, `the partitions before partition ${p.number} need ${formatSize(prev.start + prev.size + tail)} (${prev.start + prev.size + tail} bytes) but the disk size is ${formatSize(diskSize!)}`, 'make the disk larger or the partitions smaller');
         }
-        if (size <= 0) throw layoutError(posOf(spec, 'size'), `no room is left for partition ${p.number} on a disk of ${formatSize(diskSize!)}`);
+        if (size <= 0) throw layoutError(keyPosition(spec, 'size'), `no room is left for partition ${p.number} on a disk of ${formatSize(diskSize!)}`);
       } else size = spec.size;
       const room = diskSize === undefined ? undefined : Math.floor((diskSize - tail - firstStart) / SECTOR) * SECTOR;
       if (room !== undefined && size > room) {
         throw layoutError(
-          posOf(spec, 'size'),
+          keyPosition(spec, 'size'),
           `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but the disk is ${formatSize(diskSize!)}: the partition does not fit the disk, which has room for ${formatSize(Math.max(room, 0))} of partitions`,
           'make the disk larger (size:) or the partition smaller',
         );
       }
       if (size < p.minimumSize) {
-        throw layoutError(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but its content needs at least ${formatSize(p.minimumSize)} (${p.minimumSize} bytes)`, "make it larger or use size: auto");
+        throw layoutError(keyPosition(spec, 'size'), `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but its content needs at least ${formatSize(p.minimumSize)} (${p.minimumSize} bytes)`, "make it larger or use size: auto");
       }
       if (!Number.isSafeInteger(start + size) || start + size + tail > MAX_BYTES) {
-        throw layoutError(posOf(spec, spec.size === 'rest' ? 'start' : 'size'), `partition ${p.number} would end at ${formatSize(start + size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`, 'make the partitions smaller');
+        throw layoutError(keyPosition(spec, spec.size === 'rest' ? 'start' : 'size'), `partition ${p.number} would end at ${formatSize(start + size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`, 'make the partitions smaller');
       }
       if (!gpt && start + size > MBR_MAX_BYTES) {
         throw layoutError(
-          posOf(spec, spec.start !== undefined && spec.start >= MBR_MAX_BYTES ? 'start' : 'size'),
+          keyPosition(spec, spec.start !== undefined && spec.start >= MBR_MAX_BYTES ? 'start' : 'size'),
           `partition ${p.number} would end at ${formatSize(start + size)} (sector ${(start + size) / SECTOR}), beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`,
           'use table: gpt, or make the partitions smaller',
         );
@@ -421,13 +201,21 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
     }
     if (size > MAX_BYTES) throw layoutError(layout.positions?.keys.size, `the disk would be ${formatSize(size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`, 'make the disk smaller');
 
+    for (const p of planned) {
+      try {
+        p.format.place?.(p.content, { start: p.start, size: p.size });
+      } catch (e) {
+        throw contentError(p, e);
+      }
+    }
     const seed = layout.seed ?? `kiln-disk:${layout.table}:${size}:${planned.map((p) => `${p.spec.filesystem}/${p.start}/${p.size}/${p.spec.label ?? ''}/${p.spec.uuid ?? ''}/${p.spec.name ?? ''}`).join(',')}`;
     planned.forEach((p, i) => {
+      const types = p.format.types(p.content);
       p.guid = derivedUuid(`${seed}:partition:${i + 1}`).toUpperCase();
-      p.gptType = typeof p.spec.type === 'string' ? p.spec.type.toUpperCase() : defaultGptType(p.spec);
-      p.mbrType = typeof p.spec.type === 'number' ? p.spec.type : defaultMbrType(p.spec, p.spec.filesystem === 'fat' ? planFatType(p) : undefined);
-      if (gpt && typeof p.spec.type === 'number') throw layoutError(posOf(p.spec, 'type'), 'a GPT partition type is a GUID, not a byte');
-      if (!gpt && typeof p.spec.type === 'string') throw layoutError(posOf(p.spec, 'type'), 'an MBR partition type is a byte such as 0x83, not a GUID');
+      p.gptType = typeof p.spec.type === 'string' ? p.spec.type.toUpperCase() : namedPartitionType(types.gpt, 'gpt');
+      p.mbrType = typeof p.spec.type === 'number' ? p.spec.type : namedPartitionType(types.mbr, 'mbr');
+      if (gpt && typeof p.spec.type === 'number') throw layoutError(keyPosition(p.spec, 'type'), 'a GPT partition type is a GUID, not a byte');
+      if (!gpt && typeof p.spec.type === 'string') throw layoutError(keyPosition(p.spec, 'type'), 'an MBR partition type is a byte such as 0x83, not a GUID');
     });
     const plan: DiskPlan = {
       layout,
@@ -442,8 +230,8 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       plan.bootCode = bootCode.length > 440 ? bootCode.subarray(0, 440) : bootCode;
       if (bootCode.length > 446) throw layoutError(layout.positions?.keys['boot-code'], `boot code is ${bootCode.length} bytes; at most 440 fit in an MBR`);
     } else if (!gpt) {
-      const withSyslinux = planned.find((p) => p.syslinux);
-      if (withSyslinux) plan.bootCode = withSyslinux.syslinux!.binaries.mbr.subarray(0, 440);
+      const brought = planned.map((p) => p.format.bootCode?.(p.content)).find((b) => b !== undefined);
+      if (brought) plan.bootCode = brought.subarray(0, 440);
     }
     try {
       tableSectors(plan); // throws on anything the table cannot describe
@@ -456,16 +244,6 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
     dispose();
     throw e;
   }
-}
-
-/** The FAT type the writer will choose for this partition's final size (for the type byte). */
-function planFatType(p: PlannedPartition): number {
-  const req: GeometryRequest = {};
-  if (p.spec.fatType) req.fatType = p.spec.fatType;
-  if (p.spec.clusterSize) req.sectorsPerCluster = p.spec.clusterSize / SECTOR;
-  const g = computeGeometry(p.size / SECTOR, req);
-  if ('error' in g) throw layoutError(posOf(p.spec, 'size'), `partition ${p.number} (fat): ${g.error}`, 'make the partition larger, or leave the FAT type to be chosen by size');
-  return g.fatType;
 }
 
 function tableSectors(plan: DiskPlan): TableSector[] {
@@ -490,36 +268,17 @@ function tableSectors(plan: DiskPlan): TableSector[] {
   );
 }
 
-function hex8(n: number): string {
-  return n.toString(16).toUpperCase().padStart(8, '0');
-}
-
 const OUTPUT_ERRORS = new Set(['disk-full', 'file-too-large', 'interrupted', 'io-error', 'bad-output', 'source-changed', 'no-source']);
 
-/** What a partition's writer counts as progress (as the writers count it themselves). */
-function partitionTotals(p: PlannedPartition): { bytes: number; files: number } {
-  switch (p.spec.filesystem) {
-    case 'fat':
-      return treeTotals(p.tree!, true);
-    case 'ext4':
-      return treeTotals(p.tree!);
-    case 'raw':
-      return p.raw ? { bytes: p.raw.size, files: 1 } : { bytes: 0, files: 0 };
-    default:
-      return { bytes: 0, files: 0 };
-  }
-}
-
 /**
- * Writes a planned disk into `target` (exactly plan.size bytes). A target not declared
- * `zeroed` is zeroed first, so the disk is the same bytes either way (gaps, table areas and
+ * Writes a planned disk into `target` (exactly plan.size bytes): only what the plan says (its
+ * timestamps and host files were settled by planDisk). A target not declared `zeroed` is zeroed first, so the disk is the same bytes either way (gaps, table areas and
  * every partition's unwritten space included).
  */
-export function writeDisk(plan: DiskPlan, target: BlockTarget, options: AssembleOptions = {}): DiskResult {
+export function writeDisk(plan: DiskPlan, target: BlockTarget, options: WriteControl = {}): DiskResult {
   if (target.size !== plan.size) throw new KilnError('bad-target', `the disk target is ${target.size} bytes; the plan needs ${plan.size}`);
-  const sde = options.sourceDateEpoch;
   const results: PartitionResult[] = [];
-  const totals = plan.partitions.map(partitionTotals);
+  const totals = plan.partitions.map((p) => p.format.totals(p.content));
   const meter = new ProgressMeter(options, totals.reduce((n, t) => n + t.bytes, 0), totals.reduce((n, t) => n + t.files, 0));
   zeroTarget(target, plan.size, options.signal);
   let bytesBefore = 0;
@@ -529,15 +288,13 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: Assemble
     const sub = new SubTarget(target, p.start, p.size, { zeroed: true });
     const control: WriteControl = { onProgress: (q) => meter.set(bytesBefore + q.bytesDone, filesBefore + q.filesDone) };
     if (options.signal) control.signal = options.signal;
-    const spec = p.spec;
-    const r: PartitionResult = { number: p.number, start: p.start, size: p.size, filesystem: spec.filesystem, type: '' };
-    if (spec.label !== undefined) r.label = spec.label;
+    const r: PartitionResult = { number: p.number, start: p.start, size: p.size, filesystem: p.spec.filesystem, type: '' };
+    if (p.spec.label !== undefined) r.label = p.spec.label;
     try {
-      writePartition(p, sub, r, sde, control);
+      Object.assign(r, p.format.write(p.content, sub, control));
     } catch (e) {
       // The output disk's own troubles (full, interrupted, unwritable) and changed sources are not the layout's fault.
-      if (e instanceof KilnError && !OUTPUT_ERRORS.has(e.code)) throw new KilnError(e.code, at(posOf(spec, 'size'), `partition ${p.number} (${spec.filesystem}): ${e.message}`), e.hint);
-      throw e;
+      throw e instanceof KilnError && OUTPUT_ERRORS.has(e.code) ? e : contentError(p, e);
     }
     if (plan.layout.table === 'gpt') {
       r.type = p.gptType;
@@ -556,48 +313,6 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: Assemble
     id: plan.layout.table === 'gpt' ? plan.diskGuid : `0x${plan.diskSignature.toString(16).padStart(8, '0')}`,
     partitions: results,
   };
-}
-
-function writePartition(p: PlannedPartition, sub: BlockTarget, r: PartitionResult, sde: number | undefined, control: WriteControl): void {
-  const spec = p.spec;
-  switch (spec.filesystem) {
-    case 'fat': {
-      const res = writeFat(p.tree!, sub, { ...fatOptions(spec, sde, p.start / SECTOR), ...control });
-      r.fatType = res.fatType;
-      r.uuid = `${hex8(res.volumeId).slice(0, 4)}-${hex8(res.volumeId).slice(4)}`;
-      if (typeof spec.type !== 'number') p.mbrType = defaultMbrType(spec, res.fatType);
-      if (p.syslinux) {
-        const b = p.syslinux.binaries;
-        installSyslinux(sub, { bss: b.bss, sys: b.sys, c32: b.c32, directory: p.syslinux.directory, ...(sde !== undefined && { mtime: sde }) });
-      }
-      break;
-    }
-    case 'ext4':
-      r.uuid = writeExt4(p.tree!, sub, { ...ext4Options(spec, sde), ...control }).uuid;
-      break;
-    case 'swap':
-      r.uuid = writeSwap(sub, { ...swapOptions(spec), ...control }).uuid;
-      break;
-    case 'raw':
-      if (p.raw) copyContent(p.raw, sub, control);
-      break;
-  }
-}
-
-function copyContent(content: FileContent, target: BlockTarget, control: WriteControl): void {
-  const meter = new ProgressMeter(control, content.size, 1);
-  const reader = content.open();
-  try {
-    const chunk = new Uint8Array(4 * MiB);
-    for (let off = 0; off < content.size; off += chunk.length) {
-      const n = reader.read(off, chunk.subarray(0, Math.min(chunk.length, content.size - off)));
-      writeSkippingZeros(target, off, chunk.subarray(0, n));
-      meter.bytes(n);
-    }
-  } finally {
-    reader.close();
-  }
-  meter.finish();
 }
 
 /** Assembles the disk in memory (tests, browsers, small images). */

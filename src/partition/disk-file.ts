@@ -4,7 +4,8 @@ import { HostFileContent } from '../fs/content.js';
 import { newSpoolDir, removeStaleSpools, withSparseFile } from '../fs/file-target.js';
 import { treeFromDirectory } from '../fs/tree-from-dir.js';
 import { treeFromTar } from '../fs/tree-from-tar.js';
-import { planDisk, writeDisk, type AssembleOptions, type DiskHost, type DiskResult } from './assemble.js';
+import { planDisk, writeDisk, type AssembleOptions, type DiskResult } from './assemble.js';
+import type { DiskHost } from './disk-host.js';
 import type { DiskLayout } from './disk-layout.js';
 import { loadSyslinuxBinaries } from './syslinux/binaries.js';
 

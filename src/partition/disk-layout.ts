@@ -1,7 +1,9 @@
 import { formatPosition, KilnError, type SourcePosition } from '../errors.js';
-import type { FileContent } from '../fs/file-content.js';
 import type { FileTree } from '../fs/tree.js';
+import type { PartitionFilesystem } from './formats/index.js';
 import type { SyslinuxBinaries } from './syslinux/install.js';
+
+export type { PartitionFilesystem };
 
 /**
  * A disk layout: the partition table and what goes into each partition. Written as YAML
@@ -27,8 +29,6 @@ import type { SyslinuxBinaries } from './syslinux/install.js';
  */
 
 export type TableType = 'mbr' | 'gpt';
-/** What a partition holds (not to be confused with the filesystems `openImage` detects). */
-export type PartitionFilesystem = 'fat' | 'ext4' | 'swap' | 'raw';
 
 /** Where each key of a map was written (value positions), plus the map itself. */
 export interface Positions {
@@ -56,7 +56,12 @@ export interface SyslinuxSpec {
   positions?: Positions;
 }
 
+/**
+ * One partition: the keys every format shares. Each format adds its own (fat.ts: fatType,
+ * clusterSize, syslinux; ext4.ts: inodeRatio; raw.ts: content) beside its code in formats/.
+ */
 export interface PartitionSpec {
+  /** What it holds (not to be confused with the filesystems `openImage` detects). */
   filesystem: PartitionFilesystem;
   /** Bytes, 'auto' (content + margin), or 'rest' (to the end of a sized disk). */
   size: number | 'auto' | 'rest';
@@ -68,12 +73,10 @@ export interface PartitionSpec {
   label?: string;
   /** ext4/swap UUID; FAT volume id as XXXX-XXXX. */
   uuid?: string;
-  /** Host directory or tar archive (absolute, or relative to the layout's directory). */
+  /** Host directory or tar archive, or a raw partition's file (absolute, or relative to the layout's directory). */
   source?: string;
   /** A tree given in code instead of `source`. */
   tree?: FileTree;
-  /** Raw partitions: bytes given in code instead of `source`. */
-  content?: FileContent;
   /** Extra host files: path in the filesystem → host path. */
   files?: Record<string, string>;
   /** Make every file root-owned (default: true for directories, keep for tar archives). */
@@ -81,13 +84,6 @@ export interface PartitionSpec {
   bootable?: boolean;
   /** MBR type byte or GPT type GUID, instead of the one chosen by filesystem. */
   type?: number | string;
-  /** FAT: force 12, 16 or 32. */
-  fatType?: 12 | 16 | 32;
-  /** FAT: bytes per cluster. */
-  clusterSize?: number;
-  /** ext4: bytes per inode. */
-  inodeRatio?: number;
-  syslinux?: SyslinuxSpec;
   positions?: Positions;
 }
 

@@ -8,6 +8,8 @@ import { formatChecksum, readExt4 } from '../fs/ext4/reader.js';
 import { readFat } from '../fs/fat/reader.js';
 import { readSwap } from '../fs/swap.js';
 import type { FsReader } from '../fs/reader.js';
+import { ext4Format } from './formats/ext4.js';
+import { fatFormat } from './formats/fat.js';
 
 /**
  * Opening an image for reading: a whole filesystem image, or one partition of an MBR disk
@@ -43,18 +45,9 @@ export function registerFilesystem(kind: FilesystemKind): void {
   else kinds.push(kind);
 }
 
-const EXT4_MAGIC_OFFSET = 1024 + 0x38;
-const EXT4_MAGIC = 0xef53;
-
-function readU16(source: BlockSource, offset: number): number {
-  if (source.size < offset + 2) return -1;
-  const b = source.read(offset, 2);
-  return b[0]! | (b[1]! << 8);
-}
-
 registerFilesystem({
   kind: 'ext4',
-  detect: (source) => readU16(source, EXT4_MAGIC_OFFSET) === EXT4_MAGIC,
+  detect: ext4Format.detect,
   open: (source, options = {}) => {
     const verify = options.verify ?? false;
     if (verify === false) return readExt4(source);
@@ -69,21 +62,7 @@ registerFilesystem({
   },
 });
 
-/** A FAT boot sector: x86 jump, a sane BPB, and the type string where mkfs.fat puts it. */
-export function looksLikeFat(source: BlockSource): boolean {
-  if (source.size < 512) return false;
-  const b = source.read(0, 512);
-  if (b[510] !== 0x55 || b[511] !== 0xaa) return false;
-  if (b[0] !== 0xeb && b[0] !== 0xe9) return false;
-  const bytesPerSector = b[11]! | (b[12]! << 8);
-  if (![512, 1024, 2048, 4096].includes(bytesPerSector)) return false;
-  const perCluster = b[13]!;
-  if (perCluster === 0 || (perCluster & (perCluster - 1)) !== 0) return false;
-  const text = (at: number): string => String.fromCharCode(...b.subarray(at, at + 3));
-  return text(54) === 'FAT' || text(82) === 'FAT';
-}
-
-registerFilesystem({ kind: 'fat', detect: looksLikeFat, open: (source) => readFat(source) });
+registerFilesystem({ kind: 'fat', detect: fatFormat.detect, open: (source) => readFat(source) });
 
 /** Which registered filesystem the source holds, if any. */
 export function detectFilesystem(source: BlockSource): FilesystemKind | undefined {
@@ -93,7 +72,7 @@ export function detectFilesystem(source: BlockSource): FilesystemKind | undefine
 export function openFilesystem(source: BlockSource, where = 'the image', options: ReadOptions = {}): FsReader {
   const kind = detectFilesystem(source);
   if (kind) return kind.open(source, options);
-  if (looksLikeFat(source)) {
+  if (fatFormat.detect(source)) {
     throw new KilnError('no-reader', `${where} holds a FAT filesystem, but no FAT reader is registered`, 'register one with registerFilesystem');
   }
   const swap = swapArea(source);
@@ -197,7 +176,7 @@ export function openImage(ref: string | ImageRef, options: ReadOptions = {}): Op
       const p = partitionOf(file, path, partition, 'read');
       source = new SubSource(file, p.offset, p.size);
       where = `partition ${partition} of '${path}'`;
-    } else if (!detectFilesystem(file) && !looksLikeFat(file)) {
+    } else if (!detectFilesystem(file) && !fatFormat.detect(file)) {
       const parts = readPartitions(file);
       if (parts && parts.length > 0) {
         const list = parts.map((p) => `${p.number} (type ${p.type}, ${p.size} bytes)`).join(', ');

@@ -4,32 +4,24 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { KilnError, type SourcePosition } from '../errors.js';
 import { partitionTypeByName, partitionTypeNames } from './type-names.js';
 import { formatSize, parseSize } from '../units.js';
-import {
-  badFsPath,
-  controlCharacter,
-  layoutError,
-  MAX_BYTES,
-  MBR_MAX_BYTES,
-  MiB,
-  type DiskLayout,
-  type PartitionFilesystem,
-  type PartitionSpec,
-  type Positions,
-  type SyslinuxSpec,
-} from './disk-layout.js';
+import { badFsPath, layoutError, MAX_BYTES, MBR_MAX_BYTES, MiB, type DiskLayout, type PartitionSpec, type Positions } from './disk-layout.js';
 import { isUuid } from '../fs/uuid.js';
+import type { LayoutReader } from './formats/format.js';
+import { formatKeys, formatNamed, formatNames } from './formats/index.js';
 
 /**
  * Disk layouts written as YAML (Node only: paths are checked on the host and made absolute
  * against the layout file's directory). The layout types themselves are in disk-layout.ts.
  */
 
-class Reader {
+class Reader implements LayoutReader {
   /** Set once the table is known to be MBR: sizes beyond 2^53 bytes then name the MBR's limit. */
   mbr = false;
   constructor(
     readonly file: string,
     readonly lines: LineCounter,
+    /** The layout file's directory, which host paths are relative to. */
+    readonly base: string,
   ) {}
 
   pos(node: YamlNode | null | undefined): SourcePosition | undefined {
@@ -114,99 +106,43 @@ class Reader {
   }
 
   /** A host path that must exist, relative to the layout file. */
-  hostPath(node: YamlNode | undefined, what: string, base: string, kind: 'file' | 'dir' | 'any'): string {
+  hostPath(node: YamlNode | undefined, what: string, kind: 'file' | 'dir' | 'any'): string {
     const text = this.string(node, what);
-    const path = isAbsolute(text) ? text : resolve(base, text);
+    const path = isAbsolute(text) ? text : resolve(this.base, text);
     if (!existsSync(path)) this.fail(node, `${what} '${text}' does not exist (looked for ${path})`, 'paths are relative to the layout file');
     const st = statSync(path);
     if (kind === 'dir' && !st.isDirectory()) this.fail(node, `${what} '${text}' is not a directory`);
     if (kind === 'file' && !st.isFile()) this.fail(node, `${what} '${text}' is not a regular file`);
     return path;
   }
+
+  hostHas(dir: string, name: string): boolean {
+    return existsSync(resolve(dir, name));
+  }
 }
 
 const TOP_KEYS = ['table', 'size', 'alignment', 'seed', 'disk-signature', 'disk-guid', 'boot-code', 'partitions'] as const;
-const PART_KEYS = [
-  'filesystem',
-  'size',
-  'start',
-  'name',
-  'label',
-  'uuid',
-  'source',
-  'files',
-  'root-owner',
-  'bootable',
-  'type',
-  'fat',
-  'cluster-size',
-  'inode-ratio',
-  'syslinux',
-] as const;
-const SYSLINUX_KEYS = ['binaries', 'directory', 'config', 'kernel', 'initrd', 'cmdline', 'serial', 'timeout'] as const;
-const ONLY_FOR: Record<string, PartitionFilesystem[]> = {
-  fat: ['fat'],
-  'cluster-size': ['fat'],
-  syslinux: ['fat'],
-  'inode-ratio': ['ext4'],
-  'root-owner': ['fat', 'ext4'],
-  files: ['fat', 'ext4'],
-};
-const LABEL_MAX: Record<PartitionFilesystem, number> = { fat: 11, ext4: 16, swap: 16, raw: 0 };
-const SYSLINUX_BINARIES = ['ldlinux.bss', 'ldlinux.sys', 'ldlinux.c32', 'mbr.bin'];
+/** The keys of a partition every format shares; each format adds its own (formats/index.ts). */
+const COMMON_KEYS: readonly string[] = ['filesystem', 'size', 'start', 'name', 'label', 'uuid', 'source', 'files', 'root-owner', 'bootable', 'type'];
+/** Keys of the formats whose content is a tree. */
+const TREE_KEYS: readonly string[] = ['root-owner', 'files'];
 
-function parseSyslinux(r: Reader, node: YamlNode, base: string): SyslinuxSpec {
-  const { map, positions } = r.entries(node, 'syslinux', SYSLINUX_KEYS);
-  if (!map.has('binaries')) r.fail(node, "syslinux needs 'binaries': the directory holding ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin");
-  const binaries = r.hostPath(map.get('binaries'), 'syslinux binaries', base, 'dir');
-  for (const name of SYSLINUX_BINARIES) {
-    if (!existsSync(resolve(binaries, name))) r.fail(map.get('binaries'), `syslinux binaries directory has no ${name}`, `it must hold ${SYSLINUX_BINARIES.join(', ')} from one SYSLINUX build`);
-  }
-  let directory = map.has('directory') ? r.string(map.get('directory'), 'syslinux directory') : '/syslinux';
-  if (!directory.startsWith('/')) directory = `/${directory}`;
-  if (directory.length > 255) r.fail(map.get('directory'), 'syslinux directory is longer than 255 bytes');
-  if (map.has('directory')) {
-    const ctl = controlCharacter(directory);
-    if (ctl) r.fail(map.get('directory'), `syslinux directory contains ${ctl}`, 'write a plain path inside the FAT partition, e.g. /syslinux');
-    if (directory.split('/').includes('..')) r.fail(map.get('directory'), `syslinux directory '${directory}' has a '..' component, which would leave the partition`, 'write a path inside the FAT partition, e.g. /syslinux or / (the root)');
-  }
-  const spec: SyslinuxSpec = { binaries, directory, positions };
-  if (map.has('config')) spec.config = r.hostPath(map.get('config'), 'syslinux config', base, 'file');
-  for (const k of ['kernel', 'initrd', 'cmdline'] as const) {
-    if (!map.has(k)) continue;
-    const text = r.string(map.get(k), `syslinux ${k}`);
-    // Each value becomes part of one syslinux.cfg line: a line break would add directives.
-    const ctl = controlCharacter(text);
-    if (ctl) r.fail(map.get(k), `syslinux ${k} contains ${ctl}; it would break the syslinux.cfg line it goes into`, `write the ${k} on one line without control characters${k === 'cmdline' ? ' (separate kernel arguments with spaces)' : ''}`);
-    if (k !== 'cmdline' && /\s/.test(text)) r.fail(map.get(k), `syslinux ${k} '${text}' contains a space; SYSLINUX would read only the part before it`, `name the ${k} by a path without spaces`);
-    if (k !== 'cmdline' && text === '') r.fail(map.get(k), `syslinux ${k} is empty`, `name the ${k} file, e.g. /vmlinuz`);
-    spec[k] = text;
-  }
-  if (map.has('serial')) {
-    const v = r.scalar(map.get('serial'));
-    spec.serial = v === true ? 115200 : r.int(map.get('serial'), 'syslinux serial (baud rate)', 1, 4_000_000);
-  }
-  if (map.has('timeout')) spec.timeout = r.int(map.get('timeout'), 'syslinux timeout (tenths of a second)', 0, 36000);
-  if (spec.config && (spec.kernel || spec.cmdline || spec.initrd)) r.fail(map.get('config'), "give either 'config' or kernel/initrd/cmdline, not both");
-  if (!spec.config && !spec.kernel) r.fail(node, "syslinux needs 'kernel' (path of the kernel in this partition) or a 'config' file");
-  return spec;
-}
-
-function parsePartition(r: Reader, node: YamlNode, index: number, base: string): PartitionSpec {
+function parsePartition(r: Reader, node: YamlNode, index: number): PartitionSpec {
   const what = `partition ${index + 1}`;
-  const { map, positions } = r.entries(node, what, PART_KEYS);
-  if (!map.has('filesystem')) r.fail(node, `${what} needs 'filesystem': fat, ext4, swap or raw`);
+  const { map, positions } = r.entries(node, what, [...COMMON_KEYS, ...formatKeys()]);
+  if (!map.has('filesystem')) r.fail(node, `${what} needs 'filesystem': ${formatNames()}`);
   const fsNode = map.get('filesystem');
   const fs = r.string(fsNode, 'filesystem');
-  if (!['fat', 'ext4', 'swap', 'raw'].includes(fs)) r.fail(fsNode, `unknown filesystem '${fs}'`, 'use fat, ext4, swap or raw');
-  const filesystem = fs as PartitionFilesystem;
-  for (const [key, kinds] of Object.entries(ONLY_FOR)) {
-    if (map.has(key) && !kinds.includes(filesystem)) r.fail(map.get(key), `'${key}' does not apply to a ${filesystem} partition`);
+  const format = formatNamed(fs);
+  if (!format) r.fail(fsNode, `unknown filesystem '${fs}'`, `use ${formatNames()}`);
+  const filesystem = format.name;
+  for (const key of map.keys()) {
+    const applies = COMMON_KEYS.includes(key) ? !TREE_KEYS.includes(key) || format.source === 'tree' : Object.hasOwn(format.keys, key);
+    if (!applies) r.fail(map.get(key), `'${key}' does not apply to a ${filesystem} partition`);
   }
   if (!map.has('size')) r.fail(node, `${what} needs 'size' (e.g. 64M, auto or rest)`);
   const size = r.size(map.get('size'), `${what} size`, ['auto', 'rest']) as PartitionSpec['size'];
   if (typeof size === 'number' && size % 512 !== 0) r.fail(map.get('size'), `${what} size ${size} is not a multiple of 512 bytes`);
-  if (size === 'auto' && filesystem === 'swap') r.fail(map.get('size'), 'a swap partition needs an explicit size', 'write e.g. size: 256M');
   const spec: PartitionSpec = { filesystem, size, positions };
   if (map.has('start')) {
     const s = r.size(map.get('start'), `${what} start`);
@@ -216,22 +152,20 @@ function parsePartition(r: Reader, node: YamlNode, index: number, base: string):
   if (map.has('name')) spec.name = r.string(map.get('name'), 'name');
   if (map.has('label')) {
     const label = r.string(map.get('label'), 'label');
-    const max = LABEL_MAX[filesystem];
-    if (max === 0) r.fail(map.get('label'), 'a raw partition has no filesystem label', "use 'name' for a GPT partition name");
+    const max = format.labelBytes;
+    if (max === undefined) r.fail(map.get('label'), `a ${filesystem} partition has no filesystem label`, "use 'name' for a GPT partition name");
     if (Buffer.byteLength(label) > max) r.fail(map.get('label'), `${filesystem} label '${label}' is longer than ${max} bytes`);
     spec.label = label;
   }
   if (map.has('uuid')) {
     const uuid = r.string(map.get('uuid'), 'uuid');
-    if (filesystem === 'fat' ? !/^[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}$/.test(uuid) : !isUuid(uuid)) {
-      r.fail(map.get('uuid'), `invalid ${filesystem} uuid '${uuid}'`, filesystem === 'fat' ? 'a FAT volume id is 8 hex digits, e.g. 1234-ABCD' : 'write 8-4-4-4-12 hex digits');
-    }
-    if (filesystem === 'raw') r.fail(map.get('uuid'), 'a raw partition has no filesystem UUID');
+    if (!format.uuid) r.fail(map.get('uuid'), `a ${filesystem} partition has no filesystem UUID`);
+    if (!format.uuid.valid(uuid)) r.fail(map.get('uuid'), `invalid ${filesystem} uuid '${uuid}'`, format.uuid.hint);
     spec.uuid = uuid;
   }
   if (map.has('source')) {
-    if (filesystem === 'swap') r.fail(map.get('source'), 'a swap partition takes no source');
-    spec.source = r.hostPath(map.get('source'), 'source', base, filesystem === 'raw' ? 'file' : 'any');
+    if (!format.source) r.fail(map.get('source'), `a ${filesystem} partition takes no source`);
+    spec.source = r.hostPath(map.get('source'), 'source', format.source === 'file' ? 'file' : 'any');
   }
   if (map.has('files')) {
     const filesNode = map.get('files');
@@ -243,7 +177,7 @@ function parsePartition(r: Reader, node: YamlNode, index: number, base: string):
       const bad = badFsPath(dest);
       if (bad) r.fail(pair.key, `file destination '${JSON.stringify(dest).slice(1, -1)}' ${bad}`, 'write an absolute path inside the filesystem, e.g. /vmlinuz or /boot/initrd.img');
       if (Object.hasOwn(spec.files, dest)) r.fail(pair.key, `file destination '${dest}' is given twice`);
-      spec.files[dest] = r.hostPath(pair.value ?? undefined, `file for '${dest}'`, base, 'file');
+      spec.files[dest] = r.hostPath(pair.value ?? undefined, `file for '${dest}'`, 'file');
     }
   }
   if (map.has('root-owner')) spec.rootOwner = r.bool(map.get('root-owner'), 'root-owner');
@@ -265,19 +199,8 @@ function parsePartition(r: Reader, node: YamlNode, index: number, base: string):
       r.fail(map.get('type'), `type ${String(v)} is an MBR type byte, but the table is GPT`, `use a name (${partitionTypeNames('gpt').join(', ')}) or a GPT type GUID`);
     } else spec.type = r.int(map.get('type'), 'type (an MBR type byte such as 0x83, or a name such as linux)', 1, 0xff);
   }
-  if (map.has('fat')) {
-    const t = r.int(map.get('fat'), 'fat', 12, 32);
-    if (t !== 12 && t !== 16 && t !== 32) r.fail(map.get('fat'), 'fat must be 12, 16 or 32');
-    spec.fatType = t;
-  }
-  if (map.has('cluster-size')) {
-    const c = r.size(map.get('cluster-size'), 'cluster-size');
-    if (typeof c !== 'number' || c < 512 || c > 65536 || (c & (c - 1)) !== 0) r.fail(map.get('cluster-size'), 'cluster-size must be a power of two from 512 bytes to 64K');
-    spec.clusterSize = c;
-  }
-  if (map.has('inode-ratio')) spec.inodeRatio = r.int(map.get('inode-ratio'), 'inode-ratio (bytes per inode)', 1024, 64 * MiB);
-  if (map.has('syslinux')) spec.syslinux = parseSyslinux(r, map.get('syslinux')!, base);
-  if (filesystem === 'raw' && !spec.source && typeof size !== 'number') r.fail(map.get('size'), "a raw partition without 'source' needs an explicit size");
+  for (const [key, read] of Object.entries(format.keys)) if (map.has(key)) read(r, map.get(key)!, spec);
+  format.check?.(spec, (key, message, hint) => r.fail(map.get(key), message, hint));
   return spec;
 }
 
@@ -290,8 +213,7 @@ export function parseLayout(text: string, file: string): DiskLayout {
     const lp = lines.linePos(e.pos[0]);
     throw layoutError({ file, line: lp.line, col: lp.col }, `YAML syntax error: ${e.message.split('\n')[0]}`);
   }
-  const r: Reader = new Reader(file, lines);
-  const base = dirname(resolve(file));
+  const r: Reader = new Reader(file, lines, dirname(resolve(file)));
   const root = doc.contents as YamlNode | null;
   if (!root) throw layoutError({ file, line: 1, col: 1 }, 'the layout is empty', 'list at least table and partitions');
   const { map, positions } = r.entries(root, 'the layout', TOP_KEYS);
@@ -314,11 +236,11 @@ export function parseLayout(text: string, file: string): DiskLayout {
     if (!isUuid(g)) r.fail(map.get('disk-guid'), `invalid disk-guid '${g}'`, 'write 8-4-4-4-12 hex digits');
     layout.diskGuid = g;
   }
-  if (map.has('boot-code')) layout.bootCode = r.hostPath(map.get('boot-code'), 'boot-code', base, 'file');
+  if (map.has('boot-code')) layout.bootCode = r.hostPath(map.get('boot-code'), 'boot-code', 'file');
   const parts = map.get('partitions');
   if (!parts) r.fail(root, "the layout needs 'partitions': a list of partitions");
   if (!isSeq(parts) || parts.items.length === 0) r.fail(parts, "'partitions' must be a non-empty list");
-  (parts.items as YamlNode[]).forEach((item, i) => layout.partitions.push(parsePartition(r, item, i, base)));
+  (parts.items as YamlNode[]).forEach((item, i) => layout.partitions.push(parsePartition(r, item, i)));
   if (table === 'mbr') {
     // An MBR entry has 32-bit start and length in 512-byte sectors: refuse what it cannot address.
     const limit = 'an MBR table addresses at most 2^32 sectors of 512 bytes (2 TiB)';

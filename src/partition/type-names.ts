@@ -31,12 +31,23 @@ export const PARTITION_TYPES: readonly PartitionTypeName[] = [
   { name: 'fat12', aliases: [], mbr: 0x01 },
   { name: 'fat16', aliases: [], mbr: 0x06 },
   { name: 'fat32', aliases: [], mbr: 0x0b },
+  { name: 'fat16-lba', aliases: [], mbr: 0x0e },
+  { name: 'fat32-lba', aliases: [], mbr: 0x0c },
   { name: 'extended', aliases: ['E'], mbr: 0x0f },
 ];
 
 /** The type a name stands for (case-insensitive for the long names), or undefined. */
 export function partitionTypeByName(name: string): PartitionTypeName | undefined {
   return PARTITION_TYPES.find((t) => t.name === name.toLowerCase() || t.aliases.includes(name) || (name.length > 1 && t.aliases.includes(name.toLowerCase())));
+}
+
+/** The MBR type byte or GPT type GUID a name stands for (a format's default type); a name without one is a bug. */
+export function namedPartitionType(name: string, table: 'mbr'): number;
+export function namedPartitionType(name: string, table: 'gpt'): string;
+export function namedPartitionType(name: string, table: 'mbr' | 'gpt'): number | string {
+  const type = partitionTypeByName(name)?.[table];
+  if (type === undefined) throw new Error(`partition type '${name}' has no ${table.toUpperCase()} type`);
+  return type;
 }
 
 /** The name of a GPT type GUID or MBR type byte, when it has one. */

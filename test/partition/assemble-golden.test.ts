@@ -66,7 +66,11 @@ function rootTree(): FileTree {
   t.mkdir('etc');
   t.file('etc/hostname', 'kiln\n', { mtime: { sec: 1_650_000_000, nsec: 0 } });
   t.mkdir('bin');
-  t.file('bin/tool', new Uint8Array(70_000).map((_, i) => i & 0xff), { mode: 0o755, uid: 1000, gid: 1000 });
+  t.file(
+    'bin/tool',
+    new Uint8Array(70_000).map((_, i) => i & 0xff),
+    { mode: 0o755, uid: 1000, gid: 1000 },
+  );
   t.symlink('bin/sh', 'tool');
   t.link('bin/tool2', 'bin/tool');
   t.file('big', new Uint8Array(2 * MiB).fill(0x5a));
@@ -78,7 +82,14 @@ const layouts: Record<string, () => DiskLayout> = {
     table: 'mbr',
     size: 'auto',
     partitions: [
-      { filesystem: 'fat', size: 'auto', label: 'BOOT', bootable: true, tree: bootTree(), syslinux: { binaries: fakeSyslinux(), directory: '/syslinux', kernel: '/vmlinuz', cmdline: 'console=ttyS0', serial: 115200 } },
+      {
+        filesystem: 'fat',
+        size: 'auto',
+        label: 'BOOT',
+        bootable: true,
+        tree: bootTree(),
+        syslinux: { binaries: fakeSyslinux(), directory: '/syslinux', kernel: '/vmlinuz', cmdline: 'console=ttyS0', serial: 115200 },
+      },
       { filesystem: 'ext4', size: 'auto', label: 'rootfs', uuid: '11111111-2222-4333-8444-555555555555', inodeRatio: 8192, tree: rootTree() },
       { filesystem: 'swap', size: 8 * MiB, label: 'swp' },
       { filesystem: 'raw', size: MiB, content: new BytesContent(new Uint8Array(5000).fill(1)) },
@@ -90,7 +101,16 @@ const layouts: Record<string, () => DiskLayout> = {
     size: 128 * MiB,
     seed: 'golden',
     partitions: [
-      { filesystem: 'fat', size: 40 * MiB, fatType: 32, name: 'esp', label: 'EFI', uuid: 'ABCD-0123', tree: bootTree(), type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' },
+      {
+        filesystem: 'fat',
+        size: 40 * MiB,
+        fatType: 32,
+        name: 'esp',
+        label: 'EFI',
+        uuid: 'ABCD-0123',
+        tree: bootTree(),
+        type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
+      },
       { filesystem: 'ext4', size: 32 * MiB, name: 'root', label: 'r', tree: rootTree(), bootable: true },
       { filesystem: 'swap', size: 8 * MiB, name: 'swap' },
       { filesystem: 'raw', size: 'rest', name: 'data', content: new BytesContent(new Uint8Array(1000).fill(9)), type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4' },
@@ -129,7 +149,10 @@ const GOLDEN: Record<string, { image: string; result: DiskResult }> = {
   'MBR: FAT (auto, SYSLINUX, bootable) + ext4 + swap + raw + a logical swap': {
     image: 'd2f6d0e9619091d11332831bb9239e311c99f867e17d3441f1629dd3962d918f',
     result: {
-      size: 23068672, table: 'mbr', id: '0xfec2a875', partitions: [
+      size: 23068672,
+      table: 'mbr',
+      id: '0xfec2a875',
+      partitions: [
         { number: 1, start: 1048576, size: 2097152, filesystem: 'fat', type: '0x01', label: 'BOOT', fatType: 12, uuid: '16CE-0486' },
         { number: 2, start: 3145728, size: 4194304, filesystem: 'ext4', type: '0x83', label: 'rootfs', uuid: '11111111-2222-4333-8444-555555555555' },
         { number: 3, start: 7340032, size: 8388608, filesystem: 'swap', type: '0x82', label: 'swp', uuid: '99fa1d07-8448-42ef-ac8d-7e6043dac7ec' },
@@ -141,18 +164,58 @@ const GOLDEN: Record<string, { image: string; result: DiskResult }> = {
   'GPT: FAT32 + ext4 + swap + raw with a type GUID, names, a sized disk and rest': {
     image: '4094024404aa21145817b401bcc01939b3a517c1ee9880e7a149f800272d9262',
     result: {
-      size: 134217728, table: 'gpt', id: '798411EB-3523-4CBE-B6B6-E4C0DBE36360', partitions: [
-        { number: 1, start: 1048576, size: 41943040, filesystem: 'fat', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', label: 'EFI', fatType: 32, uuid: 'ABCD-0123', guid: 'D3B76364-1EC6-4C0A-BB32-387FEC370F96' },
-        { number: 2, start: 42991616, size: 33554432, filesystem: 'ext4', type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', label: 'r', uuid: 'f9dbd58e-8150-5aa0-a71e-05bf2d32d4c9', guid: '11CC8FA3-3185-46B8-B798-6B521C356E4F' },
-        { number: 3, start: 76546048, size: 8388608, filesystem: 'swap', type: '0657FD6D-A4AB-43C4-84E5-0933C84B4F4F', uuid: '5536d27b-823a-4fe7-83ae-2cbc6bf6c2e9', guid: '3D318477-DB3E-460E-B202-6DEE63E7C495' },
-        { number: 4, start: 84934656, size: 49266176, filesystem: 'raw', type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4', guid: 'D385F56F-807A-449E-9B5F-38C271F15115' },
+      size: 134217728,
+      table: 'gpt',
+      id: '798411EB-3523-4CBE-B6B6-E4C0DBE36360',
+      partitions: [
+        {
+          number: 1,
+          start: 1048576,
+          size: 41943040,
+          filesystem: 'fat',
+          type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
+          label: 'EFI',
+          fatType: 32,
+          uuid: 'ABCD-0123',
+          guid: 'D3B76364-1EC6-4C0A-BB32-387FEC370F96',
+        },
+        {
+          number: 2,
+          start: 42991616,
+          size: 33554432,
+          filesystem: 'ext4',
+          type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
+          label: 'r',
+          uuid: 'f9dbd58e-8150-5aa0-a71e-05bf2d32d4c9',
+          guid: '11CC8FA3-3185-46B8-B798-6B521C356E4F',
+        },
+        {
+          number: 3,
+          start: 76546048,
+          size: 8388608,
+          filesystem: 'swap',
+          type: '0657FD6D-A4AB-43C4-84E5-0933C84B4F4F',
+          uuid: '5536d27b-823a-4fe7-83ae-2cbc6bf6c2e9',
+          guid: '3D318477-DB3E-460E-B202-6DEE63E7C495',
+        },
+        {
+          number: 4,
+          start: 84934656,
+          size: 49266176,
+          filesystem: 'raw',
+          type: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
+          guid: 'D385F56F-807A-449E-9B5F-38C271F15115',
+        },
       ],
     },
   },
   'MBR: FAT12 by size, FAT16 by size with 4K clusters, a forced type byte, 64K alignment': {
     image: 'ff0f8dc8c47535af5d1b1496d50bd2f9d569386692975ac10a4d3b44dae2bea2',
     result: {
-      size: 26083328, table: 'mbr', id: '0x12345678', partitions: [
+      size: 26083328,
+      table: 'mbr',
+      id: '0x12345678',
+      partitions: [
         { number: 1, start: 65536, size: 1441792, filesystem: 'fat', type: '0x01', fatType: 12, uuid: '6A4A-F5E2' },
         { number: 2, start: 1507328, size: 20971520, filesystem: 'fat', type: '0x0e', label: 'DATA', fatType: 16, uuid: 'DF0F-07B5' },
         { number: 3, start: 22478848, size: 3604480, filesystem: 'ext4', type: '0x8e', uuid: '8fbc548d-eba5-5ac6-be2e-ef2723107b63' },
@@ -162,7 +225,10 @@ const GOLDEN: Record<string, { image: string; result: DiskResult }> = {
   'MBR: FAT root directories of more than 512 entries (at 16432 sectors they make FAT12 of what would be FAT16)': {
     image: '6b30167ff0a7f8595e3d2b1b09d503b52ca21be2c228538e659a1acd6e1d0519',
     result: {
-      size: 19922944, table: 'mbr', id: '0xb5328433', partitions: [
+      size: 19922944,
+      table: 'mbr',
+      id: '0xb5328433',
+      partitions: [
         { number: 1, start: 1048576, size: 6291456, filesystem: 'fat', type: '0x01', fatType: 12, uuid: '7B95-B17D' },
         { number: 2, start: 7340032, size: 3145728, filesystem: 'fat', type: '0x01', fatType: 12, uuid: '96FB-D6CB' },
         { number: 3, start: 10485760, size: 8413184, filesystem: 'fat', type: '0x01', fatType: 12, uuid: '6FA9-DD57' },
@@ -172,7 +238,10 @@ const GOLDEN: Record<string, { image: string; result: DiskResult }> = {
   yaml: {
     image: '2f02d5a9629096db907ca4f4d291aff6e8f724980c65968b8593415f9e6209a5',
     result: {
-      size: 31457280, table: 'mbr', id: '0x0badcafe', partitions: [
+      size: 31457280,
+      table: 'mbr',
+      id: '0x0badcafe',
+      partitions: [
         { number: 1, start: 1048576, size: 10485760, filesystem: 'fat', type: '0x0e', label: 'BOOT', fatType: 16, uuid: '1234-ABCD' },
         { number: 2, start: 11534336, size: 16777216, filesystem: 'ext4', type: '0x83', label: 'root', uuid: '1ba45f92-ef99-5bda-8844-a5b1f37e9449' },
         { number: 3, start: 28311552, size: 2097152, filesystem: 'raw', type: '0x83' },
@@ -205,8 +274,21 @@ test('golden: a YAML layout with host directory, tar archive, files and a raw im
     writeFileSync(join(dir, 'root', 'etc', 'hostname'), 'golden\n');
     for (const p of ['boot/vmlinuz', 'boot/sub/cfg.txt', 'extra.bin', 'raw.img', 'root/etc/hostname']) chmodSync(join(dir, p), 0o644);
     for (const p of ['boot/sub', 'boot', 'root/etc', 'root']) chmodSync(join(dir, p), 0o755);
-    for (const p of ['boot/vmlinuz', 'boot/sub/cfg.txt', 'extra.bin', 'raw.img', 'root/etc/hostname', 'boot/sub', 'boot', 'root/etc', 'root']) utimesSync(join(dir, p), 1_600_000_000, 1_600_000_000);
-    run('tar', ['--sort=name', '--mtime=@1600000000', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', '-cf', join(dir, 'root.tar'), '-C', join(dir, 'root'), '.']);
+    for (const p of ['boot/vmlinuz', 'boot/sub/cfg.txt', 'extra.bin', 'raw.img', 'root/etc/hostname', 'boot/sub', 'boot', 'root/etc', 'root'])
+      utimesSync(join(dir, p), 1_600_000_000, 1_600_000_000);
+    run('tar', [
+      '--sort=name',
+      '--mtime=@1600000000',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--format=gnu',
+      '-cf',
+      join(dir, 'root.tar'),
+      '-C',
+      join(dir, 'root'),
+      '.',
+    ]);
     const yaml = `
 table: mbr
 disk-signature: 0x0badcafe

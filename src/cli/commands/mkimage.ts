@@ -19,8 +19,9 @@ Layout (YAML):
     - filesystem: fat         # fat, ext4, swap or raw
       type: esp               # a name (esp, xbootldr, linux, swap, home, srv, var, tmp,
                               #   root-x86-64, root-arm64, usr-x86-64, usr-arm64, bios-boot,
-                              #   lvm, raid, basic-data; MBR also fat12, fat16, fat32),
-                              #   an MBR type byte (0x83) or a GPT type GUID; default by filesystem
+                              #   lvm, raid, basic-data; MBR also fat12, fat16, fat32,
+                              #   fat16-lba, fat32-lba), an MBR type byte (0x83) or a GPT
+                              #   type GUID; default by filesystem
       size: 256M              # or auto: the smallest that holds the content
       label: EFI
       source: esp/            # a directory or tar archive (fat, ext4) or an image (raw)
@@ -126,11 +127,11 @@ export function registerMkimage(program: Command): void {
         const plan = await planDisk(readLayoutFile(layoutPath), { host: nodeDiskHost, ...options });
         try {
           const counter = copyCounter(line);
-          for (const p of plan.partitions) {
-            if (p.tree) counter.watchTree(p.tree);
-            if (p.raw) p.raw = counter.watch(p.raw);
+          for (const { content } of plan.partitions) {
+            if (content.tree) counter.watchTree(content.tree);
+            if (content.raw) content.raw = counter.watch(content.raw);
           }
-          const r = await withSparseFile(out, plan.size, (t) => writeDisk(plan, t, options));
+          const r = await withSparseFile(out, plan.size, (t) => writeDisk(plan, t));
           counter.flush();
           return { view: resultView(out, r, planView(layoutPath, plan)), result: r };
         } finally {
