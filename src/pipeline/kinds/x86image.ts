@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { BytesContent } from '../../fs/bytes-content.js';
 import { readContent } from '../../fs/file-content.js';
-import { computeGeometry } from '../../fs/fat/geometry.js';
 import { FileTree, normalizePath, type Inode } from '../../fs/tree.js';
 import type { DiskResult } from '../../partition/assemble.js';
 import { assembleDisk } from '../../partition/disk-file.js';
 import type { DiskLayout, PartitionSpec } from '../../partition/disk-layout.js';
+import { fatGeometry } from '../../partition/formats/fat.js';
 import { parseSize } from '../../units.js';
 import type { Element } from '../model.js';
 import { scope } from '../scope.js';
@@ -156,11 +156,10 @@ function extractSyslinux(element: Element, trees: FileTree[], dir: string, out: 
   for (const f of SYSLINUX_FILES) writeFileSync(join(out, f), readContent(tree.get(rel ? `${rel}/${f}` : f)!.content!));
 }
 
-/** FAT32 when the given size can hold a FAT32 filesystem; else the writer's choice (FAT12/16). */
-function bootFatType(size: number | 'auto', sectorSize: number): 32 | undefined {
+/** FAT32 when the given size can hold a FAT32 filesystem (as the FAT format lays it out); else the writer's choice (FAT12/16). */
+function bootFatType(size: number | 'auto'): 32 | undefined {
   if (size === 'auto') return undefined;
-  const g = computeGeometry(Math.floor(size / sectorSize), { fatType: 32 });
-  return 'error' in g ? undefined : 32;
+  return 'error' in fatGeometry(size, { fatType: 32 }) ? undefined : 32;
 }
 
 /** The disk layout of the image (steps 4–7). Partitions follow each other sector by sector, as the plugin's. */
@@ -168,7 +167,7 @@ export function imageLayout(element: Element, boot: FileTree, root: FileTree, sy
   const sectorSize = Number(variable(element, 'sector-size'));
   if (sectorSize !== 512) throw elementError(element, 'x86image-sector-size', `sector-size ${variable(element, 'sector-size')} is not supported`, 'kiln writes 512-byte sectors; set sector-size: 512', 'variables.sector-size');
   const bootSize = sizeVariable(element, 'boot-size');
-  const fatType = bootFatType(bootSize, sectorSize);
+  const fatType = bootFatType(bootSize);
   const fat: PartitionSpec = {
     filesystem: 'fat',
     size: bootSize,
