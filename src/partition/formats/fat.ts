@@ -103,7 +103,7 @@ function fatOptions(spec: PartitionSpec, sourceDateEpoch: number | undefined): F
  * directory of `rootEntries` entries, which can turn FAT16 into FAT12), or why none fits.
  */
 export function fatGeometry(size: number, options: Pick<FatOptions, 'fatType' | 'clusterSize'>, rootEntries?: number): FatGeometry | { error: string } {
-  return computeGeometry(Math.min(size / SECTOR, 0xffffffff), {
+  return computeGeometry(Math.min(Math.floor(size / SECTOR), 0xffffffff), {
     ...(rootEntries !== undefined && { minRootEntries: rootEntries }),
     ...(options.fatType && { fatType: options.fatType }),
     ...(options.clusterSize && { sectorsPerCluster: options.clusterSize / SECTOR }),
