@@ -43,6 +43,7 @@ export function makeAssembleContext(session: Session, element: Element, workDir:
   // A sandbox root is staged from the cache without copies; what a command may change is made
   // private first (staged-root.ts), as is a directory written into or collected.
   const roots = new StagedRoots((inode) => session.originOf(inode));
+  const started = performance.now();
   return {
     element,
     workDir,
@@ -67,7 +68,8 @@ export function makeAssembleContext(session: Session, element: Element, workDir:
       session.warn(element, name, message);
     },
     status: (message) => {
-      log(`STATUS ${message}`);
+      // seconds since the build started: where its time goes, read from the log
+      log(`STATUS [${((performance.now() - started) / 1000).toFixed(1).padStart(7)} s] ${message}`);
       hooks.status?.(element, message);
     },
   };

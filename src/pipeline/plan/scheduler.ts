@@ -31,6 +31,8 @@ export interface BuildSummary {
   failed: BuildFailure[];
   skipped: Element[];
   fetched: Element[];
+  /** Seconds each built element took, from the start of its build to its artifact being cached. */
+  seconds: Map<Element, number>;
 }
 
 /** Runs `task` over `items` with at most `limit` at once; stops taking new items once `stop()`. */
@@ -49,7 +51,7 @@ function asFailure(element: Element, e: unknown): BuildFailure {
 
 export async function runPlan(session: Session, plan: Element[], options: SchedulerOptions): Promise<BuildSummary> {
   const ev = options.events ?? {};
-  const summary: BuildSummary = { built: [], failed: [], skipped: [], fetched: [] };
+  const summary: BuildSummary = { built: [], failed: [], skipped: [], fetched: [], seconds: new Map() };
   const failed = new Set<Element>();
   let stopped = false;
   const fail = (f: BuildFailure): void => {
@@ -104,9 +106,11 @@ export async function runPlan(session: Session, plan: Element[], options: Schedu
         }
         pending.splice(i, 1);
         ev.phase?.(e, 'building');
+        const started = performance.now();
         const job = buildElement(session, e, { status: (el, m) => ev.status?.(el, m) }).then(
           () => {
             summary.built.push(e);
+            summary.seconds.set(e, (performance.now() - started) / 1000);
             ev.phase?.(e, 'cached');
           },
           (err: unknown) => fail(asFailure(e, err)),
