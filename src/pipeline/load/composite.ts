@@ -6,7 +6,7 @@ import { list, mapNode, typeName, type ListNode, type MapNode, type Node } from 
  * plain lists replace, a scalar never replaces a collection (or the other way round), and the list
  * directives `(<)` prepend, `(>)` append, `(=)` replace. A directive mapping with nothing under it
  * is kept so that a later composition can apply it; `checkNoDirectives` rejects what is left at the
- * end ("Attempt to override non-existing list").
+ * end ("Attempt to override non-existing list"). Two `(?)` lists are joined, not replaced.
  */
 
 export const DIRECTIVES = ['(<)', '(>)', '(=)'] as const;
@@ -97,7 +97,10 @@ export function composite(target: MapNode, source: MapNode, path = ''): MapNode 
   const entries = new Map(target.entries);
   const keyPos = new Map(target.keyPos);
   for (const [k, v] of source.entries) {
-    entries.set(k, compositeValue(target.entries.get(k), v, path ? `${path}.${k}` : k));
+    const t = target.entries.get(k);
+    // Conditionals not yet resolved (project.conf's includes) are all kept, the source's last.
+    if (k === '(?)' && t?.type === 'list' && v.type === 'list') entries.set(k, list([...t.items, ...v.items], v.pos));
+    else entries.set(k, compositeValue(t, v, path ? `${path}.${k}` : k));
     keyPos.set(k, source.keyPos.get(k)!);
   }
   const nulls = new Map(target.nulls ?? []);

@@ -7,21 +7,27 @@ import { expectList, expectMap, expectScalar } from './validate.js';
 import { loadYamlFile } from './yaml.js';
 
 /**
- * The load-time directives of docs/format.md#directives, resolved before composition: `(@)` includes
- * (project-relative files composited under the including mapping, later includes winning),
- * `(?)` conditionals on project options, and `(!)` assertions.
+ * The load-time directives of docs/format.md#directives, resolved before composition, in bst
+ * 1.x's order: `(@)` includes (project-relative files composited under the including mapping,
+ * later includes winning), `(?)` conditionals on project options and `(!)` assertions.
+ *
+ * An element resolves its conditionals first and then its includes, each included file the same
+ * way (`processDirectives`). project.conf resolves its includes first, leaving conditionals in
+ * place (two `(?)` lists meeting in a composition are joined), because an include may declare
+ * the options the conditionals test (`resolveIncludes`, then `resolveConditionals`).
  */
 
 export interface DirectiveContext {
   projectDir: string;
-  options: ReadonlyMap<string, ProjectOption>;
+  /** Absent while project.conf's includes are resolved (before its options are known). */
+  options?: ReadonlyMap<string, ProjectOption>;
   /** Include files being processed (display names), to report include cycles. */
   including?: string[];
   /** Cache of parsed include files by display name. */
   cache?: Map<string, MapNode>;
 }
 
-function includeFile(ref: Node, ctx: DirectiveContext): MapNode {
+function includeFile(ref: Node, ctx: DirectiveContext): { node: MapNode; display: string } {
   const name = expectScalar(ref, '(@)').value;
   const full = normalize(join(ctx.projectDir, name));
   const rel = relative(ctx.projectDir, full);
@@ -39,26 +45,70 @@ function includeFile(ref: Node, ctx: DirectiveContext): MapNode {
     node = loadYamlFile(full, display, `include (from ${formatPosition(ref.pos)})`);
     cache.set(display, node);
   }
-  return processDirectives(node, { ...ctx, including: [...including, display], cache });
+  return { node, display };
 }
 
-/** Resolves `(@)`, `(?)` and `(!)` in a mapping and everything under it. */
-export function processDirectives(map: MapNode, ctx: DirectiveContext): MapNode {
+/** `(@)` in this mapping and every mapping under it; conditionals too when ctx has the options. */
+function includes(map: MapNode, ctx: DirectiveContext): MapNode {
   let current = map;
   const inc = current.entries.get('(@)');
   if (inc) {
     const refs = inc.type === 'list' ? inc.items : [inc];
-    let base: MapNode | undefined;
-    for (const ref of refs) {
-      const included = includeFile(ref, ctx);
-      base = base ? composite(base, included, '') : included;
+    current = withEntries(current, { '(@)': undefined });
+    // bst composites the last include under the mapping first, then each earlier one under that
+    for (const ref of [...refs].reverse()) {
+      const { node, display } = includeFile(ref, ctx);
+      const inner = { ...ctx, including: [...(ctx.including ?? []), display] };
+      const included = ctx.options ? includes(resolveConditionals(node, ctx.options), inner) : includes(node, inner);
+      current = composite(included, current, '');
     }
-    const rest = withEntries(current, { '(@)': undefined });
-    current = base ? composite(base, processDirectives(rest, ctx), '') : rest;
-    return current;
   }
-  const cond = current.entries.get('(?)');
-  if (cond) {
+  let changed = false;
+  const entries = new Map<string, Node>();
+  for (const [k, v] of current.entries) {
+    const nv = eachMap(v, (m) => includes(m, ctx));
+    if (nv !== v) changed = true;
+    entries.set(k, nv);
+  }
+  return changed ? mapNode(entries, current.keyPos, current.pos, current.nulls) : current;
+}
+
+/** Applies `f` to every mapping in a value (itself if a mapping, the items of lists). */
+function eachMap(node: Node, f: (m: MapNode) => MapNode): Node {
+  if (node.type === 'map') return f(node);
+  if (node.type === 'list') {
+    let changed = false;
+    const items = node.items.map((item) => {
+      const n = eachMap(item, f);
+      if (n !== item) changed = true;
+      return n;
+    });
+    return changed ? list(items, node.pos) : node;
+  }
+  return node;
+}
+
+/** project.conf's first step: its includes, conditionals left for when the options are known. */
+export function resolveIncludes(map: MapNode, ctx: Omit<DirectiveContext, 'options'>): MapNode {
+  return includes(map, ctx);
+}
+
+/**
+ * `(?)` and `(!)` in a mapping and everything under it, as bst 1.x's option pool does: an
+ * assertion in a mapping fails at once; otherwise each true branch is composited into the
+ * mapping as written, and the mapping is processed again (a branch may bring an assertion or
+ * more conditionals: of several true branches asserting, the last one's message is reported).
+ */
+export function resolveConditionals(map: MapNode, options: ReadonlyMap<string, ProjectOption>): MapNode {
+  let current = map;
+  for (;;) {
+    const assertion = current.entries.get('(!)');
+    if (assertion) {
+      const text = expectScalar(assertion, '(!)').value.trim();
+      throw new KilnError('assertion', `${text} (${formatPosition(assertion.pos)})`);
+    }
+    const cond = current.entries.get('(?)');
+    if (!cond) break;
     current = withEntries(current, { '(?)': undefined });
     for (const item of expectList(cond, '(?)').items) {
       const branch = expectMap(item, '(?) item');
@@ -66,36 +116,25 @@ export function processDirectives(map: MapNode, ctx: DirectiveContext): MapNode 
         throw new KilnError('condition', `each (?) item must be a mapping with exactly one condition (${formatPosition(branch.pos)})`);
       }
       const [expr, body] = [...branch.entries][0]!;
-      if (evaluateCondition(expr, ctx.options, branch.keyPos.get(expr)!)) {
-        current = composite(current, processDirectives(expectMap(body, `(?) '${expr}'`), ctx), '');
+      const at = branch.keyPos.get(expr)!;
+      const apply = evaluateCondition(expr, options, at);
+      if (body.type !== 'map') {
+        throw new KilnError('condition', `the (?) branch '${expr}' in ${formatPosition(at)} must be a mapping, not ${body.type === 'list' ? 'a list' : 'a string'}`, 'only mappings can be composed');
       }
+      if (apply) current = composite(current, body, '');
     }
-  }
-  const assertion = current.entries.get('(!)');
-  if (assertion) {
-    const text = expectScalar(assertion, '(!)').value;
-    throw new KilnError('assertion', `${text} (${formatPosition(assertion.pos)})`);
   }
   let changed = false;
   const entries = new Map<string, Node>();
   for (const [k, v] of current.entries) {
-    const nv = processValue(v, ctx);
+    const nv = eachMap(v, (m) => resolveConditionals(m, options));
     if (nv !== v) changed = true;
     entries.set(k, nv);
   }
   return changed ? mapNode(entries, current.keyPos, current.pos, current.nulls) : current;
 }
 
-function processValue(node: Node, ctx: DirectiveContext): Node {
-  if (node.type === 'map') return processDirectives(node, ctx);
-  if (node.type === 'list') {
-    let changed = false;
-    const items = node.items.map((item) => {
-      const n = processValue(item, ctx);
-      if (n !== item) changed = true;
-      return n;
-    });
-    return changed ? list(items, node.pos) : node;
-  }
-  return node;
+/** An element's directives (or a file's it includes): conditionals first, then includes. */
+export function processDirectives(map: MapNode, ctx: DirectiveContext & { options: ReadonlyMap<string, ProjectOption> }): MapNode {
+  return includes(resolveConditionals(map, ctx.options), ctx);
 }

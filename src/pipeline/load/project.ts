@@ -6,7 +6,7 @@ import { KilnError, formatPosition, type SourcePosition } from '../../errors.js'
 import type { Project, YamlValue } from '../model.js';
 import { parseRemotes } from '../remote/config.js';
 import { checkNoDirectives, composite } from './composite.js';
-import { processDirectives } from './directives.js';
+import { resolveConditionals, resolveIncludes } from './directives.js';
 import { emptyMap, mapNode, toPlain, typeName, type ListNode, type MapNode, type Node, type ScalarNode } from './node.js';
 import { loadOptions, optionVariables, type ProjectOption } from './options.js';
 import { PROJECT_DEFAULTS_FILE, PROJECT_DEFAULTS_YAML } from './project-defaults.js';
@@ -193,10 +193,12 @@ export function checkVariablesMap(node: MapNode, where: string): void {
   }
 }
 
-function readProjectRefs(file: string, projectName: string): Map<string, ListNode> {
+function readProjectRefs(file: string, projectName: string, options: ReadonlyMap<string, ProjectOption>): Map<string, ListNode> {
   const out = new Map<string, ListNode>();
   if (!existsSync(file)) return out;
-  const root = loadYamlFile(file, 'project.refs');
+  // (?) conditionals on the project's options, as in project.conf
+  const root = resolveConditionals(loadYamlFile(file, 'project.refs'), options);
+  checkNoDirectives(root, '');
   checkKeys(root, ['projects'], 'project.refs');
   const projects = optMap(root, 'projects');
   const mine = projects ? optMap(projects, projectName, `projects.${projectName}`) : undefined;
@@ -220,17 +222,28 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     opts.onWarning?.(m);
   };
   const raw = loadYamlFile(confPath, 'project.conf');
-  // Options first: (?) conditionals anywhere in project.conf test them.
-  const optionsNode = raw.entries.get('options');
+  // element-path from project.conf itself: an element-mask option's values are the files under it
+  const epNode = optString(raw, 'element-path');
+  const elementDirectory = resolve(dir, epNode?.value || '.');
+  const relEp = relative(dir, elementDirectory);
+  if (relEp === '..' || relEp.startsWith(`..${sep}`)) {
+    throw new KilnError('element-path', `element-path '${epNode!.value}' (${formatPosition(epNode!.pos)}) leaves the project directory`);
+  }
+  if (!existsSync(elementDirectory) || !statSync(elementDirectory).isDirectory()) {
+    throw new KilnError('element-path', `element-path '${epNode?.value ?? '.'}' ${epNode ? `(${formatPosition(epNode.pos)}) ` : ''}is not a directory in ${dir}`, 'create it or fix element-path');
+  }
+  // Includes first: an include may declare the options that (?) conditionals anywhere test.
+  const includeCache = new Map<string, MapNode>();
+  const included = resolveIncludes(raw, { projectDir: dir, cache: includeCache });
+  const optionsNode = included.entries.get('options');
   const rawName = raw.entries.get('name');
   const fromUser = rawName?.type === 'scalar' ? opts.userOptions?.get(rawName.value) : undefined;
   const cli = opts.options ?? {};
   const setIn = Object.fromEntries(Object.entries(fromUser?.positions ?? {}).filter(([k]) => !Object.hasOwn(cli, k)));
-  const optionValues = loadOptions(optionsNode ? expectMap(optionsNode, 'options') : undefined, { ...fromUser?.values, ...cli }, setIn);
-  const includeCache = new Map<string, MapNode>();
-  const user = processDirectives(raw, { projectDir: dir, options: optionValues, cache: includeCache });
+  const optionValues = loadOptions(optionsNode ? expectMap(optionsNode, 'options') : undefined, { ...fromUser?.values, ...cli }, setIn, elementDirectory);
+  const user = resolveConditionals(included, optionValues);
   checkKeys(user, PROJECT_KEYS, 'project.conf');
-  for (const key of ['name', 'plugins', 'min-version']) {
+  for (const key of ['name', 'plugins', 'min-version', 'element-path']) {
     // BuildStream forbids these in includes and conditionals: they must be known before either.
     if (user.entries.get(key) !== raw.entries.get(key)) {
       throw new KilnError('project-key', `'${key}' must be written in project.conf itself, not in an include or a (?) branch (${formatPosition(user.entries.get(key)?.pos ?? raw.pos)})`);
@@ -254,16 +267,6 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
   const mv = optString(user, 'min-version');
   if (mv && !/^[12]\.\d+$/.test(mv.value)) {
     throw new KilnError('min-version', `min-version '${mv.value}' in ${formatPosition(mv.pos)} must look like 2.N`);
-  }
-
-  const epNode = optString(user, 'element-path');
-  const elementDirectory = resolve(dir, epNode?.value || '.');
-  const relEp = relative(dir, elementDirectory);
-  if (relEp === '..' || relEp.startsWith(`..${sep}`)) {
-    throw new KilnError('element-path', `element-path '${epNode!.value}' (${formatPosition(epNode!.pos)}) leaves the project directory`);
-  }
-  if (!existsSync(elementDirectory) || !statSync(elementDirectory).isDirectory()) {
-    throw new KilnError('element-path', `element-path '${epNode?.value ?? '.'}' ${epNode ? `(${formatPosition(epNode.pos)}) ` : ''}is not a directory in ${dir}`, 'create it or fix element-path');
   }
 
   const rootVars = { 'project-root': dir, 'project-root-uri': pathToFileURL(dir).href, 'toplevel-root': dir, 'toplevel-root-uri': pathToFileURL(dir).href };
@@ -363,7 +366,7 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     sandbox,
     elementOverrides: parseOverrides(optMap(user, 'elements'), ELEMENT_OVERRIDE_KEYS, 'elements'),
     sourceOverrides: parseOverrides(optMap(user, 'sources'), ['config'], 'sources'),
-    refs: rs.value === 'project.refs' ? readProjectRefs(project.refsFile, name) : new Map(),
+    refs: rs.value === 'project.refs' ? readProjectRefs(project.refsFile, name, optionValues) : new Map(),
     maxJobs,
     warnings,
     warn,

@@ -22,9 +22,9 @@ import { loadYamlFile } from './yaml.js';
  *         arch: aarch64
  */
 
-/** Option values the user configuration sets for one project, with where each is set. */
+/** Option values the user configuration sets for one project (a list for a flags option), with where each is set. */
 export interface UserProjectOptions {
-  values: Record<string, string>;
+  values: Record<string, string | string[]>;
   positions: Record<string, SourcePosition>;
 }
 
@@ -40,18 +40,18 @@ export interface UserConfig {
 
 const KEYS = ['default-mirror', 'artifacts', 'projects'];
 
-/** `projects:`: each project's `options:` (a list value is a flags option's values, comma-joined as -o takes them). */
+/** `projects:`: each project's `options:` (a list value is a flags option's values). */
 function parseProjects(node: Node, file: string): Map<string, UserProjectOptions> {
   const out = new Map<string, UserProjectOptions>();
   for (const [name, projectNode] of expectMap(node, 'projects').entries) {
     const project = expectMap(projectNode, `projects.${name}`);
     checkKeys(project, ['options'], `projects.${name} in the user configuration ${file}`);
-    const values: Record<string, string> = {};
+    const values: Record<string, string | string[]> = {};
     const positions: Record<string, SourcePosition> = {};
     const options = project.entries.get('options');
     for (const [option, v] of options ? expectMap(options, `projects.${name}.options`).entries : []) {
       const key = `projects.${name}.options.${option}`;
-      values[option] = v.type === 'list' ? stringList(v, key).join(',') : expectScalar(v, key).value;
+      values[option] = v.type === 'list' ? stringList(v, key) : expectScalar(v, key).value;
       positions[option] = v.pos;
     }
     out.set(name, { values, positions });
