@@ -95,11 +95,11 @@ function dirPurity(tree: FileTree, path: string, inode: Inode, originOf: OriginO
   if (!from) return null;
   const { tree: source } = from.artifact;
   const there = source.get(from.path);
-  if (!there || there.type !== 'dir' || !sameMeta(there, inode) || source.children(from.path).length !== names.length) return null;
+  if (there?.type !== 'dir' || !sameMeta(there, inode) || source.children(from.path).length !== names.length) return null;
   for (const name of empties) {
     const mine = tree.get(child(path, name))!;
     const theirs = source.get(child(from.path, name));
-    if (!theirs || theirs.type !== 'dir' || !sameMeta(theirs, mine) || source.children(child(from.path, name)).length > 0) return null;
+    if (theirs?.type !== 'dir' || !sameMeta(theirs, mine) || source.children(child(from.path, name)).length > 0) return null;
   }
   return from;
 }
