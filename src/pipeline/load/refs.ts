@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import { Document, isMap, isPair, isScalar, isSeq, Pair, parseDocument, Scalar, visit, YAMLMap, YAMLSeq, type Node as YNode } from 'yaml';
+import type { Document, Node as YNode, YAMLMap, YAMLSeq } from 'yaml';
 import { KilnError, formatPosition } from '../../errors.js';
 import type { Element, YamlValue } from '../model.js';
+import { yamlPackage } from './yaml-package.js';
 
 /**
  * Writing a tracked ref back (docs/format.md#refs). Inline: the `ref` key of the
@@ -122,10 +123,12 @@ type Range = [number, number, number];
 const rangeOf = (node: unknown): Range | undefined => (node as { range?: Range | null } | null)?.range ?? undefined;
 
 function parseFailsafe(text: string): Document.Parsed {
+  const { parseDocument } = yamlPackage();
   return parseDocument(text, { schema: 'failsafe', uniqueKeys: false });
 }
 
 function findMapAt(doc: Document.Parsed, offset: number): YAMLMap | undefined {
+  const { visit } = yamlPackage();
   let found: YAMLMap | undefined;
   visit(doc, {
     Map(_key, node) {
@@ -152,6 +155,7 @@ function colonAfter(text: string, keyEnd: number): number {
  * end is found from the last item instead.
  */
 function contentEnd(text: string, node: unknown): number {
+  const { isMap, isPair, isSeq } = yamlPackage();
   if ((isMap(node) || isSeq(node)) && !node.flow && node.items.length > 0) {
     const last: unknown = node.items[node.items.length - 1];
     if (isPair(last)) {
@@ -171,6 +175,7 @@ function contentEnd(text: string, node: unknown): number {
 }
 
 function detectStyle(doc: Document.Parsed, text: string): BlockStyle {
+  const { isMap, isSeq, visit } = yamlPackage();
   let seq: number | undefined;
   let map: number | undefined;
   let item: number | undefined;
@@ -218,6 +223,7 @@ function trailingComment(rest: string): string {
  * after a one-line value, or after the `ref:` of a block one, stays on the key's line.
  */
 function refEdit(text: string, doc: Document.Parsed, map: YAMLMap, ref: YamlValue): Edit {
+  const { isScalar } = yamlPackage();
   const nl = text.includes('\r\n') ? '\r\n' : '\n';
   const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value).trim() === 'ref');
   if (map.flow) {
@@ -345,6 +351,7 @@ function writeInline(element: Element, index: number, ref: YamlValue): string {
 
 /** A node for `value` whose strings are plain or double-quoted by formatRef's rules (so "3.134" stays a string for every reader). */
 function refNode(doc: Document, value: YamlValue): YNode {
+  const { Pair, Scalar, YAMLMap, YAMLSeq } = yamlPackage();
   if (typeof value === 'string') {
     const s = new Scalar(value);
     s.type = isPlainSafe(value) ? Scalar.PLAIN : Scalar.QUOTE_DOUBLE;
@@ -361,6 +368,7 @@ function refNode(doc: Document, value: YamlValue): YNode {
 }
 
 function writeProjectRefs(element: Element, index: number, ref: YamlValue): string {
+  const { Document, isMap, isSeq, parseDocument } = yamlPackage();
   const file = element.project.refsFile;
   const text = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   // failsafe: every other ref keeps its exact text (the core schema would rewrite 0123 as 123)

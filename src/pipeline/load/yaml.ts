@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node as YNode } from 'yaml';
+import type { Document, Node as YNode } from 'yaml';
 import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
 import { fastParseYaml } from './fast-yaml.js';
 import { list, mapNode, scalar, type MapNode, type Node } from './node.js';
+import { yamlPackage } from './yaml-package.js';
 
 /**
  * YAML loading with BuildStream's rules (docs/format.md#yaml-rules): the failsafe schema, so every scalar is a
@@ -15,6 +16,7 @@ import { list, mapNode, scalar, type MapNode, type Node } from './node.js';
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
 
 function isNullScalar(node: YNode): boolean {
+  const { isScalar, Scalar } = yamlPackage();
   return isScalar(node) && node.type === Scalar.PLAIN && NULLS.has(String(node.source ?? node.value ?? ''));
 }
 
@@ -24,6 +26,7 @@ export function parseYaml(text: string, file: string): MapNode {
 
 /** The full YAML parser (the `yaml` package); `parseYaml` uses it for what the fast reader leaves. */
 export function parseYamlFull(text: string, file: string): MapNode {
+  const { LineCounter, parseDocument } = yamlPackage();
   const lines = new LineCounter();
   const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: false, lineCounter: lines, prettyErrors: false });
   const at = (offset: number): SourcePosition => {
@@ -46,6 +49,7 @@ export function parseYamlFull(text: string, file: string): MapNode {
 }
 
 function convert(node: YNode, doc: Document, at: (o: number) => SourcePosition, depth: number): Node {
+  const { isAlias, isMap, isScalar, isSeq } = yamlPackage();
   if (depth > 200) throw new KilnError('yaml-depth', `YAML nested too deeply at ${formatPosition(at(node.range?.[0] ?? 0))}`);
   if (isAlias(node)) {
     const target = node.resolve(doc);
