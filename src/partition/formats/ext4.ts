@@ -1,4 +1,3 @@
-import type { BlockSource } from '../../fs/block-target.js';
 import { EXT4_MAGIC, SUPERBLOCK_OFFSET } from '../../fs/ext4/constants.js';
 import type { Ext4Options } from '../../fs/ext4/options.js';
 import { Superblock } from '../../fs/ext4/superblock.js';
@@ -24,8 +23,8 @@ export interface Ext4Plan extends ContentPlan {
 
 const MAGIC_AT = SUPERBLOCK_OFFSET + Superblock.offsetOf('s_magic');
 
-export const ext4Format = {
-  name: 'ext4' as const,
+export const ext4Format: PartitionFormat<Ext4Plan, 'ext4'> = {
+  name: 'ext4',
   keys: {
     'inode-ratio': (r, node, spec) => {
       spec.inodeRatio = r.int(node, 'inode-ratio (bytes per inode)', 1024, 64 * 1024 * 1024);
@@ -34,7 +33,7 @@ export const ext4Format = {
   labelBytes: 16,
   uuid: RFC_UUID,
   source: 'tree',
-  detect(source: BlockSource) {
+  detect(source) {
     if (source.size < MAGIC_AT + 2) return false;
     const b = source.read(MAGIC_AT, 2);
     return (b[0]! | (b[1]! << 8)) === EXT4_MAGIC;
@@ -52,4 +51,4 @@ export const ext4Format = {
   types: () => ({ mbr: 'linux', gpt: 'linux' }),
   totals: (plan) => treeTotals(plan.tree),
   write: (plan, target, control) => ({ uuid: writeExt4(plan.tree, target, { ...plan.options, ...control }).uuid }),
-} satisfies PartitionFormat<Ext4Plan>;
+};

@@ -128,8 +128,8 @@ function hex8(n: number): string {
   return n.toString(16).toUpperCase().padStart(8, '0');
 }
 
-export const fatFormat = {
-  name: 'fat' as const,
+export const fatFormat: PartitionFormat<FatPlan, 'fat'> = {
+  name: 'fat',
   keys: {
     fat: (r, node, spec) => {
       const t = r.int(node, 'fat', 12, 32);
@@ -215,4 +215,4 @@ export const fatFormat = {
     }
     return { fatType: res.fatType, uuid: `${hex8(res.volumeId).slice(0, 4)}-${hex8(res.volumeId).slice(4)}` };
   },
-} satisfies PartitionFormat<FatPlan>;
+};

@@ -20,9 +20,9 @@ export type { LayoutNode };
  * content, `minimumSize` measures it, `place` settles what depends on where it landed, and
  * `write` only writes what the plan says.
  */
-export interface PartitionFormat<P extends ContentPlan = ContentPlan> {
+export interface PartitionFormat<P extends ContentPlan = ContentPlan, N extends string = string> {
   /** Its `filesystem:` name in a layout. */
-  readonly name: string;
+  readonly name: N;
   /** The layout keys only this format takes, each read into the spec (the reader's errors name file:line:col). */
   readonly keys: Readonly<Record<string, ReadKey>>;
   /** The longest `label:` in bytes; absent: the format has no label. */
@@ -35,8 +35,8 @@ export interface PartitionFormat<P extends ContentPlan = ContentPlan> {
   readonly cheapMinimum?: boolean;
   /** A parsed layout's checks of keys that depend on each other; `fail` names the key's file:line:col. */
   check?(spec: PartitionSpec, fail: (key: string, message: string, hint?: string) => never): void;
-  /** Whether the bytes hold this format (opening and inspecting images). */
-  detect?(source: BlockSource): boolean;
+  /** Whether the bytes hold this format (opening and inspecting images); raw: never, any bytes are raw. */
+  detect(source: BlockSource): boolean;
   /** Gathers the content (tree, bytes, boot loader files) and the writer's options; nothing is placed yet. */
   plan(spec: PartitionSpec, context: PlanContext): Promise<P>;
   /** The bytes the content needs at least, before alignment. */

@@ -1,6 +1,6 @@
 import { ext4Format } from './ext4.js';
 import { fatFormat } from './fat.js';
-import type { PartitionFormat } from './format.js';
+import type { ContentPlan, PartitionFormat } from './format.js';
 import { rawFormat } from './raw.js';
 import { swapFormat } from './swap.js';
 
@@ -9,18 +9,18 @@ import { swapFormat } from './swap.js';
  *
  * A new format is one file beside these, exporting its PartitionFormat (format.ts says what it
  * declares; layout keys of its own go into PartitionSpec by a `declare module` block, as fat.ts
- * does), and one line in this table. Nothing else changes: the layout parser, disk assembly,
- * the `filesystem:` type and image detection all read this table.
+ * does), and one line in this table. Nothing else changes: the layout parser, disk assembly
+ * and the `filesystem:` type read this table.
  */
 export const PARTITION_FORMATS = [fatFormat, ext4Format, swapFormat, rawFormat] as const;
 
 /** What a partition holds: a format's name. */
 export type PartitionFilesystem = (typeof PARTITION_FORMATS)[number]['name'];
 
-const FORMATS: readonly (PartitionFormat & { name: PartitionFilesystem })[] = PARTITION_FORMATS;
+const FORMATS: readonly PartitionFormat<ContentPlan, PartitionFilesystem>[] = PARTITION_FORMATS;
 
 /** The format named `name`, or undefined. */
-export function formatNamed(name: string): (PartitionFormat & { name: PartitionFilesystem }) | undefined {
+export function formatNamed(name: string): PartitionFormat<ContentPlan, PartitionFilesystem> | undefined {
   return FORMATS.find((f) => f.name === name);
 }
 

@@ -32,11 +32,12 @@ function copyContent(content: FileContent, target: BlockTarget, control: WriteCo
   meter.finish();
 }
 
-export const rawFormat = {
-  name: 'raw' as const,
+export const rawFormat: PartitionFormat<ContentPlan, 'raw'> = {
+  name: 'raw',
   keys: {},
   source: 'file',
   cheapMinimum: true,
+  detect: () => false,
   check(spec, fail) {
     if (!spec.source && typeof spec.size !== 'number') fail('size', "a raw partition without 'source' needs an explicit size");
   },
@@ -54,4 +55,4 @@ export const rawFormat = {
     if (plan.raw) copyContent(plan.raw, target, control);
     return {};
   },
-} satisfies PartitionFormat;
+};

@@ -1,4 +1,3 @@
-import type { BlockSource } from '../../fs/block-target.js';
 import { SWAP_MAGIC, SWAP_MIN_PAGES, writeSwap, type SwapOptions } from '../../fs/swap.js';
 import { RFC_UUID, type ContentPlan, type PartitionFormat } from './format.js';
 
@@ -10,8 +9,8 @@ export interface SwapPlan extends ContentPlan {
 
 const PAGE_SIZES = [4096, 8192, 16384, 65536];
 
-export const swapFormat = {
-  name: 'swap' as const,
+export const swapFormat: PartitionFormat<SwapPlan, 'swap'> = {
+  name: 'swap',
   keys: {},
   labelBytes: 16,
   uuid: RFC_UUID,
@@ -20,7 +19,7 @@ export const swapFormat = {
     if (spec.size === 'auto') fail('size', 'a swap partition needs an explicit size', 'write e.g. size: 256M');
   },
   /** The magic at the end of the first page, for any page size the kernel uses. */
-  detect(source: BlockSource) {
+  detect(source) {
     for (const page of PAGE_SIZES) {
       if (source.size < page) return false;
       if (new TextDecoder().decode(source.read(page - SWAP_MAGIC.length, SWAP_MAGIC.length)) === SWAP_MAGIC) return true;
@@ -28,7 +27,7 @@ export const swapFormat = {
     return false;
   },
 
-  async plan(spec): Promise<SwapPlan> {
+  async plan(spec) {
     const options: SwapOptions = {};
     if (spec.label !== undefined) options.label = spec.label;
     if (spec.uuid) options.uuid = spec.uuid;
@@ -38,4 +37,4 @@ export const swapFormat = {
   types: () => ({ mbr: 'swap', gpt: 'swap' }),
   totals: () => ({ bytes: 0, files: 0 }),
   write: (plan, target, control) => ({ uuid: writeSwap(target, { ...plan.options, ...control }).uuid }),
-} satisfies PartitionFormat<SwapPlan>;
+};
