@@ -637,6 +637,11 @@ export const ERROR_CODES = {
     meaning: 'Elements depend on each other in a circle.',
     action: 'Remove one of the dependencies the message lists.',
   },
+  'dependency-strict': {
+    area: 'project',
+    meaning: 'A dependency is marked strict although it is only needed at run time, or says `strict: false` (reserved: not strict is the default).',
+    action: "Mark only build dependencies strict; remove 'strict: false'.",
+  },
   'dependency-type': {
     area: 'project',
     meaning: "A dependency's type is not build, runtime or all, or `type:` is given in build-depends/runtime-depends.",
@@ -721,6 +726,11 @@ export const ERROR_CODES = {
     area: 'project',
     meaning: 'An enum, flags or arch option is declared without a list of values.',
     action: 'List the values the option may take under values:.',
+  },
+  'plugin-duplicate': {
+    area: 'project',
+    meaning: 'An element or source kind is listed under more than one plugins: entry.',
+    action: 'List each kind under one plugins entry only.',
   },
   'plugin-origin': {
     area: 'project',

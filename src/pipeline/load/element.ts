@@ -99,6 +99,13 @@ function parseDependencies(node: MapNode): RawDependency[] {
           pos: filename.pos,
           ...(config ? { config } : {}),
         };
+        // bst 1.x: strictness is for what is staged to build; `strict: false` is reserved (it is the default)
+        if (strictNode && !dep.strict) {
+          throw new KilnError('dependency-strict', `'strict: ${strictNode.value}' in ${formatPosition(strictNode.pos)}: a dependency is not strict unless it says so`, "remove 'strict'");
+        }
+        if (dep.strict && dep.type === 'runtime') {
+          throw new KilnError('dependency-strict', `runtime dependency ${dep.name} is marked strict in ${formatPosition(strictNode!.pos)}`, 'only dependencies needed at build time can be strict: make it a build dependency or drop strict');
+        }
       }
       checkElementName(dep.name, dep.pos);
       const prev = byName.get(dep.name);

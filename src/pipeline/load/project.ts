@@ -115,6 +115,8 @@ export function findProjectDirectory(start: string): string {
 }
 
 function parsePlugins(node: ListNode | undefined, declared: Map<string, string>): void {
+  // each kind may be listed once over all entries (core ones too), as bst 1.x checks
+  const listed = new Map<string, ScalarNode>();
   for (const [i, itemNode] of (node?.items ?? []).entries()) {
     const item = expectMap(itemNode, `plugins[${i}]`);
     checkKeys(item, ['origin', 'package-name', 'path', 'elements', 'sources', 'junction'], 'a plugins entry');
@@ -142,6 +144,11 @@ function parsePlugins(node: ListNode | undefined, declared: Map<string, string>)
           kinds.push({ type: 'scalar', value: kind, pos: g.keyPos.get(kind)! });
         }
       } else for (const k of expectList(g, `plugins.${group}`).items) kinds.push(expectScalar(k, `plugins.${group}[]`));
+      for (const k of kinds) {
+        const first = listed.get(`${group}:${k.value}`);
+        if (first) throw new KilnError('plugin-duplicate', `${group === 'elements' ? 'element' : 'source'} kind '${k.value}' is listed twice under plugins: in ${formatPosition(first.pos)} and ${formatPosition(k.pos)}`, 'list each kind under one plugins entry only');
+        listed.set(`${group}:${k.value}`, k);
+      }
       if (origin.value !== 'core') for (const k of kinds) declared.set(k.value, label);
     }
   }

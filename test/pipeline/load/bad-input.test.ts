@@ -271,6 +271,34 @@ const cases: Case[] = [
     expect: /unknown key 'commands' in elements\/x\.bst:3:3 \(config of a stack element \(elements\/x\.bst\)\); it takes no keys/,
   },
   {
+    name: 'strict runtime dependency',
+    files: { 'project.conf': conf, 'elements/x.bst': 'kind: stack\nruntime-depends:\n- filename: y.bst\n  strict: true\n', 'elements/y.bst': 'kind: stack\n' },
+    target: 'x.bst',
+    expect: /runtime dependency y\.bst is marked strict in elements\/x\.bst:4:11/,
+  },
+  {
+    name: 'strict dependency of type runtime',
+    files: { 'project.conf': conf, 'elements/x.bst': 'kind: stack\ndepends:\n- filename: y.bst\n  type: runtime\n  strict: true\n', 'elements/y.bst': 'kind: stack\n' },
+    target: 'x.bst',
+    expect: /runtime dependency y\.bst is marked strict/,
+  },
+  {
+    name: 'strict: false said explicitly',
+    files: { 'project.conf': conf, 'elements/x.bst': 'kind: stack\ndepends:\n- filename: y.bst\n  strict: false\n', 'elements/y.bst': 'kind: stack\n' },
+    target: 'x.bst',
+    expect: /'strict: false' in elements\/x\.bst:4:11: a dependency is not strict unless it says so/,
+  },
+  {
+    name: 'a kind listed under two plugins entries',
+    files: { 'project.conf': 'name: p\nplugins:\n- origin: local\n  path: bar\n  elements:\n    foo: 0\n- origin: local\n  path: baz\n  elements:\n    foo: 0\n' },
+    expect: /element kind 'foo' is listed twice under plugins: in project\.conf:6:5 and project\.conf:10:5/,
+  },
+  {
+    name: 'a source kind listed by core and by a plugin',
+    files: { 'project.conf': 'name: p\nplugins:\n- origin: core\n  sources:\n    git: 0\n- origin: pip\n  package-name: x\n  sources: [git]\n' },
+    expect: /source kind 'git' is listed twice under plugins/,
+  },
+  {
     name: 'format-version too new',
     files: { 'project.conf': 'name: p\nformat-version: 99\n' },
     expect: /project\.conf asks for format-version 99 \(project\.conf:2:17\); kiln reads up to 23/,
