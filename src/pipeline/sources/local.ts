@@ -26,9 +26,10 @@ export class LocalSource extends BaseSource {
     this.fullPath = projectPath(element, decl, 'path', this.path);
   }
 
-  private hostTree(): FileTree {
+  /** The project files; without their extended attributes when only the key is wanted (reading them runs getfattr). */
+  private hostTree(xattrs = true): FileTree {
     const st = lstatSync(this.fullPath);
-    if (st.isDirectory()) return treeFromDirectory(this.fullPath, { owners: 'root' });
+    if (st.isDirectory()) return treeFromDirectory(this.fullPath, { owners: 'root', xattrs });
     const tree = new FileTree();
     const name = basename(this.fullPath);
     if (st.isSymbolicLink()) tree.add(name, Object.assign(makeInode('symlink', 0o777, {}), { target: readlinkSync(this.fullPath, 'utf8') }));
@@ -43,7 +44,7 @@ export class LocalSource extends BaseSource {
   uniqueKey(): YamlValue {
     if (this.key === undefined) {
       const out: YamlValue[] = [];
-      for (const [path, inode] of this.hostTree().walk()) {
+      for (const [path, inode] of this.hostTree(false).walk()) {
         if (path === '') continue;
         const digest = inode.type === 'file' ? hashFile((inode.content as HostFileContent).path) : inode.type === 'symlink' ? (inode.target ?? '') : '0';
         out.push([path, digest, inode.mode.toString(8)]);
