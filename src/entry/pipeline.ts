@@ -59,4 +59,4 @@ export { ArtifactCache, openCache, normalName, type ArtifactRef, type ArtifactMe
 export { BlobStore, BlobContent } from '../pipeline/cache/blobs.js';
 export { materialize, type MaterializeOptions } from '../pipeline/cache/materialize.js';
 export { treeFromStagedDir, type CollectOptions } from '../pipeline/cache/collect.js';
-export { checkoutTree, type CheckoutOptions, type CheckoutDeps } from '../pipeline/cache/checkout.js';
+export { checkoutTree, type CheckoutOptions, type CheckoutDeps } from '../pipeline/plan/checkout.js';

@@ -6,7 +6,7 @@ import { KilnError } from '../../errors.js';
 import { outputError } from '../../fs/file-target.js';
 import { printableName } from '../../fs/name-bytes.js';
 import { removeTree } from '../../pipeline/util/remove-tree.js';
-import type { CheckoutDeps } from '../../pipeline/cache/checkout.js';
+import type { CheckoutDeps } from '../../pipeline/plan/checkout.js';
 import { globalOptions } from '../context.js';
 import { CopyCounter, LiveLine } from '../live.js';
 
@@ -46,7 +46,7 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
   const destExisted = dest !== undefined && existsSync(dest);
   const [{ openPipeline }, { checkoutTree }, { materialize }, { tarChunks, writeTarFile }] = await Promise.all([
     import('../../pipeline/plan/open.js'),
-    import('../../pipeline/cache/checkout.js'),
+    import('../../pipeline/plan/checkout.js'),
     import('../../pipeline/cache/materialize.js'),
     import('../../fs/tar/writer.js'),
   ]);

@@ -4,12 +4,12 @@ import { KilnError } from '../../errors.js';
 import type { HostFileContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { FileTree, type Inode } from '../../fs/tree.js';
+import type { BlobStore } from '../cache/blobs.js';
+import { materialize } from '../cache/materialize.js';
 import { hasIntegration, integrate, stageArtifacts } from '../kinds/staging.js';
 import type { Element } from '../model.js';
-import { makeAssembleContext } from '../plan/builder.js';
-import type { Session } from '../plan/session.js';
-import type { BlobStore } from './blobs.js';
-import { materialize } from './materialize.js';
+import { makeAssembleContext } from './builder.js';
+import type { Session } from './session.js';
 
 /**
  * What `kiln checkout` produces (docs/format.md#kiln-checkout): RUN(element) (or the element alone, or the 2.x
