@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { UserProjectOptions } from '../pipeline/load/user-config.js';
-import type { RemoteSpec } from '../pipeline/remote/config.js';
+import type { RemoteSpec, UserProjectOptions } from '../pipeline/pipeline.js';
 
 /** The global options every pipeline command reads (given before the command name). */
 export interface GlobalOptions {
@@ -30,8 +29,8 @@ export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
   const opts = root.opts<RootOptions>();
   const xdg = process.env.XDG_CACHE_HOME;
   const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'kiln');
-  // loaded on use: commands that need no project do not pay for the loader
-  const { loadUserConfig } = await import('../pipeline/load/user-config.js');
+  // loaded on use: commands that need no project do not pay for the pipeline
+  const { loadUserConfig } = await import('../pipeline/pipeline.js');
   const user = loadUserConfig(opts.config);
   const defaultMirror = opts.defaultMirror ?? user.defaultMirror;
   return {

@@ -1,5 +1,4 @@
-import type { Element } from '../pipeline/model.js';
-import type { ElementPhase } from '../pipeline/plan/scheduler.js';
+import type { Element, ElementPhase } from '../pipeline/pipeline.js';
 
 /**
  * Build progress for people: on a terminal, a live block at the bottom (how many elements are

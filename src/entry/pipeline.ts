@@ -4,6 +4,20 @@
  *
  * @module kiln-image/pipeline
  */
+// pipeline: the one entry for what the kiln commands do (show, track, fetch, build, checkout, shell, remote caches)
+export {
+  Pipeline,
+  openPipeline,
+  type OpenOptions,
+  type Selection,
+  type PinMode,
+  type RefUpdate,
+  type SourceCount,
+  type BuildOptions,
+  type BuildEvents,
+  type BuildReport,
+  type BuildRemoteReport,
+} from '../pipeline/pipeline.js';
 // pipeline: loading (project.conf, .bst, composition, variables, graph)
 export type { Project, Element, SourceDecl, Dependency, DepType, Scope, YamlValue, YamlMap } from '../pipeline/model.js';
 export {
@@ -32,7 +46,6 @@ export { BwrapSandbox, findBwrap } from '../pipeline/sandbox/bwrap.js';
 export type { Sandbox, SandboxMount, SandboxOptions, SandboxLog } from '../pipeline/sandbox/sandbox.js';
 export { computeKeys, canonicalJson, shortKey, type ElementKeys } from '../pipeline/plan/keys.js';
 export { Session, type ElementState } from '../pipeline/plan/session.js';
-export { openPipeline, type OpenPipeline, type OpenOptions } from '../pipeline/plan/open.js';
 export { buildPlan } from '../pipeline/plan/plan.js';
 export { runPlan, type BuildSummary, type SchedulerOptions, type ElementPhase } from '../pipeline/plan/scheduler.js';
 export { buildElement, BuildFailure } from '../pipeline/plan/builder.js';

@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import type { Element } from '../../pipeline/model.js';
-import { shortKey } from '../../pipeline/plan/keys.js';
-import type { BuildSummary } from '../../pipeline/plan/scheduler.js';
+import type { BuildReport, Element } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
 import { refChangeLines } from '../pins.js';
 import { Progress } from '../progress.js';
-import { BuildRemotes, openRemotes, throttle, transferText } from '../remote.js';
+import { formatBytes, remoteSummaryLines, throttle, transferText } from '../remote.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
 
 /**
@@ -46,16 +44,9 @@ export function registerBuild(program: Command): void {
       const builders = positiveInt(opts.builders, '--builders');
       if (opts.onError !== 'quit' && opts.onError !== 'continue') throw new KilnError('bad-option', `--on-error must be quit or continue, not '${opts.onError}'`);
       if (opts.trackExcept.length > 0 && !opts.trackAll) throw new KilnError('bad-option', '--track-except needs --track-all');
-      const trackExcept = new Set(opts.trackExcept.map((n) => n.replace(/^\.\//, '')));
       const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
-      const [{ openPipeline }, { buildPlan }, { runPlan }, { updateRefs }, { describeRefChange }] = await Promise.all([
-        import('../../pipeline/plan/open.js'),
-        import('../../pipeline/plan/plan.js'),
-        import('../../pipeline/plan/scheduler.js'),
-        import('../../pipeline/plan/pin.js'),
-        import('../../pipeline/sources/index.js'),
-      ]);
+      const { openPipeline } = await import('../../pipeline/pipeline.js');
       const out = opts.json ? process.stderr : process.stdout;
       let progress: Progress | undefined;
       const p = openPipeline({
@@ -66,65 +57,52 @@ export function registerBuild(program: Command): void {
         ...g.pipeline,
         warn: (e: Element | undefined, m: string) => (progress ? progress.warning(e, m) : process.stderr.write(`WARNING ${e ? `${e.name}: ` : ''}${m}\n`)),
       });
-      const { session } = p;
-      progress = new Progress(out, (e) => shortKey(session.keys(e).strong));
+      progress = new Progress(out, (e) => p.shortKey(e));
       progress.setElements(p.all);
-      session.cleanStale();
       const started = Date.now();
-      let summary: BuildSummary;
-      let shared: BuildRemotes | undefined;
-      const remotes = await openRemotes(g, p.loaded.project, session, {
+      let report: BuildReport;
+      const remotes = p.connectRemotes(g.remotes, {
         warn: (m) => progress!.warning(undefined, m),
         progress: throttle(() => progress!.setActivity(`pulling: ${transferText(remotes!.pulled)}`)),
       });
-      if (remotes) shared = new BuildRemotes(session, remotes, progress);
       try {
-        const toTrack = opts.trackAll ? p.all.filter((e) => !trackExcept.has(e.name)) : p.loaded.elements(opts.track.map((n) => n.replace(/^\.\//, '')));
-        if (toTrack.length > 0) {
-          let done = 0;
-          progress.setActivity(`tracking ${toTrack.length} element(s)`);
-          const results = await updateRefs(session, toTrack, 'track', {
-            onResult: (r) => {
-              refChangeLines(r, describeRefChange, 'track').forEach((l) => progress!.message(l));
-              progress!.setActivity(`tracking ${toTrack.length} element(s): ${++done} source(s) done`);
-            },
-          });
-          progress.info(`tracked ${toTrack.length} element(s): ${results.filter((r) => r.changed).length} ref(s) changed`);
-        }
-        if (opts.fixMissing) {
-          // Only what must be built needs its sources; a re-pin changes keys, which can put more
-          // elements in the plan, so check again until the plan holds nothing unchecked.
-          const checked = new Set<Element>();
-          let changed = 0;
-          for (let todo = buildPlan(session, p.targets); todo.length > 0; todo = buildPlan(session, p.targets).filter((e) => !checked.has(e))) {
-            progress.info(`fix-missing: checking that the pinned files of ${todo.length} element(s) to build can still be fetched`);
-            let done = 0;
-            progress.setActivity(`fix-missing: checking pins of ${todo.length} element(s)`);
-            const results = await updateRefs(session, todo, 'fix-missing', {
-              onResult: (r) => {
-                refChangeLines(r, describeRefChange, 'fix-missing').forEach((l) => progress!.message(l));
-                progress!.setActivity(`fix-missing: checking pins of ${todo.length} element(s): ${++done} source(s) checked`);
-              },
-            });
-            changed += results.filter((r) => r.changed).length;
-            todo.forEach((e) => checked.add(e));
-          }
-          progress.info(`fix-missing: ${changed === 0 ? 'every pin is still available' : `${changed} source(s) re-pinned`}`);
-        }
-        out.write(`kiln build: project ${p.loaded.project.name} (${p.loaded.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
-        for (const e of p.all) out.write(`${formatElement(session, e, DEFAULT_SHOW_FORMAT)}\n`);
-        out.write(`${'='.repeat(70)}\n`);
-        // with remote caches: pull what the plan needs first; what is pulled is not built
-        await shared?.pull(p.targets);
-        const plan = buildPlan(session, p.targets);
-        summary = await runPlan(session, plan, {
+        const toTrack = opts.trackAll ? p.select('all', opts.trackExcept) : p.elements(opts.track);
+        // the elements of the current fix-missing round
+        let checking = 0;
+        report = await p.build({
           builders,
           onError: opts.onError,
+          track: toTrack,
+          fixMissing: opts.fixMissing === true,
           events: {
-            phase: (e, ph) => {
-              progress!.phase(e, ph);
-              if (ph === 'cached') shared?.push(e);
+            pinning: (mode, elements) => {
+              if (mode === 'track') progress!.setActivity(`tracking ${elements.length} element(s)`);
+              else {
+                checking = elements.length;
+                progress!.info(`fix-missing: checking that the pinned files of ${checking} element(s) to build can still be fetched`);
+                progress!.setActivity(`fix-missing: checking pins of ${checking} element(s)`);
+              }
             },
+            refUpdated: (mode, r, count) => {
+              refChangeLines(r, mode).forEach((l) => progress!.message(l));
+              progress!.setActivity(mode === 'track' ? `tracking ${toTrack.length} element(s): ${count.done} source(s) done` : `fix-missing: checking pins of ${checking} element(s): ${count.done} source(s) checked`);
+            },
+            pinned: (mode, updates) => {
+              const changed = updates.filter((r) => r.changed).length;
+              progress!.info(mode === 'track' ? `tracked ${toTrack.length} element(s): ${changed} ref(s) changed` : `fix-missing: ${changed === 0 ? 'every pin is still available' : `${changed} source(s) re-pinned`}`);
+            },
+            planned: () => {
+              out.write(`kiln build: project ${p.project.name} (${p.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
+              for (const e of p.all) out.write(`${formatElement(p, e, DEFAULT_SHOW_FORMAT)}\n`);
+              out.write(`${'='.repeat(70)}\n`);
+            },
+            // with remote caches: what the plan needs is pulled first; what is pulled is not built
+            pulling: (targets) => progress!.setActivity(`asking the remote cache for ${targets.map((e) => e.name).join(', ')}`),
+            pulled: (e, r, ms) => progress!.event(e, 'pull', 'SUCCESS', `Pulled ${e.name} from ${r.remote}: ${r.blobs} blob(s), ${formatBytes(r.bytes)}${r.present > 0 ? ` (${r.present} already cached)` : ''}`, ms),
+            pullDone: (pulled) => progress!.setActivity(`pulled ${pulled.length} element(s): ${transferText(remotes!.pulled)}`),
+            pushed: (e, r, ms) => progress!.event(e, 'push', 'SUCCESS', `Pushed ${e.name} to ${r.remote}: sent ${r.sent} blob(s), ${formatBytes(r.bytes)} (${r.present} already there)`, ms),
+            pushFailed: (e, err) => progress!.warning(e, `could not push ${e.name}: ${err.message}`),
+            phase: (e, ph) => progress!.phase(e, ph),
             status: (e, m) => progress!.status(e, m),
             failure: (f) => {
               const tail = f.tail.length > 0 ? `\n${f.tail.map((l) => `    ${l}`).join('\n')}` : '';
@@ -134,27 +112,25 @@ export function registerBuild(program: Command): void {
             },
           },
         });
-        await shared?.done();
       } finally {
         progress.stop();
-        session.close();
-        remotes?.close();
+        p.close();
       }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (opts.json) {
         process.stdout.write(
-          `${JSON.stringify({ built: summary.built.map((e) => e.name), failed: summary.failed.map((f) => ({ name: f.element.name, log: f.logPath, message: f.message })), skipped: summary.skipped.map((e) => e.name), seconds: Number(seconds) }, null, 2)}\n`,
+          `${JSON.stringify({ built: report.built.map((e) => e.name), failed: report.failed.map((f) => ({ name: f.element.name, log: f.logPath, message: f.message })), skipped: report.skipped.map((e) => e.name), seconds: Number(seconds) }, null, 2)}\n`,
         );
       }
       out.write(
-        `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${summary.built.length}, skipped ${p.all.length - summary.built.length - summary.failed.length}, failed ${summary.failed.length}\n${shared ? `${shared.lines().join('\n')}\n` : ''}`,
+        `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${report.built.length}, skipped ${p.all.length - report.built.length - report.failed.length}, failed ${report.failed.length}\n${report.remote && remotes ? `${remoteSummaryLines(report.remote, remotes).join('\n')}\n` : ''}`,
       );
-      if (summary.failed.length > 0) {
-        const hints = [...new Set(summary.failed.flatMap((f) => (f.reason instanceof KilnError && f.reason.hint ? [f.reason.hint] : [])))];
+      if (report.failed.length > 0) {
+        const hints = [...new Set(report.failed.flatMap((f) => (f.reason instanceof KilnError && f.reason.hint ? [f.reason.hint] : [])))];
         throw new KilnError(
           'build-failed',
-          `${summary.failed.length} element(s) failed to build: ${summary.failed.map((f) => f.element.name).join(', ')}`,
-          [...hints, `build logs: ${summary.failed.map((f) => f.logPath).join(', ')}`].join('\n  hint: '),
+          `${report.failed.length} element(s) failed to build: ${report.failed.map((f) => f.element.name).join(', ')}`,
+          [...hints, `build logs: ${report.failed.map((f) => f.logPath).join(', ')}`].join('\n  hint: '),
         );
       }
     });

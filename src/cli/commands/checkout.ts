@@ -5,8 +5,7 @@ import { once } from 'node:events';
 import { KilnError } from '../../errors.js';
 import { outputError } from '../../fs/file-target.js';
 import { printableName } from '../../fs/name-bytes.js';
-import { removeTree } from '../../pipeline/util/remove-tree.js';
-import type { CheckoutDeps } from '../../pipeline/plan/checkout.js';
+import type { CheckoutDeps } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
 import { CopyCounter, LiveLine } from '../live.js';
 
@@ -43,16 +42,10 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
   if (tarPath !== undefined && existsSync(tarPath) && !opts.force) throw new KilnError('checkout-dest', `'${tarPath}' exists`, 'pass --force to replace it');
   if (dest !== undefined) checkWritable(dest, 'directory');
   if (tarPath !== undefined) checkWritable(tarPath, 'tarball');
-  const destExisted = dest !== undefined && existsSync(dest);
-  const [{ openPipeline }, { checkoutTree }, { materialize }, { tarChunks, writeTarFile }] = await Promise.all([
-    import('../../pipeline/plan/open.js'),
-    import('../../pipeline/plan/checkout.js'),
-    import('../../pipeline/cache/materialize.js'),
-    import('../../fs/tar/writer.js'),
-  ]);
+  const [{ openPipeline }, { tarChunks, writeTarFile }] = await Promise.all([import('../../pipeline/pipeline.js'), import('../../fs/tar/writer.js')]);
   const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name], ...g.pipeline });
   try {
-    const tree = await checkoutTree(p.session, p.targets[0]!, {
+    const tree = await p.checkout(p.targets[0]!, {
       deps: opts.deps as CheckoutDeps,
       // with both --integrate and --no-integrate declared, commander leaves the default unset
       integrate: opts.integrate !== false,
@@ -87,18 +80,11 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
       // the content is copied as it is (reflinks where the filesystem can), each file counted once written
       counter.expectTree(tree);
       try {
-        ({ skipped, xattrsDropped } = materialize(tree, dest!, { merge: opts.force === true, rootMeta: false, onFileWritten: (bytes) => counter.copied(bytes) }));
+        // a directory this checkout created is removed again on failure: no partial checkout under the name
+        ({ skipped, xattrsDropped } = p.writeCheckout(tree, dest!, { merge: opts.force === true, onFileWritten: (bytes) => counter.copied(bytes) }));
       } catch (e) {
         line.stop();
-        // a directory this checkout created is removed again: no partial checkout under the name
-        if (!destExisted) {
-          try {
-            removeTree(dest!);
-          } catch {
-            // reported below with the cause
-          }
-        }
-        throw outputError(e, dest!, 'checking out into');
+        throw e;
       }
       counter.flush();
       line.stop();
@@ -111,7 +97,7 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
       done(`checked out ${p.targets[0]!.name} to ${dest}`);
     }
   } finally {
-    p.session.close();
+    p.close();
   }
 }
 

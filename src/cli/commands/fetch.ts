@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import type { Element } from '../../pipeline/model.js';
+import type { Selection } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
 import { LiveLine } from '../live.js';
 import { refChangeLines } from '../pins.js';
-import { openRemotes } from '../remote.js';
-import { selectElements, type DepsSelection } from './show.js';
 
 /**
  * `kiln fetch [--deps none|plan|all] [--track] [--except E] ELEMENT...`: downloads the exact refs
@@ -42,44 +40,33 @@ export function registerFetch(program: Command): void {
       if (!['none', 'plan', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
       const g = await globalOptions(cmd);
-      const [{ openPipeline }, { updateRefs }, { fetchElements, describeRefChange }] = await Promise.all([
-        import('../../pipeline/plan/open.js'),
-        import('../../pipeline/plan/pin.js'),
-        import('../../pipeline/sources/index.js'),
-      ]);
+      const { openPipeline } = await import('../../pipeline/pipeline.js');
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
-      const { session } = p;
       // remote caches are the last origin of pinned files no other origin has
-      const remotes = await openRemotes(g, p.loaded.project, session, { warn: (m) => process.stderr.write(`WARNING ${m}\n`) });
-      const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
+      p.connectRemotes(g.remotes, { warn: (m) => process.stderr.write(`WARNING ${m}\n`) });
       const out = opts.json ? process.stderr : process.stdout;
       try {
-        session.cleanStale();
-        const select = (): Element[] => selectElements(p, opts.deps as DepsSelection).filter((e) => !except.has(e.name));
         if (opts.track) {
           // `plan` needs keys, which need refs: track everything the targets reach first
-          const toTrack = opts.deps === 'none' ? p.targets : selectElements(p, 'all');
-          await updateRefs(session, toTrack.filter((e) => !except.has(e.name)), 'track', {
+          await p.track(p.select(opts.deps === 'none' ? 'none' : 'all', opts.except), 'track', {
             jobs,
             onResult: (r) => {
-              for (const line of refChangeLines(r, describeRefChange, 'track')) out.write(`${line}\n`);
+              for (const line of refChangeLines(r, 'track')) out.write(`${line}\n`);
             },
           });
         }
-        const selected = select();
+        const selected = p.select(opts.deps as Selection, opts.except);
         let fetched = 0;
         const live = new LiveLine('fetch', opts);
-        const total = selected.reduce((n, e) => n + session.sources(e).length, 0);
-        let done = 0;
-        const results = await fetchElements(selected, (e) => session.sources(e), session.sourceContext, {
+        const results = await p.fetch(selected, {
           jobs,
-          onResult: (r) => {
+          onResult: (r, count) => {
             if (r.outcome === 'fetched') {
               fetched++;
               live.stop();
               out.write(`[fetch] ${r.source.label}: fetched\n`);
             }
-            live.step(++done, total, 'sources');
+            live.step(count.done, count.total, 'sources');
           },
         });
         live.stop();
@@ -87,8 +74,7 @@ export function registerFetch(program: Command): void {
           process.stdout.write(`${JSON.stringify(results.map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, outcome: r.outcome })), null, 2)}\n`);
         } else out.write(`fetch: ${selected.length} element(s), ${fetched} source(s) downloaded, ${results.length - fetched} already cached\n`);
       } finally {
-        session.close();
-        remotes?.close();
+        p.close();
       }
     });
 }

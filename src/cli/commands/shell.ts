@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { KilnError } from '../../errors.js';
 import { globalOptions } from '../context.js';
 
 /**
@@ -17,24 +16,12 @@ export function registerShell(program: Command): void {
     .action(async (name: string, command: string[], opts: { build?: boolean }, cmd: Command) => {
       const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
-      const [{ openPipeline }, { prepareShell }, { BwrapSandbox }] = await Promise.all([
-        import('../../pipeline/plan/open.js'),
-        import('../../pipeline/plan/shell.js'),
-        import('../../pipeline/sandbox/bwrap.js'),
-      ]);
-      const sandbox = new BwrapSandbox();
-      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name], sandbox, ...g.pipeline });
-      const element = p.targets[0]!;
-      const shell = await prepareShell(p.session, element, opts.build === true);
-      let code: number;
+      const { openPipeline } = await import('../../pipeline/pipeline.js');
+      const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: [name], ...g.pipeline });
       try {
-        const argv = command.length > 0 ? command : p.loaded.project.shell.command;
-        if (argv.length === 0) throw new KilnError('shell-no-command', 'no command to run', 'give one after --, or set shell: command: in project.conf');
-        code = await sandbox.exec(argv, shell.root, shell.mounts, shell.env, { cwd: shell.cwd, network: true, interactive: true });
+        process.exitCode = await p.shell(p.targets[0]!, { build: opts.build === true, command });
       } finally {
-        shell.dispose();
-        p.session.close();
+        p.close();
       }
-      process.exitCode = code;
     });
 }

@@ -1,35 +1,12 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import type { Element, YamlValue } from '../../pipeline/model.js';
-import type { OpenPipeline } from '../../pipeline/plan/open.js';
-import { buildPlan } from '../../pipeline/plan/plan.js';
-import { scopeOf } from '../../pipeline/scope.js';
-import type { Session } from '../../pipeline/plan/session.js';
-import { shortKey } from '../../pipeline/plan/keys.js';
+import type { Element, Pipeline, Selection, YamlValue } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
 
 /** `kiln show`: one line per element with its key and state (docs/format.md#kiln-show). */
 
 // bst's default also ends in %{workspace-dirs}; kiln has no workspaces, so it is left out (still accepted)
 export const DEFAULT_SHOW_FORMAT = '%{state: >12} %{full-key} %{name}';
-export type DepsSelection = 'none' | 'plan' | 'run' | 'build' | 'all';
-
-/** The elements `--deps` selects for the targets, in staging order. */
-export function selectElements(p: OpenPipeline, deps: DepsSelection): Element[] {
-  switch (deps) {
-    case 'none':
-      return p.targets;
-    case 'plan':
-      return buildPlan(p.session, p.targets);
-    case 'run':
-      return scopeOf(p.targets, 'run');
-    case 'build':
-      return scopeOf(p.targets, 'build');
-    case 'all':
-      return scopeOf(p.targets, 'all');
-  }
-}
-
 /** YAML dumps for %{config} and friends; yaml is loaded on first use (see `loadYamlDump`). */
 let yamlStringify: ((value: YamlValue, options: { lineWidth: number }) => string) | undefined;
 
@@ -58,12 +35,12 @@ function applySpec(text: string, spec: string | undefined): string {
 }
 
 /** The value of each `%{token}` for an element. */
-export function tokenValues(session: Session, e: Element): Record<string, () => string> {
+export function tokenValues(p: Pipeline, e: Element): Record<string, () => string> {
   return {
     name: () => e.name,
-    key: () => shortKey(session.keys(e).strong),
-    'full-key': () => session.keys(e).strong ?? '????????',
-    state: () => session.state(e),
+    key: () => p.shortKey(e),
+    'full-key': () => p.keys(e).strong ?? '????????',
+    state: () => p.state(e),
     kind: () => e.kind,
     config: () => dump(e.config),
     vars: () => dump(e.variables),
@@ -74,8 +51,8 @@ export function tokenValues(session: Session, e: Element): Record<string, () => 
   };
 }
 
-export function formatElement(session: Session, e: Element, format: string): string {
-  const values = tokenValues(session, e);
+export function formatElement(p: Pipeline, e: Element, format: string): string {
+  const values = tokenValues(p, e);
   return format
     .replace(/%\{([a-z-]+)(?::([^}]*))?\}/g, (whole, name: string, spec: string | undefined) => {
       const v = values[name];
@@ -85,15 +62,15 @@ export function formatElement(session: Session, e: Element, format: string): str
     .replace(/\s+$/, '');
 }
 
-export function elementJson(session: Session, e: Element): Record<string, unknown> {
-  const keys = session.keys(e);
+export function elementJson(p: Pipeline, e: Element): Record<string, unknown> {
+  const keys = p.keys(e);
   return {
     name: e.name,
     kind: e.kind,
-    key: keys.strong ? shortKey(keys.strong) : null,
+    key: keys.strong ? p.shortKey(e) : null,
     'full-key': keys.strong ?? null,
     'weak-key': keys.weak ?? null,
-    state: session.state(e),
+    state: p.state(e),
     dependencies: e.dependencies.map((d) => ({ name: d.element.name, type: d.type })),
   };
 }
@@ -112,16 +89,16 @@ export function registerShow(program: Command): void {
       if (!['stage', 'alpha'].includes(opts.order)) throw new KilnError('bad-option', `--order must be stage or alpha, not '${opts.order}'`);
       const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
-      const { openPipeline } = await import('../../pipeline/plan/open.js');
+      const { openPipeline } = await import('../../pipeline/pipeline.js');
       await loadYamlDump();
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
-      let elements = selectElements(p, opts.deps as DepsSelection);
+      let elements = p.select(opts.deps as Selection);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(elements.map((e) => elementJson(p.session, e)), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(elements.map((e) => elementJson(p, e)), null, 2)}\n`);
         return;
       }
       const format = opts.format ?? DEFAULT_SHOW_FORMAT;
-      process.stdout.write(elements.map((e) => `${formatElement(p.session, e, format)}\n`).join(''));
+      process.stdout.write(elements.map((e) => `${formatElement(p, e, format)}\n`).join(''));
     });
 }

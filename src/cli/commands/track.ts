@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
-import type { Element } from '../../pipeline/model.js';
+import type { Selection } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
 import { positiveInt } from '../inputs.js';
 import { LiveLine } from '../live.js';
@@ -41,28 +41,19 @@ export function registerTrack(program: Command): void {
       if (opts.deps !== 'none' && opts.deps !== 'all') throw new KilnError('bad-option', `--deps must be none or all, not '${opts.deps}'`);
       const jobs = positiveInt(opts.fetchers, '--fetchers');
       const g = await globalOptions(cmd);
-      const [{ openPipeline }, { scopeOf }, { updateRefs }, { describeRefChange }] = await Promise.all([
-        import('../../pipeline/plan/open.js'),
-        import('../../pipeline/scope.js'),
-        import('../../pipeline/plan/pin.js'),
-        import('../../pipeline/sources/index.js'),
-      ]);
+      const { openPipeline } = await import('../../pipeline/pipeline.js');
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
-      const { session } = p;
-      const except = new Set(opts.except.map((n) => n.replace(/^\.\//, '')));
-      const selected = (opts.deps === 'all' ? scopeOf(p.targets, 'all') : p.targets).filter((e: Element) => !except.has(e.name));
+      const selected = p.select(opts.deps as Selection, opts.except);
       const out = opts.json ? process.stderr : process.stdout;
       const verb = opts.fixMissing ? 'fix-missing' : 'track';
       const live = new LiveLine(verb, opts);
-      const total = selected.reduce((n, e) => n + session.sources(e).length, 0);
-      let done = 0;
       try {
-        const results = await updateRefs(session, selected, opts.fixMissing ? 'fix-missing' : 'track', {
+        const results = await p.track(selected, verb, {
           jobs,
-          onResult: (r) => {
+          onResult: (r, count) => {
             live.stop();
-            for (const line of refChangeLines(r, describeRefChange, verb)) out.write(`${line}\n`);
-            live.step(++done, total, 'sources');
+            for (const line of refChangeLines(r, verb)) out.write(`${line}\n`);
+            live.step(count.done, count.total, 'sources');
           },
         });
         live.stop();
@@ -72,7 +63,7 @@ export function registerTrack(program: Command): void {
             `${JSON.stringify(
               results
                 .filter((r) => r.ref !== undefined)
-                .map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, ref: r.ref, old: r.old ?? null, changed: r.changed, changes: describeRefChange(r) })),
+                .map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, ref: r.ref, old: r.old ?? null, changed: r.changed, changes: r.changes })),
               null,
               2,
             )}\n`,
@@ -81,7 +72,7 @@ export function registerTrack(program: Command): void {
           out.write(`fix-missing: ${selected.length} element(s): ${changed.length === 0 ? 'every pin is still available' : `${changed.length} source(s) re-pinned`}\n`);
         } else out.write(`tracked ${selected.length} element(s): ${changed.length} ref(s) changed\n`);
       } finally {
-        session.close();
+        p.close();
       }
     });
 }

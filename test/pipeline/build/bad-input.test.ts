@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../../src/errors.js';
-import { openPipeline } from '../../../src/pipeline/plan/open.js';
+import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { writeProject } from '../fixtures/busybox-base/base.js';
 
 /**

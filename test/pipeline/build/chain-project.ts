@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Element } from '../../../src/pipeline/model.js';
-import { openPipeline, type OpenPipeline } from '../../../src/pipeline/plan/open.js';
+import { openPipeline, type Pipeline } from '../../../src/pipeline/pipeline.js';
 import { buildPlan } from '../../../src/pipeline/plan/plan.js';
 import { runPlan, type BuildSummary, type SchedulerOptions } from '../../../src/pipeline/plan/scheduler.js';
 import { writeBusyboxProject } from '../fixtures/busybox-base/base.js';
@@ -56,7 +56,7 @@ export async function build(
   cache: string,
   targets: string[],
   opts: Partial<SchedulerOptions> & { warnings?: string[] } = {},
-): Promise<{ p: OpenPipeline; summary: BuildSummary; planned: Element[] }> {
+): Promise<{ p: Pipeline; summary: BuildSummary; planned: Element[] }> {
   const p = openPipeline({ projectDir: project, cacheDir: cache, targets, warn: (e, m) => opts.warnings?.push(`${e ? `${e.name}: ` : ''}${m}`) });
   const planned = buildPlan(p.session, p.targets);
   const summary = await runPlan(p.session, planned, { builders: 2, onError: 'quit', ...opts });

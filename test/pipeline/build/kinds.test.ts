@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readContent } from '../../../src/fs/file-content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
-import type { OpenPipeline } from '../../../src/pipeline/plan/open.js';
+import type { Pipeline } from '../../../src/pipeline/pipeline.js';
 import { requireTool } from '../../helpers/tools.js';
 import { writeBusyboxProject, writeProject } from '../fixtures/busybox-base/base.js';
 import { build, names } from './chain-project.js';
@@ -70,7 +70,7 @@ writeProject(project, {
 
 const text = (t: FileTree, p: string): string => new TextDecoder().decode(readContent(t.get(p)!.content!));
 const paths = (t: FileTree): string[] => [...t.walk()].map(([p]) => p).filter(Boolean);
-const artifact = (p: OpenPipeline, name: string): FileTree => p.session.artifact(p.all.find((e) => e.name === name)!);
+const artifact = (p: Pipeline, name: string): FileTree => p.session.artifact(p.all.find((e) => e.name === name)!);
 
 test('import takes config.source from the staged sources and places it at config.target', async () => {
   const { p } = await build(project, cache, ['sub-import.bst']);

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { Command } from 'commander';
 import { commands } from '../../../src/cli/commands/index.js';
 import { KilnError } from '../../../src/errors.js';
-import { openPipeline } from '../../../src/pipeline/plan/open.js';
+import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { requireTool, run } from '../../helpers/tools.js';
 import { cleanup, filesUnder, tempDir } from '../sources/fixtures.js';
 

@@ -8,9 +8,8 @@ import * as assert from 'uvu/assert';
 import { KilnError } from '../../../src/errors.js';
 import { hostArchitecture } from '../../../src/pipeline/debian/apt-state.js';
 import { PinsUnavailable, sha256OfFile } from '../../../src/pipeline/debian/download.js';
-import { openPipeline } from '../../../src/pipeline/plan/open.js';
-import { updateRefs } from '../../../src/pipeline/plan/pin.js';
-import { describeRefChange, stageSources } from '../../../src/pipeline/sources/index.js';
+import { openPipeline } from '../../../src/pipeline/pipeline.js';
+import { stageSources } from '../../../src/pipeline/sources/index.js';
 import { LocalArchive, type ArchiveFile } from '../../helpers/debian-archive.js';
 import { cleanup, tempDir } from '../sources/fixtures.js';
 
@@ -53,7 +52,7 @@ function open(dir: string, cache: string, target = 'base.bst'): ReturnType<typeo
 async function track(dir: string, target: string): Promise<void> {
   const p = open(dir, newCache(), target);
   try {
-    await updateRefs(p.session, p.targets, 'track');
+    await p.track(p.targets, 'track');
   } finally {
     p.session.close();
   }
@@ -188,7 +187,7 @@ test('deb: fix-missing re-pins only the gone package; every other line of the fi
   const p = open(dir, newCache());
   let lines: string[] = [];
   try {
-    const results = await updateRefs(p.session, p.targets, 'fix-missing', { onResult: (r) => (lines = lines.concat(describeRefChange(r))) });
+    const results = await p.track(p.targets, 'fix-missing', { onResult: (r) => (lines = lines.concat(r.changes)) });
     assert.is(results.filter((r) => r.changed).length, 1);
   } finally {
     p.session.close();
@@ -232,7 +231,7 @@ test('debsrc: gone → clear error; a mirror serves the pinned file; fix-missing
 
   const p = open(dir, newCache(), 'src.bst');
   try {
-    await updateRefs(p.session, p.targets, 'fix-missing');
+    await p.track(p.targets, 'fix-missing');
   } finally {
     p.session.close();
   }

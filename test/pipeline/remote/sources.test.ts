@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KilnError } from '../../../src/errors.js';
 import { hostArchitecture } from '../../../src/pipeline/debian/apt-state.js';
-import { openPipeline } from '../../../src/pipeline/plan/open.js';
-import { updateRefs } from '../../../src/pipeline/plan/pin.js';
+import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { authorizationFor, netrcEntry, parseRemotes, pushSourceFiles, Remotes, sourceRemote, effectiveRemotes } from '../../../src/pipeline/remote/index.js';
 import { parseYaml } from '../../../src/pipeline/load/yaml.js';
 import { LocalArchive } from '../../helpers/debian-archive.js';
@@ -98,7 +97,7 @@ test('deb: a pin the archive dropped comes from the shared cache that a machine 
     const remotes = new Remotes([{ url: server.url, push: true, from: 'test' }], { warn: (m) => warnings.push(m) });
     try {
       const a = open(newCache());
-      await updateRefs(a.session, a.targets, 'track');
+      await a.track(a.targets, 'track');
       for (const s of a.session.sources(a.targets[0]!)) await s.fetch(a.session.sourceContext);
       const pushed = await pushSourceFiles(remotes, a.session.sources(a.targets[0]!), a.session.sourceContext);
       assert.is(pushed[0]!.sent, 1);
