@@ -12,12 +12,23 @@ export interface BootOptions {
   onMilestone?: (what: string, seconds: number) => void;
   /** Called with raw console output as it arrives (e.g. to show it live). */
   onOutput?: (text: string) => void;
+  /**
+   * UEFI firmware (OVMF) instead of qemu's BIOS: its code, mapped read-only, and a scratch
+   * copy of its variable store, which the firmware writes (boot entries it creates).
+   */
+  uefi?: { code: string; vars: string };
+}
+
+/** qemu's arguments for booting `image` with a serial console on stdio. */
+export function qemuArgs(image: string, uefi?: BootOptions['uefi']): string[] {
+  const firmware = uefi ? ['-drive', `if=pflash,format=raw,readonly=on,file=${uefi.code}`, '-drive', `if=pflash,format=raw,file=${uefi.vars}`] : [];
+  return ['-nographic', '-m', '256', '-no-reboot', ...firmware, '-drive', `file=${image},format=raw`];
 }
 
 /** Resolves with the console transcript once qemu powered off after `hello` printed Hello World!. */
 export function bootToHello(qemu: string, image: string, options: BootOptions = {}): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 300_000;
-  const child = spawn(qemu, ['-nographic', '-m', '256', '-no-reboot', '-drive', `file=${image},format=raw`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(qemu, qemuArgs(image, options.uefi), { stdio: ['pipe', 'pipe', 'pipe'] });
   let transcript = '';
   let stage: 'shell' | 'hello' | 'poweroff' | 'done' = 'shell';
   const started = Date.now();

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import { copyDiskModules, debianKernel } from '../helpers/boot-kernel.js';
 import { syslinuxBinariesDir } from '../helpers/syslinux-binaries.js';
 import { requireTool, run } from '../helpers/tools.js';
 
@@ -24,50 +25,6 @@ function kiln(args: string[]): string {
     stdio: 'pipe',
     env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
   });
-}
-
-/** Debian's kernel and its module directory (package linux-image-amd64). */
-function debianKernel(): { vmlinuz: string; modules: string } {
-  const kernels = existsSync('/boot') ? readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')).sort() : [];
-  for (const k of kernels.reverse()) {
-    const version = k.slice('vmlinuz-'.length);
-    const modules = `/lib/modules/${version}`;
-    if (existsSync(join(modules, 'modules.dep'))) return { vmlinuz: join('/boot', k), modules };
-  }
-  throw new Error('no /boot/vmlinuz-* with its /lib/modules directory (Debian package: linux-image-amd64); run .ci/run or apt-get install it');
-}
-
-/** The modules to load for `wanted`, dependencies first (from modules.dep). */
-function moduleOrder(modulesDir: string, wanted: string[]): string[] {
-  const deps = new Map<string, string[]>();
-  for (const line of readFileSync(join(modulesDir, 'modules.dep'), 'utf8').split('\n')) {
-    const [mod, rest] = line.split(':');
-    if (mod) deps.set(mod, (rest ?? '').trim().split(/\s+/).filter(Boolean));
-  }
-  const byName = new Map([...deps.keys()].map((p) => [basename(p).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''), p]));
-  const order: string[] = [];
-  const visit = (path: string): void => {
-    if (order.includes(path)) return;
-    for (const d of [...(deps.get(path) ?? [])].reverse()) visit(d);
-    order.push(path);
-  };
-  for (const name of wanted) {
-    const p = byName.get(name);
-    if (!p) throw new Error(`kernel module ${name} not found in ${modulesDir}/modules.dep`);
-    visit(p);
-  }
-  return order;
-}
-
-/** Copies a module into the initramfs tree, decompressing .ko.xz/.ko.zst (busybox insmod cannot). */
-function copyModule(src: string, destDir: string): string {
-  const name = basename(src).replace(/\.ko\.(xz|zst|gz)$/, '.ko');
-  const dest = join(destDir, name);
-  if (src.endsWith('.xz')) writeFileSync(dest, execFileSync('xz', ['-dc', src], { maxBuffer: 1 << 28 }));
-  else if (src.endsWith('.zst')) writeFileSync(dest, execFileSync('zstd', ['-dc', src], { maxBuffer: 1 << 28 }));
-  else if (src.endsWith('.gz')) writeFileSync(dest, execFileSync('gzip', ['-dc', src], { maxBuffer: 1 << 28 }));
-  else copyFileSync(src, dest);
-  return name;
 }
 
 function bootQemu(disk: string): Promise<{ transcript: string; timedOut: boolean }> {
@@ -104,10 +61,7 @@ test('kiln mkimage builds a disk that boots to Hello World! in qemu and mounts i
   for (const d of ['dev', 'proc', 'sys', 'mnt']) mkdirSync(join(initSrc, d));
   copyFileSync(busybox, join(initSrc, 'bin/busybox'));
   chmodSync(join(initSrc, 'bin/busybox'), 0o755);
-  const wanted = ['crc32c_generic', 'crct10dif_generic', 'crc64_rocksoft_generic', 'ata_piix', 'sd_mod', 'ext4'].filter(
-    (m) => m !== 'crc64_rocksoft_generic' || readFileSync(join(modules, 'modules.dep'), 'utf8').includes('crc64_rocksoft_generic.ko'),
-  );
-  const mods = moduleOrder(modules, wanted).map((p) => copyModule(join(modules, p), join(initSrc, 'lib/modules')));
+  const mods = copyDiskModules(modules, join(initSrc, 'lib/modules'));
   writeFileSync(
     join(initSrc, 'init'),
     [

@@ -10,6 +10,8 @@ import { CERTIFICATE_TABLE, DATA_DIRECTORY } from '../../src/partition/uefi/data
 import { OPTIONAL_HEADER } from '../../src/partition/uefi/optional-header.js';
 import { readPeImage } from '../../src/partition/uefi/pe-image.js';
 import { SECTION_HEADER } from '../../src/partition/uefi/section-header.js';
+import { kernelRelease, SETUP_HEADER, SETUP_HEADER_MAGIC } from '../../src/partition/uefi/setup-header.js';
+import { debianKernel } from '../helpers/boot-kernel.js';
 import { writeUki, type UkiParts } from '../../src/partition/uefi/uki.js';
 import { fakeKernel, makeStub, systemdStub } from '../helpers/uefi.js';
 import { propertyRuns, run } from '../helpers/tools.js';
@@ -212,6 +214,24 @@ test('property: a stub with random bytes changed in its headers is used or refus
       }
     }),
     { numRuns: propertyRuns(300) },
+  );
+});
+
+test("kernelRelease reads the release a bzImage names, as file(1) does; other files have none", () => {
+  const vmlinuz = debianKernel().vmlinuz;
+  const named = /version (\S+)/.exec(run('file', ['-b', vmlinuz]).stdout)?.[1];
+  assert.ok(named, 'file(1) names the version');
+  assert.is(kernelRelease(new Uint8Array(readFileSync(vmlinuz))), named);
+  assert.is(kernelRelease(KERNEL), undefined);
+  assert.is(kernelRelease(new Uint8Array(10)), undefined);
+  fc.assert(
+    fc.property(fc.stringMatching(/^[0-9a-z.+_-]{1,60}$/), fc.integer({ min: 0x10, max: 0x800 }), (release, pointer) => {
+      const b = new Uint8Array(0x1000 + 0x300);
+      SETUP_HEADER.encode({ header: SETUP_HEADER_MAGIC, version: 0x20f, kernel_version: pointer }, b);
+      b.set(enc.encode(`${release} (kiln@test) #1 SMP\0`), pointer + 0x200);
+      assert.is(kernelRelease(b), release);
+    }),
+    { numRuns: propertyRuns(100) },
   );
 });
 

@@ -48,7 +48,7 @@ export function registerMkuki(program: Command): void {
     .option('--initrd <file>', 'the initramfs [.initrd]')
     .option('--cmdline <text|@file>', 'the kernel command line [.cmdline]')
     .option('--os-release <text|@file>', "the system's os-release [.osrel]")
-    .option('--uname <version>', "the kernel's uname -r [.uname]");
+    .option('--uname <version>', "the kernel's uname -r [.uname] (default: the release the bzImage names; '' for none)");
   outputOptions(cmd, 'the image')
     .argument('<out>', 'output file (e.g. BOOTX64.EFI)')
     .addHelpText('after', UKI_HELP)
@@ -60,15 +60,19 @@ export function registerMkuki(program: Command): void {
         const { readPeImage } = await import('../../partition/uefi/pe-image.js');
         const { removableMediaPath } = await import('../../partition/uefi/boot-path.js');
         const { withOutputFile } = await import('../../fs/cpio/file-output.js');
+        const { kernelRelease } = await import('../../partition/uefi/setup-header.js');
         const stub = readInput(opts.stub, 'stub');
+        const linux = readInput(opts.linux, 'kernel');
+        // As ukify: without --uname, the release the bzImage's setup header names.
+        const uname = opts.uname ?? kernelRelease(linux);
         const uki = writeUki(
           {
             stub,
-            linux: readInput(opts.linux, 'kernel'),
+            linux,
             ...(opts.initrd !== undefined && { initrd: readInput(opts.initrd, 'initrd') }),
             ...(opts.cmdline !== undefined && { cmdline: textOrFile(opts.cmdline, 'command line file') }),
             ...(opts.osRelease !== undefined && { osRelease: textOrFile(opts.osRelease, 'os-release file') }),
-            ...(opts.uname !== undefined && { uname: opts.uname }),
+            ...(uname !== undefined && { uname }),
           },
           { stub: `stub '${opts.stub}'`, linux: `kernel '${opts.linux}'` },
         );
