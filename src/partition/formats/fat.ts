@@ -5,7 +5,7 @@ import { SECTOR, type FatType } from '../../fs/fat/boot-sector.js';
 import { computeGeometry, type FatGeometry } from '../../fs/fat/geometry.js';
 import { layoutTree } from '../../fs/fat/layout.js';
 import { normalizeLabel, planFat, writeFat, type FatOptions } from '../../fs/fat/writer.js';
-import { normalizePath, type FileTree } from '../../fs/tree.js';
+import { FileTree, normalizePath } from '../../fs/tree.js';
 import { treeTotals } from '../../fs/write-control.js';
 import { alignUp } from '../../units.js';
 import { syslinuxConfig } from '../boot-config.js';
@@ -124,6 +124,16 @@ function looksLikeFat(source: BlockSource): boolean {
   return text(54) === 'FAT' || text(82) === 'FAT';
 }
 
+/**
+ * The root directory entries the writer lays out for `tree` (long names take several). Names
+ * alone decide them, so only the root's children are laid out, not the whole tree.
+ */
+function rootEntries(tree: FileTree, options: FatOptions): number {
+  const root = new FileTree();
+  for (const name of tree.children('')) root.add(name, { ...tree.get(name)! });
+  return layoutTree(root, { hasLabel: normalizeLabel(options.label ?? '') !== undefined, specialFiles: options.specialFiles ?? 'error' }).root.slots;
+}
+
 function hex8(n: number): string {
   return n.toString(16).toUpperCase().padStart(8, '0');
 }
@@ -196,9 +206,7 @@ export const fatFormat: PartitionFormat<FatPlan, 'fat'> = {
   place(plan, placed) {
     plan.hiddenSectors = placed.start / SECTOR;
     // The FAT type as the writer will choose it, root directory included, for the type byte.
-    const label = normalizeLabel(plan.options.label ?? '');
-    const root = layoutTree(plan.tree, { hasLabel: label !== undefined, specialFiles: plan.options.specialFiles ?? 'error' }).root;
-    const g = fatGeometry(placed.size, plan.options, root.slots);
+    const g = fatGeometry(placed.size, plan.options, rootEntries(plan.tree, plan.options));
     if ('error' in g) throw new KilnError('bad-layout', g.error, 'make the partition larger, or leave the FAT type to be chosen by size');
     plan.fatType = g.fatType;
   },
