@@ -14,5 +14,5 @@ const repo = new URL('../', import.meta.url).pathname;
 const outIndex = process.argv.indexOf('--out');
 const out = resolve(outIndex >= 0 && process.argv[outIndex + 1] ? process.argv[outIndex + 1]! : join(repo, 'man'));
 const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string };
-const files = writeManPages(buildProgram(), version, out);
+const files = writeManPages(await buildProgram(), version, out);
 process.stdout.write(`wrote ${files.length} man pages to ${out}: ${files.join(' ')}\n`);

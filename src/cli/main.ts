@@ -45,7 +45,7 @@ export function reportError(e: unknown): number {
 async function main(): Promise<void> {
   setWriterEntry(import.meta.url);
   try {
-    const program = buildProgram();
+    const program = await buildProgram(process.argv);
     await program.parseAsync(programArgv(program, process.argv));
   } catch (e) {
     process.exitCode = reportError(e);
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
 async function workerMain(argv: string[]): Promise<void> {
   let outcome: WriterOutcome;
   try {
-    const program = buildProgram();
+    const program = await buildProgram(argv);
     await program.parseAsync(programArgv(program, argv));
     outcome = { ok: true };
   } catch (e) {

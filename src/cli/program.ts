@@ -1,16 +1,22 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { commands } from './commands/index.js';
+import { commandFamilies } from './commands/index.js';
 import { applyConventions, joinProjectOptions, usageError, valueFlags } from './conventions.js';
 
 /**
- * The kiln program: every command, with the conventions applied. Separate from main.ts (which
- * runs it) so that the completion and man page generators can read it without running a command.
+ * The kiln program with the conventions applied: every command, or for one command line only the
+ * commands it can run. Separate from main.ts (which runs it) so that the completion and man page
+ * generators can read it without running a command.
  */
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+/**
+ * The program. Given a command line, only the command family its command word names is loaded
+ * (a quicker start); without one, or for a word no family has (help, a typo, completion), every
+ * command is there.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('kiln')
     .description('Build bootable Linux disk images without root')
     .version(pkg.version, '-V, --version', 'print the version')
@@ -23,9 +29,22 @@ export function buildProgram(): Command {
     // global options go before the command, so a command's own --directory (artifact checkout) is its own
     .enablePositionalOptions()
     .exitOverride();
-  for (const register of commands) register(program);
+  const word = argv && commandWord(programArgv(program, argv), valueFlags(program));
+  const named = commandFamilies.filter((f) => word !== undefined && f.words.includes(word));
+  for (const load of (named.length > 0 ? named : commandFamilies).map((f) => f.load)) (await load())(program);
   applyConventions(program);
   return program;
+}
+
+/** The first word of a joined command line that is neither a global option nor an option's value. */
+function commandWord(joined: readonly string[], withValue: ReadonlySet<string>): string | undefined {
+  for (let i = 2; i < joined.length; i++) {
+    const a = joined[i]!;
+    if (a === '--') return joined[i + 1];
+    if (!a.startsWith('-')) return a;
+    if (withValue.has(a)) i++;
+  }
+  return undefined;
 }
 
 /** `-o NAME VALUE`, repeatable: a project option (project.conf `options:`), as bst 1.x takes it. */

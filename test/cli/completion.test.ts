@@ -16,7 +16,7 @@ import { requireTool } from '../helpers/tools.js';
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-compl-'));
-const program = buildProgram();
+const program = await buildProgram();
 const bashScript = join(dir, 'kiln.bash');
 writeFileSync(bashScript, completionScript(program, 'bash'));
 

@@ -106,7 +106,7 @@ test('no option of a command shadows an option of a command above it (global opt
   const script = `
     const { buildProgram } = await import(${JSON.stringify(join(repo, 'src/cli/program.ts'))});
     const { allCommands } = await import(${JSON.stringify(join(repo, 'src/cli/conventions.ts'))});
-    const program = buildProgram();
+    const program = await buildProgram();
     const flags = (c) => c.options.flatMap((o) => [o.short, o.long].filter(Boolean));
     const globals = new Set(flags(program));
     const found = [];

@@ -14,7 +14,7 @@ import { commandTree, treeNodes } from '../../src/cli/tree.js';
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-man-'));
-const program = buildProgram();
+const program = await buildProgram();
 const files = writeManPages(program, '9.9.9', dir);
 
 /** The page as a terminal shows it, without bold/underline overstrikes or colours, hyphenation or wrapping; spaces squeezed. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Command } from 'commander';
-import { commands } from '../../../src/cli/commands/index.js';
+import { commandFamilies } from '../../../src/cli/commands/index.js';
 import { KilnError } from '../../../src/errors.js';
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { requireTool, run } from '../../helpers/tools.js';
@@ -27,7 +27,7 @@ function kilnProcess(cache: string, project: string, args: string[]): { status: 
 /** The same commands in this process, with stdout/stderr captured. */
 async function kiln(cache: string, project: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string; raw: Buffer }> {
   const program = new Command('kiln').option('--cache-dir <dir>').option('-C, --directory <dir>').exitOverride();
-  for (const register of commands) register(program);
+  for (const family of commandFamilies) (await family.load())(program);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const realOut = process.stdout.write.bind(process.stdout);
