@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Document, Node as YNode } from 'yaml';
 import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
+import { noteRead } from './cache.js';
 import { fastParseYaml } from './fast-yaml.js';
 import { list, mapNode, scalar, type MapNode, type Node } from './node.js';
 import { yamlPackage } from './yaml-package.js';
@@ -101,6 +102,7 @@ export function loadYamlFile(path: string, display: string, what = 'file'): MapN
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
+    noteRead(path, text);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new KilnError('file-missing', `cannot read ${what} ${display}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`);
