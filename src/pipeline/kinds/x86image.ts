@@ -5,9 +5,7 @@ import { BytesContent } from '../../fs/bytes-content.js';
 import { readContent } from '../../fs/file-content.js';
 import { FileTree, normalizePath, type Inode } from '../../fs/tree.js';
 import type { DiskResult } from '../../partition/assemble.js';
-import { assembleDisk } from '../../partition/disk-file.js';
 import type { DiskLayout, PartitionSpec } from '../../partition/disk-layout.js';
-import { fatGeometry } from '../../partition/formats/fat.js';
 import { parseSize } from '../../units.js';
 import type { Element } from '../model.js';
 import { scope } from '../scope.js';
@@ -157,17 +155,19 @@ function extractSyslinux(element: Element, trees: FileTree[], dir: string, out: 
 }
 
 /** FAT32 when the given size can hold a FAT32 filesystem (as the FAT format lays it out); else the writer's choice (FAT12/16). */
-function bootFatType(size: number | 'auto'): 32 | undefined {
+async function bootFatType(size: number | 'auto'): Promise<32 | undefined> {
   if (size === 'auto') return undefined;
+  // the writers load when an image is written, not with the kind (every pipeline command loads that)
+  const { fatGeometry } = await import('../../partition/formats/fat.js');
   return 'error' in fatGeometry(size, { fatType: 32 }) ? undefined : 32;
 }
 
 /** The disk layout of the image (steps 4–7). Partitions follow each other sector by sector, as the plugin's. */
-export function imageLayout(element: Element, boot: FileTree, root: FileTree, syslinuxBinaries: string, syslinuxCfg: string): DiskLayout {
+export async function imageLayout(element: Element, boot: FileTree, root: FileTree, syslinuxBinaries: string, syslinuxCfg: string): Promise<DiskLayout> {
   const sectorSize = Number(variable(element, 'sector-size'));
   if (sectorSize !== 512) throw elementError(element, 'x86image-sector-size', `sector-size ${variable(element, 'sector-size')} is not supported`, 'kiln writes 512-byte sectors; set sector-size: 512', 'variables.sector-size');
   const bootSize = sizeVariable(element, 'boot-size');
-  const fatType = bootFatType(bootSize);
+  const fatType = await bootFatType(bootSize);
   const fat: PartitionSpec = {
     filesystem: 'fat',
     size: bootSize,
@@ -254,7 +254,8 @@ export const x86imageKind: ElementKind = {
     const sde = sourceDateEpoch(e);
     let result: DiskResult;
     try {
-      result = await assembleDisk(imageLayout(e, boot, root, syslinuxBin, cfg), imagePath, sde !== undefined ? { sourceDateEpoch: sde } : {});
+      const { assembleDisk } = await import('../../partition/disk-file.js');
+      result = await assembleDisk(await imageLayout(e, boot, root, syslinuxBin, cfg), imagePath, sde !== undefined ? { sourceDateEpoch: sde } : {});
     } catch (err) {
       if (err instanceof KilnError) throw elementError(e, err.code, err.message, err.hint);
       throw err;
