@@ -30,6 +30,11 @@ export function positiveInt(v: string, what: string): number {
   return Number(v);
 }
 
+/** Collects the values of a repeatable option (commander's value parser), in the order given. */
+export function repeatable(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /**
  * Runs `fn` on the tree of a directory or a tar archive, and frees what reading the archive
  * spooled afterwards. The readers load lazily so that `kiln --help` stays fast.

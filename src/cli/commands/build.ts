@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { BuildReport, Element } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
-import { positiveInt } from '../inputs.js';
+import { positiveInt, repeatable } from '../inputs.js';
 import { refChangeLines } from '../pins.js';
 import { Progress } from '../progress.js';
 import { formatBytes, remoteSummaryLines, throttle, transferText } from '../remote.js';
@@ -25,8 +25,6 @@ interface BuildOptions {
   json?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
 export function registerBuild(program: Command): void {
   program
     .command('build')
@@ -34,9 +32,9 @@ export function registerBuild(program: Command): void {
     .argument('[elements...]', 'element names (relative to element-path)')
     .option('--builders <n>', 'how many elements build at once', '2')
     .option('--on-error <mode>', 'after a failure: quit (finish running builds, start nothing new) or continue', 'quit')
-    .option('--track <element>', 'track this element\'s sources first and save the new refs (repeatable)', collect, [])
+    .option('--track <element>', 'track this element\'s sources first and save the new refs (repeatable)', repeatable, [])
     .option('--track-all', 'track every element of the pipeline first')
-    .option('--track-except <element>', 'with --track-all: leave this element out (repeatable)', collect, [])
+    .option('--track-except <element>', 'with --track-all: leave this element out (repeatable)', repeatable, [])
     .option('--track-save', 'accepted for BuildStream 1.x compatibility: tracked refs are always saved')
     .option('--fix-missing', 'before building, re-pin only the pinned files the archive no longer offers (as kiln track --fix-missing)')
     .option('--json', 'print the summary as JSON on stdout (progress goes to stderr)')

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { Selection } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
-import { positiveInt } from '../inputs.js';
+import { positiveInt, repeatable } from '../inputs.js';
 import { LiveLine } from '../live.js';
 import { refChangeLines } from '../pins.js';
 
@@ -22,15 +22,13 @@ interface FetchOptions {
   verbose?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
 export function registerFetch(program: Command): void {
   program
     .command('fetch')
     .description('download the sources of elements into the source cache')
     .argument('<elements...>', 'element names (relative to element-path)')
     .option('--deps <which>', 'none, plan (elements that need building) or all', 'plan')
-    .option('--except <element>', 'leave this element out (repeatable)', collect, [])
+    .option('--except <element>', 'leave this element out (repeatable)', repeatable, [])
     .option('--track', 'track the selected elements first (writes new refs)')
     .option('--fetchers <n>', 'downloads at once', '4')
     .option('--json', 'print what was fetched as JSON')

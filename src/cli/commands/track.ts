@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { Selection } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
-import { positiveInt } from '../inputs.js';
+import { positiveInt, repeatable } from '../inputs.js';
 import { LiveLine } from '../live.js';
 import { refChangeLines } from '../pins.js';
 
@@ -23,15 +23,13 @@ interface TrackOptions {
   verbose?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
 export function registerTrack(program: Command): void {
   program
     .command('track')
     .description('compute new source refs and write them to the project')
     .argument('<elements...>', 'element names (relative to element-path)')
     .option('--deps <which>', 'none (the elements) or all (everything they depend on too)', 'none')
-    .option('--except <element>', 'leave this element out (repeatable)', collect, [])
+    .option('--except <element>', 'leave this element out (repeatable)', repeatable, [])
     .option('--fix-missing', 'keep every pin that can still be fetched; re-pin only what the archive dropped (and fetch)')
     .option('--fetchers <n>', 'downloads at once', '4')
     .option('--json', 'print what changed as JSON')
