@@ -32,12 +32,14 @@ function isTrue(v: string | undefined): boolean {
 export function buildElementKind(name: string, defaults: URL): ElementKind {
   return {
     name,
-    configKeys: COMMAND_GROUPS,
+    // create-dev-shm: a tmpfs at /dev/shm for the commands (not part of the key, as in bst)
+    configKeys: [...COMMAND_GROUPS, 'create-dev-shm'],
     defaults,
     version: 1,
     strictRebuild: false,
     configure(element) {
       groups(element);
+      new KindConfig(element).bool('create-dev-shm', false);
     },
     uniqueKey(element): KeyValue {
       const key: { [k: string]: KeyValue } = { ...groups(element) };
@@ -71,6 +73,7 @@ export function buildElementKind(name: string, defaults: URL): ElementKind {
         await ctx.sandbox.run(commands[group], root, mounts, e.environment, ctx.log, {
           cwd,
           rootReadOnly: true,
+          devShm: new KindConfig(e).bool('create-dev-shm', false),
           uid: e.sandbox.buildUid,
           gid: e.sandbox.buildGid,
           onCommand: (cmd) => ctx.status(`Running ${group}: ${cmd}`),

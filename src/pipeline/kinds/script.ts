@@ -19,6 +19,8 @@ interface LayoutEntry {
 interface ScriptConfig {
   commands: string[];
   rootReadOnly: boolean;
+  /** A tmpfs at /dev/shm (not part of the key, as in bst). */
+  createDevShm: boolean;
   layout: LayoutEntry[] | undefined;
 }
 
@@ -39,7 +41,12 @@ function config(element: Element): ScriptConfig {
       throw c.error('layout', 'bad-layout', "the layout must stage something at '/'", "add an entry with destination: '/'");
     }
   }
-  return { commands: c.stringList('commands'), rootReadOnly: c.bool('root-read-only', false), layout: layout && layout.length > 0 ? layout : undefined };
+  return {
+    commands: c.stringList('commands'),
+    rootReadOnly: c.bool('root-read-only', false),
+    createDevShm: c.bool('create-dev-shm', false),
+    layout: layout && layout.length > 0 ? layout : undefined,
+  };
 }
 
 function sandboxRelativeOk(p: string): string | undefined {
@@ -64,7 +71,7 @@ function layoutElements(ctx: AssembleContext | undefined, element: Element, layo
 
 export const scriptKind: ElementKind = {
   name: 'script',
-  configKeys: ['commands', 'root-read-only', 'layout'],
+  configKeys: ['commands', 'root-read-only', 'layout', 'create-dev-shm'],
   defaults: new URL('./script.yaml', import.meta.url),
   version: 1,
   strictRebuild: true,
@@ -124,6 +131,7 @@ export const scriptKind: ElementKind = {
     await ctx.sandbox.run(c.commands, root, mounts, e.environment, ctx.log, {
       cwd: e.variables.cwd ?? '/',
       rootReadOnly: c.rootReadOnly,
+      devShm: c.createDevShm,
       uid: e.sandbox.buildUid,
       gid: e.sandbox.buildGid,
       onCommand: (cmd) => ctx.status(`Running command: ${cmd}`),

@@ -1,10 +1,13 @@
 /**
  * The builtin project defaults that project.conf is composited onto (docs/format.md#project-configuration):
- * BuildStream 1.4's default variables, the sandbox environment, the split-rule domains and the
- * shell settings. Read with the same loader as every project file (display name below).
+ * BuildStream 1.x's default variables (as 1.6 writes them), the sandbox environment, the
+ * split-rule domains and the shell settings. Read with the same loader as every project file
+ * (display name below).
  *
- * strip-binaries follows 2.x (empty): stripping needs the base's binutils, only changes debug
- * info, and would rewrite setuid binaries after their `chmod`.
+ * strip-binaries is 1.x's: each ELF file under the install root gets its debug info split into
+ * %{debugdir} and is stripped, with the binutils of the build's own sandbox (where the shell lacks
+ * `read -n` or there is no objcopy the file stays as it is, though its directory under %{debugdir}
+ * may be made). A project sets it to "" for 2.x's behaviour.
  */
 export const PROJECT_DEFAULTS_FILE = '<builtin project defaults>';
 
@@ -32,9 +35,24 @@ variables:
   objcopy-link-args: --add-gnu-debuglink
   objcopy-extract-args: --only-keep-debug --compress-debug-sections
   strip-args: --remove-section=.comment --remove-section=.note --strip-unneeded
-  strip-binaries: ""
+  strip-binaries: |
+    cd "%{install-root}" && find -type f \\
+      '(' -perm -111 -o -name '*.so*' \\
+          -o -name '*.cmxs' -o -name '*.node' ')' \\
+      -exec sh -ec \\
+      'read -n4 hdr <"$1" # check for elf header
+       if [ "$hdr" != "$(printf \\\\x7fELF)" ]; then
+           exit 0
+       fi
+       debugfile="%{install-root}%{debugdir}/$1"
+       mkdir -p "$(dirname "$debugfile")"
+       objcopy %{objcopy-extract-args} "$1" "$debugfile"
+       chmod 644 "$debugfile"
+       strip %{strip-args} "$1"
+       objcopy %{objcopy-link-args} "$debugfile" "$1"' - {} ';'
   fix-pyc-timestamps: |
-    find "%{install-root}" -name '*.pyc' -type f -exec dd if=/dev/zero of={} bs=1 seek=4 count=4 conv=notrunc ';'
+    find "%{install-root}" -name '*.pyc' -exec \\
+      dd if=/dev/zero of={} bs=1 count=4 seek=4 conv=notrunc ';'
 
 environment:
   PATH: /usr/bin:/bin:/usr/sbin:/sbin

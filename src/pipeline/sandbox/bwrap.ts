@@ -182,6 +182,7 @@ export function bwrapArgs({ root, mounts, env, options, command }: BwrapArgsInpu
   args.push('--bind', root, '/', '--proc', '/proc', '--tmpfs', '/tmp');
   if (options.interactive) args.push('--dev', '/dev');
   else for (const dev of SANDBOX_DEVICES) args.push('--dev-bind', dev, dev);
+  if (options.devShm) args.push('--tmpfs', '/dev/shm');
   for (const m of mounts) {
     const host = m.host ?? hostPath(root, m.path);
     args.push(m.writable === false ? '--ro-bind' : '--bind', host, m.path);

@@ -28,6 +28,8 @@ export interface SandboxOptions {
   network?: boolean;
   /** An interactive session: terminal stdio and a full /dev (shell). Default false. */
   interactive?: boolean;
+  /** A tmpfs at /dev/shm (BuildStream's `create-dev-shm`). Default false. */
+  devShm?: boolean;
   uid?: number;
   gid?: number;
   /** Called before each command starts (progress display, logs). */

@@ -148,6 +148,14 @@ test('a missing bwrap names the Debian package', () => {
   }
 });
 
+test('devShm (create-dev-shm) gives the commands a writable tmpfs at /dev/shm under a read-only root', async () => {
+  const probe = 'if touch /dev/shm/x 2>/dev/null; then echo writable; else echo absent; fi > /buildstream-install/shm';
+  await sandbox.run([probe], root, installMount, env, log, { rootReadOnly: true, devShm: true });
+  assert.is(out('shm'), 'writable\n');
+  await sandbox.run([probe], root, installMount, env, log, { rootReadOnly: true });
+  assert.is(out('shm'), 'absent\n');
+});
+
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test.run();

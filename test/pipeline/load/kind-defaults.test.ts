@@ -25,23 +25,44 @@ test('each kind loads with its defaults expanded', () => {
   for (const kind of elementKinds.keys()) files[`${kind}.bst`] = `kind: ${kind}\n`;
   const p = loadProject(writeProject(files), { maxJobs: 3 });
   const e = (k: string) => p.element(`${k}.bst`);
-  assert.equal(e('manual').config, { 'configure-commands': [], 'build-commands': [], 'install-commands': [], 'strip-commands': [''] });
+  // strip-binaries as bst 1.x: split the debug info of each ELF file, then strip it
+  assert.equal(Object.keys(e('manual').config), ['configure-commands', 'build-commands', 'install-commands', 'strip-commands']);
+  const strip = (e('manual').config['strip-commands'] as string[])[0]!;
+  assert.match(strip, /^cd "\/buildstream-install" && find -type f \\\n/);
+  assert.ok(strip.includes('debugfile="/buildstream-install/usr/lib/debug/$1"'));
+  assert.ok(strip.includes('objcopy --only-keep-debug --compress-debug-sections "$1" "$debugfile"'));
+  assert.ok(strip.includes('strip --remove-section=.comment --remove-section=.note --strip-unneeded "$1"'));
   assert.equal(e('manual').environment.MAKEFLAGS, '-j3');
   assert.equal(e('make').config['install-commands'], ['make -j1 PREFIX="/usr" DESTDIR="/buildstream-install" install']);
-  assert.match((e('autotools').config['configure-commands'] as string[])[0]!, /^export NOCONFIGURE=1;\nif \[ -x \.\/configure \]; then true;\n/);
+  assert.is(e('make').variables['make-install-args'], 'PREFIX="/usr" DESTDIR="/buildstream-install" install');
+  assert.match((e('autotools').config['configure-commands'] as string[])[0]!, /^export NOCONFIGURE=1;\n\nif \[ -x \.\/configure \]; then true;\nelif \[ -x autogen \]; then \.\/autogen;\n/);
   assert.equal(e('cmake').config['build-commands'], ['cmake --build _builddir -- ${JOBS}']);
   assert.equal(e('cmake').environment.JOBS, '-j3');
-  assert.equal(e('cmake').environmentNocache, ['JOBS']);
+  assert.equal(e('cmake').environment.V, '1');
+  assert.equal(e('cmake').environmentNocache, ['JOBS', 'V']);
   assert.match((e('cmake').config['configure-commands'] as string[])[0]!, /^cmake -B_builddir -H\. -G"Unix Makefiles" -DCMAKE_INSTALL_PREFIX:PATH="\/usr" \\\n-DCMAKE_INSTALL_LIBDIR:PATH="lib"/);
   assert.equal(e('import').config, { source: '/', target: '/' });
   assert.equal(e('stack').config, {});
   assert.equal(e('compose').config, { integrate: 'True', include: [], exclude: [], 'include-orphans': 'True' });
-  assert.equal(e('script').config, { commands: [], 'root-read-only': 'False' });
+  assert.equal(e('script').config, { commands: [], 'root-read-only': 'False', 'create-dev-shm': 'False' });
   assert.is(e('script').variables.cwd, '/');
   assert.equal(e('filter').config, { include: [], exclude: [], 'include-orphans': 'False', 'pass-integration': 'False' });
   assert.is(e('x86image').variables['kernel-name'], 'vmlinuz');
   assert.equal(e('x86image').config['final-commands'], ['chmod 0644 /buildstream-install/sda.img']);
   assert.is(e('import').variables['build-root'], '/buildstream/kinds/import.bst');
+});
+
+test('make: make-args and make-install-args are what a project overrides; create-dev-shm is accepted', () => {
+  const p = loadProject(
+    writeProject({
+      'project.conf': 'name: m\n',
+      'm.bst': 'kind: make\nvariables:\n  make-args: CC=cc PREFIX=/opt\nconfig:\n  create-dev-shm: true\n',
+      'c.bst': 'kind: cmake\nconfig:\n  create-dev-shm: true\n',
+    }),
+  );
+  assert.equal(p.element('m.bst').config['build-commands'], ['make CC=cc PREFIX=/opt']);
+  assert.equal(p.element('m.bst').config['install-commands'], ['make -j1 CC=cc PREFIX=/opt DESTDIR="/buildstream-install" install']);
+  assert.is(p.element('c.bst').config['create-dev-shm'], 'true');
 });
 
 test('notparallel makes max-jobs 1', () => {
