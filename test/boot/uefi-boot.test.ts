@@ -12,13 +12,14 @@ import { requireTool, run } from '../helpers/tools.js';
 import { ovmf, systemdStubPath } from '../helpers/uefi.js';
 
 /**
- * UEFI boot, end to end with the CLI: `kiln mkuki` makes a unified kernel image from systemd's
- * stub, Debian's kernel and a busybox initramfs; `kiln mkimage` writes a GPT disk with the EFI
- * system partition (FAT32, \EFI\BOOT\BOOTX64.EFI), an ext4 root and swap with the Discoverable
- * Partitions types. OVMF (pflash: code read-only, a scratch copy of the variables) must boot
+ * UEFI boot, end to end with the CLI: `kiln mkimage` writes a GPT disk whose EFI system
+ * partition (FAT32) gets a unified kernel image at \EFI\BOOT\BOOTX64.EFI, built from the
+ * layout's `uki:` block (systemd's stub, Debian's kernel and a busybox initramfs), with an ext4
+ * root and swap of the Discoverable Partitions types; it must be the image `kiln mkuki` writes
+ * from the same parts. OVMF (pflash: code read-only, a scratch copy of the variables) must boot
  * it to the busybox shell, where `hello` prints Hello World!, then power off. The hybrid disk
- * also carries SYSLINUX on the ESP and gptmbr.bin in the protective MBR, and must boot the
- * same way under qemu's BIOS (SeaBIOS) and under OVMF.
+ * takes the UKI kiln mkuki wrote as a file, carries SYSLINUX on the ESP and gptmbr.bin in the
+ * protective MBR, and must boot the same way under qemu's BIOS (SeaBIOS) and under OVMF.
  */
 
 const repo = new URL('../..', import.meta.url).pathname;
@@ -70,7 +71,8 @@ function inputs(): void {
   chmodSync(join(init, 'bin/hello'), 0o755);
   kiln(['mkinitramfs', init, 'initrd.img']);
   copyFileSync(vmlinuz, join(work, 'vmlinuz'));
-  kiln(['mkuki', '--stub', systemdStubPath(), '--linux', 'vmlinuz', '--initrd', 'initrd.img', '--cmdline', CMDLINE, '--os-release', 'ID=kiln\nPRETTY_NAME="kiln UEFI test"\n', 'BOOTX64.EFI']);
+  writeFileSync(join(work, 'os-release'), 'ID=kiln\nPRETTY_NAME="kiln UEFI test"\n');
+  kiln(['mkuki', '--stub', systemdStubPath(), '--linux', 'vmlinuz', '--initrd', 'initrd.img', '--cmdline', CMDLINE, '--os-release', '@os-release', 'BOOTX64.EFI']);
   mkdirSync(join(work, 'rootfs/etc'), { recursive: true });
   writeFileSync(join(work, 'rootfs/etc/kiln-release'), 'kiln ext4 root on GPT\n');
 }
@@ -82,16 +84,17 @@ function layout(hybrid: boolean): string {
     ...(hybrid ? [`boot-code: ${GPTMBR}`] : []),
     'partitions:',
     '  - filesystem: fat',
-    '    type: esp',
     '    name: esp',
     '    fat: 32',
     '    size: auto',
     '    label: ESP',
     '    uuid: 1234-ABCD',
-    '    files:',
-    '      /EFI/BOOT/BOOTX64.EFI: BOOTX64.EFI',
     ...(hybrid
       ? [
+          // the UKI kiln mkuki wrote, and SYSLINUX's kernel and initrd beside it
+          '    type: esp',
+          '    files:',
+          '      /EFI/BOOT/BOOTX64.EFI: BOOTX64.EFI',
           '      /vmlinuz: vmlinuz',
           '      /initrd.img: initrd.img',
           '    bootable: true',
@@ -103,7 +106,15 @@ function layout(hybrid: boolean): string {
           `      cmdline: ${CMDLINE}`,
           '      serial: 115200',
         ]
-      : []),
+      : [
+          // built while the disk is written; an ESP by default
+          '    uki:',
+          `      stub: ${systemdStubPath()}`,
+          '      linux: vmlinuz',
+          '      initrd: initrd.img',
+          `      cmdline: ${CMDLINE}`,
+          '      os-release: os-release',
+        ]),
     '  - filesystem: ext4',
     '    type: root-x86-64',
     '    name: root',
@@ -153,7 +164,7 @@ function checkDisk(disk: string, hybrid: boolean): void {
   const listed = run('mdir', ['-i', esp, '-b', '::/EFI/BOOT']).stdout;
   assert.match(listed, /BOOTX64\.EFI/);
   run('mcopy', ['-n', '-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(work, 'from-esp.efi')]);
-  assert.equal(readFileSync(join(work, 'from-esp.efi')), readFileSync(join(work, 'BOOTX64.EFI')), 'the UKI on the ESP is the one mkuki wrote');
+  assert.equal(readFileSync(join(work, 'from-esp.efi')), readFileSync(join(work, 'BOOTX64.EFI')), "the UKI on the ESP is the one kiln mkuki writes from the same parts");
   rmSync(esp);
   rmSync(join(work, 'from-esp.efi'));
   const mbr = readFileSync(disk).subarray(0, 512);

@@ -60,19 +60,15 @@ export function registerMkuki(program: Command): void {
         const { readPeImage } = await import('../../partition/uefi/pe-image.js');
         const { removableMediaPath } = await import('../../partition/uefi/boot-path.js');
         const { withOutputFile } = await import('../../fs/cpio/file-output.js');
-        const { kernelRelease } = await import('../../partition/uefi/setup-header.js');
         const stub = readInput(opts.stub, 'stub');
-        const linux = readInput(opts.linux, 'kernel');
-        // As ukify: without --uname, the release the bzImage's setup header names.
-        const uname = opts.uname ?? kernelRelease(linux);
         const uki = writeUki(
           {
             stub,
-            linux,
+            linux: readInput(opts.linux, 'kernel'),
             ...(opts.initrd !== undefined && { initrd: readInput(opts.initrd, 'initrd') }),
             ...(opts.cmdline !== undefined && { cmdline: textOrFile(opts.cmdline, 'command line file') }),
             ...(opts.osRelease !== undefined && { osRelease: textOrFile(opts.osRelease, 'os-release file') }),
-            ...(uname !== undefined && { uname }),
+            ...(opts.uname !== undefined && { uname: opts.uname }),
           },
           { stub: `stub '${opts.stub}'`, linux: `kernel '${opts.linux}'` },
         );

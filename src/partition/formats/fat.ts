@@ -11,6 +11,7 @@ import { alignUp } from '../../units.js';
 import { syslinuxConfig } from '../boot-config.js';
 import { controlCharacter, type PartitionSpec, type SyslinuxSpec } from '../disk-layout.js';
 import { installSyslinux, type SyslinuxBinaries } from '../syslinux/install.js';
+import { buildUki, readUkiSpec, type UkiSpec } from '../uefi/uki-layout.js';
 import { keyPosition, positioned, type ContentPlan, type LayoutNode, type LayoutReader, type PartitionFormat } from './format.js';
 import { partitionTree, putFile } from './partition-tree.js';
 
@@ -24,6 +25,8 @@ declare module '../disk-layout.js' {
     clusterSize?: number;
     /** FAT: install SYSLINUX (`syslinux`). */
     syslinux?: SyslinuxSpec;
+    /** FAT: build a unified kernel image into it (`uki`; uefi/uki-layout.ts). */
+    uki?: UkiSpec;
   }
 }
 
@@ -31,6 +34,8 @@ export interface FatPlan extends ContentPlan {
   tree: FileTree;
   options: FatOptions;
   syslinux?: { binaries: SyslinuxBinaries; directory: string; mtime: number | undefined };
+  /** Whether it holds a unified kernel image: an EFI system partition by default on GPT. */
+  uki: boolean;
   /** Settled once placed: the BPB's hidden sectors (the partition's offset) and the FAT type its size gives. */
   hiddenSectors?: number;
   fatType?: FatType;
@@ -154,6 +159,9 @@ export const fatFormat: PartitionFormat<FatPlan, 'fat'> = {
     syslinux: (r, node, spec) => {
       spec.syslinux = readSyslinux(r, node);
     },
+    uki: (r, node, spec) => {
+      spec.uki = readUkiSpec(r, node);
+    },
   },
   labelBytes: 11,
   uuid: { valid: (text) => /^[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}$/.test(text), hint: 'a FAT volume id is 8 hex digits, e.g. 1234-ABCD' },
@@ -163,7 +171,12 @@ export const fatFormat: PartitionFormat<FatPlan, 'fat'> = {
   async plan(spec, context) {
     const tree = await partitionTree(spec, context);
     const sde = context.sourceDateEpoch;
-    const plan: FatPlan = { tree, options: fatOptions(spec, sde) };
+    const plan: FatPlan = { tree, options: fatOptions(spec, sde), uki: spec.uki !== undefined };
+    const uki = spec.uki;
+    if (uki) {
+      const built = await positioned(keyPosition(spec, 'uki'), context.number, () => buildUki(uki, context.host));
+      putFile(tree, built.path, new BytesContent(built.bytes), sde ?? 0);
+    }
     const sl = spec.syslinux;
     if (sl) {
       const slPos = (key: string): SourcePosition | undefined => sl.positions?.keys[key] ?? keyPosition(spec, 'syslinux');
@@ -211,7 +224,8 @@ export const fatFormat: PartitionFormat<FatPlan, 'fat'> = {
     plan.fatType = g.fatType;
   },
 
-  types: (plan) => ({ mbr: plan.fatType === 32 ? 'fat32-lba' : plan.fatType === 16 ? 'fat16-lba' : 'fat12', gpt: 'basic-data' }),
+  // An ESP on GPT; on MBR the FAT type byte all the same (firmware boots any FAT there, and SYSLINUX may share it).
+  types: (plan) => ({ mbr: plan.fatType === 32 ? 'fat32-lba' : plan.fatType === 16 ? 'fat16-lba' : 'fat12', gpt: plan.uki ? 'esp' : 'basic-data' }),
   bootCode: (plan) => plan.syslinux?.binaries.mbr,
   totals: (plan) => treeTotals(plan.tree, true),
 

@@ -4,6 +4,7 @@ import { COFF_FILE_HEADER, MAX_SECTIONS, PE_SIGNATURE } from './coff-file-header
 import { DOS_HEADER, DOS_MAGIC } from './dos-header.js';
 import { OPTIONAL_HEADER } from './optional-header.js';
 import { readPeImage, type PeImage } from './pe-image.js';
+import { kernelRelease } from './setup-header.js';
 import { IMAGE_SCN_CNT_CODE, IMAGE_SCN_CNT_INITIALIZED_DATA, IMAGE_SCN_MEM_READ, SECTION_HEADER } from './section-header.js';
 
 /**
@@ -32,7 +33,7 @@ export interface UkiParts {
   cmdline?: Uint8Array | string;
   /** The os-release file of the system (`.osrel`, shown by boot menus). */
   osRelease?: Uint8Array | string;
-  /** The kernel's `uname -r`. */
+  /** The kernel's `uname -r` (default, as ukify: the release a bzImage names; '' for none). */
   uname?: Uint8Array | string;
 }
 
@@ -65,7 +66,8 @@ export function writeUki(parts: UkiParts, names: { stub?: string; linux?: string
   const stub: PeImage = readPeImage(parts.stub, stubName);
   const badStub = (message: string): KilnError => new KilnError('bad-pe', `${stubName}: ${message}`, 'use the stub as its package ships it (Debian: linuxx64.efi.stub of systemd-boot-efi)');
   checkKernel(parts.linux, names.linux ?? 'the kernel');
-  const added = UKI_SECTIONS.map((name) => ({ name, data: bytesOf(parts[PART_OF[name]] as Uint8Array | string | undefined) })).filter(
+  const withUname = { ...parts, uname: parts.uname ?? kernelRelease(parts.linux) };
+  const added = UKI_SECTIONS.map((name) => ({ name, data: bytesOf(withUname[PART_OF[name]] as Uint8Array | string | undefined) })).filter(
     (s): s is { name: UkiSection; data: Uint8Array } => s.data !== undefined && s.data.length > 0,
   );
   for (const s of added) {
