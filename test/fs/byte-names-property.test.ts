@@ -242,7 +242,7 @@ async function checkSpec(spec: EntrySpec[]): Promise<void> {
               // tar → artifact (cache manifest) → checkout (files made on disk) and checkout --tar
               const cache = openCache(join(base, 'cache'));
               const ref = { project: 'p', element: 'e.bst', key: 'ab'.repeat(32) };
-              cache.artifacts.commit(ref, tree, { public: {}, keys: { strong: ref.key }, dependencies: {} });
+              await cache.artifacts.commit(ref, tree, { public: {}, keys: { strong: ref.key }, dependencies: {} });
               const loaded = cache.artifacts.load(ref)!.tree;
               assert.equal(treeMismatches(loaded, expected, 'artifact', { xattrs: true }), []);
               const out = join(base, 'checkout');

@@ -101,31 +101,28 @@ export class ArtifactCache {
    * Stores `tree` (contents not yet in the store are ingested) with `meta` under `ref`.
    * Committing a ref that exists replaces it atomically.
    */
-  commit(ref: ArtifactRef, tree: FileTree, meta: ArtifactMeta, options: { logFile?: string } = {}): void {
+  async commit(ref: ArtifactRef, tree: FileTree, meta: ArtifactMeta, options: { logFile?: string } = {}): Promise<void> {
     const digests = new Map<Inode, { digest: string; size: number }>();
-    const fresh = new Set<string>();
+    // every blob the ref names: some were ingested before (a build's collect) and may not be on disk yet
+    const named = new Set<string>();
     tree.forEachInode((inode) => {
       if (inode.type !== 'file') return;
       if (!inode.content) throw new KilnError('cache-no-content', `cannot cache ${ref.element}: a file has no content`);
       const known = blobDigest(inode);
-      if (known && this.blobs.has(known.digest)) {
-        digests.set(inode, known);
-        return;
-      }
-      const blob = this.blobs.putContent(inode.content);
-      fresh.add(blob.digest);
+      const blob = known && this.blobs.has(known.digest) ? known : this.blobs.putContent(inode.content);
+      named.add(blob.digest);
       digests.set(inode, { digest: blob.digest, size: blob.size });
     });
     const fullMeta: ArtifactMeta = { ...meta };
     if (options.logFile) {
       const log = this.blobs.putFile(options.logFile);
-      fresh.add(log.digest);
+      named.add(log.digest);
       fullMeta.buildLog = log.digest;
     }
     const entries = encodeManifest(tree, (inode) => digests.get(inode)!);
     const body = JSON.stringify({ project: ref.project, element: ref.element, key: ref.key, meta: fullMeta, tree: entries });
     const text = `${MAGIC} ${createHash('sha256').update(body).digest('hex')}\n${body}\n`;
-    this.blobs.sync(fresh);
+    await this.blobs.sync(named);
     this.publishRef(ref, Buffer.from(text));
   }
 

@@ -13,12 +13,12 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
 import { contentChunks, type FileContent } from '../../fs/file-content.js';
-import { fsyncPath, writeAll } from './host-write.js';
+import { fsyncPathAsync, writeAll } from './host-write.js';
 
 /**
  * The content-addressed blob store: `<cas>/objects/xx/yyyy…` named by the sha256 of the bytes.
@@ -165,14 +165,29 @@ export class BlobStore {
   }
 
   /**
-   * Makes everything written so far durable before a ref that names it is published: one
-   * syncfs of the cache's filesystem (coreutils `sync -f`), else an fsync per listed blob.
+   * Makes the listed blobs durable before a ref that names them is published, without blocking
+   * the event loop (other builds go on meanwhile): an fsync of each blob and of its directory
+   * when they are few (a clean file costs next to nothing), else one syncfs of the cache's
+   * filesystem (coreutils `sync -f`) — which also flushes whatever else is dirty there, such as
+   * a build's scratch files, so it is kept for artifacts of many files.
    */
-  sync(digests: Iterable<string>): void {
-    const r = spawnSync('sync', ['-f', this.root], { stdio: 'ignore' });
-    if (r.status === 0) return;
-    for (const d of digests) fsyncPath(this.objectPath(d));
+  async sync(digests: Iterable<string>): Promise<void> {
+    const paths = [...new Set(digests)].map((d) => this.objectPath(d));
+    if (paths.length > FSYNC_EACH && (await syncfs(this.root))) return;
+    await Promise.all([...paths, ...new Set(paths.map(dirname))].map(fsyncPathAsync));
   }
+}
+
+/** Up to this many blobs are fsynced one by one (BlobStore.sync). */
+const FSYNC_EACH = 64;
+
+/** `sync -f DIR`: whether it ran (coreutils 8.24 or later). */
+function syncfs(dir: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('sync', ['-f', dir], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
 }
 
 /** sha256 of a host file, streamed. */

@@ -96,7 +96,7 @@ export async function buildElement(session: Session, element: Element, hooks: Bu
     ctx.status('Caching artifact');
     const deps: Record<string, string> = {};
     for (const d of session.dependencies(element, 'build')) deps[d.name] = session.keys(d).strong!;
-    session.cache.artifacts.commit(
+    await session.cache.artifacts.commit(
       { project: element.project.name, element: element.name, key: keys.strong },
       tree,
       { public: element.public, keys: { strong: keys.strong, ...(keys.weak ? { weak: keys.weak } : {}) }, dependencies: deps },

@@ -86,7 +86,7 @@ async function pullFrom(remote: Remote, remotes: Remotes, cache: ArtifactCache, 
       rmSync(tmp, { force: true });
     }
   });
-  blobs.sync(fresh);
+  await blobs.sync(fresh);
   // the same checks a load makes (every blob present with its recorded size) before anyone can load it
   decodeManifest(body.tree, blobs, `artifact ${what(ref)} from ${remote.http.display}`);
   cache.publishRef(ref, text);

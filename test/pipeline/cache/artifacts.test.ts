@@ -50,7 +50,7 @@ test('normalName', () => {
   assert.is(normalName('a b+c.bst'), 'a_b_c');
 });
 
-test('commit then load: the tree and meta come back identical; contents are blobs', () => {
+test('commit then load: the tree and meta come back identical; contents are blobs', async () => {
   const root = tempDir();
   const c = openCache(root);
   const ref = { project: 'p', element: 'contents/busybox.bst', key: KEY };
@@ -58,7 +58,7 @@ test('commit then load: the tree and meta come back identical; contents are blob
   assert.is(c.artifacts.load(ref), undefined);
   const tree = richTree();
   writeFileSync(join(root, 'log'), 'build output\n');
-  c.artifacts.commit(ref, tree, meta, { logFile: join(root, 'log') });
+  await c.artifacts.commit(ref, tree, meta, { logFile: join(root, 'log') });
   assert.ok(c.artifacts.has(ref));
   assert.ok(filesUnder(root).includes(`artifacts/p/contents-busybox/${KEY}`));
   const loaded = c.artifacts.load(ref)!;
@@ -72,18 +72,18 @@ test('commit then load: the tree and meta come back identical; contents are blob
   assert.is(lstatSync(bb.path).mode & 0o777, 0o444, 'blobs are read-only');
   // committing again (e.g. under the weak key) reuses blobs
   const before = filesUnder(join(root, 'cas')).length;
-  c.artifacts.commit({ ...ref, key: meta.keys.weak! }, loaded.tree, meta);
+  await c.artifacts.commit({ ...ref, key: meta.keys.weak! }, loaded.tree, meta);
   assert.is(filesUnder(join(root, 'cas')).length, before);
   cleanup(root);
 });
 
-test('a damaged ref is refused, not trusted; a missing blob is reported', () => {
+test('a damaged ref is refused, not trusted; a missing blob is reported', async () => {
   const root = tempDir();
   const c = openCache(root);
   const ref = { project: 'p', element: 'x.bst', key: KEY };
   const t = new FileTree();
   t.file('a', 'AAAA');
-  c.artifacts.commit(ref, t, meta);
+  await c.artifacts.commit(ref, t, meta);
   const path = c.artifacts.refPath(ref);
   const text = readFileSync(path, 'utf8');
   chmodSync(path, 0o644);
@@ -105,11 +105,11 @@ test('a damaged ref is refused, not trusted; a missing blob is reported', () => 
   cleanup(root);
 });
 
-test('materialize: modes incl. setuid, owners (root), symlinks, hard links among the copies, empty dirs, devices; copies never share the blob inode', () => {
+test('materialize: modes incl. setuid, owners (root), symlinks, hard links among the copies, empty dirs, devices; copies never share the blob inode', async () => {
   const root = tempDir();
   const c = openCache(root);
   const ref = { project: 'p', element: 'x.bst', key: KEY };
-  c.artifacts.commit(ref, richTree(), meta);
+  await c.artifacts.commit(ref, richTree(), meta);
   const { tree } = c.artifacts.load(ref)!;
   const out = join(root, 'out');
   const res = materialize(tree, out);
@@ -170,12 +170,12 @@ test('treeFromStagedDir: collects an install root with modes, links and empty di
   cleanup(root);
 });
 
-test('commit ingests in-memory content; stale temps from dead processes are cleaned', () => {
+test('commit ingests in-memory content; stale temps from dead processes are cleaned', async () => {
   const root = tempDir();
   const c = openCache(root);
   const t = new FileTree();
   t.file('m', new BytesContent(new Uint8Array([1, 2, 3])));
-  c.artifacts.commit({ project: 'p', element: 'm.bst', key: KEY }, t, meta);
+  await c.artifacts.commit({ project: 'p', element: 'm.bst', key: KEY }, t, meta);
   assert.equal(Array.from(readContent(c.artifacts.load({ project: 'p', element: 'm.bst', key: KEY })!.tree.get('m')!.content!)), [1, 2, 3]);
   mkdirSync(c.blobs.tmpDir, { recursive: true });
   writeFileSync(join(c.blobs.tmpDir, '999999999-1-dead'), 'half');

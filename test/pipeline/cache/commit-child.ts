@@ -34,6 +34,6 @@ for (const key of keys) {
   tree.mkdir('d');
   for (let i = 0; i < 200; i++) tree.file(`d/f${i}`, `${key} file ${i} `.repeat(200), { mode: i % 2 ? 0o755 : 0o4755 });
   process.stdout.write(`begin ${key}\n`);
-  cache.artifacts.commit({ project: 'p', element: 'e.bst', key }, tree, { public: {}, keys: { strong: key }, dependencies: {} });
+  await cache.artifacts.commit({ project: 'p', element: 'e.bst', key }, tree, { public: {}, keys: { strong: key }, dependencies: {} });
   process.stdout.write(`done ${key}\n`);
 }

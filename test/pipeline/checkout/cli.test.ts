@@ -136,7 +136,7 @@ test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-i
   art.tree.mkdir('home');
   art.tree.file('home/owned', 'mine', { uid: 1000, gid: 1000, mode: 0o640 });
   art.tree.file('home/capable', 'cap', { xattrs: { 'user.note': 'kept in --tar only' } });
-  p.session.cache.artifacts.commit(ref, art.tree, art.meta);
+  await p.session.cache.artifacts.commit(ref, art.tree, art.meta);
 
   const out3 = join(dir, 'out3');
   const c3 = await kiln(cache, proj, ['checkout', 'hello.bst', out3]);
