@@ -15,7 +15,8 @@ export interface ProgressStream {
 
 type Counted = 'waiting' | 'fetching' | 'building' | 'cached' | 'failed' | 'skipped';
 
-function clock(ms: number): string {
+/** hh:mm:ss of a duration, as the progress lines show elapsed times. */
+export function clock(ms: number): string {
   const s = Math.floor(ms / 1000);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;

@@ -4,7 +4,7 @@ import type { BuildReport, Element } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
 import { positiveInt, repeatable } from '../inputs.js';
 import { refChangeLines } from '../pins.js';
-import { Progress } from '../progress.js';
+import { clock, Progress } from '../progress.js';
 import { formatBytes, remoteSummaryLines, throttle, transferText } from '../remote.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
 
@@ -117,11 +117,11 @@ export function registerBuild(program: Command): void {
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (opts.json) {
         process.stdout.write(
-          `${JSON.stringify({ built: report.built.map((e) => e.name), failed: report.failed.map((f) => ({ name: f.element.name, log: f.logPath, message: f.message })), skipped: report.skipped.map((e) => e.name), seconds: Number(seconds) }, null, 2)}\n`,
+          `${JSON.stringify({ built: report.built.map((e) => e.name), failed: report.failed.map((f) => ({ name: f.element.name, log: f.logPath, message: f.message })), skipped: report.skipped.map((e) => e.name), seconds: Number(seconds), 'build-seconds': Object.fromEntries([...report.seconds].map(([e, s]) => [e.name, Number(s.toFixed(1))])) }, null, 2)}\n`,
         );
       }
       out.write(
-        `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${report.built.length}, skipped ${p.all.length - report.built.length - report.failed.length}, failed ${report.failed.length}\n${report.remote && remotes ? `${remoteSummaryLines(report.remote, remotes).join('\n')}\n` : ''}`,
+        `\nPipeline Summary\n  Total:   ${p.all.length} elements\n  Session: ${seconds}s\n  Build queue: processed ${report.built.length}, skipped ${p.all.length - report.built.length - report.failed.length}, failed ${report.failed.length}\n${buildTimes(report)}${report.remote && remotes ? `${remoteSummaryLines(report.remote, remotes).join('\n')}\n` : ''}`,
       );
       if (report.failed.length > 0) {
         const hints = [...new Set(report.failed.flatMap((f) => (f.reason instanceof KilnError && f.reason.hint ? [f.reason.hint] : [])))];
@@ -132,4 +132,10 @@ export function registerBuild(program: Command): void {
         );
       }
     });
+}
+
+/** Each built element's time, longest first (where a cold build's time went). */
+function buildTimes(report: BuildReport): string {
+  const times = [...report.seconds].sort(([, a], [, b]) => b - a);
+  return times.length > 0 ? `  Build times:\n${times.map(([e, s]) => `    ${clock(s * 1000)} ${e.name}`).join('\n')}\n` : '';
 }
