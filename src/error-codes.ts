@@ -677,15 +677,50 @@ export const ERROR_CODES = {
     meaning: '(@) includes include each other in a circle.',
     action: 'Remove one of the includes the message lists.',
   },
+  'include-junction': {
+    area: 'project',
+    meaning: 'project.conf includes a file through a junction but was loaded on its own (loadProjectConfig), without the loader that follows junctions.',
+    action: 'Load the project with loadProject (the command line always does).',
+  },
   'include-path': {
     area: 'project',
     meaning: 'An (@) include names a file outside the project directory.',
     action: 'Include files inside the project, by project-relative path.',
   },
+  'junction-conflict': {
+    area: 'project',
+    meaning: 'Two sub-projects define a junction of the same name and no project above them does, so which one to load is ambiguous.',
+    action: 'Define a junction of that name in the project above: it then takes precedence for both.',
+  },
+  'junction-dependency': {
+    area: 'project',
+    meaning: 'An element depends on a junction element itself.',
+    action: 'Depend on an element of the junction\'s project: JUNCTION.bst:ELEMENT.bst, or junction: and filename:.',
+  },
+  'junction-depends': {
+    area: 'project',
+    meaning: 'A junction element has dependencies; a junction only links a project.',
+    action: 'Give the dependencies to the elements that use the junction.',
+  },
+  'junction-fetch-needed': {
+    area: 'project',
+    meaning: 'A junction\'s sources (other than one local source) are not fetched, so its project cannot be read.',
+    action: 'Fetch the junction first: kiln fetch JUNCTION.bst.',
+  },
+  'junction-invalid': {
+    area: 'project',
+    meaning: 'A junction leads to no project (no project.conf at its path), or its config: options: is not a mapping of option names to strings or lists.',
+    action: 'Set config: path: to the directory of its sources holding project.conf; give options as name: value.',
+  },
+  'junction-kind': {
+    area: 'project',
+    meaning: 'A name before the colon (JUNCTION.bst:ELEMENT.bst, or junction:) is an element that is not a junction.',
+    action: 'Name a junction element there.',
+  },
   'junction-unsupported': {
     area: 'project',
-    meaning: 'The project uses a junction (another project); kiln loads one project.',
-    action: 'Copy the elements you need into the project.',
+    meaning: 'Plugins from a junction (plugins: origin: junction) are not supported.',
+    action: 'Declare the plugin kinds with origin core, local or pip, or use kiln\'s native kinds.',
   },
   'kind-unknown': {
     area: 'project',
@@ -879,6 +914,11 @@ export const ERROR_CODES = {
     meaning: 'An import element has no sources.',
     action: 'Add a sources: list (a local or tar source, for example).',
   },
+  'junction-build': {
+    area: 'kinds',
+    meaning: 'A junction element was asked to be built or staged; it only links a project and has no artifact.',
+    action: 'Build elements of its project instead: JUNCTION.bst:ELEMENT.bst.',
+  },
   'kind-build-deps-only': {
     area: 'kinds',
     meaning: 'An element of this kind (compose, script) may have build dependencies only.',
@@ -909,10 +949,20 @@ export const ERROR_CODES = {
     meaning: 'An x86image element has commands in a step kiln performs itself (it writes the FAT, ext4, swap and partition table).',
     action: 'Change the input tree with an element before the image, or put commands that touch the finished image in final-commands.',
   },
+  'x86image-boot': {
+    area: 'kinds',
+    meaning: "An x86image's config boot is not bios, uefi or hybrid.",
+    action: 'bios: an MBR disk with SYSLINUX; uefi: a GPT disk with an EFI system partition; hybrid: a GPT disk that boots both ways.',
+  },
   'x86image-config': {
     area: 'kinds',
     meaning: 'The x86image config names base/input wrongly: one without the other, one that is not a build dependency, or not exactly one input.',
     action: 'Give both base and input, or mark one dependency with config: {input: true}.',
+  },
+  'x86image-esp-size': {
+    area: 'kinds',
+    meaning: 'boot-size is too small for the FAT32 EFI system partition of a uefi or hybrid x86image.',
+    action: 'Give boot-size 40M or more, or auto.',
   },
   'x86image-no-boot': {
     area: 'kinds',
@@ -924,10 +974,20 @@ export const ERROR_CODES = {
     meaning: 'The x86image input has no /etc for the generated fstab.',
     action: 'Create /etc in one of the input elements.',
   },
+  'x86image-no-kernel': {
+    area: 'kinds',
+    meaning: "The input's /boot has no file named by kernel-name, which the unified kernel image of a uefi or hybrid x86image needs.",
+    action: 'Install the kernel into /boot, or set the variable kernel-name to its name there.',
+  },
   'x86image-no-syslinux': {
     area: 'kinds',
     meaning: 'The SYSLINUX binaries are not in the input or the base.',
     action: 'Add an element that installs them, or set the variable syslinux-dir to where they are.',
+  },
+  'x86image-no-uefi-stub': {
+    area: 'kinds',
+    meaning: 'The EFI stub a uefi or hybrid x86image builds its unified kernel image from is not in the input or the base.',
+    action: "Add an element that installs systemd's stub (Debian: systemd-boot-efi) to the base, or set the variable uefi-stub to where it is.",
   },
   'x86image-sector-size': {
     area: 'kinds',
