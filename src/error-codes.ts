@@ -677,15 +677,50 @@ export const ERROR_CODES = {
     meaning: '(@) includes include each other in a circle.',
     action: 'Remove one of the includes the message lists.',
   },
+  'include-junction': {
+    area: 'project',
+    meaning: 'project.conf includes a file through a junction but was loaded on its own (loadProjectConfig), without the loader that follows junctions.',
+    action: 'Load the project with loadProject (the command line always does).',
+  },
   'include-path': {
     area: 'project',
     meaning: 'An (@) include names a file outside the project directory.',
     action: 'Include files inside the project, by project-relative path.',
   },
+  'junction-conflict': {
+    area: 'project',
+    meaning: 'Two sub-projects define a junction of the same name and no project above them does, so which one to load is ambiguous.',
+    action: 'Define a junction of that name in the project above: it then takes precedence for both.',
+  },
+  'junction-dependency': {
+    area: 'project',
+    meaning: 'An element depends on a junction element itself.',
+    action: 'Depend on an element of the junction\'s project: JUNCTION.bst:ELEMENT.bst, or junction: and filename:.',
+  },
+  'junction-depends': {
+    area: 'project',
+    meaning: 'A junction element has dependencies; a junction only links a project.',
+    action: 'Give the dependencies to the elements that use the junction.',
+  },
+  'junction-fetch-needed': {
+    area: 'project',
+    meaning: 'A junction\'s sources (other than one local source) are not fetched, so its project cannot be read.',
+    action: 'Fetch the junction first: kiln fetch JUNCTION.bst.',
+  },
+  'junction-invalid': {
+    area: 'project',
+    meaning: 'A junction leads to no project (no project.conf at its path), or its config: options: is not a mapping of option names to strings or lists.',
+    action: 'Set config: path: to the directory of its sources holding project.conf; give options as name: value.',
+  },
+  'junction-kind': {
+    area: 'project',
+    meaning: 'A name before the colon (JUNCTION.bst:ELEMENT.bst, or junction:) is an element that is not a junction.',
+    action: 'Name a junction element there.',
+  },
   'junction-unsupported': {
     area: 'project',
-    meaning: 'The project uses a junction (another project); kiln loads one project.',
-    action: 'Copy the elements you need into the project.',
+    meaning: 'Plugins from a junction (plugins: origin: junction) are not supported.',
+    action: 'Declare the plugin kinds with origin core, local or pip, or use kiln\'s native kinds.',
   },
   'kind-unknown': {
     area: 'project',
@@ -878,6 +913,11 @@ export const ERROR_CODES = {
     area: 'kinds',
     meaning: 'An import element has no sources.',
     action: 'Add a sources: list (a local or tar source, for example).',
+  },
+  'junction-build': {
+    area: 'kinds',
+    meaning: 'A junction element was asked to be built or staged; it only links a project and has no artifact.',
+    action: 'Build elements of its project instead: JUNCTION.bst:ELEMENT.bst.',
   },
   'kind-build-deps-only': {
     area: 'kinds',

@@ -32,6 +32,8 @@ export interface Project {
   defaultTargets: string[];
   /** `artifacts:` remote caches (after the user's own; see src/pipeline/remote). */
   artifactRemotes?: { url: string; push: boolean; from: string }[];
+  /** For a project loaded through a junction: that junction element (in the project above). */
+  junction?: Element;
 }
 
 export type DepType = 'build' | 'runtime' | 'all';

@@ -7,6 +7,7 @@ import { cmakeKind } from './cmake.js';
 import { composeKind } from './compose.js';
 import { filterKind } from './filter.js';
 import { importKind } from './import.js';
+import { junctionKind } from './junction.js';
 import { elementError, type ElementKind } from './kind.js';
 import { makeKind } from './make.js';
 import { manualKind } from './manual.js';
@@ -19,7 +20,7 @@ import { x86imageKind } from './x86image.js';
  * the order error messages list them), plus any a library adds with `registerElementKind`.
  */
 export const elementKinds = new Map<string, ElementKind>(
-  [importKind, stackKind, composeKind, scriptKind, manualKind, autotoolsKind, makeKind, cmakeKind, filterKind, x86imageKind].map((k) => [k.name, k]),
+  [importKind, stackKind, composeKind, scriptKind, manualKind, autotoolsKind, makeKind, cmakeKind, filterKind, junctionKind, x86imageKind].map((k) => [k.name, k]),
 );
 
 /** Adds an element kind (or replaces the one of that name); projects loaded afterwards can use it. */

@@ -1,5 +1,5 @@
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
-import { KilnError, formatPosition } from '../../errors.js';
+import { KilnError, formatPosition, type SourcePosition } from '../../errors.js';
 import { composite } from './composite.js';
 import { list, mapNode, withEntries, type MapNode, type Node } from './node.js';
 import { evaluateCondition, type ProjectOption } from './options.js';
@@ -17,8 +17,19 @@ import { loadYamlFile } from './yaml.js';
  * the options the conditionals test (`resolveIncludes`, then `resolveConditionals`).
  */
 
+/** What an include through a junction (`junction.bst:file.yml`) reads: the junction's sub-project. */
+export interface JunctionProject {
+  directory: string;
+  options: ReadonlyMap<string, ProjectOption>;
+}
+
 export interface DirectiveContext {
   projectDir: string;
+  /**
+   * Loads a junction's sub-project for `junction.bst:file.yml` includes. Absent while project.conf's
+   * local includes are resolved (bst's first pass): such includes wait for the second.
+   */
+  junction?: (name: string, pos: SourcePosition) => JunctionProject;
   /** Absent while project.conf's includes are resolved (before its options are known). */
   options?: ReadonlyMap<string, ProjectOption>;
   /** Include files being processed (display names), to report include cycles. */
@@ -27,14 +38,26 @@ export interface DirectiveContext {
   cache?: Map<string, MapNode>;
 }
 
-function includeFile(ref: Node, ctx: DirectiveContext): { node: MapNode; display: string } {
-  const name = expectScalar(ref, '(@)').value;
-  const full = normalize(join(ctx.projectDir, name));
-  const rel = relative(ctx.projectDir, full);
+/** The file an include names, or undefined for a junction's file while junctions wait (first pass). */
+function includeFile(ref: Node, ctx: DirectiveContext): { node: MapNode; display: string; inner: DirectiveContext } | undefined {
+  let name = expectScalar(ref, '(@)').value;
+  let base = ctx;
+  let prefix = '';
+  const colon = name.indexOf(':');
+  if (colon >= 0) {
+    if (!ctx.junction) return undefined;
+    const sub = ctx.junction(name.slice(0, colon), ref.pos);
+    prefix = `${name.slice(0, colon)}:`;
+    name = name.slice(colon + 1);
+    // the file is the sub-project's: its conditionals test the sub-project's options
+    base = { projectDir: sub.directory, options: sub.options, ...(ctx.including ? { including: ctx.including } : {}) };
+  }
+  const full = normalize(join(base.projectDir, name));
+  const rel = relative(base.projectDir, full);
   if (isAbsolute(name) || rel === '..' || rel.startsWith(`..${sep}`)) {
     throw new KilnError('include-path', `include '${name}' in ${formatPosition(ref.pos)} leaves the project directory`, 'includes are project-relative paths inside the project');
   }
-  const display = rel.split(sep).join('/');
+  const display = prefix + rel.split(sep).join('/');
   const including = ctx.including ?? [];
   if (including.includes(display)) {
     throw new KilnError('include-cycle', `include cycle: ${[...including, display].join(' -> ')} (at ${formatPosition(ref.pos)})`);
@@ -45,7 +68,7 @@ function includeFile(ref: Node, ctx: DirectiveContext): { node: MapNode; display
     node = loadYamlFile(full, display, `include (from ${formatPosition(ref.pos)})`);
     cache.set(display, node);
   }
-  return { node, display };
+  return { node, display, inner: { ...base, including: [...including, display], cache } };
 }
 
 /** `(@)` in this mapping and every mapping under it; conditionals too when ctx has the options. */
@@ -54,14 +77,21 @@ function includes(map: MapNode, ctx: DirectiveContext): MapNode {
   const inc = current.entries.get('(@)');
   if (inc) {
     const refs = inc.type === 'list' ? inc.items : [inc];
+    const kept: Node[] = [];
     current = withEntries(current, { '(@)': undefined });
     // bst composites the last include under the mapping first, then each earlier one under that
     for (const ref of [...refs].reverse()) {
-      const { node, display } = includeFile(ref, ctx);
-      const inner = { ...ctx, including: [...(ctx.including ?? []), display] };
-      const included = ctx.options ? includes(resolveConditionals(node, ctx.options), inner) : includes(node, inner);
+      const file = includeFile(ref, ctx);
+      if (!file) {
+        // a junction's file, for the second pass: kept where it was
+        kept.push(ref);
+        continue;
+      }
+      const { node, inner } = file;
+      const included = inner.options ? includes(resolveConditionals(node, inner.options), inner) : includes(node, inner);
       current = composite(included, current, '');
     }
+    if (kept.length) current = withEntries(current, { '(@)': list(kept.reverse(), inc.pos) });
   }
   let changed = false;
   const entries = new Map<string, Node>();

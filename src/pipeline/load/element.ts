@@ -6,7 +6,7 @@ import { elementKinds, kindDefaults, kindDefaultsFile } from '../kinds/registry.
 import type { DepType, Dependency, Element, SourceDecl } from '../model.js';
 import { sourceKinds } from '../sources/registry.js';
 import { checkNoDirectives, composite, isDirectiveMap } from './composite.js';
-import { processDirectives } from './directives.js';
+import { processDirectives, resolveConditionals } from './directives.js';
 import { collectPositions, emptyMap, mapNode, scalar, toPlain, toPlainMap, withEntries, type MapNode, type Node, type ScalarNode } from './node.js';
 import { checkVariablesMap, ELEMENT_OVERRIDE_KEYS, SANDBOX_KEYS, type ProjectConfig } from './project.js';
 import { checkKeys, expectList, expectMap, expectScalar, optMap, optString, parseBool, parseInteger, requireString } from './validate.js';
@@ -22,7 +22,10 @@ export const ELEMENT_KEYS = ['kind', 'description', 'depends', 'build-depends', 
 const DEPENDENCY_KEYS = ['filename', 'type', 'junction', 'strict', 'config'];
 
 export interface RawDependency {
+  /** The element's name in its project (the junction's sub-project when `junction` is set). */
   name: string;
+  /** The junction element (in the depending element's project) the element is reached through. */
+  junction?: string;
   type: DepType;
   strict: boolean;
   config?: MapNode;
@@ -40,12 +43,27 @@ export interface RawElement {
   deps: RawDependency[];
 }
 
+/**
+ * `junction.bst:element.bst`, an element of the sub-project a junction of this project loads:
+ * its two names, or undefined for a plain name. One `:` only, as in bst: an element deeper down is
+ * reached through a junction of the top project or of the sub-project's own elements.
+ */
+export function splitJunctionName(name: string, pos: SourcePosition | undefined): { junction: string; name: string } | undefined {
+  const at = name.indexOf(':');
+  if (at < 0) return undefined;
+  const junction = name.slice(0, at);
+  const rest = name.slice(at + 1);
+  if (rest.includes(':')) {
+    throw new KilnError('element-name', `invalid element name '${name}'${pos ? ` in ${formatPosition(pos)}` : ''}: it names more than one junction`, 'name elements of a deeper sub-project through a junction of your own project to it');
+  }
+  checkElementName(junction, pos);
+  checkElementName(rest, pos);
+  return { junction, name: rest };
+}
+
 /** Checks an element name (relative to element-path); `pos` is where it was written. */
 export function checkElementName(name: string, pos: SourcePosition | undefined): void {
   const where = pos ? ` in ${formatPosition(pos)}` : '';
-  if (name.includes(':')) {
-    throw new KilnError('junction-unsupported', `'${name}'${where} names an element in a junction; junctions are not supported`, 'kiln loads a single project; copy the elements you need into it');
-  }
   const bad =
     name === '' ? 'it is empty'
     : name.startsWith('/') ? 'it is absolute'
@@ -53,6 +71,7 @@ export function checkElementName(name: string, pos: SourcePosition | undefined):
     : name.split('/').some((c) => c === '..' || c === '.' || c === '') ? "it has an empty, '.' or '..' component"
     : !name.endsWith('.bst') ? "it does not end in '.bst'"
     : /[\x00-\x1f]/.test(name) ? 'it contains control characters'
+    : name.includes(':') ? "it contains ':' (junction.bst:element.bst names an element of a junction's project)"
     : undefined;
   if (bad) {
     throw new KilnError('element-name', `invalid element name '${name}'${where}: ${bad}`, 'element names are paths relative to element-path ending in .bst, e.g. contents/busybox.bst');
@@ -78,14 +97,18 @@ function parseDependencies(node: MapNode): RawDependency[] {
     for (const [i, item] of expectList(listNode, key).items.entries()) {
       let dep: RawDependency;
       if (item.type === 'scalar') {
-        dep = { name: item.value, type: implied ?? 'all', strict: false, pos: item.pos };
+        const through = splitJunctionName(item.value, item.pos);
+        dep = { name: through?.name ?? item.value, ...(through ? { junction: through.junction } : {}), type: implied ?? 'all', strict: false, pos: item.pos };
       } else {
         const m = expectMap(item, `${key}[${i}]`);
         checkKeys(m, DEPENDENCY_KEYS, `a dependency in ${key}`);
-        if (m.entries.has('junction')) {
-          throw new KilnError('junction-unsupported', `dependency through a junction in ${formatPosition(m.keyPos.get('junction')!)}: junctions are not supported`, 'kiln loads a single project; copy the elements you need into it');
-        }
         const filename = requireString(m, 'filename', `a dependency in ${key}`);
+        const junctionNode = optString(m, 'junction', `${key}[${i}].junction`);
+        if (junctionNode && filename.value.includes(':')) {
+          throw new KilnError('element-name', `dependency '${filename.value}' in ${formatPosition(filename.pos)} names a junction twice: with 'junction:' the filename may not contain ':'`, 'give either junction: and a plain filename, or JUNCTION.bst:ELEMENT.bst alone');
+        }
+        const through = junctionNode ? { junction: junctionNode.value, name: filename.value } : splitJunctionName(filename.value, filename.pos);
+        if (junctionNode) checkElementName(junctionNode.value, junctionNode.pos);
         const typeNode = optString(m, 'type', `${key}[${i}].type`);
         if (typeNode && implied) {
           throw new KilnError('dependency-type', `'type' is not allowed in ${key} (${formatPosition(typeNode.pos)}): the list already implies ${implied}`, `move the dependency to 'depends' or drop 'type'`);
@@ -93,7 +116,8 @@ function parseDependencies(node: MapNode): RawDependency[] {
         const strictNode = optString(m, 'strict', `${key}[${i}].strict`);
         const config = optMap(m, 'config', `${key}[${i}].config`);
         dep = {
-          name: filename.value,
+          name: through?.name ?? filename.value,
+          ...(through ? { junction: through.junction } : {}),
           type: implied ?? (typeNode ? parseDepType(typeNode) : 'all'),
           strict: strictNode ? parseBool(strictNode.value, strictNode.pos, 'strict') : false,
           pos: filename.pos,
@@ -108,12 +132,13 @@ function parseDependencies(node: MapNode): RawDependency[] {
         }
       }
       checkElementName(dep.name, dep.pos);
-      const prev = byName.get(dep.name);
+      const id = dep.junction ? `${dep.junction}:${dep.name}` : dep.name;
+      const prev = byName.get(id);
       if (prev) {
         prev.type = mergeType(prev.type, dep.type);
         prev.strict ||= dep.strict;
         if (!prev.config && dep.config) prev.config = dep.config;
-      } else byName.set(dep.name, dep);
+      } else byName.set(id, dep);
     }
   }
   return [...byName.values()];
@@ -132,11 +157,17 @@ export function parseElement(config: ProjectConfig, name: string, referrer?: Sou
     );
   }
   const raw = loadYamlFile(file, display, 'element');
-  const node = processDirectives(raw, { projectDir: config.project.directory, options: config.optionValues, cache: config.includeCache });
+  // a junction is read before its project is complete: its conditionals only, no includes (bst's first pass)
+  const rawKind = raw.entries.get('kind');
+  const node =
+    rawKind?.type === 'scalar' && rawKind.value === 'junction'
+      ? resolveConditionals(raw, config.optionValues)
+      : processDirectives(raw, { projectDir: config.project.directory, options: config.optionValues, cache: config.includeCache, ...(config.junctionInclude ? { junction: config.junctionInclude } : {}) });
   checkKeys(node, ELEMENT_KEYS, display);
   const kind = requireString(node, 'kind', display);
-  if (kind.value === 'junction') {
-    throw new KilnError('junction-unsupported', `${display}: junction elements are not supported (${formatPosition(kind.pos)})`, 'kiln loads a single project; copy the elements you need into it');
+  const deps = parseDependencies(node);
+  if (kind.value === 'junction' && deps.length > 0) {
+    throw new KilnError('junction-depends', `${display}: a junction element cannot have dependencies (${formatPosition(deps[0]!.pos)})`, 'a junction only links a project; give the dependencies to the elements that use it');
   }
   const elementKind = elementKinds.get(kind.value);
   if (!elementKind) {
@@ -155,7 +186,7 @@ export function parseElement(config: ProjectConfig, name: string, referrer?: Sou
   }
   optString(node, 'description');
   for (const key of ['variables', 'environment', 'config', 'public', 'sandbox']) optMap(node, key);
-  return { name, file, display, node, kind, deps: parseDependencies(node) };
+  return { name, file, display, node, kind, deps };
 }
 
 /** A registered kind by name (parseElement has checked that it exists). */
@@ -291,7 +322,7 @@ function userPositions(node: Node, prefix: string, out: Map<string, SourcePositi
 }
 
 /** The §3 composition of one element, given its already-built dependencies in §7 order. */
-export function composeElement(raw: RawElement, config: ProjectConfig, dependencies: (Omit<Dependency, 'config'> & { rawConfig?: MapNode })[]): Element {
+export function composeElement(raw: RawElement, config: ProjectConfig, dependencies: (Omit<Dependency, 'config'> & { rawConfig?: MapNode })[], fullName = raw.name): Element {
   const kind = raw.kind.value;
   const el = raw.node;
   const positions = new Map<string, SourcePosition>();
@@ -363,7 +394,8 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   }
 
   const element: Element = {
-    name: raw.name,
+    // in a junction's sub-project: junction.bst:element.bst (element-name stays the element's own)
+    name: fullName,
     file: raw.file,
     project: config.project,
     kind,
