@@ -10,6 +10,8 @@
  *   --verbose        print every case's verdict
  *   --json FILE      write all results as JSON
  *   --jobs N         cases run at once (default 2)
+ *   --no-split       a project that does not agree as a whole is not rerun element by element
+ *   --kiln FILE      the kiln CLI to compare (default: this checkout's dist/cli/main.js)
  *
  * The fixtures come from Debian's `buildstream` source package (test/helpers/debian-source.ts),
  * or from $KILN_BST_TESTS, a BuildStream source tree's tests/ directory.
@@ -17,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { curatedCases, discoveredCases, type Case } from '../test/conformance/cases.js';
 import { compare, type Result, type Verdict } from '../test/conformance/compare.js';
 import { runCase } from '../test/conformance/run.js';
@@ -36,7 +38,8 @@ const jobs = Number(arg('--jobs') ?? 2);
 
 requireTool('bst');
 const version = spawnSync('bst', ['--version'], { encoding: 'utf8' }).stdout.trim();
-const kilnMain = join(repo, 'dist/cli/main.js');
+const kilnMain = resolve(arg('--kiln') ?? join(repo, 'dist/cli/main.js'));
+const split = !process.argv.includes('--no-split');
 if (!existsSync(kilnMain)) throw new Error(`${kilnMain} is missing: run npm run build first`);
 const testsDir = process.env.KILN_BST_TESTS ?? (await unpackedSourcePackage({ pkg: 'buildstream', keep: 'tests', log: (l) => process.stderr.write(`${l}\n`) }));
 
@@ -60,7 +63,7 @@ const worker = async (): Promise<void> => {
     const c = cases[i]!;
     const whole = await run(c);
     results[i] = [whole];
-    if (whole.verdict !== 'agree' && c.split) {
+    if (whole.verdict !== 'agree' && c.split && split) {
       results[i] = [];
       for (const part of c.split) results[i]!.push(await run(part));
     }

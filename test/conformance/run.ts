@@ -20,12 +20,16 @@ export interface Shown {
 export type Outcome = { ok: true; elements: Shown[] } | { ok: false; error: string };
 
 const SECTIONS = ['vars', 'config', 'env', 'public'] as const;
-/** The same format for both tools: a marker line per element, then each value as YAML. */
-export const SHOW_FORMAT = ['@@element %{name}', ...SECTIONS.flatMap((s) => [`@@${s}`, `%{${s}}`])].join('\n');
+/**
+ * The same format for both tools: a marker line per element, then each value as YAML. Each token
+ * is followed by a `@@%` line: bst 1.x finds a token by a pattern that runs to the last `}` before
+ * the next `%`, so without one there a value shown before it (a `{}` in a YAML dump) breaks it.
+ */
+export const SHOW_FORMAT = ['@@element %{name}', '@@%', ...SECTIONS.flatMap((s) => [`@@${s}`, `%{${s}}`, '@@%'])].join('\n');
 
 export function parseShown(stdout: string): Shown[] {
   const out: Shown[] = [];
-  for (const block of stdout.split(/^@@element /m).slice(1)) {
+  for (const block of stdout.replace(/^@@%$/gm, '').split(/^@@element /m).slice(1)) {
     const [head, ...rest] = block.split(/^@@(vars|config|env|public)\n/m);
     const e: Shown = { name: head!.trim(), vars: {}, config: {}, env: {}, public: {} };
     for (let i = 0; i + 1 < rest.length; i += 2) {
