@@ -27,7 +27,7 @@ import {
 } from './remote/index.js';
 import { BwrapSandbox } from './sandbox/bwrap.js';
 import type { Sandbox } from './sandbox/sandbox.js';
-import { scopeOf } from './scope.js';
+import { exceptElements, scopeOf } from './scope.js';
 import { describeRefChange, fetchElements, fixMissingElements, trackElements, type FetchResult, type TrackResult } from './sources/index.js';
 import { removeTree } from './util/remove-tree.js';
 
@@ -166,11 +166,10 @@ export class Pipeline {
     return this.loaded.elements(names.map(elementName));
   }
 
-  /** The elements `selection` names for the targets, in staging order, without those named in `except`. */
+  /** The elements `selection` names for the targets, in staging order, less those `except` names and what only they need (bst's --except). */
   select(selection: Selection, except: readonly string[] = []): Element[] {
-    const left = new Set(except.map(elementName));
     const selected = selection === 'none' ? this.targets : selection === 'plan' ? this.plan() : scopeOf(this.targets, selection);
-    return left.size === 0 ? selected : selected.filter((e) => !left.has(e.name));
+    return exceptElements(this.targets, selected, this.elements(except));
   }
 
   /** The elements that must be built for the targets (not cached), deepest first. */

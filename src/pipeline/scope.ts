@@ -54,3 +54,31 @@ export function scopeOf(targets: readonly Element[], which: Scope): Element[] {
   for (const t of targets) for (const e of dependencies(t, which, visited)) out.push(e);
   return out;
 }
+
+/**
+ * `--except` as bst 1.x reads it: `elements` (a selection for `targets`) without the excepted
+ * elements where the targets need them, nor what the targets need only through them. Of each
+ * excepted element, the nearest elements on the way down that the targets need are cut; what
+ * the targets still reach otherwise stays.
+ */
+export function exceptElements(targets: readonly Element[], elements: readonly Element[], except: readonly Element[]): Element[] {
+  if (except.length === 0) return [...elements];
+  const targeted = new Set(scopeOf(targets, 'all'));
+  const seen = new Set<Element>();
+  const cut = new Set<Element>();
+  const border = (e: Element): void => {
+    if (seen.has(e)) return;
+    seen.add(e);
+    if (targeted.has(e)) cut.add(e);
+    else for (const d of e.dependencies) border(d.element);
+  };
+  for (const e of except) border(e);
+  const kept = new Set<Element>();
+  const queue = [...targets];
+  for (let e = queue.pop(); e; e = queue.pop()) {
+    if (kept.has(e) || cut.has(e)) continue;
+    kept.add(e);
+    for (const d of e.dependencies) queue.push(d.element);
+  }
+  return elements.filter((e) => kept.has(e));
+}

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { Element, Pipeline, Selection, YamlValue } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
+import { repeatable } from '../inputs.js';
 
 /** `kiln show`: one line per element with its key and state (docs/format.md#kiln-show). */
 
@@ -82,9 +83,10 @@ export function registerShow(program: Command): void {
     .argument('[elements...]', 'element names (relative to element-path)')
     .option('-d, --deps <deps>', 'which elements: none, plan, run, build or all', 'all')
     .option('--order <order>', 'stage (staging order) or alpha', 'stage')
+    .option('--except <element>', 'leave this element out, and what the targets need only through it (repeatable)', repeatable, [])
     .option('-f, --format <format>', `line format (tokens: %{name} %{key} %{full-key} %{state} %{kind} %{config} %{vars} %{env} %{public}); default '${DEFAULT_SHOW_FORMAT}'`)
     .option('--json', 'print a JSON array instead')
-    .action(async (names: string[], opts: { deps: string; order: string; format?: string; json?: boolean }, cmd: Command) => {
+    .action(async (names: string[], opts: { deps: string; order: string; except: string[]; format?: string; json?: boolean }, cmd: Command) => {
       if (!['none', 'plan', 'run', 'build', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan, run, build or all, not '${opts.deps}'`);
       if (!['stage', 'alpha'].includes(opts.order)) throw new KilnError('bad-option', `--order must be stage or alpha, not '${opts.order}'`);
       const g = await globalOptions(cmd);
@@ -92,7 +94,7 @@ export function registerShow(program: Command): void {
       const { openPipeline } = await import('../../pipeline/pipeline.js');
       await loadYamlDump();
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
-      let elements = p.select(opts.deps as Selection);
+      let elements = p.select(opts.deps as Selection, opts.except);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(elements.map((e) => elementJson(p, e)), null, 2)}\n`);
