@@ -15,6 +15,10 @@ function parent(element: Element): Element {
   if (builds.length !== 1) {
     throw elementError(element, 'filter-parent', `a filter element needs exactly one build dependency, found ${builds.length}`, 'list the element to filter under build-depends', 'depends');
   }
+  // as bst: the filtered element may not also be a runtime dependency (its whole artifact would come along)
+  if (builds[0]!.type === 'all') {
+    throw elementError(element, 'filter-parent', `the element it filters, ${builds[0]!.element.name}, is also a runtime dependency`, 'list it under build-depends only', 'depends');
+  }
   return builds[0]!.element;
 }
 

@@ -1,0 +1,52 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { KilnError } from '../../../src/errors.js';
+import { elementKinds } from '../../../src/pipeline/kinds/registry.js';
+import { loadProject } from '../../../src/pipeline/load/index.js';
+import { configureSource } from '../../../src/pipeline/sources/registry.js';
+import { writeProject } from './project-files.js';
+
+/** What bst 1.x refuses when it configures elements and sources (BuildStream's tests/plugins/filter.py, tests/sources/local.py). */
+
+const refused = (f: () => unknown, expect: RegExp): void => {
+  try {
+    f();
+    assert.unreachable(`expected an error matching ${expect}`);
+  } catch (e) {
+    if (!(e instanceof KilnError)) throw e;
+    assert.match(e.message, expect);
+  }
+};
+
+test('filter: the filtered element may not also be a runtime dependency', () => {
+  const dir = writeProject({
+    'project.conf': 'name: p\n',
+    'input.bst': 'kind: stack\n',
+    'ok.bst': 'kind: filter\nbuild-depends:\n- input.bst\n',
+    'also-rdep.bst': 'kind: filter\ndepends:\n- filename: input.bst\n  type: all\n',
+  });
+  const p = loadProject(dir);
+  const filter = elementKinds.get('filter')!;
+  filter.configure(p.element('ok.bst'));
+  refused(() => filter.configure(p.element('also-rdep.bst')), /the element it filters, input\.bst, is also a runtime dependency/);
+});
+
+test('local: a FIFO, socket or device is refused; files, directories and links to them are staged', () => {
+  const dir = writeProject({ 'project.conf': 'name: p\n', 'x.bst': 'kind: import\nsources:\n- kind: local\n  path: thing\n', 'file.txt': 'x\n' });
+  const source = () => {
+    const e = loadProject(dir).element('x.bst');
+    return configureSource(e.sources[0]!, e);
+  };
+  execFileSync('mkfifo', [join(dir, 'thing')]);
+  refused(source, /path 'thing' is a FIFO, not a file or directory/);
+  execFileSync('rm', [join(dir, 'thing')]);
+  execFileSync('ln', ['-s', 'file.txt', join(dir, 'thing')]);
+  source();
+  execFileSync('rm', [join(dir, 'thing')]);
+  execFileSync('mkdir', [join(dir, 'thing')]);
+  source();
+});
+
+test.run();
