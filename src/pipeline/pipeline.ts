@@ -43,6 +43,7 @@ export type { FetchResult, TrackResult } from './sources/index.js';
 export type { MaterializeResult } from './cache/materialize.js';
 export { loadUserConfig, type UserConfig, type UserProjectOptions } from './load/user-config.js';
 
+/** What `openPipeline` loads: the project, its targets and option values, and where the caches are. */
 export interface OpenOptions {
   /** The project directory, or a directory below it (project.conf is searched upwards). */
   projectDir: string;
@@ -80,6 +81,7 @@ export interface SourceCount {
   total: number;
 }
 
+/** What a build reports as it goes, beside the scheduler's phase, status and failure of each element. */
 export interface BuildEvents extends SchedulerEvents {
   /** Refs are about to be updated: `--track`'s elements, or each round of `--fix-missing`. */
   pinning?(mode: PinMode, elements: readonly Element[]): void;
@@ -98,6 +100,7 @@ export interface BuildEvents extends SchedulerEvents {
   pushFailed?(element: Element, error: Error): void;
 }
 
+/** How `Pipeline.build` builds: builders at once, what a failure stops, what to pin first. */
 export interface BuildOptions {
   /** How many elements build at once. */
   builders: number;
@@ -157,6 +160,7 @@ export class Pipeline {
     this.all = scopeOf(targets, 'all');
   }
 
+  /** The project as project.conf (with its includes and options) declares it. */
   get project(): Project {
     return this.loaded.project;
   }
@@ -177,6 +181,7 @@ export class Pipeline {
     return buildPlan(this.session, this.targets);
   }
 
+  /** The element's strong and weak cache keys (none while a source lacks a ref). */
   keys(element: Element): ElementKeys {
     return this.session.keys(element);
   }
@@ -186,6 +191,7 @@ export class Pipeline {
     return shortKey(this.session.keys(element).strong);
   }
 
+  /** What `kiln show` reports: cached, buildable, fetch needed, waiting or no reference. */
   state(element: Element): ElementState {
     return this.session.state(element);
   }
