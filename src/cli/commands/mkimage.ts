@@ -26,6 +26,8 @@ Layout (YAML):
       label: EFI
       source: esp/            # a directory or tar archive (fat, ext4) or an image (raw)
       files: { /vmlinuz: build/vmlinuz }
+      uki: { stub: linuxx64.efi.stub, linux: build/vmlinuz, cmdline: console=ttyS0 }
+                              # fat: a unified kernel image at \\EFI\\BOOT\\BOOTX64.EFI (docs/uefi.md)
     - filesystem: ext4
       source: rootfs.tar.zst
       size: auto
