@@ -1,18 +1,16 @@
 import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { KilnError } from '../errors.js';
 import { HostFileContent } from './content.js';
-import { showHost, type HostPath } from './host-path.js';
-import { bytesToName, hasRawBytes } from './name-bytes.js';
+import { hostJoin, showHost, type HostPath } from './host-path.js';
+import { bytesToName } from './name-bytes.js';
 import type { OwnerPolicy } from './tree-from-tar.js';
-import { FileTree, makeInode, type Inode, type NodeType, type Timestamp } from './tree.js';
+import { compareNames, FileTree, makeInode, type Inode, type NodeType, type Timestamp } from './tree.js';
 import { readHostXattrs, type XattrReadOptions } from './xattrs-from-dir.js';
 
 export interface DirTreeOptions extends XattrReadOptions {
   /** 'keep' (default) takes the files' owners; 'root' makes everything 0:0. */
   owners?: OwnerPolicy;
 }
-
-const SLASH = Buffer.from('/');
 
 function ts(ns: bigint): Timestamp {
   const sec = ns / 1_000_000_000n;
@@ -25,15 +23,24 @@ function ts(ns: bigint): Timestamp {
   return { sec: Number(s), nsec: Number(nsec) };
 }
 
+/** Who this process is, for `readable`: read once per tree (each call is a system call). */
+interface Reader {
+  uid: number;
+  groups: Set<number>;
+}
+
+function currentReader(): Reader {
+  return { uid: process.getuid?.() ?? 0, groups: new Set([process.getgid?.() ?? 0, ...(process.getgroups?.() ?? [])]) };
+}
+
 /**
  * Whether this process may read a file, from its mode bits; `access(2)` only where the bits say
  * no (ACLs may still allow it). Root reads everything, so a root build makes no extra syscall.
  */
-function readable(st: BigIntStats, hostPath: HostPath): boolean {
-  const uid = process.getuid?.() ?? 0;
-  if (uid === 0) return true;
+function readable(st: BigIntStats, hostPath: HostPath, reader: Reader): boolean {
+  if (reader.uid === 0) return true;
   const mode = Number(st.mode);
-  const bit = Number(st.uid) === uid ? 0o400 : groups().has(Number(st.gid)) ? 0o040 : 0o004;
+  const bit = Number(st.uid) === reader.uid ? 0o400 : reader.groups.has(Number(st.gid)) ? 0o040 : 0o004;
   if (mode & bit) return true;
   try {
     accessSync(hostPath, constants.R_OK);
@@ -43,10 +50,20 @@ function readable(st: BigIntStats, hostPath: HostPath): boolean {
   }
 }
 
-let groupSet: Set<number> | undefined;
-function groups(): Set<number> {
-  groupSet ??= new Set([process.getgid?.() ?? 0, ...(process.getgroups?.() ?? [])]);
-  return groupSet;
+/**
+ * The names in a host directory as tree names, in byte order. Read as UTF-8 text (decoded by
+ * Node, the common case); a directory where a name does not decode (U+FFFD appears) is read
+ * again as bytes, so that those names keep their bytes.
+ */
+function listDirectory(hostDir: HostPath): string[] {
+  let names: string[];
+  try {
+    names = typeof hostDir === 'string' ? readdirSync(hostDir, 'utf8') : [];
+    if (typeof hostDir !== 'string' || names.some((n) => n.includes('\uFFFD'))) names = readdirSync(hostDir, { encoding: 'buffer' }).map(bytesToName);
+  } catch (e) {
+    throw new KilnError('unreadable', `cannot list '${showHost(hostDir)}': ${(e as Error).message}`, 'fix its permissions or leave it out of the source');
+  }
+  return names.sort(compareNames);
 }
 
 function typeOf(st: BigIntStats): NodeType {
@@ -75,6 +92,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
     throw new KilnError('no-source', `source directory '${root}' does not exist`, 'name an existing directory');
   }
   if (!rootStat.isDirectory()) throw new KilnError('no-source', `source '${root}' is not a directory`, 'name a directory, or use --from-tar for an archive');
+  const reader = currentReader();
   const inodeOf = (st: BigIntStats, hostPath: HostPath): Inode => {
     const type = typeOf(st);
     const inode = makeInode(type, 0, {
@@ -86,7 +104,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
       ctime: ts(st.ctimeNs),
     });
     if (type === 'file') {
-      if (!readable(st, hostPath)) throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
+      if (!readable(st, hostPath, reader)) throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
       inode.content = new HostFileContent(hostPath, Number(st.size));
     } else if (type === 'symlink') inode.target = bytesToName(readlinkSync(hostPath, { encoding: 'buffer' }));
     else if (type === 'char' || type === 'block') {
@@ -100,19 +118,8 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
   Object.assign(tree.root, inodeOf(rootStat, root));
   const seen = new Map<string, string>(); // dev:ino → first path, for hard links
   const walk = (hostDir: HostPath, treeDir: string): void => {
-    let raw: Buffer[];
-    try {
-      raw = readdirSync(hostDir, { encoding: 'buffer' });
-    } catch (e) {
-      throw new KilnError('unreadable', `cannot list '${showHost(hostDir)}': ${(e as Error).message}`, 'fix its permissions or leave it out of the source');
-    }
-    raw.sort(Buffer.compare); // byte order, as compareNames
-    const dirPrefix = typeof hostDir === 'string' ? (hostDir.endsWith('/') ? hostDir : `${hostDir}/`) : undefined;
-    const base = typeof hostDir === 'string' ? undefined : Buffer.concat([hostDir, SLASH]);
-    for (const bytes of raw) {
-      const name = bytesToName(bytes);
-      // A string path where the name is text (the common case), the real bytes otherwise.
-      const hostPath: HostPath = dirPrefix !== undefined && !hasRawBytes(name) ? dirPrefix + name : Buffer.concat([base ?? Buffer.from(dirPrefix!), bytes]);
+    for (const name of listDirectory(hostDir)) {
+      const hostPath = hostJoin(hostDir, name);
       const path = treeDir ? `${treeDir}/${name}` : name;
       let st: BigIntStats;
       try {

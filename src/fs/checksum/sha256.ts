@@ -16,15 +16,40 @@ export interface Sha256 {
   digest(): Uint8Array;
 }
 
+/** Updates smaller than this are gathered into one buffer: the hash's per-call cost dominates short strings. */
+const GATHER = 1 << 16;
+
 export function createHash(algorithm: 'sha256'): Sha256 {
   if (algorithm !== 'sha256') throw new Error(`unsupported hash '${String(algorithm)}'`);
   const h = nobleSha256.create();
+  let buf: Uint8Array | undefined;
+  let len = 0;
+  const flush = (): void => {
+    if (len > 0) h.update(buf!.subarray(0, len));
+    len = 0;
+  };
   const self: Sha256 = {
     update(data) {
-      h.update(typeof data === 'string' ? utf8.encode(data) : data);
+      // A string takes at most 3 UTF-8 bytes per UTF-16 unit.
+      const most = typeof data === 'string' ? data.length * 3 : data.length;
+      if (most > GATHER / 4) {
+        flush();
+        h.update(typeof data === 'string' ? utf8.encode(data) : data);
+        return self;
+      }
+      buf ??= new Uint8Array(GATHER);
+      if (len + most > GATHER) flush();
+      if (typeof data === 'string') len += utf8.encodeInto(data, buf.subarray(len)).written;
+      else {
+        buf.set(data, len);
+        len += data.length;
+      }
       return self;
     },
-    digest: () => h.digest(),
+    digest: () => {
+      flush();
+      return h.digest();
+    },
   };
   return self;
 }

@@ -1,6 +1,6 @@
 import { createHash } from '../checksum/sha256.js';
 import { KilnError } from '../../errors.js';
-import { nameToBytes, printableName } from '../name-bytes.js';
+import { hasRawBytes, nameToBytes, printableName } from '../name-bytes.js';
 import { type FileTree, makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
 import { FAST_SYMLINK_MAX, FIRST_INO, FT, LINK_MAX, LOST_FOUND_INO, NAME_MAX, ROOT_INO } from './constants.js';
 import { layoutDirectory, type DirChild, type DirLayout } from './directory.js';
@@ -61,7 +61,8 @@ export function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
   return t;
 }
 
-export function buildModel(tree: FileTree, opts: ResolvedOptions): Ext4Model {
+/** `walk` is the tree's walk (`tree.walk()`), or a recording of it (TreeSnapshot.walk). */
+export function buildModel(tree: FileTree, opts: ResolvedOptions, walk: Iterable<[string, Inode]> = tree.walk()): Ext4Model {
   const bs = opts.blockSize;
   const fsTime = opts.sourceDateEpoch ?? 0;
   const records: (InodeRecord | undefined)[] = [];
@@ -82,36 +83,36 @@ export function buildModel(tree: FileTree, opts: ResolvedOptions): Ext4Model {
   if (lf && lf.type !== 'dir') {
     throw new KilnError('bad-tree', "'lost+found' in the tree is not a directory; ext4 needs that name for its lost+found directory", 'rename or remove it');
   }
-  for (const [path, node] of tree.walk()) {
+  for (const [path, node] of walk) {
     let ino = inoOf.get(node);
     const name = path === '' ? '' : path.slice(path.lastIndexOf('/') + 1);
     const nameBytes = bytesOf(name);
-    const where = printableName(path);
+    const where = (): string => printableName(path);
     if (nameBytes.length > NAME_MAX) {
-      throw new KilnError('name-too-long', `'${where}': the name is ${nameBytes.length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
+      throw new KilnError('name-too-long', `'${where()}': the name is ${nameBytes.length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
     }
-    if (nameBytes.includes(0)) throw new KilnError('bad-name', `'${where}': names cannot contain NUL bytes`);
+    if (nameBytes.includes(0)) throw new KilnError('bad-name', `'${where()}': names cannot contain NUL bytes`);
     if (ino === undefined) {
       ino = path === '' ? ROOT_INO : path === 'lost+found' ? LOST_FOUND_INO : next++;
       inoOf.set(node, ino);
       const rec: InodeRecord = { ino, node, path, links: 0 };
       if (node.type === 'symlink') {
         rec.symlink = bytesOf(node.target ?? '');
-        if (rec.symlink.length === 0) throw new KilnError('bad-tree', `'${where}': symlink has an empty target`);
-        if (rec.symlink.length >= bs) throw new KilnError('bad-tree', `'${where}': symlink target is ${rec.symlink.length} bytes; at most ${bs - 1} fit`);
+        if (rec.symlink.length === 0) throw new KilnError('bad-tree', `'${where()}': symlink has an empty target`);
+        if (rec.symlink.length >= bs) throw new KilnError('bad-tree', `'${where()}': symlink target is ${rec.symlink.length} bytes; at most ${bs - 1} fit`);
       }
       if (node.type === 'file') contentBytes += node.content?.size ?? 0;
-      if (node.xattrs && node.xattrs.size > 0) rec.xattrs = placeXattrs(prepareXattrs(node.xattrs, `'${where || '/'}'`), bs, `'${where || '/'}'`);
+      if (node.xattrs && node.xattrs.size > 0) rec.xattrs = placeXattrs(prepareXattrs(node.xattrs, `'${where() || '/'}'`), bs, `'${where() || '/'}'`);
       records[ino] = rec;
       // Names and targets as their bytes (for text: the UTF-8 this digest always took)
-      digest.update(bytesOf(path));
+      digest.update(hasRawBytes(path) ? bytesOf(path) : path);
       digest.update(
         `\0${ino}\0${node.type}\0${node.mode}\0${node.uid}\0${node.gid}\0${describeTime(node.mtime)}\0${describeTime(node.atime)}\0${describeTime(node.ctime)}\0${describeTime(node.crtime)}\0${node.content?.size ?? '-'}\0`,
       );
       digest.update(node.target !== undefined ? bytesOf(node.target) : '-');
       digest.update(`\0${node.rdev ? `${node.rdev.major}:${node.rdev.minor}` : '-'}\0`);
       if (node.xattrs) for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) digest.update(bytesOf(k)).update(`\0${v.length}\0`).update(v);
-    } else digest.update(bytesOf(path)).update(`\0=${ino}\0`);
+    } else digest.update(hasRawBytes(path) ? bytesOf(path) : path).update(`\0=${ino}\0`);
     const rec = records[ino]!;
     rec.links++;
     if (rec.links > LINK_MAX && node.type !== 'dir') {

@@ -4,6 +4,7 @@ import type { BlockTarget } from '../block-target.js';
 import { printableName } from '../name-bytes.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
 import type { FileTree, Inode } from '../tree.js';
+import { TreeSnapshot } from '../tree-snapshot.js';
 import { ProgressMeter, zeroTarget } from '../write-control.js';
 import {
   CHECKSUM_CRC32C,
@@ -69,6 +70,23 @@ interface Layout {
   geo: Geometry;
   journalBlocks: number;
   inodeRatio: number;
+}
+
+/**
+ * Models of the trees planned or written lately, reused while a tree is unchanged (see
+ * TreeSnapshot): a CLI run plans a tree, plans it with a margin, asks its free space and
+ * writes it. Two per tree: the tree itself and the tree with the margin.
+ */
+const models = new WeakMap<FileTree, { key: string; snapshot: TreeSnapshot; model: Ext4Model }[]>();
+
+function modelOf(tree: FileTree, opts: ResolvedOptions): Ext4Model {
+  const key = JSON.stringify(opts, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v));
+  const recent = models.get(tree) ?? [];
+  for (const e of recent) if (e.key === key && e.snapshot.matches(tree)) return e.model;
+  const snapshot = TreeSnapshot.of(tree);
+  const model = buildModel(tree, opts, snapshot.walk());
+  models.set(tree, [{ key, snapshot, model }, ...recent.slice(0, 1)]);
+  return model;
 }
 
 /** Collects contiguous block writes into one large write. */
@@ -148,8 +166,8 @@ function oneBlock(alloc: BlockAllocator): number {
 }
 
 /** Streams a file: reads it once, skips all-zero blocks, allocates and stages the rest. */
-function streamFile(node: Inode, alloc: BlockAllocator, io: Io, bs: number, extents: Extent[], where: string): number {
-  const content = node.content;
+function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number, extents: Extent[]): number {
+  const content = rec.node.content;
   const size = content?.size ?? 0;
   if (!content || size === 0) return 0;
   const reader = content.open();
@@ -161,7 +179,7 @@ function streamFile(node: Inode, alloc: BlockAllocator, io: Io, bs: number, exte
     for (let off = 0; off < size; off += buf.length) {
       const want = Math.min(buf.length, size - off);
       const got = reader.read(off, buf.subarray(0, want));
-      if (got !== want) throw new KilnError('short-read', `${where}: expected ${size} bytes, the content ended at ${off + got}`, 'the file changed while the image was written; try again');
+      if (got !== want) throw new KilnError('short-read', `'${printableName(rec.path) || '/'}': expected ${size} bytes, the content ended at ${off + got}`, 'the file changed while the image was written; try again');
       io.meter.bytes(want);
       const blocks = Math.ceil(want / bs);
       buf.fill(0, want, blocks * bs);
@@ -197,6 +215,123 @@ interface PassResult {
   alloc: BlockAllocator;
   tables: Tables;
   journalIBlock?: Uint8Array;
+}
+
+/** Flags of DenseNeeds. */
+const NEEDS_XATTR_BLOCK = 1;
+const NEEDS_EXTENTS = 2;
+
+/**
+ * What each inode takes in the dense pass, in inode order, as flat arrays: the pass runs for
+ * every size minimumBlocks probes, so it must not touch the records' objects.
+ */
+interface DenseNeeds {
+  flags: Uint8Array;
+  /** Blocks mapped by extents: directory blocks, a slow symlink's block, file content counted dense. */
+  blocks: Float64Array;
+}
+
+const denseNeedsOf = new WeakMap<Ext4Model, DenseNeeds>();
+
+function denseNeeds(model: Ext4Model, bs: number): DenseNeeds {
+  let needs = denseNeedsOf.get(model);
+  if (needs) return needs;
+  needs = { flags: new Uint8Array(model.maxIno + 1), blocks: new Float64Array(model.maxIno + 1) };
+  for (let ino = 1; ino <= model.maxIno; ino++) {
+    const rec = model.records[ino];
+    if (!rec) continue;
+    let flags = rec.xattrs && rec.xattrs.inBlock.length > 0 ? NEEDS_XATTR_BLOCK : 0;
+    if (rec.dir) {
+      flags |= NEEDS_EXTENTS;
+      needs.blocks[ino] = rec.dir.layout.blocks;
+    } else if (rec.symlink) {
+      if (!isFastSymlink(rec)) {
+        flags |= NEEDS_EXTENTS;
+        needs.blocks[ino] = 1;
+      }
+    } else if (rec.node.type === 'file') {
+      flags |= NEEDS_EXTENTS;
+      needs.blocks[ino] = Math.ceil((rec.node.content?.size ?? 0) / bs);
+    }
+    needs.flags[ino] = flags;
+  }
+  denseNeedsOf.set(model, needs);
+  return needs;
+}
+
+/**
+ * Allocates `count` blocks as runs and returns how many extents they make: what allocateRuns
+ * and addRun would build, counted without building it.
+ */
+function denseExtents(alloc: BlockAllocator, count: number): number {
+  let extents = 0;
+  let lastEnd = -1;
+  let lastLen = 0;
+  for (let done = 0; done < count; ) {
+    const run = alloc.run(count - done);
+    if (!run) throw new NoSpace();
+    let [start, len] = run;
+    done += len;
+    while (len > 0) {
+      let take: number;
+      if (extents > 0 && lastEnd === start && lastLen < EXTENT_MAX_LEN) {
+        take = Math.min(len, EXTENT_MAX_LEN - lastLen);
+        lastLen += take;
+      } else {
+        take = Math.min(len, EXTENT_MAX_LEN);
+        extents++;
+        lastLen = take;
+      }
+      start += take;
+      lastEnd = start;
+      len -= take;
+    }
+  }
+  return extents;
+}
+
+/**
+ * Blocks the allocator hands out as one run from where it stands: what is left of the first gap,
+ * or up to the next superblock copy or the end (0 when it stands on a copy and would step over).
+ */
+function room(alloc: BlockAllocator): number {
+  const gap = alloc.gaps[0];
+  if (gap) return gap[1] - gap[0];
+  const at = alloc.next;
+  for (const [start, end] of alloc.fixed) if (end > at) return start > at ? Math.min(start, alloc.limit) - at : 0;
+  return alloc.limit - at;
+}
+
+/**
+ * The dense pass over the inodes: the allocations the real pass makes when no block is a hole.
+ * Inodes that fit one after another in the allocator's current room get one run together (each
+ * of them one extent, so no extent-tree blocks); an inode that crosses the room's end, or needs
+ * more than one extent, is allocated as the real pass would. The pass runs for every size
+ * minimumBlocks tries, so this is the planner's inner loop.
+ */
+function denseInodes(model: Ext4Model, alloc: BlockAllocator, bs: number): void {
+  const { flags, blocks } = denseNeeds(model, bs);
+  let ino = 1;
+  while (ino <= model.maxIno) {
+    const free = room(alloc);
+    let total = 0;
+    for (; ino <= model.maxIno; ino++) {
+      const f = flags[ino]!;
+      const data = f & NEEDS_EXTENTS ? blocks[ino]! : 0;
+      const take = (f & NEEDS_XATTR_BLOCK ? 1 : 0) + data;
+      if (data > EXTENT_MAX_LEN || total + take > free) break;
+      total += take;
+    }
+    if (total > 0 && alloc.run(total)?.[1] !== total) throw new Error('ext4 writer: a batch of the dense pass did not get one run (a bug)');
+    if (ino > model.maxIno) break;
+    const f = flags[ino]!;
+    if (f & NEEDS_XATTR_BLOCK) oneBlock(alloc);
+    if (f & NEEDS_EXTENTS) {
+      const treeBlocks = extentTreeBlocks(denseExtents(alloc, blocks[ino]!), bs);
+      for (let i = 0; i < treeBlocks; i++) oneBlock(alloc);
+    }
+    ino++;
+  }
 }
 
 /**
@@ -237,40 +372,39 @@ function pass(model: Ext4Model, layout: Layout, opts: ResolvedOptions, io: Io | 
     }
   }
 
+  if (!io) {
+    denseInodes(model, alloc, bs);
+    return result;
+  }
   for (let ino = 1; ino <= model.maxIno; ino++) {
     const rec = model.records[ino];
-    if (!rec) continue;
-    placeInode(rec, alloc, io, bs, opts);
+    if (rec) placeInode(rec, alloc, io, bs, opts);
   }
-  io?.stager.flush();
+  io.stager.flush();
   return result;
 }
 
-function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io | undefined, bs: number, opts: ResolvedOptions): void {
+/** Allocates, renders and stages one inode's blocks and encodes the inode. */
+function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number, opts: ResolvedOptions): void {
   const node = rec.node;
-  const seed = io ? inodeSeed(io.fsSeed, rec.ino, 0) : 0;
+  const seed = inodeSeed(io.fsSeed, rec.ino, 0);
   let xattrBlock = 0;
   let blocks = 0;
   if (rec.xattrs && rec.xattrs.inBlock.length > 0) {
     xattrBlock = oneBlock(alloc);
     blocks++;
-    if (io) {
-      const data = encodeXattrBlock(rec.xattrs.inBlock, bs);
-      XattrBlockHeader.encode({ h_checksum: xattrBlockChecksum(io.fsSeed, xattrBlock, data) }, data);
-      io.stager.put(xattrBlock, data);
-    }
+    const data = encodeXattrBlock(rec.xattrs.inBlock, bs);
+    XattrBlockHeader.encode({ h_checksum: xattrBlockChecksum(io.fsSeed, xattrBlock, data) }, data);
+    io.stager.put(xattrBlock, data);
   }
   const extents: Extent[] = [];
   let size = 0;
   let flags = 0;
   let iBlock: Uint8Array | undefined;
-  const where = `'${printableName(rec.path) || '/'}'`;
   if (rec.dir) {
     const layout = rec.dir.layout;
-    const data = io ? renderDirectory(layout, rec.ino, rec.dir.parent, bs, seed) : undefined;
-    allocateRuns(alloc, extents, 0, layout.blocks, (start, len, offset) => {
-      if (data) io!.stager.put(start, data.subarray(offset * bs, (offset + len) * bs));
-    });
+    const data = renderDirectory(layout, rec.ino, rec.dir.parent, bs, seed);
+    allocateRuns(alloc, extents, 0, layout.blocks, (start, len, offset) => io.stager.put(start, data.subarray(offset * bs, (offset + len) * bs)));
     blocks += layout.blocks;
     size = layout.blocks * bs;
     flags = INODE_FLAG.EXTENTS | (layout.htree ? INODE_FLAG.INDEX : 0);
@@ -282,45 +416,30 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io | undefined,
     } else {
       flags = INODE_FLAG.EXTENTS;
       allocateRuns(alloc, extents, 0, 1, (start) => {
-        if (io) {
-          const data = new Uint8Array(bs);
-          data.set(rec.symlink!);
-          io.stager.put(start, data);
-        }
+        const data = new Uint8Array(bs);
+        data.set(rec.symlink!);
+        io.stager.put(start, data);
       });
       blocks += 1;
     }
   } else if (node.type === 'file') {
     flags = INODE_FLAG.EXTENTS;
     size = node.content?.size ?? 0;
-    if (io) {
-      blocks += streamFile(node, alloc, io, bs, extents, where);
-      io.meter.file();
-    } else {
-      const dense = Math.ceil(size / bs);
-      allocateRuns(alloc, extents, 0, dense);
-      blocks += dense;
-    }
+    blocks += streamFile(rec, alloc, io, bs, extents);
+    io.meter.file();
   } else if (node.type === 'char' || node.type === 'block') {
     iBlock = new Uint8Array(60);
     encodeDevice(node.rdev?.major ?? 0, node.rdev?.minor ?? 0, iBlock);
   } else iBlock = new Uint8Array(60);
 
   if (flags & INODE_FLAG.EXTENTS) {
-    if (io) {
-      const tree = buildExtentTree(extents, bs, () => oneBlock(alloc), seed);
-      for (const t of tree.blocks) io.stager.put(t.block, t.data);
-      blocks += tree.blocks.length;
-      iBlock = tree.iBlock;
-    } else {
-      const n = extentTreeBlocks(extents.length, bs);
-      for (let i = 0; i < n; i++) oneBlock(alloc);
-    }
+    const tree = buildExtentTree(extents, bs, () => oneBlock(alloc), seed);
+    for (const t of tree.blocks) io.stager.put(t.block, t.data);
+    blocks += tree.blocks.length;
+    iBlock = tree.iBlock;
   }
-  if (io) {
-    encodeInode(io, rec.ino, node, rec.links, size, blocks, flags, iBlock!, xattrBlock, opts, bs);
-    if (rec.xattrs) encodeIbodyXattrs(rec.xattrs.inInode, io.itable, (rec.ino - 1) * INODE_SIZE);
-  }
+  encodeInode(io, rec.ino, node, rec.links, size, blocks, flags, iBlock!, xattrBlock, opts, bs);
+  if (rec.xattrs) encodeIbodyXattrs(rec.xattrs.inInode, io.itable, (rec.ino - 1) * INODE_SIZE);
 }
 
 function encodeInode(io: Io, ino: number, node: Inode, links: number, size: number, blocks: number, flags: number, iBlock: Uint8Array, xattrBlock: number, opts: ResolvedOptions, bs: number): void {
@@ -427,7 +546,7 @@ function minimumBlocks(model: Ext4Model, opts: ResolvedOptions): number {
  */
 export function planExt4(tree: FileTree, options: Ext4Options = {}): Ext4Plan {
   const opts = resolveOptions(options);
-  const model = buildModel(tree, opts);
+  const model = modelOf(tree, opts);
   const blocks = minimumBlocks(model, opts);
   return {
     minimumSize: blocks * opts.blockSize,
@@ -447,7 +566,7 @@ export function planExt4(tree: FileTree, options: Ext4Options = {}): Ext4Plan {
  */
 export function ext4FreeBytes(tree: FileTree, size: number, options: Ext4Options = {}): number | undefined {
   const opts = resolveOptions(options);
-  const model = buildModel(tree, opts);
+  const model = modelOf(tree, opts);
   const layout = chooseLayout(model, Math.floor(size / opts.blockSize), opts);
   if (!layout) return undefined;
   const { geo } = layout;
@@ -491,7 +610,7 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
   const bs = opts.blockSize;
   const size = options.size ?? target.size;
   if (size > target.size) throw new KilnError('bad-option', `ext4 size ${size} is larger than the target (${target.size} bytes)`);
-  const model = buildModel(tree, opts);
+  const model = modelOf(tree, opts);
   const blocks = Math.floor(size / bs);
   const layout = chooseLayout(model, blocks, opts);
   if (!layout) {

@@ -1,0 +1,133 @@
+import type { FileTree, Inode, Timestamp } from './tree.js';
+
+/**
+ * What a writer's plan of a tree was made from: every path in walk order with its inode, and
+ * each inode's fields. Planning a tree and then writing it (or planning it again with other
+ * sizes) can reuse the plan while `matches` says the tree is still the same: the same paths
+ * naming the same inodes, whose fields (and xattr bytes) have the same values. Content is
+ * compared by size only: writers plan from sizes and read content when they write, so content
+ * that was replaced by a wrapper of the same size (a progress counter) keeps the plan.
+ *
+ * Checking looks every path up once and compares numbers: far cheaper than planning again,
+ * which hashes a description of every inode and lays out every directory.
+ */
+
+/** Numbers kept per distinct inode. */
+const FIELDS = 14;
+const NONE = -1;
+const TYPES: Record<Inode['type'], number> = { file: 0, dir: 1, symlink: 2, char: 3, block: 4, fifo: 5, socket: 6 };
+
+function putTime(out: Float64Array, at: number, t: Timestamp | undefined): void {
+  out[at] = t ? t.sec : NaN;
+  out[at + 1] = t ? t.nsec : NaN;
+}
+
+function sameTime(a: Float64Array, at: number, t: Timestamp | undefined): boolean {
+  // NaN never equals itself: absent times are compared by presence.
+  return t ? a[at] === t.sec && a[at + 1] === t.nsec : Number.isNaN(a[at]!);
+}
+
+export class TreeSnapshot {
+  private constructor(
+    private readonly paths: string[],
+    /** Index into `inodes` of each path's inode. */
+    private readonly inodeIndex: Uint32Array,
+    private readonly inodes: Inode[],
+    private readonly fields: Float64Array,
+    /** Symlink targets and xattrs, by inode index, where there are any. */
+    private readonly extra: Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>,
+  ) {}
+
+  static of(tree: FileTree): TreeSnapshot {
+    const paths: string[] = [];
+    const inodeIndex: number[] = [];
+    const inodes: Inode[] = [];
+    const indexOf = new Map<Inode, number>();
+    let fields = new Float64Array(FIELDS * 1024);
+    const extra = new Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>();
+    for (const [path, inode] of tree.walk()) {
+      paths.push(path);
+      let i = indexOf.get(inode);
+      if (i === undefined) {
+        i = inodes.length;
+        indexOf.set(inode, i);
+        inodes.push(inode);
+        if ((i + 1) * FIELDS > fields.length) {
+          const grown = new Float64Array(fields.length * 2);
+          grown.set(fields);
+          fields = grown;
+        }
+        encodeFields(inode, fields, i * FIELDS);
+        if (inode.target !== undefined || inode.xattrs) {
+          extra.set(i, {
+            ...(inode.target !== undefined ? { target: inode.target } : {}),
+            ...(inode.xattrs ? { xattrs: [...inode.xattrs].map(([k, v]): [string, Uint8Array] => [k, Uint8Array.from(v)]) } : {}),
+          });
+        }
+      }
+      inodeIndex.push(i);
+    }
+    return new TreeSnapshot(paths, Uint32Array.from(inodeIndex), inodes, fields.slice(0, inodes.length * FIELDS), extra);
+  }
+
+  /** The tree's walk as it was recorded: `tree.walk()` without sorting every directory again. */
+  *walk(): Generator<[string, Inode]> {
+    for (let n = 0; n < this.paths.length; n++) yield [this.paths[n]!, this.inodes[this.inodeIndex[n]!]!];
+  }
+
+  /**
+   * Whether `tree` still holds what this snapshot was taken of. Every recorded path must name the
+   * same inode and no other path may exist (the counts match), so the walk order, which follows
+   * from the names alone, is the same too.
+   */
+  matches(tree: FileTree): boolean {
+    if (tree.pathCount !== this.paths.length) return false;
+    for (let n = 0; n < this.paths.length; n++) if (tree.get(this.paths[n]!) !== this.inodes[this.inodeIndex[n]!]) return false;
+    for (let i = 0; i < this.inodes.length; i++) {
+      const inode = this.inodes[i]!;
+      if (!sameFields(inode, this.fields, i * FIELDS)) return false;
+      const extra = this.extra.get(i);
+      if (inode.target !== extra?.target || !sameXattrs(inode.xattrs, extra?.xattrs)) return false;
+    }
+    return true;
+  }
+}
+
+function encodeFields(inode: Inode, out: Float64Array, at: number): void {
+  out[at] = TYPES[inode.type];
+  out[at + 1] = inode.mode;
+  out[at + 2] = inode.uid;
+  out[at + 3] = inode.gid;
+  putTime(out, at + 4, inode.mtime);
+  putTime(out, at + 6, inode.atime);
+  putTime(out, at + 8, inode.ctime);
+  putTime(out, at + 10, inode.crtime);
+  out[at + 12] = inode.content ? inode.content.size : NONE;
+  out[at + 13] = inode.rdev ? inode.rdev.major * 2 ** 32 + inode.rdev.minor : NONE;
+}
+
+function sameFields(inode: Inode, a: Float64Array, at: number): boolean {
+  return (
+    a[at] === TYPES[inode.type] &&
+    a[at + 1] === inode.mode &&
+    a[at + 2] === inode.uid &&
+    a[at + 3] === inode.gid &&
+    sameTime(a, at + 4, inode.mtime) &&
+    sameTime(a, at + 6, inode.atime) &&
+    sameTime(a, at + 8, inode.ctime) &&
+    sameTime(a, at + 10, inode.crtime) &&
+    a[at + 12] === (inode.content ? inode.content.size : NONE) &&
+    a[at + 13] === (inode.rdev ? inode.rdev.major * 2 ** 32 + inode.rdev.minor : NONE)
+  );
+}
+
+function sameXattrs(now: Map<string, Uint8Array> | undefined, then: [string, Uint8Array][] | undefined): boolean {
+  if (!now || now.size === 0) return !then || then.length === 0;
+  if (!then || then.length !== now.size) return false;
+  for (const [name, bytes] of then) {
+    const value = now.get(name);
+    if (!value || value.length !== bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (value[i] !== bytes[i]) return false;
+  }
+  return true;
+}
