@@ -5,9 +5,9 @@
  * local source, ...). Each case is run by bst and by kiln with `show` and compared.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 export type OptionValue = string | string[] | Record<string, string>;
 
@@ -207,6 +207,45 @@ export function curatedCases(): Case[] {
     ...each(['test', 'notest'], (v) => make({ project: 'format/project/refs-options', targets: ['target.bst'], options: [['test', v === 'test' ? 'True' : 'False']], ...vars })),
     // format/include.py: options from an include, junction options
     ...each(['True', 'False'], (v) => make({ project: 'format/include/options', targets: ['element.bst'], options: [['build_arch', v === 'True' ? 'x86_64' : 'i586']], ...vars })),
+    // loader/junctions.py: sub-projects copied in beside the junctions, as copy_subprojects does
+    ...each<[string, string, string[]]>(
+      [
+        ['foo', 'target.bst', ['base']],
+        ['foo', 'base.bst:target.bst', ['base']],
+        ['nested', 'target.bst', ['foo', 'foo/base']],
+        ['toplevel', 'target.bst', ['base', 'foo', 'foo/base', 'bar', 'bar/base']],
+        ['conflict', 'target.bst', ['foo', 'foo/base', 'bar', 'bar/base']],
+        ['options', 'target.bst', ['options-base']],
+        ['options-default', 'target.bst', ['options-base']],
+        ['options-inherit', 'target.bst', ['options-base']],
+        ['invalid', 'junction-with-deps.bst', ['base']],
+        ['invalid', 'junction-dep.bst', ['base']],
+      ],
+      ([project, target, subs]) =>
+        make({ project: `loader/junctions/${project}`, targets: [target], setup: (dir) => subs.forEach((sub) => copySibling(dir, sub)) }, ` (with ${subs.join(', ')})`),
+    ),
+    // format/include.py: junctions made for the sub-projects (bst's tests make git ones; local ones load alike)
+    ...['junction', 'local_to_junction'].map((p) => make({ project: `format/include/${p}`, targets: ['element.bst'], deps: 'none', setup: (dir) => writeJunction(dir, 'junction.bst', 'subproject') }, ' (local junction)')),
+    ...['junction_options', 'junction_options_element'].map((p) =>
+      make({ project: `format/include/${p}`, targets: ['element.bst'], deps: 'none', setup: (dir) => writeJunction(dir, 'junction.bst', 'subproject', { local_option: 'set' }) }, ' (local junction, local_option: set)'),
+    ),
+    make(
+      {
+        project: 'format/include/junction_options_deep',
+        targets: ['element.bst'],
+        deps: 'none',
+        setup: (dir) => {
+          cpSync(join(dir, 'subproject-2'), join(dir, 'subproject-1', 'subproject-2'), { recursive: true });
+          writeJunction(join(dir, 'subproject-1'), 'junction-2.bst', 'subproject-2', { local_option: 'set' });
+          writeJunction(dir, 'junction-1.bst', 'subproject-1');
+        },
+      },
+      ' (local junctions)',
+    ),
+    // sources/local.py: a FIFO where the source's file is
+    make({ project: 'sources/local/basic', targets: ['target.bst'], setup: (dir) => replaceWithFifo(join(dir, 'file.txt')) }, ' (file.txt a FIFO)'),
+    // frontend/show.py: an unaliased URL under fatal-warnings
+    make({ project: 'frontend/project', targets: ['unaliased-tar.bst'], setup: (dir) => appendFileSync(join(dir, 'project.conf'), '\nfatal-warnings:\n- unaliased-url\n') }, ' (fatal-warnings: unaliased-url)'),
     // frontend/show.py: --except
     ...each<[string[], string[]]>(
       [
@@ -220,7 +259,18 @@ export function curatedCases(): Case[] {
   ];
 }
 
-/** `git` in a project copy (the Python tests make repositories at run time). */
-export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+/** Copies a project of the same test area into the project (bst's tests' copy_subprojects). */
+function copySibling(projectDir: string, sub: string): void {
+  const from = join(projectDir, '..', sub.split('/').pop()!);
+  cpSync(from, join(projectDir, sub), { recursive: true });
+}
+
+/** A junction element with one local source (bst's tests' generate_junction, which makes a git repository). */
+function writeJunction(projectDir: string, name: string, path: string, options?: Record<string, string>): void {
+  writeFileSync(join(projectDir, name), stringify({ kind: 'junction', sources: [{ kind: 'local', path }], ...(options ? { config: { options } } : {}) }));
+}
+
+function replaceWithFifo(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+  execFileSync('mkfifo', [path]);
 }

@@ -21,6 +21,8 @@ import { loadYamlFile } from './yaml.js';
 export interface JunctionProject {
   directory: string;
   options: ReadonlyMap<string, ProjectOption>;
+  /** Its own junctions, for includes through them in its files. */
+  junction?: (name: string, pos: SourcePosition) => JunctionProject;
 }
 
 export interface DirectiveContext {
@@ -50,7 +52,7 @@ function includeFile(ref: Node, ctx: DirectiveContext): { node: MapNode; display
     prefix = `${name.slice(0, colon)}:`;
     name = name.slice(colon + 1);
     // the file is the sub-project's: its conditionals test the sub-project's options
-    base = { projectDir: sub.directory, options: sub.options, ...(ctx.including ? { including: ctx.including } : {}) };
+    base = { projectDir: sub.directory, options: sub.options, ...(sub.junction ? { junction: sub.junction } : {}), ...(ctx.including ? { including: ctx.including } : {}) };
   }
   const full = normalize(join(base.projectDir, name));
   const rel = relative(base.projectDir, full);

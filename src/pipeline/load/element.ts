@@ -346,8 +346,9 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   vars = mapNode(vars.entries, vars.keyPos, vars.pos);
   userPositions(vars, 'variables', positions);
 
-  // Environment: project ← kind ← element, values expanded.
-  const envNode = composite(base.environment, sub(el, 'environment'), 'environment');
+  // Environment: project ← kind ← element, values expanded (a junction has none of the project's, as in bst).
+  const junction = kind === 'junction';
+  const envNode = composite(junction ? emptyMap(el.pos) : base.environment, sub(el, 'environment'), 'environment');
   checkNoDirectives(envNode, 'environment');
   const environment: Record<string, string> = {};
   for (const [k, v] of envNode.entries) {
@@ -368,7 +369,8 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   userPositions(configNode, 'config', positions);
 
   // Public: kind public with split-rules = project ← kind, then the element's public on top.
-  const publicNode = composite(base.publicBase, sub(el, 'public'), 'public');
+  const noRules = (): MapNode => withEntries(emptyMap(el.pos), { bst: withEntries(emptyMap(el.pos), { 'split-rules': emptyMap(el.pos) }) });
+  const publicNode = composite(junction ? noRules() : base.publicBase, sub(el, 'public'), 'public');
   checkNoDirectives(publicNode, 'public');
   const bst = sub(publicNode, 'bst');
   const expandedPublic = withEntries(publicNode, { bst: expandNode(bst, variables, 'public.bst') });

@@ -86,7 +86,7 @@ export class LoadedProject {
   private withJunctionIncludes(config: ProjectConfig): ProjectConfig {
     config.junctionInclude = (name, pos) => {
       const sub = this.junctionProject(name, pos);
-      return { directory: sub.project.directory, options: sub.config.optionValues };
+      return { directory: sub.project.directory, options: sub.config.optionValues, junction: sub.config.junctionInclude };
     };
     return config;
   }
@@ -130,7 +130,8 @@ export class LoadedProject {
     }
     const directory = junctionProjectDirectory(junction, this.link.options.junctionSources);
     const options = junctionLoadOptions(junction, this.link.options);
-    const sub = openProject(directory, options, undefined, { options, parent: this, prefix: `${junction.name}:` });
+    // bst names an element of the junction's project by the junction's own name and its own (one colon, however deep)
+    const sub = openProject(directory, options, undefined, { options, parent: this, prefix: `${name}:` });
     sub.project.junction = junction;
     this.junctions.set(name, sub);
     return sub;
@@ -226,7 +227,7 @@ function openProject(directory: string, options: LoadOptions, cached: CachedLoad
     const first = new LoadedProject(() => firstPass, undefined, link);
     return (name: string, pos: SourcePosition) => {
       const sub = first.junctionProject(name, pos);
-      return { directory: sub.project.directory, options: sub.config.optionValues };
+      return { directory: sub.project.directory, options: sub.config.optionValues, junction: sub.config.junctionInclude };
     };
   };
   return new LoadedProject(() => loadProjectConfig(directory, { ...options, junctionIncludes }), cached, link);

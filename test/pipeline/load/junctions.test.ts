@@ -53,6 +53,9 @@ test('a junction loads its project: junction: dependencies and junction.bst:elem
   assert.is(t.project.junction?.name, 'base.bst');
   // the junction itself can be shown
   assert.is(p.element('base.bst').kind, 'junction');
+  // with none of the project's environment or split rules, as bst shows it
+  assert.equal(p.element('base.bst').environment, {});
+  assert.equal(p.element('base.bst').public, { bst: { 'split-rules': {} } });
   // a dependency written as one name works the same
   const one = writeProject({ ...user('foo', ''), 'one.bst': 'kind: stack\ndepends:\n- base.bst:target.bst\n' });
   assert.equal(names(one, 'one.bst'), ['base.bst:target.bst (base)', 'one.bst (foo)']);
@@ -65,7 +68,7 @@ test("nested junctions: a sub-project's junction is its own unless a project abo
     'target.bst': 'kind: stack\ndepends:\n- junction: foo.bst\n  filename: target.bst\n',
     ...user('foo', 'foo/'),
   });
-  assert.equal(names(nested, 'target.bst'), ['foo.bst:base.bst:target.bst (base)', 'foo.bst:app.bst (foo)', 'foo.bst:target.bst (foo)', 'target.bst (nested)']);
+  assert.equal(names(nested, 'target.bst'), ['base.bst:target.bst (base)', 'foo.bst:app.bst (foo)', 'foo.bst:target.bst (foo)', 'target.bst (nested)']);
   const two = {
     'project.conf': 'name: toplevel\n',
     'foo.bst': 'kind: junction\nsources:\n- kind: local\n  path: foo\n',
