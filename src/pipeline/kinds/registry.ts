@@ -5,12 +5,18 @@ import type { Element } from '../model.js';
 import { autotoolsKind } from './autotools.js';
 import { cmakeKind } from './cmake.js';
 import { composeKind } from './compose.js';
+import { distutilsKind } from './distutils.js';
 import { filterKind } from './filter.js';
 import { importKind } from './import.js';
 import { junctionKind } from './junction.js';
 import { elementError, type ElementKind } from './kind.js';
 import { makeKind } from './make.js';
+import { makemakerKind } from './makemaker.js';
 import { manualKind } from './manual.js';
+import { mesonKind } from './meson.js';
+import { modulebuildKind } from './modulebuild.js';
+import { pipKind } from './pip.js';
+import { qmakeKind } from './qmake.js';
 import { scriptKind } from './script.js';
 import { stackKind } from './stack.js';
 import { x86imageKind } from './x86image.js';
@@ -20,7 +26,25 @@ import { x86imageKind } from './x86image.js';
  * the order error messages list them), plus any a library adds with `registerElementKind`.
  */
 export const elementKinds = new Map<string, ElementKind>(
-  [importKind, stackKind, composeKind, scriptKind, manualKind, autotoolsKind, makeKind, cmakeKind, filterKind, junctionKind, x86imageKind].map((k) => [k.name, k]),
+  [
+    importKind,
+    stackKind,
+    composeKind,
+    scriptKind,
+    manualKind,
+    autotoolsKind,
+    makeKind,
+    cmakeKind,
+    mesonKind,
+    distutilsKind,
+    pipKind,
+    makemakerKind,
+    modulebuildKind,
+    qmakeKind,
+    filterKind,
+    junctionKind,
+    x86imageKind,
+  ].map((k) => [k.name, k]),
 );
 
 /** Adds an element kind (or replaces the one of that name); projects loaded afterwards can use it. */

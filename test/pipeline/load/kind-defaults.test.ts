@@ -14,7 +14,7 @@ test('every element kind has parseable defaults whose config keys it accepts', (
     for (const key of Object.keys(d.config ?? {})) assert.ok(kind.configKeys.includes(key), `${name}: config key ${key}`);
   }
   // kinds added later join the tables
-  for (const k of ['import', 'stack', 'compose', 'script', 'manual', 'autotools', 'make', 'cmake', 'filter', 'x86image']) assert.ok(elementKinds.has(k), k);
+  for (const k of ['import', 'stack', 'compose', 'script', 'manual', 'autotools', 'make', 'cmake', 'meson', 'distutils', 'pip', 'makemaker', 'modulebuild', 'qmake', 'filter', 'junction', 'x86image']) assert.ok(elementKinds.has(k), k);
   for (const k of ['local', 'tar', 'remote', 'patch', 'git', 'deb', 'debsrc']) assert.ok(sourceKinds.has(k), k);
 });
 
@@ -41,6 +41,17 @@ test('each kind loads with its defaults expanded', () => {
   assert.equal(e('cmake').environment.V, '1');
   assert.equal(e('cmake').environmentNocache, ['JOBS', 'V']);
   assert.match((e('cmake').config['configure-commands'] as string[])[0]!, /^cmake -B_builddir -H\. -G"Unix Makefiles" -DCMAKE_INSTALL_PREFIX:PATH="\/usr" \\\n-DCMAKE_INSTALL_LIBDIR:PATH="lib"/);
+  // bst 1.x's other core build elements
+  assert.equal(e('meson').config['configure-commands'], ['meson _builddir --prefix=/usr \\\n--bindir=/usr/bin \\\n--sbindir=/usr/sbin \\\n--sysconfdir=/etc \\\n--datadir=/usr/share \\\n--includedir=/usr/include \\\n--libdir=/usr/lib \\\n--libexecdir=/usr/libexec \\\n--localstatedir=/var \\\n--sharedstatedir=/usr/com \\\n--mandir=/usr/share/man \\\n--infodir=/usr/share/info   ']);
+  assert.equal(e('meson').config['build-commands'], ['ninja -j ${NINJAJOBS} -C _builddir']);
+  assert.is(e('meson').environment.NINJAJOBS, '3');
+  assert.equal(e('distutils').config['install-commands'], ['python3 setup.py install --prefix "/usr" \\\n--root "/buildstream-install"']);
+  assert.is((e('distutils').config['strip-commands'] as string[]).length, 2);
+  assert.equal(e('pip').config['install-commands'], ['pip install --no-deps --root=/buildstream-install --prefix=/usr .']);
+  assert.equal(e('makemaker').config['configure-commands'], ['perl Makefile.PL PREFIX=/buildstream-install/usr']);
+  assert.equal(e('modulebuild').config['configure-commands'], ['perl Build.PL --prefix "/buildstream-install/usr"']);
+  assert.equal(e('qmake').config['install-commands'], ['make -j1 INSTALL_ROOT="/buildstream-install" install']);
+  assert.equal(e('junction').config, {});
   assert.equal(e('import').config, { source: '/', target: '/' });
   assert.equal(e('stack').config, {});
   assert.equal(e('compose').config, { integrate: 'True', include: [], exclude: [], 'include-orphans': 'True' });
