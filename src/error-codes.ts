@@ -1383,6 +1383,11 @@ export const ERROR_CODES = {
     meaning: 'Files were installed under install-root/build-root (a DESTDIR is probably missing), and the warning is fatal.',
     action: 'Pass DESTDIR (or its equivalent) to the install commands.',
   },
+  'warning-unaliased-url': {
+    area: 'warning',
+    meaning: 'A source downloads from a URL written without a project alias, and unaliased-url is fatal.',
+    action: 'Define an alias for the host under aliases: in project.conf and write the URL as alias:path.',
+  },
   'warning-overlaps': {
     area: 'warning',
     meaning: 'An element overwrote files staged by an earlier one, and overlaps is fatal.',

@@ -12,6 +12,7 @@ import { scope as scopeList } from '../scope.js';
 import { BwrapSandbox } from '../sandbox/bwrap.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { configureSource, sourceContext, type Source, type SourceContext } from '../sources/index.js';
+import { isUnaliased } from '../sources/url.js';
 import { removeTree } from '../util/remove-tree.js';
 import { computeKeys, type ElementKeys } from './keys.js';
 
@@ -61,7 +62,10 @@ export class Session {
   configure(elements: Element[]): void {
     for (const e of elements) {
       kindOf(e).configure(e);
-      this.sources(e);
+      for (const s of this.sources(e)) {
+        // as bst: downloads should go through an alias, so that mirrors and moves are one line in project.conf
+        for (const url of s.urls ?? []) if (isUnaliased(url)) this.warn(e, 'unaliased-url', `${s.label}: use of unaliased source download URL: ${url}`);
+      }
     }
   }
 

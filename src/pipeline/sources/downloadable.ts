@@ -17,10 +17,12 @@ export abstract class DownloadableSource extends BaseSource {
   readonly needsRef = true;
   /** The URL as written (maybe `alias:path`). */
   readonly url: string;
+  readonly urls: readonly string[];
 
   constructor(element: Element, decl: SourceDecl) {
     super(element, decl);
     this.url = this.config.requireString('url');
+    this.urls = [this.url];
     const translated = translateUrl(this.url, element.project);
     if (!FETCHABLE.test(translated)) {
       const s = splitAlias(this.url);

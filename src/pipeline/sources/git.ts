@@ -25,12 +25,14 @@ const DESCRIBE = /-g([0-9a-f]{40})$/;
 export class GitSource extends BaseSource {
   readonly needsRef = true;
   readonly url: string;
+  readonly urls: readonly string[];
   readonly trackRef: string | undefined;
   private readonly fail: Fail = (code, message, hint) => this.error(undefined, code, message, hint);
 
   constructor(element: Element, decl: SourceDecl) {
     super(element, decl);
     this.url = this.config.requireString('url');
+    this.urls = [this.url];
     this.trackRef = this.config.string('track');
     const s = splitAlias(this.url);
     if (s && !this.url.includes('://') && !Object.prototype.hasOwnProperty.call(element.project.aliases, s.alias) && !this.url.startsWith('/') && /^[A-Za-z][A-Za-z0-9+.-]*$/.test(s.alias) && !/^[^/]+@/.test(this.url)) {

@@ -50,6 +50,8 @@ export interface Source {
   readonly label: string;
   /** False for kinds without versions (local, patch): they are always consistent. */
   readonly needsRef: boolean;
+  /** The URLs it downloads from, as written (`alias:path`), for the `unaliased-url` warning. */
+  readonly urls?: readonly string[];
   /** The exact version, or undefined while none is set. */
   readonly ref: YamlValue | undefined;
   /** Sets a ref (after track); validated like a ref read from the file. */

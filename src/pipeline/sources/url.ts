@@ -35,6 +35,15 @@ export function candidateUrls(url: string, project: Project, purpose: 'fetch' | 
   return purpose === 'fetch' ? unique : unique.reverse();
 }
 
+/** URI schemes that are never aliases (bst 1.x's list): `https://…` is a URL written without one. */
+const SCHEMES = ['http', 'https', 'ftp', 'file', 'git', 'sftp', 'ssh'];
+
+/** Whether a URL is written without a project alias (the `unaliased-url` warning). */
+export function isUnaliased(url: string): boolean {
+  const s = splitAlias(url);
+  return !s || SCHEMES.includes(s.alias.toLowerCase());
+}
+
 /** The cache directory name of a URL: every character outside [A-Za-z0-9%_] becomes '_'. */
 export function urlDirectoryName(url: string): string {
   return url.replace(/[^A-Za-z0-9%_]/g, '_');

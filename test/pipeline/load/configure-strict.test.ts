@@ -1,10 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../../src/errors.js';
 import { elementKinds } from '../../../src/pipeline/kinds/registry.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
+import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { configureSource } from '../../../src/pipeline/sources/registry.js';
 import { writeProject } from './project-files.js';
 
@@ -47,6 +50,23 @@ test('local: a FIFO, socket or device is refused; files, directories and links t
   execFileSync('rm', [join(dir, 'thing')]);
   execFileSync('mkdir', [join(dir, 'thing')]);
   source();
+});
+
+test('a download URL without an alias warns (unaliased-url), and fails when that warning is fatal', () => {
+  const tar = 'kind: import\nsources:\n- kind: tar\n  url: https://unaliased-url.org/tarball.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n';
+  const aliased = 'kind: import\nsources:\n- kind: tar\n  url: up:tarball.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n';
+  const files = { 'project.conf': 'name: p\naliases:\n  up: https://unaliased-url.org/\n', 'unaliased.bst': tar, 'aliased.bst': aliased };
+  const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-unaliased-'));
+  const warned: string[] = [];
+  const open = (dir: string, target: string) => openPipeline({ projectDir: dir, cacheDir, targets: [target], warn: (_e, m) => warned.push(m) });
+  const dir = writeProject(files);
+  open(dir, 'unaliased.bst');
+  assert.equal(warned, ['[unaliased-url] unaliased.bst: source #1 (tar): use of unaliased source download URL: https://unaliased-url.org/tarball.tar']);
+  open(dir, 'aliased.bst');
+  assert.is(warned.length, 1);
+  const fatal = writeProject({ ...files, 'project.conf': `${files['project.conf']}fatal-warnings:\n- unaliased-url\n` });
+  refused(() => open(fatal, 'unaliased.bst'), /unaliased\.bst: unaliased\.bst: source #1 \(tar\): use of unaliased source download URL/);
+  open(fatal, 'aliased.bst');
 });
 
 test.run();
