@@ -1,70 +1,51 @@
 /**
- * ext4: kiln (the writeExt4 function, and the `kiln mkfs ext4` CLI with its start-up) against
- * `mke2fs -t ext4 -d` and `tar -cf` (the cost of just copying the bytes once) on the same trees:
- * (a) ~30,000 small files copied from /usr, (b) a few large files, 2 GiB in all.
- * Goals (issue 2): kiln/mke2fs ≤ 0.5 and kiln/tar ≤ 1.3 on both; peak RSS ≤ 256 MiB on (a).
- * KILN_BENCH_SMALL (file count) and KILN_BENCH_LARGE_MIB (total) shrink the inputs for a quick look.
+ * ext4: `kiln mkfs ext4 --size auto` against `mke2fs -t ext4 -d` (given kiln's size) and
+ * `tar -cf` (the copy limit) on the same trees, in paired rounds: (a) many small files, a copy
+ * of /usr/share; (b) a few large files, 2 GiB in all (KILN_BENCH_LARGE_MIB); with
+ * KILN_BENCH_HUGE=1 also generated trees of 100,000 files / 1 GiB and 1,000,000 files / 10 GiB,
+ * and how the time grows between them.
+ * Goals (issue 13): kiln ÷ tar ≤ 1.3 and kiln ÷ mke2fs < 1 on (a) and (b); peak RSS ≤ 256 MiB
+ * on (a); on the 1 M file tree time linear in the tree and peak RSS ≤ 512 MiB.
+ * `bench/workers/write-ext4.ts` runs the library in-process with a breakdown (tree, plan, write).
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { largeFiles, smallFiles } from './fixtures.js';
-import { benchWorkDir, kilnArgs, measure, printTable, workerArgs, type BenchSuite, type Measurement } from './harness.js';
+import { generatedTree, largeFiles, shareCopy, type Fixture } from './fixtures.js';
+import { workerArgs, type BenchSuite } from './harness.js';
+import { hugeRows, printLinearity, writerRow } from './writer-row.js';
 
-function dataset(label: string, info: { dir: string; files: number; bytes: number }): void {
-  const work = benchWorkDir();
-  const out = (name: string): string => join(work, `ext4-${name}.out`);
-  const fresh = (path: string) => () => rmSync(path, { force: true });
-  process.stdout.write(`\n${label}: ${info.files} files, ${(info.bytes / 2 ** 20).toFixed(0)} MiB in ${info.dir}\n`);
-
-  // Warm the page cache so the first contender does not pay for cold reads.
-  spawnSync('tar', ['-cf', out('warm'), '-C', info.dir, '.']);
-  rmSync(out('warm'), { force: true });
-
-  const rows: Measurement[] = [];
-  rows.push(measure('tar -cf', 'tar', ['-cf', out('tar'), '-C', info.dir, '.'], { before: fresh(out('tar')) }));
-
-  const [node, workerArgv] = workerArgs('write-ext4', [info.dir, out('kiln-fn')]);
-  const fn = measure('kiln writeExt4', node, workerArgv, { before: fresh(out('kiln-fn')) });
-  rows.push(fn);
-  const size = statSync(out('kiln-fn')).size;
-
-  const [cli, cliArgv] = kilnArgs(['mkfs', 'ext4', '--size', 'auto', info.dir, out('kiln-cli')]);
-  rows.push(measure('kiln mkfs ext4', cli, cliArgv, { before: fresh(out('kiln-cli')) }));
-
-  // mke2fs gets the size kiln chose; its own layout may need a little more.
-  let mkeSize = size;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      rows.push(measure('mke2fs -d', 'mke2fs', ['-q', '-F', '-t', 'ext4', '-d', info.dir, out('mke2fs'), `${Math.ceil(mkeSize / 1024)}k`], { before: fresh(out('mke2fs')) }));
-      break;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      mkeSize = Math.ceil(mkeSize * 1.1);
-    }
-  }
-
-  const fsck = spawnSync('e2fsck', ['-fn', out('kiln-cli')], { encoding: 'utf8' });
-  printTable(label, rows, ['mke2fs -d', 'tar -cf']);
-  // The worker's own timings leave out node + tsx start-up: the library's cost alone.
-  const inside = Object.values(fn.inner).reduce((a, b) => a + b, 0);
-  const mke = rows.find((r) => r.label === 'mke2fs -d')!;
-  const tar = rows.find((r) => r.label === 'tar -cf')!;
-  process.stdout.write(`writeExt4 in-process (tree + plan + write): ${inside.toFixed(2)} s, ÷ mke2fs ${(inside / mke.wall).toFixed(2)}, ÷ tar ${(inside / tar.wall).toFixed(2)}\n`);
-  process.stdout.write(
-    `image: kiln ${(size / 2 ** 20).toFixed(1)} MiB, mke2fs ${(mkeSize / 2 ** 20).toFixed(1)} MiB${mkeSize > size ? ' (grown: mke2fs did not fit in kiln\'s size)' : ''}; e2fsck -fn on kiln's image: ${fsck.status === 0 ? 'clean' : `exit ${fsck.status}\n${fsck.stdout}`}\n`,
-  );
-  for (const f of ['tar', 'kiln-fn', 'kiln-cli', 'mke2fs']) rmSync(out(f), { force: true });
+function ext4Row(title: string, tree: Fixture, inner = true) {
+  return writerRow({
+    title,
+    tree,
+    kiln: (out) => ['mkfs', 'ext4', '--size', 'auto', tree.dir, out],
+    peer: { label: 'mke2fs -d', command: (out, size) => `mke2fs -q -F -t ext4 -d '${tree.dir}' '${out}' ${Math.ceil(size / 1024)}k` },
+    extra: inner
+      ? [
+          (out) => {
+            const [cmd, args] = workerArgs('write-ext4', [tree.dir, out]);
+            return { label: 'kiln writeExt4', cmd, args };
+          },
+        ]
+      : [],
+    check(image) {
+      const r = spawnSync('e2fsck', ['-fn', image], { encoding: 'utf8' });
+      return r.status === 0 ? undefined : `e2fsck -fn: exit ${r.status}\n${r.stdout}`;
+    },
+  });
 }
 
 const suite: BenchSuite = {
-  description: 'kiln writeExt4 / kiln mkfs ext4 vs mke2fs -t ext4 -d vs tar -cf: ~30,000 small files from /usr; 2 GiB of large files',
+  description: 'kiln mkfs ext4 vs mke2fs -t ext4 -d vs tar -cf: a copy of /usr/share; 2 GiB of large files; KILN_BENCH_HUGE=1: 100k and 1M generated files',
   run() {
-    const small = Number(process.env.KILN_BENCH_SMALL ?? 30_000);
-    dataset('(a) small files', smallFiles(small));
-    const largeMiB = Number(process.env.KILN_BENCH_LARGE_MIB ?? 2048);
-    const sizes = [largeMiB / 2, (largeMiB * 3) / 8, largeMiB / 8].map((m) => Math.floor(m) * 2 ** 20);
-    dataset('(b) large files', largeFiles(sizes));
+    ext4Row('ext4 (a) many small files', shareCopy());
+    ext4Row('ext4 (b) few large files', largeFiles());
+    if (hugeRows()) {
+      const tenth = generatedTree(100_000, 2 ** 30);
+      const tenthRows = ext4Row('ext4 (c) 100,000 files, 1 GiB', tenth, false);
+      const huge = generatedTree(1_000_000, 10 * 2 ** 30);
+      const hugeRowsOut = ext4Row('ext4 (d) 1,000,000 files, 10 GiB', huge, false);
+      printLinearity('ext4', { tree: tenth, rows: tenthRows }, { tree: huge, rows: hugeRowsOut });
+    }
   },
 };
 

@@ -47,30 +47,109 @@ export function defaultRepeat(): number {
   return Number.isInteger(n) && n > 0 ? n : 1;
 }
 
-/** Runs `cmd args` under GNU time; fails loudly if the command fails. */
+/** One run of `cmd args` under GNU time; fails loudly if the command fails. */
+function measureOnce(label: string, cmd: string, args: string[], opts: RunOptions): Measurement {
+  const report = join(benchWorkDir(), `.time-${process.pid}`);
+  opts.before?.();
+  const r = spawnSync(TIME, ['-o', report, '-f', '%e %U %S %M', cmd, ...args], {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`${label}: ${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  const fields = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  rmSync(report, { force: true });
+  const inner: Record<string, number> = {};
+  for (const m of r.stdout.matchAll(/^bench:([\w-]+)=([\d.]+)$/gm)) inner[m[1]!] = Number(m[2]);
+  return { label, wall: fields[0]!, user: fields[1]!, sys: fields[2]!, peakRss: fields[3]! / 1024, inner };
+}
+
+/** Runs `cmd args` under GNU time (`repeat` times, keeping the fastest); fails loudly if the command fails. */
 export function measure(label: string, cmd: string, args: string[], opts: RunOptions = {}): Measurement {
   requireGnuTime();
-  const repeat = opts.repeat ?? defaultRepeat();
   let best: Measurement | undefined;
-  const report = join(benchWorkDir(), `.time-${process.pid}`);
-  for (let i = 0; i < repeat; i++) {
-    opts.before?.();
-    const r = spawnSync(TIME, ['-o', report, '-f', '%e %U %S %M', cmd, ...args], {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      encoding: 'utf8',
-      maxBuffer: 1 << 26,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    if (r.status !== 0) throw new Error(`${label}: ${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-    const fields = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-    const inner: Record<string, number> = {};
-    for (const m of r.stdout.matchAll(/^bench:([\w-]+)=([\d.]+)$/gm)) inner[m[1]!] = Number(m[2]);
-    const m: Measurement = { label, wall: fields[0]!, user: fields[1]!, sys: fields[2]!, peakRss: fields[3]! / 1024, inner };
+  for (let i = 0; i < (opts.repeat ?? defaultRepeat()); i++) {
+    const m = measureOnce(label, cmd, args, opts);
     if (!best || m.wall < best.wall) best = m;
   }
-  rmSync(report, { force: true });
   return best!;
+}
+
+/** One command of a paired comparison. */
+export interface Contender extends Omit<RunOptions, 'repeat'> {
+  label: string;
+  cmd: string;
+  args: string[];
+  /** Run after each of its runs (e.g. remove the output, so the disk does not fill). */
+  after?: () => void;
+}
+
+/** A contender's median run, and the medians of its per-round ratios to each baseline. */
+export interface PairedRow extends Measurement {
+  ratios: Record<string, number>;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Paired runs: each round runs every contender once, one after the other (the order rotates
+ * from round to round), so that they share the machine's state of the moment; a ratio is taken
+ * within each round and the median over rounds is reported. Times are medians, peak RSS the
+ * largest seen. `rounds` defaults to KILN_BENCH_REPEAT or 3.
+ */
+export function paired(contenders: Contender[], baselines: string[], rounds = Number(process.env.KILN_BENCH_REPEAT) || 3): PairedRow[] {
+  requireGnuTime();
+  const runs = contenders.map(() => [] as Measurement[]);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (k + round) % contenders.length;
+      const c = contenders[i]!;
+      runs[i]!.push(measureOnce(c.label, c.cmd, c.args, c));
+      c.after?.();
+    }
+  }
+  return contenders.map((c, i) => {
+    const mine = runs[i]!;
+    const ratios: Record<string, number> = {};
+    for (const b of baselines) {
+      const j = contenders.findIndex((x) => x.label === b);
+      if (j >= 0 && j !== i) ratios[b] = median(mine.map((m, r) => m.wall / runs[j]![r]!.wall));
+    }
+    const inner: Record<string, number> = {};
+    for (const key of Object.keys(mine[0]!.inner)) inner[key] = median(mine.map((m) => m.inner[key] ?? 0));
+    return {
+      label: c.label,
+      wall: median(mine.map((m) => m.wall)),
+      user: median(mine.map((m) => m.user)),
+      sys: median(mine.map((m) => m.sys)),
+      peakRss: Math.max(...mine.map((m) => m.peakRss)),
+      inner,
+      ratios,
+    };
+  });
+}
+
+/** Prints paired rows: median times, peak RSS, and the median paired ratio to each baseline. */
+export function printPaired(title: string, rows: PairedRow[], baselines: string[], rounds = Number(process.env.KILN_BENCH_REPEAT) || 3): void {
+  const header = ['', 'wall s', 'user s', 'sys s', 'peak MiB', ...baselines.map((b) => `÷ ${b}`), 'inside'];
+  const lines = rows.map((r) => [
+    r.label,
+    fmt(r.wall),
+    fmt(r.user),
+    fmt(r.sys),
+    fmt(r.peakRss, 0),
+    ...baselines.map((b) => (b === r.label ? '1' : r.ratios[b] === undefined ? '' : fmt(r.ratios[b]!))),
+    Object.entries(r.inner)
+      .map(([k, v]) => `${k} ${fmt(v)}s`)
+      .join(', '),
+  ]);
+  printLines(`${title} (medians of ${rounds} paired rounds)`, header, lines);
 }
 
 /** Where benches keep their inputs and outputs between runs (KILN_BENCH_DIR, or a temp dir). */
@@ -113,6 +192,10 @@ export function printTable(title: string, rows: Measurement[], baselines: string
       .map(([k, v]) => `${k} ${fmt(v)}s`)
       .join(', '),
   ]);
+  printLines(title, header, lines);
+}
+
+function printLines(title: string, header: string[], lines: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   process.stdout.write(`\n## ${title}\n${row(header)}\n${row(widths.map((w) => '-'.repeat(w)))}\n${lines.map(row).join('\n')}\n`);

@@ -1,0 +1,84 @@
+/**
+ * One row of the writer benches (ext4.bench.ts, fat.bench.ts): on one tree, kiln's CLI against
+ * its C peer and against `tar -cf` of the same tree (the cost of reading every byte once and
+ * writing it once: the copy limit), in paired rounds, with the peak RSS of each.
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Fixture } from './fixtures.js';
+import { benchWorkDir, kilnArgs, paired, printPaired, type Contender, type PairedRow } from './harness.js';
+
+export interface WriterRow {
+  /** The row's title. */
+  title: string;
+  tree: Fixture;
+  /** kiln's arguments after `kiln`, given the output path. */
+  kiln(out: string): string[];
+  /**
+   * The peer as a shell command line, given the output path and an image size: kiln's, grown
+   * by a tenth up to three times when the peer's own layout needs more (found in the warm-up).
+   */
+  peer: { label: string; command(out: string, size: number): string };
+  /** Extra contenders (e.g. the library in-process), given an output path. */
+  extra?: ((out: string) => Contender)[];
+  /** Checks kiln's image (fsck): returns a problem, or undefined. */
+  check(image: string): string | undefined;
+}
+
+const TAR = 'tar -cf';
+
+/** Runs a row and prints it; returns the rows (medians and paired ratios). */
+export function writerRow(row: WriterRow): PairedRow[] {
+  const work = benchWorkDir();
+  const out = (name: string): string => join(work, `row-${name}.out`);
+  const clean = (name: string) => () => rmSync(out(name), { force: true });
+  const { tree } = row;
+  process.stdout.write(`\n${row.title}: ${tree.files} files, ${(tree.bytes / 2 ** 20).toFixed(0)} MiB in ${tree.dir}\n`);
+
+  // Warm-up, outside the rounds: fills the page cache with the tree and checks both outputs.
+  spawnSync('tar', ['-cf', '/dev/null', '-C', tree.dir, '.']);
+  const [node, kilnArgv] = kilnArgs(row.kiln(out('kiln')));
+  const warm = spawnSync(node, kilnArgv, { encoding: 'utf8' });
+  if (warm.status !== 0) throw new Error(`kiln ${row.kiln(out('kiln')).join(' ')}: exit ${warm.status}\n${warm.stderr}`);
+  const problem = row.check(out('kiln'));
+  const kilnSize = statSync(out('kiln')).size;
+  clean('kiln')();
+  let peerSize = kilnSize;
+  for (let attempt = 0; ; attempt++) {
+    const peer = spawnSync('sh', ['-c', row.peer.command(out('peer'), peerSize)], { encoding: 'utf8' });
+    clean('peer')();
+    if (peer.status === 0) break;
+    if (attempt === 3) throw new Error(`${row.peer.command(out('peer'), peerSize)}: exit ${peer.status}\n${peer.stderr}`);
+    peerSize = Math.ceil((peerSize * 1.1) / 2 ** 20) * 2 ** 20;
+  }
+
+  const contenders: Contender[] = [
+    { label: TAR, cmd: 'tar', args: ['-cf', out('tar'), '-C', tree.dir, '.'], before: clean('tar'), after: clean('tar') },
+    { label: 'kiln', cmd: node, args: kilnArgv, before: clean('kiln'), after: clean('kiln') },
+    { label: row.peer.label, cmd: 'sh', args: ['-c', row.peer.command(out('peer'), peerSize)], before: clean('peer'), after: clean('peer') },
+    ...(row.extra ?? []).map((make, i) => {
+      const c = make(out(`extra-${i}`));
+      return { ...c, before: clean(`extra-${i}`), after: clean(`extra-${i}`) };
+    }),
+  ];
+  const rows = paired(contenders, [TAR, row.peer.label]);
+  printPaired(row.title, rows, [TAR, row.peer.label]);
+  process.stdout.write(`image: kiln ${(kilnSize / 2 ** 20).toFixed(1)} MiB (${problem ?? 'fsck clean'}), ${row.peer.label} ${(peerSize / 2 ** 20).toFixed(1)} MiB${peerSize > kilnSize ? " (did not fit in kiln's size)" : ''}\n`);
+  return rows;
+}
+
+/** Whether the opt-in 1 M file rows run (KILN_BENCH_HUGE=1: they take several minutes and ~35 GiB of disk). */
+export function hugeRows(): boolean {
+  return process.env.KILN_BENCH_HUGE === '1';
+}
+
+/** Prints how the time per file and per byte grows from one tree to a ten times larger one. */
+export function printLinearity(label: string, small: { tree: Fixture; rows: PairedRow[] }, large: { tree: Fixture; rows: PairedRow[] }): void {
+  const kiln = (r: PairedRow[]): PairedRow => r.find((x) => x.label === 'kiln')!;
+  const perFile = (x: { tree: Fixture; rows: PairedRow[] }): number => kiln(x.rows).wall / x.tree.files;
+  const perByte = (x: { tree: Fixture; rows: PairedRow[] }): number => kiln(x.rows).wall / x.tree.bytes;
+  process.stdout.write(
+    `${label} linearity: ${(perFile(small) * 1e6).toFixed(1)} µs/file at ${small.tree.files} files, ${(perFile(large) * 1e6).toFixed(1)} µs/file at ${large.tree.files} (×${(perFile(large) / perFile(small)).toFixed(2)} per file, ×${(perByte(large) / perByte(small)).toFixed(2)} per byte; 1 is linear); peak ${kiln(small.rows).peakRss.toFixed(0)} → ${kiln(large.rows).peakRss.toFixed(0)} MiB\n`,
+  );
+}
