@@ -1106,9 +1106,19 @@ export const ERROR_CODES = {
     meaning: 'Elements to fetch or fix have sources without refs.',
     action: 'Track them first: kiln track ELEMENT…',
   },
+  'zip-bad': {
+    area: 'sources',
+    meaning: 'A zip source\'s archive is damaged or not a zip file (no end of central directory, a damaged entry, a member that inflates to the wrong size).',
+    action: 'Track the source again, or check that the URL gives a zip archive.',
+  },
+  'zip-unsupported': {
+    area: 'sources',
+    meaning: 'A zip archive is Zip64 or has members compressed other than stored or deflated.',
+    action: 'Repack it as a plain zip (under 4 GiB, deflate), or use a tar source.',
+  },
   'tar-no-base-dir': {
     area: 'sources',
-    meaning: "A tar source's base-dir matches no directory in the archive.",
+    meaning: "A tar or zip source's base-dir matches no directory in the archive.",
     action: "Set base-dir to one of the directories the message lists, or to '' for the archive root.",
   },
   'track-failed': {
