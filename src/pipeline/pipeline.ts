@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { outputError } from '../fs/file-target.js';
 import type { FileTree } from '../fs/tree.js';
 import { materialize, type MaterializeResult } from './cache/materialize.js';
-import { findProjectDirectory, loadProject, writeSourceRef, type LoadedProject } from './load/index.js';
+import { LoadCache } from './load/cache.js';
+import { findProjectDirectory, loadProject, writeSourceRef, type LoadedProject, type LoadOptions } from './load/index.js';
 import type { UserProjectOptions } from './load/user-config.js';
 import type { Element, Project } from './model.js';
 import { checkoutTree, type CheckoutOptions } from './plan/checkout.js';
@@ -419,18 +421,23 @@ export class Pipeline {
  * that bad input is reported before any fetch or build starts.
  */
 export function openPipeline(opts: OpenOptions): Pipeline {
-  const loaded = loadProject(findProjectDirectory(opts.projectDir), {
+  const directory = findProjectDirectory(opts.projectDir);
+  const loadOptions: LoadOptions = {
     ...(opts.options ? { options: opts.options } : {}),
     ...(opts.userOptions ? { userOptions: opts.userOptions } : {}),
     ...(opts.defaultMirror !== undefined ? { defaultMirror: opts.defaultMirror } : {}),
     ...(opts.warn ? { onWarning: (m: string) => opts.warn!(undefined, m) } : {}),
-  });
+  };
+  // an unchanged project is not parsed again (load/cache.ts)
+  const loads = new LoadCache(join(opts.cacheDir, 'loads'));
+  const loaded = loadProject(directory, loadOptions, loads);
   const names = opts.targets.length > 0 ? opts.targets : loaded.project.defaultTargets;
   if (names.length === 0) throw new KilnError('no-targets', 'no elements given', 'name the elements, e.g. kiln build hello.bst (names are relative to element-path)');
   const targets = loaded.elements(names.map(elementName));
   const session = new Session({ cacheDir: opts.cacheDir, ...(opts.sandbox ? { sandbox: opts.sandbox } : {}), ...(opts.warn ? { warn: opts.warn } : {}) });
   const p = new Pipeline(loaded, session, targets);
   session.configure(p.all);
+  loaded.keep(loads, directory, loadOptions);
   return p;
 }
 
