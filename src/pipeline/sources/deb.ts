@@ -9,7 +9,8 @@ import { cachedDebPath, fetchPackages, PinsUnavailable } from '../debian/downloa
 import { fetchFromArchiveOrigins, isSnapshotTime, snapshotTime } from './archive-origins.js';
 import type { Element, SourceDecl, YamlMap, YamlValue } from '../model.js';
 import { BaseSource } from './base.js';
-import type { SourceContext, SourceKind } from './kind.js';
+import { DEB_URL_KEYS, DebUrlSource } from './deb-url.js';
+import { sourceError, type SourceContext, type SourceKind } from './kind.js';
 import { overlayTree } from './tree-ops.js';
 
 /**
@@ -212,8 +213,25 @@ export class DebSource extends BaseSource {
   }
 }
 
+const OWN_KEYS = ['packages', 'suite', 'updates', 'architecture', 'essential', 'ref'];
+
+/** With a `url`, bst 1.x's deb source (one .deb file); otherwise kiln's (packages from the archive). The two shapes do not mix. */
 export const debKind: SourceKind = {
   name: 'deb',
-  configKeys: ['packages', 'suite', 'updates', 'architecture', 'essential', 'ref'],
-  configure: (decl, element) => new DebSource(element, decl),
+  configKeys: [...new Set([...OWN_KEYS, ...DEB_URL_KEYS])],
+  configure: (decl, element) => {
+    const byUrl = decl.config.url !== undefined;
+    const wrong = Object.keys(decl.config).find((k) => !(byUrl ? DEB_URL_KEYS : OWN_KEYS).includes(k));
+    if (wrong !== undefined) {
+      throw sourceError(
+        element,
+        decl,
+        wrong,
+        'source-unknown-key',
+        byUrl ? `'${wrong}' does not go with 'url': a deb source with a url is one .deb file (keys ${DEB_URL_KEYS.join(', ')})` : `'${wrong}' needs 'url' (bst 1.x's deb source: one .deb file); kiln's deb source takes ${OWN_KEYS.join(', ')}`,
+        byUrl ? 'drop the key, or drop url to name packages from the Debian archive' : 'add url, or use packages: to name packages from the Debian archive',
+      );
+    }
+    return byUrl ? new DebUrlSource(element, decl) : new DebSource(element, decl);
+  },
 };

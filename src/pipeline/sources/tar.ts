@@ -19,10 +19,11 @@ export class TarSource extends DownloadableSource {
   /** undefined = the archive root; default '*'. */
   readonly baseDir: string | undefined;
 
-  constructor(element: Element, decl: SourceDecl) {
+  /** `defaultBaseDir`: what base-dir is when not given ('' for the archive root). */
+  constructor(element: Element, decl: SourceDecl, defaultBaseDir = '*') {
     super(element, decl);
-    const b = this.config.string('base-dir');
-    this.baseDir = b === undefined ? '*' : b === '' ? undefined : b.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+    const b = this.config.string('base-dir') ?? defaultBaseDir;
+    this.baseDir = b === '' ? undefined : b.replace(/^\.?\/+/, '').replace(/\/+$/, '');
     this.initRef();
   }
 
@@ -33,7 +34,7 @@ export class TarSource extends DownloadableSource {
   }
 
   /** The uncompressed archive, decompressing into the source cache on first use. */
-  private async plainArchive(ctx: SourceContext): Promise<string> {
+  protected async plainArchive(ctx: SourceContext): Promise<string> {
     const path = this.cachedPath(ctx);
     const compression = await detectCompression(path);
     if (compression === 'none') return path;

@@ -172,7 +172,7 @@ test('unknown source kind names the built-in kinds', async () => {
   const el = s.element();
   const e = await rejects(() => configureSource(el.sources[0]!, el));
   assert.match(e.message, /unknown source kind 'bzr'/);
-  assert.match(e.hint ?? '', /built-in source kinds: (.*, )?git, local, patch, remote, tar$/);
+  assert.match(e.hint ?? '', /built-in source kinds: (.*, )?git, local, patch, remote, tar, zip$/);
   nothingCached(s.tc.root);
   cleanup(s.dir, s.tc.root);
 });
