@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Element, YamlValue } from '../model.js';
+import type { Element, Project, YamlValue } from '../model.js';
 import { dependencies, directDependencies } from '../scope.js';
 import type { ElementKind, KeyValue } from '../kinds/kind.js';
 
@@ -37,10 +37,26 @@ export interface KeyInputs {
   sourceKeys(element: Element): { directory: string; key: KeyValue }[] | undefined;
 }
 
+/**
+ * For an element of a project loaded through a junction: that junction (its project, name and
+ * sources' keys, and the same of the junction above it, if any), so that a new version of the
+ * sub-project changes the keys of all its elements. Undefined while a junction source has no ref.
+ */
+function junctionKey(project: Project, inputs: KeyInputs): KeyValue | undefined {
+  const junction = project.junction;
+  if (!junction) return null;
+  const sources = inputs.sourceKeys(junction);
+  const above = junctionKey(junction.project, inputs);
+  if (sources === undefined || above === undefined) return undefined;
+  return { project: junction.project.name, name: junction.name, sources: sources.map((s) => ({ directory: s.directory, 'unique-key': s.key })), above };
+}
+
 /** The element's own part of the key: everything except the dependencies. */
 export function elementKeyDict(element: Element, inputs: KeyInputs): { [key: string]: KeyValue } | undefined {
   const sources = inputs.sourceKeys(element);
   if (sources === undefined) return undefined;
+  const junction = junctionKey(element.project, inputs);
+  if (junction === undefined) return undefined;
   const kind = inputs.kind(element);
   const nocache = new Set(element.environmentNocache);
   const environment: { [key: string]: KeyValue } = {};
@@ -61,6 +77,8 @@ export function elementKeyDict(element: Element, inputs: KeyInputs): { [key: str
     'fatal-warnings': [...element.project.fatalWarnings].sort(),
     environment,
     sandbox,
+    // only in the keys of a junction's elements: every other key stays as it was
+    ...(junction === null ? {} : { junction }),
   };
 }
 

@@ -2,7 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KilnError } from '../../../src/errors.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
+import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import type { LoadOptions } from '../../../src/pipeline/load/project.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { writeProject } from './project-files.js';
 
 /**
@@ -148,6 +152,22 @@ test('includes through a junction: in project.conf (with the sub-project options
   assert.is(vars(files(''))['is-default'], 'True');
   assert.is(vars(files('config:\n  options:\n    local_option: set\n'))['is-default'], 'False');
   assert.is(vars(files(''))['from-sub'], 'yes');
+});
+
+test("the keys of a junction's elements include the junction: a new version of its project changes them all", () => {
+  const dir = writeProject({ ...user('foo', ''), 'alone.bst': 'kind: import\nsources:\n- kind: local\n  path: foo.txt\n' });
+  const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-junction-keys-'));
+  const keys = (): Record<string, string | undefined> => {
+    const p = openPipeline({ projectDir: dir, cacheDir, targets: ['target.bst', 'alone.bst'] });
+    return Object.fromEntries(p.select('all').map((e) => [e.name, p.keys(e).strong]));
+  };
+  const before = keys();
+  // a file no element stages, in the junction's project: only the junction's sources change
+  writeFileSync(join(dir, 'base', 'README'), 'new\n');
+  const after = keys();
+  assert.is.not(after['base.bst:target.bst'], before['base.bst:target.bst']);
+  assert.is.not(after['target.bst'], before['target.bst']);
+  assert.is(after['alone.bst'], before['alone.bst']);
 });
 
 test.run();
