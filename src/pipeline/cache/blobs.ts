@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
-import { contentChunks, type FileContent } from '../../fs/file-content.js';
+import { contentChunks, type ContentReader, type FileContent } from '../../fs/file-content.js';
 import { fsyncPathAsync, writeAll } from './host-write.js';
 
 /**
@@ -29,17 +29,46 @@ import { fsyncPathAsync, writeAll } from './host-write.js';
 const CHUNK = 1 << 20;
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** A regular file's content held in the blob store. */
+/**
+ * A regular file's content held in the blob store. Made from a manifest without touching the
+ * disk (`BlobStore.recorded`), it checks that the blob is there with its recorded size when it is
+ * first opened, so a damaged cache is still an error, not other bytes.
+ */
 export class BlobContent extends HostFileContent {
   /** Blob paths are the store's own, always text. */
   declare readonly path: string;
+  private checked: boolean;
   constructor(
     path: string,
     size: number,
     readonly digest: string,
+    checked = true,
   ) {
     super(path, size);
+    this.checked = checked;
   }
+
+  override open(): ContentReader {
+    if (!this.checked) {
+      checkBlob(this.path, this.digest, this.size);
+      this.checked = true;
+    }
+    return super.open();
+  }
+}
+
+/** The blob at `path` exists with `size` bytes, else a KilnError saying the cache is damaged. */
+function checkBlob(path: string, digest: string, size: number | undefined): number {
+  let actual: number;
+  try {
+    actual = statSync(path).size;
+  } catch {
+    throw new KilnError('cache-missing-blob', `blob ${digest} is missing from the cache at ${dirname(dirname(dirname(path)))}`, 'the cache is damaged; remove the artifact and build again');
+  }
+  if (size !== undefined && actual !== size) {
+    throw new KilnError('cache-bad-blob', `blob ${digest} in ${dirname(dirname(dirname(path)))} has ${actual} bytes, expected ${size}`, 'the cache is damaged; remove the artifact and build again');
+  }
+  return actual;
 }
 
 export function isSha256(s: string): boolean {
@@ -66,19 +95,15 @@ export class BlobStore {
     return existsSync(this.objectPath(digest));
   }
 
-  /** The content of a stored blob; its size is read from the file. */
+  /** The content of a stored blob, checked now: it must be there (with `size` bytes, if given). */
   content(digest: string, size?: number): BlobContent {
     const path = this.objectPath(digest);
-    let actual: number;
-    try {
-      actual = statSync(path).size;
-    } catch {
-      throw new KilnError('cache-missing-blob', `blob ${digest} is missing from the cache at ${this.root}`, 'the cache is damaged; remove the artifact and build again');
-    }
-    if (size !== undefined && actual !== size) {
-      throw new KilnError('cache-bad-blob', `blob ${digest} in ${this.root} has ${actual} bytes, expected ${size}`, 'the cache is damaged; remove the artifact and build again');
-    }
-    return new BlobContent(path, actual, digest);
+    return new BlobContent(path, checkBlob(path, digest, size), digest);
+  }
+
+  /** The content of a blob a manifest names with its size, checked when it is first read. */
+  recorded(digest: string, size: number): BlobContent {
+    return new BlobContent(this.objectPath(digest), size, digest, false);
   }
 
   /** A fresh temp path inside the store (same filesystem as the objects, so rename is atomic). */

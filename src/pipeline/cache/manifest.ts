@@ -65,8 +65,12 @@ function num(v: unknown, what: string, detail: string): number {
   return v;
 }
 
-/** Rebuilds the tree; file contents reference blobs in `store` (their presence and size are checked). */
-export function decodeManifest(entries: unknown, store: BlobStore, what: string): FileTree {
+/**
+ * Rebuilds the tree; file contents reference blobs in `store`. With `check`, every blob's
+ * presence and size are checked now (a pull, before it publishes the ref); else when a content is
+ * first read (a load: staging reads none of them, it links the artifact's directory).
+ */
+export function decodeManifest(entries: unknown, store: BlobStore, what: string, check = false): FileTree {
   if (!Array.isArray(entries) || entries.length === 0) throw bad(what, 'no entries');
   const tree = new FileTree();
   for (const raw of entries as unknown[]) {
@@ -82,7 +86,8 @@ export function decodeManifest(entries: unknown, store: BlobStore, what: string)
     const inode = makeInode(e.type, 0, { mode: num(e.mode, what, 'mode'), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime, ...(xattrs ? { xattrs } : {}) });
     if (e.type === 'file') {
       if (typeof e.digest !== 'string') throw bad(what, `file '${e.path}' has no digest`);
-      inode.content = store.content(e.digest, num(e.size, what, 'size'));
+      const size = num(e.size, what, 'size');
+      inode.content = check ? store.content(e.digest, size) : store.recorded(e.digest, size);
     } else if (e.type === 'symlink') {
       if (typeof e.target !== 'string') throw bad(what, `symlink '${e.path}' has no target`);
       inode.target = e.target;

@@ -87,8 +87,8 @@ async function pullFrom(remote: Remote, remotes: Remotes, cache: ArtifactCache, 
     }
   });
   await blobs.sync(fresh);
-  // the same checks a load makes (every blob present with its recorded size) before anyone can load it
-  decodeManifest(body.tree, blobs, `artifact ${what(ref)} from ${remote.http.display}`);
+  // every blob present with its recorded size before anyone can load it
+  decodeManifest(body.tree, blobs, `artifact ${what(ref)} from ${remote.http.display}`, true);
   cache.publishRef(ref, text);
   remotes.pulled.elements++;
   return { remote: remote.http.display, blobs: missing.length, bytes, present: needed.size - missing.length };

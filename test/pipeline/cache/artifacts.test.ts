@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -77,7 +77,7 @@ test('commit then load: the tree and meta come back identical; contents are blob
   cleanup(root);
 });
 
-test('a damaged ref is refused, not trusted; a missing blob is reported', async () => {
+test('a damaged ref is refused, not trusted; a damaged or missing blob is reported when it is read', async () => {
   const root = tempDir();
   const c = openCache(root);
   const ref = { project: 'p', element: 'x.bst', key: KEY };
@@ -101,7 +101,11 @@ test('a damaged ref is refused, not trusted; a missing blob is reported', async 
   const blob = c.blobs.objectPath(digest);
   chmodSync(blob, 0o644);
   writeFileSync(blob, 'AA');
-  assert.throws(() => c.artifacts.load(ref), /has 2 bytes, expected 4/);
+  // a load reads no blob (staging links the artifact's directory); the first read checks it
+  const damaged = c.artifacts.load(ref)!.tree.get('a')!.content!;
+  assert.throws(() => readContent(damaged), /has 2 bytes, expected 4/);
+  rmSync(blob);
+  assert.throws(() => readContent(c.artifacts.load(ref)!.tree.get('a')!.content!), /blob [0-9a-f]{64} is missing/);
   cleanup(root);
 });
 
