@@ -79,9 +79,9 @@ const cases: Case[] = [
   },
   {
     name: 'unknown source kind',
-    files: { 'project.conf': conf, 'elements/x.bst': 'kind: import\nsources:\n- kind: zip\n  url: a:b\n' },
+    files: { 'project.conf': conf, 'elements/x.bst': 'kind: import\nsources:\n- kind: rar\n  url: a:b\n' },
     target: 'x.bst',
-    expect: /unknown source kind 'zip' in elements\/x\.bst:3:9/,
+    expect: /unknown source kind 'rar' in elements\/x\.bst:3:9/,
   },
   {
     name: 'missing dependency file',
