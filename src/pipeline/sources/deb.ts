@@ -3,7 +3,6 @@ import { KilnError } from '../../errors.js';
 import { join } from 'node:path';
 import type { FileTree } from '../../fs/tree.js';
 import { AptState } from '../debian/apt-state.js';
-import { stageBuildRoot } from '../debian/build-root.js';
 import { resolveClosure, type PinnedPackage, type ResolvedPackage } from '../debian/closure.js';
 import { cachedDebPath, fetchPackages, PinsUnavailable } from '../debian/download.js';
 import { fetchFromArchiveOrigins, isSnapshotTime, snapshotTime } from './archive-origins.js';
@@ -205,6 +204,8 @@ export class DebSource extends BaseSource {
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
     const files = this.filesDir(ctx);
+    // the .deb reader loads when a root is staged (loading a project needs none of it)
+    const { stageBuildRoot } = await import('../debian/build-root.js');
     const root = await stageBuildRoot(
       this.pins().map((p) => ({ ...p, path: cachedDebPath(files, p.sha256) })),
       { unpackDir: join(ctx.sourceDir, 'deb', 'unpacked') },

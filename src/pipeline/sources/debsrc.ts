@@ -1,14 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileTree } from '../../fs/tree.js';
-import { AptState } from '../debian/apt-state.js';
+import type { AptState } from '../debian/apt-state.js';
 import { KilnError } from '../../errors.js';
-import { chooseSourceFile, fetchSourceFile, sourcePackageFiles, sourcePoolDirectory } from '../debian/source-package.js';
 import { fetchFromArchiveOrigins, isSnapshotTime, snapshotTime } from './archive-origins.js';
 import type { Element, SourceDecl, YamlMap, YamlValue } from '../model.js';
 import { BaseSource } from './base.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { TarSource } from './tar.js';
+
+/** Debian's source-package code, loaded when a source is tracked or fetched (loading a project needs none of it). */
+const sourcePackages = () => import('../debian/source-package.js');
 
 /**
  * `debsrc`: one file of a Debian source package — by default its orig tarball, i.e. the upstream
@@ -126,7 +128,8 @@ export class DebsrcSource extends BaseSource {
     return pin === undefined ? undefined : [this.package, this.file ?? '', pin.sha256, this.baseDir];
   }
 
-  private apt(ctx: SourceContext): Promise<AptState> {
+  private async apt(ctx: SourceContext): Promise<AptState> {
+    const { AptState } = await import('../debian/apt-state.js');
     return AptState.open(join(ctx.sourceDir, 'deb', 'apt'), { ...(this.suite ? { suite: this.suite } : {}), updates: this.updates });
   }
 
@@ -143,6 +146,7 @@ export class DebsrcSource extends BaseSource {
   }
 
   async track(ctx: SourceContext): Promise<YamlValue | undefined> {
+    const { chooseSourceFile, sourcePackageFiles } = await sourcePackages();
     const apt = await this.apt(ctx);
     ctx.info?.(`${this.label}: updating the package lists`);
     await apt.update();
@@ -176,6 +180,7 @@ export class DebsrcSource extends BaseSource {
     const pin = this.pin();
     if (pin === undefined) throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
     if (this.isCached(ctx)) return;
+    const { fetchSourceFile, sourcePackageFiles, sourcePoolDirectory } = await sourcePackages();
     const apt = await this.apt(ctx);
     try {
       await fetchSourceFile(apt, this.package, pin.version ?? this.version, pin.sha256, this.cachedPath(ctx), ctx.info);

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { detectCompression, openDecompressed } from '../../fs/tar/decompress.js';
 import { compareNames, type FileTree } from '../../fs/tree.js';
 import { writeAll, writeFileDurably } from '../cache/host-write.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
@@ -35,6 +34,8 @@ export class TarSource extends DownloadableSource {
 
   /** The uncompressed archive, decompressing into the source cache on first use. */
   protected async plainArchive(ctx: SourceContext): Promise<string> {
+    // loaded on use: loading a project (a no-op build) needs no decompressor
+    const { detectCompression, openDecompressed } = await import('../../fs/tar/decompress.js');
     const path = this.cachedPath(ctx);
     const compression = await detectCompression(path);
     if (compression === 'none') return path;
