@@ -51,6 +51,11 @@ export interface Deliberate {
 export const DELIBERATE: Deliberate[] = [
   {
     cases: /./,
+    detail: /only kiln fails: .*\(git\): ref '[^']*' is not a commit/,
+    reason: "kiln checks the form of a git source's ref when it loads the project; bst 1.x only when it fetches",
+  },
+  {
+    cases: /./,
     detail: /only kiln fails: .*(unsupported plugin kind|plugin-unsupported)/,
     reason: 'kiln implements element and source kinds natively and does not run Python plugins (local or pip origins)',
   },

@@ -191,6 +191,17 @@ function parseOverrides(node: MapNode | undefined, keys: readonly string[], what
   return out;
 }
 
+/** `sources: <kind>:`: bst 1.x reads only `config` there and ignores the rest; kiln says so. */
+function parseSourceOverrides(node: MapNode | undefined, warn: (m: string) => void): Map<string, MapNode> {
+  const out = new Map<string, MapNode>();
+  for (const [kind, v] of node?.entries ?? []) {
+    const m = expectMap(v, `sources.${kind}`);
+    for (const key of m.entries.keys()) if (key !== 'config') warn(`${formatPosition(m.keyPos.get(key)!)}: sources.${kind}.${key} is ignored: only config applies to sources`);
+    out.set(kind, m);
+  }
+  return out;
+}
+
 function checkSandbox(node: MapNode, where: string): void {
   checkKeys(node, SANDBOX_KEYS, where);
   for (const key of ['build-uid', 'build-gid']) {
@@ -395,7 +406,7 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
       splitRules,
       sandbox,
       elementOverrides: parseOverrides(optMap(user, 'elements'), ELEMENT_OVERRIDE_KEYS, 'elements'),
-      sourceOverrides: parseOverrides(optMap(user, 'sources'), ['config'], 'sources'),
+      sourceOverrides: parseSourceOverrides(optMap(user, 'sources'), warn),
       refs: rs.value === 'project.refs' ? readProjectRefs(project.refsFile, name, optionValues) : new Map(),
       maxJobs,
       warnings,

@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Element, SourceDecl } from '../model.js';
 import { sourceError } from './kind.js';
 
@@ -13,6 +13,10 @@ export function projectPath(element: Element, decl: SourceDecl, key: string, pat
   const rel = relative(root, full);
   if (isAbsolute(path) || rel.startsWith('..') || isAbsolute(rel)) {
     throw sourceError(element, decl, key, 'source-bad-path', `${key} '${path}' is outside the project directory`, 'sources must name files inside the project');
+  }
+  // as bst: no '..' first component, even where the path comes back inside the project
+  if (path.split('/')[0] === '..') {
+    throw sourceError(element, decl, key, 'source-bad-path', `${key} '${path}' starts with '..'`, `name it from the project directory: ${rel.split(sep).join('/')}`);
   }
   if (!existsSync(full) && !isSymlink(full)) {
     throw sourceError(element, decl, key, 'source-missing-path', `${key} '${path}' does not exist (looked for ${join(root, rel)})`, 'paths are relative to the project directory (where project.conf is)');

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../../src/errors.js';
@@ -50,6 +50,16 @@ test('local: a FIFO, socket or device is refused; files, directories and links t
   execFileSync('rm', [join(dir, 'thing')]);
   execFileSync('mkdir', [join(dir, 'thing')]);
   source();
+});
+
+test("a project path may not start with '..', even one that comes back inside the project; sources: KIND: keys but config are ignored with a warning", () => {
+  const dir = writeProject({ 'project.conf': 'name: p\nsources:\n  git:\n    variables:\n      x: y\n', 'file.txt': 'x\n' });
+  const name = dir.split('/').pop()!;
+  writeFileSync(join(dir, 'x.bst'), `kind: import\nsources:\n- kind: local\n  path: ../${name}/file.txt\n`);
+  const warnings: string[] = [];
+  const e = loadProject(dir, { onWarning: (m) => warnings.push(m) }).element('x.bst');
+  assert.equal(warnings, ['project.conf:4:5: sources.git.variables is ignored: only config applies to sources']);
+  refused(() => configureSource(e.sources[0]!, e), new RegExp(`path '\\.\\./${name}/file\\.txt' starts with '\\.\\.'`));
 });
 
 test('a download URL without an alias warns (unaliased-url), and fails when that warning is fatal', () => {
