@@ -238,17 +238,41 @@ export class NodeWriter {
   }
 }
 
-export function materialize(tree: FileTree, dir: string, options: MaterializeOptions = {}): MaterializeResult {
+function startWriting(dir: string, options: MaterializeOptions): NodeWriter {
   mkdirSync(dir, { recursive: true });
   if (!options.merge && readdirSync(dir).length > 0) {
     throw new KilnError('dest-not-empty', `'${dir}' is not empty`, 'choose an empty directory (checkout: or use --force)');
   }
-  const writer = new NodeWriter(dir, options);
+  return new NodeWriter(dir, options);
+}
+
+function writeOne(writer: NodeWriter, dir: string, path: string, inode: Inode): void {
+  // names are bytes: a Buffer path where they are not UTF-8 (host-path.ts)
+  const dest = hostJoin(dir, path);
+  if (inode.type === 'dir') writer.dir(path, dest, inode);
+  else writer.node(path, dest, inode);
+}
+
+export function materialize(tree: FileTree, dir: string, options: MaterializeOptions = {}): MaterializeResult {
+  const writer = startWriting(dir, options);
+  for (const [path, inode] of tree.walk()) writeOne(writer, dir, path, inode);
+  return writer.finish(options.rootMeta === false ? dir : undefined);
+}
+
+/** Nodes written between two turns of the event loop (materializeYielding). */
+const NODES_PER_TURN = 256;
+
+/**
+ * `materialize` for large trees in a process that runs other work meanwhile (a build's sources,
+ * while another build goes on): it lets the event loop run between groups of nodes, so the
+ * scheduler and the other builds are not held up for the whole copy.
+ */
+export async function materializeYielding(tree: FileTree, dir: string, options: MaterializeOptions = {}): Promise<MaterializeResult> {
+  const writer = startWriting(dir, options);
+  let n = 0;
   for (const [path, inode] of tree.walk()) {
-    // names are bytes: a Buffer path where they are not UTF-8 (host-path.ts)
-    const dest = hostJoin(dir, path);
-    if (inode.type === 'dir') writer.dir(path, dest, inode);
-    else writer.node(path, dest, inode);
+    writeOne(writer, dir, path, inode);
+    if (++n % NODES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   return writer.finish(options.rootMeta === false ? dir : undefined);
 }

@@ -58,12 +58,12 @@ export function buildElementKind(name: string, defaults: URL): ElementKind {
       combined.mkdirp(sandboxRelative(installRoot, 'install-root'));
       combined.mkdirp(sandboxRelative(buildRoot, 'build-root'));
       const root = join(ctx.workDir, 'root');
-      ctx.materialize(combined, root);
+      await ctx.materialize(combined, root);
       await integrate(ctx, root, deps);
       ctx.status('Staging sources');
       const buildDir = join(root, sandboxRelative(buildRoot, 'build-root'));
       if (readdirSync(buildDir).length > 0) ctx.warn('build-root-not-empty', `the build root ${buildRoot} was not empty after integration`);
-      ctx.materialize(await ctx.stageSources(), buildDir, { merge: true });
+      await ctx.materialize(await ctx.stageSources(), buildDir, { merge: true });
       const subdir = e.variables['command-subdir'];
       const cwd = subdir ? `${buildRoot}/${subdir}` : buildRoot;
       const mounts = [{ path: buildRoot }, { path: installRoot }];

@@ -52,7 +52,7 @@ export const composeKind: ElementKind = {
     let result = combined;
     if (c.integrate && hasIntegration(deps)) {
       const root = join(ctx.workDir, 'root');
-      ctx.materialize(combined, root);
+      await ctx.materialize(combined, root);
       const before = new Set(listedPaths(combined));
       await integrate(ctx, root, deps);
       result = ctx.collect(root);

@@ -69,7 +69,7 @@ export interface AssembleContext {
    * its contents. With `merge`, writes private copies into a non-empty directory (sources into
    * the build root).
    */
-  materialize(tree: FileTree, dir: string, options?: { merge?: boolean }): void;
+  materialize(tree: FileTree, dir: string, options?: { merge?: boolean }): Promise<void>;
   /** Reads a host directory (e.g. the install root) back as an artifact tree, owners 0:0, modes kept. */
   collect(dir: string): FileTree;
   /** A named warning (e.g. 'overlaps'); fatal if the project lists it in fatal-warnings. */

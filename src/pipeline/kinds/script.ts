@@ -124,7 +124,7 @@ export const scriptKind: ElementKind = {
     const installRoot = e.variables['install-root'] ?? '/buildstream-install';
     combined.mkdirp(sandboxRelative(installRoot, 'install-root'));
     const root = join(ctx.workDir, 'root');
-    ctx.materialize(combined, root);
+    await ctx.materialize(combined, root);
     await integrate(ctx, root, atRoot);
     const mounts: SandboxMount[] = [installRoot, ...writable.filter((w) => w !== installRoot)].map((path) => ({ path }));
     ctx.status(`Running 'commands'`);

@@ -346,7 +346,7 @@ export const x86imageKind: ElementKind = {
     baseTree.mkdirp(installRel);
     const sysroot = join(ctx.workDir, 'root');
     const finalCommands = c.commands['final-commands'];
-    if (finalCommands.length > 0) ctx.materialize(baseTree, sysroot);
+    if (finalCommands.length > 0) await ctx.materialize(baseTree, sysroot);
     else mkdirSync(join(sysroot, installRel), { recursive: true });
     const imagePath = join(sysroot, installRel, `${variable(e, 'name')}.img`);
 

@@ -2,7 +2,8 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { FileTree } from '../../fs/tree.js';
-import { materialize, normalName, treeFromStagedDir } from '../cache/artifacts.js';
+import { normalName, treeFromStagedDir } from '../cache/artifacts.js';
+import { materializeYielding } from '../cache/materialize.js';
 import { StagedRoots } from '../cache/staged-root.js';
 import type { AssembleContext } from '../kinds/kind.js';
 import type { Element } from '../model.js';
@@ -52,10 +53,11 @@ export function makeAssembleContext(session: Session, element: Element, workDir:
     artifact: (e) => session.artifact(e),
     dependencies: (e, scope) => session.dependencies(e, scope),
     stageSources: () => stageSources(session.sources(element), session.sourceContext),
-    materialize: (tree: FileTree, dir: string, options?: { merge?: boolean }) => {
-      // a merge writes into what may be part of a staged root: that part is made private first
+    materialize: async (tree: FileTree, dir: string, options?: { merge?: boolean }) => {
+      // a merge writes into what may be part of a staged root: that part is made private first;
+      // it copies (sources, gigabytes for Linux) letting other builds run meanwhile
       if (options?.merge) roots.privatize(dir);
-      const r = options?.merge ? materialize(tree, dir, { merge: true }) : roots.stage(tree, dir);
+      const r = options?.merge ? await materializeYielding(tree, dir, { merge: true }) : roots.stage(tree, dir);
       if (r.skipped.length > 0) log(`note: could not create ${r.skipped.length} special file(s) here: ${r.skipped.slice(0, 5).join(', ')}`);
     },
     // Builds run as uid 0 in the sandbox: record owners 0:0, keep modes, fix mtimes for reproducible artifacts.

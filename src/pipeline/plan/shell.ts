@@ -51,7 +51,7 @@ export async function prepareShell(session: Session, element: Element, build: bo
     // a private copy, not a staged root of links and binds: the shell may change anything
     materialize(combined, root);
     await integrate(ctx, root, staged);
-    if (build) ctx.materialize(await ctx.stageSources(), join(root, sandboxRelative(buildRoot, 'build-root')), { merge: true });
+    if (build) await ctx.materialize(await ctx.stageSources(), join(root, sandboxRelative(buildRoot, 'build-root')), { merge: true });
     const subdir = element.variables['command-subdir'];
     return {
       root,
