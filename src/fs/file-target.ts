@@ -1,9 +1,11 @@
 import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { formatSize } from '../units.js';
 import { checkRange, type BlockSource, type BlockTarget } from './block-target.js';
+import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
 
 /**
  * Image files on the host (Node only): a read-only image file, sparse image files written under
@@ -202,6 +204,114 @@ export function unregisterTemp(path: string): void {
   liveTemps.delete(path);
 }
 
+/* ---------------------------------------------------------------------------------------- *
+ * Write-behind: the writes of a large image are made by a worker thread, so that the writer's
+ * thread lays out and reads the next files while the kernel copies the last ones.
+ * ---------------------------------------------------------------------------------------- */
+
+/** Images at least this large are written behind (a worker costs a few milliseconds to start). */
+const WRITE_BEHIND_MIN = 16 << 20;
+const WRITE_RING = 8 << 20;
+const WRITE_CHUNK = 1 << 20;
+/** How often a waiting thread looks whether the other has failed or ended. */
+const WRITE_POLL_MS = 200;
+/** Control words after the ring's: the worker failed (its error is on the port), the worker ended. */
+const W_FAILED = USER_WORDS;
+const W_DONE = USER_WORDS + 1;
+/** Record tags: bytes to write at the offset in the record's words, or the end. */
+const W_DATA = 0;
+const W_STOP = 1;
+
+const WRITE_WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+${RING_SOURCE}
+const { ringBuffer, controlBuffer, fd, port, words: [FAILED, DONE] } = workerData;
+const ring = new ByteRing(ringBuffer, controlBuffer);
+try {
+  for (;;) {
+    const at = ring.next(${WRITE_POLL_MS});
+    if (at < 0) continue;
+    if (ring.tag(at) === ${W_STOP}) { ring.release(at); break; }
+    const data = ring.data(at);
+    const offset = ring.word(at, 1) * 2 ** 32 + (ring.word(at, 0) >>> 0);
+    try {
+      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, offset + done);
+    } catch (e) {
+      port.postMessage({ code: e.code, message: e.message });
+      Atomics.store(ring.control, FAILED, 1);
+      break;
+    }
+    ring.release(at);
+  }
+} finally {
+  Atomics.store(ring.control, DONE, 1);
+  Atomics.notify(ring.control, DONE);
+}
+`;
+
+/** The writes of one open file, queued for a worker thread. */
+class WriteBehind {
+  private readonly ring: ByteRing;
+  private readonly port: MessagePort;
+  private stopped = false;
+  private failure: Error | undefined;
+  constructor(fd: number) {
+    const { ring, ringBuffer, controlBuffer } = newByteRing(WRITE_RING, 2);
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(WRITE_WORKER_SOURCE, { eval: true, workerData: { ringBuffer, controlBuffer, fd, port: port2, words: [W_FAILED, W_DONE] }, transferList: [port2] });
+    worker.unref();
+    port1.unref();
+    this.ring = ring;
+    this.port = port1;
+  }
+
+  /** Queues a write; throws what an earlier write failed with. */
+  write(offset: number, data: Uint8Array): void {
+    for (let done = 0; done < data.length; ) {
+      const n = Math.min(WRITE_CHUNK, data.length - done);
+      let at: number;
+      while ((at = this.ring.reserve(n, WRITE_POLL_MS)) < 0) this.check();
+      this.check();
+      this.ring.bytes.set(data.subarray(done, done + n), at + 16);
+      const to = offset + done;
+      this.ring.publish(W_DATA, n, to % 2 ** 32, Math.floor(to / 2 ** 32));
+      done += n;
+    }
+  }
+
+  /** Waits until every queued write is made; throws what one failed with. */
+  drain(): void {
+    while (this.ring.used() > 0) {
+      this.check();
+      this.ring.sleep(1, Atomics.load(this.ring.control, 1), WRITE_POLL_MS);
+    }
+    this.check();
+  }
+
+  /** Ends the worker once it has made the queued writes (or failed); the descriptor is then the caller's alone. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (Atomics.load(this.ring.control, W_DONE) === 0) {
+      while (this.ring.reserve(0, WRITE_POLL_MS) < 0 && Atomics.load(this.ring.control, W_DONE) === 0);
+      if (Atomics.load(this.ring.control, W_DONE) === 0) this.ring.publish(W_STOP, 0, 0, 0);
+      this.ring.wake();
+    }
+    while (Atomics.load(this.ring.control, W_DONE) === 0) Atomics.wait(this.ring.control, W_DONE, 0, WRITE_POLL_MS);
+  }
+
+  /** Throws the worker's error, as the failed write itself would have. */
+  private check(): void {
+    if (Atomics.load(this.ring.control, W_FAILED) === 0) return;
+    if (!this.failure) {
+      const m = receiveMessageOnPort(this.port)?.message as { code?: string; message: string } | undefined;
+      this.failure = Object.assign(new Error(m?.message ?? 'write failed'), { code: m?.code });
+    }
+    throw this.failure;
+  }
+}
+
 /**
  * A sparse image file. It is created under a temporary name beside the requested one and
  * sized with ftruncate (all holes); `commit()` renames it into place, `abort()` removes it, so
@@ -214,6 +324,8 @@ export class SparseFileTarget implements BlockTarget {
   private readonly tempPath: string;
   private done = false;
   private fresh = true;
+  /** Large images: the writes are made by a worker thread. */
+  private behind: WriteBehind | undefined;
 
   /** A new sparse file is all holes: true until the first write. */
   get zeroed(): boolean {
@@ -245,6 +357,7 @@ export class SparseFileTarget implements BlockTarget {
       }
       throw err;
     }
+    if (size >= WRITE_BEHIND_MIN) this.behind = new WriteBehind(this.fd);
   }
 
   static create(path: string, size: number): SparseFileTarget {
@@ -256,6 +369,7 @@ export class SparseFileTarget implements BlockTarget {
     const out = new Uint8Array(length);
     let done = 0;
     try {
+      this.behind?.drain();
       while (done < length) {
         const n = readSync(this.fd, out, done, length - done, offset + done);
         if (n === 0) break;
@@ -273,7 +387,8 @@ export class SparseFileTarget implements BlockTarget {
     this.fresh = false;
     let done = 0;
     try {
-      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+      if (this.behind) this.behind.write(offset, data);
+      else while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
     } catch (e) {
       throw outputError(e, this.path, 'writing');
     }
@@ -284,6 +399,13 @@ export class SparseFileTarget implements BlockTarget {
     if (this.done) return;
     try {
       checkInterrupted();
+      this.behind?.drain();
+    } catch (e) {
+      this.abort();
+      throw outputError(e, this.path, 'writing');
+    }
+    try {
+      this.behind?.stop();
       // fsync is not asked for; close reports delayed write errors (NFS, quotas).
       closeSync(this.fd);
     } catch (e) {
@@ -307,6 +429,8 @@ export class SparseFileTarget implements BlockTarget {
     if (this.done) return;
     this.done = true;
     try {
+      // the worker must be done with the descriptor before it is closed (and its number reused)
+      this.behind?.stop();
       closeSync(this.fd);
     } catch {
       // the file goes anyway

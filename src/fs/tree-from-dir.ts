@@ -1,11 +1,14 @@
 import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
+import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
 import { HostFileContent } from './content.js';
+import type { ContentReader } from './file-content.js';
 import { hostJoin, showHost, type HostPath } from './host-path.js';
 import { bytesToName } from './name-bytes.js';
 import type { OwnerPolicy } from './tree-from-tar.js';
 import { compareNames, FileTree, makeInode, type Inode, type NodeType, type Timestamp } from './tree.js';
-import { readHostXattrs, type XattrReadOptions } from './xattrs-from-dir.js';
+import { startReadingXattrs, type XattrReadOptions } from './xattrs-from-dir.js';
 
 export interface DirTreeOptions extends XattrReadOptions {
   /** 'keep' (default) takes the files' owners; 'root' makes everything 0:0. */
@@ -78,7 +81,8 @@ function typeOf(st: BigIntStats): NodeType {
 
 /**
  * Builds a FileTree from a host directory. Files are referenced, not read; each is checked
- * readable now so that a write fails before its first byte rather than halfway. Hard links
+ * readable now so that a write fails before its first byte rather than halfway. Their
+ * contents are read ahead by a worker thread once a writer starts reading them (read-ahead.ts). Hard links
  * inside the directory stay hard links. Names and symlink targets are read as bytes
  * (name-bytes.ts), so names that are not UTF-8 work and stay exact. Extended attributes come
  * from one `getfattr` run over the tree (xattrs-from-dir.ts; Node has no xattr API).
@@ -93,6 +97,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
   }
   if (!rootStat.isDirectory()) throw new KilnError('no-source', `source '${root}' is not a directory`, 'name a directory, or use --from-tar for an archive');
   const reader = currentReader();
+  const ahead = new ReadAhead();
   const inodeOf = (st: BigIntStats, hostPath: HostPath): Inode => {
     const type = typeOf(st);
     const inode = makeInode(type, 0, {
@@ -105,7 +110,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
     });
     if (type === 'file') {
       if (!readable(st, hostPath, reader)) throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
-      inode.content = new HostFileContent(hostPath, Number(st.size));
+      inode.content = ahead.add(hostPath, Number(st.size));
     } else if (type === 'symlink') inode.target = bytesToName(readlinkSync(hostPath, { encoding: 'buffer' }));
     else if (type === 'char' || type === 'block') {
       // glibc's gnu_dev_major/minor over the 64-bit dev_t (bigint: JS shifts are 32-bit)
@@ -140,7 +145,270 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
       if (st.isDirectory()) walk(hostPath, path);
     }
   };
+  const xattrs = startReadingXattrs(root, options);
   walk(root, '');
-  readHostXattrs(root, tree, options);
+  xattrs.apply(tree);
   return tree;
+}
+
+/* ---------------------------------------------------------------------------------------- *
+ * Read-ahead of the files found (here rather than in a module of its own: it is Node-only, like
+ * this module, and serves only it).
+ * ---------------------------------------------------------------------------------------- */
+
+/**
+ * Read-ahead for the files of a source directory (Node only): a worker thread opens and reads
+ * the files, in the order they were found, into a ring of bytes (byte-ring.ts) while the
+ * writer's thread lays out metadata and writes; the writer's `open()` then takes the bytes from
+ * the ring instead of making three system calls per file. The order the files were found in
+ * (names in byte order, depth first) is the order in which writers read them (ext4 by inode
+ * number, FAT by path), so the ring is consumed front to back.
+ *
+ * Nothing depends on the worker for correctness: a file read out of order, again (FAT's copies
+ * of hard links), not from the start, or that the worker could not read (gone, shrunk, not
+ * permitted, a name that is not UTF-8) is read directly, with the errors a direct read gives.
+ * The worker starts at the first `open()` (a tree that is never read costs nothing), reads
+ * files only from the one the consumer wants next (`WANT`), and ends when all are read or when
+ * the consumer stops taking bytes for a while.
+ */
+
+/** Ring size: small enough for the memory goals, large enough to hold hundreds of small files. */
+const RING = 8 << 20;
+/** Largest record of file bytes. */
+const CHUNK = 1 << 20;
+/** Paths are handed to the worker in batches of this many. */
+const BATCH = 4096;
+/** A worker waiting this long for room or for paths ends. */
+const IDLE_MS = 30_000;
+/** How long the consumer waits for a record before it checks whether the worker has ended. */
+const POLL_MS = 200;
+
+/** The consumer's control words after the ring's. */
+const WANT = USER_WORDS; // index of the file the consumer wants next: the worker skips those before it
+const SENT = USER_WORDS + 1; // paths handed over so far
+const DONE = USER_WORDS + 2; // set when the worker has ended
+
+/** Record words: the file's index is the tag; word 0 is 0 for bytes, 1 for "read it directly". */
+const FAILED = 1;
+
+const WORKER_SOURCE = `
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { openSync, readSync, closeSync } = require('node:fs');
+${RING_SOURCE}
+const { ringBuffer, controlBuffer, port, first, chunk: CHUNK, idle: IDLE, words: [WANT, SENT, DONE] } = workerData;
+const ring = new ByteRing(ringBuffer, controlBuffer);
+const control = ring.control;
+let paths = [];
+let sizes = [];
+let base = 0;
+let last = false;
+/** The next batch of paths; false when there are no more (or none came for a while). */
+function more() {
+  for (;;) {
+    const m = receiveMessageOnPort(port);
+    if (m) { ({ paths, sizes, base, last } = m.message); return true; }
+    if (last) return false;
+    const sent = Atomics.load(control, SENT);
+    if (base + paths.length < sent) continue;
+    ring.wake();
+    if (Atomics.wait(control, SENT, sent, IDLE) === 'timed-out') return false;
+  }
+}
+function main() {
+  for (let index = first; ; index++) {
+    index = Math.max(index, Atomics.load(control, WANT));
+    while (index >= base + paths.length) if (!more()) return;
+    const path = paths[index - base];
+    const size = sizes[index - base];
+    let fd = -1;
+    if (typeof path === 'string') { try { fd = openSync(path, 'r'); } catch { fd = -1; } }
+    let failed = fd < 0;
+    for (let done = 0; !failed && done < size; ) {
+      const want = Math.min(CHUNK, size - done);
+      const at = ring.reserve(want, IDLE);
+      if (at < 0) { closeSync(fd); return; }
+      let got = 0;
+      try {
+        while (got < want) { const n = readSync(fd, ring.bytes, at + 16 + got, want - got, done + got); if (n === 0) break; got += n; }
+      } catch { got = -1; }
+      if (got !== want) { failed = true; break; }
+      ring.publish(index, want, 0, 0);
+      done += want;
+    }
+    if (fd >= 0) closeSync(fd);
+    if (failed) {
+      if (ring.reserve(0, IDLE) < 0) return;
+      ring.publish(index, 0, ${FAILED}, 0);
+    }
+  }
+}
+try { main(); } finally { Atomics.store(control, DONE, 1); Atomics.notify(control, 0); }
+`;
+
+/** The files of one source tree, in the order they were found, and the worker reading them. */
+class ReadAhead {
+  private readonly paths: HostPath[] = [];
+  private readonly sizes: number[] = [];
+  private ring: ByteRing | undefined;
+  private post: ((batch: { paths: (string | undefined)[]; sizes: number[]; base: number; last: boolean }) => void) | undefined;
+  private sent = 0;
+  /** Files before this one were passed: asking for one of them again reads it directly. */
+  private nextIndex = 0;
+  /** Files that had to be read directly; too many and the read-ahead stops. */
+  private misses = 0;
+  private stopped = false;
+
+  /** A content of this tree whose reads come from the ring when they can. */
+  add(path: HostPath, size: number): HostFileContent {
+    const index = this.paths.length;
+    this.paths.push(path);
+    this.sizes.push(size);
+    return new AheadContent(path, size, this, index);
+  }
+
+  private start(first: number): ByteRing {
+    const { ring, ringBuffer, controlBuffer } = newByteRing(RING, 3);
+    Atomics.store(ring.control, WANT, first);
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { ringBuffer, controlBuffer, port: port2, first, chunk: CHUNK, idle: IDLE_MS, words: [WANT, SENT, DONE] },
+      transferList: [port2],
+    });
+    worker.unref();
+    port1.unref();
+    this.post = (batch) => port1.postMessage(batch);
+    this.sent = first;
+    this.nextIndex = first;
+    this.ring = ring;
+    return ring;
+  }
+
+  /** Hands the worker the next batch of paths (those that are not text are read directly). */
+  private sendMore(ring: ByteRing): void {
+    const from = this.sent;
+    const to = Math.min(this.paths.length, from + BATCH);
+    this.post!({ paths: this.paths.slice(from, to).map((p) => (typeof p === 'string' ? p : undefined)), sizes: this.sizes.slice(from, to), base: from, last: to === this.paths.length });
+    this.sent = to;
+    Atomics.store(ring.control, SENT, to);
+    Atomics.notify(ring.control, SENT);
+  }
+
+  /** The reader of file `index` from the ring, or undefined when it must be read directly. */
+  take(index: number): RingReader | undefined {
+    if (this.stopped) return undefined;
+    const ring = this.ring ?? this.start(index);
+    if (index < this.nextIndex) return this.miss();
+    this.nextIndex = index + 1;
+    Atomics.store(ring.control, WANT, index);
+    while (this.sent < this.paths.length && index + BATCH / 2 > this.sent) this.sendMore(ring);
+    const at = this.record(index);
+    if (at < 0) return this.miss();
+    if (ring.word(at, 0) === FAILED) {
+      ring.release(at);
+      return undefined;
+    }
+    return new RingReader(ring, this, index, this.sizes[index]!);
+  }
+
+  private miss(): undefined {
+    if (++this.misses > 64) this.stopped = true;
+    return undefined;
+  }
+
+  /**
+   * The offset of the next record of file `index` at the tail of the ring, releasing records of
+   * files before it; -1 when there is none (the worker ended, or went past the file).
+   */
+  record(index: number): number {
+    const ring = this.ring!;
+    for (;;) {
+      let at = ring.next(POLL_MS);
+      if (at < 0) {
+        if (!Atomics.load(ring.control, DONE)) continue;
+        at = ring.next(0);
+        if (at < 0) return -1;
+      }
+      const file = ring.tag(at);
+      if (file === index) return at;
+      if (file > index) return -1;
+      ring.release(at);
+    }
+  }
+}
+
+/** Reads one file's records off the ring, front to back. */
+class RingReader {
+  private pos = 0;
+  /** The current record, and how much of it was taken. */
+  private at = -1;
+  private used = 0;
+  constructor(
+    private readonly ring: ByteRing,
+    private readonly ahead: ReadAhead,
+    private readonly index: number,
+    private readonly size: number,
+  ) {}
+
+  /** Reads from `offset` (sequential reads only); -1 when the ring cannot serve it. */
+  read(offset: number, into: Uint8Array): number {
+    if (offset !== this.pos) return -1;
+    const want = Math.max(0, Math.min(into.length, this.size - offset));
+    let done = 0;
+    while (done < want) {
+      if (this.at < 0) {
+        this.at = this.ahead.record(this.index);
+        this.used = 0;
+        if (this.at < 0 || this.ring.word(this.at, 0) === FAILED) break;
+      }
+      const bytes = this.ring.data(this.at);
+      const n = Math.min(want - done, bytes.length - this.used);
+      into.set(bytes.subarray(this.used, this.used + n), done);
+      done += n;
+      this.used += n;
+      if (this.used === bytes.length) this.close();
+    }
+    this.pos += done;
+    return done === 0 && want > 0 ? -1 : done;
+  }
+
+  close(): void {
+    if (this.at >= 0) this.ring.release(this.at);
+    this.at = -1;
+  }
+}
+
+/** A file of a source tree: read from the ring when the worker has it, directly otherwise. */
+class AheadContent extends HostFileContent {
+  constructor(
+    path: HostPath,
+    size: number,
+    private readonly ahead: ReadAhead,
+    private readonly index: number,
+  ) {
+    super(path, size);
+  }
+
+  override open(): ContentReader {
+    const ring = this.size > 0 ? this.ahead.take(this.index) : undefined;
+    if (!ring) return super.open();
+    let direct: ContentReader | undefined;
+    return {
+      read: (offset, into) => {
+        if (!direct) {
+          const n = ring.read(offset, into);
+          if (n >= 0 && (n === into.length || offset + n === this.size)) return n;
+          // Out of order, or the worker stopped: the rest comes straight from the file.
+          ring.close();
+          direct = super.open();
+          if (n > 0) return n + direct.read(offset + n, into.subarray(n));
+        }
+        return direct.read(offset, into);
+      },
+      close: () => {
+        ring.close();
+        direct?.close();
+      },
+    };
+  }
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { showHost } from './host-path.js';
 import { bytesToName, printableName } from './name-bytes.js';
@@ -7,7 +7,7 @@ import type { FileTree } from './tree.js';
 /**
  * Extended attributes of a host directory tree. Node has no xattr API, so kiln runs
  * `getfattr -R -d -m - -e base64 -P -h` (Debian's `attr`) once over the whole tree and parses
- * its output: one process, whatever the number of files. Names (paths and attribute names)
+ * its output: one process, whatever the number of files, run while the tree is walked. Names (paths and attribute names)
  * come octal-escaped (`\012`, `\075` for '=', `\134` for '\') with other bytes raw in the C
  * locale, so they are kept as bytes; values are base64. `-P -h`: symlinks are neither followed
  * into nor read through (a symlink's own xattrs are its own).
@@ -82,29 +82,70 @@ export function parseGetfattr(out: Buffer): Map<string, Map<string, Uint8Array>>
   return result;
 }
 
+/** The getfattr run of the worker: what spawnSync gave, or how it failed to start. */
+interface GetfattrRun {
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  status: number | null;
+  error?: { code?: string; message: string };
+}
+
 /**
- * Reads the xattrs of every file under `root` into `tree` (whose paths are `root`'s). Files the
- * tree does not hold (changed since the walk) are ignored.
+ * The worker that runs getfattr, as source (run with `eval`: no module file to find, under tests
+ * or built). It posts the run's outcome and raises a flag the main thread waits on.
  */
-export function readHostXattrs(root: string, tree: FileTree, options: XattrReadOptions = {}): void {
-  if (options.xattrs === false) return;
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { spawnSync } = require('node:child_process');
+const { root, args, port, flag } = workerData;
+const r = spawnSync('getfattr', args, { cwd: root, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+const error = r.error ? { code: r.error.code, message: r.error.message } : undefined;
+port.postMessage({ stdout: r.stdout ?? new Uint8Array(0), stderr: r.stderr ?? new Uint8Array(0), status: r.status, error });
+Atomics.store(flag, 0, 1);
+Atomics.notify(flag, 0);
+`;
+
+/** Extended attributes being read in the background; `apply` waits for them and puts them into the tree. */
+export interface PendingXattrs {
+  apply(tree: FileTree): void;
+}
+
+/**
+ * Starts reading the xattrs of every file under `root`: getfattr runs while the caller walks
+ * the tree (a worker thread waits for it, so the caller's thread does not). `apply` then puts
+ * them into the tree built from `root` (same paths); files the tree does not hold (changed
+ * since the walk) are ignored.
+ */
+export function startReadingXattrs(root: string, options: XattrReadOptions = {}): PendingXattrs {
+  if (options.xattrs === false) return { apply() {} };
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const args = ['-R', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '-P', '-h', '.'];
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { root, args, port: port2, flag }, transferList: [port2] });
+  worker.unref();
+  port1.unref();
+  return {
+    apply(tree) {
+      while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0);
+      const run = receiveMessageOnPort(port1)?.message as GetfattrRun | undefined;
+      port1.close();
+      if (!run) throw new Error('the getfattr worker ended without a result');
+      applyGetfattr(root, tree, run, options);
+    },
+  };
+}
+
+function applyGetfattr(root: string, tree: FileTree, r: GetfattrRun, options: XattrReadOptions): void {
   const warn = options.onWarning ?? defaultWarn;
-  const r = spawnSync('getfattr', ['-R', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '-P', '-h', '.'], {
-    cwd: root,
-    env: { ...process.env, LC_ALL: 'C' },
-    maxBuffer: 1 << 30,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   if (r.error) {
-    const code = (r.error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
+    if (r.error.code === 'ENOENT') {
       if (!missingWarned || options.onWarning) warn(`extended attributes (xattrs) of the files in '${showHost(root)}' were not read: getfattr is not installed (Debian package 'attr')`);
       missingWarned = true;
       return;
     }
     throw new KilnError('xattr-read', `cannot read the extended attributes of '${showHost(root)}': getfattr failed: ${r.error.message}`);
   }
-  const found = parseGetfattr(r.stdout);
+  const found = parseGetfattr(Buffer.from(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength));
   for (const [path, attrs] of found) {
     const inode = tree.get(path);
     if (!inode || attrs.size === 0) continue;
@@ -112,7 +153,7 @@ export function readHostXattrs(root: string, tree: FileTree, options: XattrReadO
     inode.xattrs = map;
   }
   if (r.status !== 0) {
-    const lines = r.stderr
+    const lines = Buffer.from(r.stderr.buffer, r.stderr.byteOffset, r.stderr.byteLength)
       .toString('latin1')
       .split('\n')
       .filter((l) => l.trim() !== '');
