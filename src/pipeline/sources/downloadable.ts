@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
+import { compareNames, type FileTree } from '../../fs/tree.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
+import { globToRegExp } from '../util/glob.js';
 import { BaseSource } from './base.js';
 import { DigestMismatch, downloadToCache } from './download.js';
 import type { SourceContext } from './kind.js';
@@ -108,5 +110,19 @@ export abstract class DownloadableSource extends BaseSource {
 
   cachedFiles(ctx: SourceContext): { sha256: string; path: string }[] {
     return this.isCached(ctx) ? [{ sha256: this.ref as string, path: this.cachedPath(ctx) }] : [];
+  }
+
+  /** The base-dir match of an unpacked archive (tar, zip): the first, in sorted order, of the archive's directories the glob matches. */
+  protected matchBaseDir(tree: FileTree, baseDir: string | undefined): string {
+    if (baseDir === undefined) return '';
+    const re = globToRegExp(baseDir);
+    const dirs: string[] = [];
+    for (const [path, inode] of tree.walk()) if (path !== '' && inode.type === 'dir' && re.test(path)) dirs.push(path);
+    dirs.sort(compareNames);
+    if (dirs.length === 0) {
+      const top = tree.children('').filter((n) => tree.get(n)?.type === 'dir');
+      throw this.error('base-dir', 'tar-no-base-dir', `base-dir '${baseDir}' matches no directory in the archive${top.length ? ` (top-level directories: ${top.slice(0, 8).join(', ')})` : ' (it has no directories)'}`, "set base-dir to one of them, or to '' to stage the archive root");
+    }
+    return dirs[0]!;
   }
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { compareNames, type FileTree } from '../../fs/tree.js';
+import type { FileTree } from '../../fs/tree.js';
 import { writeAll, writeFileDurably } from '../cache/host-write.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
-import { globToRegExp } from '../util/glob.js';
 import { DownloadableSource } from './downloadable.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree } from './tree-ops.js';
@@ -47,24 +46,11 @@ export class TarSource extends DownloadableSource {
     return plain;
   }
 
-  /** The base-dir match: the first, in sorted order, of the archive's directories the glob matches. */
-  private selectBaseDir(tree: FileTree): string {
-    if (this.baseDir === undefined) return '';
-    const re = globToRegExp(this.baseDir);
-    const dirs: string[] = [];
-    for (const [path, inode] of tree.walk()) if (path !== '' && inode.type === 'dir' && re.test(path)) dirs.push(path);
-    dirs.sort(compareNames);
-    if (dirs.length === 0) {
-      const top = tree.children('').filter((n) => tree.get(n)?.type === 'dir');
-      throw this.error('base-dir', 'tar-no-base-dir', `base-dir '${this.baseDir}' matches no directory in the archive${top.length ? ` (top-level directories: ${top.slice(0, 8).join(', ')})` : ' (it has no directories)'}`, "set base-dir to one of them, or to '' to stage the archive root");
-    }
-    return dirs[0]!;
-  }
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
     const archive = await this.plainArchive(ctx);
     const whole = await archiveTree(archive, `${this.label}: ${archive}`, this.fail);
-    const base = this.selectBaseDir(whole);
+    const base = this.matchBaseDir(whole, this.baseDir);
     checkSymlinks(whole, base, this.directory, this.fail);
     overlayTree(tree, this.directory, whole, base);
   }

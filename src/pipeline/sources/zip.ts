@@ -2,9 +2,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import type { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
-import { compareNames, FileTree } from '../../fs/tree.js';
+import { FileTree } from '../../fs/tree.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
-import { globToRegExp } from '../util/glob.js';
 import { DownloadableSource } from './downloadable.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree, resolveInside } from './tree-ops.js';
@@ -126,20 +125,10 @@ export class ZipSource extends DownloadableSource {
     return tree;
   }
 
-  /** The base-dir match: the first, in sorted order, of the archive's directories the glob matches. */
-  private selectBaseDir(tree: FileTree): string {
-    if (this.baseDir === undefined) return '';
-    const re = globToRegExp(this.baseDir);
-    const dirs: string[] = [];
-    for (const [path, inode] of tree.walk()) if (path !== '' && inode.type === 'dir' && re.test(path)) dirs.push(path);
-    dirs.sort(compareNames);
-    if (dirs.length === 0) throw this.error('base-dir', 'tar-no-base-dir', `base-dir '${this.baseDir}' matches no directory in the archive`, "set base-dir to one of its directories, or to '' to stage the archive root");
-    return dirs[0]!;
-  }
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
     const whole = this.archiveTree(this.cachedPath(ctx), ctx);
-    overlayTree(tree, this.directory, whole, this.selectBaseDir(whole));
+    overlayTree(tree, this.directory, whole, this.matchBaseDir(whole, this.baseDir));
   }
 }
 
