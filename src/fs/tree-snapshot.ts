@@ -29,10 +29,12 @@ function sameTime(a: Float64Array, at: number, t: Timestamp | undefined): boolea
 
 export class TreeSnapshot {
   private constructor(
-    private readonly paths: string[],
+    /** Every path, in the tree's walk order (parents first, names in byte order). */
+    readonly paths: readonly string[],
     /** Index into `inodes` of each path's inode. */
-    private readonly inodeIndex: Uint32Array,
-    private readonly inodes: Inode[],
+    readonly inodeIndex: Uint32Array,
+    /** The distinct inodes, in the order the walk first meets them. */
+    readonly inodes: readonly Inode[],
     private readonly fields: Float64Array,
     /** Symlink targets and xattrs, by inode index, where there are any. */
     private readonly extra: Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>,
@@ -68,11 +70,6 @@ export class TreeSnapshot {
       inodeIndex.push(i);
     }
     return new TreeSnapshot(paths, Uint32Array.from(inodeIndex), inodes, fields.slice(0, inodes.length * FIELDS), extra);
-  }
-
-  /** The tree's walk as it was recorded: `tree.walk()` without sorting every directory again. */
-  *walk(): Generator<[string, Inode]> {
-    for (let n = 0; n < this.paths.length; n++) yield [this.paths[n]!, this.inodes[this.inodeIndex[n]!]!];
   }
 
   /**

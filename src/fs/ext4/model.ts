@@ -1,7 +1,8 @@
 import { createHash } from '../checksum/sha256.js';
 import { KilnError } from '../../errors.js';
 import { hasRawBytes, nameToBytes, printableName } from '../name-bytes.js';
-import { type FileTree, makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
+import { makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
+import type { TreeSnapshot } from '../tree-snapshot.js';
 import { FAST_SYMLINK_MAX, FIRST_INO, FT, LINK_MAX, LOST_FOUND_INO, NAME_MAX, ROOT_INO } from './constants.js';
 import { layoutDirectory, type DirChild, type DirLayout } from './directory.js';
 import { formatUuid } from '../uuid.js';
@@ -61,13 +62,36 @@ export function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
   return t;
 }
 
-/** `walk` is the tree's walk (`tree.walk()`), or a recording of it (TreeSnapshot.walk). */
-export function buildModel(tree: FileTree, opts: ResolvedOptions, walk: Iterable<[string, Inode]> = tree.walk()): Ext4Model {
+/**
+ * Names as bytes in shared blocks: a directory entry's name is a view into one, not an array
+ * of its own (a buffer per name costs a hundred bytes and an allocation, times every path).
+ */
+class NamePool {
+  private block = new Uint8Array(0);
+  private used = 0;
+  bytes(name: string): Uint8Array {
+    if (hasRawBytes(name)) return bytesOf(name);
+    if (this.block.length - this.used < name.length * 3) {
+      this.block = new Uint8Array(Math.max(1 << 16, name.length * 3));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += utf8.encodeInto(name, this.block.subarray(at)).written;
+    return this.block.subarray(at, this.used);
+  }
+}
+
+/** The model of the tree `snapshot` was taken of (its recorded walk: parents first, names in byte order). */
+export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4Model {
   const bs = opts.blockSize;
   const fsTime = opts.sourceDateEpoch ?? 0;
   const records: (InodeRecord | undefined)[] = [];
-  const inoOf = new Map<Inode, number>();
-  const children = new Map<string, DirChild[]>();
+  const { paths, inodeIndex, inodes } = snapshot;
+  /** Inode number by the snapshot's index of the inode (0: not numbered yet). */
+  const inoOf = new Int32Array(inodes.length);
+  /** Each directory's inode number and entries, by path. */
+  const dirs = new Map<string, { ino: number; entries: DirChild[] }>();
+  const names = new NamePool();
   const digest = createHash('sha256');
   digest.update(`kiln-ext4\0${opts.label}\0${bs}\0${opts.inodeRatio ?? '-'}\0${opts.journal}\0${opts.reservedPercent}\0${opts.sourceDateEpoch ?? '-'}\0`);
   // Identities follow what lands on disk, so times are digested after clamping.
@@ -79,22 +103,24 @@ export function buildModel(tree: FileTree, opts: ResolvedOptions, walk: Iterable
   let next = FIRST_INO + 1;
   let contentBytes = 0;
 
-  const lf = tree.get('lost+found');
-  if (lf && lf.type !== 'dir') {
+  const lf = paths.indexOf('lost+found');
+  if (lf >= 0 && inodes[inodeIndex[lf]!]!.type !== 'dir') {
     throw new KilnError('bad-tree', "'lost+found' in the tree is not a directory; ext4 needs that name for its lost+found directory", 'rename or remove it');
   }
-  for (const [path, node] of walk) {
-    let ino = inoOf.get(node);
-    const name = path === '' ? '' : path.slice(path.lastIndexOf('/') + 1);
-    const nameBytes = bytesOf(name);
+  for (let n = 0; n < paths.length; n++) {
+    const path = paths[n]!;
+    const node = inodes[inodeIndex[n]!]!;
+    const slash = path.lastIndexOf('/');
+    const nameBytes = names.bytes(path.slice(slash + 1));
     const where = (): string => printableName(path);
     if (nameBytes.length > NAME_MAX) {
       throw new KilnError('name-too-long', `'${where()}': the name is ${nameBytes.length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
     }
     if (nameBytes.includes(0)) throw new KilnError('bad-name', `'${where()}': names cannot contain NUL bytes`);
-    if (ino === undefined) {
+    let ino = inoOf[inodeIndex[n]!]!;
+    if (ino === 0) {
       ino = path === '' ? ROOT_INO : path === 'lost+found' ? LOST_FOUND_INO : next++;
-      inoOf.set(node, ino);
+      inoOf[inodeIndex[n]!] = ino;
       const rec: InodeRecord = { ino, node, path, links: 0 };
       if (node.type === 'symlink') {
         rec.symlink = bytesOf(node.target ?? '');
@@ -118,28 +144,27 @@ export function buildModel(tree: FileTree, opts: ResolvedOptions, walk: Iterable
     if (rec.links > LINK_MAX && node.type !== 'dir') {
       throw new KilnError('too-many-links', `'${printableName(rec.path)}' has more than ${LINK_MAX} hard links`, 'ext4 allows at most 65000 links to one file');
     }
-    if (node.type === 'dir') children.set(path, []);
-    if (path !== '') children.get(parentOf(path))!.push({ name: nameBytes, ino, fileType: FILE_TYPES[node.type] });
+    if (node.type === 'dir') dirs.set(path, { ino, entries: [] });
+    if (path !== '') dirs.get(slash < 0 ? '' : path.slice(0, slash))!.entries.push({ name: nameBytes, ino, fileType: FILE_TYPES[node.type] });
   }
   if (!records[LOST_FOUND_INO]) {
     const node = makeInode('dir', 0o700, { mtime: { sec: fsTime, nsec: 0 } });
     records[LOST_FOUND_INO] = { ino: LOST_FOUND_INO, node, path: 'lost+found', links: 1 };
-    children.set('lost+found', []);
-    children.get('')!.unshift({ name: utf8.encode('lost+found'), ino: LOST_FOUND_INO, fileType: FT.DIR });
+    dirs.set('lost+found', { ino: LOST_FOUND_INO, entries: [] });
+    dirs.get('')!.entries.unshift({ name: utf8.encode('lost+found'), ino: LOST_FOUND_INO, fileType: FT.DIR });
   }
   const sum = digest.digest();
   const uuid = opts.uuid ?? uuidFrom(sum, 5);
   const hashSeed = opts.hashSeed ?? uuidFrom(createHash('sha256').update(sum).update('hash seed').digest(), 4);
 
   // Directories: layouts and link counts (2 + subdirectories; 1 when past the limit, per dir_nlink).
-  for (const [path, list] of children) {
-    const ino = path === '' ? ROOT_INO : path === 'lost+found' ? LOST_FOUND_INO : inoOf.get(tree.get(path)!)!;
+  for (const [path, { ino, entries }] of dirs) {
     const rec = records[ino]!;
-    const parent = path === '' ? ROOT_INO : path === 'lost+found' ? ROOT_INO : inoOf.get(tree.get(parentOf(path))!)!;
+    const parent = path === '' || path === 'lost+found' ? ROOT_INO : dirs.get(parentOf(path))!.ino;
     // mke2fs gives lost+found 16 KiB (at least two blocks) so fsck can link files in without allocating.
     const minBlocks = ino === LOST_FOUND_INO ? Math.max(2, Math.min(12, 16384 / bs)) : 1;
-    rec.dir = { parent, layout: layoutDirectory(list, bs, hashSeed, minBlocks) };
-    const subdirs = list.reduce((n, c) => n + (c.fileType === FT.DIR ? 1 : 0), 0);
+    rec.dir = { parent, layout: layoutDirectory(entries, bs, hashSeed, minBlocks) };
+    const subdirs = entries.reduce((k, c) => k + (c.fileType === FT.DIR ? 1 : 0), 0);
     rec.links = 2 + subdirs >= LINK_MAX ? 1 : 2 + subdirs;
   }
   return { records, maxIno: Math.max(FIRST_INO, next - 1), uuid, hashSeed, contentBytes, fsTime };

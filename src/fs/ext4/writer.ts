@@ -84,7 +84,7 @@ function modelOf(tree: FileTree, opts: ResolvedOptions): Ext4Model {
   const recent = models.get(tree) ?? [];
   for (const e of recent) if (e.key === key && e.snapshot.matches(tree)) return e.model;
   const snapshot = TreeSnapshot.of(tree);
-  const model = buildModel(tree, opts, snapshot.walk());
+  const model = buildModel(snapshot, opts);
   models.set(tree, [{ key, snapshot, model }, ...recent.slice(0, 1)]);
   return model;
 }
