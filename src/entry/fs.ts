@@ -1,6 +1,6 @@
 /**
  * kiln-image/fs: the filesystem writers and readers over memory. Browser-safe: nothing reachable
- * from here uses a Node built-in, `Buffer` or `process` (test/build/browser-entries.test.ts).
+ * from here uses a Node built-in, `Buffer` or `process` (test/entry/browser-entries.test.ts).
  *
  * @module kiln-image/fs
  */

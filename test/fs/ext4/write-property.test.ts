@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KilnError, SparseFileTarget, planExt4, writeExt4, type BlockTarget } from '../../src/index.js';
-import { propertyRuns } from '../helpers/tools.js';
+import { KilnError, SparseFileTarget, planExt4, writeExt4, type BlockTarget } from '../../../src/index.js';
+import { propertyRuns } from '../../helpers/tools.js';
 import { buildTree, treeSpecArb } from './arbitrary.js';
 
 import { debugfsMismatches, e2fsckProblems, readerMismatches } from './write-verify.js';

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../helpers/tools.js';
+import { run } from '../../helpers/tools.js';
 import { e2fsckProblems } from './write-verify.js';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ext4-cli-'));
 
 function kiln(args: string[], env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {

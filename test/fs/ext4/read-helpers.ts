@@ -9,9 +9,9 @@ import { closeSync, ftruncateSync, linkSync, lchownSync, chmodSync, lutimesSync,
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { FsReader, FsStat } from '../../src/fs/reader.js';
-import type { NodeType } from '../../src/fs/tree.js';
-import { run } from '../helpers/tools.js';
+import type { FsReader, FsStat } from '../../../src/fs/reader.js';
+import type { NodeType } from '../../../src/fs/tree.js';
+import { run } from '../../helpers/tools.js';
 
 export type SpecKind = Exclude<NodeType, never>;
 

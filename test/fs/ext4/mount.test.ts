@@ -11,8 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTree, SparseFileTarget, planExt4, readContent, writeExt4, type Inode } from '../../src/index.js';
-import { requireTool, run } from '../helpers/tools.js';
+import { FileTree, SparseFileTarget, planExt4, readContent, writeExt4, type Inode } from '../../../src/index.js';
+import { requireTool, run } from '../../helpers/tools.js';
 import { buildTree, treeSpecArb } from './arbitrary.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ext4-mount-'));

@@ -7,7 +7,7 @@
  * readably, then built into a FileTree.
  */
 import fc from 'fast-check';
-import { FileTree, type Timestamp } from '../../src/index.js';
+import { FileTree, type Timestamp } from '../../../src/index.js';
 
 export interface FileSpec {
   kind: 'file';

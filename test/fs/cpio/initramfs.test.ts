@@ -5,14 +5,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTree, KilnError, readContent, type Inode } from '../../src/index.js';
-import type { FileContent } from '../../src/fs/file-content.js';
-import { initramfsBytes } from '../../src/fs/cpio/newc-writer.js';
-import { parseNewc } from '../../src/fs/cpio/newc-header.js';
-import { propertyRuns, requireTool, run, runBuffer } from '../helpers/tools.js';
+import { FileTree, KilnError, readContent, type Inode } from '../../../src/index.js';
+import type { FileContent } from '../../../src/fs/file-content.js';
+import { initramfsBytes } from '../../../src/fs/cpio/newc-writer.js';
+import { parseNewc } from '../../../src/fs/cpio/newc-header.js';
+import { propertyRuns, requireTool, run, runBuffer } from '../../helpers/tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-cpio-'));
-const repo = new URL('../..', import.meta.url).pathname;
+const repo = new URL('../../..', import.meta.url).pathname;
 const gunzip = (b: Uint8Array): Buffer => execFileSync('gzip', ['-dc'], { input: b, maxBuffer: 1 << 30 });
 
 /** `cpio -tv --numeric-uid-gid` as {name → line fields}. */
@@ -168,7 +168,7 @@ test('files of 4 GiB or more are refused before anything is written', async () =
   const huge: FileContent = { size: 2 ** 32, open: () => ({ read: () => { throw new Error('must not be read'); }, close() {} }) };
   t.file('big', huge);
   let wrote = 0;
-  const { writeInitramfs } = await import('../../src/fs/cpio/initramfs.js');
+  const { writeInitramfs } = await import('../../../src/fs/cpio/initramfs.js');
   await writeInitramfs(t, { write: () => void wrote++ }).then(
     () => assert.unreachable('should refuse'),
     (e: unknown) => assert.ok(e instanceof KilnError && /below 4 GiB/.test(e.message), String(e)),
@@ -183,7 +183,7 @@ test('a file that shrinks while being written fails the write (small and streame
     const shrinking: FileContent = { size, open: () => ({ read: (_off, into) => Math.min(into.length, 10), close() {} }) };
     t.file('b', shrinking);
     t.file('c', 'after');
-    const { writeInitramfs } = await import('../../src/fs/cpio/initramfs.js');
+    const { writeInitramfs } = await import('../../../src/fs/cpio/initramfs.js');
     await writeInitramfs(t, { write() {} }).then(
       () => assert.unreachable('should fail'),
       (e: unknown) => assert.match(String(e), /shrank/),
@@ -198,7 +198,7 @@ test('large files stream through and extract identically with cpio -i', async ()
   t.file('big.bin', big);
   t.mkdir('d');
   t.file('d/small', 'small');
-  t.symlink('d/ln', '../big.bin');
+  t.symlink('d/ln', '../../big.bin');
   const raw = await initramfsBytes(t, { compress: false });
   const x = join(dir, 'x-big');
   mkdirSync(x);
@@ -206,7 +206,7 @@ test('large files stream through and extract identically with cpio -i', async ()
   assert.is(r.status, 0, String(r.stderr));
   assert.equal(new Uint8Array(readFileSync(join(x, 'big.bin'))), big);
   assert.is(readFileSync(join(x, 'd/small'), 'utf8'), 'small');
-  assert.is(readlinkSync(join(x, 'd/ln')), '../big.bin');
+  assert.is(readlinkSync(join(x, 'd/ln')), '../../big.bin');
 });
 
 test('kiln mkinitramfs: directory and tar sources, root owners by default, --keep-owner, atomic output', () => {

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTree, KilnError, MemoryTarget, SparseFileTarget, planExt4, writeExt4, type BlockTarget, type ContentReader, type FileContent } from '../../src/index.js';
-import { run } from '../helpers/tools.js';
+import { FileTree, KilnError, MemoryTarget, SparseFileTarget, planExt4, writeExt4, type BlockTarget, type ContentReader, type FileContent } from '../../../src/index.js';
+import { run } from '../../helpers/tools.js';
 import { debugfsMismatches, e2fsckProblems } from './write-verify.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-ext4-write-'));
@@ -52,7 +52,7 @@ function sample(order: 'forward' | 'reverse'): FileTree {
   const files: (() => void)[] = [
     () => t.file('etc/passwd', 'root:x:0:0::/root:/bin/sh\n', { mode: 0o644 }),
     () => t.file('usr/tool', new Uint8Array(9000).fill(7), { mode: 0o4755, xattrs: { 'security.capability': new Uint8Array(20).fill(1) } }),
-    () => t.symlink('etc/link', '../usr/tool'),
+    () => t.symlink('etc/link', '../../usr/tool'),
     () => t.device('etc/tty', 'char', 4, 1),
   ];
   for (const s of steps) s();

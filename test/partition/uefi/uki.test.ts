@@ -4,17 +4,17 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KilnError } from '../../src/errors.js';
-import { COFF_FILE_HEADER } from '../../src/partition/uefi/coff-file-header.js';
-import { CERTIFICATE_TABLE, DATA_DIRECTORY } from '../../src/partition/uefi/data-directory.js';
-import { OPTIONAL_HEADER } from '../../src/partition/uefi/optional-header.js';
-import { readPeImage } from '../../src/partition/uefi/pe-image.js';
-import { SECTION_HEADER } from '../../src/partition/uefi/section-header.js';
-import { kernelRelease, SETUP_HEADER, SETUP_HEADER_MAGIC } from '../../src/partition/uefi/setup-header.js';
-import { debianKernel } from '../helpers/boot-kernel.js';
-import { writeUki, type UkiParts } from '../../src/partition/uefi/uki.js';
-import { fakeKernel, makeStub, systemdStub } from '../helpers/uefi.js';
-import { propertyRuns, run } from '../helpers/tools.js';
+import { KilnError } from '../../../src/errors.js';
+import { COFF_FILE_HEADER } from '../../../src/partition/uefi/coff-file-header.js';
+import { CERTIFICATE_TABLE, DATA_DIRECTORY } from '../../../src/partition/uefi/data-directory.js';
+import { OPTIONAL_HEADER } from '../../../src/partition/uefi/optional-header.js';
+import { readPeImage } from '../../../src/partition/uefi/pe-image.js';
+import { SECTION_HEADER } from '../../../src/partition/uefi/section-header.js';
+import { kernelRelease, SETUP_HEADER, SETUP_HEADER_MAGIC } from '../../../src/partition/uefi/setup-header.js';
+import { debianKernel } from '../../helpers/boot-kernel.js';
+import { writeUki, type UkiParts } from '../../../src/partition/uefi/uki.js';
+import { fakeKernel, makeStub, systemdStub } from '../../helpers/uefi.js';
+import { propertyRuns, run } from '../../helpers/tools.js';
 
 /**
  * The UKI writer against binutils: objdump must read every section where the writer put it

@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, lstatSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSource, readContent, type FileTree, type FsReader } from '../../src/index.js';
-import { readFat } from '../../src/fs/fat/index.js';
-import { clampTimestamp } from '../../src/fs/fat/time.js';
+import { FileSource, readContent, type FileTree, type FsReader } from '../../../src/index.js';
+import { readFat } from '../../../src/fs/fat/index.js';
+import { clampTimestamp } from '../../../src/fs/fat/time.js';
 import { spawnSync } from 'node:child_process';
-import { requireTool } from '../helpers/tools.js';
+import { requireTool } from '../../helpers/tools.js';
 
 const checked = new Set<string>();
 /** Runs an oracle tool (checked installed once per process: hundreds of runs per test). */

@@ -12,9 +12,9 @@ import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INODE_FLAG } from '../../src/fs/ext4/constants.js';
-import { FileSource, readExt4, type FsStat } from '../../src/index.js';
-import { propertyRuns, run } from '../helpers/tools.js';
+import { INODE_FLAG } from '../../../src/fs/ext4/constants.js';
+import { FileSource, readExt4, type FsStat } from '../../../src/index.js';
+import { propertyRuns, run } from '../../helpers/tools.js';
 import {
   debugfsStats,
   expectedContent,

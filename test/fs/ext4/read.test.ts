@@ -8,11 +8,11 @@ import * as assert from 'uvu/assert';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExtentHeader } from '../../src/fs/ext4/extent.js';
-import { DxRootInfo, DX_ROOT_INFO_OFFSET } from '../../src/fs/ext4/htree.js';
-import { INODE_FLAG } from '../../src/fs/ext4/constants.js';
-import { FileSource, FileTree, MemoryTarget, planExt4, readExt4, writeExt4, type Ext4Reader } from '../../src/index.js';
-import { run } from '../helpers/tools.js';
+import { ExtentHeader } from '../../../src/fs/ext4/extent.js';
+import { DxRootInfo, DX_ROOT_INFO_OFFSET } from '../../../src/fs/ext4/htree.js';
+import { INODE_FLAG } from '../../../src/fs/ext4/constants.js';
+import { FileSource, FileTree, MemoryTarget, planExt4, readExt4, writeExt4, type Ext4Reader } from '../../../src/index.js';
+import { run } from '../../helpers/tools.js';
 import { pieceBytes, readerWalk } from './read-helpers.js';
 
 const dirs: string[] = [];

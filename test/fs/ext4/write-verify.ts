@@ -7,9 +7,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSource, readContent, readExt4, type FileTree, type Inode, type Timestamp } from '../../src/index.js';
+import { FileSource, readContent, readExt4, type FileTree, type Inode, type Timestamp } from '../../../src/index.js';
 import { spawnSync } from 'node:child_process';
-import { requireTool } from '../helpers/tools.js';
+import { requireTool } from '../../helpers/tools.js';
 
 /** Tools resolved once: a property run spawns them hundreds of times. */
 const tools = new Map<string, string>();

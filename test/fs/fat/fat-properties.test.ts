@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileTree, KilnError, MemoryTarget, SparseFileTarget, planFat, writeFat, type FatOptions, type FatType } from '../../src/index.js';
-import { caseFoldKey } from '../../src/fs/fat/names.js';
-import { computeGeometry } from '../../src/fs/fat/geometry.js';
-import { propertyRuns } from '../helpers/tools.js';
+import { FileTree, KilnError, MemoryTarget, SparseFileTarget, planFat, writeFat, type FatOptions, type FatType } from '../../../src/index.js';
+import { caseFoldKey } from '../../../src/fs/fat/names.js';
+import { computeGeometry } from '../../../src/fs/fat/geometry.js';
+import { propertyRuns } from '../../helpers/tools.js';
 import { diffExpected, expectedOf, fsckClean, mcopyOut, mdirPaths, readImage, readerView, tempDir } from './fat-helpers.js';
 
 const work = tempDir('fat-prop');

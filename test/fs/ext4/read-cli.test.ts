@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync, ftruncateSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openImage, parseImageRef } from '../../src/index.js';
-import { run } from '../helpers/tools.js';
+import { openImage, parseImageRef } from '../../../src/index.js';
+import { run } from '../../helpers/tools.js';
 import { pieceBytes } from './read-helpers.js';
 
-const root = new URL('../..', import.meta.url).pathname;
+const root = new URL('../../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'kiln-image-cli-'));
 const src = join(work, 'src');
 const fsImage = join(work, 'fs.img');

@@ -3,15 +3,15 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KilnError } from '../../src/errors.js';
-import { MemoryTarget } from '../../src/fs/memory-target.js';
-import { SubSource } from '../../src/fs/block-target.js';
-import { assembleDiskToMemory } from '../../src/partition/assemble.js';
-import { nodeDiskHost } from '../../src/partition/disk-file.js';
-import { openFilesystem, readPartitions } from '../../src/partition/image.js';
-import { readLayoutFile } from '../../src/partition/layout.js';
-import { writeUki } from '../../src/partition/uefi/uki.js';
-import { fakeKernel, makeStub, systemdStub, systemdStubPath } from '../helpers/uefi.js';
+import { KilnError } from '../../../src/errors.js';
+import { MemoryTarget } from '../../../src/fs/memory-target.js';
+import { SubSource } from '../../../src/fs/block-target.js';
+import { assembleDiskToMemory } from '../../../src/partition/assemble.js';
+import { nodeDiskHost } from '../../../src/partition/disk-file.js';
+import { openFilesystem, readPartitions } from '../../../src/partition/image.js';
+import { readLayoutFile } from '../../../src/partition/layout.js';
+import { writeUki } from '../../../src/partition/uefi/uki.js';
+import { fakeKernel, makeStub, systemdStub, systemdStubPath } from '../../helpers/uefi.js';
 
 /**
  * A layout's `uki:` block: the image built while the disk is planned lands where firmware

@@ -15,8 +15,8 @@ import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSource, planExt4, readExt4, treeFromDirectory, withSparseFile, writeExt4, type FsStat } from '../../src/index.js';
-import { propertyRuns, run } from '../helpers/tools.js';
+import { FileSource, planExt4, readExt4, treeFromDirectory, withSparseFile, writeExt4, type FsStat } from '../../../src/index.js';
+import { propertyRuns, run } from '../../helpers/tools.js';
 import { debugfsStats, imageKiB, materialize, mke2fs, rdump, readerWalk, treeSpecArb, type DebugfsStat, type TreeSpec } from './read-helpers.js';
 
 /** What must be equal between the two images, per path. */

@@ -2,12 +2,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileSource, FileTree, MemoryTarget, readFat, writeFat } from '../../src/index.js';
-import { BootSector, Fat32Bpb } from '../../src/fs/fat/boot-sector.js';
-import { computeGeometry, type FatGeometry } from '../../src/fs/fat/geometry.js';
-import { ShortNameAllocator, decodeShortName, encodeLfnEntries, exactShortName, lfnChecksum, packedToBytes } from '../../src/fs/fat/names.js';
-import { decodeFatTime, encodeFatTime } from '../../src/fs/fat/time.js';
-import { run } from '../helpers/tools.js';
+import { FileSource, FileTree, MemoryTarget, readFat, writeFat } from '../../../src/index.js';
+import { BootSector, Fat32Bpb } from '../../../src/fs/fat/boot-sector.js';
+import { computeGeometry, type FatGeometry } from '../../../src/fs/fat/geometry.js';
+import { ShortNameAllocator, decodeShortName, encodeLfnEntries, exactShortName, lfnChecksum, packedToBytes } from '../../../src/fs/fat/names.js';
+import { decodeFatTime, encodeFatTime } from '../../../src/fs/fat/time.js';
+import { run } from '../../helpers/tools.js';
 import { MTOOLS_ENV, tempDir } from './fat-helpers.js';
 
 const work = tempDir('fat-geo');

@@ -5,12 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryTarget, KilnError } from '../../src/index.js';
-import { readSwap, writeSwap } from '../../src/fs/swap.js';
-import { propertyRuns, run } from '../helpers/tools.js';
+import { MemoryTarget, KilnError } from '../../../src/index.js';
+import { readSwap, writeSwap } from '../../../src/fs/swap.js';
+import { propertyRuns, run } from '../../helpers/tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-swap-'));
-const repo = new URL('../..', import.meta.url).pathname;
+const repo = new URL('../../..', import.meta.url).pathname;
 
 function blkid(path: string): Record<string, string> {
   const out = run('blkid', ['-p', '-o', 'export', path]).stdout;

@@ -4,16 +4,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeUki } from '../../src/partition/uefi/uki.js';
-import { fakeKernel, systemdStub, systemdStubPath } from '../helpers/uefi.js';
-import { run } from '../helpers/tools.js';
+import { writeUki } from '../../../src/partition/uefi/uki.js';
+import { fakeKernel, systemdStub, systemdStubPath } from '../../helpers/uefi.js';
+import { run } from '../../helpers/tools.js';
 
 /**
  * `kiln mkuki`: the same bytes as the library writer, ukify's TEXT|@PATH arguments, an existing
  * output refused without --force, nothing left behind by a refused stub, --json's shape.
  */
 
-const repo = new URL('../../', import.meta.url).pathname;
+const repo = new URL('../../../', import.meta.url).pathname;
 const MAIN = join(repo, 'src/cli/main.ts');
 const TSX = join(repo, 'node_modules/tsx/dist/esm/index.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-mkuki-'));

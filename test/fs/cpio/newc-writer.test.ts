@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { BytesContent, FileTree } from '../../src/entry/fs.js';
-import { initramfsBytes, initramfsBytesSync } from '../../src/fs/cpio/newc-writer.js';
-import { writeInitramfs } from '../../src/fs/cpio/initramfs.js';
-import type { InitramfsOptions } from '../../src/fs/cpio/initramfs-plan.js';
-import { propertyRuns } from '../helpers/tools.js';
+import { BytesContent, FileTree } from '../../../src/entry/fs.js';
+import { initramfsBytes, initramfsBytesSync } from '../../../src/fs/cpio/newc-writer.js';
+import { writeInitramfs } from '../../../src/fs/cpio/initramfs.js';
+import type { InitramfsOptions } from '../../../src/fs/cpio/initramfs-plan.js';
+import { propertyRuns } from '../../helpers/tools.js';
 
 /**
  * The in-memory newc writer (browser path, no cpio-stream) writes exactly the bytes of Node's
