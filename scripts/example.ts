@@ -1,20 +1,24 @@
 /**
  * `npm run example`: the main job in one command. Builds examples/image rootless (re-pinning
  * only what the Debian archive has dropped since the refs were committed, and saying which),
- * checks the image out, boots it under qemu, drives the console until `hello` prints
- * "Hello World!", and prints where the image is.
+ * checks both images out, boots them under qemu — image-x86_64.bst from the BIOS,
+ * image-uefi-x86_64.bst from UEFI firmware (OVMF) — drives the console until `hello` prints
+ * "Hello World!", and prints where the images are.
  *
- *   KILN_EXAMPLE_OUT   where the image goes (default: ./image in the repository)
+ *   KILN_EXAMPLE_OUT   where the images go (default: ./image and ./image-uefi in the repository)
  *   --cache-dir DIR    passed to kiln (default: kiln's, ~/.cache/kiln)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bootToHello } from './qemu-console.js';
+import { bootToHello, qemuArgs } from './qemu-console.js';
 
 const repo = new URL('../', import.meta.url).pathname;
 const project = join(repo, 'examples/image');
 const out = resolve(process.env.KILN_EXAMPLE_OUT ?? join(repo, 'image'));
+const uefiOut = `${out}-uefi`;
+/** Debian's OVMF (package ovmf): UEFI firmware for qemu. */
+const OVMF = { code: '/usr/share/OVMF/OVMF_CODE.fd', vars: '/usr/share/OVMF/OVMF_VARS.fd' };
 const cli = join(repo, 'dist/cli/main.js');
 const cacheArgs = (() => {
   const i = process.argv.indexOf('--cache-dir');
@@ -43,28 +47,38 @@ function kiln(args: string[]): Promise<number> {
 async function main(): Promise<void> {
   const missing = ['bwrap', 'qemu-system-x86_64'].filter((t) => !which(t));
   if (missing.length > 0) die(`missing ${missing.join(', ')}: install the set-up packages first (README, "Quick start")`);
+  if (!existsSync(OVMF.code) || !existsSync(OVMF.vars)) die(`missing ${OVMF.code}: install the ovmf package (UEFI firmware for qemu) first (README, "Quick start")`);
   if (!existsSync(cli)) die('dist/ is missing: run `npm ci` (it builds kiln) first');
   if (process.getuid?.() === 0) process.stdout.write('example: running as root; kiln does not need it (any user can run this)\n');
   const started = Date.now();
 
   // --fix-missing: pins the archive dropped are re-pinned in examples/image and listed as [fix-missing]
-  if ((await kiln(['build', '--fix-missing', 'image-x86_64.bst'])) !== 0) die('the build failed (see above)');
+  if ((await kiln(['build', '--fix-missing', 'image-x86_64.bst', 'image-uefi-x86_64.bst'])) !== 0) die('the build failed (see above)');
   const built = (Date.now() - started) / 1000;
-  if ((await kiln(['checkout', '--force', 'image-x86_64.bst', out])) !== 0) die('the checkout failed (see above)');
-  const image = join(out, 'sda.img');
-  if (!existsSync(image)) die(`the checkout has no ${image}`);
-
-  process.stdout.write(`\nbooting ${image} under qemu (software emulation; about a minute)\n`);
   const qemu = which('qemu-system-x86_64')!;
-  await bootToHello(qemu, image, {
-    onMilestone: (what, t) => process.stdout.write(`  [${t.toFixed(1)}s] ${what}\n`),
-  }).catch((e: Error) => die(`the boot did not reach Hello World!: ${e.message}`));
-  const st = statSync(image);
-  process.stdout.write(
-    `\nexample: done in ${((Date.now() - started) / 1000).toFixed(0)} s (build ${built.toFixed(0)} s)\n` +
-      `image: ${image} (${(st.size / 2 ** 20).toFixed(0)} MiB, ${((st.blocks * 512) / 2 ** 20).toFixed(0)} MiB allocated)\n` +
-      `boot it yourself: qemu-system-x86_64 -nographic -m 256 -drive file=${image},format=raw\n`,
-  );
+  const lines: string[] = [];
+  for (const [element, dir, uefi] of [
+    ['image-x86_64.bst', out, false],
+    ['image-uefi-x86_64.bst', uefiOut, true],
+  ] as const) {
+    if ((await kiln(['checkout', '--force', element, dir])) !== 0) die('the checkout failed (see above)');
+    const image = join(dir, 'sda.img');
+    if (!existsSync(image)) die(`the checkout has no ${image}`);
+    // the firmware writes its variable store: a copy beside the image, as run-in-qemu.sh makes one
+    const firmware = uefi ? { code: OVMF.code, vars: join(dir, 'vars.fd') } : undefined;
+    if (firmware) copyFileSync(OVMF.vars, firmware.vars);
+    process.stdout.write(`\nbooting ${image} under qemu ${uefi ? 'with UEFI firmware (OVMF)' : 'from the BIOS'} (software emulation; about a minute)\n`);
+    await bootToHello(qemu, image, {
+      ...(firmware && { uefi: firmware }),
+      onMilestone: (what, t) => process.stdout.write(`  [${t.toFixed(1)}s] ${what}\n`),
+    }).catch((e: Error) => die(`the boot did not reach Hello World!: ${e.message}`));
+    const st = statSync(image);
+    lines.push(
+      `${uefi ? 'UEFI image' : 'image'}: ${image} (${(st.size / 2 ** 20).toFixed(0)} MiB, ${((st.blocks * 512) / 2 ** 20).toFixed(0)} MiB allocated)`,
+      `  boot it yourself: qemu-system-x86_64 ${qemuArgs(image, firmware).join(' ')}`,
+    );
+  }
+  process.stdout.write(`\nexample: done in ${((Date.now() - started) / 1000).toFixed(0)} s (build ${built.toFixed(0)} s)\n${lines.join('\n')}\n`);
 }
 
 await main();

@@ -1,8 +1,10 @@
 /**
  * The end-to-end proof (`npm run e2e`): the example project examples/image is built from its
- * committed refs by a non-root user, checked out, booted under qemu (software emulation) and
- * driven over the serial console until `hello` prints "Hello World!"; then the image's
- * partitions are checked with the real tools. The build runs with `--fix-missing`: pins the
+ * committed refs by a non-root user, and both of its images are checked out, booted under qemu
+ * (software emulation) and driven over the serial console until `hello` prints "Hello World!":
+ * image-x86_64.bst (MBR, SYSLINUX) from qemu's BIOS, image-uefi-x86_64.bst (GPT, the EFI system
+ * partition's unified kernel image) from OVMF. Then the images' partitions are checked with the
+ * real tools. The build runs with `--fix-missing`: pins the
  * Debian archive has dropped since they were committed are re-pinned (in the scratch copy of the
  * project) and listed; any other failure fails the run.
  *
@@ -20,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostFileContent } from '../../src/fs/content.js';
 import { bootToHello, repinnedLines } from '../../scripts/qemu-console.js';
-import { requireTool, run } from '../helpers/tools.js';
+import { requireTool, run, runBuffer } from '../helpers/tools.js';
+import { ovmf } from '../helpers/uefi.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const user = process.env.KILN_E2E_USER ?? 'kiln-ci';
@@ -84,13 +87,41 @@ function check(ok: boolean, what: string, detail = ''): void {
   console.log(`ok - ${what}`);
 }
 
+/** The partitions of a disk image as sfdisk --json reads them. */
+function partitions(img: string, label: 'dos' | 'gpt'): { start: number; size: number; type: string; name?: string; bootable?: boolean }[] {
+  const json = run('sfdisk', ['--json', img]).stdout;
+  const t = (JSON.parse(json) as { partitiontable: { label: string; partitions: { start: number; size: number; type: string; name?: string; bootable?: boolean }[] } }).partitiontable;
+  check(t.label === label && t.partitions.length === 3, `sfdisk --json: a ${label} table with three partitions`, json);
+  return t.partitions;
+}
+
 /** The image checks of issue 5: table, filesystems, labels, busybox and hello in the root. */
 function checkImage(img: string, scratch: string): void {
-  const dump = run('sfdisk', ['--dump', img]).stdout;
-  const parts = [...dump.matchAll(/start=\s*(\d+), size=\s*(\d+), type=(\w+)(, bootable)?/g)].map((m) => ({ start: Number(m[1]), size: Number(m[2]), type: m[3]!, boot: !!m[4] }));
-  check(parts.length === 3, 'sfdisk --dump: three partitions', dump);
-  check(parts[0]!.boot && !parts[1]!.boot && !parts[2]!.boot, 'partition 1 is active, the others are not', dump);
-  check(['b', 'c', 'e', '6', '1'].includes(parts[0]!.type) && parts[1]!.type === '83' && parts[2]!.type === '82', 'types: FAT, Linux (83), Linux swap (82)', dump);
+  const parts = partitions(img, 'dos');
+  check(!!parts[0]!.bootable && !parts[1]!.bootable && !parts[2]!.bootable, 'partition 1 is active, the others are not', JSON.stringify(parts));
+  check(['b', 'c', 'e', '6', '1'].includes(parts[0]!.type) && parts[1]!.type === '83' && parts[2]!.type === '82', 'types: FAT, Linux (83), Linux swap (82)', JSON.stringify(parts));
+  checkFilesystems(img, parts, scratch);
+}
+
+/** The UEFI image (issue 16): GPT types and names of the Discoverable Partitions Specification, a FAT32 ESP holding the UKI. */
+function checkUefiImage(img: string, scratch: string): void {
+  const parts = partitions(img, 'gpt');
+  const types = ['C12A7328-F81F-11D2-BA4B-00A0C93EC93B', '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', '0657FD6D-A4AB-43C4-84E5-0933C84B4F4F'];
+  check(parts.every((p, i) => p.type === types[i]), 'GPT types: EFI system, root (x86-64), swap', JSON.stringify(parts));
+  check(parts.map((p) => p.name).join(' ') === 'esp root swap', 'GPT names: esp, root, swap', JSON.stringify(parts));
+  const esp = carve(img, parts[0]!.start * 512, parts[0]!.size * 512, join(scratch, 'esp.img'));
+  check(/32 bit entries/.test(run('fsck.fat', ['-n', '-v', esp]).stdout), 'the ESP is FAT32');
+  check(/LABEL="ESP"/.test(run('blkid', [esp]).stdout), 'blkid: the ESP is labelled ESP');
+  writeFileSync(join(scratch, 'uki.efi'), runBuffer('mtype', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI']));
+  const sections = run('objdump', ['-h', join(scratch, 'uki.efi')]).stdout;
+  check(['.cmdline', '.uname', '.initrd', '.linux'].every((n) => sections.includes(` ${n} `)), '\\EFI\\BOOT\\BOOTX64.EFI is a UKI: objdump -h shows .cmdline, .uname, .initrd and .linux', sections);
+  rmSync(join(scratch, 'uki.efi'));
+  rmSync(esp);
+  checkFilesystems(img, parts, scratch);
+}
+
+/** Both images: fsck of every filesystem, labels, busybox and hello in the root. */
+function checkFilesystems(img: string, parts: { start: number; size: number }[], scratch: string): void {
   const [p1, p2, p3] = parts.map((p, i) => carve(img, p.start * 512, p.size * 512, join(scratch, `p${i + 1}.img`)));
   const fat = run('fsck.fat', ['-n', p1!], { allowFail: true });
   check(fat.status === 0, 'fsck.fat -n on partition 1', fat.stdout + fat.stderr);
@@ -106,7 +137,7 @@ function checkImage(img: string, scratch: string): void {
 
 async function main(): Promise<void> {
   if (process.getuid?.() === 0) return asUser();
-  for (const t of ['bwrap', 'qemu-system-x86_64', 'sfdisk', 'fsck.fat', 'e2fsck', 'blkid', 'debugfs']) requireTool(t);
+  for (const t of ['bwrap', 'qemu-system-x86_64', 'sfdisk', 'fsck.fat', 'e2fsck', 'blkid', 'debugfs', 'mtype', 'objdump']) requireTool(t);
   if (!existsSync(join(repo, 'dist/cli/main.js'))) fail('dist/ is missing: run `npm run build` first (npm run e2e does)');
   const scratch = mkdtempSync(join(tmpdir(), 'kiln-e2e-'));
   const cache = process.env.KILN_E2E_CACHE ?? join(scratch, 'cache');
@@ -115,7 +146,7 @@ async function main(): Promise<void> {
   cpSync(join(repo, 'examples/image'), project, { recursive: true });
   console.log(`e2e: user ${process.getuid?.()}, cache ${cache}, project copy ${project}`);
   try {
-    const built = kiln(['build', '--fix-missing', 'image-x86_64.bst'], cache, project);
+    const built = kiln(['build', '--fix-missing', 'image-x86_64.bst', 'image-uefi-x86_64.bst'], cache, project);
     if (built.status !== 0) fail(`kiln build failed (exit ${built.status})`);
     const repinned = repinnedLines(built.out);
     console.log(repinned.length === 0 ? '\ne2e: every committed pin was still available' : `\ne2e: the archive moved since the refs were committed; re-pinned:\n${repinned.map((l) => `  ${l}`).join('\n')}`);
@@ -135,8 +166,22 @@ async function main(): Promise<void> {
     }).catch((e: Error) => fail(e.message));
     check(transcript.includes('Hello World!'), 'booted to a shell where hello prints Hello World!');
     checkImage(img, scratch);
+
+    const uefiImage = join(scratch, 'image-uefi');
+    const uefiOut = kiln(['checkout', 'image-uefi-x86_64.bst', uefiImage], cache, project);
+    if (uefiOut.status !== 0) fail(`kiln checkout of the UEFI image failed (exit ${uefiOut.status})`);
+    const uefiImg = join(uefiImage, 'sda.img');
+    check(existsSync(uefiImg) && existsSync(join(uefiImage, 'run-in-qemu.sh')), 'the UEFI checkout has sda.img and run-in-qemu.sh');
+    console.log('booting the UEFI image under OVMF');
+    const uefiTranscript = await bootToHello(requireTool('qemu-system-x86_64'), uefiImg, {
+      timeoutMs: bootTimeout,
+      uefi: ovmf(scratch),
+      onMilestone: (what, t) => console.log(`[${t.toFixed(1)}s] ${what}`),
+    }).catch((e: Error) => fail(e.message));
+    check(uefiTranscript.includes('Hello World!'), 'the UEFI image booted under OVMF to a shell where hello prints Hello World!');
+    checkUefiImage(uefiImg, scratch);
     console.log(`\ne2e: ${checksPassed} passed, 0 failed`);
-    if (process.env.KILN_E2E_TRANSCRIPT) writeFileSync(process.env.KILN_E2E_TRANSCRIPT, transcript);
+    if (process.env.KILN_E2E_TRANSCRIPT) writeFileSync(process.env.KILN_E2E_TRANSCRIPT, `${transcript}\n--- UEFI ---\n${uefiTranscript}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
