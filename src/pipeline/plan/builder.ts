@@ -36,6 +36,8 @@ export function logPathFor(session: Session, element: Element): string {
 export interface BuildHooks {
   /** Status lines (staging, each command): the progress display shows the latest. */
   status?(element: Element, message: string): void;
+  /** The artifact is assembled and is being stored (mostly waiting on the disk). */
+  caching?(element: Element): void;
 }
 
 /** The context a kind assembles in (also used to stage `kiln shell`). */
@@ -96,6 +98,7 @@ export async function buildElement(session: Session, element: Element, hooks: Bu
   try {
     const tree = await kind.assemble(ctx);
     ctx.status('Caching artifact');
+    hooks.caching?.(element);
     const deps: Record<string, string> = {};
     for (const d of session.dependencies(element, 'build')) deps[d.name] = session.keys(d).strong!;
     await session.cache.artifacts.commit(

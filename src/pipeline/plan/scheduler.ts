@@ -85,14 +85,18 @@ export async function runPlan(session: Session, plan: Element[], options: Schedu
     () => stopped,
   );
 
-  // Build: start what is ready, up to `builders` at once.
+  // Build: start what is ready, up to `builders` at once. A build that is storing its artifact
+  // (hashing, syncing: waiting on the disk, for minutes while other builds write gigabytes) no
+  // longer holds a builder, so an independent element starts meanwhile.
   const pending = plan.filter((e) => !failed.has(e));
   const running = new Map<Element, Promise<void>>();
+  const busy = new Set<Element>();
+  let wake = (): void => {};
   const blocked = (e: Element): boolean => scope(e, 'build').some((d) => failed.has(d) || summary.skipped.includes(d));
   const ready = (e: Element): boolean => scope(e, 'build').every((d) => session.isCached(d));
   for (;;) {
     if (!stopped) {
-      for (let i = 0; i < pending.length && running.size < options.builders; ) {
+      for (let i = 0; i < pending.length && busy.size < options.builders; ) {
         const e = pending[i]!;
         if (blocked(e)) {
           pending.splice(i, 1);
@@ -107,7 +111,12 @@ export async function runPlan(session: Session, plan: Element[], options: Schedu
         pending.splice(i, 1);
         ev.phase?.(e, 'building');
         const started = performance.now();
-        const job = buildElement(session, e, { status: (el, m) => ev.status?.(el, m) }).then(
+        busy.add(e);
+        const release = (): void => {
+          busy.delete(e);
+          wake();
+        };
+        const job = buildElement(session, e, { status: (el, m) => ev.status?.(el, m), caching: release }).then(
           () => {
             summary.built.push(e);
             summary.seconds.set(e, (performance.now() - started) / 1000);
@@ -117,12 +126,15 @@ export async function runPlan(session: Session, plan: Element[], options: Schedu
         );
         running.set(
           e,
-          job.finally(() => running.delete(e)),
+          job.finally(() => {
+            running.delete(e);
+            release();
+          }),
         );
       }
     }
     if (running.size === 0) break;
-    await Promise.race(running.values());
+    await Promise.race([...running.values(), new Promise<void>((resolve) => (wake = resolve))]);
   }
   for (const e of pending) {
     summary.skipped.push(e);
