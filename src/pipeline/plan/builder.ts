@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import type { FileTree } from '../../fs/tree.js';
@@ -113,7 +114,10 @@ export async function buildElement(session: Session, element: Element, hooks: Bu
     log(`FAILURE ${e instanceof KilnError ? e.describe() : (e as Error)?.stack ?? String(e)}`);
     throw new BuildFailure(element, logPath, e, tailOfFile(logPath, ERROR_LINES));
   } finally {
-    // never throws: a scratch tree that cannot be removed is set aside with a warning
+    // Removed off the event loop first (a Linux build leaves gigabytes: removed synchronously,
+    // they held every other build and the scheduler for minutes); discardScratch finishes what
+    // that could not remove and never throws (a leftover is set aside with a warning).
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     session.discardScratch(workDir, element);
   }
 }
