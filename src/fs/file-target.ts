@@ -211,7 +211,7 @@ export function unregisterTemp(path: string): void {
 
 /** Images at least this large are written behind (a worker costs a few milliseconds to start). */
 const WRITE_BEHIND_MIN = 16 << 20;
-const WRITE_RING = 8 << 20;
+const WRITE_RING = 4 << 20;
 const WRITE_CHUNK = 1 << 20;
 /** How often a waiting thread looks whether the other has failed or ended. */
 const WRITE_POLL_MS = 200;

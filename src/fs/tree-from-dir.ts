@@ -173,7 +173,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
  */
 
 /** Ring size: small enough for the memory goals, large enough to hold hundreds of small files. */
-const RING = 8 << 20;
+const RING = 4 << 20;
 /** Largest record of file bytes. */
 const CHUNK = 1 << 20;
 /** Paths are handed to the worker in batches of this many. */

@@ -82,7 +82,12 @@ const models = new WeakMap<FileTree, { key: string; snapshot: TreeSnapshot; mode
 function modelOf(tree: FileTree, opts: ResolvedOptions): Ext4Model {
   const key = JSON.stringify(opts, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v));
   const recent = models.get(tree) ?? [];
-  for (const e of recent) if (e.key === key && e.snapshot.matches(tree)) return e.model;
+  for (const e of recent) {
+    if (e.key !== key || !e.snapshot.matches(tree)) continue;
+    // The tree is this one again (the margin was taken out): the other model is done with.
+    models.set(tree, [e]);
+    return e.model;
+  }
   const snapshot = TreeSnapshot.of(tree);
   const model = buildModel(snapshot, opts);
   models.set(tree, [{ key, snapshot, model }, ...recent.slice(0, 1)]);
@@ -123,18 +128,60 @@ class Stager {
 
 class NoSpace extends Error {}
 
+/**
+ * The inode tables, written a group at a time: inodes are encoded in ascending order (the
+ * journal's first, then every record's), so a group is complete (checksummed, every inode of it
+ * up to the last used one, and written, all-zero blocks left as holes) when an inode of a later
+ * group comes. One group's table is held, not the whole filesystem's.
+ */
+class InodeTables {
+  readonly bytes: Uint8Array;
+  private group = 0;
+  constructor(
+    private readonly target: BlockTarget,
+    /** First block of each group's inode table. */
+    private readonly blocks: number[],
+    private readonly perGroup: number,
+    private readonly maxIno: number,
+    private readonly fsSeed: number,
+    private readonly bs: number,
+  ) {
+    this.bytes = new Uint8Array(Math.min(perGroup, maxIno) * INODE_SIZE);
+  }
+  /** Offset in `bytes` of inode `ino`, once the groups before its own are written. */
+  offsetOf(ino: number): number {
+    const g = Math.floor((ino - 1) / this.perGroup);
+    if (g < this.group) throw new Error(`ext4 writer: inode ${ino} comes after its group was written (a bug)`);
+    while (this.group < g) this.flush();
+    return ((ino - 1) % this.perGroup) * INODE_SIZE;
+  }
+  private flush(): void {
+    const from = this.group * this.perGroup;
+    const to = Math.min(this.maxIno, from + this.perGroup);
+    for (let ino = from + 1; ino <= to; ino++) setInodeChecksum(this.fsSeed, ino, this.bytes, (ino - 1 - from) * INODE_SIZE);
+    writeSparse(this.target, this.blocks[this.group]! * this.bs, this.bytes.subarray(0, (to - from) * INODE_SIZE));
+    this.bytes.fill(0);
+    this.group++;
+  }
+  /** Writes the groups not written yet, up to the one holding the last used inode. */
+  finish(): void {
+    while (this.group * this.perGroup < this.maxIno) this.flush();
+  }
+}
+
 interface Io {
   target: BlockTarget;
   stager: Stager;
-  itable: Uint8Array;
+  /** Set by the pass once the tables are placed. */
+  itable?: InodeTables;
   fsSeed: number;
   readBuf: Uint8Array;
   readWords: Uint32Array;
   meter: ProgressMeter;
 }
 
-const READ_CHUNK = 4 << 20;
-const STAGE_BYTES = 8 << 20;
+const READ_CHUNK = 1 << 20;
+const STAGE_BYTES = 2 << 20;
 
 
 const TYPE_BITS: Record<Inode['type'], number> = {
@@ -351,6 +398,7 @@ function pass(model: Ext4Model, layout: Layout, opts: ResolvedOptions, io: Io | 
   for (let g = 0; g < geo.groups; g++) tables.inodeBitmap.push(need(alloc.contiguous(1)));
   for (let g = 0; g < geo.groups; g++) tables.inodeTable.push(need(alloc.contiguous(geo.inodeTableBlocks)));
   if (model.maxIno > geo.inodes) throw new NoSpace();
+  if (io) io.itable = new InodeTables(io.target, tables.inodeTable, geo.inodesPerGroup, model.maxIno, io.fsSeed, bs);
 
   const result: PassResult = { alloc, tables };
   if (layout.journalBlocks > 0) {
@@ -439,7 +487,7 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
     iBlock = tree.iBlock;
   }
   encodeInode(io, rec.ino, node, rec.links, size, blocks, flags, iBlock!, xattrBlock, opts, bs);
-  if (rec.xattrs) encodeIbodyXattrs(rec.xattrs.inInode, io.itable, (rec.ino - 1) * INODE_SIZE);
+  if (rec.xattrs) encodeIbodyXattrs(rec.xattrs.inInode, io.itable!.bytes, io.itable!.offsetOf(rec.ino));
 }
 
 function encodeInode(io: Io, ino: number, node: Inode, links: number, size: number, blocks: number, flags: number, iBlock: Uint8Array, xattrBlock: number, opts: ResolvedOptions, bs: number): void {
@@ -475,8 +523,8 @@ function encodeInode(io: Io, ino: number, node: Inode, links: number, size: numb
       i_file_acl_high: Math.floor(xattrBlock / 2 ** 32),
       i_extra_isize: EXTRA_ISIZE,
     },
-    io.itable,
-    (ino - 1) * INODE_SIZE,
+    io.itable!.bytes,
+    io.itable!.offsetOf(ino),
   );
 }
 
@@ -635,7 +683,6 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
   const io: Io = {
     target,
     stager: new Stager(target, bs, Math.min(STAGE_BYTES, Math.max(bs * 16, Math.ceil((model.contentBytes + model.maxIno * 64) / bs) * bs))),
-    itable: new Uint8Array(model.maxIno * INODE_SIZE),
     fsSeed,
     readBuf,
     readWords: new Uint32Array(readBuf.buffer),
@@ -650,14 +697,8 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
   }
   const { alloc, tables } = passResult;
 
-  // Inode checksums, then the inode tables (only the used part; the rest stays a hole).
-  for (let ino = 1; ino <= model.maxIno; ino++) setInodeChecksum(fsSeed, ino, io.itable, (ino - 1) * INODE_SIZE);
+  io.itable!.finish();
   const ipg = geo.inodesPerGroup;
-  for (let g = 0; g < geo.groups && g * ipg < model.maxIno; g++) {
-    const from = g * ipg;
-    const to = Math.min(model.maxIno, from + ipg);
-    writeSparse(target, tables.inodeTable[g]! * bs, io.itable.subarray(from * INODE_SIZE, to * INODE_SIZE));
-  }
 
   // Block bitmaps: one bit per block from the first data block; bits past the end are set.
   const bpg = geo.blocksPerGroup;
