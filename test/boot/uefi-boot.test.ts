@@ -31,7 +31,7 @@ const CMDLINE = 'console=ttyS0 panic=-1 loglevel=3';
 const TYPES = { esp: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', root: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', swap: '0657FD6D-A4AB-43C4-84E5-0933C84B4F4F' };
 
 function kiln(args: string[]): string {
-  return execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
+  return execFileSync(process.execPath, ['--import', join(repo, 'node_modules/tsx/dist/esm/index.mjs'), join(repo, 'src/cli/main.ts'), ...args], {
     cwd: work,
     encoding: 'utf8',
     stdio: 'pipe',
