@@ -3,7 +3,7 @@ import { alignUp } from '../../units.js';
 import { COFF_FILE_HEADER, MAX_SECTIONS, PE_SIGNATURE } from './coff-file-header.js';
 import { DOS_HEADER, DOS_MAGIC } from './dos-header.js';
 import { OPTIONAL_HEADER } from './optional-header.js';
-import { readPeImage, type PeImage } from './pe-image.js';
+import { readPeImage, stubError, type PeImage } from './pe-image.js';
 import { kernelRelease } from './setup-header.js';
 import { IMAGE_SCN_CNT_CODE, IMAGE_SCN_CNT_INITIALIZED_DATA, IMAGE_SCN_MEM_READ, SECTION_HEADER } from './section-header.js';
 
@@ -64,7 +64,7 @@ function checkKernel(linux: Uint8Array, name: string): void {
 export function writeUki(parts: UkiParts, names: { stub?: string; linux?: string } = {}): Uint8Array {
   const stubName = names.stub ?? 'the stub';
   const stub: PeImage = readPeImage(parts.stub, stubName);
-  const badStub = (message: string): KilnError => new KilnError('bad-pe', `${stubName}: ${message}`, 'use the stub as its package ships it (Debian: linuxx64.efi.stub of systemd-boot-efi)');
+  const badStub = (message: string): KilnError => stubError(stubName, message);
   checkKernel(parts.linux, names.linux ?? 'the kernel');
   const withUname = { ...parts, uname: parts.uname ?? kernelRelease(parts.linux) };
   const added = UKI_SECTIONS.map((name) => ({ name, data: bytesOf(withUname[PART_OF[name]] as Uint8Array | string | undefined) })).filter(
