@@ -128,3 +128,26 @@ function sameXattrs(now: Map<string, Uint8Array> | undefined, then: [string, Uin
   }
   return true;
 }
+
+/**
+ * Plans of trees (ext4's models) kept while a tree is unchanged (TreeSnapshot), by the options
+ * they depend on: a CLI run plans a tree, plans it with a margin, may ask its free
+ * space, and writes it. Two per tree (the tree, and the tree with the margin); once the tree
+ * matches one again, the other is dropped.
+ */
+export class PlanCache<T> {
+  private readonly plans = new WeakMap<FileTree, { key: string; snapshot: TreeSnapshot; plan: T }[]>();
+
+  get(tree: FileTree, key: string, make: (snapshot: TreeSnapshot) => T): T {
+    const recent = this.plans.get(tree) ?? [];
+    for (const e of recent) {
+      if (e.key !== key || !e.snapshot.matches(tree)) continue;
+      this.plans.set(tree, [e]);
+      return e.plan;
+    }
+    const snapshot = TreeSnapshot.of(tree);
+    const plan = make(snapshot);
+    this.plans.set(tree, [{ key, snapshot, plan }, ...recent.slice(0, 1)]);
+    return plan;
+  }
+}

@@ -4,7 +4,7 @@ import type { BlockTarget } from '../block-target.js';
 import { printableName } from '../name-bytes.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
 import type { FileTree, Inode } from '../tree.js';
-import { TreeSnapshot } from '../tree-snapshot.js';
+import { PlanCache } from '../tree-snapshot.js';
 import { ProgressMeter, zeroTarget } from '../write-control.js';
 import {
   CHECKSUM_CRC32C,
@@ -72,26 +72,12 @@ interface Layout {
   inodeRatio: number;
 }
 
-/**
- * Models of the trees planned or written lately, reused while a tree is unchanged (see
- * TreeSnapshot): a CLI run plans a tree, plans it with a margin, asks its free space and
- * writes it. Two per tree: the tree itself and the tree with the margin.
- */
-const models = new WeakMap<FileTree, { key: string; snapshot: TreeSnapshot; model: Ext4Model }[]>();
+/** Models of the trees planned or written lately (see PlanCache). */
+const models = new PlanCache<Ext4Model>();
 
 function modelOf(tree: FileTree, opts: ResolvedOptions): Ext4Model {
   const key = JSON.stringify(opts, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v));
-  const recent = models.get(tree) ?? [];
-  for (const e of recent) {
-    if (e.key !== key || !e.snapshot.matches(tree)) continue;
-    // The tree is this one again (the margin was taken out): the other model is done with.
-    models.set(tree, [e]);
-    return e.model;
-  }
-  const snapshot = TreeSnapshot.of(tree);
-  const model = buildModel(snapshot, opts);
-  models.set(tree, [{ key, snapshot, model }, ...recent.slice(0, 1)]);
-  return model;
+  return models.get(tree, key, (snapshot) => buildModel(snapshot, opts));
 }
 
 /** Collects contiguous block writes into one large write. */
