@@ -1,5 +1,5 @@
 /**
- * Where kiln deliberately differs from bst 1.x, each with its reason (docs/bst-conformance.md
+ * Where kiln deliberately differs from bst 1.x, each with its reason (docs/format.md#differences-from-buildstream
  * says the same for readers): normalizations applied to every case before comparing, and cases
  * whose remaining difference is known and intended.
  */
