@@ -29,7 +29,8 @@ function fatRow(title: string, tree: Fixture) {
 }
 
 const suite: BenchSuite = {
-  description: 'kiln mkfs fat --fat 32 vs mkfs.fat -F 32 + mcopy -s vs tar -cf: /usr/share as FAT holds it; 2 GiB of large files; KILN_BENCH_HUGE=1: 100k and 1M generated files',
+  description:
+    'kiln mkfs fat --fat 32 vs mkfs.fat -F 32 + mcopy -s vs tar -cf: /usr/share as FAT holds it; 2 GiB of large files; KILN_BENCH_HUGE=1: 100k and 1M generated files',
   run() {
     fatRow('FAT32 (a) many small files', fatSafeCopy());
     fatRow('FAT32 (b) few large files', largeFiles());

@@ -45,7 +45,9 @@ const suite: BenchSuite = {
     const rootMiB = Math.ceil((du(root.dir) * 1.4) / MiB) + Math.ceil((root.files * 4096) / MiB) + 64;
     const swapMiB = 256;
     const diskMiB = 1 + bootMiB + rootMiB + swapMiB;
-    process.stdout.write(`boot ${bootMiB} MiB (${(boot.bytes / MiB).toFixed(0)} MiB of kernel files), root ${rootMiB} MiB (${root.files} files), swap ${swapMiB} MiB\n`);
+    process.stdout.write(
+      `boot ${bootMiB} MiB (${(boot.bytes / MiB).toFixed(0)} MiB of kernel files), root ${rootMiB} MiB (${root.files} files), swap ${swapMiB} MiB\n`,
+    );
     const cfg = 'SERIAL 0 115200\nDEFAULT linux\nPROMPT 0\nTIMEOUT 0\nLABEL linux\n  KERNEL /vmlinuz\n  APPEND console=ttyS0\n';
     writeFileSync(join(work, 'mkimage-syslinux.cfg'), cfg);
     const layout = join(work, 'mkimage.yaml');

@@ -21,7 +21,9 @@ function builtCache(): string {
   const [cmd, args] = kilnArgs(['--cache-dir', dir, '-C', project, 'show', '--deps', 'plan', 'image-x86_64.bst']);
   const plan = spawnSync(cmd, args, { encoding: 'utf8' });
   if (plan.status !== 0 || plan.stdout.trim() !== '') {
-    throw new Error(`the example is not built in ${dir}: run 'npm run example' (or set KILN_EXAMPLE_CACHE to a cache where it is)\n${plan.stdout}${plan.stderr}`);
+    throw new Error(
+      `the example is not built in ${dir}: run 'npm run example' (or set KILN_EXAMPLE_CACHE to a cache where it is)\n${plan.stdout}${plan.stderr}`,
+    );
   }
   return dir;
 }
@@ -36,13 +38,18 @@ const suite: BenchSuite = {
     const cache = builtCache();
     const rounds = Number(process.env.KILN_BENCH_REPEAT) || 10;
     const start = contender('node start', [process.execPath, ['-e', '0']]);
-    const noop = paired([start, contender('no-op build', kilnArgs(['--cache-dir', cache, '-C', project, 'build', 'image-x86_64.bst']))], ['node start'], rounds);
+    const noop = paired(
+      [start, contender('no-op build', kilnArgs(['--cache-dir', cache, '-C', project, 'build', 'image-x86_64.bst']))],
+      ['node start'],
+      rounds,
+    );
     printPaired('no-op kiln build of the example', noop, ['node start'], rounds);
     const image = paired([contender('x86image step', workerArgs('pipeline-rebuild', [project, cache, 'image-x86_64.bst']))], [], 5);
     printPaired('image-x86_64.bst built again alone', image, [], 5);
     const staging = paired([contender('stage linux.bst', workerArgs('pipeline-staging', [project, cache, 'image/linux.bst']))], [], 3);
     printPaired("linux.bst's build root staged", staging, [], 3);
-    const goal = (what: string, seconds: number, limit: number): string => `${what}: ${seconds.toFixed(3)} s (goal ≤ ${limit} s: ${seconds <= limit ? 'met' : 'NOT met'})\n`;
+    const goal = (what: string, seconds: number, limit: number): string =>
+      `${what}: ${seconds.toFixed(3)} s (goal ≤ ${limit} s: ${seconds <= limit ? 'met' : 'NOT met'})\n`;
     process.stdout.write(goal('no-op build, median wall', noop[1]!.wall, 0.12));
     process.stdout.write(goal('x86image step, median', image[0]!.inner.build ?? Number.NaN, 0.5));
   },

@@ -34,7 +34,9 @@ export function generateBuildProject(dir: string, n: number): void {
   writeFileSync(join(dir, 'project.conf'), 'name: bench\nelement-path: elements\n');
   writeFileSync(join(dir, 'elements/base.bst'), 'kind: import\nsources:\n- kind: local\n  path: files/base\n');
   for (let i = 0; i < n - 2; i++) {
-    const deps = [i - 1, i - 7, i - 31].filter((d) => d >= 0).map((d) => `- filename: e${d}.bst\n  type: ${d % 3 === 0 ? 'build' : d % 3 === 1 ? 'runtime' : 'all'}\n`);
+    const deps = [i - 1, i - 7, i - 31]
+      .filter((d) => d >= 0)
+      .map((d) => `- filename: e${d}.bst\n  type: ${d % 3 === 0 ? 'build' : d % 3 === 1 ? 'runtime' : 'all'}\n`);
     if (i % 2 === 0) {
       writeFileSync(
         join(dir, 'elements', `e${i}.bst`),

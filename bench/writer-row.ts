@@ -64,7 +64,9 @@ export function writerRow(row: WriterRow): PairedRow[] {
   ];
   const rows = paired(contenders, [TAR, row.peer.label]);
   printPaired(row.title, rows, [TAR, row.peer.label]);
-  process.stdout.write(`image: kiln ${(kilnSize / 2 ** 20).toFixed(1)} MiB (${problem ?? 'fsck clean'}), ${row.peer.label} ${(peerSize / 2 ** 20).toFixed(1)} MiB${peerSize > kilnSize ? " (did not fit in kiln's size)" : ''}\n`);
+  process.stdout.write(
+    `image: kiln ${(kilnSize / 2 ** 20).toFixed(1)} MiB (${problem ?? 'fsck clean'}), ${row.peer.label} ${(peerSize / 2 ** 20).toFixed(1)} MiB${peerSize > kilnSize ? " (did not fit in kiln's size)" : ''}\n`,
+  );
   return rows;
 }
 

@@ -81,10 +81,23 @@ const flat = results.flat();
 
 const VERDICTS: Verdict[] = ['agree', 'both-error', 'deliberate', 'disagree'];
 const count = (v: Verdict): number => flat.filter((r) => r.verdict === v).length;
-const out: string[] = [`bst ${version} vs kiln on ${flat.length} cases from BuildStream's tests/ (a case is one show of one or more targets)`, '', '| verdict | cases |', '| --- | ---: |'];
+const out: string[] = [
+  `bst ${version} vs kiln on ${flat.length} cases from BuildStream's tests/ (a case is one show of one or more targets)`,
+  '',
+  '| verdict | cases |',
+  '| --- | ---: |',
+];
 for (const v of VERDICTS) out.push(`| ${v} | ${count(v)} |`);
 out.push('');
 for (const r of flat.filter((x) => x.verdict === 'deliberate')) out.push(`deliberate: ${r.case.id}\n    ${r.reason}`);
 for (const r of flat.filter((x) => x.verdict === 'disagree')) out.push(`DISAGREE: ${r.case.id}\n${r.details.map((d) => `    ${d}`).join('\n')}`);
 process.stdout.write(`${out.join('\n')}\n`);
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify(flat.map((r) => ({ id: r.case.id, verdict: r.verdict, details: r.details, reason: r.reason })), null, 2));
+if (jsonOut)
+  writeFileSync(
+    jsonOut,
+    JSON.stringify(
+      flat.map((r) => ({ id: r.case.id, verdict: r.verdict, details: r.details, reason: r.reason })),
+      null,
+      2,
+    ),
+  );

@@ -47,7 +47,8 @@ function kiln(args: string[]): Promise<number> {
 async function main(): Promise<void> {
   const missing = ['bwrap', 'qemu-system-x86_64'].filter((t) => !which(t));
   if (missing.length > 0) die(`missing ${missing.join(', ')}: install the set-up packages first (README, "Quick start")`);
-  if (!existsSync(OVMF.code) || !existsSync(OVMF.vars)) die(`missing ${OVMF.code}: install the ovmf package (UEFI firmware for qemu) first (README, "Quick start")`);
+  if (!existsSync(OVMF.code) || !existsSync(OVMF.vars))
+    die(`missing ${OVMF.code}: install the ovmf package (UEFI firmware for qemu) first (README, "Quick start")`);
   if (!existsSync(cli)) die('dist/ is missing: run `npm ci` (it builds kiln) first');
   if (process.getuid?.() === 0) process.stdout.write('example: running as root; kiln does not need it (any user can run this)\n');
   const started = Date.now();

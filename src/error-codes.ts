@@ -49,7 +49,7 @@ export const ERROR_CODES = {
   'bad-args': {
     area: 'cli',
     meaning: 'The arguments of a command do not go together: one is missing, or two exclude each other.',
-    action: "Follow the usage line the message or `kiln COMMAND --help` shows.",
+    action: 'Follow the usage line the message or `kiln COMMAND --help` shows.',
   },
   'bad-env': {
     area: 'cli',
@@ -132,7 +132,8 @@ export const ERROR_CODES = {
   },
   'bad-output': {
     area: 'output',
-    meaning: 'The output cannot be created where it was named: permission denied, a read-only filesystem, a missing directory, a name too long, or a directory.',
+    meaning:
+      'The output cannot be created where it was named: permission denied, a read-only filesystem, a missing directory, a name too long, or a directory.',
     action: 'Name a writable path to a file in an existing directory.',
   },
   'bad-target': {
@@ -496,7 +497,8 @@ export const ERROR_CODES = {
   },
   'bad-mbr': {
     area: 'table',
-    meaning: 'An MBR or its chain of extended boot records is wrong: overlapping or out-of-range partitions, a loop, too many logical partitions, more than one bootable.',
+    meaning:
+      'An MBR or its chain of extended boot records is wrong: overlapping or out-of-range partitions, a loop, too many logical partitions, more than one bootable.',
     action: 'The table is damaged (sfdisk -V tells more). When writing, fix the partitions the message names.',
   },
   'bad-partition': {
@@ -630,7 +632,7 @@ export const ERROR_CODES = {
   condition: {
     area: 'project',
     meaning: 'A (?) condition cannot be parsed, or a (?) item is not a mapping with exactly one condition.',
-    action: "Write conditions such as `arch == \"x86_64\"`, `debug`, `\"x\" in flags`, joined with and, or, not and parentheses.",
+    action: 'Write conditions such as `arch == "x86_64"`, `debug`, `"x" in flags`, joined with and, or, not and parentheses.',
   },
   'dependency-cycle': {
     area: 'project',
@@ -695,7 +697,7 @@ export const ERROR_CODES = {
   'junction-dependency': {
     area: 'project',
     meaning: 'An element depends on a junction element itself.',
-    action: 'Depend on an element of the junction\'s project: JUNCTION.bst:ELEMENT.bst, or junction: and filename:.',
+    action: "Depend on an element of the junction's project: JUNCTION.bst:ELEMENT.bst, or junction: and filename:.",
   },
   'junction-depends': {
     area: 'project',
@@ -704,7 +706,7 @@ export const ERROR_CODES = {
   },
   'junction-fetch-needed': {
     area: 'project',
-    meaning: 'A junction\'s sources (other than one local source) are not fetched, so its project cannot be read.',
+    meaning: "A junction's sources (other than one local source) are not fetched, so its project cannot be read.",
     action: 'Fetch the junction first: kiln fetch JUNCTION.bst.',
   },
   'junction-invalid': {
@@ -720,7 +722,7 @@ export const ERROR_CODES = {
   'junction-unsupported': {
     area: 'project',
     meaning: 'Plugins from a junction (plugins: origin: junction) are not supported.',
-    action: 'Declare the plugin kinds with origin core, local or pip, or use kiln\'s native kinds.',
+    action: "Declare the plugin kinds with origin core, local or pip, or use kiln's native kinds.",
   },
   'kind-unknown': {
     area: 'project',
@@ -735,7 +737,7 @@ export const ERROR_CODES = {
   'missing-key': {
     area: 'project',
     meaning: 'A required key is missing (for example kind: in an element, type: or values: in an option).',
-    action: "Add the key the message names.",
+    action: 'Add the key the message names.',
   },
   'option-name': {
     area: 'project',
@@ -886,7 +888,7 @@ export const ERROR_CODES = {
   // Element kinds
   'bad-config-type': {
     area: 'kinds',
-    meaning: "A config: value of an element has the wrong type for its kind.",
+    meaning: 'A config: value of an element has the wrong type for its kind.',
     action: 'Give the type the message names (a string, True/False, a list of strings).',
   },
   'bad-sandbox-path': {
@@ -926,7 +928,7 @@ export const ERROR_CODES = {
   },
   'kind-defaults-missing': {
     area: 'kinds',
-    meaning: "The YAML defaults file of an element kind cannot be read.",
+    meaning: 'The YAML defaults file of an element kind cannot be read.',
     action: "Ship the kind's YAML beside its module; for kiln's own kinds, build with npm run build, which copies them into dist/.",
   },
   'kind-no-sources': {
@@ -1068,7 +1070,7 @@ export const ERROR_CODES = {
   },
   'source-bad-url': {
     area: 'sources',
-    meaning: "A source URL uses an alias project.conf does not define, or is not a URL.",
+    meaning: 'A source URL uses an alias project.conf does not define, or is not a URL.',
     action: 'Define the alias under aliases: in project.conf, or give a full URL.',
   },
   'source-missing-key': {
@@ -1108,7 +1110,7 @@ export const ERROR_CODES = {
   },
   'zip-bad': {
     area: 'sources',
-    meaning: 'A zip source\'s archive is damaged or not a zip file (no end of central directory, a damaged entry, a member that inflates to the wrong size).',
+    meaning: "A zip source's archive is damaged or not a zip file (no end of central directory, a damaged entry, a member that inflates to the wrong size).",
     action: 'Track the source again, or check that the URL gives a zip archive.',
   },
   'zip-unsupported': {
@@ -1136,7 +1138,7 @@ export const ERROR_CODES = {
   'apt-no-sources': {
     area: 'debian',
     meaning: 'The machine has no apt sources to take packages from.',
-    action: "Configure apt on this machine (sources.list(5)); with `updates: false`, add the release suite itself.",
+    action: 'Configure apt on this machine (sources.list(5)); with `updates: false`, add the release suite itself.',
   },
   'apt-no-suite': {
     area: 'debian',
@@ -1221,7 +1223,7 @@ export const ERROR_CODES = {
   'debsrc-no-hash': {
     area: 'debian',
     meaning: 'apt reported no SHA256 for a file of the source package.',
-    action: "Use sources whose index carries SHA256 sums (every current Debian archive does).",
+    action: 'Use sources whose index carries SHA256 sums (every current Debian archive does).',
   },
   'debsrc-not-found': {
     area: 'debian',

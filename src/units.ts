@@ -25,7 +25,11 @@ export function parseSize(text: string, what = 'size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m ? UNITS[m[2]!.toUpperCase()] : undefined;
   if (!m || unit === undefined) {
-    throw new KilnError('bad-size', `invalid ${what} '${text}'`, 'write a number of bytes with an optional suffix: K, M, G, T (binary) or KB, MB, GB (decimal)');
+    throw new KilnError(
+      'bad-size',
+      `invalid ${what} '${text}'`,
+      'write a number of bytes with an optional suffix: K, M, G, T (binary) or KB, MB, GB (decimal)',
+    );
   }
   const bytes = Math.round(Number(m[1]) * unit);
   if (!Number.isSafeInteger(bytes)) throw new KilnError('bad-size', `${what} '${text}' is too large`);
@@ -33,7 +37,12 @@ export function parseSize(text: string, what = 'size'): number {
 }
 
 export function formatSize(bytes: number): string {
-  const steps: [number, string][] = [[1024 ** 4, 'TiB'], [1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB']];
+  const steps: [number, string][] = [
+    [1024 ** 4, 'TiB'],
+    [1024 ** 3, 'GiB'],
+    [1024 ** 2, 'MiB'],
+    [1024, 'KiB'],
+  ];
   for (const [n, u] of steps) if (bytes >= n) return `${(bytes / n).toFixed(bytes % n === 0 ? 0 : 1)} ${u}`;
   return `${bytes} B`;
 }

@@ -55,8 +55,12 @@ function scan(): Scan {
         }
       }
       if (ts.isBinaryExpression(n) && [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken].includes(n.operatorToken.kind)) {
-        for (const [side, other] of [[n.left, n.right], [n.right, n.left]] as const) {
-          if (ts.isPropertyAccessExpression(side) && side.name.text === 'code' && ts.isStringLiteralLike(other) && isKilnError(side.expression)) add(out.compared, other.text, where(other));
+        for (const [side, other] of [
+          [n.left, n.right],
+          [n.right, n.left],
+        ] as const) {
+          if (ts.isPropertyAccessExpression(side) && side.name.text === 'code' && ts.isStringLiteralLike(other) && isKilnError(side.expression))
+            add(out.compared, other.text, where(other));
         }
       }
       ts.forEachChild(n, visit);
@@ -93,7 +97,11 @@ test('every code src compares a KilnError with is in the catalogue', () => {
 });
 
 test('every code in the catalogue is constructed somewhere in src', () => {
-  assert.equal([...listed].filter((code) => !found.constructed.has(code)), [], 'remove these from src/error-codes.ts (and run npm run errors-doc), or use them');
+  assert.equal(
+    [...listed].filter((code) => !found.constructed.has(code)),
+    [],
+    'remove these from src/error-codes.ts (and run npm run errors-doc), or use them',
+  );
 });
 
 test('a computed code only passes a code through', () => {

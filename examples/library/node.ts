@@ -46,7 +46,13 @@ for (const p of result.partitions) console.log(`partition ${p.number}: ${p.files
 
 // Read the root back.
 const image = openImage(`${out}:2`);
-console.log('root:', image.reader.list('').map((e) => e.name).join(' '));
+console.log(
+  'root:',
+  image.reader
+    .list('')
+    .map((e) => e.name)
+    .join(' '),
+);
 image.close();
 
 // Write a new FAT volume into partition 1 of the existing disk (the partition is zeroed first).

@@ -252,7 +252,9 @@ function fish(root: CommandNode): string {
     return items.length > 0 ? [`    case ${fq(key(n))}\n      printf '%s\\n' ${items.join(' ')}`] : [];
   });
   const subs = nodes.flatMap((n) =>
-    n.subcommands.length > 0 ? [`    case ${fq(key(n))}\n      printf '%s\\n' ${n.subcommands.flatMap((s) => namesOf(s).map((name) => fq(`${name}:${s.name}`))).join(' ')}`] : [],
+    n.subcommands.length > 0
+      ? [`    case ${fq(key(n))}\n      printf '%s\\n' ${n.subcommands.flatMap((s) => namesOf(s).map((name) => fq(`${name}:${s.name}`))).join(' ')}`]
+      : [],
   );
   return `# fish completion for kiln, generated from its command definitions by \`kiln completion fish\`.
 # Load it with: kiln completion fish | source   or save it as

@@ -36,7 +36,11 @@ export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
   return {
     cacheDir,
     projectDir: resolve(opts.directory ?? '.'),
-    pipeline: { ...(defaultMirror !== undefined ? { defaultMirror } : {}), ...(opts.option !== undefined ? { options: opts.option } : {}), ...(user.projects ? { userOptions: user.projects } : {}) },
+    pipeline: {
+      ...(defaultMirror !== undefined ? { defaultMirror } : {}),
+      ...(opts.option !== undefined ? { options: opts.option } : {}),
+      ...(user.projects ? { userOptions: user.projects } : {}),
+    },
     remotes: { ...(opts.remote !== undefined ? { cli: opts.remote } : {}), user: user.artifacts ?? [] },
   };
 }

@@ -110,7 +110,10 @@ export function applyConventions(program: Command): void {
     cmd.showHelpAfterError(false);
     cmd.configureOutput({
       outputError: (text, write) => {
-        const message = text.replace(/^error: /, '').trimEnd().replace(/\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)');
+        const message = text
+          .replace(/^error: /, '')
+          .trimEnd()
+          .replace(/\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)');
         let hint = helpHint(cmd);
         const unknown = /^unknown option '([^']+)'/.exec(message);
         const flag = unknown?.[1]?.replace(/=.*$/, '');

@@ -65,10 +65,17 @@ export async function withSourceTree<T>(source: { dir?: string; tar?: string }, 
  * `kiln mkfs TYPE SRC OUT` or `kiln mkfs TYPE --from-tar FILE OUT`: which positional is which.
  * The output must not be an existing directory.
  */
-export function sourceAndOutput(type: string, first: string, second: string | undefined, fromTar: string | undefined, force = false): { src?: string; out: string } {
+export function sourceAndOutput(
+  type: string,
+  first: string,
+  second: string | undefined,
+  fromTar: string | undefined,
+  force = false,
+): { src?: string; out: string } {
   let result: { src?: string; out: string };
   if (fromTar !== undefined) {
-    if (second !== undefined) throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', `kiln mkfs ${type} --from-tar ROOT.tar OUT.img`);
+    if (second !== undefined)
+      throw new KilnError('bad-args', 'give either a source directory or --from-tar, not both', `kiln mkfs ${type} --from-tar ROOT.tar OUT.img`);
     result = { out: first };
   } else {
     if (second === undefined) throw new KilnError('bad-args', 'missing the output file', `kiln mkfs ${type} SRC OUT.img`);
@@ -188,7 +195,10 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
   if (entry.endsWith('.ts')) {
     // Running from source under tsx (tests): the worker registers tsx itself before loading the entry.
     const api = import.meta.resolve('tsx/esm/api');
-    worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: data });
+    worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
+      eval: true,
+      workerData: data,
+    });
   } else worker = new Worker(new URL(entry), { workerData: data });
 
   return new Promise<T>((resolve, reject) => {

@@ -69,7 +69,11 @@ function probe(source: BlockSource, where: string, warn: (message: string) => vo
         if (!(e instanceof KilnError)) throw e;
         warn(`${where}: FAT root directory unreadable: ${e.message}`);
       }
-      const entries = decodeFat(v.fatType, source.read(v.reservedSectors * SECTOR, v.fatSectors * SECTOR), Math.min(v.clusterCount + 2, Math.floor((v.fatSectors * SECTOR * 8) / v.fatType)));
+      const entries = decodeFat(
+        v.fatType,
+        source.read(v.reservedSectors * SECTOR, v.fatSectors * SECTOR),
+        Math.min(v.clusterCount + 2, Math.floor((v.fatSectors * SECTOR * 8) / v.fatType)),
+      );
       let free = 0;
       for (let c = 2; c < entries.length; c++) if (entries[c] === FREE) free++;
       const cluster = v.sectorsPerCluster * SECTOR;
@@ -121,13 +125,21 @@ export function inspectSource(file: BlockSource, image: string, warn: (message: 
   const bare = (): DiskView => {
     const facts = probe(file, `'${image}'`, warn);
     if (facts.filesystem === null) {
-      throw new KilnError('not-an-image', `'${image}' holds no partition table and no filesystem kiln knows (ext4, FAT, swap)`, 'is it a disk or filesystem image? blkid or file(1) may tell what it is');
+      throw new KilnError(
+        'not-an-image',
+        `'${image}' holds no partition table and no filesystem kiln knows (ext4, FAT, swap)`,
+        'is it a disk or filesystem image? blkid or file(1) may tell what it is',
+      );
     }
     const whole: PartitionView = { number: 1, start: 0, size: file.size, type: null, typeName: null, name: null, partuuid: null, bootable: false, ...facts };
     return { image, size: file.size, table: null, id: null, sectorSize: 512, partitions: [whole], gaps: [] };
   };
   if (file.size < SECTOR) {
-    throw new KilnError('not-an-image', `'${image}' is ${file.size} bytes, smaller than one sector: not a disk or filesystem image`, 'name a disk or filesystem image');
+    throw new KilnError(
+      'not-an-image',
+      `'${image}' is ${file.size} bytes, smaller than one sector: not a disk or filesystem image`,
+      'name a disk or filesystem image',
+    );
   }
   // A FAT volume's boot sector ends in 55 AA like an MBR; its BPB tells them apart.
   if (fatFormat.detect(file)) return bare();
@@ -139,7 +151,8 @@ export function inspectSource(file: BlockSource, image: string, warn: (message: 
   const mbr = decodeMbr(file);
   const part = (p: { number: number; start: number; size: number }, rest: Omit<PartitionView, 'number' | 'start' | 'size' | keyof FsFacts>): PartitionView => {
     let facts = NONE;
-    if (p.start + p.size > file.size) warn(`partition ${p.number} ends at byte ${p.start + p.size}, past the end of the ${file.size}-byte image (truncated?): not looked into`);
+    if (p.start + p.size > file.size)
+      warn(`partition ${p.number} ends at byte ${p.start + p.size}, past the end of the ${file.size}-byte image (truncated?): not looked into`);
     else if (rest.typeName !== 'extended') facts = probe(new SubSource(file, p.start, p.size), `partition ${p.number}`, warn);
     return { number: p.number, start: p.start, size: p.size, ...rest, ...facts };
   };
@@ -169,14 +182,25 @@ export function inspectSource(file: BlockSource, image: string, warn: (message: 
   const rows: PartitionView[] = mbr.partitions.map((p) =>
     part(
       { number: p.number, start: p.start * SECTOR, size: p.sectors * SECTOR },
-      { type: mbrType(p.type), typeName: typeNameOf(mbrType(p.type)), name: null, partuuid: `${sig}-${p.number.toString(16).padStart(2, '0')}`, bootable: p.bootable },
+      {
+        type: mbrType(p.type),
+        typeName: typeNameOf(mbrType(p.type)),
+        name: null,
+        partuuid: `${sig}-${p.number.toString(16).padStart(2, '0')}`,
+        bootable: p.bootable,
+      },
     ),
   );
   if (mbr.extended) {
     const e = mbr.extended;
     const raw = mbr.raw[e.number - 1]!;
     const type = mbrType(raw.type);
-    rows.push(part({ number: e.number, start: e.start * SECTOR, size: e.sectors * SECTOR }, { type, typeName: 'extended', name: null, partuuid: `${sig}-${e.number.toString(16).padStart(2, '0')}`, bootable: raw.status === 0x80 }));
+    rows.push(
+      part(
+        { number: e.number, start: e.start * SECTOR, size: e.sectors * SECTOR },
+        { type, typeName: 'extended', name: null, partuuid: `${sig}-${e.number.toString(16).padStart(2, '0')}`, bootable: raw.status === 0x80 },
+      ),
+    );
   }
   rows.sort((a, b) => a.number - b.number);
   if (rows.length === 0 && mbr.signature === 0 && (ext4Format.detect(file) || swapFormat.detect(file))) return bare();

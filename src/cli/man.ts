@@ -63,12 +63,22 @@ export function manPage(node: CommandNode, version: string): string {
   const after = afterHelp(cmd);
   if (after !== '') description.push('.PP', '.nf', esc(after), '.fi');
   lines.push(...section('DESCRIPTION', description));
-  lines.push(...section('ARGUMENTS', help.visibleArguments(cmd).flatMap((a) => tagged(`.B ${esc(help.argumentTerm(a))}`, help.argumentDescription(a)))));
+  lines.push(
+    ...section(
+      'ARGUMENTS',
+      help.visibleArguments(cmd).flatMap((a) => tagged(`.B ${esc(help.argumentTerm(a))}`, help.argumentDescription(a))),
+    ),
+  );
   const options = help.visibleOptions(cmd).flatMap((o) => tagged(`.B ${esc(help.optionTerm(o))}`, help.optionDescription(o)));
   lines.push(...section(node.path.length === 1 ? 'GLOBAL OPTIONS' : 'OPTIONS', options));
   if (node.path.length === 1) lines.push('.PP', 'Global options go before the command.');
   const children = node.subcommands.filter((s) => !implicitHelp(s));
-  lines.push(...section('COMMANDS', children.flatMap((s) => tagged(`.B ${esc(s.path.join(' '))}`, `${s.description.split('\n')[0] ?? ''}; see ${pageName(s)}(1)`))));
+  lines.push(
+    ...section(
+      'COMMANDS',
+      children.flatMap((s) => tagged(`.B ${esc(s.path.join(' '))}`, `${s.description.split('\n')[0] ?? ''}; see ${pageName(s)}(1)`)),
+    ),
+  );
   const seeAlso = [...(node.path.length > 1 ? [pageName({ ...node, path: node.path.slice(0, -1) })] : []), ...children.map(pageName)];
   if (node.path.length > 2) seeAlso.push('kiln');
   lines.push(...section('SEE ALSO', seeAlso.length > 0 ? [seeAlso.map((p) => `.BR ${esc(p)} (1)`).join(',\n')] : []));

@@ -78,7 +78,12 @@ export function imageSize(
   // the margin as a file of that size, planned with the tree and taken out again
   let name = '.kiln-margin';
   while (tree.has(name)) name += '_';
-  tree.file(name, { size: extra, open: () => { throw new Error('the margin is never read'); } });
+  tree.file(name, {
+    size: extra,
+    open: () => {
+      throw new Error('the margin is never read');
+    },
+  });
   let result: number;
   try {
     result = minimumSize(tree);
@@ -93,4 +98,5 @@ export function imageSize(
   return result;
 }
 
-export const MARGIN_HELP = "free space left in the filesystem by --size auto: a size (64M) or a percentage of the smallest size (25%); default 10%, at least 16M (0: the smallest image)";
+export const MARGIN_HELP =
+  'free space left in the filesystem by --size auto: a size (64M) or a percentage of the smallest size (25%); default 10%, at least 16M (0: the smallest image)';

@@ -49,12 +49,14 @@ function commandWord(joined: readonly string[], withValue: ReadonlySet<string>):
 
 /** `-o NAME VALUE`, repeatable: a project option (project.conf `options:`), as bst 1.x takes it. */
 function projectOption(): Option {
-  const o = new Option('-o, --option <name=value>', 'set a project option (project.conf `options:`), as bst does: -o arch x86_64; repeatable; overrides the user configuration (projects: NAME: options:)')
-    .argParser((given: string, prev: Record<string, string> | undefined) => {
-      const eq = given.indexOf('=');
-      if (eq <= 0) throw usageError(`-o takes a project option's name and value: -o NAME VALUE (got '${given}')`, "e.g. kiln -o arch x86_64 build TARGET.bst");
-      return { ...prev, [given.slice(0, eq)]: given.slice(eq + 1) };
-    });
+  const o = new Option(
+    '-o, --option <name=value>',
+    'set a project option (project.conf `options:`), as bst does: -o arch x86_64; repeatable; overrides the user configuration (projects: NAME: options:)',
+  ).argParser((given: string, prev: Record<string, string> | undefined) => {
+    const eq = given.indexOf('=');
+    if (eq <= 0) throw usageError(`-o takes a project option's name and value: -o NAME VALUE (got '${given}')`, 'e.g. kiln -o arch x86_64 build TARGET.bst');
+    return { ...prev, [given.slice(0, eq)]: given.slice(eq + 1) };
+  });
   // the user types two words (joinProjectOptions makes them one before commander parses)
   o.flags = '-o, --option <name> <value>';
   return o;
@@ -64,4 +66,3 @@ function projectOption(): Option {
 export function programArgv(program: Command, argv: readonly string[]): string[] {
   return joinProjectOptions(argv, valueFlags(program));
 }
-

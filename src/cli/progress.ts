@@ -104,7 +104,9 @@ export class Progress {
         break;
       case 'failed':
         this.current.delete(e);
-        this.message(this.line(e, before === 'fetching' ? 'fetch' : 'build', 'FAILURE', `${before === 'fetching' ? 'Fetch' : 'Build'} of ${e.name} failed`, elapsed));
+        this.message(
+          this.line(e, before === 'fetching' ? 'fetch' : 'build', 'FAILURE', `${before === 'fetching' ? 'Fetch' : 'Build'} of ${e.name} failed`, elapsed),
+        );
         break;
       case 'skipped':
         this.message(this.line(e, 'build', 'SKIPPED', `${e.name}: a dependency failed`));
@@ -138,8 +140,8 @@ export class Progress {
       this.phases.size === 0 && this.activity !== ''
         ? cut(`${elapsed} ${this.activity}`)
         : cut(
-        `${elapsed} ${counts.waiting} waiting, ${counts.fetching} fetching, ${counts.building} building, ${counts.cached} cached${counts.failed ? `, ${counts.failed} failed` : ''}${counts.skipped ? `, ${counts.skipped} skipped` : ''}`,
-      ),
+            `${elapsed} ${counts.waiting} waiting, ${counts.fetching} fetching, ${counts.building} building, ${counts.cached} cached${counts.failed ? `, ${counts.failed} failed` : ''}${counts.skipped ? `, ${counts.skipped} skipped` : ''}`,
+          ),
     ];
     for (const [e, p] of this.phases) {
       if (p !== 'building' && p !== 'fetching') continue;

@@ -37,7 +37,8 @@ export function remoteSummaryLines(report: BuildRemoteReport, remotes: Remotes):
   const q = remotes.pushed;
   const down = remotes.list.filter((r) => r.down !== undefined).map((r) => r.http.display);
   out.push(`  Remote:  pulled ${report.pulled.length} element(s), ${p.blobs} blob(s), ${formatBytes(p.bytes)} in ${(report.pullMs / 1000).toFixed(1)}s`);
-  if (report.pushes > 0) out.push(`           pushed ${q.elements} element(s): ${q.blobs} blob(s) checked, ${formatBytes(q.bytes)} sent in ${(report.pushMs / 1000).toFixed(1)}s`);
+  if (report.pushes > 0)
+    out.push(`           pushed ${q.elements} element(s): ${q.blobs} blob(s) checked, ${formatBytes(q.bytes)} sent in ${(report.pushMs / 1000).toFixed(1)}s`);
   if (down.length > 0) out.push(`           given up: ${down.join(', ')} (see the warning above)`);
   return out;
 }

@@ -17,7 +17,17 @@ export type { FsReader, FsStat, FsDirEntry } from '../fs/reader.js';
 export { writeExt4, planExt4 } from '../fs/ext4/writer.js';
 export type { Ext4Options, Ext4Result, Ext4Plan } from '../fs/ext4/options.js';
 export { readExt4, Ext4Reader, type Ext4ReadOptions, type ChecksumError, type Ext4Info } from '../fs/ext4/reader.js';
-export { writeFat, planFat, readFat, parseFatBootSector, type FatOptions, type FatResult, type FatType, type FatVolume, type SpecialFilePolicy } from '../fs/fat/index.js';
+export {
+  writeFat,
+  planFat,
+  readFat,
+  parseFatBootSector,
+  type FatOptions,
+  type FatResult,
+  type FatType,
+  type FatVolume,
+  type SpecialFilePolicy,
+} from '../fs/fat/index.js';
 export { writeSwap, readSwap, planSwap, type SwapOptions, type SwapInfo } from '../fs/swap.js';
 export { planInitramfs, type InitramfsOptions, type InitramfsSink, type InitramfsInfo } from '../fs/cpio/initramfs-plan.js';
 export { initramfsBytes, initramfsBytesSync, initramfsChunks } from '../fs/cpio/newc-writer.js';

@@ -16,4 +16,17 @@ export { withOutputFile } from '../fs/cpio/file-output.js';
 export { loadSyslinuxBinaries } from '../partition/syslinux/binaries.js';
 export { parseLayout, readLayoutFile } from '../partition/layout.js';
 export { assembleDisk, nodeDiskHost } from '../partition/disk-file.js';
-export { openImage, openImageTarget, openFilesystem, detectFilesystem, registerFilesystem, parseImageRef, readPartitions, type FilesystemKind, type ImageRef, type OpenedImage, type OpenedImageTarget, type DiskPartition } from '../partition/image.js';
+export {
+  openImage,
+  openImageTarget,
+  openFilesystem,
+  detectFilesystem,
+  registerFilesystem,
+  parseImageRef,
+  readPartitions,
+  type FilesystemKind,
+  type ImageRef,
+  type OpenedImage,
+  type OpenedImageTarget,
+  type DiskPartition,
+} from '../partition/image.js';

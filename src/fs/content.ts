@@ -75,10 +75,18 @@ function sourceError(e: unknown, hostPath: string | Buffer): KilnError {
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
     case 'ENOENT':
-      return new KilnError('source-changed', `source file '${path}' is gone: it was removed after the tree was read`, 'make sure nothing changes the source files while kiln reads them, then run again');
+      return new KilnError(
+        'source-changed',
+        `source file '${path}' is gone: it was removed after the tree was read`,
+        'make sure nothing changes the source files while kiln reads them, then run again',
+      );
     case 'EACCES':
     case 'EPERM':
-      return new KilnError('no-source', `cannot read source file '${path}': permission denied`, 'make it readable for the user running kiln (or run as its owner)');
+      return new KilnError(
+        'no-source',
+        `cannot read source file '${path}': permission denied`,
+        'make it readable for the user running kiln (or run as its owner)',
+      );
     case 'EIO':
       return new KilnError('io-error', `I/O error while reading source file '${path}'`, 'the disk holding it may be failing; check dmesg');
     default:

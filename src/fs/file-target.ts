@@ -151,11 +151,23 @@ export function outputError(e: unknown, path: string, doing: string): KilnError 
   const dir = dirname(path);
   switch (err?.code) {
     case 'ENOSPC':
-      return new KilnError('disk-full', `the disk is full: no space left on the device holding '${dir}' while ${doing} '${path}'`, 'free some space there, or write the output to another disk; nothing was left under the output name');
+      return new KilnError(
+        'disk-full',
+        `the disk is full: no space left on the device holding '${dir}' while ${doing} '${path}'`,
+        'free some space there, or write the output to another disk; nothing was left under the output name',
+      );
     case 'EDQUOT':
-      return new KilnError('disk-full', `disk quota exceeded on '${dir}' while ${doing} '${path}'`, 'free some space within your quota, or write the output elsewhere; nothing was left under the output name');
+      return new KilnError(
+        'disk-full',
+        `disk quota exceeded on '${dir}' while ${doing} '${path}'`,
+        'free some space within your quota, or write the output elsewhere; nothing was left under the output name',
+      );
     case 'EFBIG':
-      return new KilnError('file-too-large', `the filesystem holding '${dir}' (or the file size limit, ulimit -f) does not allow a file that large while ${doing} '${path}'`, 'write the output to a filesystem that allows larger files (ext4 allows 16 TiB), or make it smaller');
+      return new KilnError(
+        'file-too-large',
+        `the filesystem holding '${dir}' (or the file size limit, ulimit -f) does not allow a file that large while ${doing} '${path}'`,
+        'write the output to a filesystem that allows larger files (ext4 allows 16 TiB), or make it smaller',
+      );
     case 'EACCES':
     case 'EPERM':
       return new KilnError('bad-output', `permission denied while ${doing} '${path}'`, `check that the directory '${dir}' exists and that you may write to it`);
@@ -163,7 +175,11 @@ export function outputError(e: unknown, path: string, doing: string): KilnError 
       return new KilnError('bad-output', `'${dir}' is on a read-only filesystem (while ${doing} '${path}')`, 'write the output somewhere writable');
     case 'ENOENT':
     case 'ENOTDIR':
-      return new KilnError('bad-output', `cannot create '${path}': the directory '${dir}' does not exist`, 'create the directory first, or name another output');
+      return new KilnError(
+        'bad-output',
+        `cannot create '${path}': the directory '${dir}' does not exist`,
+        'create the directory first, or name another output',
+      );
     case 'ENAMETOOLONG':
       return new KilnError('bad-output', `cannot create '${path}': the name is too long`, 'use a shorter output path');
     case 'EIO':
@@ -259,7 +275,11 @@ class WriteBehind {
   constructor(fd: number) {
     const { ring, ringBuffer, controlBuffer } = newByteRing(WRITE_RING, 2);
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(WRITE_WORKER_SOURCE, { eval: true, workerData: { ringBuffer, controlBuffer, fd, port: port2, words: [W_FAILED, W_DONE] }, transferList: [port2] });
+    const worker = new Worker(WRITE_WORKER_SOURCE, {
+      eval: true,
+      workerData: { ringBuffer, controlBuffer, fd, port: port2, words: [W_FAILED, W_DONE] },
+      transferList: [port2],
+    });
     worker.unref();
     port1.unref();
     this.ring = ring;
@@ -353,7 +373,11 @@ export class SparseFileTarget implements BlockTarget {
       this.abort();
       const err = outputError(e, path, 'sizing');
       if ((e as NodeJS.ErrnoException).code === 'EFBIG' || (e as NodeJS.ErrnoException).code === 'EINVAL') {
-        throw new KilnError('file-too-large', `cannot create '${path}' of ${formatSize(size)} (${size} bytes): the filesystem holding '${dirname(path)}' (or the file size limit, ulimit -f) does not allow a file that large`, 'make the image smaller, or write it to a filesystem that allows larger files (ext4: 16 TiB, XFS: 8 EiB)');
+        throw new KilnError(
+          'file-too-large',
+          `cannot create '${path}' of ${formatSize(size)} (${size} bytes): the filesystem holding '${dirname(path)}' (or the file size limit, ulimit -f) does not allow a file that large`,
+          'make the image smaller, or write it to a filesystem that allows larger files (ext4: 16 TiB, XFS: 8 EiB)',
+        );
       }
       throw err;
     }

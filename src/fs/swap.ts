@@ -45,7 +45,11 @@ export function planSwap(size: number, options: SwapOptions = {}): { uuid: Uint8
   }
   const pages = Math.floor(size / pageSize);
   if (pages < SWAP_MIN_PAGES) {
-    throw new KilnError('swap-too-small', `a swap area of ${size} bytes has ${pages} pages of ${pageSize} bytes; at least ${SWAP_MIN_PAGES} are needed`, `make it at least ${SWAP_MIN_PAGES * pageSize} bytes`);
+    throw new KilnError(
+      'swap-too-small',
+      `a swap area of ${size} bytes has ${pages} pages of ${pageSize} bytes; at least ${SWAP_MIN_PAGES} are needed`,
+      `make it at least ${SWAP_MIN_PAGES * pageSize} bytes`,
+    );
   }
   if (pages - 1 > 0xffffffff) throw new KilnError('swap-too-large', `a swap area of ${size} bytes has too many pages for the version-1 header`);
   const label = options.label ?? '';

@@ -109,7 +109,8 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
       ctime: ts(st.ctimeNs),
     });
     if (type === 'file') {
-      if (!readable(st, hostPath, reader)) throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
+      if (!readable(st, hostPath, reader))
+        throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
       inode.content = ahead.add(hostPath, Number(st.size));
     } else if (type === 'symlink') inode.target = bytesToName(readlinkSync(hostPath, { encoding: 'buffer' }));
     else if (type === 'char' || type === 'block') {
@@ -130,7 +131,11 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
       try {
         st = lstatSync(hostPath, { bigint: true });
       } catch (e) {
-        throw new KilnError('source-changed', `cannot read '${showHost(hostPath)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'make sure nothing changes the source directory while kiln reads it, then run again');
+        throw new KilnError(
+          'source-changed',
+          `cannot read '${showHost(hostPath)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          'make sure nothing changes the source directory while kiln reads it, then run again',
+        );
       }
       if (!st.isDirectory() && st.nlink > 1n) {
         const key = `${st.dev}:${st.ino}`;
@@ -288,7 +293,12 @@ class ReadAhead {
   private sendMore(ring: ByteRing): void {
     const from = this.sent;
     const to = Math.min(this.paths.length, from + BATCH);
-    this.post!({ paths: this.paths.slice(from, to).map((p) => (typeof p === 'string' ? p : undefined)), sizes: this.sizes.slice(from, to), base: from, last: to === this.paths.length });
+    this.post!({
+      paths: this.paths.slice(from, to).map((p) => (typeof p === 'string' ? p : undefined)),
+      sizes: this.sizes.slice(from, to),
+      base: from,
+      last: to === this.paths.length,
+    });
     this.sent = to;
     Atomics.store(ring.control, SENT, to);
     Atomics.notify(ring.control, SENT);

@@ -68,7 +68,8 @@ export function addTarEntry(tree: FileTree, entry: TarEntry, content: FileConten
   if (path !== '') tree.mkdirp(parentOf(path), { mode: 0o755, mtime: entry.mtime });
   if (entry.type === 'hardlink') {
     const target = normalizePath(entry.linkname.replace(/^\/+/, ''));
-    if (!tree.has(target)) throw new KilnError('tar-bad-link', `tar member '${entry.path}' is a hard link to '${entry.linkname}', which comes later or not at all`);
+    if (!tree.has(target))
+      throw new KilnError('tar-bad-link', `tar member '${entry.path}' is a hard link to '${entry.linkname}', which comes later or not at all`);
     if (tree.has(path)) tree.remove(path);
     tree.link(path, target);
     return;

@@ -45,7 +45,11 @@ export interface WriteControl {
 /** Throws KilnError('aborted') when the signal is aborted. */
 export function checkAborted(signal: AbortSignalLike | undefined): void {
   if (signal?.aborted) {
-    const err = new KilnError('aborted', 'the write was aborted', 'the target holds a partial image; a file target created by kiln leaves nothing under its name');
+    const err = new KilnError(
+      'aborted',
+      'the write was aborted',
+      'the target holds a partial image; a file target created by kiln leaves nothing under its name',
+    );
     (err as Error & { cause?: unknown }).cause = signal.reason;
     throw err;
   }

@@ -139,7 +139,8 @@ function applyGetfattr(root: string, tree: FileTree, r: GetfattrRun, options: Xa
   const warn = options.onWarning ?? defaultWarn;
   if (r.error) {
     if (r.error.code === 'ENOENT') {
-      if (!missingWarned || options.onWarning) warn(`extended attributes (xattrs) of the files in '${showHost(root)}' were not read: getfattr is not installed (Debian package 'attr')`);
+      if (!missingWarned || options.onWarning)
+        warn(`extended attributes (xattrs) of the files in '${showHost(root)}' were not read: getfattr is not installed (Debian package 'attr')`);
       missingWarned = true;
       return;
     }

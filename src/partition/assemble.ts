@@ -112,7 +112,8 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
   };
   try {
     const align = layout.alignment ?? MiB;
-    if (!Number.isInteger(align) || align < SECTOR || align % SECTOR !== 0) throw layoutError(layout.positions?.keys.alignment, `alignment ${align} is not a positive multiple of 512 bytes`);
+    if (!Number.isInteger(align) || align < SECTOR || align % SECTOR !== 0)
+      throw layoutError(layout.positions?.keys.alignment, `alignment ${align} is not a positive multiple of 512 bytes`);
     const gpt = layout.table === 'gpt';
     const logicalFrom = !gpt && layout.partitions.length > 4 ? 3 : Infinity;
     const planned: PlannedPartition[] = [];
@@ -147,7 +148,11 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
       let start = alignUp(cursor, align);
       if (spec.start !== undefined) {
         if (spec.start < cursor) {
-          throw layoutError(keyPosition(spec, 'start'), `partition ${p.number} starts at ${spec.start}, inside ${prev ? `partition ${prev.number} (which ends at ${prev.start + prev.size})` : 'the partition table area'}${i >= logicalFrom ? ' or the room for its extended boot record' : ''}`, 'partitions must not overlap; move it or remove start');
+          throw layoutError(
+            keyPosition(spec, 'start'),
+            `partition ${p.number} starts at ${spec.start}, inside ${prev ? `partition ${prev.number} (which ends at ${prev.start + prev.size})` : 'the partition table area'}${i >= logicalFrom ? ' or the room for its extended boot record' : ''}`,
+            'partitions must not overlap; move it or remove start',
+          );
         }
         start = spec.start;
       }
@@ -157,7 +162,11 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
         size = Math.floor((diskSize! - tail - start) / SECTOR) * SECTOR;
         if (size <= 0 && prev && prev.start + prev.size + tail > diskSize!) {
           // the partitions before it already overrun the disk: that is the fault, not this one
-          throw layoutError(layout.positions?.keys.size, `the partitions before partition ${p.number} need ${formatSize(prev.start + prev.size + tail)} (${prev.start + prev.size + tail} bytes) but the disk size is ${formatSize(diskSize!)}`, 'make the disk larger or the partitions smaller');
+          throw layoutError(
+            layout.positions?.keys.size,
+            `the partitions before partition ${p.number} need ${formatSize(prev.start + prev.size + tail)} (${prev.start + prev.size + tail} bytes) but the disk size is ${formatSize(diskSize!)}`,
+            'make the disk larger or the partitions smaller',
+          );
         }
         if (size <= 0) throw layoutError(keyPosition(spec, 'size'), `no room is left for partition ${p.number} on a disk of ${formatSize(diskSize!)}`);
       } else size = spec.size;
@@ -170,10 +179,18 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
         );
       }
       if (size < p.minimumSize) {
-        throw layoutError(keyPosition(spec, 'size'), `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but its content needs at least ${formatSize(p.minimumSize)} (${p.minimumSize} bytes)`, "make it larger or use size: auto");
+        throw layoutError(
+          keyPosition(spec, 'size'),
+          `partition ${p.number} (${spec.filesystem}) is ${formatSize(size)} but its content needs at least ${formatSize(p.minimumSize)} (${p.minimumSize} bytes)`,
+          'make it larger or use size: auto',
+        );
       }
       if (!Number.isSafeInteger(start + size) || start + size + tail > MAX_BYTES) {
-        throw layoutError(keyPosition(spec, spec.size === 'rest' ? 'start' : 'size'), `partition ${p.number} would end at ${formatSize(start + size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`, 'make the partitions smaller');
+        throw layoutError(
+          keyPosition(spec, spec.size === 'rest' ? 'start' : 'size'),
+          `partition ${p.number} would end at ${formatSize(start + size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`,
+          'make the partitions smaller',
+        );
       }
       if (!gpt && start + size > MBR_MAX_BYTES) {
         throw layoutError(
@@ -192,14 +209,27 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
     if (diskSize === undefined) size = alignUp(end, align);
     else {
       if (end > diskSize) {
-        throw layoutError(layout.positions?.keys.size, `the partitions need ${formatSize(end)} (${end} bytes) but the disk size is ${formatSize(diskSize)}`, 'make the disk larger, the partitions smaller, or use size: auto');
+        throw layoutError(
+          layout.positions?.keys.size,
+          `the partitions need ${formatSize(end)} (${end} bytes) but the disk size is ${formatSize(diskSize)}`,
+          'make the disk larger, the partitions smaller, or use size: auto',
+        );
       }
       size = diskSize;
     }
     if (!gpt && size > MBR_MAX_BYTES) {
-      throw layoutError(layout.positions?.keys.size ?? layout.positions?.keys.table, `the disk is ${formatSize(size)} (${size} bytes), beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`, 'use table: gpt, or a smaller disk size');
+      throw layoutError(
+        layout.positions?.keys.size ?? layout.positions?.keys.table,
+        `the disk is ${formatSize(size)} (${size} bytes), beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`,
+        'use table: gpt, or a smaller disk size',
+      );
     }
-    if (size > MAX_BYTES) throw layoutError(layout.positions?.keys.size, `the disk would be ${formatSize(size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`, 'make the disk smaller');
+    if (size > MAX_BYTES)
+      throw layoutError(
+        layout.positions?.keys.size,
+        `the disk would be ${formatSize(size)}, beyond the 8 PiB (2^53 bytes) kiln can handle`,
+        'make the disk smaller',
+      );
 
     for (const p of planned) {
       try {
@@ -208,7 +238,9 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
         throw contentError(p, e);
       }
     }
-    const seed = layout.seed ?? `kiln-disk:${layout.table}:${size}:${planned.map((p) => `${p.spec.filesystem}/${p.start}/${p.size}/${p.spec.label ?? ''}/${p.spec.uuid ?? ''}/${p.spec.name ?? ''}`).join(',')}`;
+    const seed =
+      layout.seed ??
+      `kiln-disk:${layout.table}:${size}:${planned.map((p) => `${p.spec.filesystem}/${p.start}/${p.size}/${p.spec.label ?? ''}/${p.spec.uuid ?? ''}/${p.spec.name ?? ''}`).join(',')}`;
     planned.forEach((p, i) => {
       const types = p.format.types(p.content);
       p.guid = derivedUuid(`${seed}:partition:${i + 1}`).toUpperCase();
@@ -236,7 +268,8 @@ export async function planDisk(layout: DiskLayout, options: AssembleOptions = {}
     try {
       tableSectors(plan); // throws on anything the table cannot describe
     } catch (e) {
-      if (e instanceof KilnError) throw new KilnError(e.code, at(layout.positions?.keys.table ?? layout.positions?.at, `the ${layout.table.toUpperCase()} table: ${e.message}`), e.hint);
+      if (e instanceof KilnError)
+        throw new KilnError(e.code, at(layout.positions?.keys.table ?? layout.positions?.at, `the ${layout.table.toUpperCase()} table: ${e.message}`), e.hint);
       throw e;
     }
     return plan;
@@ -264,7 +297,12 @@ function tableSectors(plan: DiskPlan): TableSector[] {
   }
   return encodeMbr(
     ps.map((p) => ({ start: p.start / SECTOR, sectors: p.size / SECTOR, type: p.mbrType, bootable: !!p.spec.bootable })),
-    { signature: plan.diskSignature, diskSectors: sectors, alignment: (plan.layout.alignment ?? MiB) / SECTOR, ...(plan.bootCode && { bootCode: plan.bootCode }) },
+    {
+      signature: plan.diskSignature,
+      diskSectors: sectors,
+      alignment: (plan.layout.alignment ?? MiB) / SECTOR,
+      ...(plan.bootCode && { bootCode: plan.bootCode }),
+    },
   );
 }
 
@@ -279,7 +317,11 @@ export function writeDisk(plan: DiskPlan, target: BlockTarget, options: WriteCon
   if (target.size !== plan.size) throw new KilnError('bad-target', `the disk target is ${target.size} bytes; the plan needs ${plan.size}`);
   const results: PartitionResult[] = [];
   const totals = plan.partitions.map((p) => p.format.totals(p.content));
-  const meter = new ProgressMeter(options, totals.reduce((n, t) => n + t.bytes, 0), totals.reduce((n, t) => n + t.files, 0));
+  const meter = new ProgressMeter(
+    options,
+    totals.reduce((n, t) => n + t.bytes, 0),
+    totals.reduce((n, t) => n + t.files, 0),
+  );
   zeroTarget(target, plan.size, options.signal);
   let bytesBefore = 0;
   let filesBefore = 0;

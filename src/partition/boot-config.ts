@@ -19,7 +19,12 @@ export function syslinuxConfig(spec: SyslinuxSpec, readFile: (path: string) => U
   for (const k of ['kernel', 'initrd', 'cmdline'] as const) {
     const v = spec[k];
     const ctl = v === undefined ? undefined : controlCharacter(v);
-    if (ctl) throw new KilnError('bad-layout', `syslinux ${k} contains ${ctl}; it would break the syslinux.cfg line it goes into`, `write the ${k} on one line without control characters`);
+    if (ctl)
+      throw new KilnError(
+        'bad-layout',
+        `syslinux ${k} contains ${ctl}; it would break the syslinux.cfg line it goes into`,
+        `write the ${k} on one line without control characters`,
+      );
   }
   const lines: string[] = [];
   if (spec.serial !== undefined) lines.push(`SERIAL 0 ${spec.serial}`);

@@ -118,7 +118,16 @@ export function controlCharacter(text: string): string | undefined {
   const m = /[\u0000-\u001f\u007f]/.exec(text);
   if (!m) return undefined;
   const c = m[0].charCodeAt(0);
-  const name = c === 10 ? 'a line break (\\n)' : c === 13 ? 'a carriage return (\\r)' : c === 9 ? 'a tab' : c === 0 ? 'a NUL byte' : `the control character 0x${c.toString(16).padStart(2, '0')}`;
+  const name =
+    c === 10
+      ? 'a line break (\\n)'
+      : c === 13
+        ? 'a carriage return (\\r)'
+        : c === 9
+          ? 'a tab'
+          : c === 0
+            ? 'a NUL byte'
+            : `the control character 0x${c.toString(16).padStart(2, '0')}`;
   return `${name} at character ${m.index + 1}`;
 }
 

@@ -76,8 +76,10 @@ export function encodeGpt(partitions: GptPartition[], options: GptOptions): Tabl
   const guids = new Set<string>();
   partitions.forEach((p, i) => {
     const end = p.start + p.sectors - 1;
-    if (!Number.isInteger(p.start) || !Number.isInteger(p.sectors) || p.sectors < 1) throw bad(`partition ${i + 1}: start and size must be positive whole sectors`);
-    if (p.start < first || end > last) throw bad(`partition ${i + 1} (sectors ${p.start}–${end}) is outside the usable area ${first}–${last}`, 'make the disk larger or the partition smaller');
+    if (!Number.isInteger(p.start) || !Number.isInteger(p.sectors) || p.sectors < 1)
+      throw bad(`partition ${i + 1}: start and size must be positive whole sectors`);
+    if (p.start < first || end > last)
+      throw bad(`partition ${i + 1} (sectors ${p.start}–${end}) is outside the usable area ${first}–${last}`, 'make the disk larger or the partition smaller');
     for (const [j, q] of partitions.slice(0, i).entries()) {
       if (p.start <= q.start + q.sectors - 1 && q.start <= end) throw bad(`partitions ${j + 1} and ${i + 1} overlap`);
     }
@@ -103,7 +105,11 @@ export function encodeGpt(partitions: GptPartition[], options: GptOptions): Tabl
   const mbr = new Uint8Array(SECTOR);
   MBR.encode({ bootSignature: BOOT_SIGNATURE }, mbr);
   if (options.bootCode) mbr.set(options.bootCode, 0);
-  encodeEntry({ status: 0, type: MBR_TYPES.gptProtective, lbaStart: 1, sectors: Math.min(disk - 1, 0xffffffff), absoluteStart: 1 }, mbr, MBR.offsetOf('entries'));
+  encodeEntry(
+    { status: 0, type: MBR_TYPES.gptProtective, lbaStart: 1, sectors: Math.min(disk - 1, 0xffffffff), absoluteStart: 1 },
+    mbr,
+    MBR.offsetOf('entries'),
+  );
   // The protective entry's CHS is fixed by the spec: 0/0/2 to the 0xFFFFFF maximum.
   mbr.set([0x00, 0x02, 0x00], MBR.offsetOf('entries') + MBR_ENTRY.offsetOf('chsFirst'));
   mbr.set([0xff, 0xff, 0xff], MBR.offsetOf('entries') + MBR_ENTRY.offsetOf('chsLast'));
@@ -137,26 +143,42 @@ export interface DecodedGpt {
 const MAX_ENTRY_ARRAY = 1 << 20;
 
 function readHeader(source: BlockSource, lba: number): { v: ReturnType<typeof GPT_HEADER.decode>; entries: Uint8Array } {
-  if (lba < 1 || (lba + 1) * SECTOR > source.size) throw new KilnError('not-gpt', `no GPT header at sector ${lba}: the image has ${Math.floor(source.size / SECTOR)} sectors`);
+  if (lba < 1 || (lba + 1) * SECTOR > source.size)
+    throw new KilnError('not-gpt', `no GPT header at sector ${lba}: the image has ${Math.floor(source.size / SECTOR)} sectors`);
   const sector = source.read(lba * SECTOR, SECTOR);
   const v = GPT_HEADER.decode(sector);
   if (v.signature !== GPT_SIGNATURE) throw new KilnError('not-gpt', `no GPT header at sector ${lba}`);
   const where = `GPT header at sector ${lba}`;
   const hint = 'the GPT is damaged: sgdisk -v or fdisk -l tells more';
-  if (v.headerSize < GPT_HEADER.size || v.headerSize > SECTOR) throw new KilnError('bad-gpt', `${where}: header size ${v.headerSize} (${GPT_HEADER.size} to ${SECTOR})`, hint);
+  if (v.headerSize < GPT_HEADER.size || v.headerSize > SECTOR)
+    throw new KilnError('bad-gpt', `${where}: header size ${v.headerSize} (${GPT_HEADER.size} to ${SECTOR})`, hint);
   const h = sector.slice(0, v.headerSize);
   GPT_HEADER.encode({ headerCrc32: 0 }, h);
   if (crc32(h) !== v.headerCrc32) throw new KilnError('bad-gpt', `GPT header at sector ${lba} has a wrong CRC32`);
   // The CRC only says the header is as written: its fields still have to make sense before
   // they size a read or a loop (the spec: entries of 128 × 2^n bytes).
-  if (v.entrySize < GPT_ENTRY.size || v.entrySize % 8 !== 0) throw new KilnError('bad-gpt', `${where}: partition entries of ${v.entrySize} bytes (at least ${GPT_ENTRY.size}, a multiple of 8)`, hint);
+  if (v.entrySize < GPT_ENTRY.size || v.entrySize % 8 !== 0)
+    throw new KilnError('bad-gpt', `${where}: partition entries of ${v.entrySize} bytes (at least ${GPT_ENTRY.size}, a multiple of 8)`, hint);
   const arrayBytes = v.entryCount * v.entrySize;
-  if (arrayBytes > MAX_ENTRY_ARRAY) throw new KilnError('bad-gpt', `${where}: ${v.entryCount} entries of ${v.entrySize} bytes (${arrayBytes} bytes; kiln reads arrays up to ${MAX_ENTRY_ARRAY})`, hint);
+  if (arrayBytes > MAX_ENTRY_ARRAY)
+    throw new KilnError(
+      'bad-gpt',
+      `${where}: ${v.entryCount} entries of ${v.entrySize} bytes (${arrayBytes} bytes; kiln reads arrays up to ${MAX_ENTRY_ARRAY})`,
+      hint,
+    );
   if (v.entriesLba < 2 || v.entriesLba * SECTOR + arrayBytes > source.size) {
-    throw new KilnError('bad-gpt', `${where}: the entry array at sector ${v.entriesLba} (${arrayBytes} bytes) lies outside the ${source.size}-byte image`, hint);
+    throw new KilnError(
+      'bad-gpt',
+      `${where}: the entry array at sector ${v.entriesLba} (${arrayBytes} bytes) lies outside the ${source.size}-byte image`,
+      hint,
+    );
   }
   if (v.firstUsableLba > v.lastUsableLba + 1 || v.lastUsableLba * SECTOR >= source.size) {
-    throw new KilnError('bad-gpt', `${where}: usable sectors ${v.firstUsableLba}–${v.lastUsableLba} do not fit the image's ${Math.floor(source.size / SECTOR)} sectors`, hint);
+    throw new KilnError(
+      'bad-gpt',
+      `${where}: usable sectors ${v.firstUsableLba}–${v.lastUsableLba} do not fit the image's ${Math.floor(source.size / SECTOR)} sectors`,
+      hint,
+    );
   }
   const entries = source.read(v.entriesLba * SECTOR, arrayBytes);
   if (crc32(entries) !== v.entriesCrc32) throw new KilnError('bad-gpt', `GPT entry array of the header at sector ${lba} has a wrong CRC32`);

@@ -77,9 +77,17 @@ export function openFilesystem(source: BlockSource, where = 'the image', options
   }
   const swap = swapArea(source);
   if (swap !== undefined) {
-    throw new KilnError('swap-area', `${where} holds swap (${swap}), not a filesystem: it has no files to list or read`, 'kiln image inspect shows its label, UUID and size');
+    throw new KilnError(
+      'swap-area',
+      `${where} holds swap (${swap}), not a filesystem: it has no files to list or read`,
+      'kiln image inspect shows its label, UUID and size',
+    );
   }
-  throw new KilnError('unknown-fs', `${where} holds no filesystem kiln can read (neither ext4 nor FAT)`, 'name a partition (IMAGE:N) if it is a partitioned disk');
+  throw new KilnError(
+    'unknown-fs',
+    `${where} holds no filesystem kiln can read (neither ext4 nor FAT)`,
+    'name a partition (IMAGE:N) if it is a partitioned disk',
+  );
 }
 
 /** `label L, UUID U` of a swap area's header, or undefined when the source is not swap. */
@@ -143,14 +151,19 @@ export function parseImageRef(spec: string): ImageRef {
 /** Partition `partition` of the disk image `path` (reading or writing it), inside the file. */
 function partitionOf(file: BlockSource, path: string, partition: number, use: 'read' | 'write'): DiskPartition {
   const parts = readPartitions(file);
-  if (!parts) throw new KilnError('no-partition-table', `'${path}' has no partition table, so it has no partition ${partition}`, `${use} it whole: drop ':${partition}'`);
+  if (!parts)
+    throw new KilnError('no-partition-table', `'${path}' has no partition table, so it has no partition ${partition}`, `${use} it whole: drop ':${partition}'`);
   const p = parts.find((x) => x.number === partition);
   if (!p) {
     const have = parts.map((x) => x.number).join(', ') || 'none';
     throw new KilnError('no-partition', `'${path}' has no partition ${partition} (partitions: ${have})`, 'name one of those partitions');
   }
   if (p.offset + p.size > file.size) {
-    throw new KilnError('bad-partition', `partition ${partition} of '${path}' ends at byte ${p.offset + p.size}, past the end of the image (${file.size} bytes)`, 'the image is truncated');
+    throw new KilnError(
+      'bad-partition',
+      `partition ${partition} of '${path}' ends at byte ${p.offset + p.size}, past the end of the image (${file.size} bytes)`,
+      'the image is truncated',
+    );
   }
   return p;
 }

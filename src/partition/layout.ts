@@ -85,7 +85,11 @@ class Reader implements LayoutReader {
     if (typeof v === 'string' && words.includes(v)) return v;
     const tooLarge = (text: string): never =>
       this.mbr
-        ? this.fail(node, `${what} ${text} is beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`, 'use table: gpt, or a smaller size such as 64M or 2G')
+        ? this.fail(
+            node,
+            `${what} ${text} is beyond what an MBR table can address: at most 2^32 sectors of 512 bytes (2 TiB)`,
+            'use table: gpt, or a smaller size such as 64M or 2G',
+          )
         : this.fail(node, `${what} ${text} is too large: kiln handles disks and partitions up to 8 PiB (2^53 bytes)`, 'write a size such as 64M or 2G');
     if (typeof v === 'number' && Number.isInteger(v) && v > 0) {
       if (v > MAX_BYTES) tooLarge(String(v));
@@ -175,7 +179,12 @@ function parsePartition(r: Reader, node: YamlNode, index: number): PartitionSpec
       const dest = r.string(pair.key, 'file destination');
       if (!dest.startsWith('/')) r.fail(pair.key, `file destination '${dest}' must be an absolute path inside the filesystem`);
       const bad = badFsPath(dest);
-      if (bad) r.fail(pair.key, `file destination '${JSON.stringify(dest).slice(1, -1)}' ${bad}`, 'write an absolute path inside the filesystem, e.g. /vmlinuz or /boot/initrd.img');
+      if (bad)
+        r.fail(
+          pair.key,
+          `file destination '${JSON.stringify(dest).slice(1, -1)}' ${bad}`,
+          'write an absolute path inside the filesystem, e.g. /vmlinuz or /boot/initrd.img',
+        );
       if (Object.hasOwn(spec.files, dest)) r.fail(pair.key, `file destination '${dest}' is given twice`);
       spec.files[dest] = r.hostPath(pair.value ?? undefined, `file for '${dest}'`, 'file');
     }
@@ -187,16 +196,29 @@ function parsePartition(r: Reader, node: YamlNode, index: number): PartitionSpec
     const named = typeof v === 'string' && !/^0x/i.test(v) ? partitionTypeByName(v) : undefined;
     const table = r.mbr ? 'mbr' : 'gpt';
     if (typeof v === 'string' && isUuid(v)) {
-      if (r.mbr) r.fail(map.get('type'), `type '${v}' is a GPT type GUID, but the table is MBR`, `give an MBR type byte such as 0x83, or a name: ${partitionTypeNames('mbr').join(', ')}`);
+      if (r.mbr)
+        r.fail(
+          map.get('type'),
+          `type '${v}' is a GPT type GUID, but the table is MBR`,
+          `give an MBR type byte such as 0x83, or a name: ${partitionTypeNames('mbr').join(', ')}`,
+        );
       spec.type = v;
     } else if (named) {
       const t = r.mbr ? named.mbr : named.gpt;
       if (t === undefined) r.fail(map.get('type'), `type '${v}' has no ${table.toUpperCase()} type`, `use one of: ${partitionTypeNames(table).join(', ')}`);
       spec.type = t;
     } else if (typeof v === 'string' && !/^(0x[0-9a-f]+|\d+)$/i.test(v)) {
-      r.fail(map.get('type'), `unknown partition type '${v}'`, `use a name (${partitionTypeNames(table).join(', ')}), ${r.mbr ? 'an MBR type byte such as 0x83' : 'a GPT type GUID'}`);
+      r.fail(
+        map.get('type'),
+        `unknown partition type '${v}'`,
+        `use a name (${partitionTypeNames(table).join(', ')}), ${r.mbr ? 'an MBR type byte such as 0x83' : 'a GPT type GUID'}`,
+      );
     } else if (!r.mbr) {
-      r.fail(map.get('type'), `type ${String(v)} is an MBR type byte, but the table is GPT`, `use a name (${partitionTypeNames('gpt').join(', ')}) or a GPT type GUID`);
+      r.fail(
+        map.get('type'),
+        `type ${String(v)} is an MBR type byte, but the table is GPT`,
+        `use a name (${partitionTypeNames('gpt').join(', ')}) or a GPT type GUID`,
+      );
     } else spec.type = r.int(map.get('type'), 'type (an MBR type byte such as 0x83, or a name such as linux)', 1, 0xff);
   }
   for (const [key, read] of Object.entries(format.keys)) if (map.has(key)) read(r, map.get(key)!, spec);
@@ -244,17 +266,38 @@ export function parseLayout(text: string, file: string): DiskLayout {
   if (table === 'mbr') {
     // An MBR entry has 32-bit start and length in 512-byte sectors: refuse what it cannot address.
     const limit = 'an MBR table addresses at most 2^32 sectors of 512 bytes (2 TiB)';
-    if (typeof layout.size === 'number' && layout.size > MBR_MAX_BYTES) throw layoutError(positions.keys.size, `disk size ${formatSize(layout.size)} (${layout.size} bytes) is beyond what an MBR can address: ${limit}`, 'use table: gpt, or a smaller disk size');
+    if (typeof layout.size === 'number' && layout.size > MBR_MAX_BYTES)
+      throw layoutError(
+        positions.keys.size,
+        `disk size ${formatSize(layout.size)} (${layout.size} bytes) is beyond what an MBR can address: ${limit}`,
+        'use table: gpt, or a smaller disk size',
+      );
     layout.partitions.forEach((p, i) => {
-      if (typeof p.size === 'number' && p.size > MBR_MAX_BYTES - 512) throw layoutError(p.positions?.keys.size, `partition ${i + 1} size ${formatSize(p.size)} (${p.size} bytes) is beyond what an MBR can address: ${limit}`, 'use table: gpt, or a smaller partition');
-      if (p.start !== undefined && p.start >= MBR_MAX_BYTES) throw layoutError(p.positions?.keys.start, `partition ${i + 1} start ${formatSize(p.start)} is beyond what an MBR can address: ${limit}`, 'use table: gpt, or start the partition earlier');
+      if (typeof p.size === 'number' && p.size > MBR_MAX_BYTES - 512)
+        throw layoutError(
+          p.positions?.keys.size,
+          `partition ${i + 1} size ${formatSize(p.size)} (${p.size} bytes) is beyond what an MBR can address: ${limit}`,
+          'use table: gpt, or a smaller partition',
+        );
+      if (p.start !== undefined && p.start >= MBR_MAX_BYTES)
+        throw layoutError(
+          p.positions?.keys.start,
+          `partition ${i + 1} start ${formatSize(p.start)} is beyond what an MBR can address: ${limit}`,
+          'use table: gpt, or start the partition earlier',
+        );
     });
   }
   const bootable = layout.partitions.filter((p) => p.bootable);
-  if (bootable.length > 1) throw layoutError(bootable[1]!.positions?.keys.bootable, 'more than one partition is bootable', 'the boot code starts the one active partition; mark only one');
+  if (bootable.length > 1)
+    throw layoutError(
+      bootable[1]!.positions?.keys.bootable,
+      'more than one partition is bootable',
+      'the boot code starts the one active partition; mark only one',
+    );
   layout.partitions.forEach((p, i) => {
     if (p.size === 'rest' && i !== layout.partitions.length - 1) throw layoutError(p.positions?.keys.size, "only the last partition can have size 'rest'");
-    if (p.size === 'rest' && layout.size === 'auto') throw layoutError(p.positions?.keys.size, "size 'rest' needs an explicit disk size", 'give the layout a size, e.g. size: 2G');
+    if (p.size === 'rest' && layout.size === 'auto')
+      throw layoutError(p.positions?.keys.size, "size 'rest' needs an explicit disk size", 'give the layout a size, e.g. size: 2G');
   });
   return layout;
 }

@@ -37,7 +37,11 @@ export interface RawEntry {
 }
 
 /** Encodes an entry; CHS fields come from the absolute LBAs (as fdisk writes them, also in EBRs). */
-export function encodeEntry(e: { status: number; type: number; lbaStart: number; sectors: number; absoluteStart: number }, buf: Uint8Array, base: number): void {
+export function encodeEntry(
+  e: { status: number; type: number; lbaStart: number; sectors: number; absoluteStart: number },
+  buf: Uint8Array,
+  base: number,
+): void {
   MBR_ENTRY.encode(
     {
       status: e.status,

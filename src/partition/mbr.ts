@@ -60,14 +60,19 @@ function bad(message: string, hint?: string): KilnError {
  */
 export function encodeMbr(partitions: MbrPartition[], options: MbrOptions): TableSector[] {
   const align = options.alignment ?? 2048;
-  if (options.bootCode && options.bootCode.length > 440) throw bad(`MBR boot code is ${options.bootCode.length} bytes; at most 440 fit`, 'use mbr.bin from SYSLINUX (440 bytes)');
-  if (!Number.isInteger(options.signature) || options.signature < 0 || options.signature > U32) throw bad(`disk signature ${options.signature} is not a 32-bit number`);
+  if (options.bootCode && options.bootCode.length > 440)
+    throw bad(`MBR boot code is ${options.bootCode.length} bytes; at most 440 fit`, 'use mbr.bin from SYSLINUX (440 bytes)');
+  if (!Number.isInteger(options.signature) || options.signature < 0 || options.signature > U32)
+    throw bad(`disk signature ${options.signature} is not a 32-bit number`);
   const sorted = [...partitions];
   for (const [i, p] of sorted.entries()) {
-    if (!Number.isInteger(p.start) || !Number.isInteger(p.sectors) || p.start < 1 || p.sectors < 1) throw bad(`partition ${i + 1}: start ${p.start} and size ${p.sectors} sectors must be positive whole sectors`);
+    if (!Number.isInteger(p.start) || !Number.isInteger(p.sectors) || p.start < 1 || p.sectors < 1)
+      throw bad(`partition ${i + 1}: start ${p.start} and size ${p.sectors} sectors must be positive whole sectors`);
     if (p.start + p.sectors - 1 > U32) throw bad(`partition ${i + 1} ends beyond 2 TiB, the limit of an MBR`, 'use a GPT table');
-    if (options.diskSectors !== undefined && p.start + p.sectors > options.diskSectors) throw bad(`partition ${i + 1} ends at sector ${p.start + p.sectors}, beyond the disk's ${options.diskSectors} sectors`);
-    if (p.type < 1 || p.type > 0xff || p.type === MBR_TYPES.extended || p.type === 0x0f || p.type === 0x85) throw bad(`partition ${i + 1}: type 0x${p.type.toString(16)} is not a data partition type`);
+    if (options.diskSectors !== undefined && p.start + p.sectors > options.diskSectors)
+      throw bad(`partition ${i + 1} ends at sector ${p.start + p.sectors}, beyond the disk's ${options.diskSectors} sectors`);
+    if (p.type < 1 || p.type > 0xff || p.type === MBR_TYPES.extended || p.type === 0x0f || p.type === 0x85)
+      throw bad(`partition ${i + 1}: type 0x${p.type.toString(16)} is not a data partition type`);
   }
   const order = sorted.map((p, i) => ({ p, i })).sort((a, b) => a.p.start - b.p.start);
   for (let k = 1; k < order.length; k++) {
@@ -75,16 +80,22 @@ export function encodeMbr(partitions: MbrPartition[], options: MbrOptions): Tabl
     const b = order[k]!;
     if (b.p.start < a.p.start + a.p.sectors) throw bad(`partitions ${a.i + 1} and ${b.i + 1} overlap`);
   }
-  if (partitions.filter((p) => p.bootable).length > 1) throw bad('more than one partition is bootable', "the MBR boot code loads the one active partition; mark only one 'bootable'");
+  if (partitions.filter((p) => p.bootable).length > 1)
+    throw bad('more than one partition is bootable', "the MBR boot code loads the one active partition; mark only one 'bootable'");
   const primary = partitions.length <= 4 ? partitions : partitions.slice(0, 3);
   const logical = partitions.length <= 4 ? [] : partitions.slice(3);
-  if (logical.some((p) => p.bootable)) throw bad('a logical partition (5 and up) cannot be the active one', 'make the bootable partition one of the first three');
+  if (logical.some((p) => p.bootable))
+    throw bad('a logical partition (5 and up) cannot be the active one', 'make the bootable partition one of the first three');
 
   const mbr = new Uint8Array(SECTOR);
   MBR.encode({ diskSignature: options.signature, bootSignature: BOOT_SIGNATURE }, mbr);
   if (options.bootCode) mbr.set(options.bootCode, 0);
   primary.forEach((p, k) =>
-    encodeEntry({ status: p.bootable ? STATUS_ACTIVE : 0, type: p.type, lbaStart: p.start, sectors: p.sectors, absoluteStart: p.start }, mbr, ENTRY_BASE + k * MBR_ENTRY.size),
+    encodeEntry(
+      { status: p.bootable ? STATUS_ACTIVE : 0, type: p.type, lbaStart: p.start, sectors: p.sectors, absoluteStart: p.start },
+      mbr,
+      ENTRY_BASE + k * MBR_ENTRY.size,
+    ),
   );
   const out: TableSector[] = [{ lba: 0, bytes: mbr }];
   if (logical.length === 0) return out;
@@ -95,7 +106,10 @@ export function encodeMbr(partitions: MbrPartition[], options: MbrOptions): Tabl
   logical.forEach((p, k) => {
     const floor = k === 0 ? primaryEnd : logical[k - 1]!.start + logical[k - 1]!.sectors;
     if (ebrs[k]! < floor || ebrs[k]! >= p.start) {
-      throw bad(`logical partition ${k + 5} needs room for its extended boot record between sector ${floor} and its start ${p.start}`, 'leave one alignment unit (1 MiB) free before each logical partition, and put logical partitions after the primary ones');
+      throw bad(
+        `logical partition ${k + 5} needs room for its extended boot record between sector ${floor} and its start ${p.start}`,
+        'leave one alignment unit (1 MiB) free before each logical partition, and put logical partitions after the primary ones',
+      );
     }
   });
   const extStart = ebrs[0]!;
@@ -111,7 +125,11 @@ export function encodeMbr(partitions: MbrPartition[], options: MbrOptions): Tabl
     if (next) {
       const nextEbr = ebrs[k + 1]!;
       // The link covers the next EBR through the end of the next logical partition.
-      encodeEntry({ status: 0, type: MBR_TYPES.extended, lbaStart: nextEbr - extStart, sectors: next.start + next.sectors - nextEbr, absoluteStart: nextEbr }, ebr, ENTRY_BASE + MBR_ENTRY.size);
+      encodeEntry(
+        { status: 0, type: MBR_TYPES.extended, lbaStart: nextEbr - extStart, sectors: next.start + next.sectors - nextEbr, absoluteStart: nextEbr },
+        ebr,
+        ENTRY_BASE + MBR_ENTRY.size,
+      );
     }
     out.push({ lba: at, bytes: ebr });
   });
@@ -155,7 +173,13 @@ export function decodeMbr(source: BlockSource): DecodedMbr {
   const v = MBR.decode(mbr);
   if (v.bootSignature !== BOOT_SIGNATURE) throw new KilnError('not-mbr', 'no partition table: sector 0 does not end in 55 AA', 'is this a whole-disk image?');
   const raw = [0, 1, 2, 3].map((k) => decodeEntry(mbr, ENTRY_BASE + k * MBR_ENTRY.size));
-  const out: DecodedMbr = { signature: v.diskSignature, bootCode: v.bootCode, partitions: [], protective: raw.some((e) => e.type === MBR_TYPES.gptProtective), raw };
+  const out: DecodedMbr = {
+    signature: v.diskSignature,
+    bootCode: v.bootCode,
+    partitions: [],
+    protective: raw.some((e) => e.type === MBR_TYPES.gptProtective),
+    raw,
+  };
   raw.forEach((e, k) => {
     if (e.type === 0) return;
     if (e.type === MBR_TYPES.extended || e.type === 0x0f || e.type === 0x85) {
@@ -169,22 +193,42 @@ export function decodeMbr(source: BlockSource): DecodedMbr {
     const extStart = ext.start;
     const extEnd = ext.start + ext.sectors;
     const hint = 'the partition table is damaged: sfdisk -d shows what it reads';
-    if (extStart === 0 || ext.sectors === 0) throw new KilnError('bad-mbr', `extended partition ${ext.number} starts at sector ${extStart} with ${ext.sectors} sectors`, hint);
+    if (extStart === 0 || ext.sectors === 0)
+      throw new KilnError('bad-mbr', `extended partition ${ext.number} starts at sector ${extStart} with ${ext.sectors} sectors`, hint);
     let at = extStart;
     const seen = new Set<number>();
     for (let n = 5; ; n++) {
-      if (seen.has(at)) throw new KilnError('bad-mbr', `the extended partition's chain of boot records loops back to sector ${at} (after logical partition ${n - 1})`, hint);
-      if (at < extStart || at >= extEnd) throw new KilnError('bad-mbr', `extended boot record ${n - 4} at sector ${at} lies outside extended partition ${ext.number} (sectors ${extStart}–${extEnd - 1})`, hint);
-      if ((at + 1) * SECTOR > source.size) throw new KilnError('bad-mbr', `extended boot record at sector ${at} lies past the end of the ${source.size}-byte image`, 'the image is truncated');
+      if (seen.has(at))
+        throw new KilnError('bad-mbr', `the extended partition's chain of boot records loops back to sector ${at} (after logical partition ${n - 1})`, hint);
+      if (at < extStart || at >= extEnd)
+        throw new KilnError(
+          'bad-mbr',
+          `extended boot record ${n - 4} at sector ${at} lies outside extended partition ${ext.number} (sectors ${extStart}–${extEnd - 1})`,
+          hint,
+        );
+      if ((at + 1) * SECTOR > source.size)
+        throw new KilnError('bad-mbr', `extended boot record at sector ${at} lies past the end of the ${source.size}-byte image`, 'the image is truncated');
       if (n > MBR_MAX_PARTITIONS) {
-        throw new KilnError('bad-mbr', `the extended partition holds more than ${MBR_MAX_PARTITIONS - 4} logical partitions (sfdisk reads partitions 1–${MBR_MAX_PARTITIONS} only)`, hint);
+        throw new KilnError(
+          'bad-mbr',
+          `the extended partition holds more than ${MBR_MAX_PARTITIONS - 4} logical partitions (sfdisk reads partitions 1–${MBR_MAX_PARTITIONS} only)`,
+          hint,
+        );
       }
       seen.add(at);
       const ebr = source.read(at * SECTOR, SECTOR);
       if (MBR.decode(ebr).bootSignature !== BOOT_SIGNATURE) throw new KilnError('bad-mbr', `extended boot record at sector ${at} does not end in 55 AA`);
       const first = decodeEntry(ebr, ENTRY_BASE);
       const link = decodeEntry(ebr, ENTRY_BASE + MBR_ENTRY.size);
-      if (first.type !== 0) out.partitions.push({ number: n, start: at + first.lbaStart, sectors: first.sectors, type: first.type, bootable: first.status === STATUS_ACTIVE, logical: true });
+      if (first.type !== 0)
+        out.partitions.push({
+          number: n,
+          start: at + first.lbaStart,
+          sectors: first.sectors,
+          type: first.type,
+          bootable: first.status === STATUS_ACTIVE,
+          logical: true,
+        });
       if (link.type === 0 || link.sectors === 0) break;
       at = extStart + link.lbaStart;
     }

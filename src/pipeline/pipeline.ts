@@ -215,18 +215,28 @@ export class Pipeline {
    * Computes new refs for every source of `elements` and writes the changed ones where the project
    * keeps them (inline in the .bst, keeping comments, or project.refs); cache keys then follow.
    */
-  async track(elements: readonly Element[], mode: PinMode = 'track', options: { jobs?: number; onResult?(update: RefUpdate, count: SourceCount): void } = {}): Promise<RefUpdate[]> {
+  async track(
+    elements: readonly Element[],
+    mode: PinMode = 'track',
+    options: { jobs?: number; onResult?(update: RefUpdate, count: SourceCount): void } = {},
+  ): Promise<RefUpdate[]> {
     const run = mode === 'track' ? trackElements : fixMissingElements;
     const count: SourceCount = { done: 0, total: elements.reduce((n, e) => n + this.session.sources(e).length, 0) };
     const update = (r: TrackResult): RefUpdate => ('changes' in r ? (r as RefUpdate) : Object.assign(r, { changes: describeRefChange(r) }));
     try {
-      const results = await run(elements, (e) => this.session.sources(e), this.session.sourceContext, (e, i, ref) => writeSourceRef(e, i, ref), {
-        ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
-        onResult: (r) => {
-          count.done++;
-          options.onResult?.(update(r), { ...count });
+      const results = await run(
+        elements,
+        (e) => this.session.sources(e),
+        this.session.sourceContext,
+        (e, i, ref) => writeSourceRef(e, i, ref),
+        {
+          ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
+          onResult: (r) => {
+            count.done++;
+            options.onResult?.(update(r), { ...count });
+          },
         },
-      });
+      );
       return results.map(update);
     } finally {
       this.session.forgetKeys();
@@ -364,11 +374,19 @@ export class Pipeline {
       for (const r of await pushArtifact(remotes, this.session.cache.artifacts, ref)) events.pushed?.(e, r);
     }
     checkRemotes(remotes, true);
-    if (missing.length > 0) throw new KilnError('not-cached', `not in the local cache, so not pushed: ${names(missing)}`, `build them first: kiln build ${missing.map((e) => e.name).join(' ')}`);
+    if (missing.length > 0)
+      throw new KilnError(
+        'not-cached',
+        `not in the local cache, so not pushed: ${names(missing)}`,
+        `build them first: kiln build ${missing.map((e) => e.name).join(' ')}`,
+      );
   }
 
   /** Pulls the artifacts of `elements` from the remote caches (every blob verified). Fails if no remote has one. */
-  async pullArtifacts(elements: readonly Element[], events: { cached?(element: Element): void; pulled?(element: Element, result: PullResult): void } = {}): Promise<void> {
+  async pullArtifacts(
+    elements: readonly Element[],
+    events: { cached?(element: Element): void; pulled?(element: Element, result: PullResult): void } = {},
+  ): Promise<void> {
     const remotes = this.connected();
     const absent: Element[] = [];
     for (const e of elements) {
@@ -383,7 +401,12 @@ export class Pipeline {
       else absent.push(e);
     }
     checkRemotes(remotes, false);
-    if (absent.length > 0) throw new KilnError('not-on-remote', `no remote cache has: ${names(absent)}`, 'build them (kiln build pushes what it builds when a remote has push: true)');
+    if (absent.length > 0)
+      throw new KilnError(
+        'not-on-remote',
+        `no remote cache has: ${names(absent)}`,
+        'build them (kiln build pushes what it builds when a remote has push: true)',
+      );
   }
 
   /** Pushes the pinned source files of `elements` in the source cache (tarballs, .debs, Debian source files), by sha256. */
@@ -394,18 +417,28 @@ export class Pipeline {
     for (const e of elements) for (const r of await pushSourceFiles(remotes, this.session.sources(e), ctx)) events.pushed?.(e, r);
     checkRemotes(remotes, true);
     if (uncached.length > 0) {
-      throw new KilnError('not-cached', `sources not in the local source cache, so not pushed: ${names(uncached)}`, `fetch them first: kiln fetch --deps none ${uncached.map((e) => e.name).join(' ')}`);
+      throw new KilnError(
+        'not-cached',
+        `sources not in the local source cache, so not pushed: ${names(uncached)}`,
+        `fetch them first: kiln fetch --deps none ${uncached.map((e) => e.name).join(' ')}`,
+      );
     }
   }
 
   private connected(): Remotes {
-    if (!this.remotes) throw new KilnError('no-remote', 'no remote cache is configured', 'give one with --remote URL, or list it under `artifacts:` in ~/.config/kiln.conf or project.conf');
+    if (!this.remotes)
+      throw new KilnError(
+        'no-remote',
+        'no remote cache is configured',
+        'give one with --remote URL, or list it under `artifacts:` in ~/.config/kiln.conf or project.conf',
+      );
     return this.remotes;
   }
 
   private pushRemotes(): Remotes {
     const remotes = this.connected();
-    if (remotes.pushable.length === 0) throw new KilnError('no-remote', 'no configured remote cache accepts pushes', 'set `push: true` on one, or give --remote URL');
+    if (remotes.pushable.length === 0)
+      throw new KilnError('no-remote', 'no configured remote cache accepts pushes', 'set `push: true` on one, or give --remote URL');
     return remotes;
   }
 
@@ -432,7 +465,8 @@ export function openPipeline(opts: OpenOptions): Pipeline {
   const loads = new LoadCache(join(opts.cacheDir, 'loads'));
   const loaded = loadProject(directory, loadOptions, loads);
   const names = opts.targets.length > 0 ? opts.targets : loaded.project.defaultTargets;
-  if (names.length === 0) throw new KilnError('no-targets', 'no elements given', 'name the elements, e.g. kiln build hello.bst (names are relative to element-path)');
+  if (names.length === 0)
+    throw new KilnError('no-targets', 'no elements given', 'name the elements, e.g. kiln build hello.bst (names are relative to element-path)');
   const targets = loaded.elements(names.map(elementName));
   const session = new Session({ cacheDir: opts.cacheDir, ...(opts.sandbox ? { sandbox: opts.sandbox } : {}), ...(opts.warn ? { warn: opts.warn } : {}) });
   const p = new Pipeline(loaded, session, targets);
@@ -453,7 +487,11 @@ function names(elements: readonly Element[]): string {
 function checkRemotes(remotes: Remotes, push: boolean): void {
   const bad = remotes.list.filter((r) => r.down !== undefined || (push && r.pushDown !== undefined));
   if (bad.length > 0) {
-    throw new KilnError('remote-failed', `the remote cache ${bad.map((r) => `${r.http.display} (${r.down ?? r.pushDown})`).join(', ')} failed`, 'check that the server is up and reachable, then run the command again');
+    throw new KilnError(
+      'remote-failed',
+      `the remote cache ${bad.map((r) => `${r.http.display} (${r.down ?? r.pushDown})`).join(', ')} failed`,
+      'check that the server is up and reachable, then run the command again',
+    );
   }
 }
 

@@ -129,12 +129,25 @@ test('kiln mkimage builds a disk that boots to Hello World! in qemu and mounts i
   kiln(['mkimage', layout, disk]);
 
   // The table and filesystems read back as asked.
-  const table = JSON.parse(run('sfdisk', ['--json', disk]).stdout) as { partitiontable: { id: string; partitions: { start: number; size: number; type: string; bootable?: boolean }[] } };
+  const table = JSON.parse(run('sfdisk', ['--json', disk]).stdout) as {
+    partitiontable: { id: string; partitions: { start: number; size: number; type: string; bootable?: boolean }[] };
+  };
   assert.is(table.partitiontable.id, '0x4b494c4e');
   const parts = table.partitiontable.partitions;
-  assert.equal(parts.map((p) => [p.type, !!p.bootable]), [['c', true], ['83', false], ['82', false]]);
-  assert.ok(parts.every((p) => p.start % 2048 === 0), 'partitions are 1 MiB-aligned');
-  const probe = (i: number): string => run('blkid', ['-p', '-o', 'export', '-O', String(parts[i]!.start * 512), '-S', String(parts[i]!.size * 512), disk]).stdout;
+  assert.equal(
+    parts.map((p) => [p.type, !!p.bootable]),
+    [
+      ['c', true],
+      ['83', false],
+      ['82', false],
+    ],
+  );
+  assert.ok(
+    parts.every((p) => p.start % 2048 === 0),
+    'partitions are 1 MiB-aligned',
+  );
+  const probe = (i: number): string =>
+    run('blkid', ['-p', '-o', 'export', '-O', String(parts[i]!.start * 512), '-S', String(parts[i]!.size * 512), disk]).stdout;
   assert.match(probe(0), /TYPE=vfat/);
   assert.match(probe(0), /VERSION=FAT32/);
   assert.match(probe(0), /LABEL=BOOT/);
@@ -150,8 +163,14 @@ test('kiln mkimage builds a disk that boots to Hello World! in qemu and mounts i
   const { transcript, timedOut } = await bootQemu(disk);
   const tail = transcript.slice(-6000);
   if (process.env.KILN_SHOW_CONSOLE) process.stderr.write(transcript);
-  assert.ok(transcript.includes('Hello World!'), `no 'Hello World!' from the booted disk${timedOut ? ` within ${TIMEOUT_MS / 1000} s` : ''}; console transcript:\n${tail}`);
-  assert.ok(transcript.includes('hello-from-ext4.txt') && transcript.includes('written without mke2fs'), `the initramfs did not list the ext4 root; console transcript:\n${tail}`);
+  assert.ok(
+    transcript.includes('Hello World!'),
+    `no 'Hello World!' from the booted disk${timedOut ? ` within ${TIMEOUT_MS / 1000} s` : ''}; console transcript:\n${tail}`,
+  );
+  assert.ok(
+    transcript.includes('hello-from-ext4.txt') && transcript.includes('written without mke2fs'),
+    `the initramfs did not list the ext4 root; console transcript:\n${tail}`,
+  );
   assert.not.ok(timedOut, `qemu did not power off within ${TIMEOUT_MS / 1000} s; transcript:\n${tail}`);
 });
 

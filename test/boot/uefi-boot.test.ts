@@ -72,7 +72,20 @@ function inputs(): void {
   kiln(['mkinitramfs', init, 'initrd.img']);
   copyFileSync(vmlinuz, join(work, 'vmlinuz'));
   writeFileSync(join(work, 'os-release'), 'ID=kiln\nPRETTY_NAME="kiln UEFI test"\n');
-  kiln(['mkuki', '--stub', systemdStubPath(), '--linux', 'vmlinuz', '--initrd', 'initrd.img', '--cmdline', CMDLINE, '--os-release', '@os-release', 'BOOTX64.EFI']);
+  kiln([
+    'mkuki',
+    '--stub',
+    systemdStubPath(),
+    '--linux',
+    'vmlinuz',
+    '--initrd',
+    'initrd.img',
+    '--cmdline',
+    CMDLINE,
+    '--os-release',
+    '@os-release',
+    'BOOTX64.EFI',
+  ]);
   mkdirSync(join(work, 'rootfs/etc'), { recursive: true });
   writeFileSync(join(work, 'rootfs/etc/kiln-release'), 'kiln ext4 root on GPT\n');
 }
@@ -145,8 +158,13 @@ function checkDisk(disk: string, hybrid: boolean): void {
       [TYPES.swap, 'swap'],
     ],
   );
-  assert.is(t.partitions[0]!.attrs ?? '', hybrid ? 'LegacyBIOSBootable' : '', 'the ESP carries the legacy BIOS bootable attribute gptmbr.bin looks for only on the hybrid disk');
-  const probe = (i: number): string => run('blkid', ['-p', '-o', 'export', '-O', String(t.partitions[i]!.start * 512), '-S', String(t.partitions[i]!.size * 512), disk]).stdout;
+  assert.is(
+    t.partitions[0]!.attrs ?? '',
+    hybrid ? 'LegacyBIOSBootable' : '',
+    'the ESP carries the legacy BIOS bootable attribute gptmbr.bin looks for only on the hybrid disk',
+  );
+  const probe = (i: number): string =>
+    run('blkid', ['-p', '-o', 'export', '-O', String(t.partitions[i]!.start * 512), '-S', String(t.partitions[i]!.size * 512), disk]).stdout;
   assert.match(probe(0), /^TYPE=vfat$/m);
   assert.match(probe(0), /^VERSION=FAT32$/m);
   assert.match(probe(0), /^LABEL=ESP$/m);
@@ -164,7 +182,11 @@ function checkDisk(disk: string, hybrid: boolean): void {
   const listed = run('mdir', ['-i', esp, '-b', '::/EFI/BOOT']).stdout;
   assert.match(listed, /BOOTX64\.EFI/);
   run('mcopy', ['-n', '-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(work, 'from-esp.efi')]);
-  assert.equal(readFileSync(join(work, 'from-esp.efi')), readFileSync(join(work, 'BOOTX64.EFI')), "the UKI on the ESP is the one kiln mkuki writes from the same parts");
+  assert.equal(
+    readFileSync(join(work, 'from-esp.efi')),
+    readFileSync(join(work, 'BOOTX64.EFI')),
+    'the UKI on the ESP is the one kiln mkuki writes from the same parts',
+  );
   rmSync(esp);
   rmSync(join(work, 'from-esp.efi'));
   const mbr = readFileSync(disk).subarray(0, 512);

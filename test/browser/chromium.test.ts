@@ -80,7 +80,15 @@ async function runInChromium(bundle: string, timeoutMs: number): Promise<Browser
         const port = (server.address() as AddressInfo).port;
         child = spawn(
           chromium,
-          ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${join(dir, 'profile')}`, `http://127.0.0.1:${port}/`],
+          [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-dev-shm-usage',
+            '--no-first-run',
+            `--user-data-dir=${join(dir, 'profile')}`,
+            `http://127.0.0.1:${port}/`,
+          ],
           { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
         );
         child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -129,13 +137,17 @@ test('the writers run in headless Chromium (no shims) and write the bytes Node w
   const fat32 = join(dir, 'fat32.img');
   writeFileSync(fat32, browser.images.get('fat32')!);
   run('fsck.fat', ['-n', fat32]);
-  const listed = run('cpio', ['-t', '--quiet'], { input: browser.images.get('initramfs.cpio')! }).stdout.split('\n').filter(Boolean);
+  const listed = run('cpio', ['-t', '--quiet'], { input: browser.images.get('initramfs.cpio')! })
+    .stdout.split('\n')
+    .filter(Boolean);
   assert.ok(listed.includes('bin/init2') && listed.includes('etc/hostname'), listed.join(', '));
 
   const min = await bundleForBrowser(join(here, 'page.ts'), { minify: true });
   const minified = Buffer.byteLength(min.code!);
   console.log(`  chromium: ${browser.userAgent}; program ran in ${browser.ms} ms`);
-  console.log(`  browser bundle of the proof program: ${Buffer.byteLength(b.code!)} bytes, minified ${minified}, minified+gzip ${gzipSync(min.code!, { level: 9 }).length}`);
+  console.log(
+    `  browser bundle of the proof program: ${Buffer.byteLength(b.code!)} bytes, minified ${minified}, minified+gzip ${gzipSync(min.code!, { level: 9 }).length}`,
+  );
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,7 +11,10 @@ async function main(): Promise<void> {
   for (const [name, bytes] of Object.entries(out.images)) {
     await fetch(`/image/${encodeURIComponent(name)}`, { method: 'POST', body: bytes });
   }
-  await fetch('/done', { method: 'POST', body: JSON.stringify({ readBack: out.readBack, ms, userAgent: (globalThis as { navigator?: { userAgent: string } }).navigator?.userAgent ?? '' }) });
+  await fetch('/done', {
+    method: 'POST',
+    body: JSON.stringify({ readBack: out.readBack, ms, userAgent: (globalThis as { navigator?: { userAgent: string } }).navigator?.userAgent ?? '' }),
+  });
 }
 
 main().catch((e: unknown) => {

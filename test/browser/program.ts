@@ -1,4 +1,16 @@
-import { BytesContent, FileTree, MemoryTarget, SubSource, initramfsBytes, parseNewc, readExt4, readFat, writeExt4, writeFat, type FsReader } from '../../src/entry/fs.js';
+import {
+  BytesContent,
+  FileTree,
+  MemoryTarget,
+  SubSource,
+  initramfsBytes,
+  parseNewc,
+  readExt4,
+  readFat,
+  writeExt4,
+  writeFat,
+  type FsReader,
+} from '../../src/entry/fs.js';
 import { assembleDiskToMemory, decodeMbr } from '../../src/entry/partition.js';
 
 /**
@@ -76,7 +88,12 @@ export async function runProgram(): Promise<ProgramOutput> {
   const ext4Result = writeExt4(sampleTree(), ext4, { label: 'browser', sourceDateEpoch: SDE });
   images.ext4 = ext4.bytes;
   const er = readExt4(ext4);
-  readBack.ext4 = { uuid: ext4Result.uuid, files: listAll(er), blob: checksum(er.readFile('usr/share/doc/kiln/blob.bin')), hostname: new TextDecoder().decode(er.readFile('etc/hostname')) };
+  readBack.ext4 = {
+    uuid: ext4Result.uuid,
+    files: listAll(er),
+    blob: checksum(er.readFile('usr/share/doc/kiln/blob.bin')),
+    hostname: new TextDecoder().decode(er.readFile('etc/hostname')),
+  };
 
   const fat = new MemoryTarget(40 * 1024 * 1024);
   const fatResult = writeFat(bootTree(), fat, { fatType: 32, label: 'BOOT', sourceDateEpoch: SDE });

@@ -39,7 +39,11 @@ test('a directory checkout counts every file and byte once', () => {
 
 test('the line is drawn on a terminal, not in a pipe, not with -q', () => {
   const p: CopyProgress = { files: 1, totalFiles: 2, bytes: 5, totalBytes: 300_005 };
-  for (const [isTTY, quiet, drawn] of [[true, false, true], [false, false, false], [true, true, false]] as const) {
+  for (const [isTTY, quiet, drawn] of [
+    [true, false, true],
+    [false, false, false],
+    [true, true, false],
+  ] as const) {
     let text = '';
     const line = new LiveLine('checking out x.bst', { quiet }, { isTTY, columns: 120, write: (s: string) => (text += s) });
     line.update(p);

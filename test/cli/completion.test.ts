@@ -27,7 +27,10 @@ function complete(words: string[]): string[] {
   const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { cwd: dir, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stderr, '');
-  return r.stdout.split('\n').filter((l) => l !== '').sort();
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 }
 
 test('the bash script is valid bash', () => {
@@ -84,8 +87,19 @@ test('fish completes the same words', () => {
   const script = [`source ${file}`, ...cases.map(([line]) => `complete -C '${line}' | string replace -r '\\t.*' '' | string join ' '`)].join('\n');
   const r = spawnSync('fish', ['--no-config', '-c', script], { cwd: dir, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
-  const got = r.stdout.split('\n').slice(0, cases.length).map((l) => l.split(' ').filter((w) => w !== '').sort());
-  assert.equal(got, cases.map(([, want]) => want));
+  const got = r.stdout
+    .split('\n')
+    .slice(0, cases.length)
+    .map((l) =>
+      l
+        .split(' ')
+        .filter((w) => w !== '')
+        .sort(),
+    );
+  assert.equal(
+    got,
+    cases.map(([, want]) => want),
+  );
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -42,7 +42,10 @@ writeFileSync(join(src, 'etc', 'hostname'), 'kiln\n');
 // enough content that the live line is drawn at least once
 for (let i = 0; i < 12; i++) writeFileSync(join(src, `blob${i}`), Buffer.alloc(2 << 20, i + 1));
 const layout = join(dir, 'disk.yaml');
-writeFileSync(layout, `table: gpt\npartitions:\n  - filesystem: fat\n    type: esp\n    size: 40M\n    label: EFI\n    source: ${src}\n  - filesystem: swap\n    size: 8M\n`);
+writeFileSync(
+  layout,
+  `table: gpt\npartitions:\n  - filesystem: fat\n    type: esp\n    size: 40M\n    label: EFI\n    source: ${src}\n  - filesystem: swap\n    size: 8M\n`,
+);
 
 const USAGE: [string, string[]][] = [
   ['unknown option', ['mkfs', 'ext4', '--bogus', 'a', 'b']],
@@ -130,7 +133,12 @@ test('a second mkfs without --force is refused and the first image is intact; --
   assert.is(r.status, 1);
   assert.match(r.stderr, /kiln: error: '.*safe\.img' exists\n {2}hint: pass --force/);
   assert.ok(readFileSync(img).equals(before), 'the first image is unchanged');
-  for (const args of [['mkfs', 'fat', 'src', img], ['mkfs', 'swap', '-s', '1M', img], ['mkinitramfs', 'src', img], ['mkimage', 'disk.yaml', img]]) {
+  for (const args of [
+    ['mkfs', 'fat', 'src', img],
+    ['mkfs', 'swap', '-s', '1M', img],
+    ['mkinitramfs', 'src', img],
+    ['mkimage', 'disk.yaml', img],
+  ]) {
     const again = kiln(args);
     assert.is(again.status, 1, `${args.join(' ')}: ${again.stderr}`);
     assert.match(again.stderr, /exists/);
@@ -138,15 +146,21 @@ test('a second mkfs without --force is refused and the first image is intact; --
   assert.ok(readFileSync(img).equals(before));
   assert.is(kiln(['mkfs', 'ext4', '-q', '--force', '--label', 'second', 'src', img]).status, 0);
   assert.not.ok(readFileSync(img).equals(before), 'replaced with --force');
-  assert.equal(readdirSync(dir).filter((n) => n.includes('.kiln-')), [], 'no temp files left');
+  assert.equal(
+    readdirSync(dir).filter((n) => n.includes('.kiln-')),
+    [],
+    'no temp files left',
+  );
 });
 
 test('--json on mkfs ext4/fat/swap, mkinitramfs and mkimage has the documented keys', () => {
   const ext4 = JSON.parse(kiln(['mkfs', 'ext4', '--json', 'src', 'j.ext4']).stdout) as Record<string, unknown>;
-  for (const k of ['output', 'type', 'size', 'uuid', 'label', 'blockSize', 'blocks', 'freeBlocks', 'inodes', 'freeInodes', 'journalBlocks']) assert.ok(k in ext4, `ext4: ${k}`);
+  for (const k of ['output', 'type', 'size', 'uuid', 'label', 'blockSize', 'blocks', 'freeBlocks', 'inodes', 'freeInodes', 'journalBlocks'])
+    assert.ok(k in ext4, `ext4: ${k}`);
   assert.is(ext4.type, 'ext4');
   const fat = JSON.parse(kiln(['mkfs', 'fat', '--json', '--label', 'BOOT', 'src', 'j.fat']).stdout) as Record<string, unknown>;
-  for (const k of ['output', 'type', 'size', 'uuid', 'label', 'fatType', 'clusterSize', 'clusters', 'freeClusters', 'files', 'directories']) assert.ok(k in fat, `fat: ${k}`);
+  for (const k of ['output', 'type', 'size', 'uuid', 'label', 'fatType', 'clusterSize', 'clusters', 'freeClusters', 'files', 'directories'])
+    assert.ok(k in fat, `fat: ${k}`);
   assert.is(fat.label, 'BOOT');
   const swap = JSON.parse(kiln(['mkfs', 'swap', '--json', '-s', '1M', 'j.swap']).stdout) as Record<string, unknown>;
   for (const k of ['output', 'type', 'size', 'uuid', 'label', 'pageSize', 'pages']) assert.ok(k in swap, `swap: ${k}`);
@@ -155,7 +169,8 @@ test('--json on mkfs ext4/fat/swap, mkinitramfs and mkimage has the documented k
   const disk = JSON.parse(kiln(['mkimage', '--json', 'disk.yaml', 'j.img']).stdout) as { table: string; partitions: Record<string, unknown>[] };
   assert.is(disk.table, 'gpt');
   assert.is(disk.partitions.length, 2);
-  for (const k of ['number', 'start', 'size', 'type', 'typeName', 'filesystem', 'label', 'uuid', 'partuuid']) assert.ok(k in disk.partitions[0]!, `mkimage: ${k}`);
+  for (const k of ['number', 'start', 'size', 'type', 'typeName', 'filesystem', 'label', 'uuid', 'partuuid'])
+    assert.ok(k in disk.partitions[0]!, `mkimage: ${k}`);
   assert.is(disk.partitions[0]!.typeName, 'esp');
   assert.is(disk.partitions[1]!.typeName, 'swap');
 });
@@ -190,7 +205,13 @@ test('mkimage --dry-run prints the planned layout and writes nothing', () => {
   assert.match(r.stdout, /disk\.yaml: .* GPT /);
   assert.match(r.stdout, /\n\s*1\s+2048\s+83967\s+40 MiB\s+esp\s+fat\s+EFI/);
   const j = JSON.parse(kiln(['mkimage', '--dry-run', '--json', 'disk.yaml']).stdout) as { partitions: { start: number; size: number }[] };
-  assert.equal(j.partitions.map((p) => [p.start, p.size]), [[1 << 20, 40 << 20], [41 << 20, 8 << 20]]);
+  assert.equal(
+    j.partitions.map((p) => [p.start, p.size]),
+    [
+      [1 << 20, 40 << 20],
+      [41 << 20, 8 << 20],
+    ],
+  );
   const tty = kilnTty(['mkimage', '--dry-run', 'disk.yaml']);
   assert.match(tty.stdout, /\[.*1 fat.*\]/, 'a picture of the disk on a terminal');
 });

@@ -108,7 +108,8 @@ interface SfdiskPart {
 }
 
 function sfdisk(image: string): { label: string; id: string; partitions: SfdiskPart[] } {
-  return (JSON.parse(run('sfdisk', ['--json', join(dir, image)]).stdout) as { partitiontable: { label: string; id: string; partitions: SfdiskPart[] } }).partitiontable;
+  return (JSON.parse(run('sfdisk', ['--json', join(dir, image)]).stdout) as { partitiontable: { label: string; id: string; partitions: SfdiskPart[] } })
+    .partitiontable;
 }
 
 /** sfdisk -F: the free regions, as byte ranges. */
@@ -162,7 +163,7 @@ function compareWithOracles(image: string, view: View, table: 'mbr' | 'gpt'): vo
       return;
     }
     const b = blkid(image, p.start, p.size);
-    assert.is(p.filesystem, b.TYPE ? BLKID_TYPE[b.TYPE] ?? b.TYPE : null, `${what}: TYPE`);
+    assert.is(p.filesystem, b.TYPE ? (BLKID_TYPE[b.TYPE] ?? b.TYPE) : null, `${what}: TYPE`);
     assert.is(p.label, b.LABEL ?? null, `${what}: LABEL`);
     assert.is(p.uuid, b.UUID ?? null, `${what}: UUID`);
     if (b.TYPE === 'vfat') assert.is(`FAT${p.fatType}`, b.VERSION, `${what}: FAT version`);
@@ -171,8 +172,13 @@ function compareWithOracles(image: string, view: View, table: 'mbr' | 'gpt'): vo
     }
   });
   const free = sfdiskFree(image);
-  const inExtended = (g: { start: number }): boolean => view.partitions.some((p) => p.typeName === 'extended' && g.start >= p.start && g.start < p.start + p.size);
-  assert.equal(view.gaps, free.filter((g) => !inExtended(g)), `${image}: gaps as sfdisk -F lists them (outside an extended partition)`);
+  const inExtended = (g: { start: number }): boolean =>
+    view.partitions.some((p) => p.typeName === 'extended' && g.start >= p.start && g.start < p.start + p.size);
+  assert.equal(
+    view.gaps,
+    free.filter((g) => !inExtended(g)),
+    `${image}: gaps as sfdisk -F lists them (outside an extended partition)`,
+  );
 }
 
 const views = new Map<string, View>();
@@ -181,7 +187,10 @@ for (const image of ['kiln-mbr.img', 'kiln-gpt.img', 'sd-gpt.img', 'sd-mbr.img']
 test('a disk made by kiln mkimage (MBR): the facts equal sfdisk --json and blkid', () => {
   const v = views.get('kiln-mbr.img')!;
   compareWithOracles('kiln-mbr.img', v, 'mbr');
-  assert.equal(v.partitions.map((p) => p.filesystem), ['fat', 'ext4', 'swap']);
+  assert.equal(
+    v.partitions.map((p) => p.filesystem),
+    ['fat', 'ext4', 'swap'],
+  );
   assert.is(v.partitions[0]!.label, 'KILNBOOT123');
   assert.is(v.partitions[0]!.partuuid, `${v.id}-01`);
 });
@@ -189,7 +198,10 @@ test('a disk made by kiln mkimage (MBR): the facts equal sfdisk --json and blkid
 test('a disk made by kiln mkimage (GPT): the facts equal sfdisk --json and blkid', () => {
   const v = views.get('kiln-gpt.img')!;
   compareWithOracles('kiln-gpt.img', v, 'gpt');
-  assert.equal(v.partitions.map((p) => p.typeName), ['esp', 'linux', 'swap']);
+  assert.equal(
+    v.partitions.map((p) => p.typeName),
+    ['esp', 'linux', 'swap'],
+  );
 });
 
 test('a GPT disk made by sfdisk + mkfs.fat -F 32 / mkfs.ext4 / mkswap: the facts and the gaps equal sfdisk and blkid', () => {
@@ -208,7 +220,15 @@ test('a GPT disk made by sfdisk + mkfs.fat -F 32 / mkfs.ext4 / mkswap: the facts
 test('an MBR disk made by sfdisk with logical partitions: the extended one is listed as sfdisk lists it', () => {
   const v = views.get('sd-mbr.img')!;
   compareWithOracles('sd-mbr.img', v, 'mbr');
-  assert.equal(v.partitions.map((p) => [p.number, p.typeName, p.filesystem]), [[1, 'fat32', 'fat'], [2, 'extended', null], [5, 'linux', 'ext4'], [6, 'swap', 'swap']]);
+  assert.equal(
+    v.partitions.map((p) => [p.number, p.typeName, p.filesystem]),
+    [
+      [1, 'fat32', 'fat'],
+      [2, 'extended', null],
+      [5, 'linux', 'ext4'],
+      [6, 'swap', 'swap'],
+    ],
+  );
   assert.is(v.partitions[0]!.fatType, 12);
   assert.is(v.partitions[0]!.label, null, 'mkfs.fat without -n: NO NAME is no label');
 });
@@ -268,14 +288,24 @@ test('a damaged filesystem or a partition past the end is a warning; the rest is
   writeFileSync(join(dir, 'bad-ext4.img'), disk);
   const warnings: string[] = [];
   const v = inspectImage(join(dir, 'bad-ext4.img'), (m) => warnings.push(m));
-  assert.equal(v.partitions.map((p) => [p.filesystem, p.label]), [['fat', 'SDFAT32'], ['ext4', null], ['swap', 'swp']]);
+  assert.equal(
+    v.partitions.map((p) => [p.filesystem, p.label]),
+    [
+      ['fat', 'SDFAT32'],
+      ['ext4', null],
+      ['swap', 'swp'],
+    ],
+  );
   assert.is(warnings.length, 1);
   assert.match(warnings[0]!, /^partition 2: ext4 filesystem, but .*block size/);
 
   writeFileSync(join(dir, 'short-mbr.img'), readFileSync(join(dir, 'sd-mbr.img')).subarray(0, 30 << 20));
   warnings.length = 0;
   const t = inspectImage(join(dir, 'short-mbr.img'), (m) => warnings.push(m));
-  assert.equal(t.partitions.map((p) => p.filesystem), ['fat', null, 'ext4', null]);
+  assert.equal(
+    t.partitions.map((p) => p.filesystem),
+    ['fat', null, 'ext4', null],
+  );
   assert.match(warnings.join('\n'), /partition 6 ends at byte 33554432, past the end of the 31457280-byte image/);
 });
 
@@ -286,10 +316,7 @@ test('image ls --json: entries with type, mode, owner, size, mtime, target; byte
   assert.is(j.image, 'sd-gpt.img:2');
   const byName = new Map(j.entries.map((e) => [e.name as string, e]));
   const host = byName.get('etc/hostname')!;
-  assert.equal(
-    Object.keys(host).sort(),
-    ['gid', 'mode', 'mtime', 'mtimeNsec', 'name', 'nlink', 'rdev', 'size', 'target', 'type', 'uid'].sort(),
-  );
+  assert.equal(Object.keys(host).sort(), ['gid', 'mode', 'mtime', 'mtimeNsec', 'name', 'nlink', 'rdev', 'size', 'target', 'type', 'uid'].sort());
   assert.equal([host.type, host.size, host.target], ['file', 5, null]);
   assert.is(byName.get('etc')!.type, 'dir');
   assert.equal([byName.get('link')!.type, byName.get('link')!.target], ['symlink', 'etc/hostname']);

@@ -19,7 +19,10 @@ const files = writeManPages(program, '9.9.9', dir);
 
 /** The page as a terminal shows it, without bold/underline overstrikes or colours, hyphenation or wrapping; spaces squeezed. */
 function render(file: string): { text: string; warnings: string } {
-  const r = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-rHY=0', '-rLL=300n', '-P', '-cbou', join(dir, file)], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  const r = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-rHY=0', '-rLL=300n', '-P', '-cbou', join(dir, file)], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C.UTF-8' },
+  });
   assert.is(r.status, 0, r.stderr);
   return { text: r.stdout.replace(/[‐−]/g, '-').replace(/[ \t]+/g, ' '), warnings: r.stderr };
 }

@@ -23,12 +23,18 @@ test('image ls on a swap partition says it holds swap, not "name a partition"', 
   assert.is(made.status, 0, made.stderr);
   const r = kiln(['image', 'ls', 'disk.img:2']);
   assert.is(r.status, 1, r.stderr);
-  assert.match(r.stderr, /^kiln: error: partition 2 of 'disk\.img' holds swap \(label SWAPPY, UUID [0-9a-f-]{36}\), not a filesystem: it has no files to list or read/);
+  assert.match(
+    r.stderr,
+    /^kiln: error: partition 2 of 'disk\.img' holds swap \(label SWAPPY, UUID [0-9a-f-]{36}\), not a filesystem: it has no files to list or read/,
+  );
   assert.not.match(r.stderr, /name a partition/);
   // a partition holding nothing kiln knows points at image inspect, not at naming a partition
   const raw = kiln(['image', 'ls', 'disk.img:1']);
   assert.is(raw.status, 1, raw.stderr);
-  assert.match(raw.stderr, /partition 1 of 'disk\.img' holds no filesystem kiln can read[\s\S]*hint: kiln image inspect 'disk\.img' shows what each partition holds/);
+  assert.match(
+    raw.stderr,
+    /partition 1 of 'disk\.img' holds no filesystem kiln can read[\s\S]*hint: kiln image inspect 'disk\.img' shows what each partition holds/,
+  );
 });
 
 test('a partition larger than the disk is named with both sizes, not "no room is left for partition 2"', () => {

@@ -33,8 +33,27 @@ writeFileSync(join(dir, 'elements', 'x.bst'), 'kind: stack\nvariables:\n  size: 
 test('-o NAME VALUE is joined before parsing, only among the global options', () => {
   // the root command's options that take a value, as valueFlags(program) gives them
   const globals = new Set(['-C', '--directory', '--cache-dir', '--config', '--default-mirror', '--remote', '-o', '--option']);
-  assert.equal(joinProjectOptions(['node', 'kiln', '-o', 'a', 'b', '-C', '-o', 'show', '-o', 'x'], globals), ['node', 'kiln', '-o', 'a=b', '-C', '-o', 'show', '-o', 'x']);
-  assert.equal(joinProjectOptions(['node', 'kiln', '--option', 'a=b', '-o', 'c', 'd', 'build', 'x.bst'], globals), ['node', 'kiln', '--option', 'a=b', '-o', 'c=d', 'build', 'x.bst']);
+  assert.equal(joinProjectOptions(['node', 'kiln', '-o', 'a', 'b', '-C', '-o', 'show', '-o', 'x'], globals), [
+    'node',
+    'kiln',
+    '-o',
+    'a=b',
+    '-C',
+    '-o',
+    'show',
+    '-o',
+    'x',
+  ]);
+  assert.equal(joinProjectOptions(['node', 'kiln', '--option', 'a=b', '-o', 'c', 'd', 'build', 'x.bst'], globals), [
+    'node',
+    'kiln',
+    '--option',
+    'a=b',
+    '-o',
+    'c=d',
+    'build',
+    'x.bst',
+  ]);
 });
 
 test('the option reaches (?) conditionals; default without -o', () => {
@@ -72,7 +91,10 @@ test('the user configuration sets options per project (projects: NAME: options:)
   writeFileSync(conf, 'projects:\n  opts:\n    options:\n      flavour: huge\n');
   const bad = kiln(['--config', conf, 'show', 'x.bst']);
   assert.is(bad.status, 1, bad.stderr);
-  assert.match(bad.stderr, /^kiln: error: invalid value 'huge' for option 'flavour' as set in .*kiln\.conf:4:16 \(declared in project\.conf:4:3\); valid values are small, big/);
+  assert.match(
+    bad.stderr,
+    /^kiln: error: invalid value 'huge' for option 'flavour' as set in .*kiln\.conf:4:16 \(declared in project\.conf:4:3\); valid values are small, big/,
+  );
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -127,11 +127,17 @@ export function curatedCases(): Case[] {
       ],
       ([t, o, v]) => make({ project: 'format/option-enum', targets: [t!], options: [[o!, v!]], ...vars }),
     ),
-    ...each([['element.bst', 'brother', 'pony'], ['element-compare.bst', 'sister', 'pony']], ([t, o, v]) =>
-      make({ project: 'format/option-enum', targets: [t!], userOptions: { [o!]: v! }, ...vars }),
+    ...each(
+      [
+        ['element.bst', 'brother', 'pony'],
+        ['element-compare.bst', 'sister', 'pony'],
+      ],
+      ([t, o, v]) => make({ project: 'format/option-enum', targets: [t!], userOptions: { [o!]: v! }, ...vars }),
     ),
     make({ project: 'format/option-enum', targets: ['element.bst'], options: [['brother', 'giraffy']], ...vars }),
-    ...each<OptionValue>(['giraffy', ['its', 'a', 'list'], { dic: 'tionary' }], (v) => make({ project: 'format/option-enum', targets: ['element.bst'], userOptions: { brother: v }, ...vars })),
+    ...each<OptionValue>(['giraffy', ['its', 'a', 'list'], { dic: 'tionary' }], (v) =>
+      make({ project: 'format/option-enum', targets: ['element.bst'], userOptions: { brother: v }, ...vars }),
+    ),
     // format/optionflags.py
     ...each(
       [
@@ -164,18 +170,32 @@ export function curatedCases(): Case[] {
       ([o, v]) => make({ project: 'format/option-exports', targets: ['element.bst'], options: [[o!, v!]], ...vars }),
     ),
     // format/optionbool.py
-    ...each(['True', 'true', 'False', 'false', 'pony', 'ture'], (v) => make({ project: 'format/option-bool', targets: ['element.bst'], options: [['pony', v]], ...vars })),
-    ...each(['element-equals.bst', 'element-not-equals.bst'], (t) => make({ project: 'format/option-bool', targets: [t], options: [['pony', 'True']], ...vars })),
-    ...each<OptionValue>(['True', 'False', 'pony', ['its', 'a', 'list'], { dic: 'tionary' }], (v) => make({ project: 'format/option-bool', targets: ['element.bst'], userOptions: { pony: v }, ...vars })),
+    ...each(['True', 'true', 'False', 'false', 'pony', 'ture'], (v) =>
+      make({ project: 'format/option-bool', targets: ['element.bst'], options: [['pony', v]], ...vars }),
+    ),
+    ...each(['element-equals.bst', 'element-not-equals.bst'], (t) =>
+      make({ project: 'format/option-bool', targets: [t], options: [['pony', 'True']], ...vars }),
+    ),
+    ...each<OptionValue>(['True', 'False', 'pony', ['its', 'a', 'list'], { dic: 'tionary' }], (v) =>
+      make({ project: 'format/option-bool', targets: ['element.bst'], userOptions: { pony: v }, ...vars }),
+    ),
     // format/optionarch.py
-    ...each(['x86_32', 'x86_64', 'aarch32', 'aarch64', 'arm', 'x86_128'], (v) => make({ project: 'format/option-arch', targets: ['element.bst'], options: [['machine_arch', v]], ...vars })),
+    ...each(['x86_32', 'x86_64', 'aarch32', 'aarch64', 'arm', 'x86_128'], (v) =>
+      make({ project: 'format/option-arch', targets: ['element.bst'], options: [['machine_arch', v]], ...vars }),
+    ),
     // format/optioneltmask.py
-    ...each(['target.bst', 'target2.bst'], (v) => make({ project: 'format/option-element-mask', targets: ['target.bst'], options: [['debug_elements', v]], ...vars })),
+    ...each(['target.bst', 'target2.bst'], (v) =>
+      make({ project: 'format/option-element-mask', targets: ['target.bst'], options: [['debug_elements', v]], ...vars }),
+    ),
     make({ project: 'format/option-element-mask', targets: ['target.bst'], options: [['debug_elements', 'target.bst, target2.bst']], ...vars }),
     // format/optionoverrides.py
-    ...each(['True', 'False'], (v) => make({ project: 'format/option-overrides', targets: ['element.bst'], options: [['arch', v === 'True' ? 'arm' : 'x86_64']], ...vars })),
+    ...each(['True', 'False'], (v) =>
+      make({ project: 'format/option-overrides', targets: ['element.bst'], options: [['arch', v === 'True' ? 'arm' : 'x86_64']], ...vars }),
+    ),
     // format/option-list-directive.py
-    ...each(['False', 'True'], (v) => make({ project: 'format/option-list-directive', targets: ['element.bst'], options: [['shell_mount_devices', v]], ...vars })),
+    ...each(['False', 'True'], (v) =>
+      make({ project: 'format/option-list-directive', targets: ['element.bst'], options: [['shell_mount_devices', v]], ...vars }),
+    ),
     // format/options.py
     make({ project: 'format/options/invalid-type', targets: ['element.bst'], options: [['opt', 'funny']], ...vars }),
     make({ project: 'format/options/simple-condition', targets: ['element.bst'], options: [['fart', 'funny']], ...vars }),
@@ -189,10 +209,21 @@ export function curatedCases(): Case[] {
           ['False', 'True'],
           ['True', 'True'],
         ],
-        ([d, l]) => make({ project: `format/options/${p}`, targets: ['element.bst'], options: [['debug', d!], ['logging', l!]], ...vars }),
+        ([d, l]) =>
+          make({
+            project: `format/options/${p}`,
+            targets: ['element.bst'],
+            options: [
+              ['debug', d!],
+              ['logging', l!],
+            ],
+            ...vars,
+          }),
       ),
     ),
-    ...['element.bst', 'element-deeper.bst'].flatMap((t) => each(['False', 'True'], (v) => make({ project: 'format/options/deep-nesting', targets: [t], options: [['pony', v]], ...vars }))),
+    ...['element.bst', 'element-deeper.bst'].flatMap((t) =>
+      each(['False', 'True'], (v) => make({ project: 'format/options/deep-nesting', targets: [t], options: [['pony', v]], ...vars })),
+    ),
     // format/assertion.py
     ...each(
       [
@@ -202,11 +233,23 @@ export function curatedCases(): Case[] {
       ],
       ([t, o, v]) => make({ project: 'format/assertion', targets: [t!], options: [[o!, v!]], ...vars }),
     ),
-    make({ project: 'format/assertion', targets: ['ordered.bst'], options: [['pony', 'True'], ['horsy', 'True']], ...vars }),
+    make({
+      project: 'format/assertion',
+      targets: ['ordered.bst'],
+      options: [
+        ['pony', 'True'],
+        ['horsy', 'True'],
+      ],
+      ...vars,
+    }),
     // format/project.py: refs with (?) conditions
-    ...each(['test', 'notest'], (v) => make({ project: 'format/project/refs-options', targets: ['target.bst'], options: [['test', v === 'test' ? 'True' : 'False']], ...vars })),
+    ...each(['test', 'notest'], (v) =>
+      make({ project: 'format/project/refs-options', targets: ['target.bst'], options: [['test', v === 'test' ? 'True' : 'False']], ...vars }),
+    ),
     // format/include.py: options from an include, junction options
-    ...each(['True', 'False'], (v) => make({ project: 'format/include/options', targets: ['element.bst'], options: [['build_arch', v === 'True' ? 'x86_64' : 'i586']], ...vars })),
+    ...each(['True', 'False'], (v) =>
+      make({ project: 'format/include/options', targets: ['element.bst'], options: [['build_arch', v === 'True' ? 'x86_64' : 'i586']], ...vars }),
+    ),
     // loader/junctions.py: sub-projects copied in beside the junctions, as copy_subprojects does
     ...each<[string, string, string[]]>(
       [
@@ -222,12 +265,28 @@ export function curatedCases(): Case[] {
         ['invalid', 'junction-dep.bst', ['base']],
       ],
       ([project, target, subs]) =>
-        make({ project: `loader/junctions/${project}`, targets: [target], setup: (dir) => subs.forEach((sub) => copySibling(dir, sub)) }, ` (with ${subs.join(', ')})`),
+        make(
+          { project: `loader/junctions/${project}`, targets: [target], setup: (dir) => subs.forEach((sub) => copySibling(dir, sub)) },
+          ` (with ${subs.join(', ')})`,
+        ),
     ),
     // format/include.py: junctions made for the sub-projects (bst's tests make git ones; local ones load alike)
-    ...['junction', 'local_to_junction'].map((p) => make({ project: `format/include/${p}`, targets: ['element.bst'], deps: 'none', setup: (dir) => writeJunction(dir, 'junction.bst', 'subproject') }, ' (local junction)')),
+    ...['junction', 'local_to_junction'].map((p) =>
+      make(
+        { project: `format/include/${p}`, targets: ['element.bst'], deps: 'none', setup: (dir) => writeJunction(dir, 'junction.bst', 'subproject') },
+        ' (local junction)',
+      ),
+    ),
     ...['junction_options', 'junction_options_element'].map((p) =>
-      make({ project: `format/include/${p}`, targets: ['element.bst'], deps: 'none', setup: (dir) => writeJunction(dir, 'junction.bst', 'subproject', { local_option: 'set' }) }, ' (local junction, local_option: set)'),
+      make(
+        {
+          project: `format/include/${p}`,
+          targets: ['element.bst'],
+          deps: 'none',
+          setup: (dir) => writeJunction(dir, 'junction.bst', 'subproject', { local_option: 'set' }),
+        },
+        ' (local junction, local_option: set)',
+      ),
     ),
     make(
       {
@@ -245,14 +304,24 @@ export function curatedCases(): Case[] {
     // sources/local.py: a FIFO where the source's file is
     make({ project: 'sources/local/basic', targets: ['target.bst'], setup: (dir) => replaceWithFifo(join(dir, 'file.txt')) }, ' (file.txt a FIFO)'),
     // frontend/show.py: an unaliased URL under fatal-warnings
-    make({ project: 'frontend/project', targets: ['unaliased-tar.bst'], setup: (dir) => appendFileSync(join(dir, 'project.conf'), '\nfatal-warnings:\n- unaliased-url\n') }, ' (fatal-warnings: unaliased-url)'),
+    make(
+      {
+        project: 'frontend/project',
+        targets: ['unaliased-tar.bst'],
+        setup: (dir) => appendFileSync(join(dir, 'project.conf'), '\nfatal-warnings:\n- unaliased-url\n'),
+      },
+      ' (fatal-warnings: unaliased-url)',
+    ),
     // frontend/show.py: --except
     ...each<[string[], string[]]>(
       [
         [['target.bst'], ['compose-all.bst']],
         [['target.bst'], ['import-bin.bst']],
         [['compose-all.bst'], ['import-bin.bst']],
-        [['target.bst', 'compose-all.bst'], ['import-bin.bst', 'import-dev.bst']],
+        [
+          ['target.bst', 'compose-all.bst'],
+          ['import-bin.bst', 'import-dev.bst'],
+        ],
       ],
       ([targets, except]) => make({ project: 'frontend/project', targets, except }),
     ),

@@ -16,7 +16,9 @@ function mapStrings(v: Tree, f: (s: string) => string): Tree {
 
 /** `%{name}` references expanded with the element's (already resolved) variables. */
 function expand(v: Tree, vars: Record<string, unknown>): Tree {
-  return mapStrings(v, (s) => s.replace(/%\{([a-zA-Z][a-zA-Z0-9_-]*)\}/g, (whole, name: string) => (typeof vars[name] === 'string' ? (vars[name] as string) : whole)));
+  return mapStrings(v, (s) =>
+    s.replace(/%\{([a-zA-Z][a-zA-Z0-9_-]*)\}/g, (whole, name: string) => (typeof vars[name] === 'string' ? (vars[name] as string) : whole)),
+  );
 }
 
 /**

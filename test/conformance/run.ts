@@ -29,7 +29,10 @@ export const SHOW_FORMAT = ['@@element %{name}', '@@%', ...SECTIONS.flatMap((s) 
 
 export function parseShown(stdout: string): Shown[] {
   const out: Shown[] = [];
-  for (const block of stdout.replace(/^@@%$/gm, '').split(/^@@element /m).slice(1)) {
+  for (const block of stdout
+    .replace(/^@@%$/gm, '')
+    .split(/^@@element /m)
+    .slice(1)) {
     const [head, ...rest] = block.split(/^@@(vars|config|env|public)\n/m);
     const e: Shown = { name: head!.trim(), vars: {}, config: {}, env: {}, public: {} };
     for (let i = 0; i + 1 < rest.length; i += 2) {
@@ -88,14 +91,31 @@ export async function runCase(c: Case, testsDir: string, t: Tools, index: number
   const bstConf = join(scratch, 'bst.conf');
   writeFileSync(
     bstConf,
-    stringify({ sourcedir: join(scratch, 'bst/sources'), builddir: join(scratch, 'bst/build'), artifactdir: join(scratch, 'bst/artifacts'), logdir: join(scratch, 'bst/logs'), ...userProjects }),
+    stringify({
+      sourcedir: join(scratch, 'bst/sources'),
+      builddir: join(scratch, 'bst/build'),
+      artifactdir: join(scratch, 'bst/artifacts'),
+      logdir: join(scratch, 'bst/logs'),
+      ...userProjects,
+    }),
   );
   const kilnConf = join(scratch, 'kiln.conf');
   writeFileSync(kilnConf, stringify(userProjects));
   const showArgs = (except: string): string[] => ['show', '--deps', c.deps, ...c.except.flatMap((e) => [except, e]), '--format', SHOW_FORMAT, ...c.targets];
   const bstArgs = ['--no-colors', '--config', bstConf, '--directory', project, ...c.options.flatMap(([n, v]) => ['--option', n, v]), ...showArgs('--except')];
-  const kilnArgs = [t.kilnMain, '--config', kilnConf, '--cache-dir', join(scratch, 'kiln-cache'), '-C', project, ...c.options.flatMap(([n, v]) => ['-o', n, v]), ...showArgs('--except')];
+  const kilnArgs = [
+    t.kilnMain,
+    '--config',
+    kilnConf,
+    '--cache-dir',
+    join(scratch, 'kiln-cache'),
+    '-C',
+    project,
+    ...c.options.flatMap(([n, v]) => ['-o', n, v]),
+    ...showArgs('--except'),
+  ];
   const [b, k] = await Promise.all([spawnCollect('bst', bstArgs, project, t.timeoutMs), spawnCollect(process.execPath, kilnArgs, project, t.timeoutMs)]);
-  const outcome = (r: { code: number; stdout: string; stderr: string }): Outcome => (r.code === 0 ? { ok: true, elements: parseShown(r.stdout) } : { ok: false, error: errorLine(r.stderr, r.code) });
+  const outcome = (r: { code: number; stdout: string; stderr: string }): Outcome =>
+    r.code === 0 ? { ok: true, elements: parseShown(r.stdout) } : { ok: false, error: errorLine(r.stderr, r.code) };
   return { bst: outcome(b), kiln: outcome(k) };
 }

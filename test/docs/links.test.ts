@@ -76,7 +76,9 @@ test('every relative link in the Markdown resolves, anchors included', () => {
 });
 
 test('every docs/NAME.md#anchor cited in the code resolves', () => {
-  const code = ['src', 'test', 'scripts', 'bench', 'examples'].flatMap((d) => walk(join(repo, d), (n) => /\.(ts|mjs|yaml|json)$/.test(n))).filter((f) => f !== self);
+  const code = ['src', 'test', 'scripts', 'bench', 'examples']
+    .flatMap((d) => walk(join(repo, d), (n) => /\.(ts|mjs|yaml|json)$/.test(n)))
+    .filter((f) => f !== self);
   code.push(join(repo, 'biome.jsonc'));
   const bad: string[] = [];
   let cited = 0;

@@ -44,12 +44,16 @@ function asUser(): void {
   if (spawnSync('runuser', ['-u', user, '--', 'test', '-r', join(repo, 'dist/cli/main.js')]).status !== 0) {
     copy = mkdtempSync(join(tmpdir(), 'kiln-e2e-repo-'));
     chmodSync(copy, 0o755);
-    for (const part of ['package.json', 'dist', 'node_modules', 'src', 'test', 'scripts', 'examples']) cpSync(join(repo, part), join(copy, part), { recursive: true });
+    for (const part of ['package.json', 'dist', 'node_modules', 'src', 'test', 'scripts', 'examples'])
+      cpSync(join(repo, part), join(copy, part), { recursive: true });
     console.log(`e2e: the clone is not readable by '${user}'; running from a copy in ${copy}`);
     root = copy;
   }
   const env = ['KILN_E2E_CACHE', 'KILN_E2E_BOOT_TIMEOUT'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-  const r = spawnSync('runuser', ['-u', user, '--', 'env', ...env, process.execPath, '--import', 'tsx', join(root, 'test/e2e/run.ts')], { stdio: 'inherit', cwd: root });
+  const r = spawnSync('runuser', ['-u', user, '--', 'env', ...env, process.execPath, '--import', 'tsx', join(root, 'test/e2e/run.ts')], {
+    stdio: 'inherit',
+    cwd: root,
+  });
   if (copy) rmSync(copy, { recursive: true, force: true });
   process.exit(r.status ?? 1);
 }
@@ -57,7 +61,11 @@ function asUser(): void {
 function kiln(args: string[], cache: string, project: string): { status: number; out: string; seconds: number } {
   const started = Date.now();
   console.log(`$ kiln ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [join(repo, 'dist/cli/main.js'), '--cache-dir', cache, '-C', project, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, [join(repo, 'dist/cli/main.js'), '--cache-dir', cache, '-C', project, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out = `${r.stdout}${r.stderr}`;
   process.stdout.write(out);
   return { status: r.status ?? 1, out, seconds: (Date.now() - started) / 1000 };
@@ -90,7 +98,9 @@ function check(ok: boolean, what: string, detail = ''): void {
 /** The partitions of a disk image as sfdisk --json reads them. */
 function partitions(img: string, label: 'dos' | 'gpt'): { start: number; size: number; type: string; name?: string; bootable?: boolean }[] {
   const json = run('sfdisk', ['--json', img]).stdout;
-  const t = (JSON.parse(json) as { partitiontable: { label: string; partitions: { start: number; size: number; type: string; name?: string; bootable?: boolean }[] } }).partitiontable;
+  const t = (
+    JSON.parse(json) as { partitiontable: { label: string; partitions: { start: number; size: number; type: string; name?: string; bootable?: boolean }[] } }
+  ).partitiontable;
   check(t.label === label && t.partitions.length === 3, `sfdisk --json: a ${label} table with three partitions`, json);
   return t.partitions;
 }
@@ -99,7 +109,11 @@ function partitions(img: string, label: 'dos' | 'gpt'): { start: number; size: n
 function checkImage(img: string, scratch: string): void {
   const parts = partitions(img, 'dos');
   check(!!parts[0]!.bootable && !parts[1]!.bootable && !parts[2]!.bootable, 'partition 1 is active, the others are not', JSON.stringify(parts));
-  check(['b', 'c', 'e', '6', '1'].includes(parts[0]!.type) && parts[1]!.type === '83' && parts[2]!.type === '82', 'types: FAT, Linux (83), Linux swap (82)', JSON.stringify(parts));
+  check(
+    ['b', 'c', 'e', '6', '1'].includes(parts[0]!.type) && parts[1]!.type === '83' && parts[2]!.type === '82',
+    'types: FAT, Linux (83), Linux swap (82)',
+    JSON.stringify(parts),
+  );
   checkFilesystems(img, parts, scratch);
 }
 
@@ -107,14 +121,22 @@ function checkImage(img: string, scratch: string): void {
 function checkUefiImage(img: string, scratch: string): void {
   const parts = partitions(img, 'gpt');
   const types = ['C12A7328-F81F-11D2-BA4B-00A0C93EC93B', '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', '0657FD6D-A4AB-43C4-84E5-0933C84B4F4F'];
-  check(parts.every((p, i) => p.type === types[i]), 'GPT types: EFI system, root (x86-64), swap', JSON.stringify(parts));
+  check(
+    parts.every((p, i) => p.type === types[i]),
+    'GPT types: EFI system, root (x86-64), swap',
+    JSON.stringify(parts),
+  );
   check(parts.map((p) => p.name).join(' ') === 'esp root swap', 'GPT names: esp, root, swap', JSON.stringify(parts));
   const esp = carve(img, parts[0]!.start * 512, parts[0]!.size * 512, join(scratch, 'esp.img'));
   check(/32 bit entries/.test(run('fsck.fat', ['-n', '-v', esp]).stdout), 'the ESP is FAT32');
   check(/LABEL="ESP"/.test(run('blkid', [esp]).stdout), 'blkid: the ESP is labelled ESP');
   writeFileSync(join(scratch, 'uki.efi'), runBuffer('mtype', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI']));
   const sections = run('objdump', ['-h', join(scratch, 'uki.efi')]).stdout;
-  check(['.cmdline', '.uname', '.initrd', '.linux'].every((n) => sections.includes(` ${n} `)), '\\EFI\\BOOT\\BOOTX64.EFI is a UKI: objdump -h shows .cmdline, .uname, .initrd and .linux', sections);
+  check(
+    ['.cmdline', '.uname', '.initrd', '.linux'].every((n) => sections.includes(` ${n} `)),
+    '\\EFI\\BOOT\\BOOTX64.EFI is a UKI: objdump -h shows .cmdline, .uname, .initrd and .linux',
+    sections,
+  );
   rmSync(join(scratch, 'uki.efi'));
   rmSync(esp);
   checkFilesystems(img, parts, scratch);
@@ -149,7 +171,11 @@ async function main(): Promise<void> {
     const built = kiln(['build', '--fix-missing', 'image-x86_64.bst', 'image-uefi-x86_64.bst'], cache, project);
     if (built.status !== 0) fail(`kiln build failed (exit ${built.status})`);
     const repinned = repinnedLines(built.out);
-    console.log(repinned.length === 0 ? '\ne2e: every committed pin was still available' : `\ne2e: the archive moved since the refs were committed; re-pinned:\n${repinned.map((l) => `  ${l}`).join('\n')}`);
+    console.log(
+      repinned.length === 0
+        ? '\ne2e: every committed pin was still available'
+        : `\ne2e: the archive moved since the refs were committed; re-pinned:\n${repinned.map((l) => `  ${l}`).join('\n')}`,
+    );
     const times = elementTimes(built.out);
     console.log(`\nbuild: ${built.seconds.toFixed(1)} s in total; per element (elements already cached are not listed):`);
     for (const [name, t] of times) console.log(`  ${t}  ${name}`);
@@ -190,7 +216,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (e) {
-  console.error(`\ne2e FAILED: ${e instanceof E2eFailure ? e.message : (e as Error).stack ?? String(e)}`);
+  console.error(`\ne2e FAILED: ${e instanceof E2eFailure ? e.message : ((e as Error).stack ?? String(e))}`);
   console.log(`\ne2e: ${checksPassed} passed, 1 failed`);
   process.exit(1);
 }

@@ -20,7 +20,10 @@ for (const entry of ['fs', 'partition']) {
 
 test('the check catches Node code (kiln-image/node does not bundle for a browser)', async () => {
   const b = await bundleForBrowser(`${repo}src/entry/node.ts`);
-  assert.ok(b.unresolved.some((u) => /node:fs|"fs"/.test(u)), `expected node:fs among: ${b.unresolved.join('\n')}`);
+  assert.ok(
+    b.unresolved.some((u) => /node:fs|"fs"/.test(u)),
+    `expected node:fs among: ${b.unresolved.join('\n')}`,
+  );
 });
 
 test('the check catches a bare Buffer or process', async () => {

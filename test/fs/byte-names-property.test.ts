@@ -33,7 +33,12 @@ let serial = 0;
 const nameBytes = fc
   .oneof(
     fc.uint8Array({ minLength: 1, maxLength: 24 }),
-    fc.array(fc.constantFrom(0x61, 0x62, 0x2e, 0x2d, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0xfe, 0x80, 0xed, 0xa0, 0xf0, 0x9f, 0x0a, 0x5c, 0x3d, 0x20), { minLength: 1, maxLength: 12 }).map((a) => Uint8Array.from(a)),
+    fc
+      .array(fc.constantFrom(0x61, 0x62, 0x2e, 0x2d, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0xfe, 0x80, 0xed, 0xa0, 0xf0, 0x9f, 0x0a, 0x5c, 0x3d, 0x20), {
+        minLength: 1,
+        maxLength: 12,
+      })
+      .map((a) => Uint8Array.from(a)),
   )
   .map((b) => Uint8Array.from(b.filter((x) => x !== 0 && x !== 0x2f)))
   .filter((b) => b.length > 0 && !(b.length === 1 && b[0] === 0x2e) && !(b.length === 2 && b[0] === 0x2e && b[1] === 0x2e));
@@ -70,7 +75,8 @@ function makeOnDisk(dir: string, spec: EntrySpec[]): Map<string, Expected> {
   const dirs: Buffer[] = [Buffer.from(dir)];
   const dirPaths: string[] = [''];
   const restore: Buffer[] = [];
-  const escape = (b: Uint8Array): string => [...b].map((x) => (x < 0x21 || x > 0x7e || x === 0x5c || x === 0x3d ? `\\${x.toString(8).padStart(3, '0')}` : String.fromCharCode(x))).join('');
+  const escape = (b: Uint8Array): string =>
+    [...b].map((x) => (x < 0x21 || x > 0x7e || x === 0x5c || x === 0x3d ? `\\${x.toString(8).padStart(3, '0')}` : String.fromCharCode(x))).join('');
   for (const e of spec) {
     const pi = e.parent % dirs.length;
     const host = Buffer.concat([dirs[pi]!, Buffer.from('/'), e.name]);
@@ -94,7 +100,7 @@ function makeOnDisk(dir: string, spec: EntrySpec[]): Map<string, Expected> {
       for (const [n, v] of e.xattrs) {
         const full = Buffer.concat([Buffer.from('user.'), n]);
         x.xattrs.set(bytesToName(full), v);
-        lines.push(v.length === 0 ? `${escape(full)}=""` : `${escape(full)}=0s${Buffer.from(v).toString("base64")}`);
+        lines.push(v.length === 0 ? `${escape(full)}=""` : `${escape(full)}=0s${Buffer.from(v).toString('base64')}`);
       }
       restore.push(Buffer.from(`${lines.join('\n')}\n\n`, 'latin1'));
     }
@@ -123,10 +129,14 @@ function treeMismatches(tree: FileTree, expected: Map<string, Expected>, what: s
       continue;
     }
     if (inode.type !== x.type) problems.push(`${where} is a ${inode.type}, expected ${x.type}`);
-    if (x.target && hex(nameToBytes(inode.target ?? '')) !== hex(x.target)) problems.push(`${where} -> '${printableName(inode.target ?? '')}', expected ${hex(x.target)}`);
+    if (x.target && hex(nameToBytes(inode.target ?? '')) !== hex(x.target))
+      problems.push(`${where} -> '${printableName(inode.target ?? '')}', expected ${hex(x.target)}`);
     if (x.data && (!inode.content || hex(readContent(inode.content)) !== hex(x.data))) problems.push(`${where} content differs`);
     if (opts.xattrs) {
-      const got = [...(inode.xattrs ?? new Map<string, Uint8Array>())].filter(([k]) => k.startsWith('user.')).map(([k, v]) => `${hex(nameToBytes(k))}=${hex(v)}`).sort();
+      const got = [...(inode.xattrs ?? new Map<string, Uint8Array>())]
+        .filter(([k]) => k.startsWith('user.'))
+        .map(([k, v]) => `${hex(nameToBytes(k))}=${hex(v)}`)
+        .sort();
       const want = [...x.xattrs].map(([k, v]) => `${hex(nameToBytes(k))}=${hex(v)}`).sort();
       if (got.join() !== want.join()) problems.push(`${where} xattrs ${got.join()} expected ${want.join()}`);
     }
@@ -154,9 +164,12 @@ function readerMismatchesFor(image: string, expected: Map<string, Expected>): st
         }
         const st = reader.stat(path);
         if (st.type !== x.type) problems.push(`reader: '${printableName(path)}' is ${st.type}`);
-        if (x.target && hex(nameToBytes(st.target ?? '')) !== hex(x.target)) problems.push(`reader: '${printableName(path)}' -> '${printableName(st.target ?? '')}'`);
+        if (x.target && hex(nameToBytes(st.target ?? '')) !== hex(x.target))
+          problems.push(`reader: '${printableName(path)}' -> '${printableName(st.target ?? '')}'`);
         if (x.data && hex(reader.readFile(path)) !== hex(x.data)) problems.push(`reader: '${printableName(path)}' content differs`);
-        for (const [k, v] of x.xattrs) if (hex(st.xattrs?.get(k) ?? new Uint8Array([1, 2, 3, 4, 5])) !== hex(v)) problems.push(`reader: '${printableName(path)}' xattr ${printableName(k)} differs`);
+        for (const [k, v] of x.xattrs)
+          if (hex(st.xattrs?.get(k) ?? new Uint8Array([1, 2, 3, 4, 5])) !== hex(v))
+            problems.push(`reader: '${printableName(path)}' xattr ${printableName(k)} differs`);
         if (st.type === 'dir') walk(path);
       }
     };
@@ -192,80 +205,82 @@ for (const t of ['tar', 'debugfs', 'e2fsck', 'setfattr', 'getfattr']) requireToo
 
 test('byte names: directory → FileTree → ext4 → reader, GNU tar (gnu, pax) → FileTree → ext4, tar → artifact → checkout, all identical', async () => {
   const runs = propertyRuns(12);
-  await fc.assert(
-    fc.asyncProperty(fc.array(entryArb, { minLength: 1, maxLength: 14 }), async (spec) => {
-      try {
-        await checkSpec(spec);
-      } catch (e) {
-        lastError = e instanceof Error ? `${e.message}\n${(e as { details?: string }).details ?? ''}` : String(e);
-        throw e;
-      }
-    }),
-    { numRuns: runs },
-  ).catch((e: unknown) => {
-    throw new Error(`${(e as Error).message}\nlast failure: ${lastError}`);
-  });
+  await fc
+    .assert(
+      fc.asyncProperty(fc.array(entryArb, { minLength: 1, maxLength: 14 }), async (spec) => {
+        try {
+          await checkSpec(spec);
+        } catch (e) {
+          lastError = e instanceof Error ? `${e.message}\n${(e as { details?: string }).details ?? ''}` : String(e);
+          throw e;
+        }
+      }),
+      { numRuns: runs },
+    )
+    .catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\nlast failure: ${lastError}`);
+    });
 });
 
 let lastError = '';
 
 async function checkSpec(spec: EntrySpec[]): Promise<void> {
-      const n = serial++;
-      const base = join(work, `r${n}`);
-      const src = join(base, 'src');
-      mkdirSync(src, { recursive: true });
+  const n = serial++;
+  const base = join(work, `r${n}`);
+  const src = join(base, 'src');
+  mkdirSync(src, { recursive: true });
+  try {
+    const expected = makeOnDisk(src, spec);
+    // directory → FileTree (names, targets and xattrs as bytes)
+    const fromDir = treeFromDirectory(src);
+    assert.equal(treeMismatches(fromDir, expected, 'directory', { xattrs: true }), []);
+    // → ext4 → kiln's reader; e2fsck and debugfs on a sample
+    const image = join(base, 'dir.img');
+    writeImage(fromDir, image);
+    assert.equal(readerMismatchesFor(image, expected), []);
+    if (n % 4 === 0) {
+      const fsck = run('e2fsck', ['-fn', image], { allowFail: true });
+      assert.is(fsck.status, 0, `e2fsck -fn: ${fsck.stdout}${fsck.stderr}`);
+      assert.equal(debugfsMismatches(image, expected, join(base, 'rdump')), []);
+    }
+    // GNU tar from the real directory → FileTree → ext4 → reader
+    for (const format of ['gnu', 'pax']) {
+      const archive = join(base, `${format}.tar`);
+      run('tar', [`--format=${format}`, ...(format === 'pax' ? ['--xattrs'] : []), '-cf', archive, '-C', src, '.'], { env: { ...process.env, LC_ALL: 'C' } });
+      const { tree, dispose } = await treeFromTar(archive);
       try {
-        const expected = makeOnDisk(src, spec);
-        // directory → FileTree (names, targets and xattrs as bytes)
-        const fromDir = treeFromDirectory(src);
-        assert.equal(treeMismatches(fromDir, expected, 'directory', { xattrs: true }), []);
-        // → ext4 → kiln's reader; e2fsck and debugfs on a sample
-        const image = join(base, 'dir.img');
-        writeImage(fromDir, image);
-        assert.equal(readerMismatchesFor(image, expected), []);
-        if (n % 4 === 0) {
-          const fsck = run('e2fsck', ['-fn', image], { allowFail: true });
-          assert.is(fsck.status, 0, `e2fsck -fn: ${fsck.stdout}${fsck.stderr}`);
-          assert.equal(debugfsMismatches(image, expected, join(base, 'rdump')), []);
-        }
-        // GNU tar from the real directory → FileTree → ext4 → reader
-        for (const format of ['gnu', 'pax']) {
-          const archive = join(base, `${format}.tar`);
-          run('tar', [`--format=${format}`, ...(format === 'pax' ? ['--xattrs'] : []), '-cf', archive, '-C', src, '.'], { env: { ...process.env, LC_ALL: 'C' } });
-          const { tree, dispose } = await treeFromTar(archive);
-          try {
-            assert.equal(treeMismatches(tree, expected, `${format} tar`, { xattrs: format === 'pax' }), []);
-            const img = join(base, `${format}.img`);
-            writeImage(tree, img);
-            assert.equal(readerMismatchesFor(img, format === 'pax' ? expected : withoutXattrs(expected)), []);
-            if (format === 'pax') {
-              // tar → artifact (cache manifest) → checkout (files made on disk) and checkout --tar
-              const cache = openCache(join(base, 'cache'));
-              const ref = { project: 'p', element: 'e.bst', key: 'ab'.repeat(32) };
-              await cache.artifacts.commit(ref, tree, { public: {}, keys: { strong: ref.key }, dependencies: {} });
-              const loaded = cache.artifacts.load(ref)!.tree;
-              assert.equal(treeMismatches(loaded, expected, 'artifact', { xattrs: true }), []);
-              const out = join(base, 'checkout');
-              materialize(loaded, out, { owners: false });
-              assert.equal(treeMismatches(treeFromDirectory(out), expected, 'checkout', { xattrs: false }), []);
-              const tarOut = join(base, 'checkout.tar');
-              writeTarFile(loaded, tarOut);
-              const again = await treeFromTar(tarOut);
-              assert.equal(treeMismatches(again.tree, expected, 'kiln tar', { xattrs: true }), []);
-              again.dispose();
-              // GNU tar reads kiln's archive back to the same bytes
-              const ex = join(base, 'gnu-extract');
-              mkdirSync(ex);
-              run('tar', ['-xf', tarOut, '-C', ex], { env: { ...process.env, LC_ALL: 'C' } });
-              assert.equal(treeMismatches(treeFromDirectory(ex, { xattrs: false }), expected, 'GNU tar extract', { xattrs: false }), []);
-            }
-          } finally {
-            dispose();
-          }
+        assert.equal(treeMismatches(tree, expected, `${format} tar`, { xattrs: format === 'pax' }), []);
+        const img = join(base, `${format}.img`);
+        writeImage(tree, img);
+        assert.equal(readerMismatchesFor(img, format === 'pax' ? expected : withoutXattrs(expected)), []);
+        if (format === 'pax') {
+          // tar → artifact (cache manifest) → checkout (files made on disk) and checkout --tar
+          const cache = openCache(join(base, 'cache'));
+          const ref = { project: 'p', element: 'e.bst', key: 'ab'.repeat(32) };
+          await cache.artifacts.commit(ref, tree, { public: {}, keys: { strong: ref.key }, dependencies: {} });
+          const loaded = cache.artifacts.load(ref)!.tree;
+          assert.equal(treeMismatches(loaded, expected, 'artifact', { xattrs: true }), []);
+          const out = join(base, 'checkout');
+          materialize(loaded, out, { owners: false });
+          assert.equal(treeMismatches(treeFromDirectory(out), expected, 'checkout', { xattrs: false }), []);
+          const tarOut = join(base, 'checkout.tar');
+          writeTarFile(loaded, tarOut);
+          const again = await treeFromTar(tarOut);
+          assert.equal(treeMismatches(again.tree, expected, 'kiln tar', { xattrs: true }), []);
+          again.dispose();
+          // GNU tar reads kiln's archive back to the same bytes
+          const ex = join(base, 'gnu-extract');
+          mkdirSync(ex);
+          run('tar', ['-xf', tarOut, '-C', ex], { env: { ...process.env, LC_ALL: 'C' } });
+          assert.equal(treeMismatches(treeFromDirectory(ex, { xattrs: false }), expected, 'GNU tar extract', { xattrs: false }), []);
         }
       } finally {
-        rmSync(base, { recursive: true, force: true });
+        dispose();
       }
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 }
 
 function withoutXattrs(m: Map<string, Expected>): Map<string, Expected> {

@@ -61,7 +61,11 @@ test("kiln mkfs ext4 --from-tar keeps a\\xff and a\\xfe apart, and the symlink t
   assert.equal(listing(img), ['a\\xfe', 'a\\xff', 'link -> target\\xff\\xfe']);
   // debugfs agrees, byte for byte
   const ls = spawnSync('debugfs', ['-R', 'ls -p /', img]);
-  const names = ls.stdout.toString('latin1').split('\n').filter((l) => l.startsWith('/')).map((l) => l.split('/')[5]);
+  const names = ls.stdout
+    .toString('latin1')
+    .split('\n')
+    .filter((l) => l.startsWith('/'))
+    .map((l) => l.split('/')[5]);
   assert.ok(names.includes('a\xff') && names.includes('a\xfe'), names.join(','));
   const stat = spawnSync('debugfs', ['-R', 'stat /link', img]).stdout.toString('latin1');
   assert.match(stat, 'Fast link dest: "target\xff\xfe"');

@@ -12,11 +12,22 @@ function cmpBytes(a: Uint8Array, b: Uint8Array): number {
 /** Byte strings biased towards UTF-8-ish content: ASCII, multi-byte sequences, stray high bytes. */
 const byteString = fc.oneof(
   fc.uint8Array({ maxLength: 40 }),
-  fc.array(fc.oneof(fc.constantFrom(0x41, 0x61, 0x2e, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xff, 0xfe, 0xed, 0xa0, 0xef, 0xbb, 0xbf, 0x80), fc.integer({ min: 0, max: 255 })), { maxLength: 24 }).map((a) => Uint8Array.from(a)),
+  fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(0x41, 0x61, 0x2e, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xff, 0xfe, 0xed, 0xa0, 0xef, 0xbb, 0xbf, 0x80),
+        fc.integer({ min: 0, max: 255 }),
+      ),
+      { maxLength: 24 },
+    )
+    .map((a) => Uint8Array.from(a)),
 );
 
 test('bytes → name → bytes is the identity', () => {
-  fc.assert(fc.property(byteString, (b) => bytesEq(nameToBytes(bytesToName(b)), b)), { numRuns: 5000 });
+  fc.assert(
+    fc.property(byteString, (b) => bytesEq(nameToBytes(bytesToName(b)), b)),
+    { numRuns: 5000 },
+  );
 });
 
 test('valid UTF-8 decodes as text; invalid bytes as U+DC80…U+DCFF', () => {
@@ -32,7 +43,12 @@ test('valid UTF-8 decodes as text; invalid bytes as U+DC80…U+DCFF', () => {
 });
 
 test('strings without lone surrogates encode as UTF-8; canonicalName merges spellings of the same bytes', () => {
-  fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (s) => bytesEq(nameToBytes(s), new TextEncoder().encode(s)) && bytesToName(nameToBytes(s)) === s));
+  fc.assert(
+    fc.property(
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      (s) => bytesEq(nameToBytes(s), new TextEncoder().encode(s)) && bytesToName(nameToBytes(s)) === s,
+    ),
+  );
   assert.is(canonicalName('\udcc3\udca9'), 'é');
   assert.is(canonicalName('a\udcff'), 'a\udcff');
 });

@@ -73,7 +73,10 @@ test('treeFromTar reads owners, devices, hard links, long names from GNU tar (pl
     writeFileSync(join(src, 'd', long), 'long name');
     writeFileSync(join(src, 'a'), 'A'.repeat(1000));
     linkSync(join(src, 'a'), join(src, 'd', 'a-link'));
-    for (const [fmt, ext, z] of [['gnu', 'tar', []], ['pax', 'tar.gz', ['-z']]] as const) {
+    for (const [fmt, ext, z] of [
+      ['gnu', 'tar', []],
+      ['pax', 'tar.gz', ['-z']],
+    ] as const) {
       const out = join(dir, `t.${ext}`);
       execFileSync('tar', ['-c', ...z, `--format=${fmt}`, '--owner=1234:100000', '--group=5:70000', '--mode=u+s', '-f', out, '-C', src, '.']);
       const { tree, dispose } = await treeFromTar(out);

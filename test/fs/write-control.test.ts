@@ -87,7 +87,11 @@ function treeOf(files: FileSpec[]): FileTree {
 const fileArb = fc.record({
   name: fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
   // zero runs (holes on a zeroed target) and data
-  bytes: fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.integer({ min: 1, max: 20_000 }).map((n) => new Uint8Array(n)), fc.integer({ min: 4096, max: 30_000 }).map((n) => garbage(n, n))),
+  bytes: fc.oneof(
+    fc.uint8Array({ maxLength: 2000 }),
+    fc.integer({ min: 1, max: 20_000 }).map((n) => new Uint8Array(n)),
+    fc.integer({ min: 4096, max: 30_000 }).map((n) => garbage(n, n)),
+  ),
 });
 const filesArb = fc.uniqueArray(fileArb, { maxLength: 6, selector: (f) => f.name });
 
@@ -126,8 +130,11 @@ test('property: every writer into a target full of garbage gives the bytes it gi
   );
 });
 
-test('FAT32 into 0xff (the issue\'s case) equals FAT32 into zeros and reads back', () => {
-  const tree = treeOf([{ name: 'a', bytes: new TextEncoder().encode('hello\n') }, { name: 'b', bytes: garbage(9000, 3) }]);
+test("FAT32 into 0xff (the issue's case) equals FAT32 into zeros and reads back", () => {
+  const tree = treeOf([
+    { name: 'a', bytes: new TextEncoder().encode('hello\n') },
+    { name: 'b', bytes: garbage(9000, 3) },
+  ]);
   const size = 40 << 20;
   const fresh = new MemoryTarget(size);
   writeFat(tree, fresh, { fatType: 32 });
@@ -166,11 +173,17 @@ test('refusals come before the zeroing: a tree that does not fit leaves the garb
   const tree = treeOf([{ name: 'big', bytes: garbage(3 << 20, 5) }]);
   for (const write of [(t: BlockTarget) => writeExt4(tree, t), (t: BlockTarget) => writeFat(tree, t)]) {
     const t = new PlainTarget(garbage(1 << 20, 11));
-    assert.throws(() => write(t), (e: unknown) => e instanceof KilnError);
+    assert.throws(
+      () => write(t),
+      (e: unknown) => e instanceof KilnError,
+    );
     assert.is(t.writes, 0);
   }
   const swap = new PlainTarget(garbage(4096, 12));
-  assert.throws(() => writeSwap(swap), (e: unknown) => e instanceof KilnError && e.code === 'swap-too-small');
+  assert.throws(
+    () => writeSwap(swap),
+    (e: unknown) => e instanceof KilnError && e.code === 'swap-too-small',
+  );
   assert.is(swap.writes, 0);
 });
 
@@ -222,7 +235,14 @@ test('onProgress: ext4, FAT, swap, initramfs and a disk end with done == total',
   checkProgress(calls, bytes, 43); // root, d, d/e and 40 files
   calls = [];
   await assembleDiskToMemory(
-    { table: 'gpt', size: 'auto', partitions: [{ filesystem: 'fat', size: 'auto', tree }, { filesystem: 'ext4', size: 'auto', tree }] },
+    {
+      table: 'gpt',
+      size: 'auto',
+      partitions: [
+        { filesystem: 'fat', size: 'auto', tree },
+        { filesystem: 'ext4', size: 'auto', tree },
+      ],
+    },
     { onProgress: (p) => calls.push(p) },
   );
   checkProgress(calls, 2 * bytes, 80);
@@ -238,11 +258,20 @@ test('signal: aborted before the call, nothing is written; aborted from onProgre
     (t: BlockTarget) => writeSwap(t, { signal: pre.signal }),
   ]) {
     const t = new PlainTarget(new Uint8Array(8 << 20));
-    assert.throws(() => write(t), (e: unknown) => e instanceof KilnError && e.code === 'aborted' && (e as Error & { cause?: unknown }).cause === pre.signal.reason);
+    assert.throws(
+      () => write(t),
+      (e: unknown) => e instanceof KilnError && e.code === 'aborted' && (e as Error & { cause?: unknown }).cause === pre.signal.reason,
+    );
     assert.is(t.writes, 0, 'no write after an abort before the call');
   }
-  assert.throws(() => initramfsBytesSync(tree, { signal: pre.signal }), (e: unknown) => e instanceof KilnError && e.code === 'aborted');
-  for (const write of [(o: { signal: AbortSignal; onProgress: () => void }) => writeExt4(tree, new MemoryTarget(8 << 20), o), (o: { signal: AbortSignal; onProgress: () => void }) => writeFat(tree, new MemoryTarget(4 << 20), o)]) {
+  assert.throws(
+    () => initramfsBytesSync(tree, { signal: pre.signal }),
+    (e: unknown) => e instanceof KilnError && e.code === 'aborted',
+  );
+  for (const write of [
+    (o: { signal: AbortSignal; onProgress: () => void }) => writeExt4(tree, new MemoryTarget(8 << 20), o),
+    (o: { signal: AbortSignal; onProgress: () => void }) => writeFat(tree, new MemoryTarget(4 << 20), o),
+  ]) {
     const ac = new AbortController();
     let calls = 0;
     assert.throws(
@@ -283,7 +312,14 @@ test('openImageTarget: a new filesystem into one partition of an existing disk, 
   const disk = join(dir, 'existing.img');
   const first = treeOf([{ name: 'one', bytes: new TextEncoder().encode('1\n') }]);
   await assembleDisk(
-    { table: 'mbr', size: 'auto', partitions: [{ filesystem: 'ext4', size: 'auto', tree: first }, { filesystem: 'fat', size: 16 << 20, tree: first }] },
+    {
+      table: 'mbr',
+      size: 'auto',
+      partitions: [
+        { filesystem: 'ext4', size: 'auto', tree: first },
+        { filesystem: 'fat', size: 16 << 20, tree: first },
+      ],
+    },
     disk,
   );
   const before = new Uint8Array(readFileSync(disk));
@@ -295,7 +331,13 @@ test('openImageTarget: a new filesystem into one partition of an existing disk, 
   opened.close();
   const img = openImage(`${disk}:2`);
   assert.equal(new TextDecoder().decode(img.reader.readFile('two')), '2\n');
-  assert.equal(img.reader.list('').map((e) => e.name).sort(), ['_d', 'two']);
+  assert.equal(
+    img.reader
+      .list('')
+      .map((e) => e.name)
+      .sort(),
+    ['_d', 'two'],
+  );
   img.close();
   const p1 = openImage(`${disk}:1`);
   assert.equal(new TextDecoder().decode(p1.reader.readFile('one')), '1\n');

@@ -2,10 +2,37 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { linkSync, lutimesSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, chmodSync, writeFileSync, openSync, writeSync, closeSync, readdirSync, readFileSync, lstatSync } from 'node:fs';
+import {
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  chmodSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  lstatSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryTarget, planExt4, planFat, treeFromDirectory, withSparseFile, writeExt4, writeFat, type BlockTarget, type Ext4Options, type FatOptions, type FileTree } from '../../src/index.js';
+import {
+  MemoryTarget,
+  planExt4,
+  planFat,
+  treeFromDirectory,
+  withSparseFile,
+  writeExt4,
+  writeFat,
+  type BlockTarget,
+  type Ext4Options,
+  type FatOptions,
+  type FileTree,
+} from '../../src/index.js';
 import { run } from '../helpers/tools.js';
 
 /**
@@ -202,19 +229,31 @@ test('the generated tree is what the hashes were taken from', () => {
 });
 
 test('ext4, 4 KiB blocks, journal, label', async () => {
-  assert.equal(await ext4Image({ sourceDateEpoch: SDE, label: 'golden' }), { plan: 25_964_544, hash: '3a36dbb9f828c1cd8ac2e7669b2d73ac98f50302f275b9297f763afa4a1b25d7' });
+  assert.equal(await ext4Image({ sourceDateEpoch: SDE, label: 'golden' }), {
+    plan: 25_964_544,
+    hash: '3a36dbb9f828c1cd8ac2e7669b2d73ac98f50302f275b9297f763afa4a1b25d7',
+  });
 });
 
 test('ext4, 1 KiB blocks, no journal, inode ratio 4096', async () => {
-  assert.equal(await ext4Image({ sourceDateEpoch: SDE, blockSize: 1024, journal: false, inodeRatio: 4096 }), { plan: 19_835_904, hash: 'ad2eefdc1589a14a23dfed4db5b585ccbe258d7095431196417653fb7f9c2252' });
+  assert.equal(await ext4Image({ sourceDateEpoch: SDE, blockSize: 1024, journal: false, inodeRatio: 4096 }), {
+    plan: 19_835_904,
+    hash: 'ad2eefdc1589a14a23dfed4db5b585ccbe258d7095431196417653fb7f9c2252',
+  });
 });
 
 test('FAT16, 64 MiB', async () => {
-  assert.equal(await fatImage(64 << 20, { sourceDateEpoch: SDE, fatType: 16, label: 'GOLDEN' }), { plan: 19_202_048, hash: '02e8351f4b331ca4d9a8a8dd110da0bf3708a93013e81fc8e2ee53669e70733e' });
+  assert.equal(await fatImage(64 << 20, { sourceDateEpoch: SDE, fatType: 16, label: 'GOLDEN' }), {
+    plan: 19_202_048,
+    hash: '02e8351f4b331ca4d9a8a8dd110da0bf3708a93013e81fc8e2ee53669e70733e',
+  });
 });
 
 test('FAT32, 96 MiB', async () => {
-  assert.equal(await fatImage(96 << 20, { sourceDateEpoch: SDE, fatType: 32 }), { plan: 34_144_256, hash: '41505390f29d865808af3cccf0859cd867abaecf35d70e9a3a38b2f319f2ec09' });
+  assert.equal(await fatImage(96 << 20, { sourceDateEpoch: SDE, fatType: 32 }), {
+    plan: 34_144_256,
+    hash: '41505390f29d865808af3cccf0859cd867abaecf35d70e9a3a38b2f319f2ec09',
+  });
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

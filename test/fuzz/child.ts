@@ -86,7 +86,11 @@ function handle(req: Request): Answer {
         if (sample.length < 4) sample.push({ step, result: 'error', code: e.code, message: e.message.slice(0, 300) });
       } else {
         const err = e as Error;
-        crashes.push({ step, result: 'crash', message: `${err?.name ?? 'throw'}: ${String(err?.message ?? e).slice(0, 300)}\n${(err?.stack ?? '').split('\n').slice(1, 8).join('\n')}` });
+        crashes.push({
+          step,
+          result: 'crash',
+          message: `${err?.name ?? 'throw'}: ${String(err?.message ?? e).slice(0, 300)}\n${(err?.stack ?? '').split('\n').slice(1, 8).join('\n')}`,
+        });
       }
       return undefined;
     }
@@ -154,7 +158,9 @@ function handle(req: Request): Answer {
   for (const spec of req.specs) {
     for (const mode of ['verify', 'no-verify'] as const) {
       const label = `${spec || 'image'} (${mode})`;
-      const img = attempt(`${label}: open`, () => openImage(req.path + spec, mode === 'verify' ? { verify: true } : { verify: 'warn', onWarning: () => warnings++ }));
+      const img = attempt(`${label}: open`, () =>
+        openImage(req.path + spec, mode === 'verify' ? { verify: true } : { verify: 'warn', onWarning: () => warnings++ }),
+      );
       if (!img) continue;
       try {
         exercise(img.reader, label);

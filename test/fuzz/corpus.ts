@@ -90,7 +90,8 @@ function materialize(tree: FileTree, dir: string): void {
       }
       writeFileSync(p, bytes);
     } else if (inode.type === 'symlink') symlinkSync(inode.target!, p);
-    else if (inode.type === 'char' || inode.type === 'block') spawnSync('mknod', [p, inode.type === 'char' ? 'c' : 'b', String(inode.rdev!.major), String(inode.rdev!.minor)]);
+    else if (inode.type === 'char' || inode.type === 'block')
+      spawnSync('mknod', [p, inode.type === 'char' ? 'c' : 'b', String(inode.rdev!.major), String(inode.rdev!.minor)]);
     else if (inode.type === 'fifo') spawnSync('mkfifo', [p]);
   }
 }
@@ -164,7 +165,10 @@ export function buildCorpus(work: string): BaseImage[] {
   ext4('ext4 by kiln, 4 KiB blocks', kilnExt4(full, 4 * MiB, 4096));
   ext4('ext4 by kiln, 1 KiB blocks', kilnExt4(full, 4 * MiB, 1024));
   ext4('ext4 by mke2fs', mke2fs(full, work, 'mke2fs-ext4', 4 * MiB, ['-t', 'ext4', '-b', '4096']));
-  ext4('ext4 by mke2fs, 1 KiB blocks, htree', mke2fs(full, work, 'mke2fs-ext4-1k', 4 * MiB, ['-t', 'ext4', '-b', '1024'], (img) => spawnSync('e2fsck', ['-fyD', img])));
+  ext4(
+    'ext4 by mke2fs, 1 KiB blocks, htree',
+    mke2fs(full, work, 'mke2fs-ext4-1k', 4 * MiB, ['-t', 'ext4', '-b', '1024'], (img) => spawnSync('e2fsck', ['-fyD', img])),
+  );
   ext4('ext4 by mke2fs, inline data', mke2fs(full, work, 'mke2fs-inline', 4 * MiB, ['-t', 'ext4', '-O', 'inline_data']));
   ext4('ext2 by mke2fs, 1 KiB blocks', mke2fs(full, work, 'mke2fs-ext2', 4 * MiB, ['-t', 'ext2', '-b', '1024']));
   ext4('ext3 by mke2fs', mke2fs(full, work, 'mke2fs-ext3', 4 * MiB, ['-t', 'ext3', '-b', '4096']));
@@ -192,7 +196,12 @@ export function buildCorpus(work: string): BaseImage[] {
     add(p6, mapExt4(p6), 15360, 0x83, 13312);
     const sectors = 17408;
     const bytes = new Uint8Array(sectors * 512);
-    const table: MbrPartition[] = parts.map((p) => ({ start: p.start, sectors: p.fs.length / 512, type: p.type, ...(p.ebr !== undefined ? { ebr: p.ebr } : {}) }));
+    const table: MbrPartition[] = parts.map((p) => ({
+      start: p.start,
+      sectors: p.fs.length / 512,
+      type: p.type,
+      ...(p.ebr !== undefined ? { ebr: p.ebr } : {}),
+    }));
     for (const s of encodeMbr(table, { signature: 0x4b494c4e, alignment: 2048, diskSectors: sectors })) bytes.set(s.bytes, s.lba * 512);
     for (const p of parts) bytes.set(p.fs, p.start * 512);
     const numbers = [1, 2, 3, 5, 6];
@@ -201,7 +210,16 @@ export function buildCorpus(work: string): BaseImage[] {
       [10240, 13312],
       parts.map((p, i) => ({ offset: p.start * 512, number: numbers[i]!, map: p.map })),
     );
-    out.push(base('MBR disk (3 primary, 2 logical)', 'disk', bytes, map, numbers.map((n) => `:${n}`), { spec: ':2', path: 'big.bin' }));
+    out.push(
+      base(
+        'MBR disk (3 primary, 2 logical)',
+        'disk',
+        bytes,
+        map,
+        numbers.map((n) => `:${n}`),
+        { spec: ':2', path: 'big.bin' },
+      ),
+    );
   }
   // A GPT disk with two partitions.
   {

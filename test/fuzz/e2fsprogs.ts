@@ -116,14 +116,24 @@ function compare(kiln: ListAnswer, fs: ReturnType<typeof debugfsListing>): { out
   if (missing.length === 0 && extra.length === 0) return { outcome: 'same', detail: `${ours.size} entries` };
   // Past the bound the two stop at different places (kiln after a directory, debugfs after a
   // round of directories): what kiln listed must all be debugfs's, the rest is not compared.
-  if (Math.max(ours.size, theirs.size) >= MAX_RECORDS && extra.length === 0) return { outcome: 'same', detail: `the first ${ours.size} entries (listing bounded at ${MAX_RECORDS})` };
+  if (Math.max(ours.size, theirs.size) >= MAX_RECORDS && extra.length === 0)
+    return { outcome: 'same', detail: `the first ${ours.size} entries (listing bounded at ${MAX_RECORDS})` };
   if (missing.length === 0 && fs.errors.length > 0) return { outcome: 'kiln-reads-more', detail: `debugfs: ${fs.errors[0]}; kiln lists ${extra.length} more` };
-  return { outcome: 'differ', detail: `missing in kiln: ${missing.slice(0, 5).join(' | ')}; extra in kiln: ${extra.slice(0, 5).join(' | ')}; debugfs errors: ${fs.errors.slice(0, 2).join(' / ')}` };
+  return {
+    outcome: 'differ',
+    detail: `missing in kiln: ${missing.slice(0, 5).join(' | ')}; extra in kiln: ${extra.slice(0, 5).join(' | ')}; debugfs errors: ${fs.errors.slice(0, 2).join(' / ')}`,
+  };
 }
 
 const OUTCOMES: Comparison[] = ['same', 'kiln-error', 'both-fail', 'kiln-reads-more', 'differ', 'crash', 'hang', 'memory'];
 
-export async function runE2fsprogsImages(o: { kilnRoot: string; log: (line: string) => void; only?: RegExp; workers?: number; timeoutMs?: number }): Promise<E2fsprogsSummary> {
+export async function runE2fsprogsImages(o: {
+  kilnRoot: string;
+  log: (line: string) => void;
+  only?: RegExp;
+  workers?: number;
+  timeoutMs?: number;
+}): Promise<E2fsprogsSummary> {
   const dir = await e2fsprogsTestImages(o.log);
   const names = readdirSync(dir)
     .filter((n) => existsSync(join(dir, n, 'image.gz')) && (!o.only || o.only.test(n)))
@@ -143,12 +153,15 @@ export async function runE2fsprogsImages(o: { kilnRoot: string; log: (line: stri
         for (const verify of [true, false]) {
           const fs = debugfsListing(image, verify);
           const r = await worker.run<ListAnswer>({ id: 0, path: image, specs: [''], list: { verify } });
-          const c: { outcome: Comparison; detail: string } = r.outcome ? { outcome: r.outcome as Outcome as Comparison, detail: r.detail ?? '' } : compare(r.answer!, fs);
+          const c: { outcome: Comparison; detail: string } = r.outcome
+            ? { outcome: r.outcome as Outcome as Comparison, detail: r.detail ?? '' }
+            : compare(r.answer!, fs);
           (verify ? s.verify : s.noVerify)[c.outcome]++;
           if (c.outcome === 'crash' || c.outcome === 'hang' || c.outcome === 'memory') s.crashes++;
           if (c.outcome === 'differ') s.differ++;
           s.results.push({ name, verify, ...c });
-          if (!['same', 'kiln-error', 'both-fail', 'kiln-reads-more'].includes(c.outcome)) o.log(`[e2fsprogs] ${name} (${verify ? 'verify' : 'no-verify'}): ${c.outcome.toUpperCase()}: ${c.detail.slice(0, 1500)}`);
+          if (!['same', 'kiln-error', 'both-fail', 'kiln-reads-more'].includes(c.outcome))
+            o.log(`[e2fsprogs] ${name} (${verify ? 'verify' : 'no-verify'}): ${c.outcome.toUpperCase()}: ${c.detail.slice(0, 1500)}`);
         }
         rmSync(image, { force: true });
       }
@@ -161,7 +174,10 @@ export async function runE2fsprogsImages(o: { kilnRoot: string; log: (line: stri
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  const line = (r: Record<Comparison, number>): string => OUTCOMES.filter((k) => r[k] > 0).map((k) => `${r[k]} ${k}`).join(', ');
+  const line = (r: Record<Comparison, number>): string =>
+    OUTCOMES.filter((k) => r[k] > 0)
+      .map((k) => `${r[k]} ${k}`)
+      .join(', ');
   o.log(`[e2fsprogs] ${s.images} images from e2fsprogs's tests/: verified: ${line(s.verify)}; not verified: ${line(s.noVerify)}`);
   return s;
 }

@@ -33,9 +33,15 @@ test(`fuzz slice (seed ${seed}, ${seconds} s): no crash, hang, memory blow-up or
       workDir: work,
       log: () => {},
     });
-    const report = s.failures.map((f) => `variant ${f.index} (${f.base}): ${f.description}\n  ${f.outcome} in ${f.entry}: ${f.detail.split('\n').slice(0, 4).join('\n  ')}`).join('\n');
+    const report = s.failures
+      .map((f) => `variant ${f.index} (${f.base}): ${f.description}\n  ${f.outcome} in ${f.entry}: ${f.detail.split('\n').slice(0, 4).join('\n  ')}`)
+      .join('\n');
     assert.ok(s.variants >= 10, `only ${s.variants} variants ran`);
-    assert.is(s.failures.length, 0, `seed ${seed}: ${s.failures.length} of ${s.variants} variants failed; replay with npm run fuzz -- --seed ${seed} --only ${s.failures.map((f) => f.index).join(',')}\n${report}`);
+    assert.is(
+      s.failures.length,
+      0,
+      `seed ${seed}: ${s.failures.length} of ${s.variants} variants failed; replay with npm run fuzz -- --seed ${seed} --only ${s.failures.map((f) => f.index).join(',')}\n${report}`,
+    );
     console.log(`  fuzz slice: ${s.variants} variants, ${s.ok} read cleanly, ${s.cleanErrors} clean errors, max RSS ${s.maxRssMb} MiB`);
   } finally {
     rmSync(work, { recursive: true, force: true });

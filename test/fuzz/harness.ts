@@ -153,7 +153,10 @@ export class Worker {
   private async start(): Promise<void> {
     this.buffer = '';
     this.stderr = '';
-    const p = spawn(process.execPath, [`--max-old-space-size=${this.o.heapMb}`, '--import', 'tsx', childPath, this.o.kilnRoot], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [`--max-old-space-size=${this.o.heapMb}`, '--import', 'tsx', childPath, this.o.kilnRoot], {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.proc = p;
     // Events of a process already replaced (killed after a hang) must not answer the new one.
     p.stdout!.on('data', (d: Buffer) => {
@@ -243,13 +246,18 @@ export class Worker {
 
 async function cli(o: FuzzOptions, args: string[]): Promise<{ outcome: Outcome; detail: string; hwmKb: number }> {
   const main = join(o.kilnRoot, 'dist', 'cli', 'main.js');
-  const r = await runBounded(process.execPath, [`--max-old-space-size=${o.heapMb}`, main, ...args], { timeoutMs: o.variantTimeoutMs, rssLimitKb: o.rssLimitMb * 1024, stdoutCap: 64 << 20 });
+  const r = await runBounded(process.execPath, [`--max-old-space-size=${o.heapMb}`, main, ...args], {
+    timeoutMs: o.variantTimeoutMs,
+    rssLimitKb: o.rssLimitMb * 1024,
+    stdoutCap: 64 << 20,
+  });
   const what = `kiln ${args.join(' ')}`;
   if (r.overMemory) return { outcome: 'memory', detail: `${what}: resident memory over ${o.rssLimitMb} MiB`, hwmKb: r.hwmKb };
   if (r.timedOut) return { outcome: 'hang', detail: `${what}: still running after ${o.variantTimeoutMs} ms (${r.stdoutBytes} bytes out)`, hwmKb: r.hwmKb };
   if (r.capped || r.status === 0) return { outcome: 'ok', detail: '', hwmKb: r.hwmKb };
   if (/heap out of memory|Allocation failed/i.test(r.stderr)) return { outcome: 'memory', detail: `${what}: ${r.stderr.slice(-600)}`, hwmKb: r.hwmKb };
-  if (r.status === 1 && /^kiln: error: /.test(r.stderr) && !/internal error/.test(r.stderr)) return { outcome: 'error', detail: r.stderr.split('\n')[0]!, hwmKb: r.hwmKb };
+  if (r.status === 1 && /^kiln: error: /.test(r.stderr) && !/internal error/.test(r.stderr))
+    return { outcome: 'error', detail: r.stderr.split('\n')[0]!, hwmKb: r.hwmKb };
   return { outcome: 'crash', detail: `${what}: exit ${r.status ?? r.signal}\n${r.stderr.slice(0, 2000)}`, hwmKb: r.hwmKb };
 }
 
@@ -263,7 +271,23 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   mkdirSync(o.workDir, { recursive: true });
   const bases = o.bases ?? buildCorpus(join(o.workDir, 'corpus'));
   o.log(`[fuzz] seed ${o.seed}; ${bases.length} base images (${bases.map((b) => b.name).join(', ')}); code under test: ${o.kilnRoot}`);
-  const s: FuzzSummary = { seed: o.seed, kilnRoot: o.kilnRoot, variants: 0, ok: 0, cleanErrors: 0, crashes: 0, hangs: 0, memory: 0, accepted: 0, cliRuns: 0, steps: 0, maxRssMb: 0, elapsedMs: 0, byKind: {}, failures: [] };
+  const s: FuzzSummary = {
+    seed: o.seed,
+    kilnRoot: o.kilnRoot,
+    variants: 0,
+    ok: 0,
+    cleanErrors: 0,
+    crashes: 0,
+    hangs: 0,
+    memory: 0,
+    accepted: 0,
+    cliRuns: 0,
+    steps: 0,
+    maxRssMb: 0,
+    elapsedMs: 0,
+    byKind: {},
+    failures: [],
+  };
   const indices = o.only ?? Array.from({ length: o.iterations }, (_, i) => i);
   let nextAt = 0;
   let lastReport = Date.now();
@@ -279,7 +303,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       s.steps += r.answer.steps;
       s.maxRssMb = Math.max(s.maxRssMb, Math.round(r.answer.maxRssKb / 1024));
       sawError ||= r.answer.errors > 0;
-      if (r.answer.outcome === 'crash') results.push({ outcome: 'crash', entry: r.answer.crashes[0]!.step, detail: r.answer.crashes.map((c) => `${c.step}: ${c.message}`).join('\n') });
+      if (r.answer.outcome === 'crash')
+        results.push({ outcome: 'crash', entry: r.answer.crashes[0]!.step, detail: r.answer.crashes.map((c) => `${c.step}: ${c.message}`).join('\n') });
       else results.push({ outcome: r.answer.outcome, entry: 'library', detail: r.answer.sample.map((x) => `${x.code}: ${x.message}`).join(' | ') });
     }
     if (r.outcome) results.push({ outcome: r.outcome, entry: 'library', detail: r.detail ?? '' });
@@ -308,8 +333,18 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
     else if (worst.outcome === 'memory') s.memory++;
     else s.accepted++;
     if (RANK.indexOf(worst.outcome) > RANK.indexOf('error')) {
-      s.failures.push({ index, base: v.base.name, kind: v.kind, description: v.description, outcome: worst.outcome, entry: worst.entry, detail: worst.detail.slice(0, 3000) });
-      o.log(`[fuzz] ${worst.outcome.toUpperCase()} variant ${index} (${v.base.name}): ${v.description}\n        ${worst.entry}: ${worst.detail.split('\n').slice(0, 6).join('\n        ')}`);
+      s.failures.push({
+        index,
+        base: v.base.name,
+        kind: v.kind,
+        description: v.description,
+        outcome: worst.outcome,
+        entry: worst.entry,
+        detail: worst.detail.slice(0, 3000),
+      });
+      o.log(
+        `[fuzz] ${worst.outcome.toUpperCase()} variant ${index} (${v.base.name}): ${v.description}\n        ${worst.entry}: ${worst.detail.split('\n').slice(0, 6).join('\n        ')}`,
+      );
       if (o.keepDir) {
         mkdirSync(o.keepDir, { recursive: true });
         copyFileSync(image, join(o.keepDir, `seed-${o.seed}-variant-${index}.img`));

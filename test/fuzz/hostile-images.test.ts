@@ -111,7 +111,12 @@ function expectError(path: string, code: string, message: RegExp): void {
 }
 
 function kiln(args: string[]): { stdout: string; stderr: string; status: number } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 1 << 26,
+  });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
 }
 
@@ -145,7 +150,11 @@ test('ext4: a directory with i_size_high set is read over its mapped blocks, at 
 });
 
 test('ext4: a directory whose blocks outlive its size, or an encrypted one, is refused naming it (debugfs would list what a lenient read hides)', () => {
-  expectError(file(mutated(ext4k, ext4kMap, /^directory inode 2: i_size_lo = 0 \(blocks past the size\)$/)), 'ext4-corrupt', /^directory inode 2: maps block 0, past its size of 0 bytes/);
+  expectError(
+    file(mutated(ext4k, ext4kMap, /^directory inode 2: i_size_lo = 0 \(blocks past the size\)$/)),
+    'ext4-corrupt',
+    /^directory inode 2: maps block 0, past its size of 0 bytes/,
+  );
   expectError(file(mutated(ext4k, ext4kMap, /^directory inode 2: EXT4_ENCRYPT_FL set$/)), 'ext4-encrypted', /directory inode 2 is encrypted \(fscrypt\)/);
 });
 
@@ -158,8 +167,16 @@ test('ext4: extent index entries that all lead to one child are damage, not an e
   ft.file('frag', data);
   writeExt4(ft, t, { blockSize: 1024, sourceDateEpoch: 0 });
   const map = mapExt4(t.bytes);
-  expectError(file(mutated(t.bytes, map, /^extent root of inode \d+: every index entry -> the first child$/)), 'ext4-corrupt', /referenced twice|not after the one before/);
-  expectError(file(mutated(t.bytes, map, /^extent leaf block \d+ of inode \d+: depth 1, every entry -> itself$/)), 'ext4-corrupt', /referenced twice|extent depth/);
+  expectError(
+    file(mutated(t.bytes, map, /^extent root of inode \d+: every index entry -> the first child$/)),
+    'ext4-corrupt',
+    /referenced twice|not after the one before/,
+  );
+  expectError(
+    file(mutated(t.bytes, map, /^extent leaf block \d+ of inode \d+: depth 1, every entry -> itself$/)),
+    'ext4-corrupt',
+    /referenced twice|extent depth/,
+  );
 });
 
 test('ext2: indirect blocks that point at themselves are damage, not a heap blow-up', () => {
@@ -172,17 +189,25 @@ test('ext2: indirect blocks that point at themselves are damage, not a heap blow
   assert.is(r.status, 0, r.stderr);
   const bytes = new Uint8Array(readFileSync(img));
   const map = mapExt4(bytes);
-  expectError(file(mutated(bytes, map, /^level-2 indirect block \d+ of inode \d+: every pointer -> itself/)), 'ext4-corrupt', /indirect block \d+ is used twice/);
+  expectError(
+    file(mutated(bytes, map, /^level-2 indirect block \d+ of inode \d+: every pointer -> itself/)),
+    'ext4-corrupt',
+    /indirect block \d+ is used twice/,
+  );
   expectError(file(mutated(bytes, map, /double and triple indirect -> its single indirect block/)), 'ext4-corrupt', /indirect block \d+ is used twice/);
 });
 
 test('ext4: a symlink of 3 GiB, 4 GiB + 5 or 2^40 bytes is refused without allocating it', () => {
   for (const size of ['3 GiB', '4 GiB \\+ 5', '2\\^40']) {
-    expectError(file(mutated(ext4k, ext4kMap, new RegExp(`^symlink inode \\d+: size ${size}$`))), 'ext4-corrupt', /symlink inode \d+: target of \d+ bytes \(a symlink target is at most 4095 bytes here\)/);
+    expectError(
+      file(mutated(ext4k, ext4kMap, new RegExp(`^symlink inode \\d+: size ${size}$`))),
+      'ext4-corrupt',
+      /symlink inode \d+: target of \d+ bytes \(a symlink target is at most 4095 bytes here\)/,
+    );
   }
 });
 
-test('FAT: a subdirectory at its parent\'s cluster, at cluster 0, or at its own cluster is a loop or damage', () => {
+test("FAT: a subdirectory at its parent's cluster, at cluster 0, or at its own cluster is a loop or damage", () => {
   for (const [size, type] of [
     [2 * MiB, undefined],
     [36 * MiB, 32],
@@ -219,7 +244,9 @@ test('ext4 checksums: the CLI fails on a bad extent-block or directory-block che
   const bytes = t.bytes.slice();
   // A byte in an unused slot of an extent block: the structure stays valid, the checksum fails.
   const dv = new DataView(bytes.buffer);
-  const node = mapExt4(bytes).regions.find((r) => r.tag === 'ext4 extent header' && r.offset % 1024 === 0 && dv.getUint16(r.offset + 2, true) < dv.getUint16(r.offset + 4, true));
+  const node = mapExt4(bytes).regions.find(
+    (r) => r.tag === 'ext4 extent header' && r.offset % 1024 === 0 && dv.getUint16(r.offset + 2, true) < dv.getUint16(r.offset + 4, true),
+  );
   assert.ok(node, 'an extent block with a free slot');
   bytes[node!.offset + 12 + 12 * dv.getUint16(node!.offset + 2, true) + 1] ^= 0x01;
   const img = file(bytes);
@@ -271,7 +298,10 @@ function gptDisk(): { bytes: Uint8Array; map: ImageMap } {
   const f1 = kilnFat(MiB);
   const sectors = 4096 + 2048;
   const bytes = new Uint8Array(sectors * 512);
-  for (const s of encodeGpt([{ start: 2048, sectors: f1.length / 512, typeGuid: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', guid: '11111111-2222-3333-4444-555555555555' }], { diskSectors: sectors, diskGuid: '01234567-89AB-CDEF-0123-456789ABCDEF' })) {
+  for (const s of encodeGpt(
+    [{ start: 2048, sectors: f1.length / 512, typeGuid: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', guid: '11111111-2222-3333-4444-555555555555' }],
+    { diskSectors: sectors, diskGuid: '01234567-89AB-CDEF-0123-456789ABCDEF' },
+  )) {
     bytes.set(s.bytes, s.lba * 512);
   }
   bytes.set(f1, 2048 * 512);
@@ -349,7 +379,9 @@ test('ext4: bigalloc images (mke2fs -O bigalloc) are read', () => {
   for (const block of ['1024', '4096']) {
     const img = join(work, `bigalloc-${block}.img`);
     rmSync(img, { force: true });
-    const r = spawnSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', block, '-O', 'bigalloc', '-C', String(Number(block) * 16), '-d', src, img, '16M'], { encoding: 'utf8' });
+    const r = spawnSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', block, '-O', 'bigalloc', '-C', String(Number(block) * 16), '-d', src, img, '16M'], {
+      encoding: 'utf8',
+    });
     assert.is(r.status, 0, r.stderr);
     const opened = openImage(img, { verify: true });
     try {

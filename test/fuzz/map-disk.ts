@@ -40,7 +40,8 @@ export function mapMbrDisk(bytes: Uint8Array, ebrs: number[], inner: InnerFs[]):
   for (let k = 0; k < 4; k++) regions.push({ tag: 'mbr entry', offset: ENTRY_BASE + k * 16, length: 16, struct: MBR_ENTRY, owner: `slot ${k + 1}` });
   regions.push({ tag: 'mbr signature', offset: 510, length: 2 });
   for (const e of ebrs) {
-    for (let k = 0; k < 2; k++) regions.push({ tag: 'ebr entry', offset: e * SECTOR + ENTRY_BASE + k * 16, length: 16, struct: MBR_ENTRY, owner: `EBR at sector ${e}` });
+    for (let k = 0; k < 2; k++)
+      regions.push({ tag: 'ebr entry', offset: e * SECTOR + ENTRY_BASE + k * 16, length: 16, struct: MBR_ENTRY, owner: `EBR at sector ${e}` });
   }
   const extSlot = [0, 1, 2, 3].find((k) => [0x05, 0x0f, 0x85].includes(bytes[ENTRY_BASE + k * 16 + 4]!));
   const structural: Structural[] = [];
@@ -72,8 +73,16 @@ export function mapMbrDisk(bytes: Uint8Array, ebrs: number[], inner: InnerFs[]):
         }
       },
     });
-    structural.push({ name: 'extended partition entry: start 0 (the MBR as an EBR)', mustFail: true, apply: (b) => v(b).setUint32(ENTRY_BASE + extSlot * 16 + 8, 0, true) });
-    structural.push({ name: 'extended partition entry: start past the disk', mustFail: true, apply: (b) => v(b).setUint32(ENTRY_BASE + extSlot * 16 + 8, 0xfffffff0, true) });
+    structural.push({
+      name: 'extended partition entry: start 0 (the MBR as an EBR)',
+      mustFail: true,
+      apply: (b) => v(b).setUint32(ENTRY_BASE + extSlot * 16 + 8, 0, true),
+    });
+    structural.push({
+      name: 'extended partition entry: start past the disk',
+      mustFail: true,
+      apply: (b) => v(b).setUint32(ENTRY_BASE + extSlot * 16 + 8, 0xfffffff0, true),
+    });
   }
   structural.push({ name: 'partition 1: 0xffffffff sectors', mustFail: true, apply: (b) => v(b).setUint32(ENTRY_BASE + 12, 0xffffffff, true) });
   structural.push({ name: 'partition 1: starts at sector 0xffffffff', mustFail: true, apply: (b) => v(b).setUint32(ENTRY_BASE + 8, 0xffffffff, true) });
@@ -88,7 +97,8 @@ export function mapGptDisk(bytes: Uint8Array, used: number, inner: InnerFs[]): I
   for (const h of headers) {
     regions.push({ tag: 'gpt header', offset: h * SECTOR, length: GPT_HEADER.size, struct: GPT_HEADER, owner: `sector ${h}` });
     const entriesLba = Number(view(bytes).getBigUint64(h * SECTOR + 72, true));
-    for (let i = 0; i < used; i++) regions.push({ tag: 'gpt entry', offset: entriesLba * SECTOR + i * 128, length: 128, struct: GPT_ENTRY, owner: `entry ${i + 1} of header ${h}` });
+    for (let i = 0; i < used; i++)
+      regions.push({ tag: 'gpt entry', offset: entriesLba * SECTOR + i * 128, length: 128, struct: GPT_ENTRY, owner: `entry ${i + 1} of header ${h}` });
   }
   const reseal = (b: Uint8Array): void => {
     for (const h of headers) {
@@ -118,9 +128,17 @@ export function mapGptDisk(bytes: Uint8Array, used: number, inner: InnerFs[]): I
     { name: 'GPT headers: entry size 1 (valid CRCs)', mustFail: true, apply: both((b, at) => view(b).setUint32(at + 84, 1, true)) },
     { name: 'GPT headers: 0xffffffff entries (valid header CRCs)', mustFail: true, apply: both((b, at) => view(b).setUint32(at + 80, 0xffffffff, true)) },
     { name: 'GPT headers: 100000 entries of 128 bytes (valid header CRCs)', mustFail: true, apply: both((b, at) => view(b).setUint32(at + 80, 100000, true)) },
-    { name: 'GPT headers: entry array at sector 2^40 (valid header CRCs)', mustFail: true, apply: both((b, at) => view(b).setBigUint64(at + 72, 1n << 40n, true)) },
+    {
+      name: 'GPT headers: entry array at sector 2^40 (valid header CRCs)',
+      mustFail: true,
+      apply: both((b, at) => view(b).setBigUint64(at + 72, 1n << 40n, true)),
+    },
     { name: 'GPT headers: header size 0xffffffff', mustFail: true, apply: both((b, at) => view(b).setUint32(at + 12, 0xffffffff, true)) },
-    { name: 'GPT headers: first usable after last usable (valid CRCs)', mustFail: true, apply: both((b, at) => view(b).setBigUint64(at + 40, BigInt(last + 10), true)) },
+    {
+      name: 'GPT headers: first usable after last usable (valid CRCs)',
+      mustFail: true,
+      apply: both((b, at) => view(b).setBigUint64(at + 40, BigInt(last + 10), true)),
+    },
     {
       name: 'GPT entry 1: last sector before the first (valid CRCs)',
       mustFail: true,

@@ -97,7 +97,13 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
           const entries = ExtentHeader.get(node, 'eh_entries') as number;
           for (let i = 0; i < entries; i++) {
             const eAt = 12 + i * 12;
-            regions.push({ tag: d > 0 ? 'ext4 extent index' : 'ext4 extent', offset: nodeAt + eAt, length: 12, struct: d > 0 ? ExtentIndex : ExtentLeaf, owner: `inode ${ino}` });
+            regions.push({
+              tag: d > 0 ? 'ext4 extent index' : 'ext4 extent',
+              offset: nodeAt + eAt,
+              length: 12,
+              struct: d > 0 ? ExtentIndex : ExtentLeaf,
+              owner: `inode ${ino}`,
+            });
             if (d === 0) {
               if (i === 0) firstLeafExtent.push({ ino, at: nodeAt + eAt });
               continue;
@@ -125,7 +131,13 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
     if (inode.xattrBlock !== 0) {
       xattrBlocks.push({ ino, block: inode.xattrBlock });
       regions.push({ tag: 'ext4 xattr block', offset: inode.xattrBlock * bs, length: XattrBlockHeader.size, struct: XattrBlockHeader, owner: `inode ${ino}` });
-      regions.push({ tag: 'ext4 xattr entry', offset: inode.xattrBlock * bs + XattrBlockHeader.size, length: XattrEntry.size, struct: XattrEntry, owner: `inode ${ino}` });
+      regions.push({
+        tag: 'ext4 xattr entry',
+        offset: inode.xattrBlock * bs + XattrBlockHeader.size,
+        length: XattrEntry.size,
+        struct: XattrEntry,
+        owner: `inode ${ino}`,
+      });
     }
     if (inode.type !== 'dir') continue;
     for (const e of reader.dirEntries(inode)) {
@@ -147,7 +159,13 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
           regions.push({ tag: 'ext4 htree count', offset: blockAt + 32, length: DxCountLimit.size, struct: DxCountLimit, owner: `inode ${ino}` });
           dxBlocks.push({ ino, block, entriesOffset: 32 });
         } else if (isDxNode) {
-          regions.push({ tag: 'ext4 htree count', offset: blockAt + DX_NODE_ENTRIES_OFFSET, length: DxCountLimit.size, struct: DxCountLimit, owner: `inode ${ino}` });
+          regions.push({
+            tag: 'ext4 htree count',
+            offset: blockAt + DX_NODE_ENTRIES_OFFSET,
+            length: DxCountLimit.size,
+            struct: DxCountLimit,
+            owner: `inode ${ino}`,
+          });
           dxBlocks.push({ ino, block, entriesOffset: DX_NODE_ENTRIES_OFFSET });
           continue;
         } else if (hasDirBlockTail(data)) leafBlocks.push({ ino, block });
@@ -187,14 +205,16 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
         for (const l of leafBlocks) {
           tryTo(() => {
             const data = block(l.block);
-            if (hasDirBlockTail(data)) DirentTail.encode({ det_checksum: dirBlockChecksum(inodeSeed(seed, l.ino, gen(l.ino)), data) }, data, bs - DIRENT_TAIL_SIZE);
+            if (hasDirBlockTail(data))
+              DirentTail.encode({ det_checksum: dirBlockChecksum(inodeSeed(seed, l.ino, gen(l.ino)), data) }, data, bs - DIRENT_TAIL_SIZE);
           });
         }
         for (const d of dxBlocks) {
           tryTo(() => {
             const data = block(d.block);
             const limit = DxCountLimit.get(data, 'limit', d.entriesOffset) as number;
-            if (d.entriesOffset + limit * 8 + DxTail.size <= bs) DxTail.encode({ dt_checksum: dxChecksum(inodeSeed(seed, d.ino, gen(d.ino)), data, d.entriesOffset) }, data, d.entriesOffset + limit * 8);
+            if (d.entriesOffset + limit * 8 + DxTail.size <= bs)
+              DxTail.encode({ dt_checksum: dxChecksum(inodeSeed(seed, d.ino, gen(d.ino)), data, d.entriesOffset) }, data, d.entriesOffset + limit * 8);
           });
         }
         for (const x of xattrBlocks) tryTo(() => XattrBlockHeader.encode({ h_checksum: xattrBlockChecksum(seed, x.block, block(x.block)) }, block(x.block)));
@@ -225,7 +245,11 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
   const fileRecord = records.find((r) => types.get(r.ino) === 'file');
   const deepDir = allDirs.find((d) => !fileRecord || !ancestors(fileRecord.dir).includes(d));
   if (fileRecord && deepDir !== undefined) {
-    structural.push({ name: `directory entry in inode ${fileRecord.dir} -> second link to directory ${deepDir}`, mustFail: true, apply: (b) => setU32(b, fileRecord.at, deepDir) });
+    structural.push({
+      name: `directory entry in inode ${fileRecord.dir} -> second link to directory ${deepDir}`,
+      mustFail: true,
+      apply: (b) => setU32(b, fileRecord.at, deepDir),
+    });
   }
   for (const d of [2, ...allDirs.slice(0, 2)]) {
     for (const high of [1, 0xffffffff]) {
@@ -234,7 +258,11 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
     structural.push({ name: `directory inode ${d}: i_size_lo = 0xffffffff`, mustFail: false, apply: (b) => setU32(b, inodeAt(d) + 0x04, 0xffffffff) });
     // its blocks outlive its size: debugfs lists them, so kiln must refuse rather than hide them
     structural.push({ name: `directory inode ${d}: i_size_lo = 0 (blocks past the size)`, mustFail: true, apply: (b) => setU32(b, inodeAt(d) + 0x04, 0) });
-    structural.push({ name: `directory inode ${d}: EXT4_ENCRYPT_FL set`, mustFail: true, apply: (b) => setU32(b, inodeAt(d) + 0x20, view(b).getUint32(inodeAt(d) + 0x20, true) | 0x800) });
+    structural.push({
+      name: `directory inode ${d}: EXT4_ENCRYPT_FL set`,
+      mustFail: true,
+      apply: (b) => setU32(b, inodeAt(d) + 0x20, view(b).getUint32(inodeAt(d) + 0x20, true) | 0x800),
+    });
   }
   for (const ino of deepExtentRoots.slice(0, 3)) {
     structural.push({
@@ -335,7 +363,11 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
   }
   const files = inodes.filter((i) => types.get(i) === 'file');
   for (const ino of files.slice(0, 2)) {
-    structural.push({ name: `file inode ${ino}: size 2^40`, mustFail: false, apply: (b) => (setU32(b, inodeAt(ino) + 0x04, 0), setU32(b, inodeAt(ino) + 0x6c, 0x100)) });
+    structural.push({
+      name: `file inode ${ino}: size 2^40`,
+      mustFail: false,
+      apply: (b) => (setU32(b, inodeAt(ino) + 0x04, 0), setU32(b, inodeAt(ino) + 0x6c, 0x100)),
+    });
   }
   const biggest = files.reduce((best, i) => ((sizes.get(i) ?? 0) > (sizes.get(best) ?? -1) ? i : best), files[0] ?? 0);
   for (const ino of ibodyXattrs.slice(0, 2)) {
@@ -357,9 +389,17 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
     mustFail: false,
     apply: (b) => setU32(b, 1024 + 0x28, view(b).getUint32(1024, true)),
   });
-  structural.push({ name: 'superblock: s_first_data_block = blocks count', mustFail: true, apply: (b) => setU32(b, 1024 + 0x14, view(b).getUint32(1024 + 4, true)) });
+  structural.push({
+    name: 'superblock: s_first_data_block = blocks count',
+    mustFail: true,
+    apply: (b) => setU32(b, 1024 + 0x14, view(b).getUint32(1024 + 4, true)),
+  });
   structural.push({ name: 'superblock: s_blocks_count_lo = 1', mustFail: true, apply: (b) => setU32(b, 1024 + 4, 1) });
-  structural.push({ name: 'group 0: inode table at block 0', mustFail: true, apply: (b) => (setU32(b, descAt[0]! + 8, 0), descSize >= 64 && setU32(b, descAt[0]! + 0x28, 0)) });
+  structural.push({
+    name: 'group 0: inode table at block 0',
+    mustFail: true,
+    apply: (b) => (setU32(b, descAt[0]! + 8, 0), descSize >= 64 && setU32(b, descAt[0]! + 0x28, 0)),
+  });
   return { regions, structural, ...(reseal ? { reseal } : {}) };
 }
 

@@ -74,7 +74,9 @@ export function mapFat(bytes: Uint8Array): ImageMap {
   };
   const rootCluster = vol.fatType === 32 ? vol.rootCluster : 0;
   const rootAreas: [number, number][] =
-    vol.fatType === 32 ? chain(vol.rootCluster).map((c) => [clusterAt(c), clusterBytes]) : [[(vol.reservedSectors + vol.numFats * vol.fatSectors) * SECTOR, vol.rootEntries * DIRENT_SIZE]];
+    vol.fatType === 32
+      ? chain(vol.rootCluster).map((c) => [clusterAt(c), clusterBytes])
+      : [[(vol.reservedSectors + vol.numFats * vol.fatSectors) * SECTOR, vol.rootEntries * DIRENT_SIZE]];
   walkDir(rootCluster, rootAreas);
 
   // ---- structural mutations ----
@@ -88,7 +90,11 @@ export function mapFat(bytes: Uint8Array): ImageMap {
   };
   const subdirs = entries.filter((e) => e.isDir && e.cluster >= 2);
   for (const d of subdirs.slice(0, 3)) {
-    structural.push({ name: `subdirectory at cluster ${d.cluster} -> its own cluster's parent (${d.dirCluster || 'root'})`, mustFail: true, apply: (b) => setCluster(b, d.at, d.dirCluster) });
+    structural.push({
+      name: `subdirectory at cluster ${d.cluster} -> its own cluster's parent (${d.dirCluster || 'root'})`,
+      mustFail: true,
+      apply: (b) => setCluster(b, d.at, d.dirCluster),
+    });
     structural.push({ name: `subdirectory at cluster ${d.cluster} -> cluster 0`, mustFail: true, apply: (b) => setCluster(b, d.at, 0) });
     structural.push({ name: `subdirectory at cluster ${d.cluster} -> cluster 0x0ffffff0`, mustFail: true, apply: (b) => setCluster(b, d.at, 0x0ffffff0) });
   }

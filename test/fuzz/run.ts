@@ -47,21 +47,23 @@ const keep = arg('keep');
 let failed = false;
 const e2fsprogsOnly = process.argv.includes('--e2fsprogs-only');
 try {
-  const summary = e2fsprogsOnly ? undefined : await runFuzz({
-    seed,
-    iterations: num('iterations', 'KILN_FUZZ_ITERATIONS', 5000),
-    timeMs: num('time', 'KILN_FUZZ_TIME', 300) * 1000,
-    kilnRoot: resolve(arg('kiln-root') ?? repoRoot),
-    workers: num('workers', 'KILN_FUZZ_WORKERS', 2),
-    variantTimeoutMs: num('timeout', 'KILN_FUZZ_TIMEOUT', 5000),
-    rssLimitMb: num('rss', 'KILN_FUZZ_RSS', 512),
-    heapMb: 256,
-    cliEvery: num('cli-every', 'KILN_FUZZ_CLI_EVERY', 8),
-    workDir,
-    log: (line) => process.stdout.write(`${line}\n`),
-    ...(only && only.length > 0 ? { only } : {}),
-    ...(keep ? { keepDir: resolve(keep) } : {}),
-  });
+  const summary = e2fsprogsOnly
+    ? undefined
+    : await runFuzz({
+        seed,
+        iterations: num('iterations', 'KILN_FUZZ_ITERATIONS', 5000),
+        timeMs: num('time', 'KILN_FUZZ_TIME', 300) * 1000,
+        kilnRoot: resolve(arg('kiln-root') ?? repoRoot),
+        workers: num('workers', 'KILN_FUZZ_WORKERS', 2),
+        variantTimeoutMs: num('timeout', 'KILN_FUZZ_TIMEOUT', 5000),
+        rssLimitMb: num('rss', 'KILN_FUZZ_RSS', 512),
+        heapMb: 256,
+        cliEvery: num('cli-every', 'KILN_FUZZ_CLI_EVERY', 8),
+        workDir,
+        log: (line) => process.stdout.write(`${line}\n`),
+        ...(only && only.length > 0 ? { only } : {}),
+        ...(keep ? { keepDir: resolve(keep) } : {}),
+      });
   failed = (summary?.failures.length ?? 0) > 0;
   const json = arg('json');
   if (e2fsprogsOnly || process.argv.includes('--e2fsprogs')) {

@@ -10,7 +10,11 @@ import { basename, join } from 'node:path';
 
 /** Debian's kernel and its module directory. */
 export function debianKernel(): { vmlinuz: string; modules: string } {
-  const kernels = existsSync('/boot') ? readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')).sort() : [];
+  const kernels = existsSync('/boot')
+    ? readdirSync('/boot')
+        .filter((n) => n.startsWith('vmlinuz-'))
+        .sort()
+    : [];
   for (const k of kernels.reverse()) {
     const version = k.slice('vmlinuz-'.length);
     const modules = `/lib/modules/${version}`;

@@ -38,7 +38,20 @@ export async function bundleForBrowser(entry: string, options: Pick<BuildOptions
     const code = r.outputFiles[0]!.text;
     const nodeGlobals = [...code.matchAll(new RegExp(`.{0,60}${MARK}(\\w+).{0,30}`, 'g'))].map((m) => `${m[1]}: ${m[0].replaceAll(MARK, '')}`);
     // The bundle that runs must not hold the markers: build it again without them.
-    const clean = nodeGlobals.length ? code : (await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: options.format ?? 'esm', target: 'es2022', write: false, logLevel: 'silent', minify: options.minify ?? false })).outputFiles[0]!.text;
+    const clean = nodeGlobals.length
+      ? code
+      : (
+          await build({
+            entryPoints: [entry],
+            bundle: true,
+            platform: 'browser',
+            format: options.format ?? 'esm',
+            target: 'es2022',
+            write: false,
+            logLevel: 'silent',
+            minify: options.minify ?? false,
+          })
+        ).outputFiles[0]!.text;
     return { code: clean, unresolved: [], nodeGlobals };
   } catch (e) {
     const errors = (e as { errors?: { text: string; location?: { file: string } | null }[] }).errors;

@@ -96,7 +96,10 @@ function rfc2822(seconds: number): string {
 
 /** Splits deb822 text into paragraphs (verbatim, without the separating blank lines). */
 function paragraphs(text: string): string[] {
-  return text.split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p !== '');
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }
 
 function field(paragraph: string, name: string): string | undefined {
@@ -119,7 +122,8 @@ export class LocalArchive {
     this.suite = options.suite ?? 'kiln-test';
     this.component = options.component ?? 'main';
     this.architectures = options.architectures ?? [];
-    for (const n of [this.suite, this.component, ...this.architectures]) if (!/^[A-Za-z0-9._-]+$/.test(n)) throw new Error(`LocalArchive: '${n}' is not a suite, component or architecture name`);
+    for (const n of [this.suite, this.component, ...this.architectures])
+      if (!/^[A-Za-z0-9._-]+$/.test(n)) throw new Error(`LocalArchive: '${n}' is not a suite, component or architecture name`);
     mkdirSync(root, { recursive: true });
     // mkdtemp makes 0700 directories: apt's _apt sandbox user or a non-root test must get in
     chmodSync(root, 0o755);
@@ -176,14 +180,27 @@ export class LocalArchive {
     need('env');
     this.check(spec.name, spec.version);
     const { noEpoch, upstream, revision } = splitVersion(spec.version);
-    if (revision === undefined) throw new Error(`LocalArchive: source version '${spec.version}' has no Debian revision ('-1'); only 3.0 (quilt) packages are built`);
+    if (revision === undefined)
+      throw new Error(`LocalArchive: source version '${spec.version}' has no Debian revision ('-1'); only 3.0 (quilt) packages are built`);
     const work = this.workDir();
     try {
       const top = `${spec.name}-${upstream}`;
       const orig = `${spec.name}_${upstream}.orig.tar.gz`;
       this.writeTree(join(work, top), spec.files ?? {});
       // the orig tarball as an upstream release would be: one top directory, fixed owners, times and order
-      const tar = runBuffer('tar', ['-C', work, '--sort=name', `--mtime=@${EPOCH}`, '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', '-cf', '-', top]);
+      const tar = runBuffer('tar', [
+        '-C',
+        work,
+        '--sort=name',
+        `--mtime=@${EPOCH}`,
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--format=gnu',
+        '-cf',
+        '-',
+        top,
+      ]);
       writeFileSync(join(work, orig), gzipSync(tar, { level: 9 }));
       this.writeTree(join(work, top), {
         'debian/changelog': `${spec.name} (${spec.version}) ${this.suite}; urgency=medium\n\n  * kiln test package.\n\n -- ${MAINTAINER}  ${rfc2822(EPOCH)}\n`,
@@ -196,7 +213,9 @@ export class LocalArchive {
       const pool = poolDir(this.component, spec.name);
       this.mkdirs(pool);
       const out: ArchiveFile[] = [];
-      for (const name of readdirSync(work).filter((n) => n.startsWith(`${spec.name}_`)).sort()) {
+      for (const name of readdirSync(work)
+        .filter((n) => n.startsWith(`${spec.name}_`))
+        .sort()) {
         const dest = `${pool}/${name}`;
         const there = join(this.root, dest);
         if (name === orig && existsSync(there)) {
@@ -268,12 +287,20 @@ export class LocalArchive {
       const list = binaries.filter((p) => archOf(p) === arch || archOf(p) === 'all');
       indices.set(`${this.component}/binary-${arch}/Packages`, list.map((p) => `${p}\n\n`).join(''));
     }
-    indices.set(`${this.component}/source/Sources`, paragraphs(sources).map((p) => `${p}\n\n`).join(''));
+    indices.set(
+      `${this.component}/source/Sources`,
+      paragraphs(sources)
+        .map((p) => `${p}\n\n`)
+        .join(''),
+    );
     const sums: string[] = [];
     for (const [rel, text] of indices) {
       const plain = Buffer.from(text);
       // gzip from zlib: no name or time in its header, so the same index gives the same bytes
-      for (const [name, data] of [[rel, plain], [`${rel}.gz`, gzipSync(plain, { level: 9 })]] as const) {
+      for (const [name, data] of [
+        [rel, plain],
+        [`${rel}.gz`, gzipSync(plain, { level: 9 })],
+      ] as const) {
         this.writePublic(join(dists, name), data);
         sums.push(` ${sha256(data)} ${String(data.length).padStart(8)} ${name}`);
       }
@@ -286,7 +313,7 @@ export class LocalArchive {
       `Date: ${rfc2822(EPOCH + this.generation)}`,
       `Architectures: ${arches.join(' ')}`,
       `Components: ${this.component}`,
-      'Description: a local archive built by kiln\'s tests',
+      "Description: a local archive built by kiln's tests",
       'SHA256:',
       ...sums,
       '',

@@ -75,7 +75,8 @@ http {
     this.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const started = Date.now();
     for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`nginx exited at start (${this.child.exitCode}): ${stderr}${readLog(join(this.dir, 'logs/error.log'))}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`nginx exited at start (${this.child.exitCode}): ${stderr}${readLog(join(this.dir, 'logs/error.log'))}`);
       if (await canConnect(this.port)) return;
       if (Date.now() - started > 10_000) throw new Error(`nginx did not listen on ${this.port} within 10 s: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -61,9 +61,9 @@ export interface CarvedSyslinux {
 
 /** Carves the three ldlinux parts out of the installer binary (docs/syslinux.md#where-the-binaries-come-from). */
 export function carveSyslinux(installer: Uint8Array): CarvedSyslinux {
-  const bssAt = findAll(installer, ascii('SYSLINUX')).map((i) => i - 3).filter(
-    (i) => i >= 0 && matchAt(installer, i + 0x1f8, LDLINUX_MAGIC) && installer[i + 0x1fe] === 0x55 && installer[i + 0x1ff] === 0xaa,
-  );
+  const bssAt = findAll(installer, ascii('SYSLINUX'))
+    .map((i) => i - 3)
+    .filter((i) => i >= 0 && matchAt(installer, i + 0x1f8, LDLINUX_MAGIC) && installer[i + 0x1fe] === 0x55 && installer[i + 0x1ff] === 0xaa);
   if (bssAt.length !== 1) throw new Error(`expected one ldlinux.bss boot sector in the syslinux installer, found ${bssAt.length}`);
   const sysAt = findAll(installer, ascii('\r\nSYSLINUX ')).filter((i) => {
     for (let m = i; m < i + 64; m += 1) if (matchAt(installer, m, LDLINUX_MAGIC) && (m - i) % 4 === 0) return true;

@@ -39,7 +39,11 @@ export function requireTool(name: string): string {
 }
 
 /** Runs a tool and returns stdout; throws with its stderr on failure. */
-export function run(cmd: string, args: string[], opts: { input?: string | Uint8Array; allowFail?: boolean; env?: NodeJS.ProcessEnv } = {}): { stdout: string; stderr: string; status: number } {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Uint8Array; allowFail?: boolean; env?: NodeJS.ProcessEnv } = {},
+): { stdout: string; stderr: string; status: number } {
   requireTool(cmd);
   const r = spawnSync(cmd, args, { input: opts.input, encoding: 'utf8', maxBuffer: 1 << 28, env: opts.env ?? process.env });
   if (!opts.allowFail && r.status !== 0) {

@@ -50,7 +50,10 @@ export interface StubShape {
 export function makeStub(shape: StubShape = {}): Uint8Array {
   const fa = shape.fileAlignment ?? 512;
   const sa = shape.sectionAlignment ?? 4096;
-  const sections = shape.sections ?? [{ name: '.text', size: 100 }, { name: '.data', size: 40 }];
+  const sections = shape.sections ?? [
+    { name: '.text', size: 100 },
+    { name: '.data', size: 40 },
+  ];
   const peOffset = 0x80;
   const optionalOffset = peOffset + 4 + COFF_FILE_HEADER.size;
   const optionalSize = OPTIONAL_HEADER.size + 16 * DATA_DIRECTORY.size;
@@ -80,13 +83,29 @@ export function makeStub(shape: StubShape = {}): Uint8Array {
     peOffset + 4,
   );
   OPTIONAL_HEADER.encode(
-    { Magic: PE32_PLUS_MAGIC, SectionAlignment: sa, FileAlignment: fa, SizeOfImage: rva, SizeOfHeaders: headers, Subsystem: IMAGE_SUBSYSTEM_EFI_APPLICATION, NumberOfRvaAndSizes: 16, AddressOfEntryPoint: placed[0]?.rva ?? 0 },
+    {
+      Magic: PE32_PLUS_MAGIC,
+      SectionAlignment: sa,
+      FileAlignment: fa,
+      SizeOfImage: rva,
+      SizeOfHeaders: headers,
+      Subsystem: IMAGE_SUBSYSTEM_EFI_APPLICATION,
+      NumberOfRvaAndSizes: 16,
+      AddressOfEntryPoint: placed[0]?.rva ?? 0,
+    },
     out,
     optionalOffset,
   );
   placed.forEach((p, i) => {
     SECTION_HEADER.encode(
-      { Name: new TextEncoder().encode(p.name), VirtualSize: p.size, VirtualAddress: p.rva, SizeOfRawData: p.rawSize, PointerToRawData: p.raw, Characteristics: IMAGE_SCN_MEM_READ | IMAGE_SCN_CNT_CODE },
+      {
+        Name: new TextEncoder().encode(p.name),
+        VirtualSize: p.size,
+        VirtualAddress: p.rva,
+        SizeOfRawData: p.rawSize,
+        PointerToRawData: p.raw,
+        Characteristics: IMAGE_SCN_MEM_READ | IMAGE_SCN_CNT_CODE,
+      },
       out,
       tableOffset + i * SECTION_HEADER.size,
     );

@@ -18,7 +18,12 @@ const dir = mkdtempSync(join(tmpdir(), 'kiln-packed-'));
 const project = join(dir, 'project');
 
 function sh(cmd: string, args: string[], cwd: string): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -29,9 +34,15 @@ function exportsOf(entry: string): { values: string[]; types: string[] } {
   const values: string[] = [];
   const types: string[] = [];
   for (const m of dts.matchAll(/export (type )?\{([\s\S]*?)\} from/g)) {
-    for (const raw of m[2]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const raw of m[2]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const isType = !!m[1] || raw.startsWith('type ');
-      const name = raw.replace(/^type /, '').split(/\s+as\s+/).pop()!;
+      const name = raw
+        .replace(/^type /, '')
+        .split(/\s+as\s+/)
+        .pop()!;
       (isType ? types : values).push(name);
     }
   }
@@ -45,7 +56,9 @@ function everyExport(entries: string[]): string {
   for (const e of entries) {
     const { values, types } = exportsOf(e);
     const alias = (n: string): string => `${e}_${n}`;
-    lines.push(`import { ${[...values.map((n) => `${n} as ${alias(n)}`), ...types.map((n) => `type ${n} as ${alias(n)}`)].join(', ')} } from 'kiln-image/${e}';`);
+    lines.push(
+      `import { ${[...values.map((n) => `${n} as ${alias(n)}`), ...types.map((n) => `type ${n} as ${alias(n)}`)].join(', ')} } from 'kiln-image/${e}';`,
+    );
     lines.push(`export const ${e}Values = [${values.map(alias).join(', ')}] as const;`);
     lines.push(`export type ${e}Types = [${types.map(alias).join(', ')}];`);
     all.push(...values, ...types);
@@ -66,7 +79,15 @@ function embedderLock(spec: string, integrity: string): unknown {
   const root = lock.packages['']!;
   const packages: Record<string, LockEntry> = {
     '': { name: 'embedder', version: '1.0.0', dependencies: { 'kiln-image': spec } },
-    'node_modules/kiln-image': { version: String(root['version']), resolved: spec, integrity, license: root['license'], dependencies: root.dependencies ?? {}, engines: root['engines'], bin: root['bin'] },
+    'node_modules/kiln-image': {
+      version: String(root['version']),
+      resolved: spec,
+      integrity,
+      license: root['license'],
+      dependencies: root.dependencies ?? {},
+      engines: root['engines'],
+      bin: root['bin'],
+    },
   };
   // Node's lookup, over the lockfile's paths: from `from`, the nearest node_modules/<name>.
   const locate = (from: string, name: string): string => {
@@ -160,10 +181,16 @@ test('npm pack → offline install → strictest tsc without skipLibCheck → ru
 
   mkdirSync(project);
   const spec = `file:../${info[0]!.filename}`;
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'embedder', version: '1.0.0', private: true, type: 'module', dependencies: { 'kiln-image': spec } }, null, 2));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'embedder', version: '1.0.0', private: true, type: 'module', dependencies: { 'kiln-image': spec } }, null, 2),
+  );
   writeFileSync(join(project, 'package-lock.json'), JSON.stringify(embedderLock(spec, info[0]!.integrity), null, 2));
   sh('npm', ['ci', '--offline', '--no-audit', '--no-fund'], project);
-  const installed = JSON.parse(readFileSync(join(project, 'node_modules/kiln-image/package.json'), 'utf8')) as { name: string; scripts?: Record<string, string> };
+  const installed = JSON.parse(readFileSync(join(project, 'node_modules/kiln-image/package.json'), 'utf8')) as {
+    name: string;
+    scripts?: Record<string, string>;
+  };
   assert.is(installed.name, 'kiln-image');
   for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) assert.not.ok(installed.scripts?.[s], `no ${s} script`);
   assert.not.ok(readdirSync(join(project, 'node_modules')).includes('@types'), 'no @types installed in the embedder');
@@ -171,7 +198,14 @@ test('npm pack → offline install → strictest tsc without skipLibCheck → ru
   // The browser entries: DOM library, no @types/node at all.
   writeFileSync(join(project, 'browser-exports.ts'), everyExport(['fs', 'partition']));
   writeFileSync(join(project, 'browser.ts'), BROWSER_PROGRAM);
-  writeFileSync(join(project, 'tsconfig.browser.json'), JSON.stringify({ compilerOptions: { ...STRICTEST, lib: ['ES2022', 'DOM'], types: [], outDir: 'out' }, files: ['browser-exports.ts', 'browser.ts'] }, null, 2));
+  writeFileSync(
+    join(project, 'tsconfig.browser.json'),
+    JSON.stringify(
+      { compilerOptions: { ...STRICTEST, lib: ['ES2022', 'DOM'], types: [], outDir: 'out' }, files: ['browser-exports.ts', 'browser.ts'] },
+      null,
+      2,
+    ),
+  );
   sh(tsc, ['-p', 'tsconfig.browser.json'], project);
 
   // The Node entries: @types/node from the repository (the embedder would install it).
@@ -179,17 +213,35 @@ test('npm pack → offline install → strictest tsc without skipLibCheck → ru
   writeFileSync(join(project, 'node.ts'), NODE_PROGRAM);
   writeFileSync(
     join(project, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { ...STRICTEST, lib: ['ES2022'], types: ['node'], typeRoots: [join(repo, 'node_modules/@types')], outDir: 'out' }, files: ['browser-exports.ts', 'browser.ts', 'node-exports.ts', 'node.ts'] }, null, 2),
+    JSON.stringify(
+      {
+        compilerOptions: { ...STRICTEST, lib: ['ES2022'], types: ['node'], typeRoots: [join(repo, 'node_modules/@types')], outDir: 'out' },
+        files: ['browser-exports.ts', 'browser.ts', 'node-exports.ts', 'node.ts'],
+      },
+      null,
+      2,
+    ),
   );
   sh(tsc, ['-p', 'tsconfig.json'], project);
 
-  const out = JSON.parse(sh(process.execPath, ['out/node.js'], project)) as { browser: { texts: string[]; partitions: number; entries: number }; disk: number; install: string[] };
+  const out = JSON.parse(sh(process.execPath, ['out/node.js'], project)) as {
+    browser: { texts: string[]; partitions: number; entries: number };
+    disk: number;
+    install: string[];
+  };
   assert.equal(out.browser.texts, ['packed\n', 'packed\n']);
   assert.is(out.browser.partitions, 1);
   assert.is(out.disk, 1);
   assert.ok(files.includes('dist/pipeline/kinds/make.yaml'), "the element kinds' default YAML is packed beside their modules");
   assert.equal(out.install, ['make -j1 PREFIX="/usr" DESTDIR="/buildstream-install" install'], 'the make kind read its defaults');
-  const counts = sh(process.execPath, ['-e', "import('./out/browser-exports.js').then((m) => console.log(m.exportCount, m.fsValues.length + m.partitionValues.length))"], project).trim().split(' ').map(Number);
+  const counts = sh(
+    process.execPath,
+    ['-e', "import('./out/browser-exports.js').then((m) => console.log(m.exportCount, m.fsValues.length + m.partitionValues.length))"],
+    project,
+  )
+    .trim()
+    .split(' ')
+    .map(Number);
   assert.ok(counts[0]! > 60 && counts[1]! > 30, `exports named: ${counts.join(' ')}`);
 });
 

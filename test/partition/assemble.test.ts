@@ -26,12 +26,21 @@ run('tar', ['--owner=0', '--group=0', '-cf', join(dir, 'root.tar'), '-C', join(d
 writeFileSync(join(dir, 'blob.bin'), Buffer.concat([Buffer.from('RAWDATA!'), Buffer.alloc(5000, 1)]));
 
 interface SfdiskJson {
-  partitiontable: { label: string; id: string; partitions: { node: string; start: number; size: number; type: string; uuid?: string; name?: string; bootable?: boolean }[] };
+  partitiontable: {
+    label: string;
+    id: string;
+    partitions: { node: string; start: number; size: number; type: string; uuid?: string; name?: string; bootable?: boolean }[];
+  };
 }
 
 function blkid(disk: string, start: number, size: number): Record<string, string> {
   const out = run('blkid', ['-p', '-o', 'export', '-O', String(start * 512), '-S', String(size * 512), disk]).stdout;
-  return Object.fromEntries(out.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
 }
 
 /** Copies one partition out (for fsck tools that take no offset). */
@@ -84,10 +93,19 @@ test('MBR disk with five partitions: sfdisk, blkid, fsck.fat, e2fsck and our rea
   const t = JSON.parse(run('sfdisk', ['--json', disk]).stdout) as SfdiskJson;
   assert.is(t.partitiontable.id, '0x0badcafe');
   const ps = t.partitiontable.partitions;
-  assert.equal(ps.map((p) => p.type), ['c', '83', '82', '5', '83', '82']);
+  assert.equal(
+    ps.map((p) => p.type),
+    ['c', '83', '82', '5', '83', '82'],
+  );
   assert.ok(ps[0]!.bootable && !ps.slice(1).some((p) => p.bootable));
-  assert.ok(ps.every((p) => p.type === '5' || p.start % 2048 === 0), 'data partitions are 1 MiB-aligned');
-  assert.equal(result.partitions.map((p) => p.number), [1, 2, 3, 5, 6]);
+  assert.ok(
+    ps.every((p) => p.type === '5' || p.start % 2048 === 0),
+    'data partitions are 1 MiB-aligned',
+  );
+  assert.equal(
+    result.partitions.map((p) => p.number),
+    [1, 2, 3, 5, 6],
+  );
   const [fat, ext4, swap, , raw, logical] = ps;
   const b1 = blkid(disk, fat!.start, fat!.size);
   assert.equal([b1.TYPE, b1.LABEL, b1.UUID, b1.VERSION], ['vfat', 'BOOT', 'ABCD-0123', 'FAT32']);
@@ -108,9 +126,15 @@ test('MBR disk with five partitions: sfdisk, blkid, fsck.fat, e2fsck and our rea
   const src = new FileSource(disk);
   try {
     const mbr = decodeMbr(src);
-    assert.equal(mbr.partitions.map((p) => [p.number, p.start, p.sectors]), [fat, ext4, swap, raw, logical].map((p, i) => [[1, 2, 3, 5, 6][i], p!.start, p!.size]));
+    assert.equal(
+      mbr.partitions.map((p) => [p.number, p.start, p.sectors]),
+      [fat, ext4, swap, raw, logical].map((p, i) => [[1, 2, 3, 5, 6][i], p!.start, p!.size]),
+    );
     const fatFs = readFat(new SubSource(src, fat!.start * 512, fat!.size * 512));
-    assert.is(new TextDecoder().decode(fatFs.readFile('/syslinux/syslinux.cfg')), 'SERIAL 0 115200\nDEFAULT linux\nPROMPT 0\nTIMEOUT 0\nLABEL linux\n  KERNEL /vmlinuz\n  APPEND console=ttyS0\n');
+    assert.is(
+      new TextDecoder().decode(fatFs.readFile('/syslinux/syslinux.cfg')),
+      'SERIAL 0 115200\nDEFAULT linux\nPROMPT 0\nTIMEOUT 0\nLABEL linux\n  KERNEL /vmlinuz\n  APPEND console=ttyS0\n',
+    );
     assert.is(fatFs.readFile('/extra/blob.bin').length, 5008);
     const extFs = readExt4(new SubSource(src, ext4!.start * 512, ext4!.size * 512));
     assert.is(new TextDecoder().decode(extFs.readFile('/etc/hostname')), 'kiln\n');
@@ -141,12 +165,18 @@ partitions:
   const t = JSON.parse(run('sfdisk', ['--json', disk]).stdout) as SfdiskJson;
   assert.is(t.partitiontable.label, 'gpt');
   const ps = t.partitiontable.partitions;
-  assert.equal(ps.map((p) => [p.type, p.name]), [
-    ['0FC63DAF-8483-4772-8E79-3D69D8477DE4', 'root'],
-    ['0657FD6D-A4AB-43C4-84E5-0933C84B4F4F', 'swap'],
-    ['EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', 'data'],
-  ]);
-  assert.equal(ps.map((p) => p.uuid), r.partitions.map((p) => p.guid));
+  assert.equal(
+    ps.map((p) => [p.type, p.name]),
+    [
+      ['0FC63DAF-8483-4772-8E79-3D69D8477DE4', 'root'],
+      ['0657FD6D-A4AB-43C4-84E5-0933C84B4F4F', 'swap'],
+      ['EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', 'data'],
+    ],
+  );
+  assert.equal(
+    ps.map((p) => p.uuid),
+    r.partitions.map((p) => p.guid),
+  );
   assert.is(new Set(ps.map((p) => p.uuid)).size, 3);
   assert.is(ps[2]!.start + ps[2]!.size, 64 * 2048 - 33, "'rest' runs to the last usable sector");
   assert.is(blkid(disk, ps[0]!.start, ps[0]!.size).TYPE, 'ext4');
@@ -172,50 +202,58 @@ test('property: random layouts (mbr/gpt, 1-7 partitions) land where sfdisk and b
     data: fc.uint8Array({ minLength: 1, maxLength: 3000 }),
   });
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom('mbr', 'gpt') as fc.Arbitrary<'mbr' | 'gpt'>, fc.array(part, { minLength: 1, maxLength: 7 }), fc.integer({ min: 0, max: 3 }), async (table, parts, alignPow) => {
-      const alignment = 1024 * 1024 >> (alignPow * 2); // 1 MiB, 256 KiB, 64 KiB, 16 KiB
-      const layout: DiskLayout = {
-        table,
-        size: 'auto',
-        alignment,
-        partitions: parts.map((p, i) => {
-          const tree = new FileTree();
-          tree.file('data.bin', p.data);
-          if (p.fs === 'raw') return { filesystem: 'raw', size: p.mib * 1024 * 1024, content: new BytesContent(p.data), name: `raw${i}` };
-          if (p.fs === 'swap') return { filesystem: 'swap', size: p.mib * 1024 * 1024, label: p.label };
-          return { filesystem: p.fs, size: p.auto ? 'auto' : 40 * 1024 * 1024, label: p.label, tree };
-        }),
-      };
-      const disk = join(dir, 'prop.img');
-      const result = await assembleDisk(layout, disk);
-      const t = JSON.parse(run('sfdisk', ['--json', disk]).stdout) as SfdiskJson;
-      const data = t.partitiontable.partitions.filter((p) => p.type !== '5');
-      assert.equal(data.map((p) => [p.start * 512, p.size * 512]), result.partitions.map((p) => [p.start, p.size]));
-      const sorted = [...result.partitions].sort((a, b) => a.start - b.start);
-      sorted.forEach((p, i) => {
-        assert.is(p.start % alignment, 0, 'aligned start');
-        if (i > 0) assert.ok(p.start >= sorted[i - 1]!.start + sorted[i - 1]!.size, 'disjoint');
-      });
-      assert.ok(result.size >= sorted[sorted.length - 1]!.start + sorted[sorted.length - 1]!.size);
-      const src = new FileSource(disk);
-      try {
-        result.partitions.forEach((r, i) => {
-          const p = parts[i]!;
-          if (p.fs === 'raw') {
-            assert.equal(src.read(r.start, p.data.length), p.data);
-            return;
-          }
-          const b = blkid(disk, r.start / 512, r.size / 512);
-          assert.is(b.TYPE, p.fs === 'fat' ? 'vfat' : p.fs);
-          assert.is(b.LABEL, p.label);
-          assert.is(b.UUID, r.uuid);
-          if (p.fs === 'ext4') assert.equal(readExt4(new SubSource(src, r.start, r.size)).readFile('/data.bin'), p.data);
-          if (p.fs === 'fat') assert.equal(readFat(new SubSource(src, r.start, r.size)).readFile('/data.bin'), p.data);
+    fc.asyncProperty(
+      fc.constantFrom('mbr', 'gpt') as fc.Arbitrary<'mbr' | 'gpt'>,
+      fc.array(part, { minLength: 1, maxLength: 7 }),
+      fc.integer({ min: 0, max: 3 }),
+      async (table, parts, alignPow) => {
+        const alignment = (1024 * 1024) >> (alignPow * 2); // 1 MiB, 256 KiB, 64 KiB, 16 KiB
+        const layout: DiskLayout = {
+          table,
+          size: 'auto',
+          alignment,
+          partitions: parts.map((p, i) => {
+            const tree = new FileTree();
+            tree.file('data.bin', p.data);
+            if (p.fs === 'raw') return { filesystem: 'raw', size: p.mib * 1024 * 1024, content: new BytesContent(p.data), name: `raw${i}` };
+            if (p.fs === 'swap') return { filesystem: 'swap', size: p.mib * 1024 * 1024, label: p.label };
+            return { filesystem: p.fs, size: p.auto ? 'auto' : 40 * 1024 * 1024, label: p.label, tree };
+          }),
+        };
+        const disk = join(dir, 'prop.img');
+        const result = await assembleDisk(layout, disk);
+        const t = JSON.parse(run('sfdisk', ['--json', disk]).stdout) as SfdiskJson;
+        const data = t.partitiontable.partitions.filter((p) => p.type !== '5');
+        assert.equal(
+          data.map((p) => [p.start * 512, p.size * 512]),
+          result.partitions.map((p) => [p.start, p.size]),
+        );
+        const sorted = [...result.partitions].sort((a, b) => a.start - b.start);
+        sorted.forEach((p, i) => {
+          assert.is(p.start % alignment, 0, 'aligned start');
+          if (i > 0) assert.ok(p.start >= sorted[i - 1]!.start + sorted[i - 1]!.size, 'disjoint');
         });
-      } finally {
-        src.close();
-      }
-    }),
+        assert.ok(result.size >= sorted[sorted.length - 1]!.start + sorted[sorted.length - 1]!.size);
+        const src = new FileSource(disk);
+        try {
+          result.partitions.forEach((r, i) => {
+            const p = parts[i]!;
+            if (p.fs === 'raw') {
+              assert.equal(src.read(r.start, p.data.length), p.data);
+              return;
+            }
+            const b = blkid(disk, r.start / 512, r.size / 512);
+            assert.is(b.TYPE, p.fs === 'fat' ? 'vfat' : p.fs);
+            assert.is(b.LABEL, p.label);
+            assert.is(b.UUID, r.uuid);
+            if (p.fs === 'ext4') assert.equal(readExt4(new SubSource(src, r.start, r.size)).readFile('/data.bin'), p.data);
+            if (p.fs === 'fat') assert.equal(readFat(new SubSource(src, r.start, r.size)).readFile('/data.bin'), p.data);
+          });
+        } finally {
+          src.close();
+        }
+      },
+    ),
     { numRuns: propertyRuns(15), includeErrorInReport: true },
   );
 });
@@ -223,7 +261,12 @@ test('property: random layouts (mbr/gpt, 1-7 partitions) land where sfdisk and b
 test('a layout built in code with a FileTree; the tree is not changed', async () => {
   const tree = new FileTree();
   tree.file('hello', 'world');
-  const layout: DiskLayout = { table: 'mbr', size: 'auto', alignment: 1024 * 1024, partitions: [{ filesystem: 'ext4', size: 'auto', tree, files: { '/x': join(dir, 'blob.bin') } }] };
+  const layout: DiskLayout = {
+    table: 'mbr',
+    size: 'auto',
+    alignment: 1024 * 1024,
+    partitions: [{ filesystem: 'ext4', size: 'auto', tree, files: { '/x': join(dir, 'blob.bin') } }],
+  };
   const { bytes, result } = await assembleDiskToMemory(layout, { host: nodeDiskHost });
   assert.is(bytes.length, result.size);
   assert.not.ok(tree.has('x'));
@@ -238,7 +281,10 @@ test('kiln mkimage: errors with file:line:col and no output left behind', () => 
   assert.is(r.status, 1);
   assert.match(r.stderr, `${layoutPath}:3:11: partition 1 (ext4): the tree needs an ext4 filesystem of at least`);
   assert.not.ok(existsSync(out));
-  assert.equal(readdirSync(dir).filter((n) => n.includes('.tmp')), []);
+  assert.equal(
+    readdirSync(dir).filter((n) => n.includes('.tmp')),
+    [],
+  );
   const good = join(dir, 'good.yaml');
   writeFileSync(good, 'partitions:\n  - {filesystem: swap, size: 1M, label: s}\n');
   const o = execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'mkimage', good, join(dir, 'good.img')], { encoding: 'utf8' });

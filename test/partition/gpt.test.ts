@@ -34,14 +34,30 @@ const TYPE_NAMES = [GPT_TYPES.linuxFilesystem, GPT_TYPES.linuxSwap, GPT_TYPES.ef
 test('property: byte-identical to sfdisk (protective MBR, both headers and arrays), read back by sfdisk and our decoder', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.record({ gap: fc.integer({ min: 0, max: 2 }), mib: fc.integer({ min: 1, max: 300 }), type: fc.constantFrom(...TYPE_NAMES), name: fc.stringMatching(/^[a-zA-Z0-9 _-]{0,36}$/), boot: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+      fc.array(
+        fc.record({
+          gap: fc.integer({ min: 0, max: 2 }),
+          mib: fc.integer({ min: 1, max: 300 }),
+          type: fc.constantFrom(...TYPE_NAMES),
+          name: fc.stringMatching(/^[a-zA-Z0-9 _-]{0,36}$/),
+          boot: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 8 },
+      ),
       fc.string({ minLength: 1, maxLength: 8 }),
       fc.integer({ min: 0, max: 4000 }),
       (specs, seed, tailSectors) => {
         let at = 2048;
         const parts: GptPartition[] = specs.map((s, i) => {
           at += s.gap * 2048;
-          const p: GptPartition = { start: at, sectors: s.mib * 2048, typeGuid: s.type, guid: derivedUuid(`${seed}:${i}`).toUpperCase(), name: s.name, legacyBootable: s.boot };
+          const p: GptPartition = {
+            start: at,
+            sectors: s.mib * 2048,
+            typeGuid: s.type,
+            guid: derivedUuid(`${seed}:${i}`).toUpperCase(),
+            name: s.name,
+            legacyBootable: s.boot,
+          };
           at += p.sectors;
           return p;
         });
@@ -58,13 +74,20 @@ test('property: byte-identical to sfdisk (protective MBR, both headers and array
         ftruncateSync(fd, diskSectors * 512);
         closeSync(fd);
         const script = [`label: gpt`, `label-id: ${diskGuid}`, `first-lba: ${GPT_FIRST_USABLE}`, 'unit: sectors', ''];
-        for (const p of parts) script.push(`start=${p.start}, size=${p.sectors}, type=${p.typeGuid}, uuid=${p.guid}, name="${p.name}"${p.legacyBootable ? ', attrs="LegacyBIOSBootable"' : ''}`);
+        for (const p of parts)
+          script.push(
+            `start=${p.start}, size=${p.sectors}, type=${p.typeGuid}, uuid=${p.guid}, name="${p.name}"${p.legacyBootable ? ', attrs="LegacyBIOSBootable"' : ''}`,
+          );
         run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', theirs], { input: script.join('\n') + '\n' });
         const a = new FileSource(ours);
         const b = new FileSource(theirs);
         try {
           for (const lba of [0, 1, ...Array.from({ length: 32 }, (_, i) => 2 + i), diskSectors - 33, diskSectors - 1]) {
-            assert.is(Buffer.from(a.read(lba * 512, 512)).toString('hex'), Buffer.from(b.read(lba * 512, 512)).toString('hex'), `sector ${lba} differs from sfdisk's`);
+            assert.is(
+              Buffer.from(a.read(lba * 512, 512)).toString('hex'),
+              Buffer.from(b.read(lba * 512, 512)).toString('hex'),
+              `sector ${lba} differs from sfdisk's`,
+            );
           }
           const g = decodeGpt(a);
           assert.is(g.diskGuid, diskGuid);
@@ -77,9 +100,14 @@ test('property: byte-identical to sfdisk (protective MBR, both headers and array
           a.close();
           b.close();
         }
-        const json = JSON.parse(run('sfdisk', ['--json', ours]).stdout) as { partitiontable: { id: string; partitions: { start: number; size: number; type: string; uuid: string; name?: string }[] } };
+        const json = JSON.parse(run('sfdisk', ['--json', ours]).stdout) as {
+          partitiontable: { id: string; partitions: { start: number; size: number; type: string; uuid: string; name?: string }[] };
+        };
         assert.is(json.partitiontable.id, diskGuid);
-        assert.equal(json.partitiontable.partitions.map((p) => [p.start, p.size, p.type, p.uuid]), parts.map((p) => [p.start, p.sectors, p.typeGuid, p.guid]));
+        assert.equal(
+          json.partitiontable.partitions.map((p) => [p.start, p.size, p.type, p.uuid]),
+          parts.map((p) => [p.start, p.sectors, p.typeGuid, p.guid]),
+        );
       },
     ),
     { numRuns: propertyRuns(30), includeErrorInReport: true },
@@ -89,10 +117,30 @@ test('property: byte-identical to sfdisk (protective MBR, both headers and array
 test('refused: overlaps, outside the usable area, duplicate GUIDs, long names; a damaged primary falls back to the backup', () => {
   const base = { typeGuid: GPT_TYPES.linuxFilesystem };
   const o = { diskSectors: 100000, diskGuid: derivedUuid('d') };
-  assert.throws(() => encodeGpt([{ ...base, start: 2048, sectors: 100, guid: derivedUuid('a') }, { ...base, start: 2100, sectors: 10, guid: derivedUuid('b') }], o), /overlap/);
+  assert.throws(
+    () =>
+      encodeGpt(
+        [
+          { ...base, start: 2048, sectors: 100, guid: derivedUuid('a') },
+          { ...base, start: 2100, sectors: 10, guid: derivedUuid('b') },
+        ],
+        o,
+      ),
+    /overlap/,
+  );
   assert.throws(() => encodeGpt([{ ...base, start: 10, sectors: 100, guid: derivedUuid('a') }], o), /usable area/);
   assert.throws(() => encodeGpt([{ ...base, start: 2048, sectors: 100000, guid: derivedUuid('a') }], o), /usable area/);
-  assert.throws(() => encodeGpt([{ ...base, start: 2048, sectors: 10, guid: derivedUuid('a') }, { ...base, start: 4096, sectors: 10, guid: derivedUuid('a') }], o), /used twice/);
+  assert.throws(
+    () =>
+      encodeGpt(
+        [
+          { ...base, start: 2048, sectors: 10, guid: derivedUuid('a') },
+          { ...base, start: 4096, sectors: 10, guid: derivedUuid('a') },
+        ],
+        o,
+      ),
+    /used twice/,
+  );
   assert.throws(() => encodeGpt([{ ...base, start: 2048, sectors: 10, guid: derivedUuid('a'), name: 'x'.repeat(37) }], o), /longer than 36/);
   const disk = new MemoryTarget(100000 * 512);
   for (const s of encodeGpt([{ ...base, start: 2048, sectors: 10, guid: derivedUuid('a'), name: 'root' }], o)) disk.write(s.lba * 512, s.bytes);

@@ -40,7 +40,15 @@ async function planFails(yaml: string, where: string, message: RegExp): Promise<
 
 test('a full layout parses with defaults and resolved paths', () => {
   const l = parseLayout(
-    ['table: gpt', 'size: 1G', 'partitions:', '  - { filesystem: ext4, size: auto, source: root, label: r, inode-ratio: 8192, name: rootfs }', '  - filesystem: swap', '    size: 64M', ''].join('\n'),
+    [
+      'table: gpt',
+      'size: 1G',
+      'partitions:',
+      '  - { filesystem: ext4, size: auto, source: root, label: r, inode-ratio: 8192, name: rootfs }',
+      '  - filesystem: swap',
+      '    size: 64M',
+      '',
+    ].join('\n'),
     file,
   );
   assert.is(l.table, 'gpt');
@@ -59,7 +67,11 @@ test('errors name file:line:col', () => {
   fails('partitions:\n  - filesystem: xfs\n    size: 1M\n', '2:17', /unknown filesystem 'xfs'/);
   fails('partitions:\n  - filesystem: ext4\n    size: lots\n', '3:11', /invalid partition 1 size 'lots'/);
   fails('partitions:\n  - filesystem: ext4\n    size: 1M\n    source: nowhere\n', '4:13', /source 'nowhere' does not exist/);
-  fails('partitions:\n  - {filesystem: fat, size: 40M, bootable: true}\n  - {filesystem: ext4, size: 1M, bootable: true}\n', '3:44', /more than one partition is bootable/);
+  fails(
+    'partitions:\n  - {filesystem: fat, size: 40M, bootable: true}\n  - {filesystem: ext4, size: 1M, bootable: true}\n',
+    '3:44',
+    /more than one partition is bootable/,
+  );
   fails('partitions:\n  - {filesystem: swap, size: auto}\n', '2:30', /explicit size/);
   fails('partitions:\n  - {filesystem: fat, size: 40M, inode-ratio: 4096}\n', '2:47', /does not apply to a fat/);
   fails('partitions:\n  - {filesystem: fat, size: 40M, label: WAY_TOO_LONG_LABEL}\n', '2:41', /longer than 11/);
@@ -71,14 +83,26 @@ test('errors name file:line:col', () => {
 });
 
 test('planning and writing errors keep positions: content too large, overlaps, disk too small', async () => {
-  await planFails('partitions:\n  - filesystem: ext4\n    size: 64K\n    source: root\n', '3:11', /partition 1 \(ext4\): the tree needs an ext4 filesystem of at least/);
+  await planFails(
+    'partitions:\n  - filesystem: ext4\n    size: 64K\n    source: root\n',
+    '3:11',
+    /partition 1 \(ext4\): the tree needs an ext4 filesystem of at least/,
+  );
   await planFails('partitions:\n  - filesystem: fat\n    size: 1M\n    fat: 32\n', '3:11', /partition 1 \(fat\)/);
   await planFails('partitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M, start: 2M}\n', '3:41', /inside partition 1/);
   await planFails('size: 8M\npartitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M}\n', '1:7', /the partitions need 9 MiB/);
   // one partition larger than the disk is named with both sizes (issue 11: was "no room is left for partition 2")
-  await planFails('size: 64M\npartitions:\n  - {filesystem: swap, size: 200M}\n  - {filesystem: swap, size: rest}\n', '3:30', /partition 1 \(swap\) is 200 MiB but the disk is 64 MiB: the partition does not fit the disk/);
+  await planFails(
+    'size: 64M\npartitions:\n  - {filesystem: swap, size: 200M}\n  - {filesystem: swap, size: rest}\n',
+    '3:30',
+    /partition 1 \(swap\) is 200 MiB but the disk is 64 MiB: the partition does not fit the disk/,
+  );
   // partitions that together overrun the disk before a `rest` one: the total, not "no room"
-  await planFails('size: 64M\npartitions:\n  - {filesystem: swap, size: 40M}\n  - {filesystem: swap, size: 40M}\n  - {filesystem: swap, size: rest}\n', '1:7', /the partitions before partition 3 need 81 MiB/);
+  await planFails(
+    'size: 64M\npartitions:\n  - {filesystem: swap, size: 40M}\n  - {filesystem: swap, size: 40M}\n  - {filesystem: swap, size: rest}\n',
+    '1:7',
+    /the partitions before partition 3 need 81 MiB/,
+  );
   await planFails('table: gpt\nsize: 9M\npartitions:\n  - {filesystem: swap, size: 4M}\n  - {filesystem: swap, size: 4M}\n', '2:7', /need/);
 });
 

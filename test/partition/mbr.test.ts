@@ -56,8 +56,17 @@ test('CHS as fdisk computes it: 255 heads, 63 sectors, capped at 1023/254/63', (
 
 /** Partitions at 1 MiB-aligned offsets with MiB sizes, as kiln lays them out. */
 const partsArb = fc
-  .array(fc.record({ gap: fc.integer({ min: 0, max: 3 }), mib: fc.integer({ min: 1, max: 600 }), type: fc.constantFrom(0x0c, 0x06, 0x0e, 0x83, 0x82, 0x01, 0x07) }), { minLength: 1, maxLength: 7 })
-  .chain((specs) => fc.record({ specs: fc.constant(specs), boot: fc.integer({ min: -1, max: Math.min(specs.length, 3) - 1 }), signature: fc.integer({ min: 1, max: 0xffffffff }) }));
+  .array(
+    fc.record({ gap: fc.integer({ min: 0, max: 3 }), mib: fc.integer({ min: 1, max: 600 }), type: fc.constantFrom(0x0c, 0x06, 0x0e, 0x83, 0x82, 0x01, 0x07) }),
+    { minLength: 1, maxLength: 7 },
+  )
+  .chain((specs) =>
+    fc.record({
+      specs: fc.constant(specs),
+      boot: fc.integer({ min: -1, max: Math.min(specs.length, 3) - 1 }),
+      signature: fc.integer({ min: 1, max: 0xffffffff }),
+    }),
+  );
 
 test('property: byte-identical to sfdisk (entries, CHS, EBR chain) and sfdisk --json reads back the same', () => {
   fc.assert(
@@ -78,7 +87,9 @@ test('property: byte-identical to sfdisk (entries, CHS, EBR chain) and sfdisk --
       sfdiskDisk(parts, signature, size, theirs);
       const lbas = sectors.map((s) => s.lba);
       assert.equal(tableBytes(ours, lbas), tableBytes(theirs, lbas));
-      const json = JSON.parse(run('sfdisk', ['--json', ours]).stdout) as { partitiontable: { id: string; partitions: { node: string; start: number; size: number; type: string; bootable?: boolean }[] } };
+      const json = JSON.parse(run('sfdisk', ['--json', ours]).stdout) as {
+        partitiontable: { id: string; partitions: { node: string; start: number; size: number; type: string; bootable?: boolean }[] };
+      };
       assert.is(Number(json.partitiontable.id), signature);
       const data = json.partitiontable.partitions.filter((p) => p.type !== '5');
       assert.equal(
@@ -100,10 +111,37 @@ test('property: byte-identical to sfdisk (entries, CHS, EBR chain) and sfdisk --
 
 test('refused: overlaps, two bootable, bootable logical, beyond the disk, boot code too long, no EBR room', () => {
   const sig = { signature: 1 };
-  assert.throws(() => encodeMbr([{ start: 2048, sectors: 4096, type: 0x83 }, { start: 4096, sectors: 10, type: 0x83 }], sig), /overlap/);
-  assert.throws(() => encodeMbr([{ start: 2048, sectors: 10, type: 0x83, bootable: true }, { start: 4096, sectors: 10, type: 0x83, bootable: true }], sig), /more than one/);
+  assert.throws(
+    () =>
+      encodeMbr(
+        [
+          { start: 2048, sectors: 4096, type: 0x83 },
+          { start: 4096, sectors: 10, type: 0x83 },
+        ],
+        sig,
+      ),
+    /overlap/,
+  );
+  assert.throws(
+    () =>
+      encodeMbr(
+        [
+          { start: 2048, sectors: 10, type: 0x83, bootable: true },
+          { start: 4096, sectors: 10, type: 0x83, bootable: true },
+        ],
+        sig,
+      ),
+    /more than one/,
+  );
   const five = [0, 1, 2, 3, 4].map((i) => ({ start: 2048 + i * 4096, sectors: 2048, type: 0x83 }));
-  assert.throws(() => encodeMbr(five.map((p, i) => ({ ...p, bootable: i === 4 })), sig), /logical/);
+  assert.throws(
+    () =>
+      encodeMbr(
+        five.map((p, i) => ({ ...p, bootable: i === 4 })),
+        sig,
+      ),
+    /logical/,
+  );
   assert.throws(() => encodeMbr([{ start: 2048, sectors: 4096, type: 0x83 }], { signature: 1, diskSectors: 4000 }), /beyond the disk/);
   assert.throws(() => encodeMbr([{ start: 2048, sectors: 10, type: 0x83 }], { signature: 1, bootCode: new Uint8Array(441) }), /440/);
   const tight = [0, 1, 2, 3, 4].map((i) => ({ start: 2048 + i * 2048, sectors: 2048, type: 0x83 }));

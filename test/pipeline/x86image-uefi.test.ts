@@ -59,7 +59,8 @@ config:
 ${extra}`;
 }
 
-const PLUGINS = 'plugins:\n- origin: pip\n  package-name: BuildStream-external\n  elements:\n    x86image: 0\nenvironment:\n  SOURCE_DATE_EPOCH: "1700000000"\n';
+const PLUGINS =
+  'plugins:\n- origin: pip\n  package-name: BuildStream-external\n  elements:\n    x86image: 0\nenvironment:\n  SOURCE_DATE_EPOCH: "1700000000"\n';
 
 function project(imageBst: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-x86image-uefi-'));
@@ -108,7 +109,10 @@ async function buildAndCheck(boot: 'uefi' | 'hybrid'): Promise<string> {
         ['0657FD6D-A4AB-43C4-84E5-0933C84B4F4F', 'swap', ''],
       ],
     );
-    assert.ok(t.partitions.every((x) => x.start % 2048 === 0), 'partitions on 1 MiB boundaries');
+    assert.ok(
+      t.partitions.every((x) => x.start % 2048 === 0),
+      'partitions on 1 MiB boundaries',
+    );
     const bytes = readFileSync(img);
     const part = (i: number): string => {
       const out = join(dir, `p${i + 1}`);
@@ -124,7 +128,13 @@ async function buildAndCheck(boot: 'uefi' | 'hybrid'): Promise<string> {
     assert.is(run('debugfs', ['-R', 'cat /etc/fstab', root]).stdout, PLUGIN_FSTAB);
     assert.not.match(run('debugfs', ['-R', 'ls -p /usr/lib', root]).stdout, /systemd/, 'the stub, a build input, is not in the root');
     run('mcopy', ['-n', '-i', esp, '::/EFI/BOOT/BOOTX64.EFI', join(dir, 'uki.efi')]);
-    const expected = writeUki({ stub: systemdStub(), linux: KERNEL, initrd: new TextEncoder().encode('not really an initramfs\n'), cmdline: ARGS, osRelease: 'NAME=kiln\nID=kiln\n' });
+    const expected = writeUki({
+      stub: systemdStub(),
+      linux: KERNEL,
+      initrd: new TextEncoder().encode('not really an initramfs\n'),
+      cmdline: ARGS,
+      osRelease: 'NAME=kiln\nID=kiln\n',
+    });
     assert.equal(new Uint8Array(readFileSync(join(dir, 'uki.efi'))), expected, 'the UKI of /boot/vmlinuz, /boot/initramfs.gz, kernel-args and /etc/os-release');
     const listing = run('mdir', ['-/', '-a', '-b', '-i', esp, '::/']).stdout;
     assert.ok(listing.includes('::/vmlinuz') && listing.includes('::/initramfs.gz'), `the ESP is /boot too: ${listing}`);
@@ -135,7 +145,10 @@ async function buildAndCheck(boot: 'uefi' | 'hybrid'): Promise<string> {
       assert.is(run('mtype', ['-i', esp, '::/syslinux/syslinux.cfg']).stdout, pluginSyslinuxConfig('vmlinuz', ARGS));
       assert.ok(listing.includes('::/syslinux/ldlinux.sys'));
     } else {
-      assert.ok(mbr.subarray(0, 440).every((b) => b === 0), 'no boot code');
+      assert.ok(
+        mbr.subarray(0, 440).every((b) => b === 0),
+        'no boot code',
+      );
       assert.not.ok(listing.includes('syslinux'));
     }
     const st = statSync(img);
@@ -189,7 +202,11 @@ test('boot: bios keeps the key it had, and bad boot values, a missing stub or a 
     }
   };
   await fails(image('efi'), 'x86image-boot', /config boot 'efi' is not one of bios, uefi, hybrid/);
-  await fails(image('uefi').replace('  swap-size: 40K\n', '  swap-size: 40K\n  uefi-stub: /nowhere/stub.efi\n'), 'x86image-no-uefi-stub', /the UEFI stub \/nowhere\/stub\.efi is not in the input or the base/);
+  await fails(
+    image('uefi').replace('  swap-size: 40K\n', '  swap-size: 40K\n  uefi-stub: /nowhere/stub.efi\n'),
+    'x86image-no-uefi-stub',
+    /the UEFI stub \/nowhere\/stub\.efi is not in the input or the base/,
+  );
   await fails(image('uefi').replace('boot-size: 40M', 'boot-size: 20M'), 'x86image-esp-size', /boot-size 20M is too small for the FAT32 EFI system partition/);
 });
 

@@ -72,7 +72,8 @@ ${extra}`;
 }
 
 /** x86image comes from bst-external in BuildStream: the project declares it as the example does. */
-const PLUGINS = 'plugins:\n- origin: pip\n  package-name: BuildStream-external\n  elements:\n    x86image: 0\nenvironment:\n  SOURCE_DATE_EPOCH: "1700000000"\n';
+const PLUGINS =
+  'plugins:\n- origin: pip\n  package-name: BuildStream-external\n  elements:\n    x86image: 0\nenvironment:\n  SOURCE_DATE_EPOCH: "1700000000"\n';
 
 function project(imageBst: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-x86image-'));
@@ -113,10 +114,23 @@ test('x86image writes a bootable MBR disk with FAT32+SYSLINUX /boot, ext4 root a
 
     // Partition table: three partitions one after the other from sector 1, p1 active.
     const dump = run('sfdisk', ['--dump', img]).stdout;
-    const parts = [...dump.matchAll(/start=\s*(\d+), size=\s*(\d+), type=(\w+)(, bootable)?/g)].map((m) => ({ start: Number(m[1]), size: Number(m[2]), type: m[3], boot: !!m[4] }));
+    const parts = [...dump.matchAll(/start=\s*(\d+), size=\s*(\d+), type=(\w+)(, bootable)?/g)].map((m) => ({
+      start: Number(m[1]),
+      size: Number(m[2]),
+      type: m[3],
+      boot: !!m[4],
+    }));
     assert.is(parts.length, 3, dump);
-    assert.equal(parts.map((x) => x.type), ['c', '83', '82'], dump);
-    assert.equal(parts.map((x) => x.boot), [true, false, false], dump);
+    assert.equal(
+      parts.map((x) => x.type),
+      ['c', '83', '82'],
+      dump,
+    );
+    assert.equal(
+      parts.map((x) => x.boot),
+      [true, false, false],
+      dump,
+    );
     assert.is(parts[0]!.start, 1);
     assert.is(parts[0]!.size, (40 * 1024 * 1024) / 512);
     assert.is(parts[1]!.start, 1 + parts[0]!.size);
@@ -124,16 +138,24 @@ test('x86image writes a bootable MBR disk with FAT32+SYSLINUX /boot, ext4 root a
     assert.is(parts[2]!.size, 80);
     assert.is(st.size, (parts[2]!.start + 80) * 512);
     const mbr = readFileSync(img).subarray(0, 440);
-    assert.equal(new Uint8Array(mbr.subarray(0, 64)), new Uint8Array(readFileSync(join(syslinuxBinariesDir(), 'mbr.bin')).subarray(0, 64)), 'MBR boot code is mbr.bin');
+    assert.equal(
+      new Uint8Array(mbr.subarray(0, 64)),
+      new Uint8Array(readFileSync(join(syslinuxBinariesDir(), 'mbr.bin')).subarray(0, 64)),
+      'MBR boot code is mbr.bin',
+    );
 
     const p1 = carve(img, parts[0]!.start * 512, parts[0]!.size * 512, join(dir, 'p1'));
     const p2 = carve(img, parts[1]!.start * 512, parts[1]!.size * 512, join(dir, 'p2'));
     const p3 = carve(img, parts[2]!.start * 512, parts[2]!.size * 512, join(dir, 'p3'));
     const fat = run('fsck.fat', ['-n', '-v', p1]);
     assert.match(fat.stdout, /32 bit entries/, fat.stdout);
-    assert.is(run('mtype', ['-i', p1, '::/syslinux/syslinux.cfg']).stdout, pluginSyslinuxConfig('vmlinuz', 'root=/dev/sda2 rootfstype=ext4 init=/sbin/init console=ttyS0'));
+    assert.is(
+      run('mtype', ['-i', p1, '::/syslinux/syslinux.cfg']).stdout,
+      pluginSyslinuxConfig('vmlinuz', 'root=/dev/sda2 rootfstype=ext4 init=/sbin/init console=ttyS0'),
+    );
     const listing = run('mdir', ['-/', '-a', '-b', '-i', p1, '::/']).stdout;
-    for (const f of ['::/vmlinuz', '::/initramfs.gz', '::/syslinux/ldlinux.sys', '::/syslinux/ldlinux.c32']) assert.ok(listing.includes(f), `${f} in ${listing}`);
+    for (const f of ['::/vmlinuz', '::/initramfs.gz', '::/syslinux/ldlinux.sys', '::/syslinux/ldlinux.c32'])
+      assert.ok(listing.includes(f), `${f} in ${listing}`);
     run('e2fsck', ['-fn', p2]);
     assert.match(run('blkid', ['-o', 'export', p2]).stdout, /LABEL=root\nUUID=.*\n.*TYPE=ext4/s);
     assert.match(run('blkid', ['-o', 'export', p3]).stdout, /LABEL=swap[\s\S]*TYPE=swap/);
@@ -160,7 +182,11 @@ test('x86image accepts the 2.x form: the dependency marked input: true is the in
     assert.is(summary.failed.length, 0);
     const content = p.session.artifact(p.targets[0]!).get('sda.img')!.content as BlobContent;
     const dump = run('sfdisk', ['--dump', content.path]).stdout;
-    assert.equal([...dump.matchAll(/type=(\w+)/g)].map((m) => m[1]), ['c', '83', '82'], dump);
+    assert.equal(
+      [...dump.matchAll(/type=(\w+)/g)].map((m) => m[1]),
+      ['c', '83', '82'],
+      dump,
+    );
     // same inputs, another directory and cache: the same bytes (no clock, randomness or paths)
     assert.ok(firstDigest !== '');
     assert.is(content.digest, firstDigest);

@@ -104,7 +104,10 @@ test('kiln mkfs ext4: files truncated while kiln writes them: kiln: error, exit 
   for (let i = 0; i < 4; i++) truncateSync(join(src, `f${i}.bin`), 4096);
   const r = await done;
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^kiln: error: '.*f\d\.bin' shrank while it was being read: it ended after \d+ bytes, but it had 62914560 bytes when the tree was read/m);
+  assert.match(
+    r.stderr,
+    /^kiln: error: '.*f\d\.bin' shrank while it was being read: it ended after \d+ bytes, but it had 62914560 bytes when the tree was read/m,
+  );
   assert.match(r.stderr, /hint: make sure nothing changes the source files while kiln reads them/);
   assert.not.match(r.stderr, /internal error|\n\s+at /);
   assert.equal(readdirSync(out), []);
@@ -121,7 +124,10 @@ test('an image larger than a file may be (ulimit -f / the filesystem): kiln: err
     // 1 MiB file size limit: ftruncate to 64 MiB fails with EFBIG (node ignores SIGXFSZ)
     const r = kiln(args, { shell: 'ulimit -f 2048' });
     assert.is(r.status, 1, `${args.join(' ')}: ${r.all}`);
-    assert.match(r.stderr, /^kiln: error: cannot create '.*' of 64 MiB \(67108864 bytes\): the filesystem holding '.*' \(or the file size limit, ulimit -f\) does not allow a file that large/m);
+    assert.match(
+      r.stderr,
+      /^kiln: error: cannot create '.*' of 64 MiB \(67108864 bytes\): the filesystem holding '.*' \(or the file size limit, ulimit -f\) does not allow a file that large/m,
+    );
     assert.not.match(r.stderr, /internal error|\n\s+at /);
     assert.equal(readdirSync(out), [], args.join(' '));
   }

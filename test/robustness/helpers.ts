@@ -20,9 +20,15 @@ export interface Run {
 /** The kiln CLI from source, as a user sees it (optionally as another user: ['runuser', '-u', 'nobody', '--']). */
 export function kiln(args: string[], opts: { user?: string[]; cwd?: string; env?: NodeJS.ProcessEnv; shell?: string } = {}): Run {
   const argv = [...(opts.user ?? []), process.execPath, '--import', 'tsx', cli, ...args];
-  const r = opts.shell !== undefined
-    ? spawnSync('sh', ['-c', `${opts.shell} && exec "$@"`, 'sh', ...argv], { cwd: opts.cwd ?? repo, encoding: 'utf8', env: opts.env ?? process.env, maxBuffer: 1 << 26 })
-    : spawnSync(argv[0]!, argv.slice(1), { cwd: opts.cwd ?? repo, encoding: 'utf8', env: opts.env ?? process.env, maxBuffer: 1 << 26 });
+  const r =
+    opts.shell !== undefined
+      ? spawnSync('sh', ['-c', `${opts.shell} && exec "$@"`, 'sh', ...argv], {
+          cwd: opts.cwd ?? repo,
+          encoding: 'utf8',
+          env: opts.env ?? process.env,
+          maxBuffer: 1 << 26,
+        })
+      : spawnSync(argv[0]!, argv.slice(1), { cwd: opts.cwd ?? repo, encoding: 'utf8', env: opts.env ?? process.env, maxBuffer: 1 << 26 });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -54,7 +60,7 @@ export function writeNoise(path: string, mib: number): void {
   try {
     for (let i = 0; i < mib; i++) {
       chunk.writeUInt32LE(i, 0);
-      chunk.writeUInt32LE(i * 2654435761 >>> 0, 4096);
+      chunk.writeUInt32LE((i * 2654435761) >>> 0, 4096);
       writeSync(fd, chunk);
     }
   } finally {

@@ -50,7 +50,10 @@ const writers: [string, string[]][] = [
 
 for (const [name, args] of writers) {
   test(`${name} into a directory the user may not write: permission denied, exit 1`, () => {
-    refused(kiln(args, { user: AS_NOBODY }), /permission denied while creating '.*locked\/out\.img'[\s\S]*hint: check that the directory '.*locked' exists and that you may write to it/);
+    refused(
+      kiln(args, { user: AS_NOBODY }),
+      /permission denied while creating '.*locked\/out\.img'[\s\S]*hint: check that the directory '.*locked' exists and that you may write to it/,
+    );
     assert.equal(readdirSync(locked), []);
   });
 }
@@ -63,10 +66,19 @@ test('checkout into an unwritable parent: refused before any work, exit 1, nothi
   const built = kiln(['--cache-dir', cache, '-C', project, 'build', 'tree.bst'], { user: AS_NOBODY });
   assert.is(built.status, 0, built.all);
   const dir = join(locked, 'checkout');
-  refused(kiln(['--cache-dir', cache, '-C', project, 'checkout', 'tree.bst', dir], { user: AS_NOBODY }), /cannot check out to '.*locked\/checkout': permission denied, '.*locked' is not writable/);
+  refused(
+    kiln(['--cache-dir', cache, '-C', project, 'checkout', 'tree.bst', dir], { user: AS_NOBODY }),
+    /cannot check out to '.*locked\/checkout': permission denied, '.*locked' is not writable/,
+  );
   assert.not.ok(existsSync(dir));
-  refused(kiln(['--cache-dir', cache, '-C', project, 'checkout', '--tar', join(locked, 'tree.tar'), 'tree.bst'], { user: AS_NOBODY }), /cannot check out to '.*locked\/tree\.tar': permission denied/);
-  refused(kiln(['--cache-dir', cache, '-C', project, 'artifact', 'checkout', '--directory', join(locked, 'a/b'), 'tree.bst'], { user: AS_NOBODY }), /permission denied, '.*locked' is not writable/);
+  refused(
+    kiln(['--cache-dir', cache, '-C', project, 'checkout', '--tar', join(locked, 'tree.tar'), 'tree.bst'], { user: AS_NOBODY }),
+    /cannot check out to '.*locked\/tree\.tar': permission denied/,
+  );
+  refused(
+    kiln(['--cache-dir', cache, '-C', project, 'artifact', 'checkout', '--directory', join(locked, 'a/b'), 'tree.bst'], { user: AS_NOBODY }),
+    /permission denied, '.*locked' is not writable/,
+  );
   assert.equal(readdirSync(locked), []);
   const ok = kiln(['--cache-dir', cache, '-C', project, 'checkout', 'tree.bst', join(cache, 'co')], { user: AS_NOBODY });
   assert.is(ok.status, 0, ok.all);

@@ -48,7 +48,10 @@ async function interrupt(args: string[], signal: NodeJS.Signals) {
 }
 
 for (const [name, args] of writers) {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     test(`${name}: ${signal} mid-write removes the temp file, writes nothing, exits ${code}`, async () => {
       const dest = join(out, `${name.replace(' ', '-')}.img`);
       const r = await interrupt(args(big, bigLayout, dest), signal);

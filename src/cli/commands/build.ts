@@ -32,7 +32,7 @@ export function registerBuild(program: Command): void {
     .argument('[elements...]', 'element names (relative to element-path)')
     .option('--builders <n>', 'how many elements build at once', '2')
     .option('--on-error <mode>', 'after a failure: quit (finish running builds, start nothing new) or continue', 'quit')
-    .option('--track <element>', 'track this element\'s sources first and save the new refs (repeatable)', repeatable, [])
+    .option('--track <element>', "track this element's sources first and save the new refs (repeatable)", repeatable, [])
     .option('--track-all', 'track every element of the pipeline first')
     .option('--track-except <element>', 'with --track-all: leave this element out (repeatable)', repeatable, [])
     .option('--track-save', 'accepted for BuildStream 1.x compatibility: tracked refs are always saved')
@@ -40,7 +40,8 @@ export function registerBuild(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout (progress goes to stderr)')
     .action(async (names: string[], opts: BuildOptions, cmd: Command) => {
       const builders = positiveInt(opts.builders, '--builders');
-      if (opts.onError !== 'quit' && opts.onError !== 'continue') throw new KilnError('bad-option', `--on-error must be quit or continue, not '${opts.onError}'`);
+      if (opts.onError !== 'quit' && opts.onError !== 'continue')
+        throw new KilnError('bad-option', `--on-error must be quit or continue, not '${opts.onError}'`);
       if (opts.trackExcept.length > 0 && !opts.trackAll) throw new KilnError('bad-option', '--track-except needs --track-all');
       const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
@@ -83,11 +84,19 @@ export function registerBuild(program: Command): void {
             },
             refUpdated: (mode, r, count) => {
               refChangeLines(r, mode).forEach((l) => progress!.message(l));
-              progress!.setActivity(mode === 'track' ? `tracking ${toTrack.length} element(s): ${count.done} source(s) done` : `fix-missing: checking pins of ${checking} element(s): ${count.done} source(s) checked`);
+              progress!.setActivity(
+                mode === 'track'
+                  ? `tracking ${toTrack.length} element(s): ${count.done} source(s) done`
+                  : `fix-missing: checking pins of ${checking} element(s): ${count.done} source(s) checked`,
+              );
             },
             pinned: (mode, updates) => {
               const changed = updates.filter((r) => r.changed).length;
-              progress!.info(mode === 'track' ? `tracked ${toTrack.length} element(s): ${changed} ref(s) changed` : `fix-missing: ${changed === 0 ? 'every pin is still available' : `${changed} source(s) re-pinned`}`);
+              progress!.info(
+                mode === 'track'
+                  ? `tracked ${toTrack.length} element(s): ${changed} ref(s) changed`
+                  : `fix-missing: ${changed === 0 ? 'every pin is still available' : `${changed} source(s) re-pinned`}`,
+              );
             },
             planned: () => {
               out.write(`kiln build: project ${p.project.name} (${p.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
@@ -96,9 +105,23 @@ export function registerBuild(program: Command): void {
             },
             // with remote caches: what the plan needs is pulled first; what is pulled is not built
             pulling: (targets) => progress!.setActivity(`asking the remote cache for ${targets.map((e) => e.name).join(', ')}`),
-            pulled: (e, r, ms) => progress!.event(e, 'pull', 'SUCCESS', `Pulled ${e.name} from ${r.remote}: ${r.blobs} blob(s), ${formatBytes(r.bytes)}${r.present > 0 ? ` (${r.present} already cached)` : ''}`, ms),
+            pulled: (e, r, ms) =>
+              progress!.event(
+                e,
+                'pull',
+                'SUCCESS',
+                `Pulled ${e.name} from ${r.remote}: ${r.blobs} blob(s), ${formatBytes(r.bytes)}${r.present > 0 ? ` (${r.present} already cached)` : ''}`,
+                ms,
+              ),
             pullDone: (pulled) => progress!.setActivity(`pulled ${pulled.length} element(s): ${transferText(remotes!.pulled)}`),
-            pushed: (e, r, ms) => progress!.event(e, 'push', 'SUCCESS', `Pushed ${e.name} to ${r.remote}: sent ${r.sent} blob(s), ${formatBytes(r.bytes)} (${r.present} already there)`, ms),
+            pushed: (e, r, ms) =>
+              progress!.event(
+                e,
+                'push',
+                'SUCCESS',
+                `Pushed ${e.name} to ${r.remote}: sent ${r.sent} blob(s), ${formatBytes(r.bytes)} (${r.present} already there)`,
+                ms,
+              ),
             pushFailed: (e, err) => progress!.warning(e, `could not push ${e.name}: ${err.message}`),
             phase: (e, ph) => progress!.phase(e, ph),
             status: (e, m) => progress!.status(e, m),

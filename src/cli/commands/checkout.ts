@@ -37,7 +37,8 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
   // refuse a bad destination before any work
   if (dest !== undefined && existsSync(dest)) {
     if (!statSync(dest).isDirectory()) throw new KilnError('checkout-dest', `'${dest}' exists and is not a directory`);
-    if (!opts.force && readdirSync(dest).length > 0) throw new KilnError('checkout-dest', `'${dest}' is not empty`, 'choose an empty or new directory, or pass --force to write over it');
+    if (!opts.force && readdirSync(dest).length > 0)
+      throw new KilnError('checkout-dest', `'${dest}' is not empty`, 'choose an empty or new directory, or pass --force to write over it');
   }
   if (tarPath !== undefined && existsSync(tarPath) && !opts.force) throw new KilnError('checkout-dest', `'${tarPath}' exists`, 'pass --force to replace it');
   if (dest !== undefined) checkWritable(dest, 'directory');
@@ -89,10 +90,14 @@ async function runCheckout(cmd: Command, name: string, dir: string | undefined, 
       counter.flush();
       line.stop();
       if (skipped.length > 0) {
-        process.stderr.write(`WARNING could not create ${skipped.length} special file(s) without root (${skipped.slice(0, 5).map(printableName).join(', ')}${skipped.length > 5 ? ', ...' : ''}); use --tar for a faithful copy\n`);
+        process.stderr.write(
+          `WARNING could not create ${skipped.length} special file(s) without root (${skipped.slice(0, 5).map(printableName).join(', ')}${skipped.length > 5 ? ', ...' : ''}); use --tar for a faithful copy\n`,
+        );
       }
       if (xattrsDropped.length > 0) {
-        process.stderr.write(`WARNING extended attributes of ${xattrsDropped.length} path(s) were not written to the directory (${xattrsDropped.slice(0, 5).map(printableName).join(', ')}${xattrsDropped.length > 5 ? ', ...' : ''}); use --tar to keep them\n`);
+        process.stderr.write(
+          `WARNING extended attributes of ${xattrsDropped.length} path(s) were not written to the directory (${xattrsDropped.slice(0, 5).map(printableName).join(', ')}${xattrsDropped.length > 5 ? ', ...' : ''}); use --tar to keep them\n`,
+        );
       }
       done(`checked out ${p.targets[0]!.name} to ${dest}`);
     }
@@ -155,7 +160,14 @@ export function registerCheckout(program: Command): void {
       .option('--deps <which>', 'run, build, all or none', 'run')
       .option('--directory <dir>', 'destination directory (default: ./<element name without .bst>)'),
   ).action(async (name: string, opts: CheckoutCliOptions, cmd: Command) => {
-    const dir = opts.tar !== undefined ? undefined : (opts.directory ?? name.replace(/\.bst$/, '').split('/').pop()!);
+    const dir =
+      opts.tar !== undefined
+        ? undefined
+        : (opts.directory ??
+          name
+            .replace(/\.bst$/, '')
+            .split('/')
+            .pop()!);
     return runCheckout(cmd, name, dir, opts, ['run', 'build', 'all', 'none']);
   });
 }

@@ -69,7 +69,13 @@ export function registerFetch(program: Command): void {
         });
         live.stop();
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(results.map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, outcome: r.outcome })), null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify(
+              results.map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, outcome: r.outcome })),
+              null,
+              2,
+            )}\n`,
+          );
         } else out.write(`fetch: ${selected.length} element(s), ${fetched} source(s) downloaded, ${results.length - fetched} already cached\n`);
       } finally {
         p.close();

@@ -55,7 +55,8 @@ export function registerImage(program: Command): void {
     .action(async (spec: string, path: string, opts: { verify: boolean }) => {
       await withImage(spec, opts.verify, async (img) => {
         const st = img.reader.stat(path);
-        if (st.type !== 'file') throw new KilnError('not-a-file', `'${path}' in '${spec}' is a ${describeType(st.type)}, not a regular file`, "use 'kiln image ls' to look at it");
+        if (st.type !== 'file')
+          throw new KilnError('not-a-file', `'${path}' in '${spec}' is a ${describeType(st.type)}, not a regular file`, "use 'kiln image ls' to look at it");
         const content = img.reader.content(path);
         const reader = content.open();
         try {
@@ -124,7 +125,9 @@ async function writeOut(data: string | Uint8Array): Promise<boolean> {
 }
 
 function describeType(t: NodeType): string {
-  return { file: 'regular file', dir: 'directory', symlink: 'symbolic link', char: 'character device', block: 'block device', fifo: 'fifo', socket: 'socket' }[t];
+  return { file: 'regular file', dir: 'directory', symlink: 'symbolic link', char: 'character device', block: 'block device', fifo: 'fifo', socket: 'socket' }[
+    t
+  ];
 }
 
 const TYPE_CHAR: Record<NodeType, string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p', socket: 's' };
@@ -145,7 +148,12 @@ export function modeString(type: NodeType, mode: number): string {
 
 function utc(sec: number): string {
   const d = new Date(sec * 1000);
-  return Number.isNaN(d.getTime()) ? String(sec) : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  return Number.isNaN(d.getTime())
+    ? String(sec)
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, '');
 }
 
 function longLine(st: FsStat, name: string): string {

@@ -19,7 +19,6 @@ interface Opts extends OutputOptions {
   journal?: boolean;
 }
 
-
 function wholeNumber(text: string, what: string): number {
   if (!/^\d+$/.test(text)) throw new KilnError('bad-option', `${what} '${text}' is not a whole number`);
   return Number(text);
@@ -74,7 +73,15 @@ export function addMkfsExt4(mkfs: Command): void {
         return withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
           // Names, xattrs and fit are all checked before the output file is created.
           const plan = planExt4(tree, options);
-          const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, (t) => planExt4(t, options).minimumSize, (n) => ext4FreeBytes(tree, n, options), plan.blockSize);
+          const size = imageSize(
+            opts.size,
+            opts.margin,
+            tree,
+            plan.minimumSize,
+            (t) => planExt4(t, options).minimumSize,
+            (n) => ext4FreeBytes(tree, n, options),
+            plan.blockSize,
+          );
           if (size < plan.minimumSize) {
             throw new KilnError(
               'no-space',
@@ -104,7 +111,8 @@ export function addMkfsExt4(mkfs: Command): void {
           freeInodes: r.freeInodes,
           journalBlocks: r.journalBlocks,
         },
-        () => `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}`,
+        () =>
+          `ext4: ${out}: ${formatSize(r.size)}, ${r.blocks} blocks of ${r.blockSize} bytes (${r.freeBlocks} free), ${r.inodes - r.freeInodes}/${r.inodes} inodes used, journal ${r.journalBlocks} blocks, UUID ${r.uuid}${options.label ? `, label ${options.label}` : ''}`,
         line,
       );
     });

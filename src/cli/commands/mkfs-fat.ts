@@ -20,10 +20,10 @@ interface Opts extends OutputOptions {
 
 function parseVolumeId(text: string): number {
   const hex = text.replace(/^0x/i, '').replace('-', '');
-  if (!/^[0-9a-fA-F]{1,8}$/.test(hex)) throw new KilnError('bad-option', `volume id '${text}' is not a 32-bit hexadecimal number`, 'write it as mkfs.fat -i does, e.g. 1234ABCD or 1234-ABCD');
+  if (!/^[0-9a-fA-F]{1,8}$/.test(hex))
+    throw new KilnError('bad-option', `volume id '${text}' is not a 32-bit hexadecimal number`, 'write it as mkfs.fat -i does, e.g. 1234ABCD or 1234-ABCD');
   return parseInt(hex, 16);
 }
-
 
 /** `kiln mkfs fat [--fat 12|16|32] [--size SIZE|auto] [--label L] [--volume-id ID] [--cluster-size N] [--from-tar FILE] [SRC] OUT` */
 export function addMkfsFat(mkfs: Command): void {
@@ -46,7 +46,8 @@ export function addMkfsFat(mkfs: Command): void {
       const { src, out } = sourceAndOutput('fat', first, second, opts.fromTar, opts.force);
       const options: FatOptions = {};
       if (opts.fat !== undefined) {
-        if (!['12', '16', '32'].includes(opts.fat)) throw new KilnError('bad-option', `--fat ${opts.fat}: the FAT type is 12, 16 or 32`, 'give --fat 12, 16 or 32, or leave it out to choose by size');
+        if (!['12', '16', '32'].includes(opts.fat))
+          throw new KilnError('bad-option', `--fat ${opts.fat}: the FAT type is 12, 16 or 32`, 'give --fat 12, 16 or 32, or leave it out to choose by size');
         options.fatType = Number(opts.fat) as 12 | 16 | 32;
       }
       if (opts.label !== undefined) options.label = opts.label;
@@ -93,7 +94,8 @@ export function addMkfsFat(mkfs: Command): void {
           files: r.files,
           directories: r.directories,
         },
-        () => `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${volumeId}${r.label ? `, label ${r.label}` : ''}`,
+        () =>
+          `fat: ${out}: FAT${r.fatType}, ${formatSize(r.size)}, ${r.clusterCount} clusters of ${r.clusterSize} bytes (${r.freeClusters} free), ${r.files} files, ${r.directories} directories, volume id ${volumeId}${r.label ? `, label ${r.label}` : ''}`,
         line,
       );
     });

@@ -140,13 +140,18 @@ export function registerMkimage(program: Command): void {
           plan.dispose();
         }
       });
-      printResult(opts, view, () => {
-        const lines = [`${out}: ${formatSize(result.size)}, ${result.table.toUpperCase()} ${result.id}`];
-        for (const p of result.partitions) {
-          const extra = [p.label ? `label ${p.label}` : '', p.uuid ? `uuid ${p.uuid}` : '', p.fatType ? `FAT${p.fatType}` : ''].filter(Boolean).join(', ');
-          lines.push(`  ${p.number}: ${p.filesystem.padEnd(4)} start ${p.start / 512}, ${formatSize(p.size)}, type ${p.type}${extra ? `, ${extra}` : ''}`);
-        }
-        return lines.join('\n');
-      }, line);
+      printResult(
+        opts,
+        view,
+        () => {
+          const lines = [`${out}: ${formatSize(result.size)}, ${result.table.toUpperCase()} ${result.id}`];
+          for (const p of result.partitions) {
+            const extra = [p.label ? `label ${p.label}` : '', p.uuid ? `uuid ${p.uuid}` : '', p.fatType ? `FAT${p.fatType}` : ''].filter(Boolean).join(', ');
+            lines.push(`  ${p.number}: ${p.filesystem.padEnd(4)} start ${p.start / 512}, ${formatSize(p.size)}, type ${p.type}${extra ? `, ${extra}` : ''}`);
+          }
+          return lines.join('\n');
+        },
+        line,
+      );
     });
 }

@@ -13,7 +13,6 @@ interface Opts extends OutputOptions {
   level?: string;
 }
 
-
 /** `kiln mkinitramfs [--keep-owner] [--no-compress] [--from-tar] SRC OUT` */
 export function registerMkinitramfs(program: Command): void {
   const cmd = program

@@ -80,7 +80,12 @@ export function registerMkuki(program: Command): void {
           type: 'uki',
           size: uki.length,
           bootPath: removableMediaPath(pe.machine) ?? null,
-          sections: added.map((s) => ({ name: s.name, size: s.header.VirtualSize, virtualAddress: s.header.VirtualAddress, fileOffset: s.header.PointerToRawData })),
+          sections: added.map((s) => ({
+            name: s.name,
+            size: s.header.VirtualSize,
+            virtualAddress: s.header.VirtualAddress,
+            fileOffset: s.header.PointerToRawData,
+          })),
         };
       });
       printResult(

@@ -25,7 +25,13 @@ async function transfer(cmd: Command, names: string[], deps: string, run: (p: Pi
   const warn = (m: string): void => {
     process.stderr.write(`WARNING ${m}\n`);
   };
-  const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline, warn: (e, m) => warn(`${e ? `${e.name}: ` : ''}${m}`) });
+  const p = openPipeline({
+    projectDir: g.projectDir,
+    cacheDir: g.cacheDir,
+    targets: names,
+    ...g.pipeline,
+    warn: (e, m) => warn(`${e ? `${e.name}: ` : ''}${m}`),
+  });
   try {
     p.connectRemotes(g.remotes, { warn });
     await run(p, p.select(deps as Selection));
@@ -44,7 +50,8 @@ export function registerRemote(program: Command): void {
     .action((names: string[], opts: Opts, cmd: Command) =>
       transfer(cmd, names, opts.deps, (p, elements) =>
         p.pushArtifacts(elements, {
-          pushed: (e, r) => process.stdout.write(`[push] ${e.name}: ${r.remote}: sent ${r.sent} blob(s), ${formatBytes(r.bytes)} (${r.present} already there)\n`),
+          pushed: (e, r) =>
+            process.stdout.write(`[push] ${e.name}: ${r.remote}: sent ${r.sent} blob(s), ${formatBytes(r.bytes)} (${r.present} already there)\n`),
         }),
       ),
     );
@@ -58,7 +65,8 @@ export function registerRemote(program: Command): void {
       transfer(cmd, names, opts.deps, (p, elements) =>
         p.pullArtifacts(elements, {
           cached: (e) => process.stdout.write(`[pull] ${e.name}: already cached\n`),
-          pulled: (e, r) => process.stdout.write(`[pull] ${e.name}: from ${r.remote}: ${r.blobs} blob(s), ${formatBytes(r.bytes)} (${r.present} already cached)\n`),
+          pulled: (e, r) =>
+            process.stdout.write(`[pull] ${e.name}: from ${r.remote}: ${r.blobs} blob(s), ${formatBytes(r.bytes)} (${r.present} already cached)\n`),
         }),
       ),
     );
@@ -72,7 +80,8 @@ export function registerRemote(program: Command): void {
     .action((names: string[], opts: Opts, cmd: Command) =>
       transfer(cmd, names, opts.deps, (p, elements) =>
         p.pushSources(elements, {
-          pushed: (e, r) => process.stdout.write(`[push] ${e.name}: sources: ${r.remote}: sent ${r.sent} file(s), ${formatBytes(r.bytes)} (${r.present} already there)\n`),
+          pushed: (e, r) =>
+            process.stdout.write(`[push] ${e.name}: sources: ${r.remote}: sent ${r.sent} file(s), ${formatBytes(r.bytes)} (${r.present} already there)\n`),
         }),
       ),
     );

@@ -11,7 +11,7 @@ export function registerShell(program: Command): void {
     .command('shell')
     .description("run a shell or command in an element's staged sandbox")
     .argument('<element>', 'element name (relative to element-path)')
-    .argument('[command...]', 'command to run instead of the project\'s shell command (after --)')
+    .argument('[command...]', "command to run instead of the project's shell command (after --)")
     .option('-b, --build', 'stage the build environment (build dependencies and sources) instead of the runtime')
     .action(async (name: string, command: string[], opts: { build?: boolean }, cmd: Command) => {
       const g = await globalOptions(cmd);

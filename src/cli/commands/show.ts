@@ -57,7 +57,14 @@ export function formatElement(p: Pipeline, e: Element, format: string): string {
   return format
     .replace(/%\{([a-z-]+)(?::([^}]*))?\}/g, (whole, name: string, spec: string | undefined) => {
       const v = values[name];
-      if (!v) throw new KilnError('bad-format', `unknown format token ${whole}`, `known tokens: ${Object.keys(values).map((k) => `%{${k}}`).join(' ')}`);
+      if (!v)
+        throw new KilnError(
+          'bad-format',
+          `unknown format token ${whole}`,
+          `known tokens: ${Object.keys(values)
+            .map((k) => `%{${k}}`)
+            .join(' ')}`,
+        );
       return applySpec(v(), spec);
     })
     .replace(/\s+$/, '');
@@ -84,10 +91,14 @@ export function registerShow(program: Command): void {
     .option('-d, --deps <deps>', 'which elements: none, plan, run, build or all', 'all')
     .option('--order <order>', 'stage (staging order) or alpha', 'stage')
     .option('--except <element>', 'leave this element out, and what the targets need only through it (repeatable)', repeatable, [])
-    .option('-f, --format <format>', `line format (tokens: %{name} %{key} %{full-key} %{state} %{kind} %{config} %{vars} %{env} %{public}); default '${DEFAULT_SHOW_FORMAT}'`)
+    .option(
+      '-f, --format <format>',
+      `line format (tokens: %{name} %{key} %{full-key} %{state} %{kind} %{config} %{vars} %{env} %{public}); default '${DEFAULT_SHOW_FORMAT}'`,
+    )
     .option('--json', 'print a JSON array instead')
     .action(async (names: string[], opts: { deps: string; order: string; except: string[]; format?: string; json?: boolean }, cmd: Command) => {
-      if (!['none', 'plan', 'run', 'build', 'all'].includes(opts.deps)) throw new KilnError('bad-option', `--deps must be none, plan, run, build or all, not '${opts.deps}'`);
+      if (!['none', 'plan', 'run', 'build', 'all'].includes(opts.deps))
+        throw new KilnError('bad-option', `--deps must be none, plan, run, build or all, not '${opts.deps}'`);
       if (!['stage', 'alpha'].includes(opts.order)) throw new KilnError('bad-option', `--order must be stage or alpha, not '${opts.order}'`);
       const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
@@ -97,7 +108,13 @@ export function registerShow(program: Command): void {
       let elements = p.select(opts.deps as Selection, opts.except);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(elements.map((e) => elementJson(p, e)), null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(
+            elements.map((e) => elementJson(p, e)),
+            null,
+            2,
+          )}\n`,
+        );
         return;
       }
       const format = opts.format ?? DEFAULT_SHOW_FORMAT;

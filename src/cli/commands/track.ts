@@ -61,13 +61,23 @@ export function registerTrack(program: Command): void {
             `${JSON.stringify(
               results
                 .filter((r) => r.ref !== undefined)
-                .map((r) => ({ element: r.element.name, source: r.source.decl.index, kind: r.source.kind, ref: r.ref, old: r.old ?? null, changed: r.changed, changes: r.changes })),
+                .map((r) => ({
+                  element: r.element.name,
+                  source: r.source.decl.index,
+                  kind: r.source.kind,
+                  ref: r.ref,
+                  old: r.old ?? null,
+                  changed: r.changed,
+                  changes: r.changes,
+                })),
               null,
               2,
             )}\n`,
           );
         } else if (opts.fixMissing) {
-          out.write(`fix-missing: ${selected.length} element(s): ${changed.length === 0 ? 'every pin is still available' : `${changed.length} source(s) re-pinned`}\n`);
+          out.write(
+            `fix-missing: ${selected.length} element(s): ${changed.length === 0 ? 'every pin is still available' : `${changed.length} source(s) re-pinned`}\n`,
+          );
         } else out.write(`tracked ${selected.length} element(s): ${changed.length} ref(s) changed\n`);
       } finally {
         p.close();

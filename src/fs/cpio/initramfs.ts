@@ -5,7 +5,15 @@ import { KilnError } from '../../errors.js';
 import type { FileContent } from '../file-content.js';
 import { nameToBytes, printableName } from '../name-bytes.js';
 import type { FileTree } from '../tree.js';
-import { initramfsMeter, planInitramfs, TYPE_BITS, type InitramfsInfo, type InitramfsOptions, type InitramfsSink, type PlannedEntry } from './initramfs-plan.js';
+import {
+  initramfsMeter,
+  planInitramfs,
+  TYPE_BITS,
+  type InitramfsInfo,
+  type InitramfsOptions,
+  type InitramfsSink,
+  type PlannedEntry,
+} from './initramfs-plan.js';
 import { encodeNewcHeader } from './newc-header.js';
 import type { ProgressMeter } from '../write-control.js';
 

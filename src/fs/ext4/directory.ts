@@ -1,7 +1,17 @@
 import { KilnError } from '../../errors.js';
 import { FT, HASH } from './constants.js';
 import { DIRENT_TAIL_SIZE, direntSize, encodeDirent, setDirBlockTail } from './dirent.js';
-import { DX_NODE_ENTRIES_OFFSET, DX_ROOT_ENTRIES_OFFSET, DX_ROOT_INFO_OFFSET, DxCountLimit, DxEntry, DxRootInfo, dirHash, dxLimit, setDxChecksum } from './htree.js';
+import {
+  DX_NODE_ENTRIES_OFFSET,
+  DX_ROOT_ENTRIES_OFFSET,
+  DX_ROOT_INFO_OFFSET,
+  DxCountLimit,
+  DxEntry,
+  DxRootInfo,
+  dirHash,
+  dxLimit,
+  setDxChecksum,
+} from './htree.js';
 
 /**
  * Directory contents: a single linear block when everything fits, else an htree (dx_root,
@@ -74,7 +84,11 @@ export function layoutDirectory(children: DirChild[], blockSize: number, hashSee
   if (starts.length > rootLimit) {
     const nodes = Math.ceil(starts.length / nodeLimit);
     if (nodes > rootLimit) {
-      throw new KilnError('dir-too-large', `a directory with ${children.length} entries needs ${starts.length} blocks, more than a two-level htree indexes (${rootLimit * nodeLimit})`, 'split the directory');
+      throw new KilnError(
+        'dir-too-large',
+        `a directory with ${children.length} entries needs ${starts.length} blocks, more than a two-level htree indexes (${rootLimit * nodeLimit})`,
+        'split the directory',
+      );
     }
     const per = Math.ceil(starts.length / nodes);
     nodeSizes = [];
@@ -143,14 +157,23 @@ export function renderDirectory(layout: DirLayout, ino: number, parentIno: numbe
   encodeDirent(root, 0, ino, DOT_SIZE, FT.DIR, DOT);
   encodeDirent(root, DOT_SIZE, parentIno, blockSize - DOT_SIZE, FT.DIR, DOTDOT);
   const nodeSizes = layout.nodeSizes!;
-  DxRootInfo.encode({ reserved_zero: 0, hash_version: HASH.HALF_MD4, info_length: 8, indirect_levels: nodeSizes.length > 0 ? 1 : 0, unused_flags: 0 }, root, DX_ROOT_INFO_OFFSET);
+  DxRootInfo.encode(
+    { reserved_zero: 0, hash_version: HASH.HALF_MD4, info_length: 8, indirect_levels: nodeSizes.length > 0 ? 1 : 0, unused_flags: 0 },
+    root,
+    DX_ROOT_INFO_OFFSET,
+  );
   const writeIndex = (block: Uint8Array, offset: number, limit: number, entries: { hash: number; block: number }[]): void => {
     DxCountLimit.encode({ limit, count: entries.length, block: entries[0]!.block }, block, offset);
     for (let i = 1; i < entries.length; i++) DxEntry.encode(entries[i]!, block, offset + i * 8);
   };
   const rootLimit = dxLimit(blockSize, DX_ROOT_ENTRIES_OFFSET);
   if (nodeSizes.length === 0) {
-    writeIndex(root, DX_ROOT_ENTRIES_OFFSET, rootLimit, leafHashes.map((hash, l) => ({ hash, block: 1 + l })));
+    writeIndex(
+      root,
+      DX_ROOT_ENTRIES_OFFSET,
+      rootLimit,
+      leafHashes.map((hash, l) => ({ hash, block: 1 + l })),
+    );
   } else {
     const nodeLimit = dxLimit(blockSize, DX_NODE_ENTRIES_OFFSET);
     const rootEntries: { hash: number; block: number }[] = [];

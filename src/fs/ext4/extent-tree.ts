@@ -1,4 +1,13 @@
-import { EXTENT_ENTRY_SIZE, EXTENTS_IN_INODE, encodeExtentHeader, encodeExtentIndex, encodeExtentLeaf, extentsPerBlock, setExtentBlockChecksum, type Extent } from './extent.js';
+import {
+  EXTENT_ENTRY_SIZE,
+  EXTENTS_IN_INODE,
+  encodeExtentHeader,
+  encodeExtentIndex,
+  encodeExtentLeaf,
+  extentsPerBlock,
+  setExtentBlockChecksum,
+  type Extent,
+} from './extent.js';
 
 /**
  * Builds an inode's extent tree: up to four extents live in i_block; more go into full leaf

@@ -137,7 +137,8 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
       );
       digest.update(node.target !== undefined ? bytesOf(node.target) : '-');
       digest.update(`\0${node.rdev ? `${node.rdev.major}:${node.rdev.minor}` : '-'}\0`);
-      if (node.xattrs) for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) digest.update(bytesOf(k)).update(`\0${v.length}\0`).update(v);
+      if (node.xattrs)
+        for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) digest.update(bytesOf(k)).update(`\0${v.length}\0`).update(v);
     } else digest.update(hasRawBytes(path) ? bytesOf(path) : path).update(`\0=${ino}\0`);
     const rec = records[ino]!;
     rec.links++;

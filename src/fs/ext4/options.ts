@@ -68,11 +68,17 @@ export function resolveOptions(o: Ext4Options): ResolvedOptions {
   const blockSize = o.blockSize ?? 4096;
   if (blockSize !== 1024 && blockSize !== 4096) throw new KilnError('bad-option', `ext4 block size ${String(blockSize)} is not supported`, 'use 1024 or 4096');
   const reservedPercent = o.reservedPercent ?? 5;
-  if (!(reservedPercent >= 0 && reservedPercent <= 50)) throw new KilnError('bad-option', `reserved percentage ${reservedPercent} is out of range`, 'use a value from 0 to 50');
+  if (!(reservedPercent >= 0 && reservedPercent <= 50))
+    throw new KilnError('bad-option', `reserved percentage ${reservedPercent} is out of range`, 'use a value from 0 to 50');
   if (o.inodeRatio !== undefined && !(Number.isInteger(o.inodeRatio) && o.inodeRatio >= blockSize && o.inodeRatio <= 2 ** 26)) {
-    throw new KilnError('bad-option', `inode ratio ${o.inodeRatio} is out of range`, `use a whole number of bytes per inode from ${blockSize} (the block size) to 67108864`);
+    throw new KilnError(
+      'bad-option',
+      `inode ratio ${o.inodeRatio} is out of range`,
+      `use a whole number of bytes per inode from ${blockSize} (the block size) to 67108864`,
+    );
   }
-  if (o.sourceDateEpoch !== undefined && !Number.isFinite(o.sourceDateEpoch)) throw new KilnError('bad-option', `SOURCE_DATE_EPOCH '${o.sourceDateEpoch}' is not a number`);
+  if (o.sourceDateEpoch !== undefined && !Number.isFinite(o.sourceDateEpoch))
+    throw new KilnError('bad-option', `SOURCE_DATE_EPOCH '${o.sourceDateEpoch}' is not a number`);
   return {
     label,
     uuid: o.uuid !== undefined ? parseUuid(o.uuid, 'UUID') : undefined,

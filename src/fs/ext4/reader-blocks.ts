@@ -1,5 +1,14 @@
 import { KilnError } from '../../errors.js';
-import { ExtentHeader, EXTENT_MAGIC, EXTENT_MAX_LEN, ExtentTail, decodeExtentIndex, decodeExtentLeaf, extentBlockChecksum, extentTailOffset } from './extent.js';
+import {
+  ExtentHeader,
+  EXTENT_MAGIC,
+  EXTENT_MAX_LEN,
+  ExtentTail,
+  decodeExtentIndex,
+  decodeExtentLeaf,
+  extentBlockChecksum,
+  extentTailOffset,
+} from './extent.js';
 
 /**
  * Where a file's logical blocks live: a sorted list of runs, from an extent tree (ext4) or the

@@ -159,7 +159,12 @@ export class Ext4Reader implements FsReader {
     if (source.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) throw corrupt(`image of ${source.size} bytes is too small for an ext2/3/4 superblock`);
     const sbBytes = source.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE);
     const sb = Superblock.decode(sbBytes);
-    if (sb.s_magic !== EXT4_MAGIC) throw new KilnError('not-ext4', `no ext2/3/4 superblock (magic 0x${sb.s_magic.toString(16)} at byte 1080)`, 'is it another filesystem, or a partitioned disk (IMAGE:N)?');
+    if (sb.s_magic !== EXT4_MAGIC)
+      throw new KilnError(
+        'not-ext4',
+        `no ext2/3/4 superblock (magic 0x${sb.s_magic.toString(16)} at byte 1080)`,
+        'is it another filesystem, or a partitioned disk (IMAGE:N)?',
+      );
     this.sb = sb;
     this.verify = options.verify === true;
     this.compat = sb.s_feature_compat;
@@ -168,37 +173,50 @@ export class Ext4Reader implements FsReader {
     if (sb.s_log_block_size > 6) throw corrupt(`block size 2^${10 + sb.s_log_block_size} is out of range`);
     this.blockSize = 1024 << sb.s_log_block_size;
     if (this.incompat & (INCOMPAT.COMPRESSION | INCOMPAT.JOURNAL_DEV)) {
-      throw new KilnError('ext4-unsupported', `this ext filesystem uses features kiln cannot read (incompat 0x${this.incompat.toString(16)})`, 'compressed filesystems and external journal devices are not supported');
+      throw new KilnError(
+        'ext4-unsupported',
+        `this ext filesystem uses features kiln cannot read (incompat 0x${this.incompat.toString(16)})`,
+        'compressed filesystems and external journal devices are not supported',
+      );
     }
     const unknown = this.incompat & ~READABLE_INCOMPAT;
     if (unknown !== 0) {
-      throw new KilnError('ext4-unsupported', `this ext filesystem has incompatible features kiln does not know (incompat bits 0x${(unknown >>> 0).toString(16)})`, 'a newer tool may read it; if the image is damaged, e2fsck -fn tells more');
+      throw new KilnError(
+        'ext4-unsupported',
+        `this ext filesystem has incompatible features kiln does not know (incompat bits 0x${(unknown >>> 0).toString(16)})`,
+        'a newer tool may read it; if the image is damaged, e2fsck -fn tells more',
+      );
     }
     // bigalloc allocates in clusters, but extents, block maps and inode tables still count
     // blocks: reading needs only the cluster geometry to be consistent.
     const bigalloc = (this.roCompat & RO_COMPAT.BIGALLOC) !== 0;
     const clusterLog = bigalloc ? sb.s_log_cluster_size - sb.s_log_block_size : 0;
-    if (clusterLog < 0 || clusterLog > 16) throw corrupt(`superblock: cluster size 2^${10 + sb.s_log_cluster_size} with 2^${10 + sb.s_log_block_size}-byte blocks`);
+    if (clusterLog < 0 || clusterLog > 16)
+      throw corrupt(`superblock: cluster size 2^${10 + sb.s_log_cluster_size} with 2^${10 + sb.s_log_block_size}-byte blocks`);
     this.inodeSize = sb.s_rev_level === 0 ? GOOD_OLD_INODE_SIZE : sb.s_inode_size;
     if (this.inodeSize < GOOD_OLD_INODE_SIZE || this.inodeSize > this.blockSize || (this.inodeSize & (this.inodeSize - 1)) !== 0) {
       throw corrupt(`inode size ${this.inodeSize} is invalid`);
     }
     this.descSize = this.incompat & INCOMPAT.BIT64 ? sb.s_desc_size : 32;
-    if (this.descSize < 32 || this.descSize > 1024 || (this.descSize & (this.descSize - 1)) !== 0) throw corrupt(`group descriptor size ${this.descSize} is invalid`);
+    if (this.descSize < 32 || this.descSize > 1024 || (this.descSize & (this.descSize - 1)) !== 0)
+      throw corrupt(`group descriptor size ${this.descSize} is invalid`);
     // The bounds libext2fs's ext2fs_open checks: every later index is derived from these.
     const bitsPerBlock = this.blockSize * 8;
     const clustersPerGroup = bigalloc ? sb.s_clusters_per_group : sb.s_blocks_per_group;
     if (clustersPerGroup === 0 || clustersPerGroup > bitsPerBlock || sb.s_blocks_per_group !== clustersPerGroup * 2 ** clusterLog) {
       throw corrupt(`superblock: ${sb.s_blocks_per_group} blocks per group (${clustersPerGroup} clusters; 1 to ${bitsPerBlock} fit a bitmap)`);
     }
-    if (sb.s_inodes_per_group === 0 || sb.s_inodes_per_group > bitsPerBlock) throw corrupt(`superblock: ${sb.s_inodes_per_group} inodes per group (1 to ${bitsPerBlock} fit an inode bitmap)`);
+    if (sb.s_inodes_per_group === 0 || sb.s_inodes_per_group > bitsPerBlock)
+      throw corrupt(`superblock: ${sb.s_inodes_per_group} inodes per group (1 to ${bitsPerBlock} fit an inode bitmap)`);
     this.blocks = blocksCount(sb);
     if (sb.s_first_data_block >= this.blocks || sb.s_first_data_block > 1) {
       throw corrupt(`superblock: first data block ${sb.s_first_data_block} in a filesystem of ${this.blocks} blocks (it is 0, or 1 with 1 KiB blocks)`);
     }
     this.groupCount = Math.ceil((this.blocks - sb.s_first_data_block) / sb.s_blocks_per_group);
     if (sb.s_inodes_count === 0 || sb.s_inodes_count > this.groupCount * sb.s_inodes_per_group) {
-      throw corrupt(`superblock: ${sb.s_inodes_count} inodes, but ${this.groupCount} groups of ${sb.s_inodes_per_group} hold ${this.groupCount * sb.s_inodes_per_group}`);
+      throw corrupt(
+        `superblock: ${sb.s_inodes_count} inodes, but ${this.groupCount} groups of ${sb.s_inodes_per_group} hold ${this.groupCount * sb.s_inodes_per_group}`,
+      );
     }
     // The descriptor table must fit in the image before it is read (one descriptor per group).
     if (this.groupCount * this.descSize > source.size) {
@@ -349,7 +367,11 @@ export class Ext4Reader implements FsReader {
     const where = `directory inode ${dir.ino}`;
     if (dir.flags & INODE_FLAG.ENCRYPT) {
       // Without the key its names are ciphertext: listing them as names would be wrong.
-      throw new KilnError('ext4-encrypted', `${where} is encrypted (fscrypt); its names cannot be read without the key`, 'list an unencrypted directory, or read the filesystem where the key is loaded');
+      throw new KilnError(
+        'ext4-encrypted',
+        `${where} is encrypted (fscrypt); its names cannot be read without the key`,
+        'list an unencrypted directory, or read the filesystem where the key is loaded',
+      );
     }
     if (dir.flags & INODE_FLAG.INLINE_DATA) {
       const data = this.inlineData(dir);
@@ -447,7 +469,9 @@ export class Ext4Reader implements FsReader {
   private eaInodeValue(owner: Ext4Inode, name: string, valueIno: number): Uint8Array {
     const v = this.inode(valueIno);
     if (v.type !== 'file' || v.size > XATTR_VALUE_MAX) {
-      throw corrupt(`inode ${owner.ino}: xattr ${name} has its value in inode ${valueIno}, a ${v.size}-byte ${v.type} (a value is a file of at most ${XATTR_VALUE_MAX} bytes)`);
+      throw corrupt(
+        `inode ${owner.ino}: xattr ${name} has its value in inode ${valueIno}, a ${v.size}-byte ${v.type} (a value is a file of at most ${XATTR_VALUE_MAX} bytes)`,
+      );
     }
     return this.readAll(v);
   }
@@ -473,10 +497,17 @@ export class Ext4Reader implements FsReader {
         const group = i * perBlock + j;
         const base = j * this.descSize;
         // 32-byte descriptors: decode through a zero-padded copy of the full-size table.
-        const desc = this.descSize >= GroupDescriptor.size ? block.subarray(base, base + this.descSize) : padded(block.subarray(base, base + this.descSize), GroupDescriptor.size);
+        const desc =
+          this.descSize >= GroupDescriptor.size
+            ? block.subarray(base, base + this.descSize)
+            : padded(block.subarray(base, base + this.descSize), GroupDescriptor.size);
         this.groups.push(decodeGroupDescriptor(desc, 0, this.descSize));
         if (this.verify && this.csum) {
-          this.check(`group descriptor ${group}`, GroupDescriptor.get(desc, 'bg_checksum') as number, groupDescriptorChecksum(this.seed, group, block, base, this.descSize));
+          this.check(
+            `group descriptor ${group}`,
+            GroupDescriptor.get(desc, 'bg_checksum') as number,
+            groupDescriptorChecksum(this.seed, group, block, base, this.descSize),
+          );
         }
       }
     }
@@ -525,7 +556,11 @@ export class Ext4Reader implements FsReader {
     const block = this.readBlock(phys);
     if (this.verify && this.csum && hasDirBlockTail(block)) {
       const at = block.length - DIRENT_TAIL_SIZE;
-      this.check(`directory block ${lb} (block ${phys}) of inode ${dir.ino}`, DirentTail.get(block, 'det_checksum', at) as number, dirBlockChecksum(this.inodeSeedOf(dir), block));
+      this.check(
+        `directory block ${lb} (block ${phys}) of inode ${dir.ino}`,
+        DirentTail.get(block, 'det_checksum', at) as number,
+        dirBlockChecksum(this.inodeSeedOf(dir), block),
+      );
     }
     return block;
   }
@@ -586,7 +621,11 @@ export class Ext4Reader implements FsReader {
       const limit = block[entriesOffset]! | (block[entriesOffset + 1]! << 8);
       const tail = entriesOffset + limit * 8;
       if (tail + DxTail.size <= block.length) {
-        this.check(`htree block ${lb} (block ${phys}) of inode ${dir.ino}`, DxTail.get(block, 'dt_checksum', tail) as number, dxChecksum(this.inodeSeedOf(dir), block, entriesOffset));
+        this.check(
+          `htree block ${lb} (block ${phys}) of inode ${dir.ino}`,
+          DxTail.get(block, 'dt_checksum', tail) as number,
+          dxChecksum(this.inodeSeedOf(dir), block, entriesOffset),
+        );
       }
     }
     return block;

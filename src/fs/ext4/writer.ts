@@ -169,7 +169,6 @@ interface Io {
 const READ_CHUNK = 1 << 20;
 const STAGE_BYTES = 2 << 20;
 
-
 const TYPE_BITS: Record<Inode['type'], number> = {
   file: S_IFREG,
   dir: S_IFDIR,
@@ -181,7 +180,13 @@ const TYPE_BITS: Record<Inode['type'], number> = {
 };
 
 /** Allocates `count` blocks as runs, adding them to `extents` from logical block `logical`. */
-function allocateRuns(alloc: BlockAllocator, extents: Extent[], logical: number, count: number, onRun?: (start: number, len: number, offset: number) => void): void {
+function allocateRuns(
+  alloc: BlockAllocator,
+  extents: Extent[],
+  logical: number,
+  count: number,
+  onRun?: (start: number, len: number, offset: number) => void,
+): void {
   let done = 0;
   while (done < count) {
     const run = alloc.run(count - done);
@@ -212,7 +217,12 @@ function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
     for (let off = 0; off < size; off += buf.length) {
       const want = Math.min(buf.length, size - off);
       const got = reader.read(off, buf.subarray(0, want));
-      if (got !== want) throw new KilnError('short-read', `'${printableName(rec.path) || '/'}': expected ${size} bytes, the content ended at ${off + got}`, 'the file changed while the image was written; try again');
+      if (got !== want)
+        throw new KilnError(
+          'short-read',
+          `'${printableName(rec.path) || '/'}': expected ${size} bytes, the content ended at ${off + got}`,
+          'the file changed while the image was written; try again',
+        );
       io.meter.bytes(want);
       const blocks = Math.ceil(want / bs);
       buf.fill(0, want, blocks * bs);
@@ -401,7 +411,19 @@ function pass(model: Ext4Model, layout: Layout, opts: ResolvedOptions, io: Io | 
       io.stager.put(first, jsb);
       for (const t of tree.blocks) io.stager.put(t.block, t.data);
       const journalNode: Inode = { type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: { sec: model.fsTime, nsec: 0 } };
-      encodeInode(io, JOURNAL_INO, journalNode, 1, layout.journalBlocks * bs, layout.journalBlocks + tree.blocks.length, INODE_FLAG.EXTENTS, tree.iBlock, 0, opts, bs);
+      encodeInode(
+        io,
+        JOURNAL_INO,
+        journalNode,
+        1,
+        layout.journalBlocks * bs,
+        layout.journalBlocks + tree.blocks.length,
+        INODE_FLAG.EXTENTS,
+        tree.iBlock,
+        0,
+        opts,
+        bs,
+      );
       result.journalIBlock = tree.iBlock;
     }
   }
@@ -476,7 +498,19 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
   if (rec.xattrs) encodeIbodyXattrs(rec.xattrs.inInode, io.itable!.bytes, io.itable!.offsetOf(rec.ino));
 }
 
-function encodeInode(io: Io, ino: number, node: Inode, links: number, size: number, blocks: number, flags: number, iBlock: Uint8Array, xattrBlock: number, opts: ResolvedOptions, bs: number): void {
+function encodeInode(
+  io: Io,
+  ino: number,
+  node: Inode,
+  links: number,
+  size: number,
+  blocks: number,
+  flags: number,
+  iBlock: Uint8Array,
+  xattrBlock: number,
+  opts: ResolvedOptions,
+  bs: number,
+): void {
   const epoch = opts.sourceDateEpoch;
   const mtime = encodeTime(clampTime(node.mtime, epoch));
   const atime = encodeTime(clampTime(node.atime ?? node.mtime, epoch));

@@ -17,7 +17,6 @@ export interface XattrPlacement {
   inBlock: XattrItem[];
 }
 
-
 /** POSIX ACLs arrive in the xattr format (version 2); ext4 stores its own compact version 1. */
 function aclToDisk(value: Uint8Array, where: string): Uint8Array {
   const v = new DataView(value.buffer, value.byteOffset, value.byteLength);
@@ -39,7 +38,12 @@ export function prepareXattrs(xattrs: Map<string, Uint8Array>, where: string): X
   const items: XattrItem[] = [];
   for (const [full, raw] of xattrs) {
     const split = splitXattrName(full);
-    if (!split) throw new KilnError('bad-xattr', `${where}: extended attribute '${printableName(full)}' has no namespace ext4 stores`, "use a 'user.', 'trusted.', 'security.' or 'system.' name");
+    if (!split)
+      throw new KilnError(
+        'bad-xattr',
+        `${where}: extended attribute '${printableName(full)}' has no namespace ext4 stores`,
+        "use a 'user.', 'trusted.', 'security.' or 'system.' name",
+      );
     const name = nameToBytes(split.suffix);
     if (name.length > 255) throw new KilnError('bad-xattr', `${where}: extended attribute name '${printableName(full)}' is longer than 255 bytes`);
     const value = split.index === 2 || split.index === 3 ? aclToDisk(raw, where) : raw;
@@ -76,7 +80,11 @@ export function placeXattrs(items: XattrItem[], blockSize: number, where: string
     inBlock.push(it);
   }
   if (inBlock.length > 0 && blockUsed > blockSize) {
-    throw new KilnError('bad-xattr', `${where}: extended attributes need ${blockUsed} bytes, more than one ${blockSize}-byte xattr block`, 'drop or shorten attributes');
+    throw new KilnError(
+      'bad-xattr',
+      `${where}: extended attributes need ${blockUsed} bytes, more than one ${blockSize}-byte xattr block`,
+      'drop or shorten attributes',
+    );
   }
   return { inInode, inBlock };
 }
@@ -92,7 +100,11 @@ function encodeEntries(items: XattrItem[], buf: Uint8Array, entriesAt: number, e
       buf.set(it.value, valueEnd);
       offs = valueEnd - offsBase;
     }
-    XattrEntry.encode({ e_name_len: it.name.length, e_name_index: it.index, e_value_offs: offs, e_value_inum: 0, e_value_size: it.value.length, e_hash: it.hash }, buf, at);
+    XattrEntry.encode(
+      { e_name_len: it.name.length, e_name_index: it.index, e_value_offs: offs, e_value_inum: 0, e_value_size: it.value.length, e_hash: it.hash },
+      buf,
+      at,
+    );
     buf.set(it.name, at + 16);
     at += xattrEntrySize(it.name.length);
   }

@@ -35,7 +35,8 @@ export class FatEditor {
     let hint = 1;
     if (v.fatType === 32) {
       const info = FsInfo.decode(target.read(v.fsInfoSector * SECTOR, SECTOR));
-      if (info.leadSignature === FSINFO_LEAD && info.structSignature === FSINFO_STRUCT && info.nextFree >= 2 && info.nextFree < v.clusterCount + 2) hint = info.nextFree;
+      if (info.leadSignature === FSINFO_LEAD && info.structSignature === FSINFO_STRUCT && info.nextFree >= 2 && info.nextFree < v.clusterCount + 2)
+        hint = info.nextFree;
     }
     this.lastAllocated = hint;
   }
@@ -66,7 +67,11 @@ export class FatEditor {
       if (this.fat[c] === 0) out.push(c);
     }
     if (out.length < count) {
-      throw new KilnError('fat-no-space', `${what} needs ${count} clusters of ${this.clusterBytes} bytes but the volume has ${out.length} free`, 'make the FAT volume larger');
+      throw new KilnError(
+        'fat-no-space',
+        `${what} needs ${count} clusters of ${this.clusterBytes} bytes but the volume has ${out.length} free`,
+        'make the FAT volume larger',
+      );
     }
     const eoc = endOfChain(this.vol.fatType);
     out.forEach((x, i) => (this.fat[x] = i + 1 < out.length ? out[i + 1]! : eoc));
@@ -174,7 +179,8 @@ export class FatEditor {
     let cur = 0;
     for (const part of path.split('/').filter((p) => p !== '')) {
       const short = toShort83(part);
-      if (!short) throw new KilnError('fat-bad-name', `directory name '${part}' in '${path}' is not an 8.3 name`, 'use a short directory name such as syslinux or boot');
+      if (!short)
+        throw new KilnError('fat-bad-name', `directory name '${part}' in '${path}' is not an 8.3 name`, 'use a short directory name such as syslinux or boot');
       const found = this.find(cur, short.packed);
       if (found) {
         if (!(found.attributes & ATTR_DIRECTORY)) throw new KilnError('fat-not-dir', `'${part}' in '${path}' exists and is not a directory`);
@@ -187,7 +193,20 @@ export class FatEditor {
       const dot = (name: string, cluster: number, at: number): void => {
         const t = encodeFatTime(time);
         DirEntry.encode(
-          { name: Uint8Array.from(name.padEnd(11, ' '), (ch) => ch.charCodeAt(0)), attributes: ATTR_DIRECTORY, ntCase: 0, createTimeFine: t.fine, createTime: t.time, createDate: t.date, accessDate: t.date, clusterHigh: cluster >>> 16, writeTime: t.time, writeDate: t.date, clusterLow: cluster & 0xffff, size: 0 },
+          {
+            name: Uint8Array.from(name.padEnd(11, ' '), (ch) => ch.charCodeAt(0)),
+            attributes: ATTR_DIRECTORY,
+            ntCase: 0,
+            createTimeFine: t.fine,
+            createTime: t.time,
+            createDate: t.date,
+            accessDate: t.date,
+            clusterHigh: cluster >>> 16,
+            writeTime: t.time,
+            writeDate: t.date,
+            clusterLow: cluster & 0xffff,
+            size: 0,
+          },
           body,
           at,
         );
@@ -211,7 +230,11 @@ export class FatEditor {
     for (let s = 0; s < v.fatSectors; s++) {
       const a = s * SECTOR;
       let same = true;
-      for (let i = a; i < a + SECTOR; i++) if (bytes[i] !== this.original[i]) { same = false; break; }
+      for (let i = a; i < a + SECTOR; i++)
+        if (bytes[i] !== this.original[i]) {
+          same = false;
+          break;
+        }
       if (same) continue;
       for (let f = 0; f < v.numFats; f++) this.target.write((v.reservedSectors + f * v.fatSectors) * SECTOR + a, bytes.subarray(a, a + SECTOR));
     }

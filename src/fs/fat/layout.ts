@@ -67,7 +67,11 @@ export function layoutTree(tree: FileTree, options: { hasLabel: boolean; special
     const name = path.slice(slash + 1);
     checkLongName(name, path);
     if (inode.type === 'file' && (inode.content?.size ?? 0) > MAX_FAT_FILE) {
-      throw new KilnError('fat-file-too-large', `'${printableName(path)}' is ${inode.content!.size} bytes; FAT files must be smaller than 4 GiB`, 'split the file or use ext4');
+      throw new KilnError(
+        'fat-file-too-large',
+        `'${printableName(path)}' is ${inode.content!.size} bytes; FAT files must be smaller than 4 GiB`,
+        'split the file or use ext4',
+      );
     }
     const entry: FatEntry = { name, path, inode, short: new Uint8Array(11), ntCase: 0, lfn: false, slots: 1 };
     if (inode.type === 'file') files.push(entry);
@@ -114,7 +118,11 @@ function assignShortNames(dir: FatDir): void {
   }
   for (const e of dir.entries) dir.slots += e.slots;
   if (dir.slots > MAX_DIR_SLOTS) {
-    throw new KilnError('fat-dir-too-large', `directory '${printableName(dir.path || '/')}' needs ${dir.slots} entries; FAT directories hold at most ${MAX_DIR_SLOTS}`, 'spread its files over subdirectories or use shorter names');
+    throw new KilnError(
+      'fat-dir-too-large',
+      `directory '${printableName(dir.path || '/')}' needs ${dir.slots} entries; FAT directories hold at most ${MAX_DIR_SLOTS}`,
+      'spread its files over subdirectories or use shorter names',
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export function checkLongName(name: string, where: string): void {
   };
   if (name === '.' || name === '..') bad('the names . and .. are reserved', 'rename the file');
   if (hasRawBytes(name)) {
-    bad(`the name holds bytes that are not UTF-8 text (${printableName(name)}); FAT stores names as Unicode and cannot keep them`, 'rename the file to UTF-8, or use ext4 or tar, which keep names as bytes');
+    bad(
+      `the name holds bytes that are not UTF-8 text (${printableName(name)}); FAT stores names as Unicode and cannot keep them`,
+      'rename the file to UTF-8, or use ext4 or tar, which keep names as bytes',
+    );
   }
   let units = 0;
   for (let i = 0; i < name.length; i++) {

@@ -22,7 +22,11 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
   source = checkedSource(source, 'fat-corrupt', 'FAT image');
   if (source.size < SECTOR) throw new KilnError('not-fat', `not a FAT filesystem: the image is ${source.size} bytes, less than a boot sector`);
   const vol = parseFatBootSector(source.read(0, SECTOR));
-  const fat = decodeFat(vol.fatType, source.read(vol.reservedSectors * SECTOR, vol.fatSectors * SECTOR), Math.min(vol.clusterCount + 2, Math.floor((vol.fatSectors * SECTOR * 8) / vol.fatType)));
+  const fat = decodeFat(
+    vol.fatType,
+    source.read(vol.reservedSectors * SECTOR, vol.fatSectors * SECTOR),
+    Math.min(vol.clusterCount + 2, Math.floor((vol.fatSectors * SECTOR * 8) / vol.fatType)),
+  );
   const clusterBytes = vol.sectorsPerCluster * SECTOR;
   const clusterOffset = (c: number): number => (vol.firstDataSector + (c - 2) * vol.sectorsPerCluster) * SECTOR;
 
@@ -35,7 +39,8 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
     let c = first;
     walk++;
     while (c >= 2 && !isEndOfChain(vol.fatType, c)) {
-      if (c >= vol.clusterCount + 2 || isBadCluster(vol.fatType, c)) throw fatCorrupt(`'${what}': cluster chain points to cluster ${c}, outside the volume's ${vol.clusterCount} clusters`);
+      if (c >= vol.clusterCount + 2 || isBadCluster(vol.fatType, c))
+        throw fatCorrupt(`'${what}': cluster chain points to cluster ${c}, outside the volume's ${vol.clusterCount} clusters`);
       if (c >= fat.length) throw fatCorrupt(`'${what}': cluster ${c} has no entry in the ${vol.fatSectors}-sector FAT`);
       if (visited[c] === walk) throw fatCorrupt(`'${what}': cluster chain loops back to cluster ${c} after ${out.length} clusters`);
       visited[c] = walk;
@@ -121,11 +126,23 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
   };
 
   const rootBytes = (): Uint8Array =>
-    vol.fatType === 32 ? readChain(vol.rootCluster, '/') : source.read((vol.reservedSectors + vol.numFats * vol.fatSectors) * SECTOR, vol.rootEntries * DIRENT_SIZE);
+    vol.fatType === 32
+      ? readChain(vol.rootCluster, '/')
+      : source.read((vol.reservedSectors + vol.numFats * vol.fatSectors) * SECTOR, vol.rootEntries * DIRENT_SIZE);
   const root = parseDir(rootBytes(), '');
   // The root's identity is its first cluster on FAT32 (1 where it has none), so a subdirectory
   // pointing back at the root is seen as the same directory by walkers that track identities.
-  const rootStat: FsStat = { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: { sec: 315532800, nsec: 0 }, ino: vol.rootCluster >= 2 ? vol.rootCluster : 1, nlink: 2, attributes: ATTR_DIRECTORY };
+  const rootStat: FsStat = {
+    type: 'dir',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: { sec: 315532800, nsec: 0 },
+    ino: vol.rootCluster >= 2 ? vol.rootCluster : 1,
+    nlink: 2,
+    attributes: ATTR_DIRECTORY,
+  };
 
   const dirCache = new Map<string, RawEntry[]>([['', root]]);
   const split = (path: string): string[] => path.split('/').filter((p) => p !== '' && p !== '.');
@@ -151,8 +168,10 @@ export function readFat(source: BlockSource): FsReader & { volume: FatVolume; la
     if (!list) {
       // Only '..' may name the root as cluster 0; a subdirectory there would be the root again
       // (a loop), and clusters 1 and past the volume hold no directory.
-      if (e.cluster < 2 || e.cluster >= vol.clusterCount + 2) throw fatCorrupt(`'${path}': directory entry points at cluster ${e.cluster}, where no directory can start (clusters 2–${vol.clusterCount + 1})`);
-      if (vol.fatType === 32 && e.cluster === vol.rootCluster) throw fatCorrupt(`'${path}': directory entry points at the root directory's cluster ${e.cluster} (a loop)`);
+      if (e.cluster < 2 || e.cluster >= vol.clusterCount + 2)
+        throw fatCorrupt(`'${path}': directory entry points at cluster ${e.cluster}, where no directory can start (clusters 2–${vol.clusterCount + 1})`);
+      if (vol.fatType === 32 && e.cluster === vol.rootCluster)
+        throw fatCorrupt(`'${path}': directory entry points at the root directory's cluster ${e.cluster} (a loop)`);
       list = parseDir(readChain(e.cluster, path), path);
       dirCache.set(path, list);
     }

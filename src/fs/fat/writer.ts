@@ -63,17 +63,20 @@ function checkOptions(options: FatOptions): void {
   const bad = (what: string, hint: string): never => {
     throw new KilnError('fat-option', what, hint);
   };
-  if (options.fatType !== undefined && ![12, 16, 32].includes(options.fatType)) bad(`FAT type ${String(options.fatType)} is not 12, 16 or 32`, 'use 12, 16 or 32');
+  if (options.fatType !== undefined && ![12, 16, 32].includes(options.fatType))
+    bad(`FAT type ${String(options.fatType)} is not 12, 16 or 32`, 'use 12, 16 or 32');
   const cs = options.clusterSize;
   if (cs !== undefined && (!Number.isInteger(cs) || cs < SECTOR || cs > 65536 || (cs & (cs - 1)) !== 0)) {
     bad(`cluster size ${cs} is not a power of two between 512 and 65536 bytes`, 'give the cluster size in bytes, e.g. 4096');
   }
   const u32 = (v: number | undefined, what: string): void => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) bad(`${what} ${v} is not a 32-bit unsigned number`, `give ${what} between 0 and 4294967295`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff))
+      bad(`${what} ${v} is not a 32-bit unsigned number`, `give ${what} between 0 and 4294967295`);
   };
   u32(options.volumeId, 'volume id');
   u32(options.hiddenSectors, 'hidden sectors');
-  if (options.sourceDateEpoch !== undefined && !Number.isInteger(options.sourceDateEpoch)) bad(`SOURCE_DATE_EPOCH ${options.sourceDateEpoch} is not an integer`, 'give seconds since 1970');
+  if (options.sourceDateEpoch !== undefined && !Number.isInteger(options.sourceDateEpoch))
+    bad(`SOURCE_DATE_EPOCH ${options.sourceDateEpoch} is not an integer`, 'give seconds since 1970');
   if (options.label !== undefined) normalizeLabel(options.label);
 }
 
@@ -81,7 +84,7 @@ function checkOptions(options: FatOptions): void {
 export function normalizeLabel(label: string): string | undefined {
   if (label === '') return undefined;
   const bad = (why: string): never => {
-    throw new KilnError('fat-bad-label', `volume label '${label}' ${why}`, 'use up to 11 ASCII letters, digits, spaces and - _ ! # $ % & \' ( ) @ ^ ` { } ~');
+    throw new KilnError('fat-bad-label', `volume label '${label}' ${why}`, "use up to 11 ASCII letters, digits, spaces and - _ ! # $ % & ' ( ) @ ^ ` { } ~");
   };
   if (label.length > 11) bad('is longer than 11 characters');
   if (!/^[\x20-\x7e]*$/.test(label)) bad('holds non-ASCII or control characters');
@@ -111,7 +114,8 @@ export function planFat(tree: FileTree, options: FatOptions = {}): { minimumSize
   const layout = layoutTree(tree, { hasLabel: normalizeLabel(options.label ?? '') !== undefined, specialFiles: options.specialFiles ?? 'error' });
   const req = geometryRequest(options, layout);
   const size = smallestSize(req, (g) => fits(layout, g));
-  if (size === undefined) throw new KilnError('fat-too-large', 'the tree does not fit in any FAT volume kiln can make with these options', 'use ext4, or a larger cluster size');
+  if (size === undefined)
+    throw new KilnError('fat-too-large', 'the tree does not fit in any FAT volume kiln can make with these options', 'use ext4, or a larger cluster size');
   const g = computeGeometry(size / SECTOR, req) as FatGeometry;
   return { minimumSize: size, fatType: g.fatType };
 }
@@ -125,7 +129,9 @@ function deriveVolumeId(layout: FatLayout, options: FatOptions, size: number): n
       h = Math.imul(h, 0x01000193) >>> 0;
     }
   };
-  add(`fat:${size}:${options.fatType ?? ''}:${options.label ?? ''}:${options.clusterSize ?? ''}:${options.hiddenSectors ?? 0}:${options.sourceDateEpoch ?? ''}`);
+  add(
+    `fat:${size}:${options.fatType ?? ''}:${options.label ?? ''}:${options.clusterSize ?? ''}:${options.hiddenSectors ?? 0}:${options.sourceDateEpoch ?? ''}`,
+  );
   for (const d of layout.dirs) {
     add(`\0${d.path}\0${d.inode.mtime.sec}`);
     for (const e of d.entries) if (!e.dir) add(`\0${e.name}\0${e.inode.content?.size ?? 0}\0${e.inode.mtime.sec}\0${e.inode.mode}`);
@@ -215,7 +221,8 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
 
   // Both FATs.
   const fatImage = encodeFat(g.fatType, fat, g.fatSectors * SECTOR);
-  for (let i = 0; i < g.numFats; i++) writeSkippingZeros(target, (g.reservedSectors + i * g.fatSectors) * SECTOR, fatImage.subarray(0, fatBytes(g.fatType, fat.length)));
+  for (let i = 0; i < g.numFats; i++)
+    writeSkippingZeros(target, (g.reservedSectors + i * g.fatSectors) * SECTOR, fatImage.subarray(0, fatBytes(g.fatType, fat.length)));
 
   // Directories.
   // Many entries share a timestamp: encode each distinct second once.
@@ -324,7 +331,16 @@ interface DirContext {
   times(inode: Inode): { date: number; time: number; fine: number };
 }
 
-function shortEntry(out: Uint8Array, at: number, name: Uint8Array, attributes: number, ntCase: number, cluster: number, size: number, t: { date: number; time: number; fine: number }): void {
+function shortEntry(
+  out: Uint8Array,
+  at: number,
+  name: Uint8Array,
+  attributes: number,
+  ntCase: number,
+  cluster: number,
+  size: number,
+  t: { date: number; time: number; fine: number },
+): void {
   DirEntry.encode(
     {
       name,
@@ -407,7 +423,12 @@ class DataStream {
       if (this.len === this.buf.length) this.flush();
       const want = Math.min(this.buf.length - this.len, size - done);
       const n = reader.read(done, this.buf.subarray(this.len, this.len + want));
-      if (n <= 0) throw new KilnError('fat-short-read', `'${path}' ended after ${done} of ${size} bytes while being written`, 'do not change the source while kiln reads it');
+      if (n <= 0)
+        throw new KilnError(
+          'fat-short-read',
+          `'${path}' ended after ${done} of ${size} bytes while being written`,
+          'do not change the source while kiln reads it',
+        );
       this.len += n;
       done += n;
       this.meter.bytes(n);
@@ -422,8 +443,17 @@ class DataStream {
       const end = Math.min(pos + BLOCK, this.len);
       let zero = true;
       if (end - pos === BLOCK) {
-        for (let w = pos >> 2, last = (pos + BLOCK) >> 2; w < last; w++) if (this.words[w] !== 0) { zero = false; break; }
-      } else for (let i = pos; i < end; i++) if (this.buf[i] !== 0) { zero = false; break; }
+        for (let w = pos >> 2, last = (pos + BLOCK) >> 2; w < last; w++)
+          if (this.words[w] !== 0) {
+            zero = false;
+            break;
+          }
+      } else
+        for (let i = pos; i < end; i++)
+          if (this.buf[i] !== 0) {
+            zero = false;
+            break;
+          }
       if (zero) {
         if (run >= 0) this.target.write(this.start + run, this.buf.subarray(run, pos));
         run = -1;

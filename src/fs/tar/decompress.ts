@@ -45,7 +45,9 @@ export async function openDecompressed(path: string, compression?: Compression):
   input.pipe(child.stdin);
   child.stdin.on('error', () => {});
   child.on('error', (e) => {
-    child.stdout.destroy(new KilnError('no-decompressor', `cannot run '${tool.cmd}' to read ${path}: ${e.message}`, `install the Debian package '${tool.pkg}'`));
+    child.stdout.destroy(
+      new KilnError('no-decompressor', `cannot run '${tool.cmd}' to read ${path}: ${e.message}`, `install the Debian package '${tool.pkg}'`),
+    );
   });
   child.on('close', (code) => {
     if (code !== 0) child.stdout.destroy(new KilnError('bad-archive', `${tool.cmd} failed on ${path}: ${stderr.trim() || `exit ${code}`}`));

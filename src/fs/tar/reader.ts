@@ -160,7 +160,11 @@ export async function parseTar(
     const h = TAR_HEADER.decode(block);
     const sum = parseNumeric(h.chksum);
     if (sum !== headerChecksum(block)) {
-      throw new KilnError('tar-corrupt', `${what}: bad header checksum at byte ${headerAt}`, 'is this a tar archive, and is it compressed with a format kiln knows (gzip, bzip2, xz)?');
+      throw new KilnError(
+        'tar-corrupt',
+        `${what}: bad header checksum at byte ${headerAt}`,
+        'is this a tar archive, and is it compressed with a format kiln knows (gzip, bzip2, xz)?',
+      );
     }
     const flag = h.typeflag;
     let size = parseNumeric(h.size);
@@ -194,7 +198,11 @@ export async function parseTar(
     const xattrs = new Map<string, Uint8Array>();
     for (const [k, v] of pax) {
       // GNU tar escapes '=' and '%' in xattr names as %3D and %25
-      if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length).replace(/%(3D|25)/gi, (m) => (m.toUpperCase() === '%3D' ? '=' : '%')), v);
+      if (k.startsWith('SCHILY.xattr.'))
+        xattrs.set(
+          k.slice('SCHILY.xattr.'.length).replace(/%(3D|25)/gi, (m) => (m.toUpperCase() === '%3D' ? '=' : '%')),
+          v,
+        );
       else if (k.startsWith('LIBARCHIVE.xattr.')) {
         xattrs.set(percentDecodeName(k.slice('LIBARCHIVE.xattr.'.length)), Uint8Array.from(Buffer.from(dec.decode(v), 'base64')));
       }

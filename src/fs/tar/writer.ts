@@ -144,7 +144,13 @@ export function memberHeader(m: TarMember): Uint8Array {
     body.set(r, at);
     at += r.length;
   }
-  const paxHeader = headerBlock({ path: 'PaxHeader', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 } }, TarType.paxLocal, enc.encode('PaxHeader'), new Uint8Array(0), body.length);
+  const paxHeader = headerBlock(
+    { path: 'PaxHeader', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 } },
+    TarType.paxLocal,
+    enc.encode('PaxHeader'),
+    new Uint8Array(0),
+    body.length,
+  );
   const out = new Uint8Array(TAR_BLOCK + padded(body).length + TAR_BLOCK);
   out.set(paxHeader, 0);
   out.set(padded(body), TAR_BLOCK);

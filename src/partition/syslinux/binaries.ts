@@ -9,7 +9,11 @@ export function loadSyslinuxBinaries(dir: string): SyslinuxBinaries {
     try {
       return new Uint8Array(readFileSync(join(dir, name)));
     } catch (e) {
-      throw new KilnError('syslinux-missing', `cannot read ${name} in '${dir}': ${(e as Error).message}`, 'point to a directory holding ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin from one SYSLINUX BIOS build');
+      throw new KilnError(
+        'syslinux-missing',
+        `cannot read ${name} in '${dir}': ${(e as Error).message}`,
+        'point to a directory holding ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin from one SYSLINUX BIOS build',
+      );
     }
   };
   const b = { bss: read('ldlinux.bss'), sys: read('ldlinux.sys'), c32: read('ldlinux.c32'), mbr: read('mbr.bin') };

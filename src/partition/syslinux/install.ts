@@ -62,7 +62,8 @@ function u32(buf: Uint8Array, at: number): number {
 
 function normalizeDirectory(directory: string): string[] {
   const parts = directory.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new KilnError('syslinux-bad-dir', `install directory '${directory}' contains '..'`, 'give an absolute path inside the FAT volume, e.g. /syslinux');
+  if (parts.includes('..'))
+    throw new KilnError('syslinux-bad-dir', `install directory '${directory}' contains '..'`, 'give an absolute path inside the FAT volume, e.g. /syslinux');
   return parts;
 }
 
@@ -94,26 +95,37 @@ export function generateExtents(sectors: number[]): { lba: number; length: numbe
 
 export function installSyslinux(fat: BlockTarget, options: SyslinuxInstallOptions): SyslinuxInstallResult {
   const { bss, sys, c32 } = options;
-  if (bss.length !== SECTOR || u32(bss, 0x1f8) !== LDLINUX_MAGIC || bss[0x1fe] !== 0x55 || bss[0x1ff] !== 0xaa) bad('ldlinux.bss is not a 512-byte SYSLINUX boot sector');
+  if (bss.length !== SECTOR || u32(bss, 0x1f8) !== LDLINUX_MAGIC || bss[0x1fe] !== 0x55 || bss[0x1ff] !== 0xaa)
+    bad('ldlinux.bss is not a 512-byte SYSLINUX boot sector');
   if (sys.length < 1024) bad(`ldlinux.sys is only ${sys.length} bytes`);
   if (c32.length < 4 || c32[0] !== 0x7f || c32[1] !== 0x45 || c32[2] !== 0x4c || c32[3] !== 0x46) bad('ldlinux.c32 is not an ELF object');
   const pa = findPatchArea(sys);
   const patch = PatchArea.decode(sys, pa);
   const epa = ExtPatchArea.decode(sys, patch.epaOffset);
-  for (const [name, at] of [['sect1Ptr0', epa.sect1Ptr0], ['sect1Ptr1', epa.sect1Ptr1]] as const) if (at + 4 > SECTOR) bad(`ldlinux.sys points ${name} outside the boot sector`);
+  for (const [name, at] of [
+    ['sect1Ptr0', epa.sect1Ptr0],
+    ['sect1Ptr1', epa.sect1Ptr1],
+  ] as const)
+    if (at + 4 > SECTOR) bad(`ldlinux.sys points ${name} outside the boot sector`);
   const dirParts = normalizeDirectory(options.directory);
   const dirString = `/${dirParts.join('/')}`;
   if (dirParts.length > 0 && dirString.length + 1 > epa.dirLength) {
-    throw new KilnError('syslinux-bad-dir', `install directory '${dirString}' is longer than the ${epa.dirLength - 1} bytes ldlinux.sys has room for`, 'use a shorter path');
+    throw new KilnError(
+      'syslinux-bad-dir',
+      `install directory '${dirString}' is longer than the ${epa.dirLength - 1} bytes ldlinux.sys has room for`,
+      'use a shorter path',
+    );
   }
   const time = options.mtime ?? FAT_MIN_SEC;
 
   const editor = new FatEditor(fat);
   const vol = editor.vol;
-  if (!(vol.media === 0xf0 || vol.media >= 0xf8)) throw new KilnError('syslinux-not-fat', `media byte 0x${vol.media.toString(16)} is not one SYSLINUX accepts`, 'write the volume with kiln or mkfs.fat');
+  if (!(vol.media === 0xf0 || vol.media >= 0xf8))
+    throw new KilnError('syslinux-not-fat', `media byte 0x${vol.media.toString(16)} is not one SYSLINUX accepts`, 'write the volume with kiln or mkfs.fat');
   if (vol.fatType === 32) {
     const ebpb = fat.read(0x52, 8);
-    if (String.fromCharCode(...ebpb) !== 'FAT32   ') throw new KilnError('syslinux-not-fat', 'the FAT32 boot sector does not say "FAT32"', 'write the volume with kiln or mkfs.fat');
+    if (String.fromCharCode(...ebpb) !== 'FAT32   ')
+      throw new KilnError('syslinux-not-fat', 'the FAT32 boot sector does not say "FAT32"', 'write the volume with kiln or mkfs.fat');
   }
 
   const padded = Math.ceil(sys.length / SECTOR) * SECTOR;
@@ -121,7 +133,11 @@ export function installSyslinux(fat: BlockTarget, options: SyslinuxInstallOption
   const cb = editor.clusterBytes;
   const need = Math.ceil(sysBytes / cb) + Math.ceil(c32.length / cb) + dirParts.length + 2;
   if (editor.freeClusters() < need) {
-    throw new KilnError('fat-no-space', `SYSLINUX needs about ${need * cb} bytes free on the FAT volume; it has ${editor.freeClusters() * cb}`, 'make the FAT volume larger');
+    throw new KilnError(
+      'fat-no-space',
+      `SYSLINUX needs about ${need * cb} bytes free on the FAT volume; it has ${editor.freeClusters() * cb}`,
+      'make the FAT volume larger',
+    );
   }
 
   const dirCluster = editor.mkdirs(dirParts.join('/'), time);
@@ -150,7 +166,11 @@ export function installSyslinux(fat: BlockTarget, options: SyslinuxInstallOption
   PatchArea.encode({ dataSectors: nsect - 2, advSectors: 2, dwords }, image, pa);
   const extents = generateExtents(sectors.slice(1, nsect - 2));
   if (extents.length > epa.extentCount) {
-    throw new KilnError('syslinux-fragmented', `LDLINUX.SYS would need ${extents.length} extents; ldlinux.sys has room for ${epa.extentCount}`, 'defragment the FAT volume or write it afresh');
+    throw new KilnError(
+      'syslinux-fragmented',
+      `LDLINUX.SYS would need ${extents.length} extents; ldlinux.sys has room for ${epa.extentCount}`,
+      'defragment the FAT volume or write it afresh',
+    );
   }
   image.fill(0, epa.extentOffset, epa.extentOffset + epa.extentCount * Extent.size);
   extents.forEach((x, i) => Extent.encode(x, image, epa.extentOffset + i * Extent.size));

@@ -43,7 +43,6 @@ export function stubError(what: string, message: string): KilnError {
   return new KilnError('bad-pe', `${what}: ${message}`, 'give the stub as its package ships it (Debian: linuxx64.efi.stub of systemd-boot-efi)');
 }
 
-
 function isPowerOfTwo(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
 }
@@ -63,29 +62,42 @@ export function readPeImage(bytes: Uint8Array, what: string): PeImage {
   if (bytes.length < DOS_HEADER.size || DOS_HEADER.get(bytes, 'e_magic') !== DOS_MAGIC) throw stubError(what, 'is not a PE image (no "MZ" at the start)');
   const peOffset = DOS_HEADER.get(bytes, 'e_lfanew') as number;
   const coffOffset = peOffset + 4;
-  if (peOffset < DOS_HEADER.size || coffOffset + COFF_FILE_HEADER.size > bytes.length) throw stubError(what, `e_lfanew ${hex(peOffset)} points outside the ${bytes.length}-byte file`);
-  if (new DataView(bytes.buffer, bytes.byteOffset).getUint32(peOffset, true) !== PE_SIGNATURE) throw stubError(what, `no "PE\\0\\0" signature at e_lfanew ${hex(peOffset)}`);
+  if (peOffset < DOS_HEADER.size || coffOffset + COFF_FILE_HEADER.size > bytes.length)
+    throw stubError(what, `e_lfanew ${hex(peOffset)} points outside the ${bytes.length}-byte file`);
+  if (new DataView(bytes.buffer, bytes.byteOffset).getUint32(peOffset, true) !== PE_SIGNATURE)
+    throw stubError(what, `no "PE\\0\\0" signature at e_lfanew ${hex(peOffset)}`);
   const coff = COFF_FILE_HEADER.decode(bytes, coffOffset);
   const optionalOffset = coffOffset + COFF_FILE_HEADER.size;
   if (coff.SizeOfOptionalHeader < OPTIONAL_HEADER.size || optionalOffset + coff.SizeOfOptionalHeader > bytes.length) {
-    throw stubError(what, `SizeOfOptionalHeader ${coff.SizeOfOptionalHeader} (a PE32+ optional header has at least ${OPTIONAL_HEADER.size} bytes, within the file)`);
+    throw stubError(
+      what,
+      `SizeOfOptionalHeader ${coff.SizeOfOptionalHeader} (a PE32+ optional header has at least ${OPTIONAL_HEADER.size} bytes, within the file)`,
+    );
   }
   const opt = OPTIONAL_HEADER.decode(bytes, optionalOffset);
   if (opt.Magic === PE32_MAGIC) throw stubError(what, 'is a PE32 (32-bit) image; kiln builds unified kernel images from 64-bit (PE32+) stubs');
   if (opt.Magic !== PE32_PLUS_MAGIC) throw stubError(what, `optional header Magic ${hex(opt.Magic)} is not PE32+ (0x20b)`);
-  if (opt.Subsystem !== IMAGE_SUBSYSTEM_EFI_APPLICATION) throw stubError(what, `Subsystem ${opt.Subsystem} is not an EFI application (${IMAGE_SUBSYSTEM_EFI_APPLICATION})`);
+  if (opt.Subsystem !== IMAGE_SUBSYSTEM_EFI_APPLICATION)
+    throw stubError(what, `Subsystem ${opt.Subsystem} is not an EFI application (${IMAGE_SUBSYSTEM_EFI_APPLICATION})`);
   if (OPTIONAL_HEADER.size + opt.NumberOfRvaAndSizes * DATA_DIRECTORY.size > coff.SizeOfOptionalHeader) {
     throw stubError(what, `${opt.NumberOfRvaAndSizes} data directories do not fit in the ${coff.SizeOfOptionalHeader}-byte optional header`);
   }
   if (opt.NumberOfRvaAndSizes > CERTIFICATE_TABLE) {
     const cert = DATA_DIRECTORY.decode(bytes, optionalOffset + OPTIONAL_HEADER.size + CERTIFICATE_TABLE * DATA_DIRECTORY.size);
     // Appending sections would break the signature, and the certificate table must stay last in the file.
-    if (cert.VirtualAddress !== 0 || cert.Size !== 0) throw new KilnError('bad-pe', `${what}: is signed (it has a certificate table)`, 'build the UKI from the unsigned stub and sign the UKI afterwards (sbsign)');
+    if (cert.VirtualAddress !== 0 || cert.Size !== 0)
+      throw new KilnError(
+        'bad-pe',
+        `${what}: is signed (it has a certificate table)`,
+        'build the UKI from the unsigned stub and sign the UKI afterwards (sbsign)',
+      );
   }
   const fileAlignment = opt.FileAlignment;
   const sectionAlignment = opt.SectionAlignment;
-  if (!isPowerOfTwo(fileAlignment) || fileAlignment < 512 || fileAlignment > 65536) throw stubError(what, `FileAlignment ${fileAlignment} is not a power of two from 512 to 65536`);
-  if (!isPowerOfTwo(sectionAlignment) || sectionAlignment < fileAlignment) throw stubError(what, `SectionAlignment ${sectionAlignment} is not a power of two of at least FileAlignment (${fileAlignment})`);
+  if (!isPowerOfTwo(fileAlignment) || fileAlignment < 512 || fileAlignment > 65536)
+    throw stubError(what, `FileAlignment ${fileAlignment} is not a power of two from 512 to 65536`);
+  if (!isPowerOfTwo(sectionAlignment) || sectionAlignment < fileAlignment)
+    throw stubError(what, `SectionAlignment ${sectionAlignment} is not a power of two of at least FileAlignment (${fileAlignment})`);
 
   const count = coff.NumberOfSections;
   const sectionTableOffset = optionalOffset + coff.SizeOfOptionalHeader;
@@ -93,7 +105,8 @@ export function readPeImage(bytes: Uint8Array, what: string): PeImage {
   const sizeOfHeaders = Math.ceil(opt.SizeOfHeaders / fileAlignment) * fileAlignment;
   if (count < 1 || count > MAX_SECTIONS) throw stubError(what, `NumberOfSections ${count} (1 to ${MAX_SECTIONS})`);
   const tableEnd = sectionTableOffset + count * SECTION_HEADER.size;
-  if (tableEnd > sizeOfHeaders || sizeOfHeaders > bytes.length) throw stubError(what, `the section table (to ${hex(tableEnd)}) or SizeOfHeaders ${hex(opt.SizeOfHeaders)} lies outside the headers or the file`);
+  if (tableEnd > sizeOfHeaders || sizeOfHeaders > bytes.length)
+    throw stubError(what, `the section table (to ${hex(tableEnd)}) or SizeOfHeaders ${hex(opt.SizeOfHeaders)} lies outside the headers or the file`);
 
   const sections: PeSection[] = [];
   let previousEnd = 0;
@@ -103,22 +116,41 @@ export function readPeImage(bytes: Uint8Array, what: string): PeImage {
     const name = sectionName(header.Name);
     const where = `section ${i + 1} (${name || 'no name'})`;
     if (header.PointerToRawData % fileAlignment !== 0 || header.SizeOfRawData % fileAlignment !== 0) {
-      throw stubError(what, `${where}: raw data at ${hex(header.PointerToRawData)} of ${hex(header.SizeOfRawData)} bytes is not aligned to FileAlignment ${hex(fileAlignment)}`);
+      throw stubError(
+        what,
+        `${where}: raw data at ${hex(header.PointerToRawData)} of ${hex(header.SizeOfRawData)} bytes is not aligned to FileAlignment ${hex(fileAlignment)}`,
+      );
     }
     if (header.SizeOfRawData > 0 && (header.PointerToRawData < sizeOfHeaders || header.PointerToRawData + header.SizeOfRawData > bytes.length)) {
-      throw stubError(what, `${where}: raw data ${hex(header.PointerToRawData)}–${hex(header.PointerToRawData + header.SizeOfRawData)} lies in the headers or past the end of the file (${hex(bytes.length)})`);
+      throw stubError(
+        what,
+        `${where}: raw data ${hex(header.PointerToRawData)}–${hex(header.PointerToRawData + header.SizeOfRawData)} lies in the headers or past the end of the file (${hex(bytes.length)})`,
+      );
     }
     // Not checked against SectionAlignment: systemd 252's own stub has .sdmagic at 0x19100 with 0x200.
     // New sections go after the last one, so the sections must ascend without overlapping.
     if (header.VirtualAddress < previousEnd || header.VirtualAddress < sizeOfHeaders) {
-      throw stubError(what, `${where}: VirtualAddress ${hex(header.VirtualAddress)} overlaps the headers or the section before (which ends at ${hex(Math.max(previousEnd, sizeOfHeaders))})`);
+      throw stubError(
+        what,
+        `${where}: VirtualAddress ${hex(header.VirtualAddress)} overlaps the headers or the section before (which ends at ${hex(Math.max(previousEnd, sizeOfHeaders))})`,
+      );
     }
     previousEnd = header.VirtualAddress + header.VirtualSize;
     if (previousEnd > opt.SizeOfImage) throw stubError(what, `${where}: ends at ${hex(previousEnd)}, past SizeOfImage ${hex(opt.SizeOfImage)}`);
     sections.push({ name, header, headerOffset });
   }
 
-  const image: PeImage = { bytes, machine: coff.Machine, coffOffset, optionalOffset, sectionTableOffset, fileAlignment, sectionAlignment, sizeOfHeaders, sections };
+  const image: PeImage = {
+    bytes,
+    machine: coff.Machine,
+    coffOffset,
+    optionalOffset,
+    sectionTableOffset,
+    fileAlignment,
+    sectionAlignment,
+    sizeOfHeaders,
+    sections,
+  };
   if (coff.PointerToSymbolTable !== 0) {
     const offset = coff.PointerToSymbolTable;
     let size = coff.NumberOfSymbols * COFF_SYMBOL_SIZE;

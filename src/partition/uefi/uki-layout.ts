@@ -42,7 +42,8 @@ const KEYS = ['stub', 'linux', 'initrd', 'cmdline', 'os-release', 'uname', 'path
 /** Reads a layout's `uki:` block; errors name its file:line:col. */
 export function readUkiSpec(r: LayoutReader, node: LayoutNode): UkiSpec {
   const { map, positions } = r.entries(node, 'uki', KEYS);
-  for (const k of ['stub', 'linux'] as const) if (!map.has(k)) r.fail(node, `uki needs '${k}': ${k === 'stub' ? "systemd's EFI stub (linuxx64.efi.stub)" : 'the kernel (bzImage)'}`);
+  for (const k of ['stub', 'linux'] as const)
+    if (!map.has(k)) r.fail(node, `uki needs '${k}': ${k === 'stub' ? "systemd's EFI stub (linuxx64.efi.stub)" : 'the kernel (bzImage)'}`);
   const spec: UkiSpec = { stub: r.hostPath(map.get('stub'), 'uki stub', 'file'), linux: r.hostPath(map.get('linux'), 'uki linux', 'file'), positions };
   if (map.has('initrd')) spec.initrd = r.hostPath(map.get('initrd'), 'uki initrd', 'file');
   if (map.has('os-release')) spec.osRelease = r.hostPath(map.get('os-release'), 'uki os-release', 'file');
@@ -56,7 +57,11 @@ export function readUkiSpec(r: LayoutReader, node: LayoutNode): UkiSpec {
     const path = r.string(map.get('path'), 'uki path');
     const ctl = controlCharacter(path);
     if (!path.startsWith('/') || path.endsWith('/') || path.split('/').includes('..') || ctl) {
-      r.fail(map.get('path'), `uki path '${path}' is not a file path inside the partition${ctl ? ` (it contains ${ctl})` : ''}`, 'write an absolute path such as /EFI/Linux/linux.efi');
+      r.fail(
+        map.get('path'),
+        `uki path '${path}' is not a file path inside the partition${ctl ? ` (it contains ${ctl})` : ''}`,
+        'write an absolute path such as /EFI/Linux/linux.efi',
+      );
     }
     spec.path = path;
   }
@@ -89,7 +94,11 @@ export function buildUki(spec: UkiSpec, host: DiskHost): { path: string; bytes: 
   const machine = readPeImage(bytes, 'the UKI').machine;
   const path = spec.path ?? removableMediaPath(machine);
   if (path === undefined) {
-    throw new KilnError('bad-layout', `the stub is for machine 0x${machine.toString(16)}, which has no removable-media path kiln knows`, "give the UKI's place in the partition with path:");
+    throw new KilnError(
+      'bad-layout',
+      `the stub is for machine 0x${machine.toString(16)}, which has no removable-media path kiln knows`,
+      "give the UKI's place in the partition with path:",
+    );
   }
   return { path, bytes };
 }

@@ -73,10 +73,13 @@ export function writeUki(parts: UkiParts, names: { stub?: string; linux?: string
   for (const s of added) {
     if (stub.sections.some((t) => t.name === s.name)) throw badStub(`already has a ${s.name} section (is it a UKI already?)`);
   }
-  if (stub.sections.length + added.length > MAX_SECTIONS) throw badStub(`${stub.sections.length} sections leave no room for ${added.length} more (at most ${MAX_SECTIONS})`);
+  if (stub.sections.length + added.length > MAX_SECTIONS)
+    throw badStub(`${stub.sections.length} sections leave no room for ${added.length} more (at most ${MAX_SECTIONS})`);
   const tableEnd = stub.sectionTableOffset + (stub.sections.length + added.length) * SECTION_HEADER.size;
   if (tableEnd > stub.sizeOfHeaders) {
-    throw badStub(`its headers (SizeOfHeaders ${stub.sizeOfHeaders}) have no room for ${added.length} more section headers (${tableEnd - stub.sizeOfHeaders} bytes short)`);
+    throw badStub(
+      `its headers (SizeOfHeaders ${stub.sizeOfHeaders}) have no room for ${added.length} more section headers (${tableEnd - stub.sizeOfHeaders} bytes short)`,
+    );
   }
 
   // The stub's bytes, without a symbol table that ends the file.
@@ -96,7 +99,8 @@ export function writeUki(parts: UkiParts, names: { stub?: string; linux?: string
     return { ...s, PointerToRawData, SizeOfRawData, VirtualAddress };
   });
   const sizeOfImage = alignUp(rvaEnd, sa);
-  if (fileEnd > 0xffffffff || sizeOfImage > 0xffffffff) throw new KilnError('uki-too-large', `the UKI would be ${fileEnd} bytes (${sizeOfImage} loaded); PE offsets end at 4 GiB`, 'make the initrd smaller');
+  if (fileEnd > 0xffffffff || sizeOfImage > 0xffffffff)
+    throw new KilnError('uki-too-large', `the UKI would be ${fileEnd} bytes (${sizeOfImage} loaded); PE offsets end at 4 GiB`, 'make the initrd smaller');
 
   const out = new Uint8Array(fileEnd);
   out.set(parts.stub.subarray(0, keep));
@@ -129,6 +133,10 @@ export function writeUki(parts: UkiParts, names: { stub?: string; linux?: string
     out,
     stub.coffOffset,
   );
-  OPTIONAL_HEADER.encode({ SizeOfInitializedData: initialized, SizeOfImage: sizeOfImage, SizeOfHeaders: stub.sizeOfHeaders, CheckSum: 0 }, out, stub.optionalOffset);
+  OPTIONAL_HEADER.encode(
+    { SizeOfInitializedData: initialized, SizeOfImage: sizeOfImage, SizeOfHeaders: stub.sizeOfHeaders, CheckSum: 0 },
+    out,
+    stub.optionalOffset,
+  );
   return out;
 }

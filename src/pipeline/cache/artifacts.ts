@@ -54,7 +54,10 @@ const MAGIC = 'kiln-artifact 1';
 
 /** `contents/busybox.bst` → `contents-busybox` (docs/format.md#artifact-cache). */
 export function normalName(element: string): string {
-  return element.replace(/\.bst$/, '').replace(/\//g, '-').replace(/[^A-Za-z0-9._-]/g, '_');
+  return element
+    .replace(/\.bst$/, '')
+    .replace(/\//g, '-')
+    .replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** The caches under one directory: artifacts, blobs, sources. */
@@ -72,7 +75,14 @@ export interface CacheDirs {
 
 export function openCache(root: string): CacheDirs {
   const blobs = new BlobStore(join(root, 'cas'));
-  return { root, blobs, artifacts: new ArtifactCache(root, blobs), artifactDirs: new ArtifactDirs(join(root, 'extract')), sourceDir: join(root, 'sources'), tmpDir: join(root, 'tmp') };
+  return {
+    root,
+    blobs,
+    artifacts: new ArtifactCache(root, blobs),
+    artifactDirs: new ArtifactDirs(join(root, 'extract')),
+    sourceDir: join(root, 'sources'),
+    tmpDir: join(root, 'tmp'),
+  };
 }
 
 export class ArtifactCache {

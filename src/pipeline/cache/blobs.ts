@@ -1,18 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
@@ -63,10 +50,18 @@ function checkBlob(path: string, digest: string, size: number | undefined): numb
   try {
     actual = statSync(path).size;
   } catch {
-    throw new KilnError('cache-missing-blob', `blob ${digest} is missing from the cache at ${dirname(dirname(dirname(path)))}`, 'the cache is damaged; remove the artifact and build again');
+    throw new KilnError(
+      'cache-missing-blob',
+      `blob ${digest} is missing from the cache at ${dirname(dirname(dirname(path)))}`,
+      'the cache is damaged; remove the artifact and build again',
+    );
   }
   if (size !== undefined && actual !== size) {
-    throw new KilnError('cache-bad-blob', `blob ${digest} in ${dirname(dirname(dirname(path)))} has ${actual} bytes, expected ${size}`, 'the cache is damaged; remove the artifact and build again');
+    throw new KilnError(
+      'cache-bad-blob',
+      `blob ${digest} in ${dirname(dirname(dirname(path)))} has ${actual} bytes, expected ${size}`,
+      'the cache is damaged; remove the artifact and build again',
+    );
   }
   return actual;
 }

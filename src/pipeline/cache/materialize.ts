@@ -200,7 +200,10 @@ export class NodeWriter {
         }
         // Command arguments are strings: a name that is not UTF-8 is made under a text name and renamed.
         const made = typeof dest === 'string' ? dest : `${this.top}/.kiln-node-${process.pid}`;
-        const args = inode.type === 'fifo' ? ['-m', inode.mode.toString(8), made] : ['-m', inode.mode.toString(8), made, inode.type === 'char' ? 'c' : 'b', String(inode.rdev?.major ?? 0), String(inode.rdev?.minor ?? 0)];
+        const args =
+          inode.type === 'fifo'
+            ? ['-m', inode.mode.toString(8), made]
+            : ['-m', inode.mode.toString(8), made, inode.type === 'char' ? 'c' : 'b', String(inode.rdev?.major ?? 0), String(inode.rdev?.minor ?? 0)];
         const r = spawnSync(inode.type === 'fifo' ? 'mkfifo' : 'mknod', args, { encoding: 'utf8' });
         if (r.status !== 0) {
           this.skipped.push(path);

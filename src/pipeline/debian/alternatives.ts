@@ -23,7 +23,7 @@ export interface Alternative {
 function shellWords(line: string): (string | undefined)[] {
   const out: (string | undefined)[] = [];
   for (const raw of line.trim().split(/\s+/)) {
-    if (raw === '' ) continue;
+    if (raw === '') continue;
     if (raw.startsWith('#')) break;
     const unquoted = raw.replace(/^(["'])(.*)\1$/, '$2');
     out.push(/[$`()*?;|&<>"'\\]/.test(unquoted) ? undefined : unquoted);

@@ -44,7 +44,9 @@ function exec(cmd: string, args: string[], cwd?: string): Promise<AptResult & { 
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { cwd, maxBuffer: 1 << 28, env: { ...process.env, LC_ALL: 'C', LANGUAGE: '' } }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
-        reject(new KilnError('no-apt', `cannot run '${cmd}': ${err.message}`, 'kiln uses the machine\'s apt to resolve and download Debian packages; install apt'));
+        reject(
+          new KilnError('no-apt', `cannot run '${cmd}': ${err.message}`, "kiln uses the machine's apt to resolve and download Debian packages; install apt"),
+        );
         return;
       }
       resolve({ stdout, stderr, code: err ? Number(err.code) : 0 });
@@ -157,7 +159,12 @@ export class AptState {
         // apt-get update exits 0 even when some index could not be fetched; its W:/E: lines say so
         const failed = r.stderr.split('\n').filter((l) => /^(E:|W: Failed to fetch|W: Some index files failed)/.test(l));
         if (failed.length > 0 || !this.hasLists()) {
-          throw new AptError('apt-get update (private kiln state)', r.stdout, r.stderr, 'check that this machine reaches its apt archives (`apt-get update` as usual works)');
+          throw new AptError(
+            'apt-get update (private kiln state)',
+            r.stdout,
+            r.stderr,
+            'check that this machine reaches its apt archives (`apt-get update` as usual works)',
+          );
         }
       })();
       updated.set(this.dir, p);

@@ -43,7 +43,11 @@ export function listArMembers(path: string): ArMember[] {
     const magic = Buffer.alloc(AR_MAGIC.length);
     readSync(fd, magic, 0, magic.length, 0);
     if (magic.toString('latin1') !== AR_MAGIC) {
-      throw new KilnError('deb-not-ar', `${path} is not an ar archive (a .deb starts with '!<arch>')`, 'the download is damaged or not a Debian package; fetch it again');
+      throw new KilnError(
+        'deb-not-ar',
+        `${path} is not an ar archive (a .deb starts with '!<arch>')`,
+        'the download is damaged or not a Debian package; fetch it again',
+      );
     }
     const members: ArMember[] = [];
     // GNU ar: '/' is a symbol table, '//' holds names longer than 15 bytes, '/N' points into it

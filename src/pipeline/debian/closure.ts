@@ -64,7 +64,11 @@ function archivePath(uri: string, file: string): string {
 function explain(e: unknown, what: string): never {
   if (e instanceof AptError) {
     const lines = `${e.stderr}\n${e.stdout}`.split('\n').filter((l) => /^E:|^ |unmet|Depends|Unable|not found|has no installation candidate/.test(l));
-    throw new KilnError('deb-resolve', `apt cannot ${what}:\n${lines.join('\n').trim() || e.message}`, 'check the package names and versions (apt-cache policy NAME on a machine with the same sources)');
+    throw new KilnError(
+      'deb-resolve',
+      `apt cannot ${what}:\n${lines.join('\n').trim() || e.message}`,
+      'check the package names and versions (apt-cache policy NAME on a machine with the same sources)',
+    );
   }
   throw e;
 }
@@ -82,7 +86,7 @@ export async function locatePackages(apt: AptState, specs: string[]): Promise<Re
  */
 export async function resolveClosure(apt: AptState, packages: string[], options: ClosureOptions = {}): Promise<ResolvedPackage[]> {
   await apt.ensureLists();
-  const wanted = [...(options.essential ?? true ? ['?essential'] : []), ...packages, ...(options.keep ?? [])];
+  const wanted = [...((options.essential ?? true) ? ['?essential'] : []), ...packages, ...(options.keep ?? [])];
   if (wanted.length === 0) return [];
   let sim: string;
   try {
@@ -111,7 +115,12 @@ export async function resolveClosure(apt: AptState, packages: string[], options:
   return insts.map((p) => {
     const file = debFileName(p.package, p.version, p.arch);
     const l = byFile.get(file);
-    if (!l?.sha256) throw new KilnError('deb-resolve', `apt did not report a SHA256 for ${p.package} ${p.version} (${file})`, 'the archive\'s index lacks SHA256 sums; kiln needs them to pin packages');
+    if (!l?.sha256)
+      throw new KilnError(
+        'deb-resolve',
+        `apt did not report a SHA256 for ${p.package} ${p.version} (${file})`,
+        "the archive's index lacks SHA256 sums; kiln needs them to pin packages",
+      );
     return { package: p.package, version: p.version, arch: p.arch, filename: archivePath(l.uri, l.file), sha256: l.sha256, size: l.size, uri: l.uri };
   });
 }

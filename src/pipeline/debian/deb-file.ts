@@ -32,14 +32,16 @@ function readRange(path: string, offset: number, size: number): Buffer {
 export function openDeb(path: string): DebFile {
   const members = listArMembers(path);
   const first = members[0];
-  if (first?.name !== 'debian-binary') throw new KilnError('deb-corrupt', `${path}: the first ar member is not 'debian-binary'`, 'this is not a Debian binary package');
+  if (first?.name !== 'debian-binary')
+    throw new KilnError('deb-corrupt', `${path}: the first ar member is not 'debian-binary'`, 'this is not a Debian binary package');
   const version = readRange(path, first.offset, Math.min(first.size, 16)).toString('latin1').trim();
   if (!/^2\.\d+$/.test(version)) throw new KilnError('deb-format', `${path}: unsupported .deb format version '${version}'`, 'kiln reads format 2.x packages');
   const find = (prefix: string): ArMember & { compression: MemberCompression } => {
     for (const m of members) {
       if (!m.name.startsWith(`${prefix}.tar`)) continue;
       const compression = compressionOfMember(m.name);
-      if (!compression) throw new KilnError('deb-format', `${path}: member '${m.name}' uses a compression kiln does not read`, 'supported: none, gzip, xz, zstd, bzip2');
+      if (!compression)
+        throw new KilnError('deb-format', `${path}: member '${m.name}' uses a compression kiln does not read`, 'supported: none, gzip, xz, zstd, bzip2');
       return { ...m, compression };
     }
     throw new KilnError('deb-corrupt', `${path}: no ${prefix}.tar member`, 'the file is damaged or not a Debian binary package');

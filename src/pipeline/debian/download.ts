@@ -27,7 +27,11 @@ export async function sha256OfFile(path: string): Promise<string> {
 export async function verifySha256(path: string, expected: string, what: string, hint?: string): Promise<void> {
   const actual = await sha256OfFile(path);
   if (actual !== expected) {
-    throw new KilnError('deb-checksum', `${what}: ${path} has sha256 ${actual}, but the ref pins ${expected}`, hint ?? 'the file was altered or damaged; delete it and fetch again');
+    throw new KilnError(
+      'deb-checksum',
+      `${what}: ${path} has sha256 ${actual}, but the ref pins ${expected}`,
+      hint ?? 'the file was altered or damaged; delete it and fetch again',
+    );
   }
 }
 
@@ -98,7 +102,11 @@ function namedInError(e: AptError, pins: PinnedPackage[]): PinnedPackage[] {
   const text = `${e.stderr}\n${e.stdout}`;
   return pins.filter((p) => {
     const bare = p.package.replace(/:.*$/, '');
-    return text.includes(`'${p.version}' for '${p.package}'`) || text.includes(`'${p.version}' for '${bare}'`) || new RegExp(`Unable to locate package ${bare.replace(/[.+]/g, '\\$&')}\\b`).test(text);
+    return (
+      text.includes(`'${p.version}' for '${p.package}'`) ||
+      text.includes(`'${p.version}' for '${bare}'`) ||
+      new RegExp(`Unable to locate package ${bare.replace(/[.+]/g, '\\$&')}\\b`).test(text)
+    );
   });
 }
 
@@ -120,7 +128,8 @@ async function locateOffered(apt: AptState, pins: PinnedPackage[]): Promise<{ of
       if (!(e instanceof AptError)) throw e;
       const named = namedInError(e, ask);
       // an error that names none of them is not about versions: report it as it is
-      if (named.length === 0) throw new KilnError('deb-download', `apt cannot locate the pinned packages:\n${e.stderr.trim()}`, 'check that this machine reaches its apt archives');
+      if (named.length === 0)
+        throw new KilnError('deb-download', `apt cannot locate the pinned packages:\n${e.stderr.trim()}`, 'check that this machine reaches its apt archives');
       missing.push(...named);
       ask = ask.filter((p) => !named.includes(p));
       continue;
@@ -153,14 +162,20 @@ async function downloadWithApt(apt: AptState, offered: Map<PinnedPackage, Locate
     try {
       await apt.run('apt-get', ['-q', 'download', ...pins.map(spec)], { cwd: work });
     } catch (e) {
-      if (e instanceof AptError) throw new KilnError('deb-download', `apt-get download failed:\n${e.stderr.trim()}`, 'check that this machine reaches its apt archives');
+      if (e instanceof AptError)
+        throw new KilnError('deb-download', `apt-get download failed:\n${e.stderr.trim()}`, 'check that this machine reaches its apt archives');
       throw e;
     }
     for (const p of pins) {
       const l = offered.get(p)!;
       const got = join(work, l.file);
       if (!existsSync(got)) throw new KilnError('deb-download', `apt-get download did not produce ${l.file}`);
-      await verifySha256(got, p.sha256, `downloaded ${p.package} ${p.version}`, 'the download does not match the pin; try again, and if it persists run `kiln track`');
+      await verifySha256(
+        got,
+        p.sha256,
+        `downloaded ${p.package} ${p.version}`,
+        'the download does not match the pin; try again, and if it persists run `kiln track`',
+      );
       renameSync(got, cachedDebPath(dir, p.sha256));
     }
     return total;

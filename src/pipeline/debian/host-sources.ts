@@ -42,7 +42,7 @@ export function oneLineToParagraph(line: string, where: string): Paragraph | und
   const text = line.replace(/#.*$/, '').trim();
   if (text === '') return undefined;
   const m = /^(deb|deb-src)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$/.exec(text);
-  if (!m) throw new KilnError('apt-sources', `${where}: cannot read the apt source line '${text}'`, 'fix the machine\'s apt sources (see sources.list(5))');
+  if (!m) throw new KilnError('apt-sources', `${where}: cannot read the apt source line '${text}'`, "fix the machine's apt sources (see sources.list(5))");
   const p = new Paragraph();
   p.set('Types', m[1]!);
   p.set('URIs', m[3]!);
@@ -53,7 +53,13 @@ export function oneLineToParagraph(line: string, where: string): Paragraph | und
     if (eq <= 0) continue;
     const key = opt.slice(0, eq).replace(/[+-]$/, '');
     const field = OPTION_FIELDS[key] ?? key.replace(/(^|-)([a-z])/g, (_s, d: string, c: string) => `${d}${c.toUpperCase()}`);
-    p.set(field, opt.slice(eq + 1).split(',').join(' '));
+    p.set(
+      field,
+      opt
+        .slice(eq + 1)
+        .split(',')
+        .join(' '),
+    );
   }
   return p;
 }
@@ -131,13 +137,19 @@ export function derivePrivateSources(host: Paragraph[], options: DeriveOptions =
     throw new KilnError(
       'apt-no-sources',
       `the machine has no apt sources (deb entries)${options.updates === false ? ' for a release suite' : ''} to take packages from`,
-      options.updates === false ? 'add the release suite (e.g. bookworm) to the machine\'s apt sources, or set `updates: true`' : 'configure apt on this machine (sources.list(5)), then try again',
+      options.updates === false
+        ? "add the release suite (e.g. bookworm) to the machine's apt sources, or set `updates: true`"
+        : 'configure apt on this machine (sources.list(5)), then try again',
     );
   }
   if (options.suite) {
     const all = out.flatMap((p) => words(p.get('Suites')));
     if (!all.some((s) => s === options.suite || s.startsWith(`${options.suite}-`))) {
-      throw new KilnError('apt-no-suite', `no apt source of this machine serves suite '${options.suite}' (its suites: ${[...new Set(all)].join(', ')})`, 'leave out `suite` to use the machine\'s release, or add a source for that suite to the machine\'s apt configuration');
+      throw new KilnError(
+        'apt-no-suite',
+        `no apt source of this machine serves suite '${options.suite}' (its suites: ${[...new Set(all)].join(', ')})`,
+        "leave out `suite` to use the machine's release, or add a source for that suite to the machine's apt configuration",
+      );
     }
   }
   return out;

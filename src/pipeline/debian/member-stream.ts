@@ -40,7 +40,9 @@ export async function* openMember(path: string, offset: number, size: number, co
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', (e) =>
-      reject(new KilnError('no-decompressor', `cannot run '${compression}' to read ${path}: ${e.message}`, `install the Debian package '${TOOLS[compression]}'`)),
+      reject(
+        new KilnError('no-decompressor', `cannot run '${compression}' to read ${path}: ${e.message}`, `install the Debian package '${TOOLS[compression]}'`),
+      ),
     );
     child.on('close', resolve);
   });
@@ -50,7 +52,12 @@ export async function* openMember(path: string, offset: number, size: number, co
   try {
     yield* child.stdout as AsyncIterable<Buffer>;
     const code = await exited;
-    if (code !== 0) throw new KilnError('bad-archive', `${compression} failed on a member of ${path}: ${stderr.trim() || `exit ${code}`}`, 'the file is damaged; fetch it again');
+    if (code !== 0)
+      throw new KilnError(
+        'bad-archive',
+        `${compression} failed on a member of ${path}: ${stderr.trim() || `exit ${code}`}`,
+        'the file is damaged; fetch it again',
+      );
   } finally {
     if (child.exitCode === null) child.kill();
     input.destroy();

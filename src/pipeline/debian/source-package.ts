@@ -24,7 +24,10 @@ export function defaultSourceFile(files: SourceFile[]): SourceFile | undefined {
 }
 
 function noSource(pkg: string, version: string | undefined, e: AptError, known: string[]): KilnError {
-  const detail = e.stderr.split('\n').filter((l) => l.startsWith('E:')).join('\n');
+  const detail = e.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('E:'))
+    .join('\n');
   return new KilnError(
     'debsrc-not-found',
     `the archive has no source package ${pkg}${version ? ` version ${version}` : ''}${detail ? `\n${detail}` : ''}`,
@@ -87,14 +90,14 @@ export async function sourceVersions(apt: AptState, pkg: string): Promise<{ vers
   // a binary package name finds the source packages that build it; an exact source name wins
   const exact = all.filter((p) => p.get('Package') === pkg);
   return (exact.length > 0 ? exact : all).map((p) => ({
-      version: p.get('Version') ?? '',
-      directory: p.get('Directory'),
-      files: (p.get('Checksums-Sha256') ?? '')
-        .split('\n')
-        .map((l) => words(l))
-        .filter((w) => w.length === 3)
-        .map(([sha256, size, file]) => ({ sha256: sha256!, size: Number(size), file: file! })),
-    }));
+    version: p.get('Version') ?? '',
+    directory: p.get('Directory'),
+    files: (p.get('Checksums-Sha256') ?? '')
+      .split('\n')
+      .map((l) => words(l))
+      .filter((w) => w.length === 3)
+      .map(([sha256, size, file]) => ({ sha256: sha256!, size: Number(size), file: file! })),
+  }));
 }
 
 /**
@@ -102,7 +105,14 @@ export async function sourceVersions(apt: AptState, pkg: string): Promise<{ vers
  * version is `version` or, if not given, whichever version in the lists has a file with that
  * digest (the lists are refreshed once before giving up).
  */
-export async function fetchSourceFile(apt: AptState, pkg: string, version: string | undefined, sha256: string, dest: string, info?: (m: string) => void): Promise<void> {
+export async function fetchSourceFile(
+  apt: AptState,
+  pkg: string,
+  version: string | undefined,
+  sha256: string,
+  dest: string,
+  info?: (m: string) => void,
+): Promise<void> {
   const find = async (): Promise<{ version: string; file: SourceFile } | undefined> => {
     for (const v of await sourceVersions(apt, pkg)) {
       if (version !== undefined && v.version !== version) continue;
@@ -131,7 +141,8 @@ export async function fetchSourceFile(apt: AptState, pkg: string, version: strin
     try {
       await apt.run('apt-get', ['-q', 'source', '--download-only', `${pkg}=${hit.version}`], { cwd: dir });
     } catch (e) {
-      if (e instanceof AptError) throw new KilnError('debsrc-download', `apt-get source failed:\n${e.stderr.trim()}`, 'check that this machine reaches its apt archives');
+      if (e instanceof AptError)
+        throw new KilnError('debsrc-download', `apt-get source failed:\n${e.stderr.trim()}`, 'check that this machine reaches its apt archives');
       throw e;
     }
     const got = join(dir, hit.file.file);

@@ -13,11 +13,23 @@ function config(element: Element): SplitSelection {
 function parent(element: Element): Element {
   const builds = element.dependencies.filter((d) => d.type !== 'runtime');
   if (builds.length !== 1) {
-    throw elementError(element, 'filter-parent', `a filter element needs exactly one build dependency, found ${builds.length}`, 'list the element to filter under build-depends', 'depends');
+    throw elementError(
+      element,
+      'filter-parent',
+      `a filter element needs exactly one build dependency, found ${builds.length}`,
+      'list the element to filter under build-depends',
+      'depends',
+    );
   }
   // as bst: the filtered element may not also be a runtime dependency (its whole artifact would come along)
   if (builds[0]!.type === 'all') {
-    throw elementError(element, 'filter-parent', `the element it filters, ${builds[0]!.element.name}, is also a runtime dependency`, 'list it under build-depends only', 'depends');
+    throw elementError(
+      element,
+      'filter-parent',
+      `the element it filters, ${builds[0]!.element.name}, is also a runtime dependency`,
+      'list it under build-depends only',
+      'depends',
+    );
   }
   return builds[0]!.element;
 }

@@ -17,7 +17,13 @@ export const importKind: ElementKind = {
   strictRebuild: false,
   configure(element) {
     config(element);
-    if (element.sources.length === 0) throw elementError(element, 'import-no-sources', 'an import element needs at least one source', 'add a sources: list (for example a local or tar source)');
+    if (element.sources.length === 0)
+      throw elementError(
+        element,
+        'import-no-sources',
+        'an import element needs at least one source',
+        'add a sources: list (for example a local or tar source)',
+      );
   },
   uniqueKey(element): KeyValue {
     const { source, target } = config(element);
@@ -27,7 +33,14 @@ export const importKind: ElementKind = {
     const { source, target } = config(ctx.element);
     const staged = await ctx.stageSources();
     const picked = subtree(staged, source);
-    if (!picked) throw elementError(ctx.element, 'import-no-files', `No files were found inside directory '${source}'`, 'check config: source against what the sources contain', 'config.source');
+    if (!picked)
+      throw elementError(
+        ctx.element,
+        'import-no-files',
+        `No files were found inside directory '${source}'`,
+        'check config: source against what the sources contain',
+        'config.source',
+      );
     return placeAt(picked, target);
   },
 };

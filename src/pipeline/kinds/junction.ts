@@ -15,6 +15,11 @@ export const junctionKind: ElementKind = {
     return 1;
   },
   async assemble(ctx) {
-    throw elementError(ctx.element, 'junction-build', 'a junction element has no artifact: it cannot be built or staged', 'build the elements of the sub-project: JUNCTION.bst:ELEMENT.bst');
+    throw elementError(
+      ctx.element,
+      'junction-build',
+      'a junction element has no artifact: it cannot be built or staged',
+      'build the elements of the sub-project: JUNCTION.bst:ELEMENT.bst',
+    );
   },
 };

@@ -117,7 +117,8 @@ export class KindConfig {
   mapList(key: string): YamlMap[] {
     const v = this.value(key);
     if (v === undefined) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'object' || Array.isArray(x))) throw this.error(key, 'bad-config-type', `config '${key}' must be a list of mappings`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'object' || Array.isArray(x)))
+      throw this.error(key, 'bad-config-type', `config '${key}' must be a list of mappings`);
     return v as YamlMap[];
   }
 }
@@ -130,11 +131,25 @@ export function elementError(element: Element, code: string, message: string, hi
 
 /** Common dependency/source rules, checked in configure. */
 export function requireNoSources(element: Element): void {
-  if (element.sources.length > 0) throw elementError(element, 'kind-no-sources', `a ${element.kind} element cannot have sources`, 'move the sources into an import or build element', 'sources');
+  if (element.sources.length > 0)
+    throw elementError(
+      element,
+      'kind-no-sources',
+      `a ${element.kind} element cannot have sources`,
+      'move the sources into an import or build element',
+      'sources',
+    );
 }
 
 export function requireBuildDepsOnly(element: Element): void {
   // A dependency of type 'all' is a runtime dependency too (BuildStream's BST_FORBID_RDEPENDS).
   const bad = element.dependencies.find((d) => d.type !== 'build');
-  if (bad) throw elementError(element, 'kind-build-deps-only', `a ${element.kind} element can only have build dependencies, but '${bad.element.name}' is a ${bad.type === 'all' ? 'build and runtime' : 'runtime'} dependency`, 'declare it under build-depends or with type: build', 'depends');
+  if (bad)
+    throw elementError(
+      element,
+      'kind-build-deps-only',
+      `a ${element.kind} element can only have build dependencies, but '${bad.element.name}' is a ${bad.type === 'all' ? 'build and runtime' : 'runtime'} dependency`,
+      'declare it under build-depends or with type: build',
+      'depends',
+    );
 }

@@ -34,7 +34,9 @@ function config(element: Element): ScriptConfig {
       const dest = m.destination;
       if (typeof el !== 'string') throw c.error('layout', 'bad-layout', `layout entry ${i + 1}: 'element' must be an element name`);
       if (typeof dest !== 'string' || dest === '') throw c.error('layout', 'bad-layout', `layout entry ${i + 1} needs a 'destination' path`);
-      for (const k of Object.keys(m)) if (k !== 'element' && k !== 'destination') throw c.error('layout', 'bad-layout', `layout entry ${i + 1}: unknown key '${k}'`, 'a layout entry has element and destination');
+      for (const k of Object.keys(m))
+        if (k !== 'element' && k !== 'destination')
+          throw c.error('layout', 'bad-layout', `layout entry ${i + 1}: unknown key '${k}'`, 'a layout entry has element and destination');
       return { element: el, destination: dest };
     });
     if (layout.length > 0 && !layout.some((l) => sandboxRelativeOk(l.destination) === '')) {
@@ -64,7 +66,14 @@ function layoutElements(ctx: AssembleContext | undefined, element: Element, layo
   return layout.map((l) => {
     if (l.element === '') return undefined;
     const found = scope.get(l.element);
-    if (!found) throw elementError(element, 'bad-layout', `layout names '${l.element}', which is not among the build dependencies`, 'add it as a build dependency (directly or through one)', 'config.layout');
+    if (!found)
+      throw elementError(
+        element,
+        'bad-layout',
+        `layout names '${l.element}', which is not among the build dependencies`,
+        'add it as a build dependency (directly or through one)',
+        'config.layout',
+      );
     return found;
   });
 }

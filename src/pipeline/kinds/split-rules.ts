@@ -25,7 +25,8 @@ export function splitRules(element: Element): Map<string, RegExp[]> {
   const rules = bstPublic(element)['split-rules'];
   const out = new Map<string, RegExp[]>();
   if (rules === undefined) return out;
-  if (typeof rules !== 'object' || Array.isArray(rules)) throw new KilnError('bad-split-rules', `${element.name}: public bst.split-rules must be a mapping of domain to globs`);
+  if (typeof rules !== 'object' || Array.isArray(rules))
+    throw new KilnError('bad-split-rules', `${element.name}: public bst.split-rules must be a mapping of domain to globs`);
   for (const [domain, globs] of Object.entries(rules)) out.set(domain, stringList(globs, `${element.name}: split rule domain '${domain}'`).map(globToRegExp));
   return out;
 }

@@ -13,7 +13,10 @@ export function stageArtifacts(ctx: AssembleContext, into: FileTree, elements: E
     const whitelist = overlapWhitelist(e);
     const report = stageTree(into, ctx.artifact(e), at, (p) => whitelist.some((re) => re.test(p)));
     if (report.overlaps.length > 0) {
-      ctx.warn('overlaps', `${e.name} overwrote ${report.overlaps.length} path(s) staged by earlier elements: ${report.overlaps.slice(0, 10).join(', ')}${report.overlaps.length > 10 ? ', ...' : ''}`);
+      ctx.warn(
+        'overlaps',
+        `${e.name} overwrote ${report.overlaps.length} path(s) staged by earlier elements: ${report.overlaps.slice(0, 10).join(', ')}${report.overlaps.length > 10 ? ', ...' : ''}`,
+      );
     }
     if (report.ignored.length > 0) {
       ctx.warn('ignored-files', `Ignored files of ${e.name} (a non-empty directory is in the way): ${report.ignored.slice(0, 10).join(', ')}`);

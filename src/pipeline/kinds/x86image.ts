@@ -57,7 +57,12 @@ function readConfig(element: Element): ImageConfig {
   const commands = Object.fromEntries(COMMAND_LISTS.map((k) => [k, c.stringList(k)])) as ImageConfig['commands'];
   const boot = c.string('boot', 'bios');
   if (!(BOOT_MODES as readonly string[]).includes(boot)) {
-    throw c.error('boot', 'x86image-boot', `config boot '${boot}' is not one of ${BOOT_MODES.join(', ')}`, 'bios: an MBR disk with SYSLINUX; uefi: a GPT disk with an EFI system partition; hybrid: a GPT disk booting both ways');
+    throw c.error(
+      'boot',
+      'x86image-boot',
+      `config boot '${boot}' is not one of ${BOOT_MODES.join(', ')}`,
+      'bios: an MBR disk with SYSLINUX; uefi: a GPT disk with an EFI system partition; hybrid: a GPT disk booting both ways',
+    );
   }
   const out: ImageConfig = { commands, boot: boot as BootMode };
   const base = c.value('base');
@@ -65,17 +70,40 @@ function readConfig(element: Element): ImageConfig {
   if (base !== undefined) out.base = c.string('base', '');
   if (input !== undefined) out.input = c.string('input', '');
   if ((out.base === undefined) !== (out.input === undefined)) {
-    throw c.error(out.base === undefined ? 'input' : 'base', 'x86image-config', 'config needs both `base` and `input` (or neither, with `config: {input: true}` on one dependency)');
+    throw c.error(
+      out.base === undefined ? 'input' : 'base',
+      'x86image-config',
+      'config needs both `base` and `input` (or neither, with `config: {input: true}` on one dependency)',
+    );
   }
   return out;
 }
 
 /** The variables that shape the image (all go into the cache key; `uefi-stub` too unless boot is bios). */
-const IMAGE_VARIABLES = ['boot-size', 'rootfs-size', 'swap-size', 'sector-size', 'kernel-args', 'kernel-name', 'name', 'syslinux-dir', 'install-root', 'build-root', 'cwd'] as const;
+const IMAGE_VARIABLES = [
+  'boot-size',
+  'rootfs-size',
+  'swap-size',
+  'sector-size',
+  'kernel-args',
+  'kernel-name',
+  'name',
+  'syslinux-dir',
+  'install-root',
+  'build-root',
+  'cwd',
+] as const;
 
 function variable(element: Element, name: string): string {
   const v = element.variables[name];
-  if (v === undefined || v === '') throw elementError(element, 'x86image-variable', `the variable '${name}' is not set`, `set it under variables: (the x86image defaults give one)`, 'variables');
+  if (v === undefined || v === '')
+    throw elementError(
+      element,
+      'x86image-variable',
+      `the variable '${name}' is not set`,
+      `set it under variables: (the x86image defaults give one)`,
+      'variables',
+    );
   return v;
 }
 
@@ -96,21 +124,49 @@ function roles(element: Element, buildScope: Element[]): { base: Element[]; inpu
   if (c.base !== undefined && c.input !== undefined) {
     const find = (name: string, key: string): Element => {
       const found = buildScope.find((d) => d.name === name);
-      if (!found) throw elementError(element, 'x86image-config', `config ${key} names '${name}', which is not among the build dependencies`, 'add it as a build dependency', `config.${key}`);
+      if (!found)
+        throw elementError(
+          element,
+          'x86image-config',
+          `config ${key} names '${name}', which is not among the build dependencies`,
+          'add it as a build dependency',
+          `config.${key}`,
+        );
       return found;
     };
     return { base: [find(c.base, 'base')], input: find(c.input, 'input') };
   }
   const marked = element.dependencies.filter((d) => d.config?.input === 'True' || d.config?.input === 'true');
   if (marked.length !== 1) {
-    throw elementError(element, 'x86image-config', `needs exactly one input: config base/input, or one dependency with config: {input: true} (found ${marked.length})`, undefined, 'depends');
+    throw elementError(
+      element,
+      'x86image-config',
+      `needs exactly one input: config base/input, or one dependency with config: {input: true} (found ${marked.length})`,
+      undefined,
+      'depends',
+    );
   }
   return { base: element.dependencies.filter((d) => d !== marked[0]).map((d) => d.element), input: marked[0]!.element };
 }
 
 /** The syslinux.cfg the plugin writes (docs/format.md#x86image). */
 export function pluginSyslinuxConfig(kernelName: string, kernelArgs: string): string {
-  return ['PROMPT 0', 'TIMEOUT 5', '', 'ALLOWOPTIONS 1', 'SERIAL 0 115200', '', 'DEFAULT boot', 'LABEL boot', '', `KERNEL /${kernelName}`, 'INITRD /initramfs.gz', '', `APPEND ${kernelArgs}`, ''].join('\n');
+  return [
+    'PROMPT 0',
+    'TIMEOUT 5',
+    '',
+    'ALLOWOPTIONS 1',
+    'SERIAL 0 115200',
+    '',
+    'DEFAULT boot',
+    'LABEL boot',
+    '',
+    `KERNEL /${kernelName}`,
+    'INITRD /initramfs.gz',
+    '',
+    `APPEND ${kernelArgs}`,
+    '',
+  ].join('\n');
 }
 
 /** The fstab the plugin writes (step 2): root, /boot, swap by device name. */
@@ -129,10 +185,21 @@ export const PLUGIN_FSTAB = [
 export function splitImageTrees(element: Element, input: FileTree): { boot: FileTree; root: FileTree } {
   const boot = subtree(input, 'boot');
   if (!boot || input.children('boot').length === 0) {
-    throw elementError(element, 'x86image-no-boot', `the input has nothing in /boot (the kernel and initramfs.gz go there)`, 'make the input install the kernel into /boot');
+    throw elementError(
+      element,
+      'x86image-no-boot',
+      `the input has nothing in /boot (the kernel and initramfs.gz go there)`,
+      'make the input install the kernel into /boot',
+    );
   }
   const etc = input.get('etc');
-  if (!etc || etc.type !== 'dir') throw elementError(element, 'x86image-no-etc', 'the input has no /etc directory for the generated fstab', 'create /etc in one of the input elements (busybox.bst does in the example)');
+  if (!etc || etc.type !== 'dir')
+    throw elementError(
+      element,
+      'x86image-no-etc',
+      'the input has no /etc directory for the generated fstab',
+      'create /etc in one of the input elements (busybox.bst does in the example)',
+    );
   const root = new FileTree();
   const firstPath = new Map<Inode, string>();
   for (const [path, inode] of input.walk()) {
@@ -202,7 +269,14 @@ function ukiParts(element: Element, boot: FileTree, root: FileTree, baseTree: Fi
   }
   const kernelName = variable(element, 'kernel-name');
   const linux = fileBytes([boot], kernelName);
-  if (!linux) throw elementError(element, 'x86image-no-kernel', `the input's /boot has no ${kernelName} for the unified kernel image`, 'install the kernel into /boot, or set the variable kernel-name to its name there', 'variables.kernel-name');
+  if (!linux)
+    throw elementError(
+      element,
+      'x86image-no-kernel',
+      `the input's /boot has no ${kernelName} for the unified kernel image`,
+      'install the kernel into /boot, or set the variable kernel-name to its name there',
+      'variables.kernel-name',
+    );
   const initrd = fileBytes([boot], 'initramfs.gz');
   const osRelease = fileBytes([root], 'etc/os-release') ?? fileBytes([root], 'usr/lib/os-release');
   return { stub, linux, cmdline: variable(element, 'kernel-args'), ...(initrd && { initrd }), ...(osRelease && { osRelease }) };
@@ -231,12 +305,26 @@ export async function imageLayout(element: Element, boot: FileTree, root: FileTr
   };
   const ext4: PartitionSpec = { filesystem: 'ext4', size: sizeVariable(element, 'rootfs-size'), tree: root, label: 'root', inodeRatio: INODE_RATIO };
   const swap: PartitionSpec = { filesystem: 'swap', size: sizeVariable(element, 'swap-size'), label: 'swap' };
-  return { table: 'mbr', size: 'auto', alignment: sectorSize, seed: `kiln-x86image:${element.project.name}:${element.name}`, partitions: [fat, ext4, swap], file: element.file };
+  return {
+    table: 'mbr',
+    size: 'auto',
+    alignment: sectorSize,
+    seed: `kiln-x86image:${element.project.name}:${element.name}`,
+    partitions: [fat, ext4, swap],
+    file: element.file,
+  };
 }
 
 function checkedSectorSize(element: Element): number {
   const sectorSize = Number(variable(element, 'sector-size'));
-  if (sectorSize !== 512) throw elementError(element, 'x86image-sector-size', `sector-size ${variable(element, 'sector-size')} is not supported`, 'kiln writes 512-byte sectors; set sector-size: 512', 'variables.sector-size');
+  if (sectorSize !== 512)
+    throw elementError(
+      element,
+      'x86image-sector-size',
+      `sector-size ${variable(element, 'sector-size')} is not supported`,
+      'kiln writes 512-byte sectors; set sector-size: 512',
+      'variables.sector-size',
+    );
   return sectorSize;
 }
 
@@ -245,11 +333,23 @@ function checkedSectorSize(element: Element): number {
  * boundaries, each named (esp, root, swap); the ESP is FAT32 whatever its size (the UEFI
  * specification's file system for fixed disks). `legacy` adds the BIOS path of a hybrid disk.
  */
-export async function uefiImageLayout(element: Element, boot: FileTree, root: FileTree, uki: UkiSpec, legacy?: { syslinuxBinaries: string; syslinuxCfg: string; gptmbr: Uint8Array }): Promise<DiskLayout> {
+export async function uefiImageLayout(
+  element: Element,
+  boot: FileTree,
+  root: FileTree,
+  uki: UkiSpec,
+  legacy?: { syslinuxBinaries: string; syslinuxCfg: string; gptmbr: Uint8Array },
+): Promise<DiskLayout> {
   checkedSectorSize(element);
   const bootSize = sizeVariable(element, 'boot-size');
   if (bootSize !== 'auto' && (await bootFatType(bootSize)) !== 32) {
-    throw elementError(element, 'x86image-esp-size', `boot-size ${variable(element, 'boot-size')} is too small for the FAT32 EFI system partition`, 'FAT32 needs 65525 clusters: give boot-size 40M or more, or auto', 'variables.boot-size');
+    throw elementError(
+      element,
+      'x86image-esp-size',
+      `boot-size ${variable(element, 'boot-size')} is too small for the FAT32 EFI system partition`,
+      'FAT32 needs 65525 clusters: give boot-size 40M or more, or auto',
+      'variables.boot-size',
+    );
   }
   const esp: PartitionSpec = {
     filesystem: 'fat',
@@ -261,9 +361,24 @@ export async function uefiImageLayout(element: Element, boot: FileTree, root: Fi
     uki,
     ...(legacy && { bootable: true, syslinux: { binaries: legacy.syslinuxBinaries, directory: SYSLINUX_DIR, config: legacy.syslinuxCfg } }),
   };
-  const ext4: PartitionSpec = { filesystem: 'ext4', size: sizeVariable(element, 'rootfs-size'), tree: root, label: 'root', name: 'root', type: ROOT_X86_64, inodeRatio: INODE_RATIO };
+  const ext4: PartitionSpec = {
+    filesystem: 'ext4',
+    size: sizeVariable(element, 'rootfs-size'),
+    tree: root,
+    label: 'root',
+    name: 'root',
+    type: ROOT_X86_64,
+    inodeRatio: INODE_RATIO,
+  };
   const swap: PartitionSpec = { filesystem: 'swap', size: sizeVariable(element, 'swap-size'), label: 'swap', name: 'swap' };
-  return { table: 'gpt', size: 'auto', seed: `kiln-x86image:${element.project.name}:${element.name}`, partitions: [esp, ext4, swap], file: element.file, ...(legacy && { bootCode: legacy.gptmbr }) };
+  return {
+    table: 'gpt',
+    size: 'auto',
+    seed: `kiln-x86image:${element.project.name}:${element.name}`,
+    partitions: [esp, ext4, swap],
+    file: element.file,
+    ...(legacy && { bootCode: legacy.gptmbr }),
+  };
 }
 
 function sourceDateEpoch(element: Element): number | undefined {
@@ -336,7 +451,8 @@ export const x86imageKind: ElementKind = {
     const layout = async (): Promise<DiskLayout> => {
       if (c.boot === 'bios') return imageLayout(e, boot, root, syslinuxBin, cfg);
       const uki = ukiParts(e, boot, root, baseTree);
-      const hybrid = c.boot === 'hybrid' ? { syslinuxBinaries: syslinuxBin, syslinuxCfg: cfg, gptmbr: new Uint8Array(readFileSync(join(syslinuxBin, GPTMBR))) } : undefined;
+      const hybrid =
+        c.boot === 'hybrid' ? { syslinuxBinaries: syslinuxBin, syslinuxCfg: cfg, gptmbr: new Uint8Array(readFileSync(join(syslinuxBin, GPTMBR))) } : undefined;
       return uefiImageLayout(e, boot, root, uki, hybrid);
     };
 

@@ -206,7 +206,12 @@ export class LoadCache {
       elements: order.map((e) => ({
         ...e,
         project: projects.indexOf(e.project),
-        dependencies: e.dependencies.map((d) => ({ element: index.get(d.element)!, type: d.type, strict: d.strict, ...(d.config ? { config: d.config } : {}) })),
+        dependencies: e.dependencies.map((d) => ({
+          element: index.get(d.element)!,
+          type: d.type,
+          strict: d.strict,
+          ...(d.config ? { config: d.config } : {}),
+        })),
         positions: [...e.positions],
       })),
       warnings: [...warnings],

@@ -49,8 +49,8 @@ function applyDirectives(target: ListNode, source: MapNode): ListNode {
 function mergeDirectives(target: MapNode, source: MapNode): MapNode {
   const entries = new Map<string, Node>();
   const eq = items(source, '(=)');
-  const tPre = eq ? [] : items(target, '(<)') ?? [];
-  const tPost = eq ? [] : items(target, '(>)') ?? [];
+  const tPre = eq ? [] : (items(target, '(<)') ?? []);
+  const tPost = eq ? [] : (items(target, '(>)') ?? []);
   const tEq = items(target, '(=)');
   const sPre = items(source, '(<)') ?? [];
   const sPost = items(source, '(>)') ?? [];

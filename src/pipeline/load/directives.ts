@@ -52,12 +52,21 @@ function includeFile(ref: Node, ctx: DirectiveContext): { node: MapNode; display
     prefix = `${name.slice(0, colon)}:`;
     name = name.slice(colon + 1);
     // the file is the sub-project's: its conditionals test the sub-project's options
-    base = { projectDir: sub.directory, options: sub.options, ...(sub.junction ? { junction: sub.junction } : {}), ...(ctx.including ? { including: ctx.including } : {}) };
+    base = {
+      projectDir: sub.directory,
+      options: sub.options,
+      ...(sub.junction ? { junction: sub.junction } : {}),
+      ...(ctx.including ? { including: ctx.including } : {}),
+    };
   }
   const full = normalize(join(base.projectDir, name));
   const rel = relative(base.projectDir, full);
   if (isAbsolute(name) || rel === '..' || rel.startsWith(`..${sep}`)) {
-    throw new KilnError('include-path', `include '${name}' in ${formatPosition(ref.pos)} leaves the project directory`, 'includes are project-relative paths inside the project');
+    throw new KilnError(
+      'include-path',
+      `include '${name}' in ${formatPosition(ref.pos)} leaves the project directory`,
+      'includes are project-relative paths inside the project',
+    );
   }
   const display = prefix + rel.split(sep).join('/');
   const including = ctx.including ?? [];
@@ -151,7 +160,11 @@ export function resolveConditionals(map: MapNode, options: ReadonlyMap<string, P
       const at = branch.keyPos.get(expr)!;
       const apply = evaluateCondition(expr, options, at);
       if (body.type !== 'map') {
-        throw new KilnError('condition', `the (?) branch '${expr}' in ${formatPosition(at)} must be a mapping, not ${body.type === 'list' ? 'a list' : 'a string'}`, 'only mappings can be composed');
+        throw new KilnError(
+          'condition',
+          `the (?) branch '${expr}' in ${formatPosition(at)} must be a mapping, not ${body.type === 'list' ? 'a list' : 'a string'}`,
+          'only mappings can be composed',
+        );
       }
       if (apply) current = composite(current, body, '');
     }

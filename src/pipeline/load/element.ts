@@ -18,7 +18,20 @@ import { loadYamlFile, parseYaml } from './yaml.js';
  * composition of §3 into the model's Element once its dependencies are built.
  */
 
-export const ELEMENT_KEYS = ['kind', 'description', 'depends', 'build-depends', 'runtime-depends', 'sources', 'variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'];
+export const ELEMENT_KEYS = [
+  'kind',
+  'description',
+  'depends',
+  'build-depends',
+  'runtime-depends',
+  'sources',
+  'variables',
+  'environment',
+  'environment-nocache',
+  'config',
+  'public',
+  'sandbox',
+];
 const DEPENDENCY_KEYS = ['filename', 'type', 'junction', 'strict', 'config'];
 
 export interface RawDependency {
@@ -54,7 +67,11 @@ export function splitJunctionName(name: string, pos: SourcePosition | undefined)
   const junction = name.slice(0, at);
   const rest = name.slice(at + 1);
   if (rest.includes(':')) {
-    throw new KilnError('element-name', `invalid element name '${name}'${pos ? ` in ${formatPosition(pos)}` : ''}: it names more than one junction`, 'name elements of a deeper sub-project through a junction of your own project to it');
+    throw new KilnError(
+      'element-name',
+      `invalid element name '${name}'${pos ? ` in ${formatPosition(pos)}` : ''}: it names more than one junction`,
+      'name elements of a deeper sub-project through a junction of your own project to it',
+    );
   }
   checkElementName(junction, pos);
   checkElementName(rest, pos);
@@ -65,16 +82,27 @@ export function splitJunctionName(name: string, pos: SourcePosition | undefined)
 export function checkElementName(name: string, pos: SourcePosition | undefined): void {
   const where = pos ? ` in ${formatPosition(pos)}` : '';
   const bad =
-    name === '' ? 'it is empty'
-    : name.startsWith('/') ? 'it is absolute'
-    : name.includes('\\') ? 'it contains a backslash'
-    : name.split('/').some((c) => c === '..' || c === '.' || c === '') ? "it has an empty, '.' or '..' component"
-    : !name.endsWith('.bst') ? "it does not end in '.bst'"
-    : /[\x00-\x1f]/.test(name) ? 'it contains control characters'
-    : name.includes(':') ? "it contains ':' (junction.bst:element.bst names an element of a junction's project)"
-    : undefined;
+    name === ''
+      ? 'it is empty'
+      : name.startsWith('/')
+        ? 'it is absolute'
+        : name.includes('\\')
+          ? 'it contains a backslash'
+          : name.split('/').some((c) => c === '..' || c === '.' || c === '')
+            ? "it has an empty, '.' or '..' component"
+            : !name.endsWith('.bst')
+              ? "it does not end in '.bst'"
+              : /[\x00-\x1f]/.test(name)
+                ? 'it contains control characters'
+                : name.includes(':')
+                  ? "it contains ':' (junction.bst:element.bst names an element of a junction's project)"
+                  : undefined;
   if (bad) {
-    throw new KilnError('element-name', `invalid element name '${name}'${where}: ${bad}`, 'element names are paths relative to element-path ending in .bst, e.g. contents/busybox.bst');
+    throw new KilnError(
+      'element-name',
+      `invalid element name '${name}'${where}: ${bad}`,
+      'element names are paths relative to element-path ending in .bst, e.g. contents/busybox.bst',
+    );
   }
 }
 
@@ -91,7 +119,11 @@ function mergeType(a: DepType, b: DepType): DepType {
 
 function parseDependencies(node: MapNode): RawDependency[] {
   const byName = new Map<string, RawDependency>();
-  for (const [key, implied] of [['depends', undefined], ['build-depends', 'build'], ['runtime-depends', 'runtime']] as const) {
+  for (const [key, implied] of [
+    ['depends', undefined],
+    ['build-depends', 'build'],
+    ['runtime-depends', 'runtime'],
+  ] as const) {
     const listNode = node.entries.get(key);
     if (!listNode) continue;
     for (const [i, item] of expectList(listNode, key).items.entries()) {
@@ -105,13 +137,21 @@ function parseDependencies(node: MapNode): RawDependency[] {
         const filename = requireString(m, 'filename', `a dependency in ${key}`);
         const junctionNode = optString(m, 'junction', `${key}[${i}].junction`);
         if (junctionNode && filename.value.includes(':')) {
-          throw new KilnError('element-name', `dependency '${filename.value}' in ${formatPosition(filename.pos)} names a junction twice: with 'junction:' the filename may not contain ':'`, 'give either junction: and a plain filename, or JUNCTION.bst:ELEMENT.bst alone');
+          throw new KilnError(
+            'element-name',
+            `dependency '${filename.value}' in ${formatPosition(filename.pos)} names a junction twice: with 'junction:' the filename may not contain ':'`,
+            'give either junction: and a plain filename, or JUNCTION.bst:ELEMENT.bst alone',
+          );
         }
         const through = junctionNode ? { junction: junctionNode.value, name: filename.value } : splitJunctionName(filename.value, filename.pos);
         if (junctionNode) checkElementName(junctionNode.value, junctionNode.pos);
         const typeNode = optString(m, 'type', `${key}[${i}].type`);
         if (typeNode && implied) {
-          throw new KilnError('dependency-type', `'type' is not allowed in ${key} (${formatPosition(typeNode.pos)}): the list already implies ${implied}`, `move the dependency to 'depends' or drop 'type'`);
+          throw new KilnError(
+            'dependency-type',
+            `'type' is not allowed in ${key} (${formatPosition(typeNode.pos)}): the list already implies ${implied}`,
+            `move the dependency to 'depends' or drop 'type'`,
+          );
         }
         const strictNode = optString(m, 'strict', `${key}[${i}].strict`);
         const config = optMap(m, 'config', `${key}[${i}].config`);
@@ -125,10 +165,18 @@ function parseDependencies(node: MapNode): RawDependency[] {
         };
         // bst 1.x: strictness is for what is staged to build; `strict: false` is reserved (it is the default)
         if (strictNode && !dep.strict) {
-          throw new KilnError('dependency-strict', `'strict: ${strictNode.value}' in ${formatPosition(strictNode.pos)}: a dependency is not strict unless it says so`, "remove 'strict'");
+          throw new KilnError(
+            'dependency-strict',
+            `'strict: ${strictNode.value}' in ${formatPosition(strictNode.pos)}: a dependency is not strict unless it says so`,
+            "remove 'strict'",
+          );
         }
         if (dep.strict && dep.type === 'runtime') {
-          throw new KilnError('dependency-strict', `runtime dependency ${dep.name} is marked strict in ${formatPosition(strictNode!.pos)}`, 'only dependencies needed at build time can be strict: make it a build dependency or drop strict');
+          throw new KilnError(
+            'dependency-strict',
+            `runtime dependency ${dep.name} is marked strict in ${formatPosition(strictNode!.pos)}`,
+            'only dependencies needed at build time can be strict: make it a build dependency or drop strict',
+          );
         }
       }
       checkElementName(dep.name, dep.pos);
@@ -162,19 +210,32 @@ export function parseElement(config: ProjectConfig, name: string, referrer?: Sou
   const node =
     rawKind?.type === 'scalar' && rawKind.value === 'junction'
       ? resolveConditionals(raw, config.optionValues)
-      : processDirectives(raw, { projectDir: config.project.directory, options: config.optionValues, cache: config.includeCache, ...(config.junctionInclude ? { junction: config.junctionInclude } : {}) });
+      : processDirectives(raw, {
+          projectDir: config.project.directory,
+          options: config.optionValues,
+          cache: config.includeCache,
+          ...(config.junctionInclude ? { junction: config.junctionInclude } : {}),
+        });
   checkKeys(node, ELEMENT_KEYS, display);
   const kind = requireString(node, 'kind', display);
   const deps = parseDependencies(node);
   if (kind.value === 'junction' && deps.length > 0) {
-    throw new KilnError('junction-depends', `${display}: a junction element cannot have dependencies (${formatPosition(deps[0]!.pos)})`, 'a junction only links a project; give the dependencies to the elements that use it');
+    throw new KilnError(
+      'junction-depends',
+      `${display}: a junction element cannot have dependencies (${formatPosition(deps[0]!.pos)})`,
+      'a junction only links a project; give the dependencies to the elements that use it',
+    );
   }
   const elementKind = elementKinds.get(kind.value);
   if (!elementKind) {
     const origin = config.project.declaredPlugins.get(kind.value);
     const known = [...elementKinds.keys()].join(', ');
     throw origin
-      ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these element kinds natively: ${known}`)
+      ? new KilnError(
+          'plugin-unsupported',
+          `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`,
+          `kiln implements these element kinds natively: ${known}`,
+        )
       : new KilnError('kind-unknown', `unknown element kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${known}`);
   }
   if (elementKind.pluginPackage !== undefined && !config.project.declaredPlugins.has(kind.value)) {
@@ -232,7 +293,11 @@ function parseSources(raw: RawElement, config: ProjectConfig, positions: Map<str
       const origin = config.project.declaredPlugins.get(kind.value);
       const known = [...sourceKinds.keys()].join(', ');
       throw origin
-        ? new KilnError('plugin-unsupported', `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`, `kiln implements these source kinds natively: ${known}`)
+        ? new KilnError(
+            'plugin-unsupported',
+            `unsupported plugin kind ${kind.value} (declared by origin ${origin}) in ${formatPosition(kind.pos)}`,
+            `kiln implements these source kinds natively: ${known}`,
+          )
         : new KilnError('kind-unknown', `unknown source kind '${kind.value}' in ${formatPosition(kind.pos)}; kiln knows ${known}`);
     }
     const dirNode = optString(m, 'directory', `sources[${index}].directory`);
@@ -322,7 +387,12 @@ function userPositions(node: Node, prefix: string, out: Map<string, SourcePositi
 }
 
 /** The §3 composition of one element, given its already-built dependencies in §7 order. */
-export function composeElement(raw: RawElement, config: ProjectConfig, dependencies: (Omit<Dependency, 'config'> & { rawConfig?: MapNode })[], fullName = raw.name): Element {
+export function composeElement(
+  raw: RawElement,
+  config: ProjectConfig,
+  dependencies: (Omit<Dependency, 'config'> & { rawConfig?: MapNode })[],
+  fullName = raw.name,
+): Element {
   const kind = raw.kind.value;
   const el = raw.node;
   const positions = new Map<string, SourcePosition>();
@@ -418,4 +488,3 @@ export function composeElement(raw: RawElement, config: ProjectConfig, dependenc
   };
   return element;
 }
-

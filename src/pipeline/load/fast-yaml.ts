@@ -170,7 +170,11 @@ export function fastParseYaml(text: string, file: string): MapNode | undefined {
       mapPos ??= kpos;
       const earlier = keyPos.get(key) ?? nulls.get(key);
       if (earlier) {
-        throw new KilnError('yaml-duplicate-key', `duplicate key '${key}' in ${formatPosition(kpos)} (first defined at ${formatPosition(earlier)})`, 'remove one of the two definitions');
+        throw new KilnError(
+          'yaml-duplicate-key',
+          `duplicate key '${key}' in ${formatPosition(kpos)} (first defined at ${formatPosition(earlier)})`,
+          'remove one of the two definitions',
+        );
       }
       const value = valueOf(line, off + m[0].length - (m[2] ? 1 : 0), indent, true);
       if (value === null) nulls.set(key, kpos);

@@ -53,7 +53,13 @@ export function junctionLoadOptions(junction: Element, above: LoadOptions): Load
       if (pos) positions[k] = pos;
     }
   }
-  return { junctionOptions: { values, positions }, maxJobs: above.maxJobs, onWarning: above.onWarning, userOptions: above.userOptions, junctionSources: above.junctionSources };
+  return {
+    junctionOptions: { values, positions },
+    maxJobs: above.maxJobs,
+    onWarning: above.onWarning,
+    userOptions: above.userOptions,
+    junctionSources: above.junctionSources,
+  };
 }
 
 function optionValue(v: YamlValue, junction: Element, name: string): string | string[] {

@@ -104,7 +104,11 @@ export class LoadedProject {
     if (this.junctions.has(name)) {
       const known = this.junctions.get(name);
       if (known === null) {
-        throw new KilnError('junction-conflict', `junction ${name} is defined in more than one sub-project${pos ? ` (needed at ${formatPosition(pos)})` : ''}, and they may differ`, `define the junction ${name} in project ${this.project.name} too: it then takes precedence`);
+        throw new KilnError(
+          'junction-conflict',
+          `junction ${name} is defined in more than one sub-project${pos ? ` (needed at ${formatPosition(pos)})` : ''}, and they may differ`,
+          `define the junction ${name} in project ${this.project.name} too: it then takes precedence`,
+        );
       }
       return known;
     }
@@ -117,7 +121,11 @@ export class LoadedProject {
     try {
       const raw: RawElement = parseElement(this.config, name, pos);
       if (raw.kind.value !== 'junction') {
-        throw new KilnError('junction-kind', `${raw.display} is used as a junction${pos ? ` (${formatPosition(pos)})` : ''} but its kind is ${raw.kind.value}`, 'name a junction element before the colon: JUNCTION.bst:ELEMENT.bst');
+        throw new KilnError(
+          'junction-kind',
+          `${raw.display} is used as a junction${pos ? ` (${formatPosition(pos)})` : ''} but its kind is ${raw.kind.value}`,
+          'name a junction element before the colon: JUNCTION.bst:ELEMENT.bst',
+        );
       }
       junction = composeElement(raw, this.config, [], `${this.prefix}${name}`);
     } catch (e) {
@@ -182,7 +190,11 @@ export class LoadedProject {
     }
     const raw: RawElement = parseElement(this.config, name, via?.pos);
     if (via && raw.kind.value === 'junction') {
-      throw new KilnError('junction-dependency', `${formatPosition(via.pos)}: cannot depend on junction ${name}`, 'depend on an element of its project instead: JUNCTION.bst:ELEMENT.bst, or junction: and filename:');
+      throw new KilnError(
+        'junction-dependency',
+        `${formatPosition(via.pos)}: cannot depend on junction ${name}`,
+        'depend on an element of its project instead: JUNCTION.bst:ELEMENT.bst, or junction: and filename:',
+      );
     }
     this.visiting.push({ name, via });
     let deps: { raw: RawDependency; element: Element }[];

@@ -48,7 +48,13 @@ function hostArchName(): string {
  * given by the caller (`-o NAME VALUE`, or the user configuration's line) with the position of the
  * option's declaration.
  */
-function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], values: readonly string[] | undefined, where: string, isDefault: boolean): OptionValue {
+function parseValue(
+  opt: Omit<ProjectOption, 'value'>,
+  raw: string | string[],
+  values: readonly string[] | undefined,
+  where: string,
+  isDefault: boolean,
+): OptionValue {
   if (opt.type === 'bool') {
     if (Array.isArray(raw)) throw new KilnError('option-value', `${where} is a bool; give True or False`);
     if (raw === 'True' || raw === 'true') return true;
@@ -58,7 +64,8 @@ function parseValue(opt: Omit<ProjectOption, 'value'>, raw: string | string[], v
   if (opt.type === 'flags' || opt.type === 'element-mask') {
     const list = Array.isArray(raw) ? raw : raw.replace(/\s+/g, '').split(',');
     if (values) {
-      for (const v of list) if (!values.includes(v)) throw new KilnError('option-value', `invalid value '${v}' for ${where}; valid values are ${values.join(', ')}`);
+      for (const v of list)
+        if (!values.includes(v)) throw new KilnError('option-value', `invalid value '${v}' for ${where}; valid values are ${values.join(', ')}`);
     }
     return isDefault ? list : [...list].sort();
   }
@@ -104,23 +111,36 @@ export function loadOptions(
   for (const [name, declNode] of node?.entries ?? []) {
     const declaredAt = node!.keyPos.get(name)!;
     if (!OPTION_NAME.test(name)) {
-      throw new KilnError('option-name', `invalid option name '${name}' in ${formatPosition(declaredAt)}`, 'option names start with a letter or _ and hold only letters, digits and _');
+      throw new KilnError(
+        'option-name',
+        `invalid option name '${name}' in ${formatPosition(declaredAt)}`,
+        'option names start with a letter or _ and hold only letters, digits and _',
+      );
     }
     const decl = expectMap(declNode, `options.${name}`);
     const typeNode = optString(decl, 'type', `options.${name}.type`);
     if (!typeNode) throw new KilnError('missing-key', `option '${name}' in ${formatPosition(decl.pos)} has no 'type'; use one of ${TYPES.join(', ')}`);
     const type = typeNode.value as ProjectOption['type'];
-    if (!TYPES.includes(type)) throw new KilnError('option-type', `unknown option type '${typeNode.value}' in ${formatPosition(typeNode.pos)}; use one of ${TYPES.join(', ')}`);
+    if (!TYPES.includes(type))
+      throw new KilnError('option-type', `unknown option type '${typeNode.value}' in ${formatPosition(typeNode.pos)}; use one of ${TYPES.join(', ')}`);
     checkKeys(decl, TYPE_KEYS[type], `${type} option '${name}'`);
     const valuesNode = decl.entries.get('values');
     let values = valuesNode ? stringList(valuesNode, `options.${name}.values`) : undefined;
     if ((type === 'enum' || type === 'flags' || type === 'arch') && !values?.length) {
-      throw new KilnError('option-values', `${type} option '${name}' in ${formatPosition(decl.pos)} needs a non-empty 'values' list`, 'list the values the option may take');
+      throw new KilnError(
+        'option-values',
+        `${type} option '${name}' in ${formatPosition(decl.pos)} needs a non-empty 'values' list`,
+        'list the values the option may take',
+      );
     }
     if (type === 'element-mask') values = elementFiles(elementDirectory ?? '');
     const variableNode = optString(decl, 'variable');
     if (variableNode && !VARIABLE_NAME.test(variableNode.value)) {
-      throw new KilnError('variable-name', `invalid variable name '${variableNode.value}' in ${formatPosition(variableNode.pos)}`, 'variable names start with a letter or _ and hold only letters, digits, _ and -');
+      throw new KilnError(
+        'variable-name',
+        `invalid variable name '${variableNode.value}' in ${formatPosition(variableNode.pos)}`,
+        'variable names start with a letter or _ and hold only letters, digits, _ and -',
+      );
     }
     const base: Omit<ProjectOption, 'value'> = variableNode ? { name, type, variable: variableNode.value } : { name, type };
     const defNode = decl.entries.get('default');
@@ -131,7 +151,12 @@ export function loadOptions(
       raw = given[name]!;
       const at = setIn[name];
       // a flags value in a file is a list, as bst reads it
-      if (at && type === 'flags' && !Array.isArray(raw)) throw new KilnError('option-value', `option '${name}' set in ${formatPosition(at)} is a flags option: give a list`, `e.g. ${name}: [${values?.[0] ?? 'VALUE'}]`);
+      if (at && type === 'flags' && !Array.isArray(raw))
+        throw new KilnError(
+          'option-value',
+          `option '${name}' set in ${formatPosition(at)} is a flags option: give a list`,
+          `e.g. ${name}: [${values?.[0] ?? 'VALUE'}]`,
+        );
       // the declaration's name (`flavour:`), where a reader looks for it
       where = `option '${name}' as ${at ? `set in ${formatPosition(at)}` : 'given'} (declared in ${formatPosition(declaredAt)})`;
     } else if (defNode) raw = defNode.type === 'list' ? stringList(defNode, `options.${name}.default`) : expectScalar(defNode, `options.${name}.default`).value;
@@ -154,8 +179,17 @@ export function loadOptions(
     if (!out.has(name)) {
       const declared = node ? `${[...out.keys()].join(', ')} (options: in ${formatPosition(node.pos)})` : 'no options';
       const at = setIn[name];
-      if (at) throw new KilnError('option-unknown', `unknown project option '${name}' set in ${formatPosition(at)}; the project declares ${declared}`, 'fix or remove it in the user configuration');
-      throw new KilnError('bad-option', `unknown project option '${name}'; the project declares ${declared}`, 'project options are the names under options: in project.conf');
+      if (at)
+        throw new KilnError(
+          'option-unknown',
+          `unknown project option '${name}' set in ${formatPosition(at)}; the project declares ${declared}`,
+          'fix or remove it in the user configuration',
+        );
+      throw new KilnError(
+        'bad-option',
+        `unknown project option '${name}'; the project declares ${declared}`,
+        'project options are the names under options: in project.conf',
+      );
     }
   }
   return out;

@@ -136,7 +136,11 @@ function parsePlugins(node: ListNode | undefined, declared: Map<string, string>)
     checkKeys(item, ['origin', 'package-name', 'path', 'elements', 'sources', 'junction'], 'a plugins entry');
     const origin = requireString(item, 'origin', `plugins[${i}]`);
     if (origin.value === 'junction') {
-      throw new KilnError('junction-unsupported', `plugins from junctions are not supported (${formatPosition(origin.pos)})`, 'kiln loads a single project; copy the elements you need into it');
+      throw new KilnError(
+        'junction-unsupported',
+        `plugins from junctions are not supported (${formatPosition(origin.pos)})`,
+        'kiln loads a single project; copy the elements you need into it',
+      );
     }
     if (!['core', 'local', 'pip'].includes(origin.value)) {
       throw new KilnError('plugin-origin', `unknown plugin origin '${origin.value}' in ${formatPosition(origin.pos)}; use core, local or pip`);
@@ -160,7 +164,12 @@ function parsePlugins(node: ListNode | undefined, declared: Map<string, string>)
       } else for (const k of expectList(g, `plugins.${group}`).items) kinds.push(expectScalar(k, `plugins.${group}[]`));
       for (const k of kinds) {
         const first = listed.get(`${group}:${k.value}`);
-        if (first) throw new KilnError('plugin-duplicate', `${group === 'elements' ? 'element' : 'source'} kind '${k.value}' is listed twice under plugins: in ${formatPosition(first.pos)} and ${formatPosition(k.pos)}`, 'list each kind under one plugins entry only');
+        if (first)
+          throw new KilnError(
+            'plugin-duplicate',
+            `${group === 'elements' ? 'element' : 'source'} kind '${k.value}' is listed twice under plugins: in ${formatPosition(first.pos)} and ${formatPosition(k.pos)}`,
+            'list each kind under one plugins entry only',
+          );
         listed.set(`${group}:${k.value}`, k);
       }
       if (origin.value !== 'core') for (const k of kinds) declared.set(k.value, label);
@@ -196,7 +205,8 @@ function parseSourceOverrides(node: MapNode | undefined, warn: (m: string) => vo
   const out = new Map<string, MapNode>();
   for (const [kind, v] of node?.entries ?? []) {
     const m = expectMap(v, `sources.${kind}`);
-    for (const key of m.entries.keys()) if (key !== 'config') warn(`${formatPosition(m.keyPos.get(key)!)}: sources.${kind}.${key} is ignored: only config applies to sources`);
+    for (const key of m.entries.keys())
+      if (key !== 'config') warn(`${formatPosition(m.keyPos.get(key)!)}: sources.${kind}.${key} is ignored: only config applies to sources`);
     out.set(kind, m);
   }
   return out;
@@ -262,7 +272,11 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     throw new KilnError('element-path', `element-path '${epNode!.value}' (${formatPosition(epNode!.pos)}) leaves the project directory`);
   }
   if (!existsSync(elementDirectory) || !statSync(elementDirectory).isDirectory()) {
-    throw new KilnError('element-path', `element-path '${epNode?.value ?? '.'}' ${epNode ? `(${formatPosition(epNode.pos)}) ` : ''}is not a directory in ${dir}`, 'create it or fix element-path');
+    throw new KilnError(
+      'element-path',
+      `element-path '${epNode?.value ?? '.'}' ${epNode ? `(${formatPosition(epNode.pos)}) ` : ''}is not a directory in ${dir}`,
+      'create it or fix element-path',
+    );
   }
   // Includes first: an include may declare the options that (?) conditionals anywhere test. An
   // include through a junction needs the junction, read with this first pass's configuration.
@@ -270,7 +284,12 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
   const firstPass = resolveIncludes(raw, { projectDir: dir, cache: includeCache });
   if (!hasIncludes(firstPass)) return configFrom(firstPass);
   const junction = opts.junctionIncludes?.(configFrom(withoutIncludes(firstPass)));
-  if (!junction) throw new KilnError('include-junction', `project.conf includes a file through a junction (${formatPosition(firstPass.pos)}), which only a whole project load can follow`, 'load the project with loadProject');
+  if (!junction)
+    throw new KilnError(
+      'include-junction',
+      `project.conf includes a file through a junction (${formatPosition(firstPass.pos)}), which only a whole project load can follow`,
+      'load the project with loadProject',
+    );
   return configFrom(resolveIncludes(raw, { projectDir: dir, cache: includeCache, junction }));
 
   function configFrom(included: MapNode): ProjectConfig {
@@ -281,13 +300,21 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     // a junction's options, then the user configuration's, then -o (the top project's only)
     const positions = { ...opts.junctionOptions?.positions, ...fromUser?.positions };
     const setIn = Object.fromEntries(Object.entries(positions).filter(([k]) => !Object.hasOwn(cli, k)));
-    const optionValues = loadOptions(optionsNode ? expectMap(optionsNode, 'options') : undefined, { ...opts.junctionOptions?.values, ...fromUser?.values, ...cli }, setIn, elementDirectory);
+    const optionValues = loadOptions(
+      optionsNode ? expectMap(optionsNode, 'options') : undefined,
+      { ...opts.junctionOptions?.values, ...fromUser?.values, ...cli },
+      setIn,
+      elementDirectory,
+    );
     const user = resolveConditionals(included, optionValues);
     checkKeys(user, PROJECT_KEYS, 'project.conf');
     for (const key of ['name', 'plugins', 'min-version', 'element-path']) {
       // BuildStream forbids these in includes and conditionals: they must be known before either.
       if (user.entries.get(key) !== raw.entries.get(key)) {
-        throw new KilnError('project-key', `'${key}' must be written in project.conf itself, not in an include or a (?) branch (${formatPosition(user.entries.get(key)?.pos ?? raw.pos)})`);
+        throw new KilnError(
+          'project-key',
+          `'${key}' must be written in project.conf itself, not in an include or a (?) branch (${formatPosition(user.entries.get(key)?.pos ?? raw.pos)})`,
+        );
       }
     }
     const userVars = optMap(user, 'variables');
@@ -297,13 +324,20 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
 
     const nameNode = requireString(user, 'name', 'project.conf');
     if (!NAME_RE.test(nameNode.value)) {
-      throw new KilnError('project-name', `invalid project name '${nameNode.value}' in ${formatPosition(nameNode.pos)}`, 'a project name starts with a letter or _ and holds only letters, digits, _ and -');
+      throw new KilnError(
+        'project-name',
+        `invalid project name '${nameNode.value}' in ${formatPosition(nameNode.pos)}`,
+        'a project name starts with a letter or _ and holds only letters, digits, _ and -',
+      );
     }
     const name = nameNode.value;
 
     const fv = optString(user, 'format-version');
     if (fv && parseInteger(fv.value, fv.pos, 'format-version') > SUPPORTED_FORMAT_VERSION) {
-      throw new KilnError('format-version', `project.conf asks for format-version ${fv.value} (${formatPosition(fv.pos)}); kiln reads up to ${SUPPORTED_FORMAT_VERSION}`);
+      throw new KilnError(
+        'format-version',
+        `project.conf asks for format-version ${fv.value} (${formatPosition(fv.pos)}); kiln reads up to ${SUPPORTED_FORMAT_VERSION}`,
+      );
     }
     const mv = optString(user, 'min-version');
     if (mv && !/^[12]\.\d+$/.test(mv.value)) {
@@ -315,11 +349,16 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     const aliasNode = user.entries.get('aliases');
     if (aliasNode) for (const [k, v] of stringMap(aliasNode, 'aliases')) aliases[k] = expandString(v.value, rootVars, v.pos, `alias '${k}'`);
     const mirrors = parseMirrors(optList(user, 'mirrors'));
-    for (const m of mirrors) for (const urls of Object.values(m.aliases)) urls.forEach((u, i) => (urls[i] = expandString(u, rootVars, { file: 'project.conf', line: 1, col: 1 }, `mirror '${m.name}'`)));
+    for (const m of mirrors)
+      for (const urls of Object.values(m.aliases))
+        urls.forEach((u, i) => (urls[i] = expandString(u, rootVars, { file: 'project.conf', line: 1, col: 1 }, `mirror '${m.name}'`)));
     if (opts.defaultMirror !== undefined) {
       // BuildStream: the default mirror is tried first, then the others in the order declared
       const at = mirrors.findIndex((m) => m.name === opts.defaultMirror);
-      if (at < 0) warn(`default mirror '${opts.defaultMirror}' is not one of this project's mirrors (${mirrors.map((m) => m.name).join(', ') || 'none'}); using them in the declared order`);
+      if (at < 0)
+        warn(
+          `default mirror '${opts.defaultMirror}' is not one of this project's mirrors (${mirrors.map((m) => m.name).join(', ') || 'none'}); using them in the declared order`,
+        );
       else mirrors.unshift(...mirrors.splice(at, 1));
     }
 
@@ -340,7 +379,11 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     const se = shellNode.entries.get('environment');
     if (se) for (const [k, v] of stringMap(se, 'shell.environment')) shellEnv[k] = v.value;
     const hf = optList(shellNode, 'host-files', 'shell.host-files');
-    const shell = { command: stringList(shellNode.entries.get('command')!, 'shell.command'), environment: shellEnv, hostFiles: hf ? (toPlain(hf) as YamlValue[]) : [] };
+    const shell = {
+      command: stringList(shellNode.entries.get('command')!, 'shell.command'),
+      environment: shellEnv,
+      hostFiles: hf ? (toPlain(hf) as YamlValue[]) : [],
+    };
 
     const artifactsNode = user.entries.get('artifacts');
     const artifactRemotes = artifactsNode ? parseRemotes(artifactsNode, 'project.conf') : [];
@@ -365,7 +408,8 @@ export function loadProjectConfig(directory: string, opts: LoadOptions = {}): Pr
     }
 
     const optionStrings: Record<string, string> = {};
-    for (const o of optionValues.values()) optionStrings[o.name] = typeof o.value === 'boolean' ? (o.value ? 'True' : 'False') : Array.isArray(o.value) ? o.value.join(',') : o.value;
+    for (const o of optionValues.values())
+      optionStrings[o.name] = typeof o.value === 'boolean' ? (o.value ? 'True' : 'False') : Array.isArray(o.value) ? o.value.join(',') : o.value;
     // Option variables sit between the builtin defaults and project.conf's own variables.
     let variables = expectMap(conf.entries.get('variables')!, 'variables');
     const ov = optionVariables(optionValues);
@@ -427,8 +471,17 @@ function withoutIncludes(map: MapNode): MapNode {
   const entries = new Map<string, Node>();
   for (const [k, v] of map.entries) {
     if (k === '(@)') continue;
-    entries.set(k, v.type === 'map' ? withoutIncludes(v) : v.type === 'list' ? list(v.items.map((i) => (i.type === 'map' ? withoutIncludes(i) : i)), v.pos) : v);
+    entries.set(
+      k,
+      v.type === 'map'
+        ? withoutIncludes(v)
+        : v.type === 'list'
+          ? list(
+              v.items.map((i) => (i.type === 'map' ? withoutIncludes(i) : i)),
+              v.pos,
+            )
+          : v,
+    );
   }
   return mapNode(entries, new Map([...map.keyPos].filter(([k]) => k !== '(@)')), map.pos, map.nulls);
 }
-

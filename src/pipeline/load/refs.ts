@@ -35,7 +35,9 @@ export function formatRef(value: YamlValue): string {
 function flowRef(value: YamlValue): string {
   if (typeof value === 'string') return formatRef(value);
   if (Array.isArray(value)) return `[${value.map(flowRef).join(', ')}]`;
-  return `{${Object.entries(value).map(([k, v]) => `${formatRef(k)}: ${flowRef(v)}`).join(', ')}}`;
+  return `{${Object.entries(value)
+    .map(([k, v]) => `${formatRef(k)}: ${flowRef(v)}`)
+    .join(', ')}}`;
 }
 
 /** How the file indents block collections, measured from what it already has. */
@@ -326,7 +328,11 @@ function writeInline(element: Element, index: number, ref: YamlValue): string {
   const doc = parseFailsafe(text);
   const map = offset >= 0 ? findMapAt(doc, offset) : undefined;
   if (!map) {
-    throw new KilnError('ref-write', `cannot find source #${index + 1} of ${element.name} at ${formatPosition(source.position)}: the file changed since it was loaded`, 'run the command again');
+    throw new KilnError(
+      'ref-write',
+      `cannot find source #${index + 1} of ${element.name} at ${formatPosition(source.position)}: the file changed since it was loaded`,
+      'run the command again',
+    );
   }
   const edit = refEdit(text, doc, map, ref);
   const out = text.slice(0, edit.start) + edit.insert + text.slice(edit.end);
@@ -403,7 +409,10 @@ function writeProjectRefs(element: Element, index: number, ref: YamlValue): stri
   const stored: unknown = check.errors.length ? undefined : check.getIn([...path, index, 'ref'], true);
   const got = stored === undefined ? undefined : JSON.stringify((stored as YNode).toJSON());
   if (got !== JSON.stringify(ref)) {
-    throw new KilnError('ref-write', `internal error: the ref of source #${index + 1} of ${element.name} would not read back from project.refs (got ${shorten(String(got))}); the file was left unchanged`);
+    throw new KilnError(
+      'ref-write',
+      `internal error: the ref of source #${index + 1} of ${element.name} would not read back from project.refs (got ${shorten(String(got))}); the file was left unchanged`,
+    );
   }
   atomicWrite(file, out);
   return file;

@@ -68,7 +68,8 @@ export function defaultUserConfigPath(): string {
 export function loadUserConfig(explicit?: string): UserConfig {
   const file = explicit ?? defaultUserConfigPath();
   if (!existsSync(file)) {
-    if (explicit !== undefined) throw new KilnError('user-config-missing', `the configuration file ${explicit} does not exist`, 'check the path given to --config');
+    if (explicit !== undefined)
+      throw new KilnError('user-config-missing', `the configuration file ${explicit} does not exist`, 'check the path given to --config');
     return { file: undefined, defaultMirror: undefined };
   }
   const map = loadYamlFile(file, file, 'user configuration');

@@ -68,7 +68,11 @@ export function expandString(text: string, vars: Readonly<Record<string, string>
   return text.replace(VARIABLE_REF, (_m, ref: string) => {
     const v = Object.prototype.hasOwnProperty.call(vars, ref) ? vars[ref] : undefined;
     if (v === undefined) {
-      throw new KilnError('variable-undefined', `undefined variable '${ref}' referenced by ${what} in ${formatPosition(pos)}`, `define '${ref}' under variables: or fix the reference`);
+      throw new KilnError(
+        'variable-undefined',
+        `undefined variable '${ref}' referenced by ${what} in ${formatPosition(pos)}`,
+        `define '${ref}' under variables: or fix the reference`,
+      );
     }
     return v;
   });
@@ -80,7 +84,11 @@ export function expandNode(node: Node, vars: Readonly<Record<string, string>>, p
     const v = expandString(node.value, vars, node.pos, `'${path}'`);
     return v === node.value ? node : scalar(v, node.pos);
   }
-  if (node.type === 'list') return list(node.items.map((item, i) => expandNode(item, vars, `${path}[${i}]`)), node.pos);
+  if (node.type === 'list')
+    return list(
+      node.items.map((item, i) => expandNode(item, vars, `${path}[${i}]`)),
+      node.pos,
+    );
   const entries = new Map<string, Node>();
   for (const [k, v] of node.entries) entries.set(k, expandNode(v, vars, path ? `${path}.${k}` : k));
   return mapNode(entries, node.keyPos, node.pos, node.nulls);

@@ -44,7 +44,10 @@ export function parseYamlFull(text: string, file: string): MapNode {
   if (root === null || isNullScalar(root as YNode)) return mapNode(new Map(), new Map(), top);
   const node = convert(root as YNode, doc, at, 0);
   if (node.type !== 'map') {
-    throw new KilnError('yaml-not-mapping', `the top level of ${file} must be a mapping, not ${node.type === 'list' ? 'a list' : 'a string'} (${formatPosition(node.pos)})`);
+    throw new KilnError(
+      'yaml-not-mapping',
+      `the top level of ${file} must be a mapping, not ${node.type === 'list' ? 'a list' : 'a string'} (${formatPosition(node.pos)})`,
+    );
   }
   return node;
 }
@@ -63,7 +66,10 @@ function convert(node: YNode, doc: Document, at: (o: number) => SourcePosition, 
     return scalar(isNullScalar(node) ? '' : String(node.value ?? '').trim(), pos);
   }
   if (isSeq(node)) {
-    return list(node.items.map((item) => convert(item as YNode, doc, at, depth + 1)), pos);
+    return list(
+      node.items.map((item) => convert(item as YNode, doc, at, depth + 1)),
+      pos,
+    );
   }
   if (isMap(node)) {
     const entries = new Map<string, Node>();
@@ -105,7 +111,7 @@ export function loadYamlFile(path: string, display: string, what = 'file'): MapN
     noteRead(path, text);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new KilnError('file-missing', `cannot read ${what} ${display}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`);
+    throw new KilnError('file-missing', `cannot read ${what} ${display}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`);
   }
   return parseYaml(text, display);
 }

@@ -22,7 +22,7 @@ export class BuildFailure extends KilnError {
     readonly reason: unknown,
     readonly tail: string[],
   ) {
-    const why = reason instanceof KilnError ? reason.message : (reason as Error)?.message ?? String(reason);
+    const why = reason instanceof KilnError ? reason.message : ((reason as Error)?.message ?? String(reason));
     super('build-failed', `${element.name}: ${why}`, `build log: ${logPath}`);
   }
 }
@@ -111,7 +111,7 @@ export async function buildElement(session: Session, element: Element, hooks: Bu
     session.markCached(element);
     log(`SUCCESS ${element.name}`);
   } catch (e) {
-    log(`FAILURE ${e instanceof KilnError ? e.describe() : (e as Error)?.stack ?? String(e)}`);
+    log(`FAILURE ${e instanceof KilnError ? e.describe() : ((e as Error)?.stack ?? String(e))}`);
     throw new BuildFailure(element, logPath, e, tailOfFile(logPath, ERROR_LINES));
   } finally {
     // Removed off the event loop first (a Linux build leaves gigabytes: removed synchronously,

@@ -112,7 +112,8 @@ export async function checkoutTree(session: Session, element: Element, options: 
     try {
       await integrate(ctx, root, elements);
     } catch (e) {
-      if (e instanceof KilnError) throw new KilnError(e.code, `integrating the checkout of ${element.name}: ${e.message}`, e.hint ?? `see the log ${join(workDir, 'checkout.log')}`);
+      if (e instanceof KilnError)
+        throw new KilnError(e.code, `integrating the checkout of ${element.name}: ${e.message}`, e.hint ?? `see the log ${join(workDir, 'checkout.log')}`);
       throw e;
     }
     return mergeIntegrated(tree, root, skipped, session.cache.blobs);

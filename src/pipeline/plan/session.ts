@@ -51,7 +51,11 @@ export class Session {
     try {
       mkdirSync(this.cache.tmpDir, { recursive: true });
     } catch (e) {
-      throw new KilnError('cache-dir', `cannot create the cache directory ${options.cacheDir}: ${(e as Error).message}`, 'choose a writable directory with --cache-dir (default: $XDG_CACHE_HOME/kiln)');
+      throw new KilnError(
+        'cache-dir',
+        `cannot create the cache directory ${options.cacheDir}: ${(e as Error).message}`,
+        'choose a writable directory with --cache-dir (default: $XDG_CACHE_HOME/kiln)',
+      );
     }
     this.sandbox = options.sandbox ?? new BwrapSandbox();
     this.warnSink = options.warn ?? ((e, m) => process.stderr.write(`WARNING ${e ? `${e.name}: ` : ''}${m}\n`));
@@ -221,7 +225,7 @@ export class Session {
       removeTree(dir);
       return;
     } catch (e) {
-      const why = e instanceof KilnError ? e.message : (e as Error)?.message ?? String(e);
+      const why = e instanceof KilnError ? e.message : ((e as Error)?.message ?? String(e));
       const aside = join(this.cache.tmpDir, `${LEFTOVER}${basename(dir)}`);
       let where = dir;
       try {
@@ -230,7 +234,10 @@ export class Session {
       } catch {
         // cannot even move it: leave it where it is (cleanStale only retries dead sessions)
       }
-      this.warnSink(element, `could not remove the scratch directory of a build; moved it aside to ${where} (kiln retries quietly; remove it by hand if it stays): ${why.split('\n').slice(0, 3).join(' ')}`);
+      this.warnSink(
+        element,
+        `could not remove the scratch directory of a build; moved it aside to ${where} (kiln retries quietly; remove it by hand if it stays): ${why.split('\n').slice(0, 3).join(' ')}`,
+      );
     }
   }
 

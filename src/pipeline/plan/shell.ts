@@ -29,7 +29,11 @@ export async function prepareShell(session: Session, element: Element, build: bo
   const staged = build ? session.dependencies(element, 'build') : session.dependencies(element, 'run');
   const missing = staged.filter((e) => !session.isCached(e));
   if (missing.length > 0) {
-    throw new KilnError('shell-missing-artifacts', `cannot stage a shell for ${element.name}: these elements are not cached:\n${missing.map((e) => `  ${e.name}`).join('\n')}`, `build them first: kiln build ${element.name}`);
+    throw new KilnError(
+      'shell-missing-artifacts',
+      `cannot stage a shell for ${element.name}: these elements are not cached:\n${missing.map((e) => `  ${e.name}`).join('\n')}`,
+      `build them first: kiln build ${element.name}`,
+    );
   }
   if (build && !session.sourcesCached(element)) {
     throw new KilnError('shell-missing-sources', `cannot stage the build shell of ${element.name}: its sources are not fetched`, `kiln fetch ${element.name}`);

@@ -37,9 +37,18 @@ export function remoteUrl(url: string, where: string): string {
   } catch {
     throw new KilnError('remote-bad-url', `${where}: '${url}' is not a URL`, 'give an http or https URL, e.g. https://cache.example.com/kiln/');
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new KilnError('remote-bad-url', `${where}: remote cache '${redactUrl(url)}' is not an http or https URL`, 'kiln speaks the Bazel HTTP cache protocol: give an http or https URL');
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new KilnError(
+      'remote-bad-url',
+      `${where}: remote cache '${redactUrl(url)}' is not an http or https URL`,
+      'kiln speaks the Bazel HTTP cache protocol: give an http or https URL',
+    );
   if (u.username !== '' || u.password !== '') {
-    throw new KilnError('remote-credentials-in-url', `${where}: the remote cache URL carries credentials (${redactUrl(url)})`, 'put them in ~/.netrc (machine HOST login USER password SECRET) or in KILN_REMOTE_USER/KILN_REMOTE_PASSWORD or KILN_REMOTE_TOKEN');
+    throw new KilnError(
+      'remote-credentials-in-url',
+      `${where}: the remote cache URL carries credentials (${redactUrl(url)})`,
+      'put them in ~/.netrc (machine HOST login USER password SECRET) or in KILN_REMOTE_USER/KILN_REMOTE_PASSWORD or KILN_REMOTE_TOKEN',
+    );
   }
   u.search = '';
   u.hash = '';
@@ -115,7 +124,10 @@ export function netrcEntry(file: string, host: string): { login: string; passwor
   } catch {
     return undefined;
   }
-  const tokens = text.replace(/#.*$/gm, ' ').split(/\s+/).filter((t) => t !== '');
+  const tokens = text
+    .replace(/#.*$/gm, ' ')
+    .split(/\s+/)
+    .filter((t) => t !== '');
   let fallback: { login: string; password: string } | undefined;
   for (let i = 0; i < tokens.length; ) {
     const t = tokens[i]!;

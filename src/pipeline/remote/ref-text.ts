@@ -37,7 +37,8 @@ export function parseRefText(text: string, ref: ArtifactRef): RefBody | undefine
 /** Every blob an artifact needs (file contents and the build log), each once, with its size when the manifest records it. */
 export function blobsOf(body: RefBody): Map<string, number | undefined> {
   const out = new Map<string, number | undefined>();
-  for (const e of body.tree) if (e.type === 'file' && typeof e.digest === 'string' && e.link === undefined) out.set(e.digest, typeof e.size === 'number' ? e.size : undefined);
+  for (const e of body.tree)
+    if (e.type === 'file' && typeof e.digest === 'string' && e.link === undefined) out.set(e.digest, typeof e.size === 'number' ? e.size : undefined);
   if (typeof body.meta?.buildLog === 'string') out.set(body.meta.buildLog, out.get(body.meta.buildLog));
   return out;
 }

@@ -63,12 +63,16 @@ export class Remotes {
     if (e.trouble === 'denied' && during === 'push') {
       if (remote.pushDown !== undefined) return;
       remote.pushDown = e.message;
-      this.events.warn(`remote cache ${remote.http.display}: uploads are refused (${e.message}); not pushing to it in this run (check its credentials: KILN_REMOTE_TOKEN, KILN_REMOTE_USER/KILN_REMOTE_PASSWORD or ~/.netrc)`);
+      this.events.warn(
+        `remote cache ${remote.http.display}: uploads are refused (${e.message}); not pushing to it in this run (check its credentials: KILN_REMOTE_TOKEN, KILN_REMOTE_USER/KILN_REMOTE_PASSWORD or ~/.netrc)`,
+      );
       return;
     }
     remote.down = e.message;
     const what = { down: 'is unreachable', timeout: 'is too slow', server: 'failed', denied: 'refused access' }[e.trouble];
-    this.events.warn(`remote cache ${remote.http.display} ${what} (${e.message}); going on without it for the rest of this run (what is not cached locally is built here${remote.spec.push ? ', and nothing is pushed to it' : ''})`);
+    this.events.warn(
+      `remote cache ${remote.http.display} ${what} (${e.message}); going on without it for the rest of this run (what is not cached locally is built here${remote.spec.push ? ', and nothing is pushed to it' : ''})`,
+    );
   }
 
   close(): void {

@@ -1,5 +1,19 @@
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { delimiter, join, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { tailOfFile } from './log-tail.js';
@@ -56,9 +70,14 @@ class MountPoints {
       }
       if (st.isSymbolicLink()) {
         // A symlink would be followed on the host: refuse rather than bind something outside the root.
-        throw new KilnError('sandbox-mount', `cannot mount at '${inner}' in the sandbox: '${cur.slice(this.root.length)}' is a symlink`, 'stage a real directory there');
+        throw new KilnError(
+          'sandbox-mount',
+          `cannot mount at '${inner}' in the sandbox: '${cur.slice(this.root.length)}' is a symlink`,
+          'stage a real directory there',
+        );
       }
-      if (!st.isDirectory()) throw new KilnError('sandbox-mount', `cannot mount at '${inner}' in the sandbox: '${cur.slice(this.root.length)}' is not a directory`);
+      if (!st.isDirectory())
+        throw new KilnError('sandbox-mount', `cannot mount at '${inner}' in the sandbox: '${cur.slice(this.root.length)}' is not a directory`);
     }
   }
 
@@ -161,7 +180,11 @@ function checkShell(root: string, mounts: readonly SandboxMount[], env: Record<s
   for (const dir of path.split(':')) {
     if (dir.startsWith('/') && existsInside(root, `${dir}/sh`, mounts)) return;
   }
-  throw new KilnError('no-shell', `Staged artifacts do not provide command 'sh' (searched PATH=${path} in the sandbox)`, 'add a dependency that provides /bin/sh, such as a base system or busybox');
+  throw new KilnError(
+    'no-shell',
+    `Staged artifacts do not provide command 'sh' (searched PATH=${path} in the sandbox)`,
+    'add a dependency that provides /bin/sh, such as a base system or busybox',
+  );
 }
 
 export interface BwrapArgsInput {
@@ -198,7 +221,14 @@ export function bwrapArgs({ root, mounts, env, options, command }: BwrapArgsInpu
 export class BwrapSandbox implements Sandbox {
   private bwrap: string | undefined;
 
-  async run(commands: string[], root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog, options: SandboxOptions = {}): Promise<void> {
+  async run(
+    commands: string[],
+    root: string,
+    mounts: SandboxMount[],
+    env: Record<string, string>,
+    log: SandboxLog,
+    options: SandboxOptions = {},
+  ): Promise<void> {
     this.bwrap ??= findBwrap();
     if (!statSync(root).isDirectory()) throw new KilnError('sandbox-root', `sandbox root '${root}' is not a directory`);
     checkShell(root, mounts, env);
@@ -216,7 +246,11 @@ export class BwrapSandbox implements Sandbox {
           // bwrap reports its own failures as 'bwrap: ...' (no user namespaces, a bad mount).
           const own = tailOfFile(log.path, 3).find((l) => l.startsWith('bwrap: '));
           if (own) {
-            throw new KilnError('sandbox-failed', `the sandbox could not run '${command}': ${own}`, 'bubblewrap needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone = 1 where it exists)');
+            throw new KilnError(
+              'sandbox-failed',
+              `the sandbox could not run '${command}': ${own}`,
+              'bubblewrap needs unprivileged user namespaces (sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone = 1 where it exists)',
+            );
           }
           throw new KilnError('command-failed', `Command '${command}' failed with exitcode ${code}`, `see the build log ${log.path}`);
         }
@@ -243,11 +277,26 @@ export class BwrapSandbox implements Sandbox {
     }
   }
 
-  private spawnOne(root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog, options: SandboxOptions, command: string): Promise<number> {
+  private spawnOne(
+    root: string,
+    mounts: SandboxMount[],
+    env: Record<string, string>,
+    log: SandboxLog,
+    options: SandboxOptions,
+    command: string,
+  ): Promise<number> {
     return this.spawnArgv(root, mounts, env, log, options, ['sh', '-e', '-c', `${command}\n`], command);
   }
 
-  private spawnArgv(root: string, mounts: SandboxMount[], env: Record<string, string>, log: SandboxLog | undefined, options: SandboxOptions, argv: string[], shown = argv.join(' ')): Promise<number> {
+  private spawnArgv(
+    root: string,
+    mounts: SandboxMount[],
+    env: Record<string, string>,
+    log: SandboxLog | undefined,
+    options: SandboxOptions,
+    argv: string[],
+    shown = argv.join(' '),
+  ): Promise<number> {
     const args = bwrapArgs({ root, mounts, env, options, command: argv });
     const fd = options.interactive || !log ? -1 : openSync(log.path, 'a');
     if (fd >= 0) writeSync(fd, `+ ${shown}\n`);

@@ -25,7 +25,10 @@ const TRACKED = /^\d{8}T\d{6}Z$/;
 
 /** A time as the snapshot archive writes it: 20261206T073000Z (UTC, seconds). */
 export function snapshotTime(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 export function isSnapshotTime(text: string): boolean {
@@ -77,7 +80,8 @@ export async function fetchFromArchiveOrigins(
     return { ok: false, tried };
   }
   const origins = archiveOrigins(project, file.filename, file.tracked);
-  if (origins.length === 0) tried.push(`${where}: no mirror of alias '${DEBIAN_ALIAS}' is configured, and the ref records no tracking time for the snapshot archive`);
+  if (origins.length === 0)
+    tried.push(`${where}: no mirror of alias '${DEBIAN_ALIAS}' is configured, and the ref records no tracking time for the snapshot archive`);
   mkdirSync(dirname(dest), { recursive: true });
   const work = mkdtempSync(join(dirname(dest), `.mirror-${process.pid}-`));
   try {

@@ -53,7 +53,11 @@ export function checkSymlinks(tree: FileTree, base: string, directory: string, f
     const rel = path.slice(prefix.length);
     const placed = directory ? `${directory}/${rel}` : rel;
     if (!symlinkStaysInside(placed, inode.target ?? '')) {
-      throw fail('tar-escape', `member '${path}' is a symlink to '${inode.target}', which points outside the staging directory`, 'kiln refuses archives whose links escape; repack the archive');
+      throw fail(
+        'tar-escape',
+        `member '${path}' is a symlink to '${inode.target}', which points outside the staging directory`,
+        'kiln refuses archives whose links escape; repack the archive',
+      );
     }
   }
 }

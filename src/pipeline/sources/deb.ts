@@ -49,7 +49,13 @@ function refEntry(p: ResolvedPackage, tracked: string): YamlMap {
 
 /** A ref entry for a pin as it was (no field added or dropped). */
 function pinEntry(p: PinnedPackage): YamlMap {
-  return { package: p.package, version: p.version, sha256: p.sha256, ...(p.filename ? { filename: p.filename } : {}), ...(p.tracked ? { tracked: p.tracked } : {}) };
+  return {
+    package: p.package,
+    version: p.version,
+    sha256: p.sha256,
+    ...(p.filename ? { filename: p.filename } : {}),
+    ...(p.tracked ? { tracked: p.tracked } : {}),
+  };
 }
 /** Bumped when staging changes what a given set of packages turns into (it is part of the key). */
 const STAGING_VERSION = 'deb-root-1';
@@ -79,21 +85,29 @@ export class DebSource extends BaseSource {
 
   protected override validateRef(ref: YamlValue): YamlValue {
     const bad = (why: string): never => {
-      throw this.error('ref', 'source-bad-ref', `ref ${why}`, `the ref is a list of {package, version, sha256} mappings; run \`kiln track ${this.element.name}\` to compute it`);
+      throw this.error(
+        'ref',
+        'source-bad-ref',
+        `ref ${why}`,
+        `the ref is a list of {package, version, sha256} mappings; run \`kiln track ${this.element.name}\` to compute it`,
+      );
     };
     if (!Array.isArray(ref) || ref.length === 0) bad('is not a non-empty list');
     (ref as YamlValue[]).forEach((e, i) => {
       if (typeof e !== 'object' || Array.isArray(e)) bad(`entry ${i + 1} is not a mapping`);
       const m = e as YamlMap;
       for (const k of ['package', 'version', 'sha256']) if (typeof m[k] !== 'string' || m[k] === '') bad(`entry ${i + 1} has no '${k}'`);
-      for (const k of Object.keys(m)) if (!ENTRY_KEYS.includes(k)) bad(`entry ${i + 1} (${m['package'] as string}) has an unknown key '${k}' (valid: ${ENTRY_KEYS.join(', ')})`);
-      if (!SHA256.test(m['sha256'] as string)) bad(`entry ${i + 1} (${m['package'] as string}): sha256 '${m['sha256'] as string}' is not 64 lowercase hex digits`);
+      for (const k of Object.keys(m))
+        if (!ENTRY_KEYS.includes(k)) bad(`entry ${i + 1} (${m['package'] as string}) has an unknown key '${k}' (valid: ${ENTRY_KEYS.join(', ')})`);
+      if (!SHA256.test(m['sha256'] as string))
+        bad(`entry ${i + 1} (${m['package'] as string}): sha256 '${m['sha256'] as string}' is not 64 lowercase hex digits`);
       const filename = m['filename'];
       if (filename !== undefined && (typeof filename !== 'string' || !/^pool\/[^\s]+\.deb$/.test(filename) || filename.split('/').includes('..'))) {
         bad(`entry ${i + 1} (${m['package'] as string}): filename must be the package's path in the archive (pool/…/NAME_VERSION_ARCH.deb)`);
       }
       const tracked = m['tracked'];
-      if (tracked !== undefined && (typeof tracked !== 'string' || !isSnapshotTime(tracked))) bad(`entry ${i + 1} (${m['package'] as string}): tracked must be a UTC time like 20261206T073000Z`);
+      if (tracked !== undefined && (typeof tracked !== 'string' || !isSnapshotTime(tracked)))
+        bad(`entry ${i + 1} (${m['package'] as string}): tracked must be a UTC time like 20261206T073000Z`);
     });
     return ref;
   }
@@ -116,7 +130,11 @@ export class DebSource extends BaseSource {
   }
 
   private apt(ctx: SourceContext): Promise<AptState> {
-    return AptState.open(join(ctx.sourceDir, 'deb', 'apt'), { ...(this.arch ? { arch: this.arch } : {}), ...(this.suite ? { suite: this.suite } : {}), updates: this.updates });
+    return AptState.open(join(ctx.sourceDir, 'deb', 'apt'), {
+      ...(this.arch ? { arch: this.arch } : {}),
+      ...(this.suite ? { suite: this.suite } : {}),
+      updates: this.updates,
+    });
   }
 
   private filesDir(ctx: SourceContext): string {
@@ -147,7 +165,8 @@ export class DebSource extends BaseSource {
 
   async fetch(ctx: SourceContext): Promise<void> {
     const pins = this.pins();
-    if (pins.length === 0) throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
+    if (pins.length === 0)
+      throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
     await fetchPackages(await this.apt(ctx), pins, this.filesDir(ctx), {
       ...(ctx.info ? { info: ctx.info } : {}),
       fallback: async (pin, dest) => {
@@ -177,7 +196,11 @@ export class DebSource extends BaseSource {
       closure = await resolveClosure(apt, this.packages, { essential: this.essential, keep: keep.map((p) => `${p.package}=${p.version}`) });
     } catch (e) {
       if (!(e instanceof KilnError)) throw e;
-      throw new KilnError(e.code, `${this.label}: cannot re-pin ${gone.map((p) => p.package).join(', ')} while keeping the other pins:\n${e.message}`, `re-pin the whole closure with \`kiln track ${this.element.name}\``);
+      throw new KilnError(
+        e.code,
+        `${this.label}: cannot re-pin ${gone.map((p) => p.package).join(', ')} while keeping the other pins:\n${e.message}`,
+        `re-pin the whole closure with \`kiln track ${this.element.name}\``,
+      );
     }
     const kept = new Map(keep.map((p) => [pinKey(p), p]));
     const now = snapshotTime(new Date());
@@ -196,7 +219,8 @@ export class DebSource extends BaseSource {
     for (const [name, m] of after) {
       const was = before.get(name);
       if (!was) lines.push(`${name}: new, ${m['version'] as string}`);
-      else if (was['version'] !== m['version'] || was['sha256'] !== m['sha256']) lines.push(`${name}: ${was['version'] as string} -> ${m['version'] as string}`);
+      else if (was['version'] !== m['version'] || was['sha256'] !== m['sha256'])
+        lines.push(`${name}: ${was['version'] as string} -> ${m['version'] as string}`);
     }
     for (const [name, m] of before) if (!after.has(name)) lines.push(`${name}: dropped (was ${m['version'] as string})`);
     return lines;
@@ -229,7 +253,9 @@ export const debKind: SourceKind = {
         decl,
         wrong,
         'source-unknown-key',
-        byUrl ? `'${wrong}' does not go with 'url': a deb source with a url is one .deb file (keys ${DEB_URL_KEYS.join(', ')})` : `'${wrong}' needs 'url' (bst 1.x's deb source: one .deb file); kiln's deb source takes ${OWN_KEYS.join(', ')}`,
+        byUrl
+          ? `'${wrong}' does not go with 'url': a deb source with a url is one .deb file (keys ${DEB_URL_KEYS.join(', ')})`
+          : `'${wrong}' needs 'url' (bst 1.x's deb source: one .deb file); kiln's deb source takes ${OWN_KEYS.join(', ')}`,
         byUrl ? 'drop the key, or drop url to name packages from the Debian archive' : 'add url, or use packages: to name packages from the Debian archive',
       );
     }

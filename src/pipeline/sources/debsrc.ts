@@ -90,7 +90,12 @@ export class DebsrcSource extends BaseSource {
 
   protected override validateRef(ref: YamlValue): YamlValue {
     const bad = (why: string): never => {
-      throw this.error('ref', 'source-bad-ref', `ref ${why}`, `the ref is a mapping of version, filename, sha256 and tracked (or a bare sha256); run \`kiln track ${this.element.name}\` to compute it`);
+      throw this.error(
+        'ref',
+        'source-bad-ref',
+        `ref ${why}`,
+        `the ref is a mapping of version, filename, sha256 and tracked (or a bare sha256); run \`kiln track ${this.element.name}\` to compute it`,
+      );
     };
     if (typeof ref === 'string') {
       if (!SHA256.test(ref)) bad(`'${ref}' is not a sha256 digest (64 lowercase hex digits)`);
@@ -102,8 +107,10 @@ export class DebsrcSource extends BaseSource {
     if (typeof m['sha256'] !== 'string' || !SHA256.test(m['sha256'])) bad('has no sha256 of 64 lowercase hex digits');
     if (m['version'] !== undefined && (typeof m['version'] !== 'string' || m['version'] === '')) bad("has an empty 'version'");
     const filename = m['filename'];
-    if (filename !== undefined && (typeof filename !== 'string' || !/^pool\/\S+$/.test(filename) || filename.split('/').includes('..'))) bad("'filename' is not a path in the archive's pool");
-    if (m['tracked'] !== undefined && (typeof m['tracked'] !== 'string' || !isSnapshotTime(m['tracked']))) bad("'tracked' must be a UTC time like 20261206T073000Z");
+    if (filename !== undefined && (typeof filename !== 'string' || !/^pool\/\S+$/.test(filename) || filename.split('/').includes('..')))
+      bad("'filename' is not a path in the archive's pool");
+    if (m['tracked'] !== undefined && (typeof m['tracked'] !== 'string' || !isSnapshotTime(m['tracked'])))
+      bad("'tracked' must be a UTC time like 20261206T073000Z");
     return ref;
   }
 
@@ -154,7 +161,9 @@ export class DebsrcSource extends BaseSource {
     const chosen = chooseSourceFile(files.files, this.package, this.file);
     const old = this.pin();
     if (this.version !== undefined && old !== undefined && old.sha256 !== chosen.sha256) {
-      ctx.warn(`${this.label}: Potential man-in-the-middle attack! ${chosen.file} of ${this.package} ${this.version} now has sha256 ${chosen.sha256}, the old ref was ${old.sha256}`);
+      ctx.warn(
+        `${this.label}: Potential man-in-the-middle attack! ${chosen.file} of ${this.package} ${this.version} now has sha256 ${chosen.sha256}, the old ref was ${old.sha256}`,
+      );
     }
     if (old?.sha256 === chosen.sha256 && typeof this.ref !== 'string' && old.filename) return this.ref;
     return { version: files.version, filename: `${files.directory}/${chosen.file}`, sha256: chosen.sha256, tracked: snapshotTime(new Date()) };
@@ -178,7 +187,8 @@ export class DebsrcSource extends BaseSource {
 
   private async fetchOnce(ctx: SourceContext): Promise<void> {
     const pin = this.pin();
-    if (pin === undefined) throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
+    if (pin === undefined)
+      throw this.error(undefined, 'source-no-ref', 'has no ref, so there is nothing exact to fetch', `run \`kiln track ${this.element.name}\` first`);
     if (this.isCached(ctx)) return;
     const { fetchSourceFile, sourcePackageFiles, sourcePoolDirectory } = await sourcePackages();
     const apt = await this.apt(ctx);
@@ -189,7 +199,13 @@ export class DebsrcSource extends BaseSource {
       if (!(e instanceof KilnError) || e.code !== 'debsrc-gone') throw e;
     }
     const filename = pin.filename ?? (this.file ? `${sourcePoolDirectory(this.package)}/${this.file}` : undefined);
-    const r = await fetchFromArchiveOrigins(this.element.project, { ...pin, ...(filename ? { filename } : {}) }, this.cachedPath(ctx), `${this.package} ${pin.version ?? ''}`.trim(), ctx.info);
+    const r = await fetchFromArchiveOrigins(
+      this.element.project,
+      { ...pin, ...(filename ? { filename } : {}) },
+      this.cachedPath(ctx),
+      `${this.package} ${pin.version ?? ''}`.trim(),
+      ctx.info,
+    );
     if (r.ok) return;
     if (ctx.remote) {
       const shared = await ctx.remote.fetchFile(pin.sha256, this.cachedPath(ctx), `${this.package} ${pin.version ?? ''}`.trim());
@@ -216,8 +232,10 @@ export class DebsrcSource extends BaseSource {
   }
 
   describeChange(old: YamlValue | undefined, ref: YamlValue): string[] {
-    const version = (r: YamlValue | undefined): string => (r && typeof r === 'object' && !Array.isArray(r) && typeof r['version'] === 'string' ? r['version'] : 'unrecorded');
-    const digest = (r: YamlValue | undefined): string => (typeof r === 'string' ? r : r && typeof r === 'object' && !Array.isArray(r) ? String(r['sha256']) : 'none');
+    const version = (r: YamlValue | undefined): string =>
+      r && typeof r === 'object' && !Array.isArray(r) && typeof r['version'] === 'string' ? r['version'] : 'unrecorded';
+    const digest = (r: YamlValue | undefined): string =>
+      typeof r === 'string' ? r : r && typeof r === 'object' && !Array.isArray(r) ? String(r['sha256']) : 'none';
     if (digest(old) === digest(ref)) return [`${this.package} ${version(ref)}: the same file; the ref now records its version, archive path and tracking time`];
     return [`${this.package}: ${version(old)} -> ${version(ref)} (sha256 ${digest(old).slice(0, 12)}… -> ${digest(ref).slice(0, 12)}…)`];
   }

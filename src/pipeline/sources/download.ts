@@ -43,12 +43,18 @@ async function openUrl(url: string, where: string, options: DownloadOptions = {}
     const stream = createReadStream(path, { highWaterMark: 1 << 20 });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
-      stream.once('error', (e) => reject(new KilnError('download-failed', `${where}: cannot read ${url}: ${e.message}`, 'check the path and the alias it came from')));
+      stream.once('error', (e) =>
+        reject(new KilnError('download-failed', `${where}: cannot read ${url}: ${e.message}`, 'check the path and the alias it came from')),
+      );
     });
     return stream;
   }
   if (!/^https?:/.test(url)) {
-    throw new KilnError('download-failed', `${where}: cannot download '${url}': only http, https and file URLs are supported`, 'define the alias in project.conf `aliases`, or give a full URL');
+    throw new KilnError(
+      'download-failed',
+      `${where}: cannot download '${url}': only http, https and file URLs are supported`,
+      'define the alias in project.conf `aliases`, or give a full URL',
+    );
   }
   let res: Response;
   const abort = new AbortController();
@@ -69,7 +75,13 @@ async function openUrl(url: string, where: string, options: DownloadOptions = {}
  * Downloads `url` into `dir` as `<sha256>`; verifies against `expected` when given. Returns the
  * digest and final path.
  */
-export async function downloadToCache(url: string, dir: string, where: string, expected?: string, options: DownloadOptions = {}): Promise<{ digest: string; path: string }> {
+export async function downloadToCache(
+  url: string,
+  dir: string,
+  where: string,
+  expected?: string,
+  options: DownloadOptions = {},
+): Promise<{ digest: string; path: string }> {
   const source = await openUrl(url, where, options);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.partial-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);

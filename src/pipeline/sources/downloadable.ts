@@ -28,17 +28,28 @@ export abstract class DownloadableSource extends BaseSource {
     const translated = translateUrl(this.url, element.project);
     if (!FETCHABLE.test(translated)) {
       const s = splitAlias(this.url);
-      const why = s && /^[A-Za-z][A-Za-z0-9+.-]*$/.test(s.alias) && !this.url.includes('://')
-        ? `url '${this.url}' uses alias '${s.alias}', which project.conf does not define`
-        : `url '${this.url}' is not an http, https or file URL`;
-      throw this.error('url', 'source-bad-url', why, `define the alias under \`aliases\` in project.conf (defined: ${Object.keys(element.project.aliases).join(', ') || 'none'}), or give a full URL`);
+      const why =
+        s && /^[A-Za-z][A-Za-z0-9+.-]*$/.test(s.alias) && !this.url.includes('://')
+          ? `url '${this.url}' uses alias '${s.alias}', which project.conf does not define`
+          : `url '${this.url}' is not an http, https or file URL`;
+      throw this.error(
+        'url',
+        'source-bad-url',
+        why,
+        `define the alias under \`aliases\` in project.conf (defined: ${Object.keys(element.project.aliases).join(', ') || 'none'}), or give a full URL`,
+      );
     }
   }
 
   protected override validateRef(ref: YamlValue): YamlValue {
     if (typeof ref !== 'string' || !SHA256.test(ref)) {
       const shown = typeof ref === 'string' ? `'${ref}'` : 'a mapping or list';
-      throw this.error('ref', 'source-bad-ref', `ref ${shown} is not a sha256 digest (64 lowercase hex digits)`, `run \`kiln track ${this.element.name}\` to compute it`);
+      throw this.error(
+        'ref',
+        'source-bad-ref',
+        `ref ${shown} is not a sha256 digest (64 lowercase hex digits)`,
+        `run \`kiln track ${this.element.name}\` to compute it`,
+      );
     }
     return ref;
   }
@@ -84,7 +95,8 @@ export abstract class DownloadableSource extends BaseSource {
   }
 
   async fetch(ctx: SourceContext): Promise<void> {
-    if (this.ref === undefined) throw new KilnError('source-no-ref', `${this.label}: has no ref, so there is nothing exact to fetch`, `run \`kiln track ${this.element.name}\` first`);
+    if (this.ref === undefined)
+      throw new KilnError('source-no-ref', `${this.label}: has no ref, so there is nothing exact to fetch`, `run \`kiln track ${this.element.name}\` first`);
     if (this.isCached(ctx)) return;
     const errors: KilnError[] = [];
     for (const url of candidateUrls(this.url, this.element.project, 'fetch')) {
@@ -121,7 +133,12 @@ export abstract class DownloadableSource extends BaseSource {
     dirs.sort(compareNames);
     if (dirs.length === 0) {
       const top = tree.children('').filter((n) => tree.get(n)?.type === 'dir');
-      throw this.error('base-dir', 'tar-no-base-dir', `base-dir '${baseDir}' matches no directory in the archive${top.length ? ` (top-level directories: ${top.slice(0, 8).join(', ')})` : ' (it has no directories)'}`, "set base-dir to one of them, or to '' to stage the archive root");
+      throw this.error(
+        'base-dir',
+        'tar-no-base-dir',
+        `base-dir '${baseDir}' matches no directory in the archive${top.length ? ` (top-level directories: ${top.slice(0, 8).join(', ')})` : ' (it has no directories)'}`,
+        "set base-dir to one of them, or to '' to stage the archive root",
+      );
     }
     return dirs[0]!;
   }

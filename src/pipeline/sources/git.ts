@@ -35,16 +35,34 @@ export class GitSource extends BaseSource {
     this.urls = [this.url];
     this.trackRef = this.config.string('track');
     const s = splitAlias(this.url);
-    if (s && !this.url.includes('://') && !Object.prototype.hasOwnProperty.call(element.project.aliases, s.alias) && !this.url.startsWith('/') && /^[A-Za-z][A-Za-z0-9+.-]*$/.test(s.alias) && !/^[^/]+@/.test(this.url)) {
-      throw this.error('url', 'source-bad-url', `url '${this.url}' uses alias '${s.alias}', which project.conf does not define`, `define it under \`aliases\` (defined: ${Object.keys(element.project.aliases).join(', ') || 'none'})`);
+    if (
+      s &&
+      !this.url.includes('://') &&
+      !Object.prototype.hasOwnProperty.call(element.project.aliases, s.alias) &&
+      !this.url.startsWith('/') &&
+      /^[A-Za-z][A-Za-z0-9+.-]*$/.test(s.alias) &&
+      !/^[^/]+@/.test(this.url)
+    ) {
+      throw this.error(
+        'url',
+        'source-bad-url',
+        `url '${this.url}' uses alias '${s.alias}', which project.conf does not define`,
+        `define it under \`aliases\` (defined: ${Object.keys(element.project.aliases).join(', ') || 'none'})`,
+      );
     }
     this.initRef();
-    if (this.ref === undefined && this.trackRef === undefined) throw this.error(undefined, 'source-missing-key', "one of 'ref' or 'track' is required", 'set `track:` to a branch or tag and run kiln track');
+    if (this.ref === undefined && this.trackRef === undefined)
+      throw this.error(undefined, 'source-missing-key', "one of 'ref' or 'track' is required", 'set `track:` to a branch or tag and run kiln track');
   }
 
   protected override validateRef(ref: YamlValue): YamlValue {
     if (typeof ref !== 'string' || !(SHA1.test(ref) || DESCRIBE.test(ref))) {
-      throw this.error('ref', 'source-bad-ref', `ref ${typeof ref === 'string' ? `'${ref}'` : 'a mapping or list'} is not a commit (40 lowercase hex digits)`, `run \`kiln track ${this.element.name}\``);
+      throw this.error(
+        'ref',
+        'source-bad-ref',
+        `ref ${typeof ref === 'string' ? `'${ref}'` : 'a mapping or list'} is not a commit (40 lowercase hex digits)`,
+        `run \`kiln track ${this.element.name}\``,
+      );
     }
     return ref;
   }
@@ -61,7 +79,12 @@ export class GitSource extends BaseSource {
   private git(args: string[], what: string): string {
     const r = spawnSync('git', args, { encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } });
     if (r.error) throw new KilnError('git-missing', `${this.label}: cannot run git: ${r.error.message}`, "install the Debian package 'git'");
-    if (r.status !== 0) throw new KilnError('git-failed', `${this.label}: ${what} failed: ${r.stderr.trim() || `git exited ${r.status}`}`, 'check the URL and that the commit or branch exists');
+    if (r.status !== 0)
+      throw new KilnError(
+        'git-failed',
+        `${this.label}: ${what} failed: ${r.stderr.trim() || `git exited ${r.status}`}`,
+        'check the URL and that the commit or branch exists',
+      );
     return r.stdout.trim();
   }
 

@@ -21,4 +21,13 @@ export { overlayTree, resolveInside, symlinkStaysInside } from './tree-ops.js';
 export { translateUrl, candidateUrls, urlDirectoryName } from './url.js';
 export { downloadToCache, DigestMismatch } from './download.js';
 export { consistency, sourceContext, configureElementSources } from './session.js';
-export { trackElements, fixMissingElements, describeRefChange, fetchElements, inconsistentElements, runLimited, type TrackResult, type FetchResult } from './operations.js';
+export {
+  trackElements,
+  fixMissingElements,
+  describeRefChange,
+  fetchElements,
+  inconsistentElements,
+  runLimited,
+  type TrackResult,
+  type FetchResult,
+} from './operations.js';

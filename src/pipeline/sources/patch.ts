@@ -51,7 +51,12 @@ export class PatchSource extends BaseSource {
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
     const sub = new FileTree();
     if (!tree.has(this.directory) || tree.get(this.directory)?.type !== 'dir' || tree.children(this.directory).length === 0) {
-      throw this.error(undefined, 'patch-nothing-staged', `nothing is staged in '${this.directory || '.'}' to apply ${this.path} to`, 'list the sources the patch applies to before the patch source, with the same `directory`');
+      throw this.error(
+        undefined,
+        'patch-nothing-staged',
+        `nothing is staged in '${this.directory || '.'}' to apply ${this.path} to`,
+        'list the sources the patch applies to before the patch source, with the same `directory`',
+      );
     }
     overlayTree(sub, '', tree, this.directory);
     // Staged sources get the fixed mtime anyway; setting it now makes "did patch touch this file?"
@@ -63,11 +68,17 @@ export class PatchSource extends BaseSource {
       materialize(sub, work, { owners: false });
       // patch writes temp files next to what it patches: open up read-only directories (their
       // modes are restored from the staged tree afterwards)
-      for (const [path, inode] of sub.walk()) if (inode.type === 'dir' && (inode.mode & 0o200) === 0) chmodSync(path ? join(work, path) : work, inode.mode | 0o700);
+      for (const [path, inode] of sub.walk())
+        if (inode.type === 'dir' && (inode.mode & 0o200) === 0) chmodSync(path ? join(work, path) : work, inode.mode | 0o700);
       const r = spawnSync('patch', [`-p${this.strip}`, '-i', this.fullPath, '-d', work, '--batch', '--no-backup-if-mismatch'], { encoding: 'utf8' });
       if (r.error) throw this.error(undefined, 'patch-tool', `cannot run 'patch': ${r.error.message}`, "install the Debian package 'patch'");
       if (r.status !== 0) {
-        throw this.error('path', 'patch-failed', `${this.path} does not apply (patch -p${this.strip} exited ${r.status}):\n${(r.stdout + r.stderr).trim()}`, 'check strip-level and that the earlier sources are the ones the patch was made against');
+        throw this.error(
+          'path',
+          'patch-failed',
+          `${this.path} does not apply (patch -p${this.strip} exited ${r.status}):\n${(r.stdout + r.stderr).trim()}`,
+          'check strip-level and that the earlier sources are the ones the patch was made against',
+        );
       }
       const patched = treeFromDirectory(work, { owners: 'root' });
       for (const [path, inode] of patched.walk()) {
@@ -80,7 +91,8 @@ export class PatchSource extends BaseSource {
         if (inode.type !== 'file') return;
         const host = inode.content as HostFileContent;
         const before = sub.get(firstPath.get(inode)!);
-        const unchanged = before?.type === 'file' && before.content?.size === host.size && before.mtime.sec === inode.mtime.sec && before.mtime.nsec === inode.mtime.nsec;
+        const unchanged =
+          before?.type === 'file' && before.content?.size === host.size && before.mtime.sec === inode.mtime.sec && before.mtime.nsec === inode.mtime.nsec;
         inode.content = unchanged ? before.content! : ctx.blobs.putFile(host.path);
       });
       for (const name of tree.children(this.directory)) tree.remove(this.directory ? `${this.directory}/${name}` : name);

@@ -16,15 +16,36 @@ export function projectPath(element: Element, decl: SourceDecl, key: string, pat
   }
   // as bst: no '..' first component, even where the path comes back inside the project
   if (path.split('/')[0] === '..') {
-    throw sourceError(element, decl, key, 'source-bad-path', `${key} '${path}' starts with '..'`, `name it from the project directory: ${rel.split(sep).join('/')}`);
+    throw sourceError(
+      element,
+      decl,
+      key,
+      'source-bad-path',
+      `${key} '${path}' starts with '..'`,
+      `name it from the project directory: ${rel.split(sep).join('/')}`,
+    );
   }
   if (!existsSync(full) && !isSymlink(full)) {
-    throw sourceError(element, decl, key, 'source-missing-path', `${key} '${path}' does not exist (looked for ${join(root, rel)})`, 'paths are relative to the project directory (where project.conf is)');
+    throw sourceError(
+      element,
+      decl,
+      key,
+      'source-missing-path',
+      `${key} '${path}' does not exist (looked for ${join(root, rel)})`,
+      'paths are relative to the project directory (where project.conf is)',
+    );
   }
   // as bst: a FIFO, socket or device cannot be staged (reading one could block or never end)
   const st = statSync(full, { throwIfNoEntry: false });
   if (st && !st.isFile() && !st.isDirectory()) {
-    throw sourceError(element, decl, key, 'source-bad-path', `${key} '${path}' is a ${st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device'}, not a file or directory`, 'sources stage regular files, directories and symbolic links');
+    throw sourceError(
+      element,
+      decl,
+      key,
+      'source-bad-path',
+      `${key} '${path}' is a ${st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device'}, not a file or directory`,
+      'sources stage regular files, directories and symbolic links',
+    );
   }
   return full;
 }

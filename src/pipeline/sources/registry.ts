@@ -13,7 +13,9 @@ import { zipKind } from './zip.js';
  * The source kinds by name, the one table the loader and the sessions ask: the built-ins (in
  * the order error messages list them), plus any a library adds with `registerSourceKind`.
  */
-export const sourceKinds = new Map<string, SourceKind>([localKind, tarKind, zipKind, remoteKind, patchKind, gitKind, debKind, debsrcKind].map((k) => [k.name, k]));
+export const sourceKinds = new Map<string, SourceKind>(
+  [localKind, tarKind, zipKind, remoteKind, patchKind, gitKind, debKind, debsrcKind].map((k) => [k.name, k]),
+);
 
 /** Adds a source kind (or replaces the one of that name); projects loaded afterwards can use it. */
 export function registerSourceKind(kind: SourceKind): void {

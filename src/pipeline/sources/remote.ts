@@ -11,10 +11,21 @@ export class RemoteSource extends DownloadableSource {
 
   constructor(element: Element, decl: SourceDecl) {
     super(element, decl);
-    const fromUrl = decodeURIComponent(this.url.replace(/[?#].*$/, '').replace(/\/+$/, '').split(/[/:]/).pop() ?? '');
+    const fromUrl = decodeURIComponent(
+      this.url
+        .replace(/[?#].*$/, '')
+        .replace(/\/+$/, '')
+        .split(/[/:]/)
+        .pop() ?? '',
+    );
     this.filename = this.config.string('filename') ?? fromUrl;
     if (this.filename === '' || this.filename.includes('/') || this.filename === '.' || this.filename === '..') {
-      throw this.error('filename', 'source-bad-filename', `filename '${this.filename}' must be a plain file name (no '/')`, 'set `filename:` to the name the file should have');
+      throw this.error(
+        'filename',
+        'source-bad-filename',
+        `filename '${this.filename}' must be a plain file name (no '/')`,
+        'set `filename:` to the name the file should have',
+      );
     }
     this.executable = this.config.bool('executable', false);
     this.initRef();

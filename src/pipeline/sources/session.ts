@@ -6,7 +6,10 @@ import type { Consistency, Source, SourceContext } from './kind.js';
 import { configureSource } from './registry.js';
 
 /** A SourceContext over a cache directory, with warnings and progress going to `log`. */
-export function sourceContext(cache: CacheDirs, log: { warn(m: string): void; info?(m: string): void } = { warn: (m) => process.stderr.write(`WARNING ${m}\n`) }): SourceContext {
+export function sourceContext(
+  cache: CacheDirs,
+  log: { warn(m: string): void; info?(m: string): void } = { warn: (m) => process.stderr.write(`WARNING ${m}\n`) },
+): SourceContext {
   mkdirSync(cache.tmpDir, { recursive: true });
   const ctx: SourceContext = { sourceDir: cache.sourceDir, blobs: cache.blobs, tmpDir: join(cache.tmpDir, `sources-${process.pid}`), warn: (m) => log.warn(m) };
   if (log.info) ctx.info = (m) => log.info!(m);

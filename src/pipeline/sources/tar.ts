@@ -46,7 +46,6 @@ export class TarSource extends DownloadableSource {
     return plain;
   }
 
-
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
     const archive = await this.plainArchive(ctx);
     const whole = await archiveTree(archive, `${this.label}: ${archive}`, this.fail);

@@ -65,4 +65,3 @@ export function normalizeSourceTree(tree: FileTree): void {
     inode.gid = 0;
   });
 }
-

@@ -59,13 +59,22 @@ export class ZipSource extends DownloadableSource {
     // the end of central directory record: 22 bytes, then a comment of up to 65535
     const tail = readAt(fd, Math.max(0, size - 22 - 65535), Math.min(size, 22 + 65535));
     let at = -1;
-    for (let i = tail.length - 22; i >= 0; i--) if (tail.readUInt32LE(i) === EOCD_SIGNATURE) { at = i; break; }
+    for (let i = tail.length - 22; i >= 0; i--)
+      if (tail.readUInt32LE(i) === EOCD_SIGNATURE) {
+        at = i;
+        break;
+      }
     if (at < 0) throw this.bad('no end of central directory record');
     const total = tail.readUInt16LE(at + 10);
     const cdSize = tail.readUInt32LE(at + 12);
     const cdOffset = tail.readUInt32LE(at + 16);
     if (total === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      throw this.error(undefined, 'zip-unsupported', `the archive is a Zip64 archive (${this.label})`, 'kiln reads zip archives under 4 GiB with fewer than 65535 members');
+      throw this.error(
+        undefined,
+        'zip-unsupported',
+        `the archive is a Zip64 archive (${this.label})`,
+        'kiln reads zip archives under 4 GiB with fewer than 65535 members',
+      );
     }
     const cd = readAt(fd, cdOffset, cdSize);
     const out: ZipMember[] = [];
@@ -95,7 +104,12 @@ export class ZipSource extends DownloadableSource {
         const isDir = m.fileName.endsWith('/');
         const name = resolveInside(m.fileName.replace(/\/+$/, ''));
         if (name === undefined || m.fileName.startsWith('/')) {
-          throw this.error(undefined, 'tar-escape', `member '${m.fileName}' would be staged outside the staging directory (${this.label})`, 'kiln refuses archives whose members escape; repack the archive');
+          throw this.error(
+            undefined,
+            'tar-escape',
+            `member '${m.fileName}' would be staged outside the staging directory (${this.label})`,
+            'kiln refuses archives whose members escape; repack the archive',
+          );
         }
         if (name === '') continue;
         const parent = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) : '';
@@ -114,7 +128,12 @@ export class ZipSource extends DownloadableSource {
           if (data.length !== m.uncompressedSize) throw this.bad(`'${m.fileName}' inflates to ${data.length} bytes, not ${m.uncompressedSize}`);
           content = ctx.blobs.putBytes(data);
         } else {
-          throw this.error(undefined, 'zip-unsupported', `member '${m.fileName}' uses compression method ${m.compressionMethod} (${this.label})`, 'kiln reads stored and deflated members');
+          throw this.error(
+            undefined,
+            'zip-unsupported',
+            `member '${m.fileName}' uses compression method ${m.compressionMethod} (${this.label})`,
+            'kiln reads stored and deflated members',
+          );
         }
         if (tree.has(name)) tree.remove(name);
         tree.file(name, content, { mode: 0o644 });
@@ -124,7 +143,6 @@ export class ZipSource extends DownloadableSource {
     }
     return tree;
   }
-
 
   async stage(ctx: SourceContext, tree: FileTree): Promise<void> {
     const whole = this.archiveTree(this.cachedPath(ctx), ctx);

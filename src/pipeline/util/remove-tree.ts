@@ -127,6 +127,10 @@ export function removeTree(path: string): void {
     if (lstat(path)) note(path, e);
   }
   if (failures.length > 0 && lstat(path)) {
-    throw new KilnError('remove-failed', `cannot remove '${path}':\n  ${failures.join('\n  ')}`, 'remove it by hand (it may hold files of another user, or immutable files: lsattr, chattr -i)');
+    throw new KilnError(
+      'remove-failed',
+      `cannot remove '${path}':\n  ${failures.join('\n  ')}`,
+      'remove it by hand (it may hold files of another user, or immutable files: lsattr, chattr -i)',
+    );
   }
 }

@@ -18,7 +18,12 @@ const gunzip = (b: Uint8Array): Buffer => execFileSync('gzip', ['-dc'], { input:
 /** `cpio -tv --numeric-uid-gid` as {name → line fields}. */
 function cpioList(archive: Uint8Array): Map<string, { mode: string; nlink: number; uid: number; gid: number; size: string; target?: string }> {
   requireTool('cpio');
-  const r = spawnSync('cpio', ['-tv', '--numeric-uid-gid', '--quiet'], { input: archive, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, LC_ALL: 'C.UTF-8', TZ: 'UTC' } });
+  const r = spawnSync('cpio', ['-tv', '--numeric-uid-gid', '--quiet'], {
+    input: archive,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, LC_ALL: 'C.UTF-8', TZ: 'UTC' },
+  });
   assert.is(r.status, 0, r.stderr);
   const out = new Map();
   for (const line of r.stdout.split('\n').filter(Boolean)) {
@@ -40,7 +45,9 @@ function modeString(inode: Inode): string {
   return TYPE_CHAR[inode.type] + rwx((m >> 6) & 7, !!(m & 0o4000), 's') + rwx((m >> 3) & 7, !!(m & 0o2000), 's') + rwx(m & 7, !!(m & 0o1000), 't');
 }
 
-const name = fc.oneof(fc.stringMatching(/^[a-zA-Z0-9._-]{1,20}$/), fc.constantFrom('é', 'ünïcödé', '日本語', 'a b', 'x\u00a0y')).filter((n) => n !== '.' && n !== '..');
+const name = fc
+  .oneof(fc.stringMatching(/^[a-zA-Z0-9._-]{1,20}$/), fc.constantFrom('é', 'ünïcödé', '日本語', 'a b', 'x\u00a0y'))
+  .filter((n) => n !== '.' && n !== '..');
 const nodeArb = fc.record({
   name,
   kind: fc.constantFrom('file', 'file', 'file', 'dir', 'symlink', 'char', 'block', 'fifo', 'link'),
@@ -159,13 +166,28 @@ test('root owner policy, SOURCE_DATE_EPOCH clamp, trailer', async () => {
   t.file('old', 'y', { mtime: { sec: 1000, nsec: 0 } });
   const raw = await initramfsBytes(t, { compress: false, owners: 'root', sourceDateEpoch: 1_700_000_000 });
   const e = parseNewc(raw);
-  assert.equal(e.map((x) => [x.name, x.uid, x.gid, x.mtime]), [['.', 0, 0, 0], ['f', 0, 0, 1_700_000_000], ['old', 0, 0, 1000]]);
+  assert.equal(
+    e.map((x) => [x.name, x.uid, x.gid, x.mtime]),
+    [
+      ['.', 0, 0, 0],
+      ['f', 0, 0, 1_700_000_000],
+      ['old', 0, 0, 1000],
+    ],
+  );
   assert.ok(Buffer.from(raw).includes('TRAILER!!!'));
 });
 
 test('files of 4 GiB or more are refused before anything is written', async () => {
   const t = new FileTree();
-  const huge: FileContent = { size: 2 ** 32, open: () => ({ read: () => { throw new Error('must not be read'); }, close() {} }) };
+  const huge: FileContent = {
+    size: 2 ** 32,
+    open: () => ({
+      read: () => {
+        throw new Error('must not be read');
+      },
+      close() {},
+    }),
+  };
   t.file('big', huge);
   let wrote = 0;
   const { writeInitramfs } = await import('../../../src/fs/cpio/initramfs.js');
@@ -217,7 +239,11 @@ test('kiln mkinitramfs: directory and tar sources, root owners by default, --kee
   linkSync(join(src, 'bin', 'a'), join(src, 'bin', 'b'));
   symlinkSync('a', join(src, 'bin', 'c'));
   const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], { encoding: 'utf8', stdio: 'pipe', env: { ...process.env, ...env } });
+    execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+      env: { ...process.env, ...env },
+    });
   const out = join(dir, 'initrd.img');
   cli(['mkinitramfs', src, out], { SOURCE_DATE_EPOCH: '1000' });
   run('gzip', ['-t', out]);

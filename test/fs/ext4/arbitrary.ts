@@ -106,7 +106,10 @@ const xattrArb: fc.Arbitrary<[string, Uint8Array][]> = fc
   .uniqueArray(
     fc.oneof(
       fc.tuple(fc.stringMatching(/^user\.[a-z0-9_.]{1,12}$/), fc.uint8Array({ minLength: 0, maxLength: 120 })),
-      fc.tuple(fc.constant('security.selinux'), fc.constantFrom('system_u:object_r:bin_t:s0\0', 'unconfined_u:object_r:user_home_t:s0\0').map((s) => new TextEncoder().encode(s))),
+      fc.tuple(
+        fc.constant('security.selinux'),
+        fc.constantFrom('system_u:object_r:bin_t:s0\0', 'unconfined_u:object_r:user_home_t:s0\0').map((s) => new TextEncoder().encode(s)),
+      ),
       fc.tuple(fc.constant('security.capability'), capabilityArb),
       fc.tuple(fc.stringMatching(/^trusted\.[a-z]{1,8}$/), fc.uint8Array({ minLength: 1, maxLength: 40 })),
     ),
@@ -116,7 +119,8 @@ const xattrArb: fc.Arbitrary<[string, Uint8Array][]> = fc
 
 export const metaArb = (kind: 'dir' | 'file' | 'symlink' | 'other'): fc.Arbitrary<MetaSpec> =>
   fc.record({
-    mode: kind === 'symlink' ? fc.constant(0o777) : fc.oneof(fc.constantFrom(0o755, 0o644, 0o4755, 0o2755, 0o1777, 0o6711, 0), fc.integer({ min: 0, max: 0o7777 })),
+    mode:
+      kind === 'symlink' ? fc.constant(0o777) : fc.oneof(fc.constantFrom(0o755, 0o644, 0o4755, 0o2755, 0o1777, 0o6711, 0), fc.integer({ min: 0, max: 0o7777 })),
     uid: idArb,
     gid: idArb,
     mtime: timeArb,
@@ -147,7 +151,14 @@ const leafArb: fc.Arbitrary<LeafSpec> = fc.oneof(
       target: fc.oneof(fc.stringMatching(/^[a-z/.]{1,59}$/), fc.stringMatching(/^[a-zA-Z0-9/._-]{60,300}$/)),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('char' as const, 'block' as const), major: fc.integer({ min: 0, max: 4095 }), minor: fc.integer({ min: 0, max: 2 ** 20 - 1 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('char' as const, 'block' as const),
+      major: fc.integer({ min: 0, max: 4095 }),
+      minor: fc.integer({ min: 0, max: 2 ** 20 - 1 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('fifo' as const, 'socket' as const) }) },
 );
 
@@ -172,9 +183,9 @@ export const treeSpecArb: fc.Arbitrary<TreeSpec> = fc
         ),
       ),
       items: fc.array(
-        fc.record({ dir: fc.integer({ min: 0, max: dirCount }), name: nameArb, leaf: leafArb }).chain((it) =>
-          metaArb(it.leaf.kind === 'file' ? 'file' : it.leaf.kind === 'symlink' ? 'symlink' : 'other').map((meta) => ({ ...it, meta })),
-        ),
+        fc
+          .record({ dir: fc.integer({ min: 0, max: dirCount }), name: nameArb, leaf: leafArb })
+          .chain((it) => metaArb(it.leaf.kind === 'file' ? 'file' : it.leaf.kind === 'symlink' ? 'symlink' : 'other').map((meta) => ({ ...it, meta }))),
         { maxLength: 14 },
       ),
       links: fc.array(fc.record({ dir: fc.integer({ min: 0, max: dirCount }), name: nameArb, item: fc.nat() }), { maxLength: 3 }),
@@ -207,7 +218,16 @@ export function fileBytes(f: FileSpec): Uint8Array {
 }
 
 function init(meta: MetaSpec): Parameters<FileTree['mkdir']>[1] {
-  return { mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime: meta.mtime, atime: meta.atime, ctime: meta.ctime, crtime: meta.crtime, xattrs: new Map(meta.xattrs) };
+  return {
+    mode: meta.mode,
+    uid: meta.uid,
+    gid: meta.gid,
+    mtime: meta.mtime,
+    atime: meta.atime,
+    ctime: meta.ctime,
+    crtime: meta.crtime,
+    xattrs: new Map(meta.xattrs),
+  };
 }
 
 /** Builds the FileTree; names that collide in a directory are skipped. */

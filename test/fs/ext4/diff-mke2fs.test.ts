@@ -26,7 +26,12 @@ function essence(d: DebugfsStat, st: FsStat): string {
   else parts.push(`links ${d.links}`);
   if (d.rdev) parts.push(`dev ${d.rdev.major}:${d.rdev.minor}`);
   if (st.type === 'symlink') parts.push(`-> ${st.target}`);
-  parts.push(`xattrs ${[...d.xattrs].map(([k, n]) => `${k}(${n})`).sort().join(',')}`);
+  parts.push(
+    `xattrs ${[...d.xattrs]
+      .map(([k, n]) => `${k}(${n})`)
+      .sort()
+      .join(',')}`,
+  );
   return parts.join(' ');
 }
 

@@ -24,7 +24,15 @@ function requireLoopMount(): void {
   requireTool('getfattr');
 }
 
-const S_IFMT: Record<Inode['type'], number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000, socket: 0o140000 };
+const S_IFMT: Record<Inode['type'], number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+  fifo: 0o010000,
+  socket: 0o140000,
+};
 
 /** Mounts `image` read-only, runs `fn` on the mount point, always unmounts. */
 function withMount<T>(image: string, fn: (mnt: string) => T): T {
@@ -51,7 +59,8 @@ function compareMounted(mnt: string, tree: FileTree): string[] {
       continue;
     }
     const where = `/${path}`;
-    if (Number(st.mode) !== (S_IFMT[node.type] | node.mode)) problems.push(`${where}: mode ${st.mode.toString(8)}, expected ${(S_IFMT[node.type] | node.mode).toString(8)}`);
+    if (Number(st.mode) !== (S_IFMT[node.type] | node.mode))
+      problems.push(`${where}: mode ${st.mode.toString(8)}, expected ${(S_IFMT[node.type] | node.mode).toString(8)}`);
     if (Number(st.uid) !== node.uid || Number(st.gid) !== node.gid) problems.push(`${where}: owner ${st.uid}:${st.gid}, expected ${node.uid}:${node.gid}`);
     const mtimeNs = BigInt(node.mtime.sec) * 1_000_000_000n + BigInt(node.mtime.nsec);
     if (st.mtimeNs !== mtimeNs) problems.push(`${where}: mtime ${st.mtimeNs}ns, expected ${mtimeNs}ns`);
@@ -69,7 +78,8 @@ function compareMounted(mnt: string, tree: FileTree): string[] {
       const rdev = Number(st.rdev);
       const major = ((rdev >> 8) & 0xfff) | ((rdev / 2 ** 32) & ~0xfff);
       const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
-      if (major !== node.rdev!.major || minor !== node.rdev!.minor) problems.push(`${where}: device ${major}:${minor}, expected ${node.rdev!.major}:${node.rdev!.minor}`);
+      if (major !== node.rdev!.major || minor !== node.rdev!.minor)
+        problems.push(`${where}: device ${major}:${minor}, expected ${node.rdev!.major}:${node.rdev!.minor}`);
     }
     if (node.xattrs && node.xattrs.size > 0) {
       const r = spawnSync('getfattr', ['--absolute-names', '-h', '-d', '-m', '-', '-e', 'hex', host], { encoding: 'utf8' });
@@ -105,11 +115,24 @@ test('the kernel mounts a hand-made tree with every content kind and reads it ba
   t.mkdir('etc', { mtime: { sec: -1_000_000, nsec: 5 } });
   t.file('etc/hostname', 'kiln\n', { uid: 100_000, gid: 200_000, mtime: { sec: 4_000_000_000, nsec: 999_999_999 } });
   t.link('etc/hostname-link', 'etc/hostname');
-  t.file('etc/sparse', Uint8Array.from({ length: 3 * 4096 + 100 }, (_, i) => (i < 4096 ? 0 : i >= 8192 && i < 12288 ? 0 : (i % 251) + 1)));
+  t.file(
+    'etc/sparse',
+    Uint8Array.from({ length: 3 * 4096 + 100 }, (_, i) => (i < 4096 ? 0 : i >= 8192 && i < 12288 ? 0 : (i % 251) + 1)),
+  );
   t.file('empty', '');
-  t.file('caps', 'x', { mode: 0o4711, xattrs: { 'security.capability': Uint8Array.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'user.note': 'a note', 'user.big': new Uint8Array(700).fill(9) } });
+  t.file('caps', 'x', {
+    mode: 0o4711,
+    xattrs: {
+      'security.capability': Uint8Array.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+      'user.note': 'a note',
+      'user.big': new Uint8Array(700).fill(9),
+    },
+  });
   // A POSIX ACL (user:1000:rw-, mask rw-) in the xattr format; ext4 stores its own version.
-  const acl = Uint8Array.from([2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 6, 0, 232, 3, 0, 0, 4, 0, 4, 0, 255, 255, 255, 255, 16, 0, 6, 0, 255, 255, 255, 255, 32, 0, 4, 0, 255, 255, 255, 255]);
+  const acl = Uint8Array.from([
+    2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 6, 0, 232, 3, 0, 0, 4, 0, 4, 0, 255, 255, 255, 255, 16, 0, 6, 0, 255, 255, 255, 255, 32, 0, 4, 0, 255,
+    255, 255, 255,
+  ]);
   t.file('acl', 'x', { xattrs: { 'system.posix_acl_access': acl } });
   t.symlink('fast', 'etc/hostname');
   t.symlink('slow', `${'deep/'.repeat(30)}target`);

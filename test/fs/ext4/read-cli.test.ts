@@ -38,7 +38,9 @@ function makeDisk(path: string, label: 'dos' | 'gpt'): void {
   closeSync(fd);
   const sectors = fs.length / 512;
   const type = label === 'dos' ? '83' : '0FC63DAF-8483-4772-8E79-3D69D8E47DE4';
-  run('sfdisk', ['-q', path], { input: `label: ${label}\nstart=2048, size=2048, type=${label === 'dos' ? 'c' : 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'}\nstart=4096, size=${sectors}, type=${type}\n` });
+  run('sfdisk', ['-q', path], {
+    input: `label: ${label}\nstart=2048, size=2048, type=${label === 'dos' ? 'c' : 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'}\nstart=4096, size=${sectors}, type=${type}\n`,
+  });
 }
 
 test.before(() => {

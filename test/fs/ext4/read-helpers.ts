@@ -5,7 +5,22 @@
  */
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  linkSync,
+  lchownSync,
+  chmodSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+  unlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -45,7 +60,7 @@ export interface TreeSpec {
 /** Deterministic bytes for a piece (xorshift32), never all zero. */
 export function pieceBytes(p: Piece): Uint8Array {
   const out = new Uint8Array(p.length);
-  let x = (p.seed | 0) || 0x9e3779b9;
+  let x = p.seed | 0 || 0x9e3779b9;
   for (let i = 0; i < out.length; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
@@ -68,7 +83,11 @@ const oddName = fc.constantFrom('é', 'ünïcödé', '日本語のファイル',
 const longName = fc.integer({ min: 100, max: 255 }).map((n) => 'L'.repeat(n - 3) + String(n).padStart(3, '0'));
 export const nameArb = fc.oneof({ weight: 12, arbitrary: plainName }, { weight: 2, arbitrary: oddName }, { weight: 1, arbitrary: longName });
 
-const idArb = fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 65535 }) }, { weight: 2, arbitrary: fc.integer({ min: 65536, max: 2 ** 31 - 2 }) });
+const idArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(0) },
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 65535 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 65536, max: 2 ** 31 - 2 }) },
+);
 /** Seconds mke2fs -d can carry: it stores the low 32 bits only, so stay within signed 32-bit. */
 const timeArb = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 
@@ -79,7 +98,10 @@ const pieceArb = (maxOffset: number, maxLen: number): fc.Arbitrary<Piece> =>
 const contentArb: fc.Arbitrary<{ size: number; pieces: Piece[] }> = fc.oneof(
   { weight: 2, arbitrary: fc.constant(0).map(() => ({ size: 0, pieces: [] as Piece[] })) },
   { weight: 5, arbitrary: fc.integer({ min: 1, max: 200 }).chain((n) => fc.integer().map((seed) => ({ size: n, pieces: [{ offset: 0, length: n, seed }] }))) },
-  { weight: 3, arbitrary: fc.integer({ min: 201, max: 70_000 }).chain((n) => fc.integer().map((seed) => ({ size: n, pieces: [{ offset: 0, length: n, seed }] }))) },
+  {
+    weight: 3,
+    arbitrary: fc.integer({ min: 201, max: 70_000 }).chain((n) => fc.integer().map((seed) => ({ size: n, pieces: [{ offset: 0, length: n, seed }] }))),
+  },
   {
     weight: 2,
     arbitrary: fc
@@ -129,12 +151,23 @@ const entryArb = fc.record({
   atime: timeArb,
   content: contentArb,
   target: fc.oneof(fc.stringMatching(/^[a-z./_-]{1,58}$/), fc.stringMatching(/^[a-z./_-]{59,400}$/)),
-  rdev: fc.record({ major: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 256, max: 4095 })), minor: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 256, max: (1 << 20) - 1 })) }),
+  rdev: fc.record({
+    major: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 256, max: 4095 })),
+    minor: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 256, max: (1 << 20) - 1 })),
+  }),
   linkTo: fc.nat(),
   xattrs: xattrArb,
 });
 
-const dirArb = fc.record({ parent: fc.nat(), name: nameArb, mode: fc.integer({ min: 0, max: 0o7777 }), uid: idArb, gid: idArb, mtime: timeArb, xattrs: xattrArb });
+const dirArb = fc.record({
+  parent: fc.nat(),
+  name: nameArb,
+  mode: fc.integer({ min: 0, max: 0o7777 }),
+  uid: idArb,
+  gid: idArb,
+  mtime: timeArb,
+  xattrs: xattrArb,
+});
 
 export const treeSpecArb: fc.Arbitrary<TreeSpec> = fc
   .record({
@@ -375,7 +408,11 @@ function parseDebugfsStat(text: string, where: string): DebugfsStat {
   }
   const st: DebugfsStat = {
     ino: Number(head[1]),
-    type: DEBUGFS_TYPES[head[2]!] ?? (() => { throw new Error(`debugfs type '${head[2]}'`); })(),
+    type:
+      DEBUGFS_TYPES[head[2]!] ??
+      (() => {
+        throw new Error(`debugfs type '${head[2]}'`);
+      })(),
     mode: parseInt(head[3]!, 8),
     flags: parseInt(head[4]!, 16),
     uid: Number(owner[1]),
@@ -390,10 +427,11 @@ function parseDebugfsStat(text: string, where: string): DebugfsStat {
   const fast = /Fast link dest: "(.*)"/.exec(text);
   if (fast) st.fastLink = fast[1]!;
   const xa = /Extended attributes:\n((?:  .*\n)*)/.exec(text);
-  if (xa) for (const line of xa[1]!.split('\n')) {
-    const e = /^ {2}(\S+) \((\d+)\)/.exec(line);
-    if (e) st.xattrs.set(e[1]!, Number(e[2]));
-  }
+  if (xa)
+    for (const line of xa[1]!.split('\n')) {
+      const e = /^ {2}(\S+) \((\d+)\)/.exec(line);
+      if (e) st.xattrs.set(e[1]!, Number(e[2]));
+    }
   return st;
 }
 

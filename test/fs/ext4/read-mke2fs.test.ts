@@ -46,7 +46,6 @@ const CONFIGS: { args: string[]; index: boolean; nsec: boolean; dropsTrailingHol
   { args: ['-t', 'ext2', '-b', '1024', '-I', '128'], index: false, nsec: false },
 ];
 
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
 }
@@ -186,7 +185,7 @@ test('reader agrees with the tree and with debugfs on mke2fs -d images of genera
         }
       }),
       // KILN_NO_SHRINK=1 reports the first failing tree as generated (shrinking spawns tools for minutes).
-      { numRuns: propertyRuns(100), includeErrorInReport: true, endOnFailure: process.env.KILN_NO_SHRINK === "1" },
+      { numRuns: propertyRuns(100), includeErrorInReport: true, endOnFailure: process.env.KILN_NO_SHRINK === '1' },
     );
   } finally {
     rmSync(base, { recursive: true, force: true });

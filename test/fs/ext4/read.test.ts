@@ -61,7 +61,13 @@ test('extent trees with index nodes (a fragmented file) read back exactly', () =
     assert.ok(equalBytes(reader.readFile('frag'), expected), 'content');
     // Streaming reads at odd offsets and lengths agree with the whole.
     const r = reader.content('frag').open();
-    for (const [at, len] of [[0, 1], [1023, 2], [3071, 4000], [600 * 3072 - 5, 5], [12345, 99999]] as const) {
+    for (const [at, len] of [
+      [0, 1],
+      [1023, 2],
+      [3071, 4000],
+      [600 * 3072 - 5, 5],
+      [12345, 99999],
+    ] as const) {
       const buf = new Uint8Array(len);
       assert.is(r.read(at, buf), Math.min(len, 600 * 3072 - at));
       assert.ok(equalBytes(buf.subarray(0, Math.min(len, 600 * 3072 - at)), expected.subarray(at, at + len)), `read(${at}, ${len})`);
@@ -87,7 +93,10 @@ test('ext2 block maps: direct, single, double and triple indirect blocks, holes 
     [size - 10, 10, 5],
   ]);
   writeFileSync(join(d, 'src', 'small'), 'eleven blocks or less');
-  for (const [fs, bs] of [['ext2', '1024'], ['ext3', '4096']]) {
+  for (const [fs, bs] of [
+    ['ext2', '1024'],
+    ['ext3', '4096'],
+  ]) {
     const img = join(d, `img-${fs}`);
     run('mke2fs', ['-q', '-F', '-t', fs!, '-b', bs!, '-d', join(d, 'src'), img, '64M']);
     const { reader, close } = open(img);
@@ -120,7 +129,10 @@ test('two-level htree (e2fsck -D) resolves every name through the index, and lis
     assert.ok(dir.flags & INODE_FLAG.INDEX, 'indexed');
     const root = reader.readBlock(reader.runsOf(dir)[0]!.physical);
     assert.ok((DxRootInfo.get(root, 'indirect_levels', DX_ROOT_INFO_OFFSET) as number) >= 1, 'two levels');
-    const listed = reader.list('big').map((e) => e.name).sort();
+    const listed = reader
+      .list('big')
+      .map((e) => e.name)
+      .sort();
     assert.equal(listed, [...names].sort());
     for (const [i, n] of names.entries()) {
       if (i % 7 !== 0) continue;
@@ -170,14 +182,20 @@ test('verify reports bad crc32c in inodes, directory blocks and the superblock',
   try {
     const whats = reader.verifyAll().map((e) => e.what);
     assert.ok(whats.includes(`inode ${fileIno}`), whats.join('; '));
-    assert.ok(whats.some((w) => w.startsWith('directory block 0')), whats.join('; '));
+    assert.ok(
+      whats.some((w) => w.startsWith('directory block 0')),
+      whats.join('; '),
+    );
   } finally {
     close();
   }
   flip(img, 1024 + 0x2c); // s_mtime
   const src = new FileSource(img);
   try {
-    assert.equal(readExt4(src, { verify: true }).checksumErrors.map((e) => e.what), ['superblock']);
+    assert.equal(
+      readExt4(src, { verify: true }).checksumErrors.map((e) => e.what),
+      ['superblock'],
+    );
     assert.equal(readExt4(src).checksumErrors, [], 'without verify nothing is checked');
   } finally {
     src.close();

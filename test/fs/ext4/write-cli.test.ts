@@ -32,7 +32,9 @@ test('kiln mkfs ext4 SRC OUT --size auto --margin, label, root owner, SOURCE_DAT
   const out = join(dir, 'out');
   mkdirSync(out);
   const img = join(out, 'root.img');
-  const r = kiln(['mkfs', 'ext4', '--margin', '16M', '--label', 'root', '--inode-ratio', '8192', '--root-owner', src, img], { SOURCE_DATE_EPOCH: '1500000000' });
+  const r = kiln(['mkfs', 'ext4', '--margin', '16M', '--label', 'root', '--inode-ratio', '8192', '--root-owner', src, img], {
+    SOURCE_DATE_EPOCH: '1500000000',
+  });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /ext4: .*root\.img/);
   onlyFiles(out, ['root.img']);
@@ -48,7 +50,11 @@ test('kiln mkfs ext4 SRC OUT --size auto --margin, label, root owner, SOURCE_DAT
   assert.is(run('debugfs', ['-R', 'cat /etc/hostname', img]).stdout, 'kiln\n');
   // The same command again gives the same bytes.
   const img2 = join(out, 'again.img');
-  assert.is(kiln(['mkfs', 'ext4', '--margin', '16M', '--label', 'root', '--inode-ratio', '8192', '--root-owner', src, img2], { SOURCE_DATE_EPOCH: '1500000000' }).status, 0);
+  assert.is(
+    kiln(['mkfs', 'ext4', '--margin', '16M', '--label', 'root', '--inode-ratio', '8192', '--root-owner', src, img2], { SOURCE_DATE_EPOCH: '1500000000' })
+      .status,
+    0,
+  );
   assert.is(run('cmp', [img, img2]).status, 0);
   assert.ok(statSync(img).blocks * 512 < statSync(img).size, 'the image is sparse');
   rmSync(out, { recursive: true });

@@ -91,7 +91,11 @@ function clamp(t: Timestamp, epoch: number | undefined): Timestamp {
 }
 
 /** Compares the image with the tree through debugfs; returns the differences found. */
-export function debugfsMismatches(image: string, tree: FileTree, options: { sourceDateEpoch?: number; statFilter?: (path: string) => boolean; rdump?: boolean } = {}): string[] {
+export function debugfsMismatches(
+  image: string,
+  tree: FileTree,
+  options: { sourceDateEpoch?: number; statFilter?: (path: string) => boolean; rdump?: boolean } = {},
+): string[] {
   const problems: string[] = [];
   const all = [...tree.walk()];
   // Paths the caller does not need stat'ed one by one (bulk filler) are still checked by rdump.
@@ -138,7 +142,8 @@ export function debugfsMismatches(image: string, tree: FileTree, options: { sour
       const expectSize = node.type === 'file' ? (node.content?.size ?? 0) : node.type === 'symlink' ? new TextEncoder().encode(node.target!).length : undefined;
       if (expectSize !== undefined && st.size !== expectSize) problems.push(`${where}: size ${st.size}, expected ${expectSize}`);
       if (node.type === 'dir') {
-        const subdirs = tree.children(path).filter((c) => tree.get(path ? `${path}/${c}` : c)!.type === 'dir').length + (path === '' && !tree.has('lost+found') ? 1 : 0);
+        const subdirs =
+          tree.children(path).filter((c) => tree.get(path ? `${path}/${c}` : c)!.type === 'dir').length + (path === '' && !tree.has('lost+found') ? 1 : 0);
         const expect = 2 + subdirs >= 65000 ? 1 : 2 + subdirs;
         if (st.links !== expect) problems.push(`${where}: ${st.links} links, expected ${expect}`);
       } else if (st.links !== counts.get(node)) problems.push(`${where}: ${st.links} links, expected ${counts.get(node)}`);
@@ -153,14 +158,23 @@ export function debugfsMismatches(image: string, tree: FileTree, options: { sour
         const g = st.times[k];
         if (!g || g.sec !== e.sec || g.nsec !== e.nsec) problems.push(`${where}: ${k} ${g ? `${g.sec}.${g.nsec}` : 'missing'}, expected ${e.sec}.${e.nsec}`);
       }
-      if (node.type === 'symlink' && node.target!.length < 60 && st.fastLink !== node.target) problems.push(`${where}: fast link '${st.fastLink}', expected '${node.target}'`);
+      if (node.type === 'symlink' && node.target!.length < 60 && st.fastLink !== node.target)
+        problems.push(`${where}: fast link '${st.fastLink}', expected '${node.target}'`);
       if ((node.type === 'char' || node.type === 'block') && st.device !== `${node.rdev!.major}:${node.rdev!.minor}`) {
         problems.push(`${where}: device ${st.device}, expected ${node.rdev!.major}:${node.rdev!.minor}`);
       }
       for (const [name, value] of node.xattrs ?? []) {
         const text = sections.get(`ea_get -x "/${path}" ${name}`) ?? '';
         const m = new RegExp(`^${name.replace(/\./g, '\\.')} \\((\\d+)\\)(?: = ([0-9a-f ]*))?`, 'm').exec(text);
-        const got = m ? Uint8Array.from((m[2] ?? '').trim().split(/\s+/).filter(Boolean).map((h) => parseInt(h, 16))) : undefined;
+        const got = m
+          ? Uint8Array.from(
+              (m[2] ?? '')
+                .trim()
+                .split(/\s+/)
+                .filter(Boolean)
+                .map((h) => parseInt(h, 16)),
+            )
+          : undefined;
         if (!got || Buffer.compare(Buffer.from(got), Buffer.from(value)) !== 0) problems.push(`${where}: xattr ${name} reads ${text.trim().slice(0, 80)}`);
       }
     }
@@ -209,10 +223,13 @@ export function readerMismatches(image: string, tree: FileTree, options: { sourc
         continue;
       }
       if (st.type !== node.type || st.mode !== node.mode || st.uid !== node.uid || st.gid !== node.gid) {
-        problems.push(`${where}: reader sees ${st.type} ${st.mode.toString(8)} ${st.uid}:${st.gid}, expected ${node.type} ${node.mode.toString(8)} ${node.uid}:${node.gid}`);
+        problems.push(
+          `${where}: reader sees ${st.type} ${st.mode.toString(8)} ${st.uid}:${st.gid}, expected ${node.type} ${node.mode.toString(8)} ${node.uid}:${node.gid}`,
+        );
       }
       const m = clamp(node.mtime, options.sourceDateEpoch);
-      if (st.mtime.sec !== m.sec || st.mtime.nsec !== m.nsec) problems.push(`${where}: reader mtime ${st.mtime.sec}.${st.mtime.nsec}, expected ${m.sec}.${m.nsec}`);
+      if (st.mtime.sec !== m.sec || st.mtime.nsec !== m.nsec)
+        problems.push(`${where}: reader mtime ${st.mtime.sec}.${st.mtime.nsec}, expected ${m.sec}.${m.nsec}`);
       const prev = inoOf.get(node);
       if (prev !== undefined && prev !== st.ino) problems.push(`${where}: reader inode ${st.ino}, expected ${prev}`);
       inoOf.set(node, st.ino);
@@ -221,7 +238,8 @@ export function readerMismatches(image: string, tree: FileTree, options: { sourc
         if (Buffer.compare(Buffer.from(got), Buffer.from(readContent(node.content!))) !== 0) problems.push(`${where}: reader content differs`);
       }
       if (node.type === 'symlink' && st.target !== node.target) problems.push(`${where}: reader link '${st.target}', expected '${node.target}'`);
-      if ((node.type === 'char' || node.type === 'block') && (st.rdev?.major !== node.rdev!.major || st.rdev?.minor !== node.rdev!.minor)) problems.push(`${where}: reader device differs`);
+      if ((node.type === 'char' || node.type === 'block') && (st.rdev?.major !== node.rdev!.major || st.rdev?.minor !== node.rdev!.minor))
+        problems.push(`${where}: reader device differs`);
       for (const [name, value] of node.xattrs ?? []) {
         const got = st.xattrs?.get(name);
         if (!got || Buffer.compare(Buffer.from(got), Buffer.from(value)) !== 0) problems.push(`${where}: reader xattr ${name} differs`);

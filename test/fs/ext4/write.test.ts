@@ -3,7 +3,17 @@ import * as assert from 'uvu/assert';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTree, KilnError, MemoryTarget, SparseFileTarget, planExt4, writeExt4, type BlockTarget, type ContentReader, type FileContent } from '../../../src/index.js';
+import {
+  FileTree,
+  KilnError,
+  MemoryTarget,
+  SparseFileTarget,
+  planExt4,
+  writeExt4,
+  type BlockTarget,
+  type ContentReader,
+  type FileContent,
+} from '../../../src/index.js';
 import { run } from '../../helpers/tools.js';
 import { debugfsMismatches, e2fsckProblems } from './write-verify.js';
 
@@ -45,10 +55,7 @@ class SparseContent implements FileContent {
 
 function sample(order: 'forward' | 'reverse'): FileTree {
   const t = new FileTree({ mtime: { sec: 1_600_000_000, nsec: 0 } });
-  const steps: (() => void)[] = [
-    () => t.mkdir('etc', { mtime: { sec: 1, nsec: 2 } }),
-    () => t.mkdir('usr', { uid: 70000 }),
-  ];
+  const steps: (() => void)[] = [() => t.mkdir('etc', { mtime: { sec: 1, nsec: 2 } }), () => t.mkdir('usr', { uid: 70000 })];
   const files: (() => void)[] = [
     () => t.file('etc/passwd', 'root:x:0:0::/root:/bin/sh\n', { mode: 0o644 }),
     () => t.file('usr/tool', new Uint8Array(9000).fill(7), { mode: 0o4755, xattrs: { 'security.capability': new Uint8Array(20).fill(1) } }),
@@ -87,7 +94,21 @@ test('label, inode ratio, reserved blocks and features read back through dumpe2f
   assert.match(out, /Block count:\s+16384\n/);
   assert.match(out, /Reserved block count:\s+327\n/);
   assert.match(out, /Directory Hash Seed:\s+00112233-4455-6677-8899-aabbccddeeff/);
-  for (const f of ['has_journal', 'ext_attr', 'dir_index', 'filetype', 'extent', '64bit', 'flex_bg', 'sparse_super', 'large_file', 'huge_file', 'dir_nlink', 'extra_isize', 'metadata_csum']) {
+  for (const f of [
+    'has_journal',
+    'ext_attr',
+    'dir_index',
+    'filetype',
+    'extent',
+    '64bit',
+    'flex_bg',
+    'sparse_super',
+    'large_file',
+    'huge_file',
+    'dir_nlink',
+    'extra_isize',
+    'metadata_csum',
+  ]) {
     assert.match(out, new RegExp(`Filesystem features:.*\\b${f}\\b`));
   }
   assert.match(out, /Journal size:\s+4096k|Total journal size:\s+4096k/);
@@ -102,7 +123,13 @@ test('geometry as mke2fs makes it: inode count, groups, reserved blocks, journal
       .stdout.split('\n')
       .filter((l) => /^(Inode count|Block count|Reserved block count|Inodes per group|Blocks per group|Total journal size|First block):/.test(l))
       .map((l) => l.replace(/\s+/g, ' '));
-  for (const [mib, blockSize] of [[16, 4096], [100, 4096], [600, 4096], [3000, 4096], [64, 1024]] as const) {
+  for (const [mib, blockSize] of [
+    [16, 4096],
+    [100, 4096],
+    [600, 4096],
+    [3000, 4096],
+    [64, 1024],
+  ] as const) {
     const ours = join(dir, `geo-${mib}.img`);
     const t = SparseFileTarget.create(ours, mib * 2 ** 20);
     writeExt4(new FileTree(), t, { blockSize });
@@ -199,7 +226,11 @@ test('refused before the first byte: too small (with the numbers), long names, l
     ['long name', (x) => x.file('n'.repeat(256), 'x'), /256 bytes; ext4 allows 255/],
     ['long UTF-8 name', (x) => x.file('é'.repeat(128), 'x'), /256 bytes/],
     ['long symlink', (x) => x.symlink('l', 'x'.repeat(5000)), /symlink target is 5000 bytes/],
-    ['huge xattrs', (x) => x.file('f', 'x', { xattrs: { 'user.a': new Uint8Array(3000), 'user.b': new Uint8Array(3000) } }), /more than one 4096-byte xattr block/],
+    [
+      'huge xattrs',
+      (x) => x.file('f', 'x', { xattrs: { 'user.a': new Uint8Array(3000), 'user.b': new Uint8Array(3000) } }),
+      /more than one 4096-byte xattr block/,
+    ],
     ['unknown xattr namespace', (x) => x.file('f', 'x', { xattrs: { 'weird.a': 'x' } }), /no namespace/],
     ['lost+found not a directory', (x) => x.file('lost+found', 'x'), /lost\+found/],
   ];

@@ -44,7 +44,8 @@ export function expectedOf(tree: FileTree, sde?: number): Expected {
   for (const [path, inode] of tree.walk()) {
     if (path === '') continue;
     if (inode.type === 'dir') dirs.add(path);
-    else if (inode.type === 'file') files.set(path, { bytes: inode.content ? readContent(inode.content) : new Uint8Array(), mtime: fatMtime(inode.mtime.sec, sde) });
+    else if (inode.type === 'file')
+      files.set(path, { bytes: inode.content ? readContent(inode.content) : new Uint8Array(), mtime: fatMtime(inode.mtime.sec, sde) });
   }
   return { files, dirs };
 }

@@ -55,7 +55,11 @@ interface Spec {
 const spec: fc.Arbitrary<Spec> = fc.record({
   dirs: fc.array(fc.array(anyName, { minLength: 1, maxLength: 6 }), { maxLength: 6 }),
   files: fc.array(fc.record({ dir: fc.nat(), name: anyName, bytes: content, mtime }), { maxLength: 25 }),
-  bulk: fc.record({ dir: fc.nat(), count: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 20, max: 150 }) }), stem: fc.constantFrom('a long file name', 'Report', 'x', 'données ñ') }),
+  bulk: fc.record({
+    dir: fc.nat(),
+    count: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 20, max: 150 }) }),
+    stem: fc.constantFrom('a long file name', 'Report', 'x', 'données ñ'),
+  }),
   fatType: fc.constantFrom(12, 16, 32),
   slack: fc.integer({ min: 0, max: 64 }),
   label: fc.option(fc.stringMatching(/^[A-Z0-9][A-Z0-9 _-]{0,10}$/), { nil: undefined }),
@@ -89,7 +93,8 @@ function buildTree(s: Spec): FileTree {
     addUnique(tree, dir, f.name, (p) => tree.file(p, f.bytes, { mtime: { sec: f.mtime, nsec: 0 }, mode: f.bytes.length % 3 === 0 ? 0o444 : 0o644 }));
   }
   const bulkDir = dirPaths[s.bulk.dir % dirPaths.length]!;
-  for (let i = 0; i < s.bulk.count; i++) addUnique(tree, bulkDir, `${s.bulk.stem} ${i}.txt`, (p) => tree.file(p, `${i}\n`, { mtime: { sec: 1_234_567_890, nsec: 0 } }));
+  for (let i = 0; i < s.bulk.count; i++)
+    addUnique(tree, bulkDir, `${s.bulk.stem} ${i}.txt`, (p) => tree.file(p, `${i}\n`, { mtime: { sec: 1_234_567_890, nsec: 0 } }));
   return tree;
 }
 
@@ -127,7 +132,8 @@ test('every generated tree that fits is written, fsck.fat-clean, and read back i
       }
       // Slack beyond the minimum, unless it pushes a forced type/cluster size past its limits.
       let size = plan.minimumSize + s.slack * 65536;
-      if ('error' in computeGeometry(size / 512, { fatType: s.fatType, ...(opts.clusterSize ? { sectorsPerCluster: opts.clusterSize / 512 } : {}) })) size = plan.minimumSize;
+      if ('error' in computeGeometry(size / 512, { fatType: s.fatType, ...(opts.clusterSize ? { sectorsPerCluster: opts.clusterSize / 512 } : {}) }))
+        size = plan.minimumSize;
       rmSync(image, { force: true });
       const target = SparseFileTarget.create(image, size);
       let result;
@@ -155,7 +161,12 @@ test('every generated tree that fits is written, fsck.fat-clean, and read back i
     }),
     { numRuns: propertyRuns(210), includeErrorInReport: true },
   );
-  process.stdout.write(`  wrote and checked ${runs} trees: ${[...types].sort().map(([t, n]) => `FAT${t} ×${n}`).join(', ')}\n`);
+  process.stdout.write(
+    `  wrote and checked ${runs} trees: ${[...types]
+      .sort()
+      .map(([t, n]) => `FAT${t} ×${n}`)
+      .join(', ')}\n`,
+  );
   assert.ok(runs >= 200, `only ${runs} trees were written`);
   assert.equal([...types.keys()].sort(), [12, 16, 32]);
 });
@@ -222,14 +233,24 @@ test('what FAT cannot hold is refused before any byte is written', () => {
     ['symlink', (t) => t.symlink('link', 'target'), /symbolic link/],
     ['device', (t) => t.device('dev', 'char', 1, 3), /char node/],
     ['4 GiB file', (t) => t.file('huge', { size: 4 * 1024 ** 3, open: () => ({ read: () => 0, close() {} }) }), /smaller than 4 GiB/],
-    ['too many entries', (t) => { for (let i = 0; i < 22000; i++) t.file(`a long name number ${i}`, ''); }, /at most 65536/],
+    [
+      'too many entries',
+      (t) => {
+        for (let i = 0; i < 22000; i++) t.file(`a long name number ${i}`, '');
+      },
+      /at most 65536/,
+    ],
   ];
   for (const [what, add, message] of cases) {
     const tree = new FileTree();
     tree.mkdir('d');
     add(tree);
     const t = new WatchTarget(40 << 20);
-    assert.throws(() => writeFat(tree, t, { fatType: 32 }), (e: unknown) => e instanceof KilnError && message.test(e.message), what);
+    assert.throws(
+      () => writeFat(tree, t, { fatType: 32 }),
+      (e: unknown) => e instanceof KilnError && message.test(e.message),
+      what,
+    );
     assert.is(t.writes, 0, what);
   }
 });
@@ -260,7 +281,10 @@ test('special files can be skipped on request', () => {
 test('FAT32 below 65,525 clusters is refused with the minimum size', () => {
   const tree = new FileTree();
   const t = new WatchTarget(30 << 20);
-  assert.throws(() => writeFat(tree, t, { fatType: 32 }), (e: unknown) => e instanceof KilnError && /at least 65525 clusters/.test(e.message) && /3\d{7} bytes/.test(e.message));
+  assert.throws(
+    () => writeFat(tree, t, { fatType: 32 }),
+    (e: unknown) => e instanceof KilnError && /at least 65525 clusters/.test(e.message) && /3\d{7} bytes/.test(e.message),
+  );
   assert.is(t.writes, 0);
   assert.ok(planFat(tree, { fatType: 32 }).minimumSize >= 66592 * 512);
 });

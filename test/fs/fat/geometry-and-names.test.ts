@@ -21,7 +21,11 @@ test('FAT type, cluster size and layout match mkfs.fat for sizes from 1 MiB to 1
   // Like mkfs.fat, no FAT16 below 4085 clusters.
   assert.ok('error' in computeGeometry(3 * 2048, { fatType: 16 }));
   for (const mib of [1, 4, 16]) cases.push([mib, ['-F', '12']]);
-  for (const [mib, args] of [[64, ['-s', '8']], [16, ['-s', '1']]] as [number, string[]][]) cases.push([mib, args]);
+  for (const [mib, args] of [
+    [64, ['-s', '8']],
+    [16, ['-s', '1']],
+  ] as [number, string[]][])
+    cases.push([mib, args]);
   for (const [mib, args] of cases) {
     rmSync(image, { force: true });
     writeFileSync(image, '');
@@ -110,7 +114,11 @@ test('the reader reads what mkfs.fat and mcopy wrote (FAT12, FAT16, FAT32)', () 
   writeFileSync(join(src, 'Sub Dir', 'A file with a long name.txt'), 'long');
   writeFileSync(join(src, 'short.TXT'), 'short');
   writeFileSync(join(src, 'big.bin'), Buffer.alloc(100_000, 7));
-  for (const [type, mib] of [[12, 2], [16, 20], [32, 40]] as const) {
+  for (const [type, mib] of [
+    [12, 2],
+    [16, 20],
+    [32, 40],
+  ] as const) {
     const image = join(work, `peer${type}.img`);
     rmSync(image, { force: true });
     writeFileSync(image, '');
@@ -121,7 +129,13 @@ test('the reader reads what mkfs.fat and mcopy wrote (FAT12, FAT16, FAT32)', () 
     const r = readFat(source);
     assert.is(r.volume.fatType, type);
     assert.is(r.label, 'PEER');
-    assert.equal(r.list('').map((e) => e.name).sort(), ['Sub Dir', 'big.bin', 'short.TXT']);
+    assert.equal(
+      r
+        .list('')
+        .map((e) => e.name)
+        .sort(),
+      ['Sub Dir', 'big.bin', 'short.TXT'],
+    );
     assert.is(new TextDecoder().decode(r.readFile('Sub Dir/A file with a long name.txt')), 'long');
     assert.is(new TextDecoder().decode(r.readFile('short.TXT')), 'short');
     assert.ok(Buffer.from(r.readFile('big.bin')).equals(Buffer.alloc(100_000, 7)));

@@ -48,7 +48,13 @@ test('kiln mkfs fat reads a tar archive', () => {
   assert.is(r.status, 0, r.stderr);
   assert.is(statSync(out).size, 20 << 20);
   assert.is(fsckClean(out), undefined);
-  assert.equal(readImage(out).list('').map((e) => e.name).sort(), ['A Long File Name.txt', 'boot']);
+  assert.equal(
+    readImage(out)
+      .list('')
+      .map((e) => e.name)
+      .sort(),
+    ['A Long File Name.txt', 'boot'],
+  );
 });
 
 test('errors are clear and leave no output file, not even a temporary one', () => {
@@ -74,7 +80,10 @@ test('errors are clear and leave no output file, not even a temporary one', () =
   assert.is(r.status, 1);
   assert.match(r.stderr, /symbolic link.*--skip-special/s);
   assert.is(kiln(['mkfs', 'fat', '--skip-special', withLink, join(work, 'link.img')]).status, 0);
-  assert.equal(readdirSync(work).filter((n) => n.includes('.tmp')), []);
+  assert.equal(
+    readdirSync(work).filter((n) => n.includes('.tmp')),
+    [],
+  );
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -14,7 +14,12 @@ const repo = new URL('../../..', import.meta.url).pathname;
 
 function blkid(path: string): Record<string, string> {
   const out = run('blkid', ['-p', '-o', 'export', path]).stdout;
-  return Object.fromEntries(out.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
 }
 
 test('header fields land where the kernel and blkid read them', () => {
@@ -33,7 +38,10 @@ test('header fields land where the kernel and blkid read them', () => {
 
 test('fewer than 10 pages, long labels and bad UUIDs are refused before writing', () => {
   const t = new MemoryTarget(9 * 4096 + 4095);
-  assert.throws(() => writeSwap(t), (e: unknown) => e instanceof KilnError && /at least 10/.test(e.message));
+  assert.throws(
+    () => writeSwap(t),
+    (e: unknown) => e instanceof KilnError && /at least 10/.test(e.message),
+  );
   assert.ok(t.bytes.every((x) => x === 0));
   const u = new MemoryTarget(10 * 4096);
   assert.throws(() => writeSwap(u, { label: 'x'.repeat(17) }), /longer than 16/);
@@ -78,7 +86,8 @@ test('property: blkid and swaplabel read back label, UUID and size', () => {
 
 test('kiln mkfs swap: sparse file, readable by blkid; errors leave no file', () => {
   const out = join(dir, 'cli.swap');
-  const cli = (args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], { encoding: 'utf8', stdio: 'pipe' });
+  const cli = (args: string[]) =>
+    execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], { encoding: 'utf8', stdio: 'pipe' });
   cli(['mkfs', 'swap', '--size', '64M', '--label', 'SWAP', out]);
   const st = statSync(out);
   assert.is(st.size, 64 * 1024 * 1024);

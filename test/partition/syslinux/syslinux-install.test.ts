@@ -4,7 +4,17 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { writeSkippingZeros } from '../../../src/fs/block-target.js';
 import { join } from 'node:path';
-import { FileTree, KilnError, MemoryTarget, SparseFileTarget, installSyslinux, loadSyslinuxBinaries, readFat, writeFat, type FatType } from '../../../src/index.js';
+import {
+  FileTree,
+  KilnError,
+  MemoryTarget,
+  SparseFileTarget,
+  installSyslinux,
+  loadSyslinuxBinaries,
+  readFat,
+  writeFat,
+  type FatType,
+} from '../../../src/index.js';
 import { parseFatBootSector } from '../../../src/fs/fat/boot-sector.js';
 import { decodeFat } from '../../../src/fs/fat/fat-table.js';
 import { generateExtents } from '../../../src/partition/syslinux/install.js';
@@ -114,7 +124,13 @@ test('SYSLINUX creates a missing install directory and replaces a previous insta
   const free1 = first.volume.clusterCount;
   installSyslinux(t, { ...bins, directory: '/boot/syslinux' });
   const r = readFat(t);
-  assert.equal(r.list('boot/syslinux').map((e) => e.name).sort(), ['ldlinux.c32', 'ldlinux.sys']);
+  assert.equal(
+    r
+      .list('boot/syslinux')
+      .map((e) => e.name)
+      .sort(),
+    ['ldlinux.c32', 'ldlinux.sys'],
+  );
   assert.is(r.stat('boot/syslinux/ldlinux.sys').size, Math.ceil(bins.sys.length / 512) * 512 + 1024);
   assert.ok(free1 > 0);
   const image = join(work, 'reinstall.img');
@@ -130,7 +146,10 @@ test('SYSLINUX refuses a volume without room before writing, and bad binaries', 
   tree.file('fill', new Uint8Array(900_000).fill(1));
   writeFat(tree, t);
   const before = t.bytes.slice();
-  assert.throws(() => installSyslinux(t, { ...bins, directory: '/syslinux' }), (e: unknown) => e instanceof KilnError && /needs about/.test(e.message));
+  assert.throws(
+    () => installSyslinux(t, { ...bins, directory: '/syslinux' }),
+    (e: unknown) => e instanceof KilnError && /needs about/.test(e.message),
+  );
   assert.ok(Buffer.from(before).equals(Buffer.from(t.bytes)), 'nothing written');
   assert.throws(() => installSyslinux(t, { ...bins, bss: new Uint8Array(512), directory: '/' }), /ldlinux\.bss/);
   assert.throws(() => installSyslinux(t, { ...bins, sys: new Uint8Array(4096), directory: '/' }), /patch area/);
@@ -156,7 +175,9 @@ test('a FAT32 superfloppy with kiln SYSLINUX boots in qemu to the SYSLINUX banne
   installSyslinux(t, { ...bins, directory: '/boot' });
   writeFileSync(image, t.bytes);
   const output = await new Promise<string>((resolve) => {
-    const child = spawn(qemu, ['-nographic', '-m', '256', '-drive', `file=${image},format=raw`, '-no-reboot', '-net', 'none'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(qemu, ['-nographic', '-m', '256', '-drive', `file=${image},format=raw`, '-no-reboot', '-net', 'none'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     const done = (): void => {
       clearTimeout(timer);

@@ -29,10 +29,32 @@ writeFileSync(join(dir, 'initrd'), new Uint8Array(1234).fill(9));
 writeFileSync(join(dir, 'os-release'), 'ID=kiln\nPRETTY_NAME="kiln test"\n');
 
 test('kiln mkuki writes what writeUki writes; @file reads a file, other text is the value', () => {
-  const r = kiln(['mkuki', '--stub', systemdStubPath(), '--linux', 'bzImage', '--initrd', 'initrd', '--cmdline', 'root=/dev/sda2 quiet', '--os-release', '@os-release', '--uname', '6.1.0', 'BOOTX64.EFI']);
+  const r = kiln([
+    'mkuki',
+    '--stub',
+    systemdStubPath(),
+    '--linux',
+    'bzImage',
+    '--initrd',
+    'initrd',
+    '--cmdline',
+    'root=/dev/sda2 quiet',
+    '--os-release',
+    '@os-release',
+    '--uname',
+    '6.1.0',
+    'BOOTX64.EFI',
+  ]);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /^uki: BOOTX64\.EFI: \d+ bytes \(for \\EFI\\BOOT\\BOOTX64\.EFI on an EFI system partition\)\n {2}\.osrel/);
-  const expected = writeUki({ stub: systemdStub(), linux: kernel, initrd: new Uint8Array(1234).fill(9), cmdline: 'root=/dev/sda2 quiet', osRelease: readFileSync(join(dir, 'os-release')), uname: '6.1.0' });
+  const expected = writeUki({
+    stub: systemdStub(),
+    linux: kernel,
+    initrd: new Uint8Array(1234).fill(9),
+    cmdline: 'root=/dev/sda2 quiet',
+    osRelease: readFileSync(join(dir, 'os-release')),
+    uname: '6.1.0',
+  });
   assert.equal(new Uint8Array(readFileSync(join(dir, 'BOOTX64.EFI'))), expected);
   assert.match(run('objdump', ['-h', join(dir, 'BOOTX64.EFI')]).stdout, /\.osrel[\s\S]*\.cmdline[\s\S]*\.uname[\s\S]*\.initrd[\s\S]*\.linux/);
 });
@@ -45,10 +67,21 @@ test('an existing output is refused without --force and replaced with it; --json
   assert.is(readFileSync(join(dir, 'old.efi'), 'utf8'), 'keep me');
   const r = kiln(['mkuki', '--json', '-f', '--stub', systemdStubPath(), '--linux', 'bzImage', '--cmdline', 'x', 'old.efi']);
   assert.is(r.status, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { type: string; size: number; bootPath: string; sections: { name: string; size: number; virtualAddress: number; fileOffset: number }[] };
+  const j = JSON.parse(r.stdout) as {
+    type: string;
+    size: number;
+    bootPath: string;
+    sections: { name: string; size: number; virtualAddress: number; fileOffset: number }[];
+  };
   assert.is(j.type, 'uki');
   assert.is(j.bootPath, '/EFI/BOOT/BOOTX64.EFI');
-  assert.equal(j.sections.map((s) => [s.name, s.size]), [['.cmdline', 1], ['.linux', kernel.length]]);
+  assert.equal(
+    j.sections.map((s) => [s.name, s.size]),
+    [
+      ['.cmdline', 1],
+      ['.linux', kernel.length],
+    ],
+  );
   assert.is(j.size, readFileSync(join(dir, 'old.efi')).length);
 });
 

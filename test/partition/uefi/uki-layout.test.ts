@@ -30,7 +30,21 @@ const BASIC_DATA = 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7';
 
 function layout(name: string, uki: string[], extra: string[] = []): string {
   const file = join(dir, name);
-  writeFileSync(file, ['table: gpt', 'partitions:', '  - filesystem: fat', '    size: 40M', '    fat: 32', ...extra, '    uki:', ...uki.map((l) => `      ${l}`), '  - { filesystem: swap, size: 1M }', ''].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'table: gpt',
+      'partitions:',
+      '  - filesystem: fat',
+      '    size: 40M',
+      '    fat: 32',
+      ...extra,
+      '    uki:',
+      ...uki.map((l) => `      ${l}`),
+      '  - { filesystem: swap, size: 1M }',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
@@ -54,10 +68,24 @@ function refused(file: string, pattern: RegExp): void {
 }
 
 test('a YAML uki block puts writeUki of the same files at \\EFI\\BOOT\\BOOTX64.EFI of an ESP', async () => {
-  const file = layout('esp.yaml', [`stub: ${systemdStubPath()}`, 'linux: bzImage', 'initrd: initrd.gz', 'cmdline: root=/dev/sda2 console=ttyS0', 'os-release: os-release', 'uname: 6.1.0-kiln']);
+  const file = layout('esp.yaml', [
+    `stub: ${systemdStubPath()}`,
+    'linux: bzImage',
+    'initrd: initrd.gz',
+    'cmdline: root=/dev/sda2 console=ttyS0',
+    'os-release: os-release',
+    'uname: 6.1.0-kiln',
+  ]);
   const { bytes, result } = await assembleDiskToMemory(readLayoutFile(file), { host: nodeDiskHost, sourceDateEpoch: 1700000000 });
   assert.is(result.partitions[0]!.type, ESP, 'a FAT with a UKI is an EFI system partition by default');
-  const expected = writeUki({ stub: systemdStub(), linux: kernel, initrd: new Uint8Array(999).fill(5), cmdline: 'root=/dev/sda2 console=ttyS0', osRelease: 'ID=kiln\n', uname: '6.1.0-kiln' });
+  const expected = writeUki({
+    stub: systemdStub(),
+    linux: kernel,
+    initrd: new Uint8Array(999).fill(5),
+    cmdline: 'root=/dev/sda2 console=ttyS0',
+    osRelease: 'ID=kiln\n',
+    uname: '6.1.0-kiln',
+  });
   assert.equal(fileIn(bytes, 1, 'EFI/BOOT/BOOTX64.EFI'), expected);
 });
 
@@ -70,7 +98,11 @@ test('path: places the image elsewhere; type: still overrides the ESP default', 
 
 test('in code, without a host: the parts as bytes (browsers)', async () => {
   const stub = makeStub();
-  const { bytes } = await assembleDiskToMemory({ table: 'gpt', size: 'auto', partitions: [{ filesystem: 'fat', size: 'auto', uki: { stub, linux: kernel, cmdline: 'quiet' } }] });
+  const { bytes } = await assembleDiskToMemory({
+    table: 'gpt',
+    size: 'auto',
+    partitions: [{ filesystem: 'fat', size: 'auto', uki: { stub, linux: kernel, cmdline: 'quiet' } }],
+  });
   assert.equal(fileIn(bytes, 1, 'EFI/BOOT/BOOTX64.EFI'), writeUki({ stub, linux: kernel, cmdline: 'quiet' }));
   try {
     await assembleDiskToMemory({ table: 'gpt', size: 'auto', partitions: [{ filesystem: 'fat', size: 'auto', uki: { stub: '/some/stub', linux: kernel } }] });
@@ -83,10 +115,16 @@ test('in code, without a host: the parts as bytes (browsers)', async () => {
 test('bad uki blocks are refused at their file:line:col', async () => {
   refused(layout('no-stub.yaml', ['linux: bzImage']), /no-stub\.yaml:\d+:\d+: uki needs 'stub'/);
   refused(layout('missing.yaml', [`stub: ${systemdStubPath()}`, 'linux: nope']), /missing\.yaml:\d+:\d+: .*uki linux .*nope/);
-  refused(layout('path.yaml', [`stub: ${systemdStubPath()}`, 'linux: bzImage', 'path: EFI/x.efi']), /path\.yaml:\d+:\d+: uki path 'EFI\/x\.efi' is not a file path/);
+  refused(
+    layout('path.yaml', [`stub: ${systemdStubPath()}`, 'linux: bzImage', 'path: EFI/x.efi']),
+    /path\.yaml:\d+:\d+: uki path 'EFI\/x\.efi' is not a file path/,
+  );
   refused(layout('cmd.yaml', [`stub: ${systemdStubPath()}`, 'linux: bzImage', 'cmdline: "a\\nb"']), /cmd\.yaml:\d+:\d+: uki cmdline contains a line break/);
   refused(layout('key.yaml', [`stub: ${systemdStubPath()}`, 'linux: bzImage', 'kernel: bzImage']), /key\.yaml:\d+:\d+: .*kernel/);
-  writeFileSync(join(dir, 'ext4.yaml'), `table: gpt\npartitions:\n  - filesystem: ext4\n    size: 8M\n    uki: { stub: ${systemdStubPath()}, linux: bzImage }\n`);
+  writeFileSync(
+    join(dir, 'ext4.yaml'),
+    `table: gpt\npartitions:\n  - filesystem: ext4\n    size: 8M\n    uki: { stub: ${systemdStubPath()}, linux: bzImage }\n`,
+  );
   refused(join(dir, 'ext4.yaml'), /ext4\.yaml:5:\d+: .*uki/);
   // a stub that is no PE image is refused when the disk is planned, naming the file and the partition
   const bad = layout('bad-stub.yaml', ['stub: os-release', 'linux: bzImage']);

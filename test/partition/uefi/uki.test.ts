@@ -46,7 +46,13 @@ function objdumpSections(file: string): ObjdumpSection[] {
 function objdumpHeader(file: string): Record<string, number> {
   const out = run('objdump', ['-x', file]).stdout;
   const field = (name: string): number => parseInt(new RegExp(`^${name}\\s+([0-9a-f]+)`, 'm').exec(out)![1]!, 16);
-  return { SizeOfImage: field('SizeOfImage'), SizeOfHeaders: field('SizeOfHeaders'), CheckSum: field('CheckSum'), SectionAlignment: field('SectionAlignment'), FileAlignment: field('FileAlignment') };
+  return {
+    SizeOfImage: field('SizeOfImage'),
+    SizeOfHeaders: field('SizeOfHeaders'),
+    CheckSum: field('CheckSum'),
+    SectionAlignment: field('SectionAlignment'),
+    FileAlignment: field('FileAlignment'),
+  };
 }
 
 function dumpSection(file: string, name: string): Uint8Array {
@@ -78,9 +84,15 @@ test("systemd 252's stub: objdump -h shows the five sections after .sdmagic, ali
   writeFileSync(join(dir, 'stub.efi'), stub);
   const before = objdumpSections(join(dir, 'stub.efi'));
   const after = objdumpSections(file);
-  assert.equal(before.map((s) => s.name), ['.text', '.reloc', '.data', '.dynamic', '.rela', '.dynsym', '.sbat', '.sdmagic']);
+  assert.equal(
+    before.map((s) => s.name),
+    ['.text', '.reloc', '.data', '.dynamic', '.rela', '.dynsym', '.sbat', '.sdmagic'],
+  );
   assert.equal(after.slice(0, before.length), before, "the stub's own sections are unchanged");
-  assert.equal(after.slice(before.length).map((s) => s.name), ['.osrel', '.cmdline', '.uname', '.initrd', '.linux']);
+  assert.equal(
+    after.slice(before.length).map((s) => s.name),
+    ['.osrel', '.cmdline', '.uname', '.initrd', '.linux'],
+  );
   const h = objdumpHeader(file);
   assert.is(h.CheckSum, 0, 'CheckSum is left 0, as ukify leaves it');
   let prev = before[before.length - 1]!;
@@ -108,9 +120,18 @@ test('property: objdump reads the UKI and objcopy dumps back each section exactl
       fc.record({
         fileAlignment: fc.constantFrom(512, 1024, 4096),
         sectionAlignment: fc.constantFrom(1, 2, 8),
-        sections: fc.array(fc.record({ name: fc.constantFrom('.text', '.data', '.reloc', '.sbat', '.sdmagic'), size: fc.integer({ min: 1, max: 9000 }) }), { minLength: 1, maxLength: 6 }),
+        sections: fc.array(fc.record({ name: fc.constantFrom('.text', '.data', '.reloc', '.sbat', '.sdmagic'), size: fc.integer({ min: 1, max: 9000 }) }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
       }),
-      fc.record({ linux: bytes(20000), initrd: bytes(20000), cmdline: fc.string({ maxLength: 300 }), osRelease: fc.string({ maxLength: 200 }), uname: fc.stringMatching(/^[0-9a-z.+-]{0,40}$/) }),
+      fc.record({
+        linux: bytes(20000),
+        initrd: bytes(20000),
+        cmdline: fc.string({ maxLength: 300 }),
+        osRelease: fc.string({ maxLength: 200 }),
+        uname: fc.stringMatching(/^[0-9a-z.+-]{0,40}$/),
+      }),
       (shape, p) => {
         const fa = shape.fileAlignment;
         const stub = makeStub({ fileAlignment: fa, sectionAlignment: fa * shape.sectionAlignment, sections: shape.sections });
@@ -120,7 +141,10 @@ test('property: objdump reads the UKI and objcopy dumps back each section exactl
         const file = join(dir, 'prop.efi');
         writeFileSync(file, uki);
         const sections = objdumpSections(file);
-        assert.equal(sections.slice(0, shape.sections.length).map((s) => s.name), shape.sections.map((s) => s.name));
+        assert.equal(
+          sections.slice(0, shape.sections.length).map((s) => s.name),
+          shape.sections.map((s) => s.name),
+        );
         const expected: [string, Uint8Array][] = (
           [
             ['.osrel', enc.encode(p.osRelease)],
@@ -130,7 +154,11 @@ test('property: objdump reads the UKI and objcopy dumps back each section exactl
             ['.linux', parts.linux],
           ] as [string, Uint8Array][]
         ).filter(([, b]) => b.length > 0);
-        assert.equal(sections.slice(shape.sections.length).map((s) => s.name), expected.map(([n]) => n), 'empty parts get no section');
+        assert.equal(
+          sections.slice(shape.sections.length).map((s) => s.name),
+          expected.map(([n]) => n),
+          'empty parts get no section',
+        );
         for (const [name, data] of expected) assert.equal(dumpSection(file, name), data, `${name} reads back`);
         const sa = fa * shape.sectionAlignment;
         const h = objdumpHeader(file);
@@ -178,22 +206,81 @@ test('stubs and kernels the writer cannot use are refused by name', () => {
   const k = KERNEL;
   expectRefused({ stub: new Uint8Array(10), linux: k }, 'bad-pe', /not a PE image/);
   expectRefused({ stub: enc.encode('#!/bin/sh\necho not a stub\n'.padEnd(200)), linux: k }, 'bad-pe', /no "MZ"/);
-  expectRefused({ stub: edited(stub, (b) => new DataView(b.buffer).setUint32(0x3c, 0x7fffffff, true)), linux: k }, 'bad-pe', /e_lfanew 0x7fffffff points outside/);
+  expectRefused(
+    { stub: edited(stub, (b) => new DataView(b.buffer).setUint32(0x3c, 0x7fffffff, true)), linux: k },
+    'bad-pe',
+    /e_lfanew 0x7fffffff points outside/,
+  );
   expectRefused({ stub: edited(stub, (b) => b.set([0x4e, 0x45], 0x80)), linux: k }, 'bad-pe', /no "PE\\0\\0" signature/);
   expectRefused({ stub: edited(stub, (b, pe) => OPTIONAL_HEADER.encode({ Magic: 0x10b }, b, pe.optionalOffset)), linux: k }, 'bad-pe', /PE32 \(32-bit\)/);
-  expectRefused({ stub: edited(stub, (b, pe) => OPTIONAL_HEADER.encode({ Subsystem: 3 }, b, pe.optionalOffset)), linux: k }, 'bad-pe', /Subsystem 3 is not an EFI application/);
   expectRefused(
-    { stub: edited(stub, (b, pe) => DATA_DIRECTORY.encode({ VirtualAddress: 0x1000, Size: 0x100 }, b, pe.optionalOffset + OPTIONAL_HEADER.size + CERTIFICATE_TABLE * DATA_DIRECTORY.size)), linux: k },
+    { stub: edited(stub, (b, pe) => OPTIONAL_HEADER.encode({ Subsystem: 3 }, b, pe.optionalOffset)), linux: k },
+    'bad-pe',
+    /Subsystem 3 is not an EFI application/,
+  );
+  expectRefused(
+    {
+      stub: edited(stub, (b, pe) =>
+        DATA_DIRECTORY.encode({ VirtualAddress: 0x1000, Size: 0x100 }, b, pe.optionalOffset + OPTIONAL_HEADER.size + CERTIFICATE_TABLE * DATA_DIRECTORY.size),
+      ),
+      linux: k,
+    },
     'bad-pe',
     /is signed/,
   );
-  expectRefused({ stub: edited(stub, (b, pe) => OPTIONAL_HEADER.encode({ FileAlignment: 100 }, b, pe.optionalOffset)), linux: k }, 'bad-pe', /FileAlignment 100/);
-  expectRefused({ stub: edited(stub, (b, pe) => COFF_FILE_HEADER.encode({ NumberOfSections: 0 }, b, pe.coffOffset)), linux: k }, 'bad-pe', /NumberOfSections 0/);
-  expectRefused({ stub: edited(stub, (b, pe) => SECTION_HEADER.encode({ SizeOfRawData: 0x100000 }, b, pe.sections[1]!.headerOffset)), linux: k }, 'bad-pe', /past the end of the file/);
-  expectRefused({ stub: edited(stub, (b, pe) => SECTION_HEADER.encode({ PointerToRawData: 0x201 }, b, pe.sections[0]!.headerOffset)), linux: k }, 'bad-pe', /not aligned to FileAlignment/);
-  expectRefused({ stub: edited(stub, (b, pe) => SECTION_HEADER.encode({ VirtualAddress: pe.sections[0]!.header.VirtualAddress }, b, pe.sections[1]!.headerOffset)), linux: k }, 'bad-pe', /overlaps the headers or the section before/);
-  expectRefused({ stub: makeStub({ headerRoom: 0, sections: [{ name: '.text', size: 10 }] }), linux: k, cmdline: 'x', osRelease: 'y', uname: 'z', initrd: new Uint8Array(1) }, 'bad-pe', /no room for 5 more section headers/);
-  expectRefused({ stub: makeStub({ sections: [{ name: '.text', size: 10 }, { name: '.linux', size: 10 }] }), linux: k }, 'bad-pe', /already has a \.linux section/);
+  expectRefused(
+    { stub: edited(stub, (b, pe) => OPTIONAL_HEADER.encode({ FileAlignment: 100 }, b, pe.optionalOffset)), linux: k },
+    'bad-pe',
+    /FileAlignment 100/,
+  );
+  expectRefused(
+    { stub: edited(stub, (b, pe) => COFF_FILE_HEADER.encode({ NumberOfSections: 0 }, b, pe.coffOffset)), linux: k },
+    'bad-pe',
+    /NumberOfSections 0/,
+  );
+  expectRefused(
+    { stub: edited(stub, (b, pe) => SECTION_HEADER.encode({ SizeOfRawData: 0x100000 }, b, pe.sections[1]!.headerOffset)), linux: k },
+    'bad-pe',
+    /past the end of the file/,
+  );
+  expectRefused(
+    { stub: edited(stub, (b, pe) => SECTION_HEADER.encode({ PointerToRawData: 0x201 }, b, pe.sections[0]!.headerOffset)), linux: k },
+    'bad-pe',
+    /not aligned to FileAlignment/,
+  );
+  expectRefused(
+    {
+      stub: edited(stub, (b, pe) => SECTION_HEADER.encode({ VirtualAddress: pe.sections[0]!.header.VirtualAddress }, b, pe.sections[1]!.headerOffset)),
+      linux: k,
+    },
+    'bad-pe',
+    /overlaps the headers or the section before/,
+  );
+  expectRefused(
+    {
+      stub: makeStub({ headerRoom: 0, sections: [{ name: '.text', size: 10 }] }),
+      linux: k,
+      cmdline: 'x',
+      osRelease: 'y',
+      uname: 'z',
+      initrd: new Uint8Array(1),
+    },
+    'bad-pe',
+    /no room for 5 more section headers/,
+  );
+  expectRefused(
+    {
+      stub: makeStub({
+        sections: [
+          { name: '.text', size: 10 },
+          { name: '.linux', size: 10 },
+        ],
+      }),
+      linux: k,
+    },
+    'bad-pe',
+    /already has a \.linux section/,
+  );
   expectRefused({ stub, linux: new Uint8Array(0) }, 'bad-kernel', /empty/);
   expectRefused({ stub, linux: enc.encode('\x7fELF not a bzImage') }, 'bad-kernel', /not an EFI-stub kernel/);
 });
@@ -217,7 +304,7 @@ test('property: a stub with random bytes changed in its headers is used or refus
   );
 });
 
-test("kernelRelease reads the release a bzImage names, as file(1) does; other files have none", () => {
+test('kernelRelease reads the release a bzImage names, as file(1) does; other files have none', () => {
   const vmlinuz = debianKernel().vmlinuz;
   const named = /version (\S+)/.exec(run('file', ['-b', vmlinuz]).stdout)?.[1];
   assert.ok(named, 'file(1) names the version');

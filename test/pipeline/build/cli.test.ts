@@ -24,7 +24,18 @@ writeChainProject(project, {
 });
 
 function kiln(args: string[], opts: { user?: string[]; cacheDir?: string } = {}) {
-  const argv = [...(opts.user ?? []), process.execPath, '--import', 'tsx', join(repo, 'src/cli/main.ts'), '--cache-dir', opts.cacheDir ?? cache, '-C', project, ...args];
+  const argv = [
+    ...(opts.user ?? []),
+    process.execPath,
+    '--import',
+    'tsx',
+    join(repo, 'src/cli/main.ts'),
+    '--cache-dir',
+    opts.cacheDir ?? cache,
+    '-C',
+    project,
+    ...args,
+  ];
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 26 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, all: `${r.stdout}\n${r.stderr}` };
 }
@@ -50,7 +61,10 @@ test('show lists every element with state and key; build makes them cached', () 
   assert.is(built.status, 0, built.all);
   assert.match(built.stdout, /SUCCESS Built report\.bst/);
   const after = JSON.parse(kiln(['show', '--json', 'report.bst']).stdout) as ShowJson[];
-  assert.equal(after.map((e) => e.state), ['cached', 'cached', 'cached', 'cached']);
+  assert.equal(
+    after.map((e) => e.state),
+    ['cached', 'cached', 'cached', 'cached'],
+  );
   const plan = kiln(['show', '--deps', 'plan', 'report.bst']);
   assert.is(plan.stdout, '', 'nothing left to build');
 });
@@ -62,7 +76,7 @@ test('a build as a non-root user gives the same keys and a faithful artifact', (
   mkdirSync(userCache);
   if (process.getuid?.() === 0) {
     const has = spawnSync('sh', ['-c', 'command -v runuser'], { encoding: 'utf8' });
-    assert.is(has.status, 0, "runuser is needed to test a non-root build (Debian package util-linux)");
+    assert.is(has.status, 0, 'runuser is needed to test a non-root build (Debian package util-linux)');
     const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
     assert.ok(uid > 0, 'the nobody user exists');
     chownSync(userCache, uid, uid);
@@ -71,8 +85,14 @@ test('a build as a non-root user gives the same keys and a faithful artifact', (
   const r = kiln(['build', 'report.bst'], { user, cacheDir: userCache });
   assert.is(r.status, 0, r.all);
   const shown = JSON.parse(kiln(['show', '--json', 'report.bst'], { user, cacheDir: userCache }).stdout) as ShowJson[];
-  assert.equal(shown.map((e) => e['full-key']), rootKeys);
-  assert.equal(shown.map((e) => e.state), ['cached', 'cached', 'cached', 'cached']);
+  assert.equal(
+    shown.map((e) => e['full-key']),
+    rootKeys,
+  );
+  assert.equal(
+    shown.map((e) => e.state),
+    ['cached', 'cached', 'cached', 'cached'],
+  );
   const art = new ArtifactCache(userCache).load({ project: 'test', element: 'report.bst', key: rootKeys[3]! })!;
   assert.match(new TextDecoder().decode(readContent(art.tree.get('out/ls.txt')!.content!)), /^-rwsr-sr-x\s+1 0\s+0 /);
   const hello = new ArtifactCache(userCache).load({ project: 'test', element: 'hello.bst', key: rootKeys[1]! })!;
@@ -103,13 +123,15 @@ test('kill -9 during a build leaves nothing trusted; the next build cleans up an
   // bwrap --die-with-parent takes the sandbox down with kiln; the kernel tears the pid namespace
   // down asynchronously, so allow it a few seconds before calling anything a survivor.
   const sandboxProcesses = (): string[] =>
-    readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(cache, 'tmp'));
-      } catch {
-        return false;
-      }
-    });
+    readdirSync('/proc')
+      .filter((pid) => /^\d+$/.test(pid))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(cache, 'tmp'));
+        } catch {
+          return false;
+        }
+      });
   let survivors = sandboxProcesses();
   // 20 s: on 2 cores loaded by parallel test files the teardown was once seen to take over 10 s
   for (let waited = 0; survivors.length > 0 && waited < 20_000; waited += 200) {
@@ -123,8 +145,15 @@ test('kill -9 during a build leaves nothing trusted; the next build cleans up an
       return '';
     }
   };
-  assert.equal(survivors.map(describe).filter((d) => d !== ''), [], 'no sandbox process outlived kiln');
-  assert.ok(readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)), 'the killed build left its scratch directory');
+  assert.equal(
+    survivors.map(describe).filter((d) => d !== ''),
+    [],
+    'no sandbox process outlived kiln',
+  );
+  assert.ok(
+    readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)),
+    'the killed build left its scratch directory',
+  );
   const state = JSON.parse(kiln(['show', '--json', '--deps', 'none', 'slow.bst']).stdout) as ShowJson[];
   assert.is(state[0]!.state, 'buildable', 'no artifact was committed');
   // DELAY is environment-nocache: shortening it keeps the key.
@@ -134,7 +163,10 @@ test('kill -9 during a build leaves nothing trusted; the next build cleans up an
   assert.is(again[0]!['full-key'], state[0]!['full-key']);
   const r = kiln(['build', 'slow.bst']);
   assert.is(r.status, 0, r.all);
-  assert.not.ok(readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)), 'the stale scratch directory was removed');
+  assert.not.ok(
+    readdirSync(join(cache, 'tmp')).some((n) => n.startsWith(`build-${child.pid}-`)),
+    'the stale scratch directory was removed',
+  );
   const art = new ArtifactCache(cache).load({ project: 'test', element: 'slow.bst', key: state[0]!['full-key']! })!;
   assert.is(new TextDecoder().decode(readContent(art.tree.get('done')!.content!)), 'done\n');
 });

@@ -117,7 +117,10 @@ test('script layout stages elements at their destinations; the staged copy is pr
 test('overlaps warn by default and fail the build when fatal', async () => {
   const warnings: string[] = [];
   const { p } = await build(project, cache, ['overlap.bst'], { warnings });
-  assert.ok(warnings.some((w) => /overlap\.bst: \[overlaps\] two\.bst overwrote 1 path\(s\) .*\/etc\/same/.test(w)), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => /overlap\.bst: \[overlaps\] two\.bst overwrote 1 path\(s\) .*\/etc\/same/.test(w)),
+    warnings.join('\n'),
+  );
   assert.is(text(artifact(p, 'overlap.bst'), 'etc/same'), 'two\n', 'the later element wins');
   const conf = join(project, 'project.conf');
   writeFileSync(conf, `${readFileSync(conf, 'utf8')}fatal-warnings:\n- overlaps\n`);

@@ -103,11 +103,17 @@ test('registered kinds load with their defaults and the project', () => {
   const hello = loadProject(project).element('hello.bst');
   assert.equal(hello.config, { target: '/shouted', suffix: '!!' });
   assert.is(hello.variables['shout-dir'], '/shouted');
-  assert.equal(hello.sources.map((s) => [s.kind, s.config]), [['greeting', { text: 'hello' }]]);
+  assert.equal(
+    hello.sources.map((s) => [s.kind, s.config]),
+    [['greeting', { text: 'hello' }]],
+  );
 });
 
 test("a registered kind's keys are checked where they are written", () => {
-  assert.throws(() => loadProject(project).element('typo.bst'), /unknown key 'sufix' in elements\/typo\.bst:3:3 \(config of a shout element \(elements\/typo\.bst\)\); valid keys are target, suffix/);
+  assert.throws(
+    () => loadProject(project).element('typo.bst'),
+    /unknown key 'sufix' in elements\/typo\.bst:3:3 \(config of a shout element \(elements\/typo\.bst\)\); valid keys are target, suffix/,
+  );
   const bad = loadProject(project).element('bad-source.bst');
   assert.throws(() => configureSource(bad.sources[0]!, bad), /elements\/bad-source\.bst:4:8: bad-source\.bst: source #1 \(greeting\): unknown key 'txt'/);
 });
@@ -116,7 +122,10 @@ test('an element of a registered kind builds from a source of a registered kind,
   const p = openPipeline({ projectDir: project, cacheDir: cache, targets: ['hello.bst'] });
   const summary = await runPlan(p.session, buildPlan(p.session, p.targets), { builders: 1, onError: 'quit' });
   assert.equal(summary.failed, []);
-  assert.equal(summary.built.map((e) => e.name), ['hello.bst']);
+  assert.equal(
+    summary.built.map((e) => e.name),
+    ['hello.bst'],
+  );
   const artifact = p.session.artifact(p.targets[0]!);
   assert.is(new TextDecoder().decode(readContent(artifact.get('shouted/greeting')!.content!)), 'HELLO!!\n');
   const key = p.session.keys(p.targets[0]!).strong;

@@ -36,7 +36,13 @@ test('runs as uid 0 with only the given environment, one sh -e -c per command', 
   process.env.KILN_HOST_ONLY = 'leak';
   const seen: string[] = [];
   await sandbox.run(
-    ['id -u > /buildstream-install/uid; id -g >> /buildstream-install/uid', 'env | sort > /buildstream-install/env', 'cd /tmp', 'pwd > /buildstream-install/pwd', 'cat > /buildstream-install/heredoc <<EOF\nhello\nEOF'],
+    [
+      'id -u > /buildstream-install/uid; id -g >> /buildstream-install/uid',
+      'env | sort > /buildstream-install/env',
+      'cd /tmp',
+      'pwd > /buildstream-install/pwd',
+      'cat > /buildstream-install/heredoc <<EOF\nhello\nEOF',
+    ],
     root,
     installMount,
     env,
@@ -44,7 +50,10 @@ test('runs as uid 0 with only the given environment, one sh -e -c per command', 
     { cwd: '/', rootReadOnly: true, onCommand: (c) => seen.push(c) },
   );
   assert.is(out('uid'), '0\n0\n');
-  const vars = out('env').split('\n').filter(Boolean).map((l) => l.split('=')[0]);
+  const vars = out('env')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('=')[0]);
   assert.not.ok(vars.includes('KILN_HOST_ONLY'), 'no host variable leaks in');
   for (const k of Object.keys(env)) assert.ok(vars.includes(k), k);
   assert.is(out('pwd'), '/\n', 'cd does not carry over to the next command');
@@ -74,7 +83,11 @@ test('the root is read-only while marked directories are writable', async () => 
 
 test('there is no network inside the sandbox', async () => {
   await sandbox.run(['cat /proc/net/dev > /buildstream-install/netdev'], root, installMount, env, log);
-  const ifaces = out('netdev').split('\n').slice(2).filter(Boolean).map((l) => l.trim().split(':')[0]);
+  const ifaces = out('netdev')
+    .split('\n')
+    .slice(2)
+    .filter(Boolean)
+    .map((l) => l.trim().split(':')[0]);
   assert.equal(ifaces, ['lo']);
   const e = await failure(sandbox.run(['wget -O /buildstream-install/page http://1.1.1.1/'], root, installMount, env, log));
   assert.match(e.message, /exitcode/);
@@ -84,7 +97,14 @@ test('there is no network inside the sandbox', async () => {
 test('only the five devices are there, /tmp and /proc are private, and mount points are removed after', async () => {
   assert.not.ok(existsSync(join(root, 'dev')));
   assert.not.ok(existsSync(join(root, 'proc')));
-  await sandbox.run(['ls /dev > /buildstream-install/dev', 'echo x > /tmp/private; ls /proc/1/ > /dev/null; cat /proc/1/comm > /buildstream-install/pid1'], root, installMount, env, log, { rootReadOnly: true });
+  await sandbox.run(
+    ['ls /dev > /buildstream-install/dev', 'echo x > /tmp/private; ls /proc/1/ > /dev/null; cat /proc/1/comm > /buildstream-install/pid1'],
+    root,
+    installMount,
+    env,
+    log,
+    { rootReadOnly: true },
+  );
   assert.equal(out('dev').split('\n').filter(Boolean), ['full', 'null', 'random', 'urandom', 'zero']);
   assert.not.ok(existsSync(join(root, 'dev')), '/dev mount point removed');
   assert.not.ok(existsSync(join(root, 'proc')), '/proc mount point removed');
@@ -101,7 +121,13 @@ test('the first failing command stops the run and is named with its exit code an
 });
 
 test('chmod 6755 inside the sandbox survives collection', async () => {
-  await sandbox.run(['cp /bin/busybox /buildstream-install/suid', 'chmod 6755 /buildstream-install/suid', 'mkdir -p /buildstream-install/empty'], root, installMount, env, log);
+  await sandbox.run(
+    ['cp /bin/busybox /buildstream-install/suid', 'chmod 6755 /buildstream-install/suid', 'mkdir -p /buildstream-install/empty'],
+    root,
+    installMount,
+    env,
+    log,
+  );
   const t = treeFromDirectory(join(root, 'buildstream-install'), { owners: 'root' });
   assert.is(t.get('suid')!.mode, 0o6755);
   assert.is(t.get('suid')!.uid, 0);

@@ -68,13 +68,19 @@ test('a failure: the log tail and path are reported; continue builds what does n
   const f = summary.failed[0]!;
   assert.is(f.element.name, 'fails.bst');
   assert.match(f.message, /Command 'echo the-error-text >&2; exit 7' failed with exitcode 7/);
-  assert.ok(f.tail.some((l) => l.includes('the-error-text')), f.tail.join('\n'));
+  assert.ok(
+    f.tail.some((l) => l.includes('the-error-text')),
+    f.tail.join('\n'),
+  );
   assert.ok(existsSync(f.logPath));
   assert.match(readFileSync(f.logPath, 'utf8'), /about to fail/);
   assert.equal(names(summary.built), ['independent.bst']);
   assert.equal(names(summary.skipped), ['after-fail.bst', 'mixed.bst']);
   // Nothing was cached for the failure, and no scratch directory is left behind.
-  assert.equal(readdirSync(join(cache, 'tmp')).filter((n) => n.startsWith('build-')), []);
+  assert.equal(
+    readdirSync(join(cache, 'tmp')).filter((n) => n.startsWith('build-')),
+    [],
+  );
   const again = await build(project, cache, ['fails.bst'], { onError: 'quit' });
   assert.equal(names(again.planned), ['fails.bst']);
 });

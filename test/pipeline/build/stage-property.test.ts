@@ -15,7 +15,13 @@ import { propertyRuns } from '../../helpers/tools.js';
 type Spec = [string, 'file' | 'dir' | 'symlink'][];
 
 const name = fc.constantFrom('a', 'b', 'c', 'd');
-const specArb: fc.Arbitrary<Spec> = fc.array(fc.tuple(fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => p.join('/')), fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const)), { maxLength: 12 });
+const specArb: fc.Arbitrary<Spec> = fc.array(
+  fc.tuple(
+    fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => p.join('/')),
+    fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
+  ),
+  { maxLength: 12 },
+);
 
 function build(spec: Spec, tag: string): FileTree {
   const t = new FileTree();

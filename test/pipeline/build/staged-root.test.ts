@@ -26,7 +26,8 @@ chmodSync(work, 0o755);
 const project = join(work, 'project');
 
 /** One shell test per line of the report: "<what>: allowed|refused". */
-const attempt = (what: string, command: string): string => `if ( ${command} ) 2>/dev/null; then echo '${what}: allowed'; else echo '${what}: refused'; fi >> %{install-root}/report`;
+const attempt = (what: string, command: string): string =>
+  `if ( ${command} ) 2>/dev/null; then echo '${what}: allowed'; else echo '${what}: refused'; fi >> %{install-root}/report`;
 const ATTACKS: [string, string][] = [
   ['append', 'echo evil >> FILE'],
   ['truncate', ': > FILE'],
@@ -129,7 +130,10 @@ interface Built {
 }
 
 function built(cacheDir: string, user: string[]): Built {
-  const shown = JSON.parse(kiln(cacheDir, ['show', '--json', 'attack.bst', 'writable.bst', 'integrated.bst', 'layout.bst'], user).stdout) as { name: string; 'full-key': string }[];
+  const shown = JSON.parse(kiln(cacheDir, ['show', '--json', 'attack.bst', 'writable.bst', 'integrated.bst', 'layout.bst'], user).stdout) as {
+    name: string;
+    'full-key': string;
+  }[];
   const cache = new ArtifactCache(cacheDir);
   const key = (name: string): string => shown.find((e) => e.name === name)!['full-key'];
   const tree = (name: string): FileTree => cache.load({ project: 'test', element: name, key: key(name) })!.tree;
@@ -149,7 +153,14 @@ function assertIntact(b: Built, cacheDir: string, name: string, digest: string):
   }
   const objects = join(cacheDir, 'cas/objects');
   for (const d of readdirSync(objects)) {
-    for (const f of readdirSync(join(objects, d))) assert.is(createHash('sha256').update(readFileSync(join(objects, d, f))).digest('hex'), d + f, 'blob matches its name');
+    for (const f of readdirSync(join(objects, d)))
+      assert.is(
+        createHash('sha256')
+          .update(readFileSync(join(objects, d, f)))
+          .digest('hex'),
+        d + f,
+        'blob matches its name',
+      );
   }
 }
 
@@ -175,7 +186,11 @@ function checkBuilds(label: string, user: string[]): void {
   for (const line of report) assert.match(line, /: refused$/, `${label}: ${line}`);
   assert.is(b.text('attack.bst', 'seen'), '#!/bin/sh\necho deptool\noriginal\n');
   const dir = join(cacheDir, 'extract', digest);
-  const inodes = b.text('attack.bst', 'inodes').trimEnd().split('\n').map((l) => Number(l.split(' ')[0]));
+  const inodes = b
+    .text('attack.bst', 'inodes')
+    .trimEnd()
+    .split('\n')
+    .map((l) => Number(l.split(' ')[0]));
   assert.equal(inodes, [statSync(join(dir, 'bin/deptool')).ino, statSync(join(dir, 'usr/share/dep/data')).ino], 'staged without copying');
 
   // writable roots and destinations are private copies

@@ -17,19 +17,47 @@ test('dependency scopes of the example project give its documented staging order
   // Direct deps in the loader's order (docs/format.md#dependency-order): dependencies first, build before runtime, then by name.
   const base = el('base.bst');
   const musl = el('contents/musl.bst', [[base, 'build']]);
-  const busybox = el('contents/busybox.bst', [[base, 'build'], [musl, 'runtime']]);
+  const busybox = el('contents/busybox.bst', [
+    [base, 'build'],
+    [musl, 'runtime'],
+  ]);
   const hello = el('contents/hello.bst', [[busybox, 'runtime']]);
-  const contents = el('contents.bst', [[busybox, 'all'], [hello, 'all']]);
+  const contents = el('contents.bst', [
+    [busybox, 'all'],
+    [hello, 'all'],
+  ]);
   const scripts = el('image/initramfs/initramfs-scripts.bst');
-  const initramfs = el('image/initramfs/initramfs.bst', [[contents, 'build'], [scripts, 'build']]);
-  const gz = el('image/initramfs/initramfs-gz.bst', [[contents, 'build'], [initramfs, 'build']]);
+  const initramfs = el('image/initramfs/initramfs.bst', [
+    [contents, 'build'],
+    [scripts, 'build'],
+  ]);
+  const gz = el('image/initramfs/initramfs-gz.bst', [
+    [contents, 'build'],
+    [initramfs, 'build'],
+  ]);
   const linux = el('image/linux.bst', [[base, 'build']]);
-  const system = el('image/system.bst', [[contents, 'build'], [gz, 'build'], [linux, 'build']]);
-  const image = el('image-x86_64.bst', [[base, 'build'], [system, 'build']]);
+  const system = el('image/system.bst', [
+    [contents, 'build'],
+    [gz, 'build'],
+    [linux, 'build'],
+  ]);
+  const image = el('image-x86_64.bst', [
+    [base, 'build'],
+    [system, 'build'],
+  ]);
   const names = (es: Element[]) => es.map((e) => e.name.replace(/\.bst$/, ''));
   assert.equal(names(scope(image, 'all')), [
-    'base', 'contents/musl', 'contents/busybox', 'contents/hello', 'contents',
-    'image/initramfs/initramfs-scripts', 'image/initramfs/initramfs', 'image/initramfs/initramfs-gz', 'image/linux', 'image/system', 'image-x86_64',
+    'base',
+    'contents/musl',
+    'contents/busybox',
+    'contents/hello',
+    'contents',
+    'image/initramfs/initramfs-scripts',
+    'image/initramfs/initramfs',
+    'image/initramfs/initramfs-gz',
+    'image/linux',
+    'image/system',
+    'image-x86_64',
   ]);
   assert.equal(names(scope(contents, 'run')), ['contents/musl', 'contents/busybox', 'contents/hello', 'contents']);
   // Build-only deps of a dependency are never staged: busybox's build stages base only.

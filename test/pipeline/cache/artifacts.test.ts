@@ -12,7 +12,11 @@ import { BlobContent } from '../../../src/pipeline/cache/blobs.js';
 import { cleanup, filesUnder, tempDir } from '../sources/fixtures.js';
 
 const KEY = 'ab'.repeat(32);
-const meta: ArtifactMeta = { public: { bst: { 'integration-commands': ['ldconfig'] } }, keys: { strong: KEY, weak: 'cd'.repeat(32) }, dependencies: { 'base.bst': 'ef'.repeat(32) } };
+const meta: ArtifactMeta = {
+  public: { bst: { 'integration-commands': ['ldconfig'] } },
+  keys: { strong: KEY, weak: 'cd'.repeat(32) },
+  dependencies: { 'base.bst': 'ef'.repeat(32) },
+};
 const T = { sec: 1_700_000_000, nsec: 5 };
 
 /** Every kind of node an artifact keeps. */

@@ -22,7 +22,10 @@ const work = mkdtempSync(join(tmpdir(), 'kiln-staged-root-'));
 type Spec = [string, 'file' | 'dir' | 'symlink' | 'exec'][];
 const name = fc.constantFrom('a', 'b', 'c');
 const specArb: fc.Arbitrary<Spec> = fc.array(
-  fc.tuple(fc.array(name, { minLength: 1, maxLength: 4 }).map((p) => p.join('/')), fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const, 'exec' as const)),
+  fc.tuple(
+    fc.array(name, { minLength: 1, maxLength: 4 }).map((p) => p.join('/')),
+    fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const, 'exec' as const),
+  ),
   { maxLength: 14 },
 );
 
@@ -94,41 +97,50 @@ let round = 0;
 
 test('a staged root shows the staged tree, links and binds the rest, and copies what is made private', () => {
   fc.assert(
-    fc.property(specArb, specArb, fc.array(fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => p.join('/')), { maxLength: 2 }), (sa, sb, privates) => {
-      const dir = join(work, `r${round++}`);
-      const artifacts = [build(sa, 'a'), build(sb, 'b')].map((tree, i): ArtifactSource => {
-        const at = join(dir, `artifact-${i}`);
-        materialize(tree, at);
-        return { tree, dir: () => at };
-      });
-      const origins = new Map<Inode, Origin>();
-      for (const artifact of artifacts) for (const [path, inode] of artifact.tree.walk()) if (inode.type !== 'dir' && !origins.has(inode)) origins.set(inode, { artifact, path });
-      const combined = new FileTree();
-      for (const a of artifacts) stageTree(combined, a.tree);
-      const root = new StagedRoot(combined, join(dir, 'root'), (i) => origins.get(i));
-      root.write();
-      const artifactInodes = new Set<number>();
-      for (const a of artifacts) for (const s of view(a.dir(), []).values()) if (s.ino !== undefined) artifactInodes.add(s.ino);
+    fc.property(
+      specArb,
+      specArb,
+      fc.array(
+        fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => p.join('/')),
+        { maxLength: 2 },
+      ),
+      (sa, sb, privates) => {
+        const dir = join(work, `r${round++}`);
+        const artifacts = [build(sa, 'a'), build(sb, 'b')].map((tree, i): ArtifactSource => {
+          const at = join(dir, `artifact-${i}`);
+          materialize(tree, at);
+          return { tree, dir: () => at };
+        });
+        const origins = new Map<Inode, Origin>();
+        for (const artifact of artifacts)
+          for (const [path, inode] of artifact.tree.walk()) if (inode.type !== 'dir' && !origins.has(inode)) origins.set(inode, { artifact, path });
+        const combined = new FileTree();
+        for (const a of artifacts) stageTree(combined, a.tree);
+        const root = new StagedRoot(combined, join(dir, 'root'), (i) => origins.get(i));
+        root.write();
+        const artifactInodes = new Set<number>();
+        for (const a of artifacts) for (const s of view(a.dir(), []).values()) if (s.ino !== undefined) artifactInodes.add(s.ino);
 
-      const check = (privatePaths: string[]): void => {
-        const mounts = root.mounts().map((m) => ({ path: m.path, host: m.host! }));
-        for (const m of mounts) assert.is(combined.get(m.path.slice(1))?.type, 'dir', `${m.path} is bound over a directory`);
-        const seen = view(join(dir, 'root'), mounts);
-        assertShows(seen, combined);
-        for (const [p, s] of seen) {
-          if (s.ino === undefined) continue;
-          const isPrivate = privatePaths.some((q) => p === q || p.startsWith(`${q}/`));
-          if (isPrivate) assert.not.ok(artifactInodes.has(s.ino), `${p} is private: a copy`);
-          else assert.ok(artifactInodes.has(s.ino), `${p} comes from the cache, not a copy`);
+        const check = (privatePaths: string[]): void => {
+          const mounts = root.mounts().map((m) => ({ path: m.path, host: m.host! }));
+          for (const m of mounts) assert.is(combined.get(m.path.slice(1))?.type, 'dir', `${m.path} is bound over a directory`);
+          const seen = view(join(dir, 'root'), mounts);
+          assertShows(seen, combined);
+          for (const [p, s] of seen) {
+            if (s.ino === undefined) continue;
+            const isPrivate = privatePaths.some((q) => p === q || p.startsWith(`${q}/`));
+            if (isPrivate) assert.not.ok(artifactInodes.has(s.ino), `${p} is private: a copy`);
+            else assert.ok(artifactInodes.has(s.ino), `${p} comes from the cache, not a copy`);
+          }
+        };
+        check([]);
+        for (let i = 0; i < privates.length; i++) {
+          root.privatize(`/${privates[i]}`);
+          check(privates.slice(0, i + 1));
         }
-      };
-      check([]);
-      for (let i = 0; i < privates.length; i++) {
-        root.privatize(`/${privates[i]}`);
-        check(privates.slice(0, i + 1));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }),
+        rmSync(dir, { recursive: true, force: true });
+      },
+    ),
     { numRuns: propertyRuns(150) },
   );
 });

@@ -96,16 +96,27 @@ test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-i
   const t = await kiln(cache, proj, ['track', '--deps', 'all', '--json', 'hello.bst']);
   assert.is(t.status, 0, t.stderr);
   const tracked = JSON.parse(t.stdout) as { element: string; ref: string; changed: boolean }[];
-  assert.equal(tracked.map((x) => [x.element, x.changed]), [['pkg.bst', true]]);
+  assert.equal(
+    tracked.map((x) => [x.element, x.changed]),
+    [['pkg.bst', true]],
+  );
   const bst = readFileSync(join(proj, 'elements', 'pkg.bst'), 'utf8');
   assert.ok(bst.includes('# upstream package') && bst.includes('# pinned by track'), 'comments kept');
   assert.ok(bst.includes(`ref: ${tracked[0]!.ref}`), bst);
   const again = await kiln(cache, proj, ['track', '--json', 'pkg.bst']);
-  assert.equal((JSON.parse(again.stdout) as { changed: boolean }[]).map((x) => x.changed), [false], 'a second track changes nothing');
+  assert.equal(
+    (JSON.parse(again.stdout) as { changed: boolean }[]).map((x) => x.changed),
+    [false],
+    'a second track changes nothing',
+  );
 
   const f = await kiln(cache, proj, ['fetch', '--deps', 'all', '--json', 'hello.bst']);
   assert.is(f.status, 0, f.stderr);
-  assert.equal((JSON.parse(f.stdout) as { outcome: string }[]).map((x) => x.outcome), ['cached', 'cached', 'cached'], 'track already downloaded');
+  assert.equal(
+    (JSON.parse(f.stdout) as { outcome: string }[]).map((x) => x.outcome),
+    ['cached', 'cached', 'cached'],
+    'track already downloaded',
+  );
 
   const b = await kiln(cache, proj, ['build', 'hello.bst']);
   assert.is(b.status, 0, b.stdout + b.stderr);
@@ -149,7 +160,11 @@ test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-i
     assert.is(lstatSync(join(out3, 'home', 'owned')).uid, process.getuid?.());
   }
   assert.is(lstatSync(join(out3, 'home', 'owned')).mode & 0o777, 0o640);
-  assert.match(c3.stderr, /WARNING extended attributes of 1 path\(s\) were not written to the directory \(home\/capable\); use --tar to keep them/, 'xattrs are never dropped silently');
+  assert.match(
+    c3.stderr,
+    /WARNING extended attributes of 1 path\(s\) were not written to the directory \(home\/capable\); use --tar to keep them/,
+    'xattrs are never dropped silently',
+  );
 
   const tarPath = join(dir, 'out.tar');
   const ct = await kiln(cache, proj, ['checkout', '--tar', tarPath, 'hello.bst']);
@@ -165,7 +180,11 @@ test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-i
   const stdoutTar = await kiln(cache, proj, ['artifact', 'checkout', '--deps', 'none', '--no-integrate', '--tar', '-', 'hello.bst']);
   assert.is(stdoutTar.status, 0, stdoutTar.stderr);
   const names = run('tar', ['-tf', '-'], { input: stdoutTar.raw }).stdout.trim().split('\n');
-  assert.equal(names, ['dev/', 'dev/console', 'home/', 'home/capable', 'home/owned', 'usr/', 'usr/bin/', 'usr/bin/hello'], '--deps none: only the element itself');
+  assert.equal(
+    names,
+    ['dev/', 'dev/console', 'home/', 'home/capable', 'home/owned', 'usr/', 'usr/bin/', 'usr/bin/hello'],
+    '--deps none: only the element itself',
+  );
   p.session.close();
   cleanup(dir);
 });

@@ -91,7 +91,23 @@ test('host extraction (as root) reproduces owners, modes, devices and hard links
   assert.ok(st('dev/initctl').isFIFO());
   const { tree: back, dispose } = await treeFromTar(path);
   const norm = (t: FileTree) =>
-    [...t.walk()].filter(([p]) => p !== '').map(([p, i]) => [p, i.type, i.mode, i.uid, i.gid, i.mtime.sec, i.mtime.nsec, i.target ?? '', i.rdev ? `${i.rdev.major}:${i.rdev.minor}` : '', i.content ? Buffer.from(readContent(i.content)).toString() : '', i.xattrs ? [...i.xattrs].map(([k, v]) => `${k}=${Buffer.from(v)}`).join() : ''].join('|'));
+    [...t.walk()]
+      .filter(([p]) => p !== '')
+      .map(([p, i]) =>
+        [
+          p,
+          i.type,
+          i.mode,
+          i.uid,
+          i.gid,
+          i.mtime.sec,
+          i.mtime.nsec,
+          i.target ?? '',
+          i.rdev ? `${i.rdev.major}:${i.rdev.minor}` : '',
+          i.content ? Buffer.from(readContent(i.content)).toString() : '',
+          i.xattrs ? [...i.xattrs].map(([k, v]) => `${k}=${Buffer.from(v)}`).join() : '',
+        ].join('|'),
+      );
   assert.equal(norm(back), norm(tree));
   assert.is(back.get('bin/sh'), back.get('bin/busybox'), 'hard link identity survives');
   dispose();
@@ -133,7 +149,13 @@ test('property: generated trees round-trip through the writer and our reader', a
       const path = join(dir, `p${n++}.tar`);
       writeTarFile(t, path);
       const { tree: back, dispose } = await treeFromTar(path);
-      const norm = (tr: FileTree) => [...tr.walk()].filter(([p]) => p !== '').map(([p, i]) => `${p}|${i.type}|${i.mode}|${i.uid}|${i.gid}|${i.target ?? ''}|${i.rdev?.major ?? ''}:${i.rdev?.minor ?? ''}|${i.content ? Buffer.from(readContent(i.content)).toString('hex') : ''}`);
+      const norm = (tr: FileTree) =>
+        [...tr.walk()]
+          .filter(([p]) => p !== '')
+          .map(
+            ([p, i]) =>
+              `${p}|${i.type}|${i.mode}|${i.uid}|${i.gid}|${i.target ?? ''}|${i.rdev?.major ?? ''}:${i.rdev?.minor ?? ''}|${i.content ? Buffer.from(readContent(i.content)).toString('hex') : ''}`,
+          );
       try {
         assert.equal(norm(back), norm(t));
       } finally {

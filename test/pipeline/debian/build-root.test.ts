@@ -28,7 +28,10 @@ interface Pkg {
 function buildDeb(dir: string, p: Pkg): { package: string; version: string; sha256: string; path: string } {
   const root = join(dir, `${p.name}-root`);
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });
-  writeFileSync(join(root, 'DEBIAN', 'control'), `Package: ${p.name}\nVersion: 1.0-1\nArchitecture: all\nMaintainer: kiln tests <t@example.invalid>\nDescription: test package ${p.name}\n`);
+  writeFileSync(
+    join(root, 'DEBIAN', 'control'),
+    `Package: ${p.name}\nVersion: 1.0-1\nArchitecture: all\nMaintainer: kiln tests <t@example.invalid>\nDescription: test package ${p.name}\n`,
+  );
   if (p.postinst) {
     writeFileSync(join(root, 'DEBIAN', 'postinst'), p.postinst);
     chmodSync(join(root, 'DEBIAN', 'postinst'), 0o755);
@@ -74,7 +77,8 @@ test('build root from dpkg-deb packages: owners, setuid, hard links, merged /usr
           chmodSync(join(r, 'usr/bin/grouped'), 0o2755);
         }
       },
-      postinst: '#!/bin/sh\nset -e\nupdate-alternatives --install /usr/bin/awk awk /usr/bin/mawk 5 \\\n  --slave /usr/bin/nawk nawk /usr/bin/mawk\nupdate-alternatives --install /usr/bin/gone gone /usr/bin/missing 9\n',
+      postinst:
+        '#!/bin/sh\nset -e\nupdate-alternatives --install /usr/bin/awk awk /usr/bin/mawk 5 \\\n  --slave /usr/bin/nawk nawk /usr/bin/mawk\nupdate-alternatives --install /usr/bin/gone gone /usr/bin/missing 9\n',
     },
     {
       name: 'base-passwd',
@@ -134,7 +138,10 @@ test('build root from dpkg-deb packages: owners, setuid, hard links, merged /usr
   assert.match(text(t, 'etc/shells'), /^\/bin\/dash$/m);
   assert.is(t.get('tmp')?.mode, 0o1777);
   const status = text(t, 'var/lib/dpkg/status');
-  assert.equal([...status.matchAll(/^Package: (.*)$/gm)].map((m) => m[1]), ['aa-tools', 'base-passwd', 'dash', 'zz-none']);
+  assert.equal(
+    [...status.matchAll(/^Package: (.*)$/gm)].map((m) => m[1]),
+    ['aa-tools', 'base-passwd', 'dash', 'zz-none'],
+  );
   // the later package (by name) wins a shared path, and it is reported
   assert.is(text(t, 'usr/share/shared'), 'from dash');
   assert.equal(r.overwritten, ['usr/share/shared (aa-tools → dash)']);
@@ -153,7 +160,8 @@ test('build root from dpkg-deb packages: owners, setuid, hard links, merged /usr
       assert.ok(inode, `${inTree} (from ${d.package})`);
       checked++;
       const perm = m![1]!;
-      const bits = (s: string, set: string, exec: string): number => (s[0] === 'r' ? 4 : 0) + (s[1] === 'w' ? 2 : 0) + (s[2] === exec || s[2] === set.toLowerCase() ? 1 : 0);
+      const bits = (s: string, set: string, exec: string): number =>
+        (s[0] === 'r' ? 4 : 0) + (s[1] === 'w' ? 2 : 0) + (s[2] === exec || s[2] === set.toLowerCase() ? 1 : 0);
       if (inode!.type !== 'symlink' && inode!.type !== 'dir') {
         const mode = (bits(perm.slice(1, 4), 's', 'x') << 6) | (bits(perm.slice(4, 7), 's', 'x') << 3) | bits(perm.slice(7, 10), 't', 'x');
         assert.is(inode!.mode & 0o777, mode, `${inTree} mode`);
@@ -166,7 +174,8 @@ test('build root from dpkg-deb packages: owners, setuid, hard links, merged /usr
 
   // staging twice gives the same tree (order of the input list does not matter)
   const again = await stageBuildRoot([...debs].reverse(), { unpackDir: join(dir, 'unpack') });
-  const listing = (x: FileTree): string => [...x.walk()].map(([p, i]) => `${p} ${i.type} ${i.mode.toString(8)} ${i.uid}:${i.gid} ${i.target ?? ''} ${i.content?.size ?? ''}`).join('\n');
+  const listing = (x: FileTree): string =>
+    [...x.walk()].map(([p, i]) => `${p} ${i.type} ${i.mode.toString(8)} ${i.uid}:${i.gid} ${i.target ?? ''} ${i.content?.size ?? ''}`).join('\n');
   assert.is(listing(again.tree), listing(t));
   cleanup(dir);
 });

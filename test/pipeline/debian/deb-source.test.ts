@@ -182,15 +182,32 @@ test('deb source: track → ref, fetch, stage a root that runs hello, busybox, a
 
   // staging is deterministic
   const again = await stageSources([src], tc.ctx);
-  const listing = (t: FileTree): string => [...t.walk()].map(([p, i]) => `${p} ${i.type} ${i.mode.toString(8)} ${i.target ?? ''} ${i.content?.size ?? ''}`).join('\n');
+  const listing = (t: FileTree): string =>
+    [...t.walk()].map(([p, i]) => `${p} ${i.type} ${i.mode.toString(8)} ${i.target ?? ''} ${i.content?.size ?? ''}`).join('\n');
   assert.is(listing(again), listing(tree));
 
   const root = join(dir, 'root');
   materialize(tree, root);
   const out = run('bwrap', [
-    '--bind', root, '/', '--dev', '/dev', '--proc', '/proc', '--unshare-all', '--uid', '0', '--gid', '0',
-    '--clearenv', '--setenv', 'PATH', '/usr/bin:/bin:/usr/sbin:/sbin',
-    '/bin/sh', '-c', 'hello; /bin/busybox --help 2>&1 | busybox head -n 1; echo 3 4 | awk "{print \\$1 * \\$2}"; busybox id -un',
+    '--bind',
+    root,
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--unshare-all',
+    '--uid',
+    '0',
+    '--gid',
+    '0',
+    '--clearenv',
+    '--setenv',
+    'PATH',
+    '/usr/bin:/bin:/usr/sbin:/sbin',
+    '/bin/sh',
+    '-c',
+    'hello; /bin/busybox --help 2>&1 | busybox head -n 1; echo 3 4 | awk "{print \\$1 * \\$2}"; busybox id -un',
   ]).stdout;
   assert.match(out, /^Hello, world!$/m);
   assert.match(out, /^BusyBox v1\.\d+/m);
@@ -203,7 +220,10 @@ test('deb source: a bad ref and a bad package list are refused with file:line:co
   const project = makeProject(tempDir());
   const bad = (config: YamlMap, ref: unknown, re: RegExp): void => {
     const el = makeElement(project, 'b.bst', [{ kind: 'deb', config, ...(ref === undefined ? {} : { ref: ref as YamlMap }) }]);
-    assert.throws(() => configureSource(el.sources[0]!, el), (e: KilnError) => re.test(e.message) && /b\.bst:\d+:\d+/.test(e.message));
+    assert.throws(
+      () => configureSource(el.sources[0]!, el),
+      (e: KilnError) => re.test(e.message) && /b\.bst:\d+:\d+/.test(e.message),
+    );
   };
   bad({}, undefined, /'packages' is required/);
   bad({ packages: 'hello' }, undefined, /list of Debian package names/);

@@ -18,7 +18,7 @@ import { cleanup, makeElement, makeProject, tempDir, testCache } from '../source
 
 const tc = testCache();
 
-test('debsrc: track hello gets the orig tarball\'s sha256; fetch verifies; stage strips the top directory', async () => {
+test("debsrc: track hello gets the orig tarball's sha256; fetch verifies; stage strips the top directory", async () => {
   const project = makeProject(tempDir());
   const el = makeElement(project, 'hello-src.bst', [{ kind: 'debsrc', directory: 'src', config: { package: 'hello' } }]);
   const src = configureSource(el.sources[0]!, el) as DebsrcSource;
@@ -48,7 +48,9 @@ test('debsrc: track hello gets the orig tarball\'s sha256; fetch verifies; stage
   assert.ok(tree.has('src/src/hello.c'));
   assert.match(Buffer.from(readContent(tree.get('src/src/hello.c')!.content!)).toString(), /Hello, world!/);
   // the tarball's own listing is the oracle for what was staged
-  const listed = run('tar', ['-tzf', src.cachedPath(tc.ctx)]).stdout.split('\n').filter((l) => l && !l.endsWith('/'));
+  const listed = run('tar', ['-tzf', src.cachedPath(tc.ctx)])
+    .stdout.split('\n')
+    .filter((l) => l && !l.endsWith('/'));
   for (const member of listed) assert.ok(tree.has(`src/${member.replace(/^[^/]+\//, '')}`), member);
 });
 

@@ -98,7 +98,13 @@ let v1Src = '';
 
 test.before(async () => {
   arch = await hostArchitecture();
-  helloV1 = archive.addBinary({ name: 'kiln-hello', version: '1.0-1', architecture: arch, depends: 'libkiln1', files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho one\n' } });
+  helloV1 = archive.addBinary({
+    name: 'kiln-hello',
+    version: '1.0-1',
+    architecture: arch,
+    depends: 'libkiln1',
+    files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho one\n' },
+  });
   archive.addBinary({ name: 'libkiln1', version: '1.0-1', architecture: arch, source: 'libkiln', files: { 'usr/share/libkiln/a': 'a\n' } });
   archive.addBinary({ name: 'kiln-other', version: '3.0-1', architecture: 'all', files: { 'usr/share/other/b': 'b\n' } });
   srcV1 = archive.addSource({ name: 'kiln-src', version: '1.0-1', files: { 'main.c': 'int main(void) { return 1; }\n' } });
@@ -115,7 +121,13 @@ test.before(async () => {
   // what a mirror would have kept; then Debian supersedes version 1, dropping the old files
   copyPool(archive.root, join(root, 'saved'), [helloV1, ...srcV1]);
   archive.removeBinary('kiln-hello', '1.0-1');
-  archive.addBinary({ name: 'kiln-hello', version: '1.0-2', architecture: arch, depends: 'libkiln1', files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho two\n' } });
+  archive.addBinary({
+    name: 'kiln-hello',
+    version: '1.0-2',
+    architecture: arch,
+    depends: 'libkiln1',
+    files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho two\n' },
+  });
   archive.removeSource('kiln-src', '1.0-1');
   archive.addSource({ name: 'kiln-src', version: '1.1-1', files: { 'main.c': 'int main(void) { return 0; }\n' } });
   archive.publish();
@@ -200,7 +212,10 @@ test('deb: fix-missing re-pins only the gone package; every other line of the fi
   const changed = now.map((l, i) => (l === before[i] ? undefined : l)).filter((l) => l !== undefined);
   // version, sha256, filename and tracked of that one entry, nothing else
   assert.is(changed.length, 4, changed.join('\n'));
-  assert.ok(changed.some((l) => l === '    version: "1.0-2"'), changed.join('\n'));
+  assert.ok(
+    changed.some((l) => l === '    version: "1.0-2"'),
+    changed.join('\n'),
+  );
   // and the new pin fetches
   await fetchAll(dir, newCache());
 });
@@ -286,4 +301,3 @@ test.after(() => {
   cleanup(root);
 });
 test.run();
-

@@ -24,8 +24,13 @@ test('ar: members, offsets and sizes match what binutils ar wrote (odd sizes pad
     // ar stores names as given: build from inside the directory
     run('sh', ['-c', `cd '${dir}' && ar rcD a.ar ${names.join(' ')}`]);
     const members = listArMembers(join(dir, 'a.ar'));
-    const listed = run('sh', ['-c', `cd '${dir}' && ar t a.ar`]).stdout.trim().split('\n');
-    assert.equal(members.map((m) => m.name), listed);
+    const listed = run('sh', ['-c', `cd '${dir}' && ar t a.ar`])
+      .stdout.trim()
+      .split('\n');
+    assert.equal(
+      members.map((m) => m.name),
+      listed,
+    );
     const bytes = readFileSync(join(dir, 'a.ar'));
     members.forEach((m, i) => {
       assert.is(m.name, names[i]);
@@ -74,21 +79,39 @@ test('sources: one-line entries become deb822, binary entries gain deb-src, suit
   assert.is(oneLineToParagraph('   # only a comment', 'test:2'), undefined);
   const sec = parseDeb822('Types: deb\nURIs: http://example.invalid/sec\nSuites: bookworm-security\nComponents: main\n')[0]!;
   const same = derivePrivateSources([p, sec]);
-  assert.equal(same.map((x) => x.get('Types')), ['deb deb-src', 'deb deb-src']);
-  assert.equal(same.map((x) => x.get('Suites')), ['bookworm', 'bookworm-security']);
+  assert.equal(
+    same.map((x) => x.get('Types')),
+    ['deb deb-src', 'deb deb-src'],
+  );
+  assert.equal(
+    same.map((x) => x.get('Suites')),
+    ['bookworm', 'bookworm-security'],
+  );
   const other = derivePrivateSources([p, sec], { suite: 'trixie', hostCodename: 'bookworm' });
-  assert.equal(other.map((x) => x.get('Suites')), ['trixie', 'trixie-security']);
+  assert.equal(
+    other.map((x) => x.get('Suites')),
+    ['trixie', 'trixie-security'],
+  );
   assert.is(other[0]!.get('Signed-By'), '/k.gpg');
-  assert.throws(() => derivePrivateSources([p], { suite: 'sid', hostCodename: 'trixie' }), (e: KilnError) => e.code === 'apt-no-suite' && /bookworm/.test(e.message));
-  assert.throws(() => derivePrivateSources([]), (e: KilnError) => e.code === 'apt-no-sources');
+  assert.throws(
+    () => derivePrivateSources([p], { suite: 'sid', hostCodename: 'trixie' }),
+    (e: KilnError) => e.code === 'apt-no-suite' && /bookworm/.test(e.message),
+  );
+  assert.throws(
+    () => derivePrivateSources([]),
+    (e: KilnError) => e.code === 'apt-no-sources',
+  );
 });
 
-test('sources: the machine\'s files are read in apt\'s order, disabled entries and other names skipped', () => {
+test("sources: the machine's files are read in apt's order, disabled entries and other names skipped", () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-src-'));
   try {
     writeFileSync(join(dir, 'sources.list'), 'deb http://example.invalid/a bookworm main\n');
     mkdirSync(join(dir, 'd'));
-    writeFileSync(join(dir, 'd', 'b.sources'), 'Types: deb\nURIs: http://example.invalid/b\nSuites: bookworm\nComponents: main\n\nEnabled: no\nTypes: deb\nURIs: http://example.invalid/off\nSuites: x\nComponents: main\n');
+    writeFileSync(
+      join(dir, 'd', 'b.sources'),
+      'Types: deb\nURIs: http://example.invalid/b\nSuites: bookworm\nComponents: main\n\nEnabled: no\nTypes: deb\nURIs: http://example.invalid/off\nSuites: x\nComponents: main\n',
+    );
     writeFileSync(join(dir, 'd', 'a.list'), 'deb http://example.invalid/c bookworm main\n');
     writeFileSync(join(dir, 'd', 'c.list.disabled'), 'deb http://example.invalid/no bookworm main\n');
     const got = readHostSources({ list: join(dir, 'sources.list'), parts: join(dir, 'd') }).map((p) => p.get('URIs'));
@@ -106,7 +129,10 @@ test('alternatives: literal update-alternatives calls are read, slaves kept, exp
   const a = parseAlternatives(mawk, 'mawk');
   assert.is(a.length, 1);
   assert.equal([a[0]!.name, a[0]!.link, a[0]!.path, a[0]!.priority], ['awk', '/usr/bin/awk', '/usr/bin/mawk', 5]);
-  assert.equal(a[0]!.slaves.map((s) => s.name), ['awk.1.gz', 'nawk']);
+  assert.equal(
+    a[0]!.slaves.map((s) => s.name),
+    ['awk.1.gz', 'nawk'],
+  );
   const c = parseAlternatives(gcc, 'gcc');
   assert.equal([c[0]!.link, c[0]!.path, c[0]!.slaves.length], ['/usr/bin/cc', '/usr/bin/gcc', 0]);
   const l = parseAlternatives(xz, 'xz-utils');
@@ -118,7 +144,10 @@ test('alternatives: literal update-alternatives calls are read, slaves kept, exp
     { name: 'awk', link: '/usr/bin/awk', path: '/usr/bin/aawk', priority: 10, slaves: [], package: 'aawk' },
     ...c,
   ]);
-  assert.equal(chosen.map((x) => `${x.name}=${x.path}`), ['awk=/usr/bin/aawk', 'cc=/usr/bin/gcc']);
+  assert.equal(
+    chosen.map((x) => `${x.name}=${x.path}`),
+    ['awk=/usr/bin/aawk', 'cc=/usr/bin/gcc'],
+  );
 });
 
 test('merged /usr: top-level dirs move under usr, relative links keep pointing at the same file', () => {
@@ -130,19 +159,34 @@ test('merged /usr: top-level dirs move under usr, relative links keep pointing a
   // same directory: unchanged
   assert.is(u.relink('bin/rbash', 'usr/bin/rbash', 'bash'), 'bash');
   // from /lib into /usr/lib with a relative climb: rewritten
-  assert.is(u.relink('lib/x86_64-linux-gnu/libfoo.so.1', 'usr/lib/x86_64-linux-gnu/libfoo.so.1', '../../usr/lib/x86_64-linux-gnu/libfoo.so.1.2'), 'libfoo.so.1.2');
+  assert.is(
+    u.relink('lib/x86_64-linux-gnu/libfoo.so.1', 'usr/lib/x86_64-linux-gnu/libfoo.so.1', '../../usr/lib/x86_64-linux-gnu/libfoo.so.1.2'),
+    'libfoo.so.1.2',
+  );
   // from /sbin to /bin: still works through the moved layout
   assert.is(u.relink('sbin/x', 'usr/sbin/x', '../bin/y'), '../bin/y');
   // absolute: unchanged (resolves through the top-level links)
-  assert.is(u.relink('lib64/ld-linux-x86-64.so.2', 'usr/lib64/ld-linux-x86-64.so.2', '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
-  assert.equal(u.links(), [['bin', 'usr/bin'], ['lib', 'usr/lib'], ['lib32', 'usr/lib32'], ['sbin', 'usr/sbin']]);
+  assert.is(
+    u.relink('lib64/ld-linux-x86-64.so.2', 'usr/lib64/ld-linux-x86-64.so.2', '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'),
+    '/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2',
+  );
+  assert.equal(u.links(), [
+    ['bin', 'usr/bin'],
+    ['lib', 'usr/lib'],
+    ['lib32', 'usr/lib32'],
+    ['sbin', 'usr/sbin'],
+  ]);
 });
 
 test('apt output: print-uris lines and download file names (epoch colon as %3a)', () => {
-  const out = "Reading...\n'http://example.invalid/pool/main/a/attr/libattr1_2.5.1-4_amd64.deb' libattr1_1%3a2.5.1-4_amd64.deb 22164 SHA256:c4945123d66d0503ba42e2fc0585abc76d0838978c6d277b9cc37a4da25d1a34\n'http://example.invalid/x' x.deb 1 MD5Sum:00\n";
+  const out =
+    "Reading...\n'http://example.invalid/pool/main/a/attr/libattr1_2.5.1-4_amd64.deb' libattr1_1%3a2.5.1-4_amd64.deb 22164 SHA256:c4945123d66d0503ba42e2fc0585abc76d0838978c6d277b9cc37a4da25d1a34\n'http://example.invalid/x' x.deb 1 MD5Sum:00\n";
   const r = parsePrintUris(out);
   assert.is(r.length, 2);
-  assert.equal([r[0]!.file, r[0]!.size, r[0]!.sha256], ['libattr1_1%3a2.5.1-4_amd64.deb', 22164, 'c4945123d66d0503ba42e2fc0585abc76d0838978c6d277b9cc37a4da25d1a34']);
+  assert.equal(
+    [r[0]!.file, r[0]!.size, r[0]!.sha256],
+    ['libattr1_1%3a2.5.1-4_amd64.deb', 22164, 'c4945123d66d0503ba42e2fc0585abc76d0838978c6d277b9cc37a4da25d1a34'],
+  );
   assert.is(r[1]!.sha256, undefined);
   assert.is(debFileName('libattr1', '1:2.5.1-4', 'amd64'), 'libattr1_1%3a2.5.1-4_amd64.deb');
   assert.is(debFileName('libc6:i386', '2.36-9', 'i386'), 'libc6_2.36-9_i386.deb');
@@ -150,7 +194,10 @@ test('apt output: print-uris lines and download file names (epoch colon as %3a)'
 
 test('source files: the default is the main orig tarball, else a native tarball', () => {
   const f = (file: string): { file: string; size: number; sha256: string } => ({ file, size: 1, sha256: 'a'.repeat(64) });
-  assert.is(defaultSourceFile([f('hello_2.10-3.dsc'), f('hello_2.10.orig-docs.tar.gz'), f('hello_2.10.orig.tar.gz'), f('hello_2.10-3.debian.tar.xz')])!.file, 'hello_2.10.orig.tar.gz');
+  assert.is(
+    defaultSourceFile([f('hello_2.10-3.dsc'), f('hello_2.10.orig-docs.tar.gz'), f('hello_2.10.orig.tar.gz'), f('hello_2.10-3.debian.tar.xz')])!.file,
+    'hello_2.10.orig.tar.gz',
+  );
   assert.is(defaultSourceFile([f('base-files_12.4.dsc'), f('base-files_12.4.tar.xz')])!.file, 'base-files_12.4.tar.xz');
   assert.is(defaultSourceFile([f('x_1.dsc')]), undefined);
 });

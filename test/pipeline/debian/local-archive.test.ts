@@ -43,10 +43,32 @@ test.before(async () => {
   // the packages are built for the machine's architecture so that apt (which kiln points at it) takes them
   arch = await hostArchitecture();
   const t0 = performance.now();
-  helloOld = archive.addBinary({ name: 'kiln-hello', version: '1.0-1', architecture: arch, depends: 'libkiln1 (>= 1:0)', files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho old\n' } });
-  hello = archive.addBinary({ name: 'kiln-hello', version: '1.1-1', architecture: arch, depends: 'libkiln1 (>= 1:0)', files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho hello from kiln\n', 'usr/share/doc/kiln-hello/README': 'kiln test package\n' } });
-  lib = archive.addBinary({ name: 'libkiln1', version: '2:1.0-1', architecture: 'all', source: 'libkiln', files: { 'usr/share/libkiln/data.txt': 'library data\n' } });
-  srcFiles = archive.addSource({ name: 'kiln-hello', version: '1.1-1', files: { 'hello.c': '#include <stdio.h>\nint main(void) { puts("hello from kiln"); return 0; }\n', 'Makefile': 'all: hello\n' } });
+  helloOld = archive.addBinary({
+    name: 'kiln-hello',
+    version: '1.0-1',
+    architecture: arch,
+    depends: 'libkiln1 (>= 1:0)',
+    files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho old\n' },
+  });
+  hello = archive.addBinary({
+    name: 'kiln-hello',
+    version: '1.1-1',
+    architecture: arch,
+    depends: 'libkiln1 (>= 1:0)',
+    files: { 'usr/bin/kiln-hello': '#!/bin/sh\necho hello from kiln\n', 'usr/share/doc/kiln-hello/README': 'kiln test package\n' },
+  });
+  lib = archive.addBinary({
+    name: 'libkiln1',
+    version: '2:1.0-1',
+    architecture: 'all',
+    source: 'libkiln',
+    files: { 'usr/share/libkiln/data.txt': 'library data\n' },
+  });
+  srcFiles = archive.addSource({
+    name: 'kiln-hello',
+    version: '1.1-1',
+    files: { 'hello.c': '#include <stdio.h>\nint main(void) { puts("hello from kiln"); return 0; }\n', Makefile: 'all: hello\n' },
+  });
   archive.publish();
   buildMs = performance.now() - t0;
   process.env.APT_CONFIG = archive.aptConfig(join(dir, 'apt'));
@@ -55,7 +77,10 @@ test.before(async () => {
 test('the archive: pool files, indices and Release agree; everything world-readable; apt-config sees only it', async () => {
   assert.is(helloOld.filename, `pool/main/k/kiln-hello/kiln-hello_1.0-1_${arch}.deb`);
   assert.is(lib.filename, 'pool/main/libk/libkiln/libkiln1_1.0-1_all.deb');
-  assert.equal(srcFiles.map((f) => f.filename.replace(/^.*\//, '')), ['kiln-hello_1.1-1.debian.tar.xz', 'kiln-hello_1.1-1.dsc', 'kiln-hello_1.1.orig.tar.gz']);
+  assert.equal(
+    srcFiles.map((f) => f.filename.replace(/^.*\//, '')),
+    ['kiln-hello_1.1-1.debian.tar.xz', 'kiln-hello_1.1-1.dsc', 'kiln-hello_1.1.orig.tar.gz'],
+  );
   for (const f of [hello, helloOld, lib, ...srcFiles]) {
     assert.is(await sha256OfFile(join(archive.root, f.filename)), f.sha256, f.filename);
     assert.is(statSync(join(archive.root, f.filename)).size, f.size, f.filename);
@@ -69,7 +94,12 @@ test('the archive: pool files, indices and Release agree; everything world-reada
   assert.match(release, /^Suite: kiln-test$/m);
   assert.match(release, /^Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/m);
   const listed = [...release.matchAll(/^ ([0-9a-f]{64}) +(\d+) (\S+)$/gm)];
-  assert.equal(listed.map((m) => m[3]).sort(), [`main/binary-${arch}/Packages`, `main/binary-${arch}/Packages.gz`, 'main/source/Sources', 'main/source/Sources.gz']);
+  assert.equal(listed.map((m) => m[3]).sort(), [
+    `main/binary-${arch}/Packages`,
+    `main/binary-${arch}/Packages.gz`,
+    'main/source/Sources',
+    'main/source/Sources.gz',
+  ]);
   for (const [, sum, size, name] of listed) {
     assert.is(await sha256OfFile(join(dists, name!)), sum, name);
     assert.is(statSync(join(dists, name!)).size, Number(size), name);
@@ -101,9 +131,19 @@ test('the archive: pool files, indices and Release agree; everything world-reada
 
 test('the packages are reproducible: the same spec in another archive gives the same bytes', () => {
   const other = new LocalArchive(join(dir, 'other'));
-  const again = other.addBinary({ name: 'libkiln1', version: '2:1.0-1', architecture: 'all', source: 'libkiln', files: { 'usr/share/libkiln/data.txt': 'library data\n' } });
+  const again = other.addBinary({
+    name: 'libkiln1',
+    version: '2:1.0-1',
+    architecture: 'all',
+    source: 'libkiln',
+    files: { 'usr/share/libkiln/data.txt': 'library data\n' },
+  });
   assert.equal(again, lib);
-  const src = other.addSource({ name: 'kiln-hello', version: '1.1-1', files: { 'hello.c': '#include <stdio.h>\nint main(void) { puts("hello from kiln"); return 0; }\n', 'Makefile': 'all: hello\n' } });
+  const src = other.addSource({
+    name: 'kiln-hello',
+    version: '1.1-1',
+    files: { 'hello.c': '#include <stdio.h>\nint main(void) { puts("hello from kiln"); return 0; }\n', Makefile: 'all: hello\n' },
+  });
   assert.equal(src, srcFiles);
 });
 
@@ -118,7 +158,7 @@ function text(tree: FileTree, path: string): string {
   return Buffer.from(readContent(inode!.content!)).toString();
 }
 
-test('deb: track pins the newest kiln-hello and its dependency with the archive\'s versions and sha256; fetch; stage', async () => {
+test("deb: track pins the newest kiln-hello and its dependency with the archive's versions and sha256; fetch; stage", async () => {
   const tc = freshCache();
   const el = makeElement(project, 'hello.bst', [{ kind: 'deb', config: { packages: ['kiln-hello'], essential: 'false' } }]);
   const src = configureSource(el.sources[0]!, el);
@@ -151,10 +191,16 @@ test('deb: track pins the newest kiln-hello and its dependency with the archive\
 });
 
 test('deb: a superseded version is gone after the archive drops it; track pins the new one', async () => {
-  const el = makeElement(project, 'old.bst', [{ kind: 'deb', config: { packages: ['kiln-hello'], essential: 'false' }, ref: [
-    { package: 'kiln-hello', version: '1.0-1', sha256: helloOld.sha256 },
-    { package: 'libkiln1', version: '2:1.0-1', sha256: lib.sha256 },
-  ] }]);
+  const el = makeElement(project, 'old.bst', [
+    {
+      kind: 'deb',
+      config: { packages: ['kiln-hello'], essential: 'false' },
+      ref: [
+        { package: 'kiln-hello', version: '1.0-1', sha256: helloOld.sha256 },
+        { package: 'libkiln1', version: '2:1.0-1', sha256: lib.sha256 },
+      ],
+    },
+  ]);
   // still in the pool: fetchable by its pin
   const before = freshCache();
   await configureSource(el.sources[0]!, el).fetch(before.ctx);
@@ -171,10 +217,13 @@ test('deb: a superseded version is gone after the archive drops it; track pins t
     assert.match((e as KilnError).message, /kiln-hello 1\.0-1/);
   }
   const ref = (await configureSource(el.sources[0]!, el).track(after.ctx)) as YamlMap[];
-  assert.equal(ref.map((p) => `${p['package'] as string} ${p['version'] as string}`), ['kiln-hello 1.1-1', 'libkiln1 2:1.0-1']);
+  assert.equal(
+    ref.map((p) => `${p['package'] as string} ${p['version'] as string}`),
+    ['kiln-hello 1.1-1', 'libkiln1 2:1.0-1'],
+  );
 });
 
-test('debsrc: track pins the orig tarball\'s sha256; fetch gets exactly it; stage unpacks it', async () => {
+test("debsrc: track pins the orig tarball's sha256; fetch gets exactly it; stage unpacks it", async () => {
   const tc = freshCache();
   const el = makeElement(project, 'hello-src.bst', [{ kind: 'debsrc', directory: 'src', config: { package: 'kiln-hello' } }]);
   const src = configureSource(el.sources[0]!, el) as DebsrcSource;

@@ -31,14 +31,30 @@ function graph(k: Knobs = {}): Map<string, Element> {
     sources: [{ kind: 'tar', directory: '', config: { url: 'file:///nonexistent/base.tar.gz', ...(ref ? { ref } : {}) }, ...(ref ? { ref } : {}) }],
   });
   const manual = (name: string, cmd: string, deps: [Element, DepType][], extra: Partial<HandElement> = {}) =>
-    makeElement(p, name, { kind: 'manual', deps, config: { 'build-commands': [cmd], 'install-commands': [], 'configure-commands': [], 'strip-commands': [] }, environmentNocache: ['MAKEFLAGS'], ...extra });
+    makeElement(p, name, {
+      kind: 'manual',
+      deps,
+      config: { 'build-commands': [cmd], 'install-commands': [], 'configure-commands': [], 'strip-commands': [] },
+      environmentNocache: ['MAKEFLAGS'],
+      ...extra,
+    });
   const lib = manual('lib.bst', k.libBuild ?? 'make lib', [[base, 'build']]);
   const extra = manual('extra.bst', k.extraBuild ?? 'make extra', [[base, 'build']]);
   const other = manual('other.bst', 'make other', [[base, 'build']]);
-  const appDeps: [Element, DepType][] = [[lib, 'build'], [extra, 'runtime']];
+  const appDeps: [Element, DepType][] = [
+    [lib, 'build'],
+    [extra, 'runtime'],
+  ];
   if (k.appExtraDep) appDeps.splice(1, 0, [other, 'build']);
-  const app = manual('app.bst', k.appBuild ?? 'make app', appDeps, { environment: { MAKEFLAGS: '-j2', CFLAGS: '-O2', ...k.appEnv }, variables: k.appVariables ?? {} });
-  const comp = makeElement(p, 'comp.bst', { kind: 'compose', deps: [[app, 'build']], config: { integrate: 'True', include: k.compInclude ?? [], exclude: [], 'include-orphans': 'True' } });
+  const app = manual('app.bst', k.appBuild ?? 'make app', appDeps, {
+    environment: { MAKEFLAGS: '-j2', CFLAGS: '-O2', ...k.appEnv },
+    variables: k.appVariables ?? {},
+  });
+  const comp = makeElement(p, 'comp.bst', {
+    kind: 'compose',
+    deps: [[app, 'build']],
+    config: { integrate: 'True', include: k.compInclude ?? [], exclude: [], 'include-orphans': 'True' },
+  });
   return new Map([base, lib, extra, other, app, comp].map((e) => [e.name, e]));
 }
 
@@ -61,7 +77,9 @@ function keysOf(k: Knobs = {}): Record<string, ElementKeys> {
 
 /** Names whose strong key differs between two runs. */
 function changed(a: Record<string, ElementKeys>, b: Record<string, ElementKeys>, which: 'strong' | 'weak' = 'strong'): string[] {
-  return Object.keys(a).filter((n) => a[n]![which] !== b[n]![which]).sort();
+  return Object.keys(a)
+    .filter((n) => a[n]![which] !== b[n]![which])
+    .sort();
 }
 
 const baseline = keysOf();

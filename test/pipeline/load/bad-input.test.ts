@@ -104,7 +104,8 @@ const cases: Case[] = [
       'elements/c.bst': 'kind: stack\nbuild-depends:\n- a.bst\n',
     },
     target: 'a.bst',
-    expect: /dependency cycle: a\.bst -> b\.bst -> c\.bst -> a\.bst; declared at b\.bst \(elements\/a\.bst:3:3\), c\.bst \(elements\/b\.bst:3:13\), a\.bst \(elements\/c\.bst:3:3\)/,
+    expect:
+      /dependency cycle: a\.bst -> b\.bst -> c\.bst -> a\.bst; declared at b\.bst \(elements\/a\.bst:3:3\), c\.bst \(elements\/b\.bst:3:13\), a\.bst \(elements\/c\.bst:3:3\)/,
   },
   {
     name: 'self dependency',
@@ -278,7 +279,11 @@ const cases: Case[] = [
   },
   {
     name: 'strict dependency of type runtime',
-    files: { 'project.conf': conf, 'elements/x.bst': 'kind: stack\ndepends:\n- filename: y.bst\n  type: runtime\n  strict: true\n', 'elements/y.bst': 'kind: stack\n' },
+    files: {
+      'project.conf': conf,
+      'elements/x.bst': 'kind: stack\ndepends:\n- filename: y.bst\n  type: runtime\n  strict: true\n',
+      'elements/y.bst': 'kind: stack\n',
+    },
     target: 'x.bst',
     expect: /runtime dependency y\.bst is marked strict/,
   },
@@ -290,7 +295,9 @@ const cases: Case[] = [
   },
   {
     name: 'a kind listed under two plugins entries',
-    files: { 'project.conf': 'name: p\nplugins:\n- origin: local\n  path: bar\n  elements:\n    foo: 0\n- origin: local\n  path: baz\n  elements:\n    foo: 0\n' },
+    files: {
+      'project.conf': 'name: p\nplugins:\n- origin: local\n  path: bar\n  elements:\n    foo: 0\n- origin: local\n  path: baz\n  elements:\n    foo: 0\n',
+    },
     expect: /element kind 'foo' is listed twice under plugins: in project\.conf:6:5 and project\.conf:10:5/,
   },
   {

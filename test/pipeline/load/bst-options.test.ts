@@ -81,10 +81,15 @@ test('flags: bad values on the command line and in the user configuration', () =
 });
 
 test('option declarations: names, variable names, values, keys per type, bool values', () => {
-  const decl = (name: string, body: string): Record<string, string> => ({ 'project.conf': `name: p\nelement-path: elements\noptions:\n  ${name}:\n${body}`, 'elements/x.bst': 'kind: stack\n' });
+  const decl = (name: string, body: string): Record<string, string> => ({
+    'project.conf': `name: p\nelement-path: elements\noptions:\n  ${name}:\n${body}`,
+    'elements/x.bst': 'kind: stack\n',
+  });
   const bool = '    type: bool\n    description: d\n    default: False\n';
-  for (const name of ['name-with-dashes', '"name with spaces"', 'name+plus', '1leading']) fails(decl(name, bool), /invalid option name '.*' in project\.conf:4:3/);
-  for (const variable of ['pony+', '"pony spaces"']) fails(decl('pony', `${bool}    variable: ${variable}\n`), /invalid variable name 'pony.spaces|pony\+' in project\.conf:8:15/);
+  for (const name of ['name-with-dashes', '"name with spaces"', 'name+plus', '1leading'])
+    fails(decl(name, bool), /invalid option name '.*' in project\.conf:4:3/);
+  for (const variable of ['pony+', '"pony spaces"'])
+    fails(decl('pony', `${bool}    variable: ${variable}\n`), /invalid variable name 'pony.spaces|pony\+' in project\.conf:8:15/);
   fails(decl('e', '    type: enum\n    description: d\n    default: a\n'), /enum option 'e' in project\.conf:5:5 needs a non-empty 'values' list/);
   fails(decl('f', '    type: flags\n    description: d\n    values: []\n'), /flags option 'f' .* needs a non-empty 'values' list/);
   fails(decl('a', '    type: arch\n    description: d\n'), /arch option 'a' .* needs a non-empty 'values' list/);
@@ -108,9 +113,17 @@ test('element-mask: the values are the element files; a name that is none is ref
 
 test('options declared in an include, at the top or under options:, and conditionals of several includes all kept', () => {
   const arch = '  build_arch:\n    type: arch\n    description: Architecture\n    variable: build_arch\n    values: [i586, x86_64]\n';
-  const top = writeProject({ 'project.conf': 'name: p\nelement-path: elements\n(@):\n- extra.yml\n', 'extra.yml': `options:\n${arch}`, 'elements/x.bst': 'kind: stack\n' });
+  const top = writeProject({
+    'project.conf': 'name: p\nelement-path: elements\n(@):\n- extra.yml\n',
+    'extra.yml': `options:\n${arch}`,
+    'elements/x.bst': 'kind: stack\n',
+  });
   assert.is(loadProject(top, { options: { build_arch: 'i586' } }).element('x.bst').variables.build_arch, 'i586');
-  const inner = writeProject({ 'project.conf': 'name: p\nelement-path: elements\noptions:\n  (@): [extra.yml]\n', 'extra.yml': arch.replace(/^ {2}/gm, ''), 'elements/x.bst': 'kind: stack\n' });
+  const inner = writeProject({
+    'project.conf': 'name: p\nelement-path: elements\noptions:\n  (@): [extra.yml]\n',
+    'extra.yml': arch.replace(/^ {2}/gm, ''),
+    'elements/x.bst': 'kind: stack\n',
+  });
   assert.is(loadProject(inner, { options: { build_arch: 'x86_64' } }).element('x.bst').variables.build_arch, 'x86_64');
   // two includes with (?) under variables: both lists count, the includer still wins
   const conflicts = writeProject({
@@ -127,7 +140,8 @@ test('options declared in an include, at the top or under options:, and conditio
 
 test('(!): an assertion beside conditionals wins; of several true branches the last one is reported', () => {
   const files = {
-    'project.conf': 'name: p\nelement-path: elements\noptions:\n  pony:\n    type: bool\n    description: d\n    default: False\n  horsy:\n    type: bool\n    description: d\n    default: False\n',
+    'project.conf':
+      'name: p\nelement-path: elements\noptions:\n  pony:\n    type: bool\n    description: d\n    default: False\n  horsy:\n    type: bool\n    description: d\n    default: False\n',
     'elements/x.bst': 'kind: stack\nvariables:\n  (?):\n  - pony == True:\n      (!): not pony time\n  - horsy == True:\n      (!): not horsy time\n',
     'elements/raw.bst': 'kind: stack\nvariables:\n  (!): |\n\n    Raw assertion\n  (?):\n  - pony:\n      (!): never this\n',
   };
@@ -144,7 +158,11 @@ test('project.refs: (?) picks the refs for the options; an assertion there stops
   const dir = writeProject({ 'project.conf': conf, 'project.refs': refs, 'elements/x.bst': 'kind: import\nsources:\n- kind: local\n  path: elements\n' });
   assert.is(loadProject(dir).element('x.bst').sources[0]!.ref, 'a');
   assert.is(loadProject(dir, { options: { test: 'True' } }).element('x.bst').sources[0]!.ref, 'b');
-  fails({ 'project.conf': conf, 'project.refs': `${refs}(?):\n- test:\n    (!): refs are frozen\n`, 'elements/x.bst': 'kind: stack\n' }, /refs are frozen \(project\.refs:11:10\)/, { options: { test: 'True' } });
+  fails(
+    { 'project.conf': conf, 'project.refs': `${refs}(?):\n- test:\n    (!): refs are frozen\n`, 'elements/x.bst': 'kind: stack\n' },
+    /refs are frozen \(project\.refs:11:10\)/,
+    { options: { test: 'True' } },
+  );
 });
 
 test.run();

@@ -39,7 +39,12 @@ variables:
 /** An element graph as plain data (dependencies by name), to compare loads. */
 function plain(e: Element): unknown {
   const { project, dependencies, positions, ...rest } = e;
-  return { ...rest, project: { ...project, declaredPlugins: [...project.declaredPlugins] }, dependencies: dependencies.map((d) => ({ ...d, element: d.element.name })), positions: [...positions] };
+  return {
+    ...rest,
+    project: { ...project, declaredPlugins: [...project.declaredPlugins] },
+    dependencies: dependencies.map((d) => ({ ...d, element: d.element.name })),
+    positions: [...positions],
+  };
 }
 
 function setup(): { dir: string; cache: LoadCache; load: (options?: LoadOptions) => { app: Element; hit: boolean } } {

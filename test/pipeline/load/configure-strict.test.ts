@@ -63,7 +63,8 @@ test("a project path may not start with '..', even one that comes back inside th
 });
 
 test('a download URL without an alias warns (unaliased-url), and fails when that warning is fatal', () => {
-  const tar = 'kind: import\nsources:\n- kind: tar\n  url: https://unaliased-url.org/tarball.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n';
+  const tar =
+    'kind: import\nsources:\n- kind: tar\n  url: https://unaliased-url.org/tarball.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n';
   const aliased = 'kind: import\nsources:\n- kind: tar\n  url: up:tarball.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n';
   const files = { 'project.conf': 'name: p\naliases:\n  up: https://unaliased-url.org/\n', 'unaliased.bst': tar, 'aliased.bst': aliased };
   const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-unaliased-'));

@@ -86,8 +86,14 @@ test('options: defaults, variables exported, (?) in project.conf and elements, (
 
 test('unknown and invalid option values', () => {
   const dir = writeProject(files);
-  assert.throws(() => loadProject(dir, { options: { flavor: 'big' } }), /unknown project option 'flavor'; the project declares flavour, debug \(options: in project\.conf:\d+:\d+\)/);
-  assert.throws(() => loadProject(dir, { options: { flavour: 'huge' } }), /invalid value 'huge' for option 'flavour' as given \(declared in project\.conf:\d+:\d+\); valid values are small, big/);
+  assert.throws(
+    () => loadProject(dir, { options: { flavor: 'big' } }),
+    /unknown project option 'flavor'; the project declares flavour, debug \(options: in project\.conf:\d+:\d+\)/,
+  );
+  assert.throws(
+    () => loadProject(dir, { options: { flavour: 'huge' } }),
+    /invalid value 'huge' for option 'flavour' as given \(declared in project\.conf:\d+:\d+\); valid values are small, big/,
+  );
 });
 
 test('project.conf elements/sources overrides and includes in project.conf', () => {

@@ -94,11 +94,38 @@ test('property: documents written by a YAML serializer read the same through bot
 });
 
 /** Hand-formatted documents in the styles .bst files use: comments, folded plain scalars, blocks. */
-const word = fc.constantFrom('[]', '{}', 'make', 'a:b', 'x#y', '%{prefix}', '-j4', 'it\'s', '"q"', '~', 'null', 'True', '0123', '(>)', '-', '|', 'a b', '#', ':', 'k: v', "''");
+const word = fc.constantFrom(
+  '[]',
+  '{}',
+  'make',
+  'a:b',
+  'x#y',
+  '%{prefix}',
+  '-j4',
+  "it's",
+  '"q"',
+  '~',
+  'null',
+  'True',
+  '0123',
+  '(>)',
+  '-',
+  '|',
+  'a b',
+  '#',
+  ':',
+  'k: v',
+  "''",
+);
 const plain = fc.array(word, { minLength: 1, maxLength: 3 }).map((w) => w.join(' '));
 type Doc = { [k: string]: Doc } | Doc[] | string;
 const docArb: fc.Arbitrary<Doc> = fc.letrec((tie) => ({
-  d: fc.oneof({ depthSize: 'small' }, plain, fc.array(tie('d'), { minLength: 1, maxLength: 3 }), fc.dictionary(fc.constantFrom('kind', 'a', 'b-c', '(>)', '(=)', 'x y', 'null'), tie('d'), { minKeys: 1, maxKeys: 3 })),
+  d: fc.oneof(
+    { depthSize: 'small' },
+    plain,
+    fc.array(tie('d'), { minLength: 1, maxLength: 3 }),
+    fc.dictionary(fc.constantFrom('kind', 'a', 'b-c', '(>)', '(=)', 'x y', 'null'), tie('d'), { minKeys: 1, maxKeys: 3 }),
+  ),
 })).d as fc.Arbitrary<Doc>;
 
 function render(d: Doc, indent: number, style: number[], out: string[], lead: string): void {
@@ -107,7 +134,14 @@ function render(d: Doc, indent: number, style: number[], out: string[], lead: st
   if (typeof d === 'string') {
     if (s === 0) out.push(`${lead}${d}`);
     else if (s === 1) out.push(`${lead}|`, ...d.split(' ').map((w) => `${pad}  ${w}`));
-    else if (s === 2) out.push(`${lead}${d.split(' ')[0]}`, ...d.split(' ').slice(1).map((w) => `${pad}  ${w}`));
+    else if (s === 2)
+      out.push(
+        `${lead}${d.split(' ')[0]}`,
+        ...d
+          .split(' ')
+          .slice(1)
+          .map((w) => `${pad}  ${w}`),
+      );
     else out.push(`${lead}${d} # note`);
     return;
   }
@@ -134,11 +168,15 @@ function render(d: Doc, indent: number, style: number[], out: string[], lead: st
 test('property: hand-formatted block documents read the same through both paths', () => {
   let fastCount = 0;
   fc.assert(
-    fc.property(fc.dictionary(fc.constantFrom('kind', 'config', 'a', 'b c', '(?)'), docArb, { minKeys: 1, maxKeys: 4 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 5 }), (doc, style) => {
-      const out: string[] = [];
-      render(doc, 0, style, out, '');
-      if (same(out.join('\n') + '\n', 'hand-formatted')) fastCount++;
-    }),
+    fc.property(
+      fc.dictionary(fc.constantFrom('kind', 'config', 'a', 'b c', '(?)'), docArb, { minKeys: 1, maxKeys: 4 }),
+      fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 5 }),
+      (doc, style) => {
+        const out: string[] = [];
+        render(doc, 0, style, out, '');
+        if (same(out.join('\n') + '\n', 'hand-formatted')) fastCount++;
+      },
+    ),
     { numRuns: propertyRuns(300) },
   );
   process.stdout.write(`  fast path took ${fastCount} hand-formatted documents\n`);

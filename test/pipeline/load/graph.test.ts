@@ -27,7 +27,10 @@ depends:
   const app = p.element('app.bst');
   // a-tool (build) first; then b-run and lib (both runtime, by name); zlib waits for lib, which it
   // depends on. (BuildStream's pairwise comparison is circular here: b-run < lib < zlib < b-run.)
-  assert.equal(app.dependencies.map((d) => `${d.element.name}:${d.type}`), ['a-tool.bst:build', 'b-run.bst:runtime', 'lib.bst:runtime', 'zlib.bst:all']);
+  assert.equal(
+    app.dependencies.map((d) => `${d.element.name}:${d.type}`),
+    ['a-tool.bst:build', 'b-run.bst:runtime', 'lib.bst:runtime', 'zlib.bst:all'],
+  );
   assert.equal(names(p.scope(app, 'build')), ['a-tool.bst', 'lib.bst', 'zlib.bst']);
   assert.equal(names(p.scope(app, 'run')), ['b-run.bst', 'lib.bst', 'zlib.bst', 'app.bst']);
   assert.equal(names(p.scope(app, 'all')), ['a-tool.bst', 'lib.bst', 'zlib.bst', 'b-run.bst', 'app.bst']);
@@ -41,7 +44,13 @@ test('the three list forms merge; build + runtime gives all', () => {
     'elements/e.bst': 'kind: stack\nbuild-depends:\n- x.bst\n- y.bst\nruntime-depends:\n- x.bst\ndepends:\n- filename: y.bst\n  type: build\n  strict: True\n',
   });
   const e = loadProject(dir).element('e.bst');
-  assert.equal(e.dependencies.map((d) => [d.element.name, d.type, d.strict]), [['x.bst', 'all', false], ['y.bst', 'build', true]]);
+  assert.equal(
+    e.dependencies.map((d) => [d.element.name, d.type, d.strict]),
+    [
+      ['x.bst', 'all', false],
+      ['y.bst', 'build', true],
+    ],
+  );
 });
 
 test('build-only deps of a dependency are never staged; run closure comes with each build dep', () => {
@@ -81,7 +90,10 @@ test('sortDependencies is deterministic whatever the input order', () => {
   const expected = ['b.bst', 'a.bst', 'c.bst', 'd.bst'];
   for (let i = 0; i < 24; i++) {
     const shuffled = [...deps].sort((x, y) => ((x.name.charCodeAt(0) * (i + 3)) % 7) - ((y.name.charCodeAt(0) * (i + 3)) % 7));
-    assert.equal(sortDependencies(shuffled).map((d) => d.name), expected);
+    assert.equal(
+      sortDependencies(shuffled).map((d) => d.name),
+      expected,
+    );
   }
 });
 
@@ -89,8 +101,11 @@ test('a generated 200-element project loads (time printed, not asserted)', () =>
   const files: Record<string, string> = { 'project.conf': MINIMAL_CONF };
   const N = 200;
   for (let i = 0; i < N; i++) {
-    const deps = [i - 1, i - 7, i - 31].filter((d) => d >= 0).map((d) => `- filename: e${d}.bst\n  type: ${d % 3 === 0 ? 'build' : d % 3 === 1 ? 'runtime' : 'all'}\n`);
-    files[`elements/e${i}.bst`] = `kind: ${i % 2 ? 'manual' : 'autotools'}\n${deps.length ? `depends:\n${deps.join('')}` : ''}sources:\n- kind: local\n  path: files/e${i}\nconfig:\n  build-commands:\n    (>):\n    - make -C e${i} %{bindir}\n`;
+    const deps = [i - 1, i - 7, i - 31]
+      .filter((d) => d >= 0)
+      .map((d) => `- filename: e${d}.bst\n  type: ${d % 3 === 0 ? 'build' : d % 3 === 1 ? 'runtime' : 'all'}\n`);
+    files[`elements/e${i}.bst`] =
+      `kind: ${i % 2 ? 'manual' : 'autotools'}\n${deps.length ? `depends:\n${deps.join('')}` : ''}sources:\n- kind: local\n  path: files/e${i}\nconfig:\n  build-commands:\n    (>):\n    - make -C e${i} %{bindir}\n`;
   }
   files['elements/top.bst'] = `kind: stack\ndepends:\n${Array.from({ length: N }, (_, i) => `- e${i}.bst\n`).join('')}`;
   const dir = writeProject(files);

@@ -86,18 +86,23 @@ test("nested junctions: a sub-project's junction is its own unless a project abo
   // the top's base.bst takes precedence: loaded once, for both
   const toplevel = writeProject({ ...two, 'base.bst': 'kind: junction\nsources:\n- kind: local\n  path: base\n', ...base });
   const all = names(toplevel, 'target.bst');
-  assert.equal(all.filter((n) => n.startsWith('base.bst:')), ['base.bst:target.bst (base)']);
+  assert.equal(
+    all.filter((n) => n.startsWith('base.bst:')),
+    ['base.bst:target.bst (base)'],
+  );
   assert.ok(all.includes('foo.bst:app.bst (foo)') && all.includes('bar.bst:app.bst (bar)'));
 });
 
 test("a junction's options: config: options:, variables expanded, the sub-project's defaults otherwise", () => {
   const optionsBase = {
     'options-base/project.conf': 'name: options-base\noptions:\n  animal:\n    type: enum\n    description: d\n    values: [pony, horsy]\n    default: pony\n',
-    'options-base/target.bst': 'kind: import\nsources:\n- kind: local\n  (?):\n  - animal == "pony":\n      path: pony.txt\n  - animal == "horsy":\n      path: horsy.txt\n',
+    'options-base/target.bst':
+      'kind: import\nsources:\n- kind: local\n  (?):\n  - animal == "pony":\n      path: pony.txt\n  - animal == "horsy":\n      path: horsy.txt\n',
     'options-base/pony.txt': '',
     'options-base/horsy.txt': '',
   };
-  const path = (files: Record<string, string>, opts: LoadOptions = {}): unknown => loadProject(writeProject(files), opts).element('base.bst:target.bst').sources[0]!.config.path;
+  const path = (files: Record<string, string>, opts: LoadOptions = {}): unknown =>
+    loadProject(writeProject(files), opts).element('base.bst:target.bst').sources[0]!.config.path;
   const junction = (config: string): string => `kind: junction\nsources:\n- kind: local\n  path: options-base\n${config}`;
   assert.is(path({ 'project.conf': 'name: p\n', 'base.bst': junction(''), ...optionsBase }), 'pony.txt');
   assert.is(path({ 'project.conf': 'name: p\n', 'base.bst': junction('config:\n  options:\n    animal: horsy\n'), ...optionsBase }), 'horsy.txt');
@@ -118,7 +123,8 @@ test('junction errors: dependencies of a junction, depending on a junction, no p
     'junction-dep.bst': 'kind: stack\ndepends:\n- base.bst\n',
     'missing.bst': 'kind: stack\ndepends:\n- junction: missingfile.bst\n  filename: target.bst\n',
     'empty.bst': 'kind: junction\nsources:\n- kind: local\n  path: base\nconfig:\n  path: nowhere\n',
-    'tarred.bst': 'kind: junction\nsources:\n- kind: tar\n  url: file:///nonexistent/base.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n',
+    'tarred.bst':
+      'kind: junction\nsources:\n- kind: tar\n  url: file:///nonexistent/base.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n',
     'not-junction.bst': 'kind: stack\ndepends:\n- app.bst:target.bst\n',
     'deep.bst': 'kind: stack\ndepends:\n- a.bst:b.bst:c.bst\n',
     'twice.bst': 'kind: stack\ndepends:\n- junction: base.bst\n  filename: base.bst:target.bst\n',
@@ -138,8 +144,10 @@ test('junction errors: dependencies of a junction, depending on a junction, no p
 
 test('includes through a junction: in project.conf (with the sub-project options) and in elements', () => {
   const sub = {
-    'subproject/project.conf': "name: test-sub\noptions:\n  local_option:\n    type: enum\n    description: d\n    variable: local_option\n    default: default\n    values: [default, set]\n",
-    'subproject/extra_conf.yml': "(?):\n- local_option == 'default':\n    variables:\n      is-default: 'True'\n- local_option == 'set':\n    variables:\n      is-default: 'False'\n",
+    'subproject/project.conf':
+      'name: test-sub\noptions:\n  local_option:\n    type: enum\n    description: d\n    variable: local_option\n    default: default\n    values: [default, set]\n',
+    'subproject/extra_conf.yml':
+      "(?):\n- local_option == 'default':\n    variables:\n      is-default: 'True'\n- local_option == 'set':\n    variables:\n      is-default: 'False'\n",
     'subproject/vars.yml': 'variables:\n  from-sub: yes\n',
   };
   const files = (options: string): Record<string, string> => ({

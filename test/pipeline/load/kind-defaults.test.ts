@@ -10,11 +10,31 @@ import { writeProject } from './project-files.js';
 test('every element kind has parseable defaults whose config keys it accepts', () => {
   for (const [name, kind] of elementKinds) {
     const d = toPlain(parseYaml(kindDefaults(kind), name)) as Record<string, Record<string, unknown>>;
-    for (const key of Object.keys(d)) assert.ok(['variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'].includes(key), `${name}: ${key}`);
+    for (const key of Object.keys(d))
+      assert.ok(['variables', 'environment', 'environment-nocache', 'config', 'public', 'sandbox'].includes(key), `${name}: ${key}`);
     for (const key of Object.keys(d.config ?? {})) assert.ok(kind.configKeys.includes(key), `${name}: config key ${key}`);
   }
   // kinds added later join the tables
-  for (const k of ['import', 'stack', 'compose', 'script', 'manual', 'autotools', 'make', 'cmake', 'meson', 'distutils', 'pip', 'makemaker', 'modulebuild', 'qmake', 'filter', 'junction', 'x86image']) assert.ok(elementKinds.has(k), k);
+  for (const k of [
+    'import',
+    'stack',
+    'compose',
+    'script',
+    'manual',
+    'autotools',
+    'make',
+    'cmake',
+    'meson',
+    'distutils',
+    'pip',
+    'makemaker',
+    'modulebuild',
+    'qmake',
+    'filter',
+    'junction',
+    'x86image',
+  ])
+    assert.ok(elementKinds.has(k), k);
   for (const k of ['local', 'tar', 'remote', 'patch', 'git', 'deb', 'debsrc']) assert.ok(sourceKinds.has(k), k);
 });
 
@@ -35,14 +55,22 @@ test('each kind loads with its defaults expanded', () => {
   assert.equal(e('manual').environment.MAKEFLAGS, '-j3');
   assert.equal(e('make').config['install-commands'], ['make -j1 PREFIX="/usr" DESTDIR="/buildstream-install" install']);
   assert.is(e('make').variables['make-install-args'], 'PREFIX="/usr" DESTDIR="/buildstream-install" install');
-  assert.match((e('autotools').config['configure-commands'] as string[])[0]!, /^export NOCONFIGURE=1;\n\nif \[ -x \.\/configure \]; then true;\nelif \[ -x autogen \]; then \.\/autogen;\n/);
+  assert.match(
+    (e('autotools').config['configure-commands'] as string[])[0]!,
+    /^export NOCONFIGURE=1;\n\nif \[ -x \.\/configure \]; then true;\nelif \[ -x autogen \]; then \.\/autogen;\n/,
+  );
   assert.equal(e('cmake').config['build-commands'], ['cmake --build _builddir -- ${JOBS}']);
   assert.equal(e('cmake').environment.JOBS, '-j3');
   assert.equal(e('cmake').environment.V, '1');
   assert.equal(e('cmake').environmentNocache, ['JOBS', 'V']);
-  assert.match((e('cmake').config['configure-commands'] as string[])[0]!, /^cmake -B_builddir -H\. -G"Unix Makefiles" -DCMAKE_INSTALL_PREFIX:PATH="\/usr" \\\n-DCMAKE_INSTALL_LIBDIR:PATH="lib"/);
+  assert.match(
+    (e('cmake').config['configure-commands'] as string[])[0]!,
+    /^cmake -B_builddir -H\. -G"Unix Makefiles" -DCMAKE_INSTALL_PREFIX:PATH="\/usr" \\\n-DCMAKE_INSTALL_LIBDIR:PATH="lib"/,
+  );
   // bst 1.x's other core build elements
-  assert.equal(e('meson').config['configure-commands'], ['meson _builddir --prefix=/usr \\\n--bindir=/usr/bin \\\n--sbindir=/usr/sbin \\\n--sysconfdir=/etc \\\n--datadir=/usr/share \\\n--includedir=/usr/include \\\n--libdir=/usr/lib \\\n--libexecdir=/usr/libexec \\\n--localstatedir=/var \\\n--sharedstatedir=/usr/com \\\n--mandir=/usr/share/man \\\n--infodir=/usr/share/info   ']);
+  assert.equal(e('meson').config['configure-commands'], [
+    'meson _builddir --prefix=/usr \\\n--bindir=/usr/bin \\\n--sbindir=/usr/sbin \\\n--sysconfdir=/etc \\\n--datadir=/usr/share \\\n--includedir=/usr/include \\\n--libdir=/usr/lib \\\n--libexecdir=/usr/libexec \\\n--localstatedir=/var \\\n--sharedstatedir=/usr/com \\\n--mandir=/usr/share/man \\\n--infodir=/usr/share/info   ',
+  ]);
   assert.equal(e('meson').config['build-commands'], ['ninja -j ${NINJAJOBS} -C _builddir']);
   assert.is(e('meson').environment.NINJAJOBS, '3');
   assert.equal(e('distutils').config['install-commands'], ['python3 setup.py install --prefix "/usr" \\\n--root "/buildstream-install"']);

@@ -57,7 +57,13 @@ environment-nocache:
   assert.is(pr.name, 'full_project-1');
   assert.equal(pr.aliases, { upstream: 'https://example.org/pub/', here: `file://${dir}/files/` });
   assert.equal(pr.mirrors, [{ name: 'office', aliases: { upstream: ['https://mirror.example/pub/', 'file:///srv/pub/'] } }]);
-  assert.equal([...pr.declaredPlugins], [['fancy', 'local:plugins/sources'], ['x86image', 'pip:BuildStream-external']]);
+  assert.equal(
+    [...pr.declaredPlugins],
+    [
+      ['fancy', 'local:plugins/sources'],
+      ['x86image', 'pip:BuildStream-external'],
+    ],
+  );
   assert.equal(pr.fatalWarnings, ['ref-not-in-track', 'overlaps']);
   assert.equal(pr.shell, { command: ['bash', '--login'], environment: { DISPLAY: '$DISPLAY' }, hostFiles: ['/etc/resolv.conf'] });
   assert.equal(pr.defaultTargets, ['top.bst']);
@@ -87,7 +93,8 @@ test('findProjectDirectory searches upwards', () => {
 
 test('element overrides for a kind and protected variables in project.conf', () => {
   const dir = writeProject({
-    'project.conf': 'name: p\nelements:\n  manual:\n    environment:\n      CC: musl-gcc\n    environment-nocache: [CC]\n    config:\n      strip-commands: []\n',
+    'project.conf':
+      'name: p\nelements:\n  manual:\n    environment:\n      CC: musl-gcc\n    environment-nocache: [CC]\n    config:\n      strip-commands: []\n',
     'e.bst': 'kind: manual\n',
   });
   const e = loadProject(dir).element('e.bst');

@@ -22,16 +22,67 @@ import { writeProject } from './project-files.js';
 
 // Strings that YAML 1.1 or 1.2 would read as something else, or that need quoting; plus random ones.
 const TRICKY = [
-  '3.134', '1:2.38.1-5+deb12u3', '12.4+deb12u15', '2:3.8.2+dfsg-1+b1', 'yes', 'No', 'OFF', 'y', 'n', 'null', '~', '0x1f', '0o17', '0b101',
-  '1e10', '1_000', '.inf', '.5', '+1', '-1', '0123', '2001-12-14', '1:20', 'TRUE', '-', '- a', 'a: b', 'a:b', '#x', 'a #b', '[x]', '{y}', 'a,b',
-  "'q'", '"dq"', 'a\\b', 'é', '?', '!t', '&a', '*a', '%', '@', '`', '|', '>', '=', '<<', 'x\ty', 'line\nbreak', 'a\u0085b', 'c24fe4eb8e60d8632d72ed104cce7c92',
+  '3.134',
+  '1:2.38.1-5+deb12u3',
+  '12.4+deb12u15',
+  '2:3.8.2+dfsg-1+b1',
+  'yes',
+  'No',
+  'OFF',
+  'y',
+  'n',
+  'null',
+  '~',
+  '0x1f',
+  '0o17',
+  '0b101',
+  '1e10',
+  '1_000',
+  '.inf',
+  '.5',
+  '+1',
+  '-1',
+  '0123',
+  '2001-12-14',
+  '1:20',
+  'TRUE',
+  '-',
+  '- a',
+  'a: b',
+  'a:b',
+  '#x',
+  'a #b',
+  '[x]',
+  '{y}',
+  'a,b',
+  "'q'",
+  '"dq"',
+  'a\\b',
+  'é',
+  '?',
+  '!t',
+  '&a',
+  '*a',
+  '%',
+  '@',
+  '`',
+  '|',
+  '>',
+  '=',
+  '<<',
+  'x\ty',
+  'line\nbreak',
+  'a\u0085b',
+  'c24fe4eb8e60d8632d72ed104cce7c92',
 ];
-const str = fc.oneof(
-  fc.constantFrom(...TRICKY),
-  fc.stringMatching(/^[0-9a-f]{6,64}$/),
-  fc.string({ minLength: 1, maxLength: 8 }),
-  fc.string({ minLength: 1, maxLength: 4, unit: 'grapheme' }),
-).filter((s) => s !== '' && s.trim() === s); // the loader strips scalars and reads '' as no value
+const str = fc
+  .oneof(
+    fc.constantFrom(...TRICKY),
+    fc.stringMatching(/^[0-9a-f]{6,64}$/),
+    fc.string({ minLength: 1, maxLength: 8 }),
+    fc.string({ minLength: 1, maxLength: 4, unit: 'grapheme' }),
+  )
+  .filter((s) => s !== '' && s.trim() === s); // the loader strips scalars and reads '' as no value
 const key = fc.constantFrom('package', 'version', 'sha256', 'a', 'b b', 'yes', '1', 'x:y', 'k-1', '"q"');
 const { nested } = fc.letrec<{ nested: YamlValue; list: YamlValue[]; map: { [k: string]: YamlValue } }>((tie) => ({
   nested: fc.oneof({ depthSize: 'small' }, str, tie('list'), tie('map')),
@@ -64,7 +115,10 @@ const otherValue = fc.oneof(fc.constantFrom('x', 'a:b.tar', '"quoted"', 'files/x
 const sourceArb: fc.Arbitrary<SourceSpec> = fc
   .record({
     flow: fc.boolean(),
-    others: fc.uniqueArray(fc.tuple(fc.constantFrom('url', 'path', 'packages', 'suite', 'base-dir', 'track'), otherValue), { maxLength: 3, selector: ([k]) => k }),
+    others: fc.uniqueArray(fc.tuple(fc.constantFrom('url', 'path', 'packages', 'suite', 'base-dir', 'track'), otherValue), {
+      maxLength: 3,
+      selector: ([k]) => k,
+    }),
     refAt: fc.nat(4),
     old: oldRefArb,
   })
@@ -94,9 +148,18 @@ const fileArb: fc.Arbitrary<FileSpec> = fc.record({
 
 // The generator's own YAML writer, independent of the one under test.
 const YAML11 = /^(y|n|yes|no|on|off|true|false|null)$/i;
-const q = (s: string): string => (/^[a-z][a-z0-9-]*$/.test(s) && !YAML11.test(s) ? s : JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+const q = (s: string): string =>
+  /^[a-z][a-z0-9-]*$/.test(s) && !YAML11.test(s)
+    ? s
+    : JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const flowOf = (v: YamlValue): string =>
-  typeof v === 'string' ? q(v) : Array.isArray(v) ? `[${v.map(flowOf).join(', ')}]` : `{${Object.entries(v).map(([k, x]) => `${q(k)}: ${flowOf(x)}`).join(', ')}}`;
+  typeof v === 'string'
+    ? q(v)
+    : Array.isArray(v)
+      ? `[${v.map(flowOf).join(', ')}]`
+      : `{${Object.entries(v)
+          .map(([k, x]) => `${q(k)}: ${flowOf(x)}`)
+          .join(', ')}}`;
 const isBlock = (v: YamlValue): v is YamlValue[] | { [k: string]: YamlValue } => typeof v !== 'string' && Object.keys(v).length > 0;
 
 interface Region {
@@ -154,10 +217,18 @@ function render(spec: FileSpec): { text: string; regions: Region[] } {
       let text = `${dash}{`;
       [...parts.slice(0, s.refAt), ...(ref === undefined ? [] : [undefined]), ...parts.slice(s.refAt)].forEach((part, i) => {
         if (i > 0) text += ', ';
-        if (part === undefined) marks.push([[line, text.length], [line, text.length + ref!.length]]);
+        if (part === undefined)
+          marks.push([
+            [line, text.length],
+            [line, text.length + ref!.length],
+          ]);
         text += part ?? ref;
       });
-      if (ref === undefined) marks.push([[line, text.length], [line, text.length]]);
+      if (ref === undefined)
+        marks.push([
+          [line, text.length],
+          [line, text.length],
+        ]);
       lines.push(`${text}}${inlineComment()}`);
       continue;
     }
@@ -186,7 +257,10 @@ function render(spec: FileSpec): { text: string; regions: Region[] } {
           lines.push(`${lead}ref: |-${inlineComment()}`, `${' '.repeat(col + step)}${old.value}`);
         } else lines.push(`${lead}ref: ${flowOf(old.value)}${inlineComment()}`);
         const last = lines.length - 1;
-        marks.push([[first, 0], [last, lines[last]!.length]]);
+        marks.push([
+          [first, 0],
+          [last, lines[last]!.length],
+        ]);
       }
       // comment lines after a value belong to what follows
       comment(col);
@@ -195,7 +269,10 @@ function render(spec: FileSpec): { text: string; regions: Region[] } {
       // the new ref goes after the last content line, before any comment lines
       let last = lines.length - 1;
       while (/^\s*(#.*)?$/.test(lines[last]!)) last--;
-      marks.push([[last, lines[last]!.length], [last, lines[last]!.length]]);
+      marks.push([
+        [last, lines[last]!.length],
+        [last, lines[last]!.length],
+      ]);
     }
   }
   comment(0);
@@ -222,18 +299,34 @@ function check(spec: FileSpec, target: number, ref: YamlValue, second: number, r
   const file = join(dir, 'elements/e.bst');
   try {
     const e = loadProject(dir).element('e.bst');
-    assert.equal(e.sources.map((s) => s.ref), olds, 'the generated file reads as generated');
+    assert.equal(
+      e.sources.map((s) => s.ref),
+      olds,
+      'the generated file reads as generated',
+    );
     writeSourceRef(e, target, ref);
     const out = readFileSync(file, 'utf8');
     const { start, end } = regions[target]!;
     assert.ok(out.startsWith(text.slice(0, start)), `bytes before the ref changed:\n${text}\n---\n${out}`);
     assert.ok(out.endsWith(text.slice(end)) && out.length >= start + text.length - end, `bytes after the ref changed:\n${text}\n---\n${out}`);
     const expected = olds.map((o, i) => (i === target ? ref : o));
-    assert.equal(loadProject(dir).element('e.bst').sources.map((s) => s.ref), expected, `wrote:\n${out}`);
+    assert.equal(
+      loadProject(dir)
+        .element('e.bst')
+        .sources.map((s) => s.ref),
+      expected,
+      `wrote:\n${out}`,
+    );
     // a second write into the same loaded element relies on the moved positions
     writeSourceRef(e, second, ref2);
     expected[second] = ref2;
-    assert.equal(loadProject(dir).element('e.bst').sources.map((s) => s.ref), expected, `second write:\n${readFileSync(file, 'utf8')}`);
+    assert.equal(
+      loadProject(dir)
+        .element('e.bst')
+        .sources.map((s) => s.ref),
+      expected,
+      `second write:\n${readFileSync(file, 'utf8')}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -247,12 +340,21 @@ function checkProjectRefs(spec: FileSpec, target: number, ref: YamlValue): void 
   const dir = writeProject({ 'project.conf': `${CONF}ref-storage: project.refs\n`, 'elements/e.bst': text, 'project.refs': refs });
   try {
     const e = loadProject(dir).element('e.bst');
-    assert.equal(e.sources.map((s) => s.ref), olds);
+    assert.equal(
+      e.sources.map((s) => s.ref),
+      olds,
+    );
     writeSourceRef(e, target, ref);
     assert.is(readFileSync(join(dir, 'elements/e.bst'), 'utf8'), text);
     const out = readFileSync(join(dir, 'project.refs'), 'utf8');
     assert.ok(out.startsWith('# refs, pinned\n') && out.includes('# the end'), `comments lost:\n${out}`);
-    assert.equal(loadProject(dir).element('e.bst').sources.map((s) => s.ref), olds.map((o, i) => (i === target ? ref : o)), `project.refs:\n${out}`);
+    assert.equal(
+      loadProject(dir)
+        .element('e.bst')
+        .sources.map((s) => s.ref),
+      olds.map((o, i) => (i === target ? ref : o)),
+      `project.refs:\n${out}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

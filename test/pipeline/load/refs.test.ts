@@ -65,7 +65,10 @@ test('inline: an empty ref: gets its value; a block map in the middle of the lis
   const e = loadProject(dir).element('e.bst');
   writeSourceRef(e, 0, 'aaa1');
   writeSourceRef(e, 1, 'bbb2');
-  assert.is(readFileSync(join(dir, 'elements/e.bst'), 'utf8'), 'kind: import\nsources:\n- kind: tar\n  ref: aaa1\n  url: x:y\n- kind: tar\n  url: x:z\n  ref: bbb2\n\n  # trailing comment\nconfig: {}\n');
+  assert.is(
+    readFileSync(join(dir, 'elements/e.bst'), 'utf8'),
+    'kind: import\nsources:\n- kind: tar\n  ref: aaa1\n  url: x:y\n- kind: tar\n  url: x:z\n  ref: bbb2\n\n  # trailing comment\nconfig: {}\n',
+  );
 });
 
 test('several writes into one file: later sources keep correct positions', () => {
@@ -79,10 +82,19 @@ test('several writes into one file: later sources keep correct positions', () =>
     writeSourceRef(e, 1, 'bb22');
     writeSourceRef(e, 0, 'cc33');
   }
-  assert.is(readFileSync(join(dir, 'elements/b.bst'), 'utf8'), 'kind: import\nsources:\n- kind: tar\n  url: a:1\n  ref: cc33\n- kind: tar\n  url: a:2\n  ref: bb22\n');
-  assert.is(readFileSync(join(dir, 'elements/f.bst'), 'utf8'), 'kind: import\nsources: [{kind: tar, url: "a:1", ref: cc33 }, {kind: tar, url: "a:2", ref: bb22 }]\n');
+  assert.is(
+    readFileSync(join(dir, 'elements/b.bst'), 'utf8'),
+    'kind: import\nsources:\n- kind: tar\n  url: a:1\n  ref: cc33\n- kind: tar\n  url: a:2\n  ref: bb22\n',
+  );
+  assert.is(
+    readFileSync(join(dir, 'elements/f.bst'), 'utf8'),
+    'kind: import\nsources: [{kind: tar, url: "a:1", ref: cc33 }, {kind: tar, url: "a:2", ref: bb22 }]\n',
+  );
   const again = loadProject(dir);
-  assert.equal(again.element('f.bst').sources.map((s) => s.ref), ['cc33', 'bb22']);
+  assert.equal(
+    again.element('f.bst').sources.map((s) => s.ref),
+    ['cc33', 'bb22'],
+  );
 });
 
 test('formatRef quotes what YAML would not read back as the same string', () => {
@@ -114,7 +126,11 @@ test('project.refs: created when missing, one entry per source, inline refs igno
 });
 
 test('a source declared in an include is refused', () => {
-  const dir = writeProject({ 'project.conf': MINIMAL_CONF, 'inc/src.yml': 'sources:\n- kind: tar\n  url: a:b\n', 'elements/e.bst': 'kind: import\n(@): inc/src.yml\n' });
+  const dir = writeProject({
+    'project.conf': MINIMAL_CONF,
+    'inc/src.yml': 'sources:\n- kind: tar\n  url: a:b\n',
+    'elements/e.bst': 'kind: import\n(@): inc/src.yml\n',
+  });
   const e = loadProject(dir).element('e.bst');
   assert.throws(() => writeSourceRef(e, 0, 'x1'), /source #1 of e\.bst is declared in inc\/src\.yml:2:3, not in elements\/e\.bst/);
 });
@@ -176,7 +192,10 @@ test('inline: structured refs over scalars, flow and empty values, and back', ()
   ].join('\n');
   const dir = writeProject({ 'project.conf': MINIMAL_CONF, 'elements/e.bst': text });
   const e = loadProject(dir).element('e.bst');
-  const pins: YamlValue = [{ package: 'a', version: '1:2.38.1-5+deb12u3' }, { package: 'b', version: '3.134' }];
+  const pins: YamlValue = [
+    { package: 'a', version: '1:2.38.1-5+deb12u3' },
+    { package: 'b', version: '3.134' },
+  ];
   writeSourceRef(e, 0, pins);
   writeSourceRef(e, 1, { a: ['1', 'yes'], b: {} });
   writeSourceRef(e, 2, ['only']);
@@ -208,10 +227,16 @@ test('inline: structured refs over scalars, flow and empty values, and back', ()
     ].join('\n'),
   );
   const again = loadProject(dir).element('e.bst');
-  assert.equal(again.sources.map((s) => s.ref), [pins, { a: ['1', 'yes'], b: {} }, ['only'], 'scalar-now']);
+  assert.equal(
+    again.sources.map((s) => s.ref),
+    [pins, { a: ['1', 'yes'], b: {} }, ['only'], 'scalar-now'],
+  );
   // and back to a block value under the scalar (the YAML 1.1 boolean y quoted)
   writeSourceRef(again, 3, { x: ['y'] });
-  assert.match(readFileSync(join(dir, 'elements/e.bst'), 'utf8'), /\n {2}url: a:e\n {2}ref: {2}# the pins\n {4}x:\n {4}- "y"\n {2}# after the old value: stays\n/);
+  assert.match(
+    readFileSync(join(dir, 'elements/e.bst'), 'utf8'),
+    /\n {2}url: a:e\n {2}ref: {2}# the pins\n {4}x:\n {4}- "y"\n {2}# after the old value: stays\n/,
+  );
 });
 
 test('inline: CRLF files keep CRLF; 4-space files get 4-space blocks', () => {
@@ -247,10 +272,18 @@ test('project.refs: structured refs as block YAML, comments and other refs kept'
   const e = loadProject(dir).element('e.bst');
   const pins: YamlValue = [{ package: 'a', version: '3.134', sha256: 'c24f' }];
   writeSourceRef(e, 1, pins);
-  assert.is(readFileSync(join(dir, 'project.refs'), 'utf8'), '# pinned by kiln track\nprojects:\n  proj:\n    e.bst:\n    - ref: "0123" # the tarball\n    # the packages\n    - ref:\n      - package: a\n        version: "3.134"\n        sha256: c24f\n');
+  assert.is(
+    readFileSync(join(dir, 'project.refs'), 'utf8'),
+    '# pinned by kiln track\nprojects:\n  proj:\n    e.bst:\n    - ref: "0123" # the tarball\n    # the packages\n    - ref:\n      - package: a\n        version: "3.134"\n        sha256: c24f\n',
+  );
   writeSourceRef(e, 0, 'beef');
   assert.match(readFileSync(join(dir, 'project.refs'), 'utf8'), /- ref: beef # the tarball\n/);
-  assert.equal(loadProject(dir).element('e.bst').sources.map((s) => s.ref), ['beef', pins]);
+  assert.equal(
+    loadProject(dir)
+      .element('e.bst')
+      .sources.map((s) => s.ref),
+    ['beef', pins],
+  );
 });
 
 test.run();

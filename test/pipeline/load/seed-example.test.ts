@@ -55,7 +55,13 @@ test('RUN and BUILD scopes', () => {
     'image/linux.bst',
   ]);
   const bb = p.element('contents/busybox.bst');
-  assert.equal(bb.dependencies.map((d) => [d.element.name, d.type]), [['base.bst', 'build'], ['contents/musl.bst', 'runtime']]);
+  assert.equal(
+    bb.dependencies.map((d) => [d.element.name, d.type]),
+    [
+      ['base.bst', 'build'],
+      ['contents/musl.bst', 'runtime'],
+    ],
+  );
 });
 
 test('expanded variables and environment', () => {

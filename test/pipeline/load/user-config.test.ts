@@ -18,10 +18,19 @@ const CONF = `${MINIMAL_CONF}aliases:\n  debian-snapshot: https://snap.example/\
 
 test('default-mirror puts that mirror first, the others stay in declared order; an unknown one warns', () => {
   const dir = writeProject({ 'project.conf': CONF, 'elements/x.bst': 'kind: stack\n' });
-  assert.equal(loadProject(dir).project.mirrors.map((m) => m.name), ['far', 'near']);
-  assert.equal(loadProject(dir, { defaultMirror: 'near' }).project.mirrors.map((m) => m.name), ['near', 'far']);
+  assert.equal(
+    loadProject(dir).project.mirrors.map((m) => m.name),
+    ['far', 'near'],
+  );
+  assert.equal(
+    loadProject(dir, { defaultMirror: 'near' }).project.mirrors.map((m) => m.name),
+    ['near', 'far'],
+  );
   const warnings: string[] = [];
-  assert.equal(loadProject(dir, { defaultMirror: 'nowhere', onWarning: (m) => warnings.push(m) }).project.mirrors.map((m) => m.name), ['far', 'near']);
+  assert.equal(
+    loadProject(dir, { defaultMirror: 'nowhere', onWarning: (m) => warnings.push(m) }).project.mirrors.map((m) => m.name),
+    ['far', 'near'],
+  );
   assert.match(warnings.join('\n'), /default mirror 'nowhere' is not one of this project's mirrors \(far, near\)/);
 });
 
@@ -39,7 +48,10 @@ test('a pinned file is asked of the mirrors, then the snapshot archive at its tr
     ],
   );
   // the security archive is a snapshot archive of its own; no tracking time, no snapshot
-  assert.match(archiveOrigins(project, 'pool/updates/main/l/linux/x.deb', '20261206T073000Z').at(-1)!.url, /\/debian-security\/20261206T073000Z\/pool\/updates\//);
+  assert.match(
+    archiveOrigins(project, 'pool/updates/main/l/linux/x.deb', '20261206T073000Z').at(-1)!.url,
+    /\/debian-security\/20261206T073000Z\/pool\/updates\//,
+  );
   assert.is(archiveOrigins(project, 'pool/main/b/bash/x.deb', undefined).length, 3);
   const off = writeProject({ 'project.conf': `${MINIMAL_CONF}aliases:\n  debian-snapshot: ''\n`, 'elements/x.bst': 'kind: stack\n' });
   assert.equal(archiveOrigins(loadProject(off).project, 'pool/main/b/bash/x.deb', '20261206T073000Z'), []);
@@ -48,8 +60,14 @@ test('a pinned file is asked of the mirrors, then the snapshot archive at its tr
 test('user configuration: default-mirror read; unknown keys are errors with file:line:col; --config must exist', () => {
   const dir = writeProject({ 'kiln.conf': '# mine\ndefault-mirror: near\n', 'bad.conf': 'default-mirror: near\ndefault-miror: x\n' });
   assert.equal(loadUserConfig(join(dir, 'kiln.conf')), { file: join(dir, 'kiln.conf'), defaultMirror: 'near' });
-  assert.throws(() => loadUserConfig(join(dir, 'bad.conf')), (e: KilnError) => e.code === 'unknown-key' && e.message.includes(`${join(dir, 'bad.conf')}:2:1`));
-  assert.throws(() => loadUserConfig(join(dir, 'none.conf')), (e: KilnError) => e.code === 'user-config-missing');
+  assert.throws(
+    () => loadUserConfig(join(dir, 'bad.conf')),
+    (e: KilnError) => e.code === 'unknown-key' && e.message.includes(`${join(dir, 'bad.conf')}:2:1`),
+  );
+  assert.throws(
+    () => loadUserConfig(join(dir, 'none.conf')),
+    (e: KilnError) => e.code === 'user-config-missing',
+  );
   // XDG_CONFIG_HOME is where the default file is looked for
   const saved = process.env.XDG_CONFIG_HOME;
   process.env.XDG_CONFIG_HOME = dir;
@@ -76,16 +94,22 @@ test('user configuration: projects: NAME: options: apply to that project only, u
     'keys.conf': 'projects:\n  test:\n    option: {}\n',
   });
   const user = loadUserConfig(join(dir, 'kiln.conf'));
-  const vars = (options?: Record<string, string>) => loadProject(dir, { userOptions: user.projects!, ...(options ? { options } : {}) }).element('x.bst').variables;
+  const vars = (options?: Record<string, string>) =>
+    loadProject(dir, { userOptions: user.projects!, ...(options ? { options } : {}) }).element('x.bst').variables;
   assert.is(vars().debug, '1');
   assert.is(vars().extras, 'a,c');
   assert.is(vars({ debug: 'False' }).debug, '0');
   const bad = loadUserConfig(join(dir, 'bad.conf'));
   assert.throws(
     () => loadProject(dir, { userOptions: bad.projects! }),
-    (e: KilnError) => e.code === 'option-unknown' && e.message.includes(`unknown project option 'debgu' set in ${join(dir, 'bad.conf')}:4:14; the project declares debug, extras`),
+    (e: KilnError) =>
+      e.code === 'option-unknown' &&
+      e.message.includes(`unknown project option 'debgu' set in ${join(dir, 'bad.conf')}:4:14; the project declares debug, extras`),
   );
-  assert.throws(() => loadUserConfig(join(dir, 'keys.conf')), (e: KilnError) => e.code === 'unknown-key' && e.message.includes(`${join(dir, 'keys.conf')}:3:5`));
+  assert.throws(
+    () => loadUserConfig(join(dir, 'keys.conf')),
+    (e: KilnError) => e.code === 'unknown-key' && e.message.includes(`${join(dir, 'keys.conf')}:3:5`),
+  );
 });
 
 test.run();

@@ -21,7 +21,10 @@ test('undefined references name the variable, the chain and the place', () => {
     () => resolveVariables(defs({ a: '%{b}', b: 'x %{nope} y' }), 'elements/x.bst'),
     /undefined variable 'nope' referenced in elements\/x\.bst:2:3 by the chain 'a' \(elements\/x\.bst:1:3\) -> 'b' \(elements\/x\.bst:2:3\)/,
   );
-  assert.throws(() => resolveVariables(defs({ only: '%{missing}' }), 'e'), /undefined variable 'missing' referenced in elements\/x\.bst:1:3 by variable 'only'/);
+  assert.throws(
+    () => resolveVariables(defs({ only: '%{missing}' }), 'e'),
+    /undefined variable 'missing' referenced in elements\/x\.bst:1:3 by variable 'only'/,
+  );
 });
 
 test('unused variables must resolve too', () => {
@@ -38,7 +41,10 @@ test('cycles are reported with the cycle', () => {
 
 test('expandString reports the user of an undefined variable', () => {
   assert.is(expandString('%{a}-%{a}', { a: 'z' }, at(9), 'x'), 'z-z');
-  assert.throws(() => expandString('make %{jobs}', {}, at(7), "'config.build-commands[0]'"), /undefined variable 'jobs' referenced by 'config\.build-commands\[0\]' in elements\/x\.bst:7:3/);
+  assert.throws(
+    () => expandString('make %{jobs}', {}, at(7), "'config.build-commands[0]'"),
+    /undefined variable 'jobs' referenced by 'config\.build-commands\[0\]' in elements\/x\.bst:7:3/,
+  );
 });
 
 test.run();

@@ -96,10 +96,19 @@ test('machine A builds and pushes; machine B pulls every element, builds nothing
   assert.is(built.status, 0, built.all);
   for (const e of ALL) assert.match(built.stdout, new RegExp(`SUCCESS Pushed ${e.replace('.', '\\.')} to ${server.url}`), built.all);
   assert.ok(casFiles(server.data).length > 0, 'blobs are on the server');
-  assert.ok(casFiles(server.data).every((f) => f.ok), 'every blob on the server is named by its sha256');
+  assert.ok(
+    casFiles(server.data).every((f) => f.ok),
+    'every blob on the server is named by its sha256',
+  );
   assert.is(readdirSync(join(server.data, 'ac')).length, ALL.length, 'one /ac/ entry per artifact');
   for (const e of ['system.bst', 'report.bst']) want[e] = await checkoutDigest(a, e);
-  process.stdout.write(`\n  [remote] A: build + push ${built.ms} ms; server holds ${casFiles(server.data).length} blobs, ${casFiles(server.data).reduce((n, f) => n + f.size, 0)} bytes\n    ${built.stdout.split('\n').filter((l) => /^ +(Remote:|pushed )/.test(l)).map((l) => l.trim()).join('\n    ')}\n`);
+  process.stdout.write(
+    `\n  [remote] A: build + push ${built.ms} ms; server holds ${casFiles(server.data).length} blobs, ${casFiles(server.data).reduce((n, f) => n + f.size, 0)} bytes\n    ${built.stdout
+      .split('\n')
+      .filter((l) => /^ +(Remote:|pushed )/.test(l))
+      .map((l) => l.trim())
+      .join('\n    ')}\n`,
+  );
 
   // a second push of the same artifacts sends nothing: HEAD finds every blob
   const again = await kiln(['--remote', server.url, 'artifact', 'push', '--deps', 'all', 'report.bst'], { cacheDir: a });
@@ -115,13 +124,21 @@ test('machine A builds and pushes; machine B pulls every element, builds nothing
   assert.match(pulled.stdout, /Build queue: processed 0,/);
   assert.equal(remoteWarnings(pulled.all), []);
   for (const e of ['system.bst', 'report.bst']) assert.is(await checkoutDigest(b, e), want[e]!, `${e} checks out byte for byte`);
-  process.stdout.write(`  [remote] B: pull-only build ${pulled.ms} ms: ${pulled.stdout.split('\n').find((l) => l.includes('Remote:'))?.trim()}\n`);
+  process.stdout.write(
+    `  [remote] B: pull-only build ${pulled.ms} ms: ${pulled.stdout
+      .split('\n')
+      .find((l) => l.includes('Remote:'))
+      ?.trim()}\n`,
+  );
 
   // only the target: the plan pulls it and never downloads its build dependencies
   const c = newCache();
   const one = await kiln(['--remote', server.url, 'build', 'report.bst'], { cacheDir: c });
   assert.is(one.status, 0, one.all);
-  assert.equal(pulledLines(one.stdout).map((l) => /Pulled (\S+)/.exec(l)![1]), ['report.bst']);
+  assert.equal(
+    pulledLines(one.stdout).map((l) => /Pulled (\S+)/.exec(l)![1]),
+    ['report.bst'],
+  );
   assert.is(await checkoutDigest(c, 'report.bst'), want['report.bst']!);
 });
 
@@ -153,7 +170,9 @@ function killingProxy(target: () => number, n: number, kill: () => Promise<void>
       upstream.write(chunk);
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, killed: () => killed })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, killed: () => killed })),
+  );
 }
 
 test('the server killed mid-push: the build still succeeds and says so; nothing half-written is trusted later', async () => {
@@ -161,7 +180,11 @@ test('the server killed mid-push: the build still succeeds and says so; nothing 
   const p2 = join(work, 'project-2');
   cpSync(project, p2, { recursive: true });
   writeHello(p2, 'Hello Proxy!');
-  const proxy = await killingProxy(() => server.port, 2, () => server.stop('SIGKILL'));
+  const proxy = await killingProxy(
+    () => server.port,
+    2,
+    () => server.stop('SIGKILL'),
+  );
   const c = newCache();
   const r = await kiln(['--remote', `http://127.0.0.1:${proxy.port}/`, 'build', ...ALL], { cacheDir: c, dir: p2 });
   proxy.server.close();
@@ -174,7 +197,10 @@ test('the server killed mid-push: the build still succeeds and says so; nothing 
   const mine = await checkoutDigest(c, 'report.bst', p2);
 
   await server.start();
-  assert.ok(casFiles(server.data).every((f) => f.ok), 'no partial upload sits under a final name');
+  assert.ok(
+    casFiles(server.data).every((f) => f.ok),
+    'no partial upload sits under a final name',
+  );
   // machine D pulls whatever was pushed whole, builds the rest, and gets the same result
   const d = newCache();
   const r2 = await kiln(['--remote', server.url, 'build', ...ALL], { cacheDir: d, dir: p2 });
@@ -196,10 +222,17 @@ test('a blob damaged on the server is refused; the element is built locally and 
   assert.is(r.status, 0, r.all);
   assert.match(r.all, new RegExp(`blob /cas/${biggest.name} arrived with sha256 [0-9a-f]{64} .*damaged`));
   assert.ok(builtLines(r.stdout).length >= 1, 'what used the damaged blob was built locally');
-  process.stdout.write(`  [remote] damaged blob (${r.ms} ms):\n${remoteWarnings(r.all).map((l) => `    ${l}`).join('\n')}\n`);
+  process.stdout.write(
+    `  [remote] damaged blob (${r.ms} ms):\n${remoteWarnings(r.all)
+      .map((l) => `    ${l}`)
+      .join('\n')}\n`,
+  );
   for (const el of ['system.bst', 'report.bst']) assert.is(await checkoutDigest(e, el), want[el]!);
   // the rebuilt artifact's push sent the blob again instead of trusting HEAD
-  assert.ok(casFiles(server.data).every((f) => f.ok), 'the server copy was repaired by the push');
+  assert.ok(
+    casFiles(server.data).every((f) => f.ok),
+    'the server copy was repaired by the push',
+  );
 });
 
 test('a server that answers 500: one warning, built locally, same result', async () => {

@@ -64,7 +64,12 @@ test('tar: pushed once, fetched from the remote after upstream lost it; without 
   const pushed = kiln(['--remote', server.url, 'source', 'push', 'x.bst'], a, dir);
   assert.is(pushed.status, 0, pushed.all);
   assert.match(pushed.stdout, /x\.bst: sources: .*sent 1 file\(s\)/);
-  assert.is(createHash('sha256').update(readFileSync(join(server.data, 'cas', sha))).digest('hex'), sha);
+  assert.is(
+    createHash('sha256')
+      .update(readFileSync(join(server.data, 'cas', sha)))
+      .digest('hex'),
+    sha,
+  );
 
   rmSync(tar);
   const without = kiln(['fetch', 'x.bst'], newCache(), dir);
@@ -109,10 +114,13 @@ test('deb: a pin the archive dropped comes from the shared cache that a machine 
       archive.publish();
 
       const b = open(newCache());
-      const gone = await b.session.sources(b.targets[0]!)[0]!.fetch(b.session.sourceContext).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const gone = await b.session
+        .sources(b.targets[0]!)[0]!
+        .fetch(b.session.sourceContext)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.instance(gone, KilnError);
       b.session.close();
 
@@ -132,18 +140,30 @@ test('deb: a pin the archive dropped comes from the shared cache that a machine 
 });
 
 test('configuration: artifacts as a mapping or a list, user before project, --remote alone; credentials in URLs refused', () => {
-  const user = parseRemotes(parseYaml('artifacts:\n- url: https://a.example/c\n  push: true\n- url: http://b.example/\n', 'kiln.conf').entries.get('artifacts')!, 'kiln.conf');
+  const user = parseRemotes(
+    parseYaml('artifacts:\n- url: https://a.example/c\n  push: true\n- url: http://b.example/\n', 'kiln.conf').entries.get('artifacts')!,
+    'kiln.conf',
+  );
   const project = parseRemotes(parseYaml('artifacts:\n  url: http://b.example/\n  push: True\n', 'project.conf').entries.get('artifacts')!, 'project.conf');
-  assert.equal(effectiveRemotes(undefined, user, project).map((r) => [r.url, r.push]), [
-    ['https://a.example/c/', true],
-    ['http://b.example/', true],
-  ]);
-  assert.equal(effectiveRemotes('http://x.example:8080/cache', user, project).map((r) => [r.url, r.push, r.from]), [['http://x.example:8080/cache/', true, '--remote']]);
+  assert.equal(
+    effectiveRemotes(undefined, user, project).map((r) => [r.url, r.push]),
+    [
+      ['https://a.example/c/', true],
+      ['http://b.example/', true],
+    ],
+  );
+  assert.equal(
+    effectiveRemotes('http://x.example:8080/cache', user, project).map((r) => [r.url, r.push, r.from]),
+    [['http://x.example:8080/cache/', true, '--remote']],
+  );
   assert.throws(
     () => parseRemotes(parseYaml('artifacts:\n  url: https://me:secret@a.example/\n', 'kiln.conf').entries.get('artifacts')!, 'kiln.conf'),
     (e: KilnError) => e.code === 'remote-credentials-in-url' && !e.message.includes('secret'),
   );
-  assert.throws(() => parseRemotes(parseYaml('artifacts:\n  url: https://a.example/\n  pushh: true\n', 'kiln.conf').entries.get('artifacts')!, 'kiln.conf'), (e: KilnError) => e.code === 'unknown-key');
+  assert.throws(
+    () => parseRemotes(parseYaml('artifacts:\n  url: https://a.example/\n  pushh: true\n', 'kiln.conf').entries.get('artifacts')!, 'kiln.conf'),
+    (e: KilnError) => e.code === 'unknown-key',
+  );
 });
 
 test('credentials: environment first, then netrc by host; never in what kiln prints', () => {
@@ -153,10 +173,16 @@ test('credentials: environment first, then netrc by host; never in what kiln pri
   assert.equal(netrcEntry(netrc, 'other.example'), { login: 'anon', password: 'x' });
   assert.is(authorizationFor('https://cache.example/', { NETRC: netrc }), `Basic ${Buffer.from('ci:s3cret-netrc').toString('base64')}`);
   assert.is(authorizationFor('https://cache.example/', { NETRC: netrc, KILN_REMOTE_TOKEN: 'tok' }), 'Bearer tok');
-  assert.is(authorizationFor('https://cache.example/', { NETRC: netrc, KILN_REMOTE_USER: 'u', KILN_REMOTE_PASSWORD: 'p' }), `Basic ${Buffer.from('u:p').toString('base64')}`);
+  assert.is(
+    authorizationFor('https://cache.example/', { NETRC: netrc, KILN_REMOTE_USER: 'u', KILN_REMOTE_PASSWORD: 'p' }),
+    `Basic ${Buffer.from('u:p').toString('base64')}`,
+  );
   // a remote that is down: the warning names the URL, never the secret
   const dir = join(root, 'tar-project');
-  const r = kiln(['--remote', 'http://127.0.0.1:9/', 'artifact', 'pull', 'x.bst'], newCache(), dir, { KILN_REMOTE_PASSWORD: 's3cret-env', KILN_REMOTE_USER: 'ci' });
+  const r = kiln(['--remote', 'http://127.0.0.1:9/', 'artifact', 'pull', 'x.bst'], newCache(), dir, {
+    KILN_REMOTE_PASSWORD: 's3cret-env',
+    KILN_REMOTE_USER: 'ci',
+  });
   assert.is(r.status, 1, r.all);
   assert.match(r.all, /remote cache http:\/\/127\.0\.0\.1:9\/ is unreachable/);
   assert.not.match(r.all, /s3cret|Basic /);

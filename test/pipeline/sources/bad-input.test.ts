@@ -126,7 +126,10 @@ async function hostile(members: Parameters<typeof rawTar>[0], expect: RegExp, co
 const base = { mode: 0o644, uid: 0, gid: 0, mtime: T0 };
 
 test("tar member with '../' is refused", async () => {
-  await hostile([{ ...base, path: 'pkg/../../etc/passwd', type: 'file', data: 'root::0:0' }], /member 'pkg\/\.\.\/\.\.\/etc\/passwd' climbs out of the staging directory/);
+  await hostile(
+    [{ ...base, path: 'pkg/../../etc/passwd', type: 'file', data: 'root::0:0' }],
+    /member 'pkg\/\.\.\/\.\.\/etc\/passwd' climbs out of the staging directory/,
+  );
 });
 
 test('tar member with an absolute path is refused', async () => {
@@ -134,11 +137,20 @@ test('tar member with an absolute path is refused', async () => {
 });
 
 test('tar symlink pointing outside (relative) is refused', async () => {
-  await hostile([{ ...base, path: 'pkg/', type: 'dir', mode: 0o755 }, { ...base, path: 'pkg/up', type: 'symlink', mode: 0o777, linkname: '../../../home' }], /member 'pkg\/up' is a symlink to '\.\.\/\.\.\/\.\.\/home', which points outside/);
+  await hostile(
+    [
+      { ...base, path: 'pkg/', type: 'dir', mode: 0o755 },
+      { ...base, path: 'pkg/up', type: 'symlink', mode: 0o777, linkname: '../../../home' },
+    ],
+    /member 'pkg\/up' is a symlink to '\.\.\/\.\.\/\.\.\/home', which points outside/,
+  );
 });
 
 test('tar symlink with an absolute target is refused', async () => {
-  await hostile([{ ...base, path: 'pkg/etc', type: 'symlink', mode: 0o777, linkname: '/etc' }], /member 'pkg\/etc' is a symlink to '\/etc', which points outside/);
+  await hostile(
+    [{ ...base, path: 'pkg/etc', type: 'symlink', mode: 0o777, linkname: '/etc' }],
+    /member 'pkg\/etc' is a symlink to '\/etc', which points outside/,
+  );
 });
 
 test('tar symlink escaping only after base-dir strips the prefix is refused', async () => {
@@ -184,7 +196,13 @@ test('undefined alias is an error; an unaliased full URL is used verbatim', asyn
   assert.match(e.message, /url 'upstream:musl-1\.2\.3\.tar\.gz' uses alias 'upstream', which project\.conf does not define/);
   assert.match(e.hint ?? '', /defined: gnu/);
   // verbatim and aliased forms configure fine and keep the URL as written in the key
-  const ok = setup([{ kind: 'tar', config: { url: 'https://example.invalid/x.tar' }, ref: 'b'.repeat(64) }, { kind: 'tar', config: { url: 'gnu:hello.tar' }, ref: 'c'.repeat(64) }], { gnu: 'https://ftp.example.invalid/gnu/' });
+  const ok = setup(
+    [
+      { kind: 'tar', config: { url: 'https://example.invalid/x.tar' }, ref: 'b'.repeat(64) },
+      { kind: 'tar', config: { url: 'gnu:hello.tar' }, ref: 'c'.repeat(64) },
+    ],
+    { gnu: 'https://ftp.example.invalid/gnu/' },
+  );
   const el2 = ok.element();
   const [a, b] = el2.sources.map((d) => configureSource(d, el2)) as [Source, Source];
   assert.equal(a.uniqueKey(), ['https://example.invalid/x.tar', 'b'.repeat(64), '*']);
@@ -236,7 +254,10 @@ test('patch with nothing staged before it, and a patch that does not apply', asy
   assert.match(e.message, /nothing is staged in '\.' to apply fix\.patch to/);
   mkdirSync(join(s.dir, 'files'));
   writeFileSync(join(s.dir, 'files', 'x'), 'different\n');
-  const el2 = makeElement(s.project, 'bad.bst', [{ kind: 'local', config: { path: 'files' } }, { kind: 'patch', config: { path: 'fix.patch' } }]);
+  const el2 = makeElement(s.project, 'bad.bst', [
+    { kind: 'local', config: { path: 'files' } },
+    { kind: 'patch', config: { path: 'fix.patch' } },
+  ]);
   const srcs = el2.sources.map((d) => configureSource(d, el2));
   const e2 = await rejects(() => stageSources(srcs, s.tc.ctx));
   assert.match(e2.message, /source #2 \(patch\): fix\.patch does not apply \(patch -p1 exited 1\)/);

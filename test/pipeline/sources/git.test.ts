@@ -104,7 +104,10 @@ test('git: bad refs, missing track and ref, unknown commit', async () => {
   }
   assert.instance(err, KilnError);
   assert.match((err as KilnError).message, new RegExp(`commit ${'f'.repeat(40)} is in none of the repositories tried:\n  file://`));
-  assert.not.ok(filesUnder(tc.root).some((f) => f.includes('.partial')), 'no partial clone left');
+  assert.not.ok(
+    filesUnder(tc.root).some((f) => f.includes('.partial')),
+    'no partial clone left',
+  );
   cleanup(dir, tc.root);
 });
 

@@ -97,8 +97,14 @@ test('patch: read-only directories are patched and keep their mode', async () =>
   chmodSync(join(dir, 'files', 'hello', 'sub'), 0o555);
   writeFileSync(join(dir, 'fix.patch'), '--- a/sub/init\n+++ b/sub/init\n@@ -1,2 +1,2 @@\n-old line\n+new line\n keep\n');
   const tc = testCache();
-  const el = makeElement(p, 'p.bst', [{ kind: 'local', config: { path: 'files/hello' } }, { kind: 'patch', config: { path: 'fix.patch' } }]);
-  const tree = await stageSources(el.sources.map((d) => configureSource(d, el)), tc.ctx);
+  const el = makeElement(p, 'p.bst', [
+    { kind: 'local', config: { path: 'files/hello' } },
+    { kind: 'patch', config: { path: 'fix.patch' } },
+  ]);
+  const tree = await stageSources(
+    el.sources.map((d) => configureSource(d, el)),
+    tc.ctx,
+  );
   assert.is(text(tree, 'sub/init'), 'new line\nkeep\n');
   assert.is(tree.get('sub')!.mode, 0o555);
   assert.equal(filesUnder(tc.ctx.tmpDir), [], 'scratch space cleaned');

@@ -19,7 +19,13 @@ test('runLimited: bounded concurrency, results in order, first failure thrown', 
     running--;
     return i;
   };
-  assert.equal(await runLimited(Array.from({ length: 9 }, (_, i) => job(i)), 3), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(
+    await runLimited(
+      Array.from({ length: 9 }, (_, i) => job(i)),
+      3,
+    ),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
   assert.is(peak, 3);
   try {
     await runLimited([job(0), async () => Promise.reject(new Error('boom')), job(2)], 2);
@@ -53,7 +59,9 @@ test('fetchElements downloads in parallel over http; trackElements writes change
   const dir = tempDir();
   try {
     const project = makeProject(dir, { web: base });
-    const elements = ['a', 'b', 'c'].map((n) => makeElement(project, `${n}.bst`, [{ kind: 'remote', config: { url: `web:${n}.txt` }, ref: n === 'a' ? sha('A') : undefined }]));
+    const elements = ['a', 'b', 'c'].map((n) =>
+      makeElement(project, `${n}.bst`, [{ kind: 'remote', config: { url: `web:${n}.txt` }, ref: n === 'a' ? sha('A') : undefined }]),
+    );
     const sources = new Map(elements.map((e) => [e, e.sources.map((d) => configureSource(d, e))]));
     const of = (e: (typeof elements)[number]): Source[] => sources.get(e)!;
     const tc = testCache();
@@ -67,16 +75,36 @@ test('fetchElements downloads in parallel over http; trackElements writes change
     assert.is(peak, 0);
     const written: [string, number, YamlValue][] = [];
     const tracked = await trackElements(elements, of, tc.ctx, (e, i, ref) => written.push([e.name, i, ref]), { jobs: 3 });
-    assert.equal(written.sort(([a], [b]) => a.localeCompare(b)), [['b.bst', 0, sha('B')], ['c.bst', 0, sha('C')]], 'a was already right');
-    assert.equal(tracked.map((t) => t.changed), [false, true, true]);
+    assert.equal(
+      written.sort(([a], [b]) => a.localeCompare(b)),
+      [
+        ['b.bst', 0, sha('B')],
+        ['c.bst', 0, sha('C')],
+      ],
+      'a was already right',
+    );
+    assert.equal(
+      tracked.map((t) => t.changed),
+      [false, true, true],
+    );
     assert.ok(peak >= 2, `tracks ran in parallel (peak ${peak})`);
     const tc2 = testCache();
     peak = 0;
     const fetched = await fetchElements(elements, of, tc2.ctx, { jobs: 3 });
-    assert.equal(fetched.map((f) => [f.element.name, f.outcome]), [['a.bst', 'fetched'], ['b.bst', 'fetched'], ['c.bst', 'fetched']]);
+    assert.equal(
+      fetched.map((f) => [f.element.name, f.outcome]),
+      [
+        ['a.bst', 'fetched'],
+        ['b.bst', 'fetched'],
+        ['c.bst', 'fetched'],
+      ],
+    );
     assert.is(peak, 3, 'three downloads at once');
     const again = await fetchElements(elements, of, tc2.ctx, { jobs: 3 });
-    assert.equal(again.map((f) => f.outcome), ['cached', 'cached', 'cached']);
+    assert.equal(
+      again.map((f) => f.outcome),
+      ['cached', 'cached', 'cached'],
+    );
     cleanup(tc.root, tc2.root);
   } finally {
     server.close();

@@ -82,8 +82,14 @@ for (const [label, name, args] of [
     const out = join(dir, 'host');
     mkdirSync(out);
     run('tar', ['-C', out, '-xf', a.path]);
-    const host = run('sh', ['-c', `cd ${out}/pkg-1.0 && find . -mindepth 1 | sed 's|^./||' | LC_ALL=C sort`]).stdout.trim().split('\n');
-    const ours = [...tree.walk()].map(([p]) => p).filter((p) => p.startsWith('sub/')).map((p) => p.slice(4)).sort();
+    const host = run('sh', ['-c', `cd ${out}/pkg-1.0 && find . -mindepth 1 | sed 's|^./||' | LC_ALL=C sort`])
+      .stdout.trim()
+      .split('\n');
+    const ours = [...tree.walk()]
+      .map(([p]) => p)
+      .filter((p) => p.startsWith('sub/'))
+      .map((p) => p.slice(4))
+      .sort();
     assert.equal(ours, host);
     cleanup(dir, tc.root);
   });
@@ -168,7 +174,10 @@ test('tar: device nodes are skipped, fifos kept', async () => {
   const src = configureSource(el.sources[0]!, el);
   await src.fetch(tc.ctx);
   const tree = await stageSources([src], tc.ctx);
-  assert.equal([...tree.walk()].map(([p, i]) => `${p}:${i.type}`), [':dir', 'pipe:fifo']);
+  assert.equal(
+    [...tree.walk()].map(([p, i]) => `${p}:${i.type}`),
+    [':dir', 'pipe:fifo'],
+  );
   cleanup(dir, tc.root);
 });
 

@@ -52,7 +52,13 @@ for (const [label, deflate, dirs] of [
     await s.fetch(tc.ctx);
     const tree = new FileTree();
     await s.stage(tc.ctx, tree);
-    assert.equal([...tree.walk()].map(([p]) => p).filter(Boolean).sort(), ['configure', 'link', 'sub', 'sub/data']);
+    assert.equal(
+      [...tree.walk()]
+        .map(([p]) => p)
+        .filter(Boolean)
+        .sort(),
+      ['configure', 'link', 'sub', 'sub/data'],
+    );
     assert.is(text(tree, 'configure'), '#!/bin/sh\necho configured\n');
     assert.is(readContent(tree.get('sub/data')!.content!).length, 70_000);
     // bst: files 0644 (even executables), directories 0755; zipfile wrote the link's target as a file
