@@ -6,6 +6,7 @@ import { KilnError } from '../errors.js';
 import { formatSize } from '../units.js';
 import { checkRange, type BlockSource, type BlockTarget } from './block-target.js';
 import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
+import './checksum/node-sha256.js';
 
 /**
  * Image files on the host (Node only): a read-only image file, sparse image files written under

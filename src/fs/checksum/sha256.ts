@@ -11,23 +11,24 @@ import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 const utf8 = new TextEncoder();
 
 /** The part of a running hash both implementations offer. */
-interface Hasher {
+export interface Hasher {
   update(data: Uint8Array): unknown;
   digest(): Uint8Array;
 }
 
 /**
- * Node's own SHA-256 where the runtime offers its built-in modules without an import (Node ≥ 20.16:
- * `process.getBuiltinModule`), so this module still loads unchanged in a browser, which gets
- * @noble/hashes. The digests are the same; Node's is several times faster on the megabytes an
- * ext4 model hashes to derive its UUID.
+ * A faster implementation a Node-only module may install (node-sha256.ts: Node's own, several
+ * times faster on the megabytes an ext4 model hashes); the digests are the same. Kept out of this
+ * module so that what a browser loads names no Node built-in and no `process`.
  */
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-  | { createHash(algorithm: 'sha256'): Hasher }
-  | undefined;
+let backend: (() => Hasher) | undefined;
+
+export function useSha256Backend(make: () => Hasher): void {
+  backend = make;
+}
 
 function newHasher(): Hasher {
-  return nodeCrypto ? nodeCrypto.createHash('sha256') : nobleSha256.create();
+  return backend ? backend() : nobleSha256.create();
 }
 
 export interface Sha256 {
