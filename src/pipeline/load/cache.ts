@@ -74,7 +74,9 @@ function kilnIdentity(): string {
   for (const sub of ['load', 'kinds', 'sources']) {
     const dir = join(pipeline, sub);
     // the modules (from source or built) and the kinds' default YAML; not types or source maps
-    for (const name of readdirSync(dir).filter((n) => /\.(js|ts|yaml)$/.test(n) && !n.endsWith('.d.ts')).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((n) => /\.(js|ts|yaml)$/.test(n) && !n.endsWith('.d.ts'))
+      .sort()) {
       const st = statSync(join(dir, name));
       parts.push(`${sub}/${name} ${st.size} ${st.mtimeMs}`);
     }
