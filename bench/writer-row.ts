@@ -64,6 +64,18 @@ export function writerRow(row: WriterRow): PairedRow[] {
     { label: TAR, cmd: 'tar', args: ['-cf', out('tar'), '-C', tree.dir, '.'], before: clean('tar'), after: clean('tar') },
     { label: 'kiln', cmd: node, args: kilnArgv, before: clean('kiln'), after: clean('kiln') },
     { label: row.peer.label, cmd: 'sh', args: ['-c', row.peer.command(out('peer'), peerSize)], before: clean('peer'), after: clean('peer') },
+    // Another build of kiln in the same rounds (KILN_BENCH_COMPARE: its dist/cli/main.js), to measure a change.
+    ...(process.env.KILN_BENCH_COMPARE
+      ? [
+          {
+            label: 'kiln (compare)',
+            cmd: node,
+            args: [process.env.KILN_BENCH_COMPARE, ...row.kiln(out('compare'))],
+            before: clean('compare'),
+            after: clean('compare'),
+          },
+        ]
+      : []),
     ...(row.extra ?? []).map((make, i) => {
       const c = make(out(`extra-${i}`));
       return { ...c, before: clean(`extra-${i}`), after: clean(`extra-${i}`) };
