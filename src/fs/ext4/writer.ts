@@ -83,16 +83,27 @@ function modelOf(tree: FileTree, opts: ResolvedOptions): Ext4Model {
 /** Collects contiguous block writes into one large write. */
 class Stager {
   private readonly buf: Uint8Array;
+  /** The buffer as words, for scanning file data read into `tail()` for all-zero blocks. */
+  readonly words: Uint32Array;
   private start = -1;
   private len = 0;
   private readonly capacity: number;
   constructor(
     private readonly target: BlockTarget,
     private readonly bs: number,
-    bytes: number,
+    readonly bytes: number,
   ) {
     this.buf = new Uint8Array(bytes);
+    this.words = new Uint32Array(this.buf.buffer);
     this.capacity = bytes / bs;
+  }
+  /**
+   * Room for `bytes` (whole blocks, at most `this.bytes`) where the next staged block goes, for
+   * file data to be read into in place: putting data that lies there costs no copy.
+   */
+  tail(bytes: number): Uint8Array {
+    if ((this.capacity - this.len) * this.bs < bytes) this.flush();
+    return this.buf.subarray(this.len * this.bs, this.len * this.bs + bytes);
   }
   /** Whole blocks (the data is `blocks * bs` bytes; callers zero-pad partial blocks). */
   put(block: number, data: Uint8Array): void {
@@ -103,7 +114,9 @@ class Stager {
       return;
     }
     if (this.len === 0) this.start = block;
-    this.buf.set(data, this.len * this.bs);
+    const at = this.len * this.bs;
+    // (set copies overlapping ranges of one buffer correctly: data read into tail() and moved down past a hole)
+    if (data.buffer !== this.buf.buffer || data.byteOffset !== at) this.buf.set(data, at);
     this.len += blocks;
   }
   flush(): void {
@@ -161,8 +174,6 @@ interface Io {
   /** Set by the pass once the tables are placed. */
   itable?: InodeTables;
   fsSeed: number;
-  readBuf: Uint8Array;
-  readWords: Uint32Array;
   meter: ProgressMeter;
 }
 
@@ -210,12 +221,15 @@ function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
   if (!content || size === 0) return 0;
   const reader = content.open();
   let dataBlocks = 0;
-  const buf = io.readBuf;
-  const words = io.readWords;
+  // Read straight into the stager: the blocks kept are written from where they were read.
+  const chunk = Math.min(READ_CHUNK, io.stager.bytes);
+  const words = io.stager.words;
   const wordsPerBlock = bs / 4;
   try {
-    for (let off = 0; off < size; off += buf.length) {
-      const want = Math.min(buf.length, size - off);
+    for (let off = 0; off < size; off += chunk) {
+      const want = Math.min(chunk, size - off);
+      const buf = io.stager.tail(Math.ceil(want / bs) * bs);
+      const first = buf.byteOffset / 4;
       const got = reader.read(off, buf.subarray(0, want));
       if (got !== want)
         throw new KilnError(
@@ -230,9 +244,9 @@ function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
       let b = 0;
       while (b < blocks) {
         // Find the next run of non-zero blocks [b, e).
-        while (b < blocks && isZeroBlock(words, b * wordsPerBlock, wordsPerBlock)) b++;
+        while (b < blocks && isZeroBlock(words, first + b * wordsPerBlock, wordsPerBlock)) b++;
         let e = b;
-        while (e < blocks && !isZeroBlock(words, e * wordsPerBlock, wordsPerBlock)) e++;
+        while (e < blocks && !isZeroBlock(words, first + e * wordsPerBlock, wordsPerBlock)) e++;
         if (e > b) {
           const runStart = b;
           allocateRuns(alloc, extents, firstLogical + b, e - b, (start, len, offset) => {
@@ -696,16 +710,11 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
   for (const rec of model.records) if (rec?.node.type === 'file') files++;
   const meter = new ProgressMeter(options, model.contentBytes, files);
   const fsSeed = crc32cUpdate(0xffffffff, model.uuid);
-  // Buffers sized to the job: small trees (tests, initramfs-sized images) stay cheap.
-  let largest = 0;
-  for (const rec of model.records) if (rec?.node.type === 'file') largest = Math.max(largest, rec.node.content?.size ?? 0);
-  const readBuf = new Uint8Array(Math.min(READ_CHUNK, Math.max(bs, Math.ceil(largest / bs) * bs)));
+  // The stager sized to the job: small trees (tests, initramfs-sized images) stay cheap.
   const io: Io = {
     target,
     stager: new Stager(target, bs, Math.min(STAGE_BYTES, Math.max(bs * 16, Math.ceil((model.contentBytes + model.maxIno * 64) / bs) * bs))),
     fsSeed,
-    readBuf,
-    readWords: new Uint32Array(readBuf.buffer),
     meter,
   };
   let passResult: PassResult;
