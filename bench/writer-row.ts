@@ -85,7 +85,7 @@ export function writerRow(row: WriterRow): PairedRow[] {
   const rows = paired(contenders, [TAR, row.peer.label], rounds);
   printPaired(row.title, rows, [TAR, row.peer.label], rounds);
   process.stdout.write(
-    `image: kiln ${(kilnSize / 2 ** 20).toFixed(1)} MiB (${problem ?? 'fsck clean'}), ${row.peer.label} ${(peerSize / 2 ** 20).toFixed(1)} MiB${peerSize > kilnSize ? " (did not fit in kiln's size)" : ''}\n`,
+    `image: kiln ${(kilnSize / 2 ** 20).toFixed(1)} MiB (${problem ?? 'fsck clean'}), ${row.peer.label} ${(peerSize / 2 ** 20).toFixed(1)} MiB${rounds === 1 ? " (kiln's plus a tenth, untried)" : peerSize > kilnSize ? " (did not fit in kiln's size)" : ''}\n`,
   );
   return rows;
 }
