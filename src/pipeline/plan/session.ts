@@ -10,6 +10,7 @@ import type { ElementKind, KeyValue } from '../kinds/kind.js';
 import type { Element, Scope } from '../model.js';
 import { scope as scopeList } from '../scope.js';
 import { BwrapSandbox } from '../sandbox/bwrap.js';
+import { killOrphanedSandboxes } from '../sandbox/orphans.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { configureSource, sourceContext, type Source, type SourceContext } from '../sources/index.js';
 import { isUnaliased } from '../sources/url.js';
@@ -211,7 +212,10 @@ export class Session {
         continue;
       }
       const m = /^(?:build|sources|shell)-(\d+)/.exec(name);
-      if (m && !processAlive(Number(m[1]))) this.discardScratch(dir);
+      if (m && !processAlive(Number(m[1]))) {
+        killOrphanedSandboxes(dir);
+        this.discardScratch(dir);
+      }
     }
   }
 

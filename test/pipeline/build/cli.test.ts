@@ -20,7 +20,7 @@ const cache = join(work, 'cache');
 writeChainProject(project, {
   'fails.bst': 'kind: manual\nbuild-depends:\n- base.bst\nconfig:\n  install-commands:\n  - echo the-error-text >&2; exit 7\n',
   'slow.bst':
-    'kind: manual\nbuild-depends:\n- base.bst\nenvironment:\n  DELAY: "60"\nenvironment-nocache:\n- DELAY\nconfig:\n  install-commands:\n  - echo started-slow-build\n  - sleep $DELAY\n  - echo done > %{install-root}/done\n',
+    'kind: manual\nbuild-depends:\n- base.bst\nenvironment:\n  DELAY: "60"\nenvironment-nocache:\n- DELAY\nconfig:\n  install-commands:\n  - printf \'started-%s-build\' slow; echo; sleep $DELAY\n  - echo done > %{install-root}/done\n',
 });
 
 function kiln(args: string[], opts: { user?: string[]; cacheDir?: string } = {}) {
