@@ -21,6 +21,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -35,13 +36,24 @@ export interface Fixture {
   bytes: number;
 }
 
-/** A fixture kept between runs: `make` builds it into `dir` unless its stamp says it is there. */
+/**
+ * A fixture kept between runs: unless its stamp says it is there, `make` builds it in a
+ * directory of this process's own, renamed into place when complete (so a run sharing the work
+ * directory never sees, or removes, a half-made tree).
+ */
 function cached(name: string, make: (dir: string) => Omit<Fixture, 'dir'>): Fixture {
   const dir = join(benchWorkDir(), name);
   const stamp = `${dir}.done`;
   if (existsSync(stamp)) return JSON.parse(readFileSync(stamp, 'utf8')) as Fixture;
+  const part = `${dir}.part-${process.pid}`;
+  rmSync(part, { recursive: true, force: true });
+  const info = { dir, ...make(part) };
+  if (existsSync(stamp)) {
+    rmSync(part, { recursive: true, force: true });
+    return JSON.parse(readFileSync(stamp, 'utf8')) as Fixture;
+  }
   rmSync(dir, { recursive: true, force: true });
-  const info = { dir, ...make(dir) };
+  renameSync(part, dir);
   writeFileSync(stamp, JSON.stringify(info));
   return info;
 }

@@ -6,7 +6,7 @@
  * builds it), and whatever peers a suite compares with. Benches are never run by CI.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,9 +47,19 @@ export function defaultRepeat(): number {
   return Number.isInteger(n) && n > 0 ? n : 1;
 }
 
-/** One run of `cmd args` under GNU time; fails loudly if the command fails. */
+/** A measured command that exited non-zero: `reason` is its status and the last line it printed. */
+export class CommandFailed extends Error {
+  readonly reason: string;
+  constructor(command: string, r: { status: number | null; stdout: string; stderr: string }) {
+    const said = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+    super(`${command}: exit ${r.status}\n${said.join('\n')}`);
+    this.reason = `exit ${r.status}: ${said.at(-1) ?? 'no output'}`;
+  }
+}
+
+/** One run of `cmd args` under GNU time; throws CommandFailed if the command fails. */
 function measureOnce(label: string, cmd: string, args: string[], opts: RunOptions): Measurement {
-  const report = join(benchWorkDir(), `.time-${process.pid}`);
+  const report = join(benchRunDir(), 'time');
   opts.before?.();
   const r = spawnSync(TIME, ['-o', report, '-f', '%e %U %S %M', cmd, ...args], {
     cwd: opts.cwd,
@@ -58,7 +68,10 @@ function measureOnce(label: string, cmd: string, args: string[], opts: RunOption
     maxBuffer: 1 << 26,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (r.status !== 0) throw new Error(`${label}: ${cmd} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0) {
+    rmSync(report, { force: true });
+    throw new CommandFailed(`${label}: ${cmd} ${args.join(' ')}`, r);
+  }
   const fields = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   rmSync(report, { force: true });
   const inner: Record<string, number> = {};
@@ -84,11 +97,18 @@ export interface Contender extends Omit<RunOptions, 'repeat'> {
   args: string[];
   /** Run after each of its runs (e.g. remove the output, so the disk does not fill). */
   after?: () => void;
+  /**
+   * A failure of this contender (a peer tool) is reported in its row instead of ending the
+   * suite; it is not run again. Without this, a failed run throws.
+   */
+  mayFail?: boolean;
 }
 
 /** A contender's median run, and the medians of its per-round ratios to each baseline. */
 export interface PairedRow extends Measurement {
   ratios: Record<string, number>;
+  /** Why a `mayFail` contender failed (its times are then NaN). */
+  failed?: string;
 }
 
 function median(values: number[]): number {
@@ -105,21 +125,37 @@ function median(values: number[]): number {
  */
 export function paired(contenders: Contender[], baselines: string[], rounds = Number(process.env.KILN_BENCH_REPEAT) || 3): PairedRow[] {
   requireGnuTime();
-  const runs = contenders.map(() => [] as Measurement[]);
+  // runs[i][round]: undefined once contender i has failed.
+  const runs = contenders.map(() => [] as (Measurement | undefined)[]);
+  const failed = new Map<number, string>();
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < contenders.length; k++) {
       const i = (k + round) % contenders.length;
       const c = contenders[i]!;
-      runs[i]!.push(measureOnce(c.label, c.cmd, c.args, c));
+      if (failed.has(i)) {
+        runs[i]![round] = undefined;
+        continue;
+      }
+      try {
+        runs[i]![round] = measureOnce(c.label, c.cmd, c.args, c);
+      } catch (e) {
+        if (!(c.mayFail && e instanceof CommandFailed)) throw e;
+        failed.set(i, e.reason);
+        process.stderr.write(`${e.message}\n`);
+      }
       c.after?.();
     }
   }
   return contenders.map((c, i) => {
-    const mine = runs[i]!;
+    const mine = runs[i]!.filter((m): m is Measurement => m !== undefined);
+    const reason = failed.get(i);
+    if (reason !== undefined) return { label: c.label, wall: NaN, user: NaN, sys: NaN, peakRss: NaN, inner: {}, ratios: {}, failed: reason };
     const ratios: Record<string, number> = {};
     for (const b of baselines) {
       const j = contenders.findIndex((x) => x.label === b);
-      if (j >= 0 && j !== i) ratios[b] = median(mine.map((m, r) => m.wall / runs[j]![r]!.wall));
+      // Rounds where the baseline failed have no ratio.
+      const within = runs[i]!.flatMap((m, r) => (m && runs[j]?.[r] ? [m.wall / runs[j]![r]!.wall] : []));
+      if (j >= 0 && j !== i && within.length > 0) ratios[b] = median(within);
     }
     const inner: Record<string, number> = {};
     for (const key of Object.keys(mine[0]!.inner)) inner[key] = median(mine.map((m) => m.inner[key] ?? 0));
@@ -138,25 +174,60 @@ export function paired(contenders: Contender[], baselines: string[], rounds = Nu
 /** Prints paired rows: median times, peak RSS, and the median paired ratio to each baseline. */
 export function printPaired(title: string, rows: PairedRow[], baselines: string[], rounds = Number(process.env.KILN_BENCH_REPEAT) || 3): void {
   const header = ['', 'wall s', 'user s', 'sys s', 'peak MiB', ...baselines.map((b) => `÷ ${b}`), 'inside'];
-  const lines = rows.map((r) => [
-    r.label,
-    fmt(r.wall),
-    fmt(r.user),
-    fmt(r.sys),
-    fmt(r.peakRss, 0),
-    ...baselines.map((b) => (b === r.label ? '1' : r.ratios[b] === undefined ? '' : fmt(r.ratios[b]!))),
-    Object.entries(r.inner)
-      .map(([k, v]) => `${k} ${fmt(v)}s`)
-      .join(', '),
-  ]);
+  const lines = rows.map((r) =>
+    r.failed !== undefined
+      ? [r.label, '-', '-', '-', '-', ...baselines.map(() => '-'), `FAILED (${r.failed})`]
+      : [
+          r.label,
+          fmt(r.wall),
+          fmt(r.user),
+          fmt(r.sys),
+          fmt(r.peakRss, 0),
+          ...baselines.map((b) => (b === r.label ? '1' : r.ratios[b] === undefined ? '' : fmt(r.ratios[b]!))),
+          Object.entries(r.inner)
+            .map(([k, v]) => `${k} ${fmt(v)}s`)
+            .join(', '),
+        ],
+  );
   printLines(`${title} (medians of ${rounds} paired rounds)`, header, lines);
 }
 
-/** Where benches keep their inputs and outputs between runs (KILN_BENCH_DIR, or a temp dir). */
+/** Where benches keep their inputs between runs (KILN_BENCH_DIR, or a temp dir). */
 export function benchWorkDir(): string {
   const dir = process.env.KILN_BENCH_DIR ?? join(tmpdir(), 'kiln-bench');
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+let runDir: string | undefined;
+
+/**
+ * This run's outputs (images, tar files, GNU time's reports): `run-PID` in the work directory,
+ * removed when the run ends. Two runs sharing KILN_BENCH_DIR once wrote the same image file:
+ * one mke2fs read back directory blocks the other had written, and failed with "Directory
+ * block checksum does not match". Directories of runs whose process is gone are removed.
+ */
+export function benchRunDir(): string {
+  if (runDir !== undefined) return runDir;
+  const work = benchWorkDir();
+  for (const name of readdirSync(work)) {
+    const pid = /^run-(\d+)$/.exec(name)?.[1];
+    if (pid !== undefined && !alive(Number(pid))) rmSync(join(work, name), { recursive: true, force: true });
+  }
+  const dir = join(work, `run-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  runDir = dir;
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Runs the kiln CLI (the built one, so start-up is what users get). */

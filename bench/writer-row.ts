@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Fixture } from './fixtures.js';
-import { benchWorkDir, kilnArgs, paired, printPaired, type Contender, type PairedRow } from './harness.js';
+import { benchRunDir, CommandFailed, kilnArgs, paired, printPaired, type Contender, type PairedRow } from './harness.js';
 
 export interface WriterRow {
   /** The row's title. */
@@ -18,6 +18,7 @@ export interface WriterRow {
   /**
    * The peer as a shell command line, given the output path and an image size: kiln's, grown
    * by a tenth up to three times when the peer's own layout needs more (found in the warm-up).
+   * A peer that fails is reported in the row (with the last line it printed), not fatal.
    */
   peer: { label: string; command(out: string, size: number): string };
   /** Extra contenders (e.g. the library in-process), given an output path. */
@@ -36,7 +37,7 @@ const TAR = 'tar -cf';
 
 /** Runs a row and prints it; returns the rows (medians and paired ratios). */
 export function writerRow(row: WriterRow): PairedRow[] {
-  const work = benchWorkDir();
+  const work = benchRunDir();
   const out = (name: string): string => join(work, `row-${name}.out`);
   const clean = (name: string) => () => rmSync(out(name), { force: true });
   const { tree } = row;
@@ -53,18 +54,37 @@ export function writerRow(row: WriterRow): PairedRow[] {
   clean('kiln')();
   const rounds = row.rounds ?? (Number(process.env.KILN_BENCH_REPEAT) || 3);
   let peerSize = rounds === 1 ? Math.ceil((kilnSize * 1.1) / 2 ** 20) * 2 ** 20 : kilnSize;
+  // Why the peer failed in the warm-up at every size tried: it is then left out of the rounds.
+  let peerFailed: string | undefined;
   for (let attempt = 0; rounds > 1; attempt++) {
+    clean('peer')();
     const peer = spawnSync('sh', ['-c', row.peer.command(out('peer'), peerSize)], { encoding: 'utf8' });
     clean('peer')();
     if (peer.status === 0) break;
-    if (attempt === 3) throw new Error(`${row.peer.command(out('peer'), peerSize)}: exit ${peer.status}\n${peer.stderr}`);
+    if (attempt === 3) {
+      const failure = new CommandFailed(row.peer.command(out('peer'), peerSize), peer);
+      process.stderr.write(`${failure.message}\n`);
+      peerFailed = failure.reason;
+      break;
+    }
     peerSize = Math.ceil((peerSize * 1.1) / 2 ** 20) * 2 ** 20;
   }
 
   const contenders: Contender[] = [
     { label: TAR, cmd: 'tar', args: ['-cf', out('tar'), '-C', tree.dir, '.'], before: clean('tar'), after: clean('tar') },
     { label: 'kiln', cmd: node, args: kilnArgv, before: clean('kiln'), after: clean('kiln') },
-    { label: row.peer.label, cmd: 'sh', args: ['-c', row.peer.command(out('peer'), peerSize)], before: clean('peer'), after: clean('peer') },
+    ...(peerFailed === undefined
+      ? [
+          {
+            label: row.peer.label,
+            cmd: 'sh',
+            args: ['-c', row.peer.command(out('peer'), peerSize)],
+            before: clean('peer'),
+            after: clean('peer'),
+            mayFail: true,
+          },
+        ]
+      : []),
     // Another build of kiln in the same rounds (KILN_BENCH_COMPARE: its dist/cli/main.js), to measure a change.
     ...(process.env.KILN_BENCH_COMPARE
       ? [
@@ -83,9 +103,20 @@ export function writerRow(row: WriterRow): PairedRow[] {
     }),
   ];
   const rows = paired(contenders, [TAR, row.peer.label], rounds);
+  if (peerFailed !== undefined)
+    rows.splice(2, 0, { label: row.peer.label, wall: NaN, user: NaN, sys: NaN, peakRss: NaN, inner: {}, ratios: {}, failed: peerFailed });
   printPaired(row.title, rows, [TAR, row.peer.label], rounds);
+  const failed = rows.find((r) => r.label === row.peer.label)?.failed;
+  const peerNote =
+    failed !== undefined
+      ? ` failed (${failed})${peerFailed !== undefined ? ' in the warm-up at every size up to this' : ''}`
+      : rounds === 1
+        ? " (kiln's plus a tenth, untried)"
+        : peerSize > kilnSize
+          ? " (did not fit in kiln's size)"
+          : '';
   process.stdout.write(
-    `image: kiln ${(kilnSize / 2 ** 20).toFixed(1)} MiB (${problem ?? 'fsck clean'}), ${row.peer.label} ${(peerSize / 2 ** 20).toFixed(1)} MiB${rounds === 1 ? " (kiln's plus a tenth, untried)" : peerSize > kilnSize ? " (did not fit in kiln's size)" : ''}\n`,
+    `image: kiln ${(kilnSize / 2 ** 20).toFixed(1)} MiB (${problem ?? 'fsck clean'}), ${row.peer.label} ${(peerSize / 2 ** 20).toFixed(1)} MiB${peerNote}\n`,
   );
   return rows;
 }
