@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+/**
+ * The built CLI (`npm run build`: scripts/bundle-cli.ts bundles it into dist/cli/main.js, which
+ * package.json's bin names) runs as the source does: its version, a project's keys and kinds'
+ * defaults (read from YAML files the bundle must find beside tsc's modules), and a writer with
+ * its worker threads.
+ */
+
+const repo = new URL('../../', import.meta.url).pathname;
+const bin = join(repo, 'dist/cli/main.js');
+const TSX = join(repo, 'node_modules/tsx/dist/esm/index.mjs');
+const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+};
+
+function run(args: string[], fromSource = false): { status: number | null; stdout: string; stderr: string } {
+  const argv = fromSource ? ['--import', TSX, join(repo, 'src/cli/main.ts'), ...args] : [bin, ...args];
+  return spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
+}
+
+test('bin is the bundle: it imports only its own chunks, Node built-ins and dependencies, not the modules tsc emitted', () => {
+  assert.is(join(repo, pkg.bin['kiln']!), bin);
+  const text = readFileSync(bin, 'utf8');
+  const imported = [...text.matchAll(/^import\s[^'"]*["']([^'"]+)["']/gm), ...text.matchAll(/\bimport\(["']([^'"]+)["']\)/g)].map((m) => m[1]!);
+  assert.ok(imported.length > 0, 'the bundle imports something (node:module at least)');
+  for (const spec of imported)
+    assert.ok(/^node:|^\.\/kiln-[A-Z0-9]+\.js$/.test(spec) || spec in pkg.dependencies, `dist/cli/main.js imports '${spec}': run 'npm run build'`);
+});
+
+test('--version prints the package version', () => {
+  const r = run(['--version']);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, `${pkg.version}\n`);
+});
+
+test("show of the example: the bundle's keys and variables are the source's (kinds' default YAML found)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
+  try {
+    const args = (cache: string): string[] => [
+      '--cache-dir',
+      join(dir, cache),
+      '-C',
+      join(repo, 'examples/image'),
+      'show',
+      '--deps',
+      'all',
+      '--format',
+      '%{name} %{full-key} %{vars}',
+      'image-x86_64.bst',
+    ];
+    const built = run(args('built'));
+    assert.is(built.status, 0, built.stderr);
+    const source = run(args('source'), true);
+    assert.is(source.status, 0, source.stderr);
+    assert.ok(built.stdout.split('\n').length > 10, built.stdout);
+    assert.is(built.stdout, source.stdout);
+    // the second run answers from the load cache, with the same keys
+    const again = run(args('built'));
+    assert.is(again.stdout, built.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('mkfs ext4 through the bundle (write-behind worker for a large file): e2fsck finds it clean', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
+  try {
+    mkdirSync(join(dir, 'tree/sub'), { recursive: true });
+    const big = Buffer.alloc(17 << 20);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    writeFileSync(join(dir, 'tree/big'), big);
+    writeFileSync(join(dir, 'tree/sub/small'), 'small\n');
+    const img = join(dir, 'out.img');
+    const r = run(['mkfs', 'ext4', '--size', 'auto', join(dir, 'tree'), img]);
+    assert.is(r.status, 0, r.stderr);
+    const fsck = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
+    assert.is(fsck.error, undefined, 'e2fsck (Debian package e2fsprogs) must be installed');
+    assert.is(fsck.status, 0, fsck.stdout + fsck.stderr);
+    const cat = spawnSync('debugfs', ['-R', 'cat /big', img], { maxBuffer: 1 << 26 });
+    assert.ok(Buffer.compare(cat.stdout, big) === 0, 'debugfs reads /big back as written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
