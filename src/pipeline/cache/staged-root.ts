@@ -37,9 +37,12 @@ export interface Origin {
 
 export type OriginOf = (inode: Inode) => Origin | undefined;
 
-/** A directory with no children: it matches any artifact directory that is empty too. */
-const EMPTY = Symbol('empty');
-type Purity = Origin | null | typeof EMPTY;
+/**
+ * A directory holding nothing but directories (or nothing): it matches the same directories,
+ * with the same metadata, in whichever artifact its parent turns out to come from.
+ */
+const DIRS_ONLY = Symbol('dirs-only');
+type Purity = Origin | null | typeof DIRS_ONLY;
 
 /** `path` is `dir` or lies under it ('' is the root). */
 function within(path: string, dir: string): boolean {
@@ -73,35 +76,48 @@ function purity(tree: FileTree, originOf: OriginOf): Map<string, Purity> {
 
 function dirPurity(tree: FileTree, path: string, inode: Inode, originOf: OriginOf, decided: Map<string, Purity>): Purity {
   const names = tree.children(path);
-  if (names.length === 0) return EMPTY;
   let from: Origin | undefined;
-  const empties: string[] = [];
+  const dirsOnly: string[] = [];
+  const others: string[] = [];
+  const from1 = (o: Origin): boolean => {
+    if (!from) from = { artifact: o.artifact, path: parentOf(o.path) };
+    return from.artifact === o.artifact && from.path === parentOf(o.path);
+  };
   for (const name of names) {
     const node = tree.get(child(path, name))!;
-    let o: Origin | undefined;
-    if (node.type === 'dir') {
-      const d = decided.get(child(path, name));
-      if (d === EMPTY) {
-        empties.push(name);
-        continue;
-      }
-      o = d ?? undefined;
-    } else o = originOf(node);
-    // an artifact's root has no name to match; a hard link's first path may have another name
-    if (!o || o.path === '' || baseName(o.path) !== name) return null;
-    if (!from) from = { artifact: o.artifact, path: parentOf(o.path) };
-    else if (from.artifact !== o.artifact || from.path !== parentOf(o.path)) return null;
+    if (node.type !== 'dir') {
+      others.push(name);
+      continue;
+    }
+    const d = decided.get(child(path, name));
+    if (d === DIRS_ONLY) dirsOnly.push(name);
+    // an artifact's root has no name to match
+    else if (!d || d.path === '' || baseName(d.path) !== name || !from1(d)) return null;
   }
-  if (!from) return null;
-  const { tree: source } = from.artifact;
-  const there = source.get(from.path);
-  if (there?.type !== 'dir' || !sameMeta(there, inode) || source.children(from.path).length !== names.length) return null;
-  for (const name of empties) {
-    const mine = tree.get(child(path, name))!;
-    const theirs = source.get(child(from.path, name));
-    if (theirs?.type !== 'dir' || !sameMeta(theirs, mine) || source.children(child(from.path, name)).length > 0) return null;
+  if (!from) {
+    // the first file found where its origin says: a hard link's first path may be in another directory
+    const named = others.map((name) => [name, originOf(tree.get(child(path, name))!)] as const).find(([name, o]) => o && baseName(o.path) === name);
+    if (!named) return others.length === 0 ? DIRS_ONLY : null;
+    from1(named[1]!);
   }
-  return from;
+  const { artifact, path: at } = from!;
+  const source = artifact.tree;
+  const there = source.get(at);
+  if (there?.type !== 'dir' || !sameMeta(there, inode) || source.children(at).length !== names.length) return null;
+  // the very inodes of the artifact's tree: the same files, whichever of their names the index holds
+  for (const name of others) if (source.get(child(at, name)) !== tree.get(child(path, name))) return null;
+  for (const name of dirsOnly) if (!sameDirs(tree, child(path, name), source, child(at, name))) return null;
+  return from!;
+}
+
+/** `path` of `tree` (directories only) and `at` of `source` are the same directories with the same metadata. */
+function sameDirs(tree: FileTree, path: string, source: FileTree, at: string): boolean {
+  const mine = tree.get(path)!;
+  const theirs = source.get(at);
+  if (theirs?.type !== 'dir' || !sameMeta(theirs, mine)) return false;
+  const names = tree.children(path);
+  if (source.children(at).length !== names.length) return false;
+  return names.every((name) => sameDirs(tree, child(path, name), source, child(at, name)));
 }
 
 /** One staged root: the tree, its host directory, and which of its directories are binds. */
@@ -168,7 +184,7 @@ export class StagedRoot {
 
   private bindable(path: string): Origin | undefined {
     const p = this.purity.get(path);
-    if (!p || p === EMPTY || path === '') return undefined;
+    if (!p || p === DIRS_ONLY || path === '') return undefined;
     // bwrap takes paths as text
     if (hasRawBytes(path) || hasRawBytes(p.path)) return undefined;
     if (this.privatePaths.some((q) => within(path, q) || within(q, path))) return undefined;

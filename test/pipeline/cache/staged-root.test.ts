@@ -19,17 +19,20 @@ import { propertyRuns } from '../../helpers/tools.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kiln-staged-root-'));
 
-type Spec = [string, 'file' | 'dir' | 'symlink' | 'exec'][];
+type Spec = [string, 'file' | 'dir' | 'symlink' | 'exec' | 'link'][];
 const name = fc.constantFrom('a', 'b', 'c');
 const specArb: fc.Arbitrary<Spec> = fc.array(
   fc.tuple(
     fc.array(name, { minLength: 1, maxLength: 4 }).map((p) => p.join('/')),
-    fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const, 'exec' as const),
+    fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const, 'exec' as const, 'link' as const),
   ),
   { maxLength: 14 },
 );
 
-/** An artifact tree; parent directories alike (0755, time 0) so that artifacts can share them, listed ones in the artifact's own mode. */
+/**
+ * An artifact tree; parent directories alike (0755, time 0) so that artifacts can share them,
+ * listed ones in the artifact's own mode; a link is a hard link to the artifact's first file.
+ */
 function build(spec: Spec, tag: string): FileTree {
   const t = new FileTree();
   for (const [path, type] of spec) {
@@ -38,8 +41,11 @@ function build(spec: Spec, tag: string): FileTree {
     for (let up = parentOf(path); up !== ''; up = parentOf(up)) if (t.get(up) && t.get(up)!.type !== 'dir') blocked = true;
     if (blocked) continue;
     if (parentOf(path) !== '') t.mkdirp(parentOf(path));
+    const firstFile = [...t.walk()].find(([, inode]) => inode.type === 'file')?.[0];
     if (type === 'dir') t.mkdir(path, { mode: tag === 'a' ? 0o755 : 0o750 });
-    else if (type === 'symlink') t.symlink(path, `target-${tag}`);
+    else if (type === 'link') {
+      if (firstFile !== undefined) t.link(path, firstFile);
+    } else if (type === 'symlink') t.symlink(path, `target-${tag}`);
     else t.file(path, `${tag}:${path}\n`, { mode: type === 'exec' ? 0o755 : 0o644, mtime: { sec: 1000, nsec: 0 } });
   }
   return t;
@@ -178,6 +184,61 @@ test('a directory only one artifact fills is bound, a mixed one is written with 
   root.privatize('/usr/bin');
   assert.is.not(lstatSync(join(dir, 'root/usr/bin/tool')).ino, lstatSync(join(dir, 'artifact-0/usr/bin/tool')).ino);
   assert.is(readFileSync(join(dir, 'root/usr/bin/tool'), 'utf8'), 'tool\n');
+});
+
+test('a directory holding hard links, or only empty directories, is bound all the same', () => {
+  const a = new FileTree();
+  a.mkdirp('usr/bin');
+  a.file('usr/bin/bunzip2', 'bzip2\n', { mode: 0o755 });
+  a.link('usr/bin/bzcat', 'usr/bin/bunzip2');
+  a.mkdirp('usr/share/man');
+  a.file('usr/share/man/page', 'page\n');
+  a.file('usr/share/man/other', 'other\n');
+  // listed first under usr/bin: the index of origins names page by this path
+  a.link('usr/bin/manlink', 'usr/share/man/page');
+  a.mkdirp('etc/kernel/postinst.d');
+  a.mkdirp('etc/kernel/prerm.d');
+  a.file('etc/motd', 'hi\n');
+  const b = new FileTree();
+  b.file('extra', 'b\n');
+  const dir = join(work, 'links');
+  const sources = [a, b].map((tree, i): ArtifactSource => {
+    const at = join(dir, `artifact-${i}`);
+    materialize(tree, at);
+    return { tree, dir: () => at };
+  });
+  const origins = new Map<Inode, Origin>();
+  for (const artifact of sources)
+    for (const [path, inode] of artifact.tree.walk()) if (inode.type !== 'dir' && !origins.has(inode)) origins.set(inode, { artifact, path });
+  const combined = new FileTree();
+  stageTree(combined, a);
+  stageTree(combined, b);
+  const root = new StagedRoot(combined, join(dir, 'root'), (i) => origins.get(i));
+  root.write();
+  const host = (p: string): string => join(dir, 'artifact-0', p);
+  assert.equal(
+    root.mounts().map((m) => [m.path, m.host]),
+    [
+      ['/etc', host('etc')],
+      ['/usr', host('usr')],
+    ],
+  );
+  // with another artifact's file in it, the directory of empty directories is written, not bound
+  const c = new FileTree();
+  c.mkdirp('etc/kernel');
+  c.file('etc/kernel/extra', 'c\n');
+  const cDir = join(dir, 'artifact-2');
+  materialize(c, cDir);
+  const cSource: ArtifactSource = { tree: c, dir: () => cDir };
+  origins.set(c.get('etc/kernel/extra')!, { artifact: cSource, path: 'etc/kernel/extra' });
+  stageTree(combined, c);
+  const mixed = new StagedRoot(combined, join(dir, 'mixed'), (i) => origins.get(i));
+  mixed.write();
+  assert.equal(
+    mixed.mounts().map((m) => m.path),
+    ['/usr'],
+  );
+  assert.equal(readdirSync(join(dir, 'mixed/etc/kernel')).sort(), ['extra', 'postinst.d', 'prerm.d']);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
