@@ -70,40 +70,40 @@ function rotl(x: number, s: number): number {
 const K2 = 0x5a827999;
 const K3 = 0x6ed9eba1;
 
+// One function per round kind (not a round taking its function): each stays monomorphic and inlined.
+const RF = (w: number, x: number, y: number, z: number, k: number, s: number): number => rotl((w + (z ^ (x & (y ^ z))) + k) >>> 0, s);
+const RG = (w: number, x: number, y: number, z: number, k: number, s: number): number => rotl((w + (((x & y) + ((x ^ y) & z)) >>> 0) + k) >>> 0, s);
+const RH = (w: number, x: number, y: number, z: number, k: number, s: number): number => rotl((w + (x ^ y ^ z) + k) >>> 0, s);
+
 function halfMd4Transform(buf: Uint32Array, inp: Uint32Array): void {
   let a = buf[0]!;
   let b = buf[1]!;
   let c = buf[2]!;
   let d = buf[3]!;
-  const F = (x: number, y: number, z: number): number => z ^ (x & (y ^ z));
-  const G = (x: number, y: number, z: number): number => ((x & y) + ((x ^ y) & z)) >>> 0;
-  const H = (x: number, y: number, z: number): number => x ^ y ^ z;
-  const R = (f: (x: number, y: number, z: number) => number, w: number, x: number, y: number, z: number, k: number, s: number): number =>
-    rotl((w + f(x, y, z) + k) >>> 0, s);
-  a = R(F, a, b, c, d, inp[0]!, 3);
-  d = R(F, d, a, b, c, inp[1]!, 7);
-  c = R(F, c, d, a, b, inp[2]!, 11);
-  b = R(F, b, c, d, a, inp[3]!, 19);
-  a = R(F, a, b, c, d, inp[4]!, 3);
-  d = R(F, d, a, b, c, inp[5]!, 7);
-  c = R(F, c, d, a, b, inp[6]!, 11);
-  b = R(F, b, c, d, a, inp[7]!, 19);
-  a = R(G, a, b, c, d, (inp[1]! + K2) >>> 0, 3);
-  d = R(G, d, a, b, c, (inp[3]! + K2) >>> 0, 5);
-  c = R(G, c, d, a, b, (inp[5]! + K2) >>> 0, 9);
-  b = R(G, b, c, d, a, (inp[7]! + K2) >>> 0, 13);
-  a = R(G, a, b, c, d, (inp[0]! + K2) >>> 0, 3);
-  d = R(G, d, a, b, c, (inp[2]! + K2) >>> 0, 5);
-  c = R(G, c, d, a, b, (inp[4]! + K2) >>> 0, 9);
-  b = R(G, b, c, d, a, (inp[6]! + K2) >>> 0, 13);
-  a = R(H, a, b, c, d, (inp[3]! + K3) >>> 0, 3);
-  d = R(H, d, a, b, c, (inp[7]! + K3) >>> 0, 9);
-  c = R(H, c, d, a, b, (inp[2]! + K3) >>> 0, 11);
-  b = R(H, b, c, d, a, (inp[6]! + K3) >>> 0, 15);
-  a = R(H, a, b, c, d, (inp[1]! + K3) >>> 0, 3);
-  d = R(H, d, a, b, c, (inp[5]! + K3) >>> 0, 9);
-  c = R(H, c, d, a, b, (inp[0]! + K3) >>> 0, 11);
-  b = R(H, b, c, d, a, (inp[4]! + K3) >>> 0, 15);
+  a = RF(a, b, c, d, inp[0]!, 3);
+  d = RF(d, a, b, c, inp[1]!, 7);
+  c = RF(c, d, a, b, inp[2]!, 11);
+  b = RF(b, c, d, a, inp[3]!, 19);
+  a = RF(a, b, c, d, inp[4]!, 3);
+  d = RF(d, a, b, c, inp[5]!, 7);
+  c = RF(c, d, a, b, inp[6]!, 11);
+  b = RF(b, c, d, a, inp[7]!, 19);
+  a = RG(a, b, c, d, (inp[1]! + K2) >>> 0, 3);
+  d = RG(d, a, b, c, (inp[3]! + K2) >>> 0, 5);
+  c = RG(c, d, a, b, (inp[5]! + K2) >>> 0, 9);
+  b = RG(b, c, d, a, (inp[7]! + K2) >>> 0, 13);
+  a = RG(a, b, c, d, (inp[0]! + K2) >>> 0, 3);
+  d = RG(d, a, b, c, (inp[2]! + K2) >>> 0, 5);
+  c = RG(c, d, a, b, (inp[4]! + K2) >>> 0, 9);
+  b = RG(b, c, d, a, (inp[6]! + K2) >>> 0, 13);
+  a = RH(a, b, c, d, (inp[3]! + K3) >>> 0, 3);
+  d = RH(d, a, b, c, (inp[7]! + K3) >>> 0, 9);
+  c = RH(c, d, a, b, (inp[2]! + K3) >>> 0, 11);
+  b = RH(b, c, d, a, (inp[6]! + K3) >>> 0, 15);
+  a = RH(a, b, c, d, (inp[1]! + K3) >>> 0, 3);
+  d = RH(d, a, b, c, (inp[5]! + K3) >>> 0, 9);
+  c = RH(c, d, a, b, (inp[0]! + K3) >>> 0, 11);
+  b = RH(b, c, d, a, (inp[4]! + K3) >>> 0, 15);
   buf[0] = (buf[0]! + a) >>> 0;
   buf[1] = (buf[1]! + b) >>> 0;
   buf[2] = (buf[2]! + c) >>> 0;
@@ -159,6 +159,10 @@ function legacyHash(name: Uint8Array, signed: boolean): number {
   return (hash0 << 1) >>> 0;
 }
 
+const DEFAULT_SEED = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
+const HASH_BUF = new Uint32Array(4);
+const HASH_INPUT = new Uint32Array(8);
+
 export interface DirHash {
   hash: number;
   minor: number;
@@ -169,14 +173,17 @@ export interface DirHash {
  * superblock's s_hash_seed (16 bytes; all zeros means the default constants).
  */
 export function dirHash(name: Uint8Array, version: number, seed: Uint8Array): DirHash {
-  const buf = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
-  const sv = new DataView(seed.buffer, seed.byteOffset, 16);
-  if (seed.some((b) => b !== 0)) for (let i = 0; i < 4; i++) buf[i] = sv.getUint32(i * 4, true);
+  // Scratch words shared by every call (a directory's names are hashed by the thousand).
+  const buf = HASH_BUF;
+  let zero = true;
+  for (let i = 0; i < 16; i++) if (seed[i] !== 0) zero = false;
+  if (zero) buf.set(DEFAULT_SEED);
+  else for (let i = 0; i < 4; i++) buf[i] = (seed[i * 4]! | (seed[i * 4 + 1]! << 8) | (seed[i * 4 + 2]! << 16) | (seed[i * 4 + 3]! << 24)) >>> 0;
   const unsigned = version === HASH.LEGACY_UNSIGNED || version === HASH.HALF_MD4_UNSIGNED || version === HASH.TEA_UNSIGNED;
   const signed = !unsigned;
   let hash: number;
   let minor = 0;
-  const inp = new Uint32Array(8);
+  const inp = HASH_INPUT;
   switch (version) {
     case HASH.LEGACY:
     case HASH.LEGACY_UNSIGNED:

@@ -81,6 +81,34 @@ class NamePool {
   }
 }
 
+/**
+ * The model's digest input, gathered: text pieces are joined into one string and encoded when it
+ * is long (one encode per piece cost more than the hash). Joining cannot pair surrogates across
+ * pieces: every text piece begins or ends next to a NUL or to bytes.
+ */
+class TextDigest {
+  private readonly hash = createHash('sha256');
+  private text = '';
+  update(data: string | Uint8Array): this {
+    if (typeof data === 'string') {
+      this.text += data;
+      if (this.text.length > 1 << 14) this.flush();
+    } else {
+      this.flush();
+      this.hash.update(data);
+    }
+    return this;
+  }
+  private flush(): void {
+    if (this.text) this.hash.update(this.text);
+    this.text = '';
+  }
+  digest(): Uint8Array {
+    this.flush();
+    return this.hash.digest();
+  }
+}
+
 /** The model of the tree `snapshot` was taken of (its recorded walk: parents first, names in byte order). */
 export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4Model {
   const bs = opts.blockSize;
@@ -92,7 +120,7 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
   /** Each directory's inode number and entries, by path. */
   const dirs = new Map<string, { ino: number; entries: DirChild[] }>();
   const names = new NamePool();
-  const digest = createHash('sha256');
+  const digest = new TextDigest();
   digest.update(`kiln-ext4\0${opts.label}\0${bs}\0${opts.inodeRatio ?? '-'}\0${opts.journal}\0${opts.reservedPercent}\0${opts.sourceDateEpoch ?? '-'}\0`);
   // Identities follow what lands on disk, so times are digested after clamping.
   const describeTime = (t: Timestamp | undefined): string => {
