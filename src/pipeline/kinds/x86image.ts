@@ -381,6 +381,19 @@ export async function uefiImageLayout(
   };
 }
 
+/**
+ * The base staged at '/' as a tree: one element's artifact as it is (staged alone into an
+ * empty tree it would be copied path by path into the same tree), else the elements staged in
+ * order. The install root is made on the host afterwards, so the root must be writable.
+ */
+function baseRoot(ctx: AssembleContext, elements: Element[]): FileTree {
+  const only = elements.length === 1 ? ctx.artifact(elements[0]!) : undefined;
+  if (only && (only.root.mode & 0o200) !== 0) return only;
+  const tree = new FileTree();
+  stageArtifacts(ctx, tree, elements);
+  return tree;
+}
+
 function sourceDateEpoch(element: Element): number | undefined {
   const v = element.environment.SOURCE_DATE_EPOCH;
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
@@ -437,8 +450,7 @@ export const x86imageKind: ElementKind = {
     const { boot, root } = splitImageTrees(e, staged);
     const baseElements: Element[] = [];
     for (const b of base) for (const d of ctx.dependencies(b, 'run')) if (!baseElements.includes(d)) baseElements.push(d);
-    const baseTree = new FileTree();
-    stageArtifacts(ctx, baseTree, baseElements);
+    const baseTree = baseRoot(ctx, baseElements);
 
     const syslinuxBin = join(ctx.workDir, 'syslinux');
     const cfg = join(ctx.workDir, 'syslinux.cfg');
@@ -459,11 +471,11 @@ export const x86imageKind: ElementKind = {
     // The sandbox root: base at '/', the install root writable; the image goes straight into it.
     const installRoot = e.variables['install-root'] ?? '/buildstream-install';
     const installRel = sandboxRelative(installRoot, 'install-root');
-    baseTree.mkdirp(installRel);
     const sysroot = join(ctx.workDir, 'root');
     const finalCommands = c.commands['final-commands'];
     if (finalCommands.length > 0) await ctx.materialize(baseTree, sysroot);
-    else mkdirSync(join(sysroot, installRel), { recursive: true });
+    // the install root's mount point (the base need not hold it)
+    mkdirSync(join(sysroot, installRel), { recursive: true });
     const imagePath = join(sysroot, installRel, `${variable(e, 'name')}.img`);
 
     ctx.status(`Writing ${variable(e, 'name')}.img`);
