@@ -2,7 +2,7 @@ import { KilnError } from '../../errors.js';
 import { printableName } from '../name-bytes.js';
 import type { FileTree, Inode } from '../tree.js';
 import { DIRENT_SIZE, LFN_CHARS } from './dirent.js';
-import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName, packedToBytes } from './names.js';
+import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName } from './names.js';
 
 /**
  * The tree as FAT will hold it, independent of the volume size: every directory with its
@@ -17,7 +17,8 @@ export interface FatEntry {
   name: string;
   path: string;
   inode: Inode;
-  short: Uint8Array;
+  /** The 8.3 name as DIR_Name packs it: base padded to 8 characters, extension to 3. */
+  short: string;
   ntCase: number;
   /** Whether long-name entries precede the short entry. */
   lfn: boolean;
@@ -41,6 +42,8 @@ export interface FatLayout {
   dirs: FatDir[];
   /** Every regular file entry, in walk order. */
   files: FatEntry[];
+  /** clustersNeeded's answers so far, by cluster size (times two, plus one for FAT32): sizing asks for the same ones many times. */
+  clusters: Map<number, number>;
 }
 
 export type SpecialFilePolicy = 'error' | 'skip';
@@ -73,7 +76,7 @@ export function layoutTree(tree: FileTree, options: { hasLabel: boolean; special
         'split the file or use ext4',
       );
     }
-    const entry: FatEntry = { name, path, inode, short: new Uint8Array(11), ntCase: 0, lfn: false, slots: 1 };
+    const entry: FatEntry = { name, path, inode, short: '', ntCase: 0, lfn: false, slots: 1 };
     if (inode.type === 'file') files.push(entry);
     else {
       const dir: FatDir = { path, inode, parent, entries: [], slots: 2 };
@@ -84,7 +87,7 @@ export function layoutTree(tree: FileTree, options: { hasLabel: boolean; special
     parent.entries.push(entry);
   }
   for (const dir of dirs) assignShortNames(dir);
-  return { root, dirs, files };
+  return { root, dirs, files, clusters: new Map() };
 }
 
 function assignShortNames(dir: FatDir): void {
@@ -107,12 +110,12 @@ function assignShortNames(dir: FatDir): void {
     const exact = exactShortName(e.name);
     if (exact) {
       names.reserve(exact.packed);
-      e.short = packedToBytes(exact.packed);
+      e.short = exact.packed;
       e.ntCase = exact.ntCase;
     } else pending.push(e);
   }
   for (const e of pending) {
-    e.short = packedToBytes(names.alias(e.name));
+    e.short = names.alias(e.name);
     e.lfn = true;
     e.slots = 1 + Math.ceil(e.name.length / LFN_CHARS);
   }
@@ -131,11 +134,15 @@ export const MAX_DIR_SLOTS = 65536;
 
 /** Clusters the tree needs with clusters of `clusterBytes`, FAT32's root included if `fat32`. */
 export function clustersNeeded(layout: FatLayout, clusterBytes: number, fat32: boolean): number {
+  const key = clusterBytes * 2 + (fat32 ? 1 : 0);
+  const known = layout.clusters.get(key);
+  if (known !== undefined) return known;
   let n = 0;
   for (const f of layout.files) n += Math.ceil((f.inode.content?.size ?? 0) / clusterBytes);
   for (const d of layout.dirs) {
     if (d === layout.root && !fat32) continue;
     n += Math.max(1, Math.ceil((d.slots * DIRENT_SIZE) / clusterBytes));
   }
+  layout.clusters.set(key, n);
   return n;
 }

@@ -8,9 +8,23 @@ import { CASE_LOWER_BASE, CASE_LOWER_EXT, DIRENT_SIZE, KANJI_E5, LFN_CHARS, LFN_
  */
 
 export const MAX_LONG_NAME = 255;
-const FORBIDDEN_LONG = new Set(['"', '*', '/', ':', '<', '>', '?', '\\', '|']);
-/** Characters a short name may hold besides A–Z and 0–9 (we never emit codepage bytes). */
-const SHORT_SPECIAL = new Set(['!', '#', '$', '%', '&', "'", '(', ')', '-', '@', '^', '_', '`', '{', '}', '~']);
+
+/** What each ASCII character may be, as bits (names are checked a character code at a time). */
+const ASCII = new Uint8Array(128);
+const FORBIDDEN_LONG = 1;
+/** A–Z, a–z, 0–9 and the specials a short name may hold (we never emit codepage bytes). */
+const SHORT_CHAR = 2;
+const UPPER = 4;
+const LOWER = 8;
+for (const c of '"*/:<>?\\|') ASCII[c.charCodeAt(0)]! |= FORBIDDEN_LONG;
+for (const c of "!#$%&'()-@^_`{}~0123456789") ASCII[c.charCodeAt(0)]! |= SHORT_CHAR;
+for (let c = 0x41; c <= 0x5a; c++) {
+  ASCII[c]! |= SHORT_CHAR | UPPER;
+  ASCII[c + 0x20]! |= SHORT_CHAR | LOWER;
+}
+
+/** The bits of character code `c` (none outside ASCII). */
+const kind = (c: number): number => (c < 0x80 ? ASCII[c]! : 0);
 
 /** Refuses a name FAT cannot store; `where` is the full path, for the message. */
 export function checkLongName(name: string, where: string): void {
@@ -37,7 +51,8 @@ export function checkLongName(name: string, where: string): void {
     }
     if (c >= 0xdc00 && c <= 0xdfff) bad('the name holds an unpaired UTF-16 surrogate', 'rename the file');
     if (c < 0x20) bad(`the name holds control character 0x${c.toString(16).padStart(2, '0')}, which FAT cannot store`, 'rename the file');
-    if (FORBIDDEN_LONG.has(name[i]!)) bad(`the name holds '${name[i]}', which FAT cannot store (forbidden: " * / : < > ? \\ |)`, 'rename the file');
+    if (c < 0x80 && (ASCII[c]! & FORBIDDEN_LONG) !== 0)
+      bad(`the name holds '${name[i]}', which FAT cannot store (forbidden: " * / : < > ? \\ |)`, 'rename the file');
   }
   if (units > MAX_LONG_NAME) bad(`the name is ${units} UTF-16 units long; FAT allows ${MAX_LONG_NAME}`, 'shorten the name');
   if (name.endsWith('.') || name.endsWith(' ')) bad('the name ends with a dot or a space, which FAT drops', 'rename the file');
@@ -63,10 +78,6 @@ export interface ShortName {
   needsLfn: boolean;
 }
 
-const isUpper = (c: string): boolean => c >= 'A' && c <= 'Z';
-const isLower = (c: string): boolean => c >= 'a' && c <= 'z';
-const isShortChar = (c: string): boolean => isUpper(c) || isLower(c) || (c >= '0' && c <= '9') || SHORT_SPECIAL.has(c);
-
 function pack(base: string, ext: string): string {
   return base.padEnd(8, ' ') + ext.padEnd(3, ' ');
 }
@@ -78,19 +89,26 @@ function pack(base: string, ext: string): string {
 export function exactShortName(name: string): { packed: string; ntCase: number } | undefined {
   const dot = name.indexOf('.');
   if (dot !== name.lastIndexOf('.')) return undefined;
-  const base = dot < 0 ? name : name.slice(0, dot);
-  const ext = dot < 0 ? '' : name.slice(dot + 1);
-  if (base.length === 0 || base.length > 8 || ext.length > 3 || (dot >= 0 && ext.length === 0)) return undefined;
-  if (![...base, ...ext].every(isShortChar)) return undefined;
-  const caseOf = (s: string): number | undefined => {
-    const lower = [...s].some(isLower);
-    const upper = [...s].some(isUpper);
-    return lower && upper ? undefined : lower ? 1 : 0;
+  const baseLength = dot < 0 ? name.length : dot;
+  const extLength = dot < 0 ? 0 : name.length - dot - 1;
+  if (baseLength === 0 || baseLength > 8 || extLength > 3 || (dot >= 0 && extLength === 0)) return undefined;
+  // The case bits (UPPER, LOWER) seen in the base and in the extension.
+  let baseCase = 0;
+  let extCase = 0;
+  for (let i = 0; i < name.length; i++) {
+    if (i === dot) continue;
+    const k = kind(name.charCodeAt(i));
+    if ((k & SHORT_CHAR) === 0) return undefined;
+    if (dot >= 0 && i > dot) extCase |= k;
+    else baseCase |= k;
+  }
+  const mixed = UPPER | LOWER;
+  if ((baseCase & mixed) === mixed || (extCase & mixed) === mixed) return undefined;
+  const upper = name.toUpperCase();
+  return {
+    packed: pack(upper.slice(0, baseLength), dot < 0 ? '' : upper.slice(dot + 1)),
+    ntCase: (baseCase & LOWER ? CASE_LOWER_BASE : 0) | (extCase & LOWER ? CASE_LOWER_EXT : 0),
   };
-  const cb = caseOf(base);
-  const ce = caseOf(ext);
-  if (cb === undefined || ce === undefined) return undefined;
-  return { packed: pack(base.toUpperCase(), ext.toUpperCase()), ntCase: (cb ? CASE_LOWER_BASE : 0) | (ce ? CASE_LOWER_EXT : 0) };
 }
 
 /**
@@ -114,22 +132,28 @@ export class ShortNameAllocator {
 
   alias(name: string): string {
     let lossy = false;
+    // Spaces and dots are dropped, a short-name character is kept in upper case, any other
+    // character (a surrogate pair is one) becomes '_'.
     const convert = (s: string): string => {
       let out = '';
-      for (const ch of s) {
-        if (ch === ' ' || ch === '.') {
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c === 0x20 || c === 0x2e) {
           lossy = true;
           continue;
         }
-        if (isShortChar(ch)) out += ch.toUpperCase();
+        const k = kind(c);
+        if (k & SHORT_CHAR) out += String.fromCharCode(k & LOWER ? c - 0x20 : c);
         else {
+          if (c >= 0xd800 && c <= 0xdbff && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) i++;
           out += '_';
           lossy = true;
         }
       }
       return out;
     };
-    const stripped = name.replace(/^[. ]+/, '');
+    const first = name.charCodeAt(0);
+    const stripped = first === 0x20 || first === 0x2e ? name.replace(/^[. ]+/, '') : name;
     if (stripped.length !== name.length) lossy = true;
     const dot = stripped.lastIndexOf('.');
     let base = convert(dot < 0 ? stripped : stripped.slice(0, dot));
@@ -162,8 +186,8 @@ export class ShortNameAllocator {
   }
 }
 
-export function packedToBytes(packed: string): Uint8Array {
-  const out = new Uint8Array(11);
+/** The 11 bytes of DIR_Name for a packed short name, into `out` (a new array by default). */
+export function packedToBytes(packed: string, out = new Uint8Array(11)): Uint8Array {
   for (let i = 0; i < 11; i++) out[i] = packed.charCodeAt(i);
   if (out[0] === 0xe5) out[0] = KANJI_E5;
   return out;
@@ -183,12 +207,14 @@ const LFN_PIECES: readonly (readonly [number, number])[] = [
   [LfnEntry.offsetOf('name3'), 2],
 ];
 
-/** The long-name entries for `name`, in on-disk order (last piece first). */
-export function encodeLfnEntries(name: string, checksum: number): Uint8Array {
+/**
+ * The long-name entries for `name`, in on-disk order (last piece first), written into `out` at
+ * `at`; returns the offset after them.
+ */
+export function encodeLfnEntries(name: string, checksum: number, out: Uint8Array, at: number): number {
   const count = Math.ceil(name.length / LFN_CHARS);
-  const out = new Uint8Array(count * DIRENT_SIZE);
   for (let seq = count; seq >= 1; seq--) {
-    const base = (count - seq) * DIRENT_SIZE;
+    const base = at + (count - seq) * DIRENT_SIZE;
     LfnEntry.encode({ order: seq | (seq === count ? LFN_LAST : 0), attributes: ATTR_LFN, type: 0, checksum, clusterLow: 0 }, out, base);
     // Name units: the name, one NUL terminator if there is room, then 0xFFFF padding.
     let i = (seq - 1) * LFN_CHARS;
@@ -200,7 +226,7 @@ export function encodeLfnEntries(name: string, checksum: number): Uint8Array {
       }
     }
   }
-  return out;
+  return at + count * DIRENT_SIZE;
 }
 
 /** The 13 UTF-16 units of one long-name entry (terminator and padding included). */

@@ -22,7 +22,7 @@ import { encodeFat, endOfChain, fatBytes } from './fat-table.js';
 import { encodeFsInfo } from './fsinfo.js';
 import { computeGeometry, requireGeometry, smallestSize, type FatGeometry, type GeometryRequest } from './geometry.js';
 import { clustersNeeded, layoutTree, type FatDir, type FatEntry, type FatLayout, type SpecialFilePolicy } from './layout.js';
-import { encodeLfnEntries, lfnChecksum } from './names.js';
+import { encodeLfnEntries, lfnChecksum, packedToBytes } from './names.js';
 import { clampTimestamp, encodeFatTime } from './time.js';
 
 export interface FatOptions extends WriteControl {
@@ -366,6 +366,7 @@ const DOTDOT = Uint8Array.from('..         ', (c) => c.charCodeAt(0));
 
 function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
   const out = new Uint8Array(d.slots * DIRENT_SIZE);
+  const short = new Uint8Array(11);
   let at = 0;
   const own = ctx.times(d.inode);
   if (d.parent) {
@@ -378,15 +379,12 @@ function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
     at += DIRENT_SIZE;
   }
   for (const e of d.entries) {
-    if (e.lfn) {
-      const lfn = encodeLfnEntries(e.name, lfnChecksum(e.short));
-      out.set(lfn, at);
-      at += lfn.length;
-    }
+    packedToBytes(e.short, short);
+    if (e.lfn) at = encodeLfnEntries(e.name, lfnChecksum(short), out, at);
     const isDir = e.dir !== undefined;
     let attributes = isDir ? ATTR_DIRECTORY : ATTR_ARCHIVE;
     if (!isDir && (e.inode.mode & 0o222) === 0) attributes |= ATTR_READ_ONLY;
-    shortEntry(out, at, e.short, attributes, e.ntCase, ctx.cluster(e), isDir ? 0 : (e.inode.content?.size ?? 0), ctx.times(e.inode));
+    shortEntry(out, at, short, attributes, e.ntCase, ctx.cluster(e), isDir ? 0 : (e.inode.content?.size ?? 0), ctx.times(e.inode));
     at += DIRENT_SIZE;
   }
   return out;

@@ -63,6 +63,9 @@ test('8.3 names: exact names keep their case in the NT bits; others get ~N alias
   assert.equal(exactShortName('Makefile'), undefined);
   assert.equal(exactShortName('a.b.c'), undefined);
   assert.equal(exactShortName('toolongname.txt'), undefined);
+  assert.equal(exactShortName('ABC.tXt'), undefined);
+  assert.equal(exactShortName('a1!.b'), { packed: 'A1!     B  ', ntCase: 0x18 });
+  assert.equal(exactShortName('é.txt'), undefined);
   const a = new ShortNameAllocator();
   a.reserve('LONGFI~1TXT');
   assert.is(a.alias('Makefile'), 'MAKEFILE   ');
@@ -71,6 +74,8 @@ test('8.3 names: exact names keep their case in the NT bits; others get ~N alias
   assert.is(a.alias('.bashrc'), 'BASHRC~1   ');
   assert.is(a.alias('a+b=c.tar.gz'), 'A_B_CT~1GZ ');
   assert.is(a.alias('文字.txt'), '__~1    TXT');
+  // A character outside the BMP (a surrogate pair) is one '_'.
+  assert.is(a.alias('\u{1F600}a.txt'), '_A~1    TXT');
   for (let i = 0; i < 20; i++) a.alias(`long name ${i}.txt`);
   assert.is(a.alias('long name x.txt'), 'LONGNA~21TXT'.slice(0, 0) + 'LONGN~21TXT');
   assert.is(decodeShortName(packedToBytes('README  TXT'), 0x18), 'readme.txt');
@@ -79,8 +84,12 @@ test('8.3 names: exact names keep their case in the NT bits; others get ~N alias
 test('long-name entries: checksum, order and padding as VFAT stores them', () => {
   const short = packedToBytes('ABCDEF~1TXT');
   const sum = lfnChecksum(short);
-  const lfn = encodeLfnEntries('abcdefghijklmno.txt', sum);
-  assert.is(lfn.length, 64);
+  const lfn = new Uint8Array(64);
+  assert.is(encodeLfnEntries('abcdefghijklmno.txt', sum, lfn, 0), 64);
+  // Written at an offset, the same bytes.
+  const placed = new Uint8Array(96);
+  assert.is(encodeLfnEntries('abcdefghijklmno.txt', sum, placed, 32), 96);
+  assert.equal(placed.subarray(32), lfn);
   assert.is(lfn[0], 0x42);
   assert.is(lfn[32], 0x01);
   assert.is(lfn[11], 0x0f);
