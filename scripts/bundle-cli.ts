@@ -1,5 +1,6 @@
 import { build, type Plugin } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,24 @@ const emittedUrl: Plugin = {
   },
 };
 
+/**
+ * What the bundle was built from, for the load cache's key (load/cache.ts): every source file
+ * and default YAML under src/ (a listing and a stat of tsc's modules at each start would cost
+ * more than the rest of reading the load cache), and the version.
+ */
+function sourceIdentity(): string {
+  const hash = createHash('sha256').update(readFileSync(new URL('../package.json', import.meta.url)));
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (/\.(ts|yaml)$/.test(e.name)) hash.update(`${relative(src, path)}\0`).update(readFileSync(path));
+    }
+  };
+  walk(src);
+  return hash.digest('hex');
+}
+
 // the chunks of an earlier build
 for (const name of readdirSync(outdir)) if (name.startsWith(CHUNK)) rmSync(join(outdir, name));
 
@@ -54,4 +73,5 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   plugins: [emittedUrl],
+  define: { KILN_BUNDLE_IDENTITY: JSON.stringify(sourceIdentity()) },
 });

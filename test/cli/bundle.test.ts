@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -62,9 +62,14 @@ test("show of the example: the bundle's keys and variables are the source's (kin
     assert.is(source.status, 0, source.stderr);
     assert.ok(built.stdout.split('\n').length > 10, built.stdout);
     assert.is(built.stdout, source.stdout);
-    // the second run answers from the load cache, with the same keys
+    // the second run answers from the load cache (the entry is not written again), with the same keys
+    const loads = join(dir, 'built/loads');
+    const entries = readdirSync(loads);
+    assert.is(entries.length, 1, entries.join(' '));
+    const stored = statSync(join(loads, entries[0]!)).mtimeMs;
     const again = run(args('built'));
     assert.is(again.stdout, built.stdout);
+    assert.is(statSync(join(loads, entries[0]!)).mtimeMs, stored, 'the load cache entry was written again: the bundle missed it');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

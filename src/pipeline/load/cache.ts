@@ -64,11 +64,25 @@ function elementListing(dir: string): string {
   return sha256(names.sort().join('\n'));
 }
 
+/**
+ * Defined by the CLI bundle (scripts/bundle-cli.ts): a digest of the sources it was built from.
+ * Elsewhere (tsc's modules, tests under tsx) it is not defined.
+ */
+declare const KILN_BUNDLE_IDENTITY: string | undefined;
+
 let identity: string | undefined;
 
-/** kiln's loader and kinds as they are on disk (sizes and times of their modules and default YAML): a changed kiln loads afresh. */
+/**
+ * kiln's loader and kinds: a changed kiln loads afresh. The bundle knows what it was built
+ * from; tsc's modules are taken as they are on disk (sizes and times of the modules and default
+ * YAML), which costs a directory listing and a stat of each.
+ */
 function kilnIdentity(): string {
   if (identity !== undefined) return identity;
+  if (typeof KILN_BUNDLE_IDENTITY === 'string') {
+    identity = KILN_BUNDLE_IDENTITY;
+    return identity;
+  }
   const pipeline = dirname(dirname(fileURLToPath(import.meta.url)));
   const parts: string[] = [];
   for (const sub of ['load', 'kinds', 'sources']) {
