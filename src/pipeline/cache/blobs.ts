@@ -83,7 +83,8 @@ export class BlobStore {
 
   objectPath(digest: string): string {
     if (!isSha256(digest)) throw new KilnError('bad-digest', `'${digest}' is not a sha256 digest`);
-    return join(this.objectsDir, digest.slice(0, 2), digest.slice(2));
+    // objectsDir is normalized and a digest is hex: no join (an artifact's load names thousands)
+    return `${this.objectsDir}/${digest.slice(0, 2)}/${digest.slice(2)}`;
   }
 
   has(digest: string): boolean {

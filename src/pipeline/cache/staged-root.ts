@@ -65,7 +65,17 @@ function sameMeta(a: Inode, b: Inode): boolean {
 function purity(tree: FileTree, originOf: OriginOf): Map<string, Purity> {
   const out = new Map<string, Purity>();
   const dirs: [string, Inode][] = [];
-  for (const entry of tree.walk()) if (entry[1].type === 'dir') dirs.push(entry);
+  let someFile: Inode | undefined;
+  for (const entry of tree.walk()) {
+    if (entry[1].type === 'dir') dirs.push(entry);
+    else someFile ??= entry[1];
+  }
+  // an artifact's own tree (a root staged from one artifact as it is): each directory is its own
+  const own = someFile && originOf(someFile)?.artifact;
+  if (own?.tree === tree) {
+    for (const [path] of dirs) out.set(path, { artifact: own, path });
+    return out;
+  }
   // walk() lists parents first: backwards, every child directory is decided before its parent
   for (let i = dirs.length - 1; i >= 0; i--) {
     const [path, inode] = dirs[i]!;
@@ -94,12 +104,12 @@ function dirPurity(tree: FileTree, path: string, inode: Inode, originOf: OriginO
     // an artifact's root has no name to match
     else if (!d || d.path === '' || baseName(d.path) !== name || !from1(d)) return null;
   }
-  if (!from) {
-    // the first file found where its origin says: a hard link's first path may be in another directory
-    const named = others.map((name) => [name, originOf(tree.get(child(path, name))!)] as const).find(([name, o]) => o && baseName(o.path) === name);
-    if (!named) return others.length === 0 ? DIRS_ONLY : null;
-    from1(named[1]!);
+  // else the first file found where its origin says: a hard link's first path may be in another directory
+  for (let i = 0; !from && i < others.length; i++) {
+    const o = originOf(tree.get(child(path, others[i]!))!);
+    if (o && baseName(o.path) === others[i]) from1(o);
   }
+  if (!from) return others.length === 0 ? DIRS_ONLY : null;
   const { artifact, path: at } = from!;
   const source = artifact.tree;
   const there = source.get(at);

@@ -139,6 +139,16 @@ test('a staged root shows the staged tree, links and binds the rest, and copies 
             else assert.ok(artifactInodes.has(s.ino), `${p} comes from the cache, not a copy`);
           }
         };
+        // an artifact's own tree as a root shows that artifact
+        const own = new StagedRoot(artifacts[0]!.tree, join(dir, 'own'), (i) => origins.get(i));
+        own.write();
+        assertShows(
+          view(
+            join(dir, 'own'),
+            own.mounts().map((m) => ({ path: m.path, host: m.host! })),
+          ),
+          artifacts[0]!.tree,
+        );
         check([]);
         for (let i = 0; i < privates.length; i++) {
           root.privatize(`/${privates[i]}`);
@@ -223,6 +233,17 @@ test('a directory holding hard links, or only empty directories, is bound all th
       ['/usr', host('usr')],
     ],
   );
+  // an artifact's own tree, staged as it is: the same binds
+  const own = new StagedRoot(a, join(dir, 'own'), (i) => origins.get(i));
+  own.write();
+  assert.equal(
+    own.mounts().map((m) => [m.path, m.host]),
+    [
+      ['/etc', host('etc')],
+      ['/usr', host('usr')],
+    ],
+  );
+  assert.equal(readdirSync(join(dir, 'own')).sort(), ['etc', 'usr']);
   // with another artifact's file in it, the directory of empty directories is written, not bound
   const c = new FileTree();
   c.mkdirp('etc/kernel');
