@@ -1,7 +1,7 @@
 import { createHash } from '../checksum/sha256.js';
 import { KilnError } from '../../errors.js';
 import { hasRawBytes, nameToBytes, printableName } from '../name-bytes.js';
-import { makeInode, parentOf, type Inode, type Timestamp } from '../tree.js';
+import { makeInode, type Inode, type Timestamp } from '../tree.js';
 import type { TreeSnapshot } from '../tree-snapshot.js';
 import { FAST_SYMLINK_MAX, FIRST_INO, FT, LINK_MAX, LOST_FOUND_INO, NAME_MAX, ROOT_INO } from './constants.js';
 import { layoutDirectory, type DirChild, type DirLayout } from './directory.js';
@@ -63,6 +63,19 @@ export function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
 }
 
 /**
+ * Puts the UTF-8 of `text` at `at` (room for 3 bytes per UTF-16 unit assumed); returns its length.
+ * ASCII, the common case, byte by byte: an encoder call per short string costs more than the copy.
+ */
+function putText(text: string, block: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return utf8.encodeInto(text, block.subarray(at)).written;
+    block[at + i] = c;
+  }
+  return text.length;
+}
+
+/**
  * Names as bytes in shared blocks: a directory entry's name is a view into one, not an array
  * of its own (a buffer per name costs a hundred bytes and an allocation, times every path).
  */
@@ -76,37 +89,82 @@ class NamePool {
       this.used = 0;
     }
     const at = this.used;
-    this.used += utf8.encodeInto(name, this.block.subarray(at)).written;
+    this.used += putText(name, this.block, at);
     return this.block.subarray(at, this.used);
   }
 }
 
 /**
- * The model's digest input, gathered: text pieces are joined into one string and encoded when it
- * is long (one encode per piece cost more than the hash). Joining cannot pair surrogates across
- * pieces: every text piece begins or ends next to a NUL or to bytes.
+ * The model's digest, fed field by field into one buffer that is hashed when full: numbers are
+ * written as their decimal digits (what `${n}` gives) and text as UTF-8, without the strings a
+ * template per inode would make.
  */
-class TextDigest {
+class DigestWriter {
   private readonly hash = createHash('sha256');
-  private text = '';
-  update(data: string | Uint8Array): this {
-    if (typeof data === 'string') {
-      this.text += data;
-      if (this.text.length > 1 << 14) this.flush();
-    } else {
-      this.flush();
-      this.hash.update(data);
+  private readonly buf = new Uint8Array(1 << 16);
+  private len = 0;
+  private room(bytes: number): void {
+    if (this.len + bytes > this.buf.length) {
+      this.hash.update(this.buf.subarray(0, this.len));
+      this.len = 0;
+    }
+  }
+  text(text: string): this {
+    if (text.length * 3 > this.buf.length) return this.bytes(utf8.encode(text));
+    this.room(text.length * 3);
+    this.len += putText(text, this.buf, this.len);
+    return this;
+  }
+  bytes(bytes: Uint8Array): this {
+    this.room(bytes.length);
+    if (bytes.length > this.buf.length) this.hash.update(bytes);
+    else {
+      this.buf.set(bytes, this.len);
+      this.len += bytes.length;
     }
     return this;
   }
-  private flush(): void {
-    if (this.text) this.hash.update(this.text);
-    this.text = '';
+  /** A name or target: its bytes (name-bytes.ts), which for text are its UTF-8. */
+  name(name: string): this {
+    return hasRawBytes(name) ? this.bytes(bytesOf(name)) : this.text(name);
+  }
+  /** A NUL: the separator between fields. */
+  nul(): this {
+    this.room(1);
+    this.buf[this.len++] = 0;
+    return this;
+  }
+  num(n: number): this {
+    if (!Number.isSafeInteger(n)) return this.text(String(n));
+    this.room(17);
+    if (n < 0) {
+      this.buf[this.len++] = 0x2d;
+      n = -n;
+    }
+    let digits = 1;
+    for (let p = 10; p <= n; p *= 10) digits++;
+    for (let k = this.len + digits - 1; k >= this.len; k--) {
+      const q = n < 0x80000000 ? (n / 10) | 0 : Math.floor(n / 10);
+      this.buf[k] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    this.len += digits;
+    return this;
   }
   digest(): Uint8Array {
-    this.flush();
+    this.hash.update(this.buf.subarray(0, this.len));
+    this.len = 0;
     return this.hash.digest();
   }
+}
+
+/** A directory while the model is built. */
+interface OpenDir {
+  ino: number;
+  /** The parent's inode number (the root's own for the root). */
+  parent: number;
+  pathLength: number;
+  entries: DirChild[];
 }
 
 /** The model of the tree `snapshot` was taken of (its recorded walk: parents first, names in byte order). */
@@ -117,16 +175,18 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
   const { paths, inodeIndex, inodes } = snapshot;
   /** Inode number by the snapshot's index of the inode (0: not numbered yet). */
   const inoOf = new Int32Array(inodes.length);
-  /** Each directory's inode number and entries, by path. */
-  const dirs = new Map<string, { ino: number; entries: DirChild[] }>();
+  /** Each directory's inode number, its parent's and its entries, in walk order (the root first). */
+  const dirs: OpenDir[] = [];
+  /** The directories from the root down to the last path's: a path's parent is on it (the walk is depth first, parents first). */
+  const open: OpenDir[] = [];
   const names = new NamePool();
-  const digest = new TextDigest();
-  digest.update(`kiln-ext4\0${opts.label}\0${bs}\0${opts.inodeRatio ?? '-'}\0${opts.journal}\0${opts.reservedPercent}\0${opts.sourceDateEpoch ?? '-'}\0`);
+  const digest = new DigestWriter();
+  digest.text(`kiln-ext4\0${opts.label}\0${bs}\0${opts.inodeRatio ?? '-'}\0${opts.journal}\0${opts.reservedPercent}\0${opts.sourceDateEpoch ?? '-'}\0`);
   // Identities follow what lands on disk, so times are digested after clamping.
-  const describeTime = (t: Timestamp | undefined): string => {
-    if (!t) return '-';
+  const describeTime = (t: Timestamp | undefined): DigestWriter => {
+    if (!t) return digest.text('-');
     const c = clampTime(t, opts.sourceDateEpoch);
-    return `${c.sec}.${c.nsec}`;
+    return digest.num(c.sec).text('.').num(c.nsec);
   };
   let next = FIRST_INO + 1;
   let contentBytes = 0;
@@ -140,11 +200,10 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
     const node = inodes[inodeIndex[n]!]!;
     const slash = path.lastIndexOf('/');
     const nameBytes = names.bytes(path.slice(slash + 1));
-    const where = (): string => printableName(path);
     if (nameBytes.length > NAME_MAX) {
-      throw new KilnError('name-too-long', `'${where()}': the name is ${nameBytes.length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
+      throw new KilnError('name-too-long', `'${printableName(path)}': the name is ${nameBytes.length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
     }
-    if (nameBytes.includes(0)) throw new KilnError('bad-name', `'${where()}': names cannot contain NUL bytes`);
+    if (nameBytes.includes(0)) throw new KilnError('bad-name', `'${printableName(path)}': names cannot contain NUL bytes`);
     let ino = inoOf[inodeIndex[n]!]!;
     if (ino === 0) {
       ino = path === '' ? ROOT_INO : path === 'lost+found' ? LOST_FOUND_INO : next++;
@@ -152,44 +211,61 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
       const rec: InodeRecord = { ino, node, path, links: 0 };
       if (node.type === 'symlink') {
         rec.symlink = bytesOf(node.target ?? '');
-        if (rec.symlink.length === 0) throw new KilnError('bad-tree', `'${where()}': symlink has an empty target`);
-        if (rec.symlink.length >= bs) throw new KilnError('bad-tree', `'${where()}': symlink target is ${rec.symlink.length} bytes; at most ${bs - 1} fit`);
+        if (rec.symlink.length === 0) throw new KilnError('bad-tree', `'${printableName(path)}': symlink has an empty target`);
+        if (rec.symlink.length >= bs)
+          throw new KilnError('bad-tree', `'${printableName(path)}': symlink target is ${rec.symlink.length} bytes; at most ${bs - 1} fit`);
       }
       if (node.type === 'file') contentBytes += node.content?.size ?? 0;
-      if (node.xattrs && node.xattrs.size > 0) rec.xattrs = placeXattrs(prepareXattrs(node.xattrs, `'${where() || '/'}'`), bs, `'${where() || '/'}'`);
+      if (node.xattrs && node.xattrs.size > 0) {
+        const what = `'${printableName(path) || '/'}'`;
+        rec.xattrs = placeXattrs(prepareXattrs(node.xattrs, what), bs, what);
+      }
       records[ino] = rec;
       // Names and targets as their bytes (for text: the UTF-8 this digest always took)
-      digest.update(hasRawBytes(path) ? bytesOf(path) : path);
-      digest.update(
-        `\0${ino}\0${node.type}\0${node.mode}\0${node.uid}\0${node.gid}\0${describeTime(node.mtime)}\0${describeTime(node.atime)}\0${describeTime(node.ctime)}\0${describeTime(node.crtime)}\0${node.content?.size ?? '-'}\0`,
-      );
-      digest.update(node.target !== undefined ? bytesOf(node.target) : '-');
-      digest.update(`\0${node.rdev ? `${node.rdev.major}:${node.rdev.minor}` : '-'}\0`);
+      // path NUL ino NUL type NUL mode NUL uid NUL gid NUL mtime NUL atime NUL ctime NUL crtime NUL size NUL target NUL rdev NUL, then each xattr's name NUL length NUL value
+      digest.name(path).nul().num(ino).nul().text(node.type).nul().num(node.mode).nul().num(node.uid).nul().num(node.gid).nul();
+      describeTime(node.mtime).nul();
+      describeTime(node.atime).nul();
+      describeTime(node.ctime).nul();
+      describeTime(node.crtime).nul();
+      (node.content ? digest.num(node.content.size) : digest.text('-')).nul();
+      (node.target !== undefined ? digest.name(node.target) : digest.text('-')).nul();
+      (node.rdev ? digest.num(node.rdev.major).text(':').num(node.rdev.minor) : digest.text('-')).nul();
       if (node.xattrs)
-        for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) digest.update(bytesOf(k)).update(`\0${v.length}\0`).update(v);
-    } else digest.update(hasRawBytes(path) ? bytesOf(path) : path).update(`\0=${ino}\0`);
+        for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) digest.name(k).nul().num(v.length).nul().bytes(v);
+    } else digest.name(path).nul().text('=').num(ino).nul();
     const rec = records[ino]!;
     rec.links++;
     if (rec.links > LINK_MAX && node.type !== 'dir') {
       throw new KilnError('too-many-links', `'${printableName(rec.path)}' has more than ${LINK_MAX} hard links`, 'ext4 allows at most 65000 links to one file');
     }
-    if (node.type === 'dir') dirs.set(path, { ino, entries: [] });
-    if (path !== '') dirs.get(slash < 0 ? '' : path.slice(0, slash))!.entries.push({ name: nameBytes, ino, fileType: FILE_TYPES[node.type] });
+    let parent: OpenDir | undefined;
+    if (path !== '') {
+      // the open directory whose path is as long as this path's parent's ('' for the root's children)
+      const parentLength = Math.max(slash, 0);
+      while (open[open.length - 1]!.pathLength > parentLength) open.pop();
+      parent = open[open.length - 1]!;
+      parent.entries.push({ name: nameBytes, ino, fileType: FILE_TYPES[node.type] });
+    }
+    if (node.type === 'dir') {
+      const dir = { ino, parent: parent?.ino ?? ROOT_INO, pathLength: path.length, entries: [] };
+      dirs.push(dir);
+      open.push(dir);
+    }
   }
   if (!records[LOST_FOUND_INO]) {
     const node = makeInode('dir', 0o700, { mtime: { sec: fsTime, nsec: 0 } });
     records[LOST_FOUND_INO] = { ino: LOST_FOUND_INO, node, path: 'lost+found', links: 1 };
-    dirs.set('lost+found', { ino: LOST_FOUND_INO, entries: [] });
-    dirs.get('')!.entries.unshift({ name: utf8.encode('lost+found'), ino: LOST_FOUND_INO, fileType: FT.DIR });
+    dirs.push({ ino: LOST_FOUND_INO, parent: ROOT_INO, pathLength: 10, entries: [] });
+    dirs[0]!.entries.unshift({ name: utf8.encode('lost+found'), ino: LOST_FOUND_INO, fileType: FT.DIR });
   }
   const sum = digest.digest();
   const uuid = opts.uuid ?? uuidFrom(sum, 5);
   const hashSeed = opts.hashSeed ?? uuidFrom(createHash('sha256').update(sum).update('hash seed').digest(), 4);
 
   // Directories: layouts and link counts (2 + subdirectories; 1 when past the limit, per dir_nlink).
-  for (const [path, { ino, entries }] of dirs) {
+  for (const { ino, parent, entries } of dirs) {
     const rec = records[ino]!;
-    const parent = path === '' || path === 'lost+found' ? ROOT_INO : dirs.get(parentOf(path))!.ino;
     // mke2fs gives lost+found 16 KiB (at least two blocks) so fsck can link files in without allocating.
     const minBlocks = ino === LOST_FOUND_INO ? Math.max(2, Math.min(12, 16384 / bs)) : 1;
     rec.dir = { parent, layout: layoutDirectory(entries, bs, hashSeed, minBlocks) };
