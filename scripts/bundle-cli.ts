@@ -70,6 +70,9 @@ await build({
   external: ['yaml'],
   // bundled CommonJS dependencies call require
   banner: { js: "import { createRequire as kilnRequire } from 'node:module';\nconst require = kilnRequire(import.meta.url);" },
+  // V8 compiles a minified chunk in about half the time (measured: 50 -> 29 ms of a no-op build);
+  // the source maps beside them give readable stack traces (node --enable-source-maps)
+  minify: true,
   sourcemap: true,
   logLevel: 'warning',
   plugins: [emittedUrl],

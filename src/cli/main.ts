@@ -38,7 +38,10 @@ export function reportError(e: unknown): number {
     process.stderr.write(`${errorPrefix()} ${what} (${err.syscall}${where}: ${err.code})\n  hint: fix the cause and run the command again\n`);
     return 1;
   }
-  process.stderr.write(`kiln: internal error: ${err?.stack ?? String(e)}\n`);
+  // the built CLI is minified: its source maps name kiln's own files and functions
+  process.stderr.write(
+    `kiln: internal error: ${err?.stack ?? String(e)}\n  hint: this is a bug in kiln; run it again with NODE_OPTIONS=--enable-source-maps for a readable stack trace to report\n`,
+  );
   return 70;
 }
 
