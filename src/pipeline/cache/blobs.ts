@@ -164,9 +164,10 @@ export class BlobStore {
   /**
    * Stores a host file. With `move`, the file is renamed into the store when it is on the same
    * filesystem (the caller gives it up); otherwise it is copied (reflinked where possible).
+   * `digest`: its sha256, when the caller has just hashed it (hashFile) and it has not changed since.
    */
-  putFile(path: string | Buffer, options: { move?: boolean } = {}): BlobContent {
-    const digest = hashFile(path);
+  putFile(path: string | Buffer, options: { move?: boolean; digest?: string } = {}): BlobContent {
+    const digest = options.digest ?? hashFile(path);
     const size = statSync(path).size;
     if (!this.has(digest)) {
       const tmp = this.tempPath();

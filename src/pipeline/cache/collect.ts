@@ -1,8 +1,9 @@
 import { HostFileContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
+import { startReadingXattrs } from '../../fs/xattrs-from-dir.js';
 import type { OwnerPolicy } from '../../fs/tree-from-tar.js';
-import type { FileTree, Timestamp } from '../../fs/tree.js';
-import type { BlobStore } from './blobs.js';
+import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
+import { hashFile, type BlobStore } from './blobs.js';
 
 export interface CollectOptions {
   /** 'root' (default): everything 0:0, as builds run as uid 0 in the sandbox. 'keep': host owners. */
@@ -15,19 +16,27 @@ export interface CollectOptions {
 
 /**
  * Collects a directory a build wrote (an install root) into a FileTree whose file contents are
- * blobs in `blobs`: modes (setuid bits too), symlinks, empty directories and hard links kept.
+ * blobs in `blobs`: modes (setuid bits too), symlinks, empty directories, hard links and
+ * extended attributes kept.
  */
 export function treeFromStagedDir(dir: string, blobs: BlobStore, options: CollectOptions = {}): FileTree {
-  const tree = treeFromDirectory(dir, { owners: options.owners ?? 'root' });
+  // getfattr runs while the files are hashed (a disk image takes about as long as starting it);
+  // the files move into the store only once it has read them
+  const xattrs = startReadingXattrs(dir);
+  const tree = treeFromDirectory(dir, { owners: options.owners ?? 'root', xattrs: false });
+  const digests = new Map<Inode, string>();
+  tree.forEachInode((inode) => {
+    if (inode.type === 'file' && inode.content instanceof HostFileContent) digests.set(inode, hashFile(inode.content.path));
+  });
+  xattrs.apply(tree);
   tree.forEachInode((inode) => {
     if (options.mtime) {
       inode.mtime = options.mtime;
       delete inode.atime;
       delete inode.ctime;
     }
-    if (inode.type === 'file' && inode.content instanceof HostFileContent) {
-      inode.content = blobs.putFile(inode.content.path, { move: options.move ?? false });
-    }
+    const digest = digests.get(inode);
+    if (digest !== undefined) inode.content = blobs.putFile((inode.content as HostFileContent).path, { move: options.move ?? false, digest });
   });
   return tree;
 }

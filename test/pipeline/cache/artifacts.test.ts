@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -171,10 +172,14 @@ test('treeFromStagedDir: collects an install root with modes, links and empty di
     assert.is(i.uid, 0);
     assert.is(i.mtime.sec, 1321009871);
   }
-  // moving: the staged file is given up to the store
+  // moving: the staged file is given up to the store, once its extended attributes are read
   writeFileSync(join(inst, 'big'), Buffer.alloc(10_000, 1));
+  const setfattr = spawnSync('setfattr', ['-n', 'user.note', '-v', 'kept', join(inst, 'big')], { encoding: 'utf8' });
+  assert.is(setfattr.status, 0, `setfattr (Debian package attr): ${setfattr.error?.message ?? setfattr.stderr}`);
   const moved = treeFromStagedDir(inst, c.blobs, { move: true });
   assert.is((moved.get('big')!.content as BlobContent).size, 10_000);
+  assert.is(new TextDecoder().decode(moved.get('big')!.xattrs?.get('user.note')), 'kept');
+  assert.is(lstatSync(join(inst, 'big'), { throwIfNoEntry: false }), undefined, 'moved into the store');
   cleanup(root);
 });
 
