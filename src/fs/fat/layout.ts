@@ -6,8 +6,9 @@ import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName } from '
 
 /**
  * The tree as FAT will hold it, independent of the volume size: every directory with its
- * entries in byte order, each entry's 8.3 name and whether it needs long-name entries. Built
- * (and everything FAT cannot hold refused) before any byte is written.
+ * entries in byte order, each entry's 8.3 name and whether it needs long-name entries (the
+ * aliases of those that do are given by assignAliases, when writing). Built (and everything FAT
+ * cannot hold refused) before any byte is written.
  */
 
 /** Largest file FAT can hold: the size field is 32 bits. */
@@ -17,7 +18,7 @@ export interface FatEntry {
   name: string;
   path: string;
   inode: Inode;
-  /** The 8.3 name as DIR_Name packs it: base padded to 8 characters, extension to 3. */
+  /** The 8.3 name as DIR_Name packs it: base padded to 8 characters, extension to 3 (an alias only after assignAliases). */
   short: string;
   ntCase: number;
   /** Whether long-name entries precede the short entry. */
@@ -90,6 +91,7 @@ export function layoutTree(tree: FileTree, options: { hasLabel: boolean; special
   return { root, dirs, files, clusters: new Map() };
 }
 
+/** The exact 8.3 names, which entries need long names, and the slots of `dir`; refuses clashes and directories too large. */
 function assignShortNames(dir: FatDir): void {
   const seen = new Map<string, string>();
   for (const e of dir.entries) {
@@ -104,20 +106,15 @@ function assignShortNames(dir: FatDir): void {
     }
     seen.set(key, e.path);
   }
-  const names = new ShortNameAllocator();
-  const pending: FatEntry[] = [];
   for (const e of dir.entries) {
     const exact = exactShortName(e.name);
     if (exact) {
-      names.reserve(exact.packed);
       e.short = exact.packed;
       e.ntCase = exact.ntCase;
-    } else pending.push(e);
-  }
-  for (const e of pending) {
-    e.short = names.alias(e.name);
-    e.lfn = true;
-    e.slots = 1 + Math.ceil(e.name.length / LFN_CHARS);
+    } else {
+      e.lfn = true;
+      e.slots = 1 + Math.ceil(e.name.length / LFN_CHARS);
+    }
   }
   for (const e of dir.entries) dir.slots += e.slots;
   if (dir.slots > MAX_DIR_SLOTS) {
@@ -126,6 +123,19 @@ function assignShortNames(dir: FatDir): void {
       `directory '${printableName(dir.path || '/')}' needs ${dir.slots} entries; FAT directories hold at most ${MAX_DIR_SLOTS}`,
       'spread its files over subdirectories or use shorter names',
     );
+  }
+}
+
+/**
+ * The 8.3 aliases (`~N`) of the entries that need long names, in each directory after its
+ * exact 8.3 names are reserved. A step of its own, for writing: sizing needs only which entries
+ * need long names, not their aliases.
+ */
+export function assignAliases(layout: FatLayout): void {
+  for (const dir of layout.dirs) {
+    const names = new ShortNameAllocator();
+    for (const e of dir.entries) if (!e.lfn) names.reserve(e.short);
+    for (const e of dir.entries) if (e.lfn) e.short = names.alias(e.name);
   }
 }
 

@@ -21,7 +21,7 @@ import { ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, DIRENT_SI
 import { encodeFat, endOfChain, fatBytes } from './fat-table.js';
 import { encodeFsInfo } from './fsinfo.js';
 import { computeGeometry, requireGeometry, smallestSize, type FatGeometry, type GeometryRequest } from './geometry.js';
-import { clustersNeeded, layoutTree, type FatDir, type FatEntry, type FatLayout, type SpecialFilePolicy } from './layout.js';
+import { assignAliases, clustersNeeded, layoutTree, type FatDir, type FatEntry, type FatLayout, type SpecialFilePolicy } from './layout.js';
 import { encodeLfnEntries, lfnChecksum, packedToBytes } from './names.js';
 import { clampTimestamp, encodeFatTime } from './time.js';
 
@@ -107,7 +107,8 @@ function fits(layout: FatLayout, g: FatGeometry): boolean {
 
 /**
  * The smallest volume (a multiple of 64 KiB) that holds `tree` with these options, and the
- * FAT type it gets. Refuses what FAT cannot hold, like writeFat.
+ * FAT type it gets. Refuses what FAT cannot hold, like writeFat (which alone finds a directory
+ * that has run out of `~N` aliases: sizing does not make them).
  */
 export function planFat(tree: FileTree, options: FatOptions = {}): { minimumSize: number; fatType: FatType } {
   checkOptions(options);
@@ -173,6 +174,7 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
       'give a larger size (or --size auto)',
     );
   }
+  assignAliases(layout);
   const volumeId = options.volumeId ?? deriveVolumeId(layout, options, totalSectors * SECTOR);
 
   // Allocation: FAT32's root at cluster 2, then every directory, then every file, each one
