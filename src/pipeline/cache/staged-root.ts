@@ -62,26 +62,24 @@ function sameMeta(a: Inode, b: Inode): boolean {
  * inodes, the same metadata), found bottom-up from where its entries come from; null if it
  * mixes artifacts or holds anything no artifact has.
  */
-function purity(tree: FileTree, originOf: OriginOf): Map<string, Purity> {
+function purity(tree: FileTree, originOf: OriginOf): (path: string) => Purity | undefined {
+  // an artifact's own tree (a root staged from one artifact as it is): each directory is its own
+  let own: ArtifactSource | undefined;
+  for (const [, inode] of tree.walk()) {
+    if (inode.type === 'dir') continue;
+    own = originOf(inode)?.artifact;
+    break;
+  }
+  if (own?.tree === tree) return (path) => (tree.get(path)?.type === 'dir' ? { artifact: own, path } : undefined);
   const out = new Map<string, Purity>();
   const dirs: [string, Inode][] = [];
-  let someFile: Inode | undefined;
-  for (const entry of tree.walk()) {
-    if (entry[1].type === 'dir') dirs.push(entry);
-    else someFile ??= entry[1];
-  }
-  // an artifact's own tree (a root staged from one artifact as it is): each directory is its own
-  const own = someFile && originOf(someFile)?.artifact;
-  if (own?.tree === tree) {
-    for (const [path] of dirs) out.set(path, { artifact: own, path });
-    return out;
-  }
+  for (const entry of tree.walk()) if (entry[1].type === 'dir') dirs.push(entry);
   // walk() lists parents first: backwards, every child directory is decided before its parent
   for (let i = dirs.length - 1; i >= 0; i--) {
     const [path, inode] = dirs[i]!;
     out.set(path, dirPurity(tree, path, inode, originOf, out));
   }
-  return out;
+  return (path) => out.get(path);
 }
 
 function dirPurity(tree: FileTree, path: string, inode: Inode, originOf: OriginOf, decided: Map<string, Purity>): Purity {
@@ -132,7 +130,7 @@ function sameDirs(tree: FileTree, path: string, source: FileTree, at: string): b
 
 /** One staged root: the tree, its host directory, and which of its directories are binds. */
 export class StagedRoot {
-  private readonly purity: Map<string, Purity>;
+  private readonly purity: (path: string) => Purity | undefined;
   /** Bound directories (paths in the tree) and the artifact directories bound there. */
   private readonly binds = new Map<string, Origin>();
   /** Subtrees written as copies. */
@@ -193,7 +191,7 @@ export class StagedRoot {
   }
 
   private bindable(path: string): Origin | undefined {
-    const p = this.purity.get(path);
+    const p = this.purity(path);
     if (!p || p === DIRS_ONLY || path === '') return undefined;
     // bwrap takes paths as text
     if (hasRawBytes(path) || hasRawBytes(p.path)) return undefined;
