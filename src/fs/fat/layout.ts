@@ -50,16 +50,18 @@ export interface FatLayout {
 export type SpecialFilePolicy = 'error' | 'skip';
 
 export function layoutTree(tree: FileTree, options: { hasLabel: boolean; specialFiles?: SpecialFilePolicy }): FatLayout {
-  const dirsByPath = new Map<string, FatDir>();
   const root: FatDir = { path: '', inode: tree.root, parent: undefined, entries: [], slots: options.hasLabel ? 1 : 0 };
-  dirsByPath.set('', root);
   const dirs: FatDir[] = [root];
   const files: FatEntry[] = [];
+  // The walk goes depth first, parents before children: an entry's parent is on the stack of
+  // the directories it is in, found by comparing paths rather than by building the parent's.
+  const open: FatDir[] = [root];
   for (const [path, inode] of tree.walk()) {
     if (path === '') continue;
     const slash = path.lastIndexOf('/');
-    const parent = dirsByPath.get(slash < 0 ? '' : path.slice(0, slash));
-    if (!parent) continue; // below a skipped entry
+    while (open.length > 1 && !(open.at(-1)!.path.length === slash && path.startsWith(open.at(-1)!.path))) open.pop();
+    const parent = open.at(-1)!;
+    if (slash >= 0 && parent === root) continue; // below a skipped entry
     if (inode.type !== 'file' && inode.type !== 'dir') {
       if (options.specialFiles === 'skip') continue;
       throw new KilnError(
@@ -82,7 +84,7 @@ export function layoutTree(tree: FileTree, options: { hasLabel: boolean; special
     else {
       const dir: FatDir = { path, inode, parent, entries: [], slots: 2 };
       entry.dir = dir;
-      dirsByPath.set(path, dir);
+      open.push(dir);
       dirs.push(dir);
     }
     parent.entries.push(entry);
