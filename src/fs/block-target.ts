@@ -25,6 +25,16 @@ export interface BlockTarget extends BlockSource {
   readonly zeroed?: boolean;
   /** Makes [offset, offset + length) read as zeros, faster than writing zeros (optional). */
   zero?(offset: number, length: number): void;
+  /**
+   * Optional, where writes are queued (a large image file is written by a worker thread): up to
+   * `bytes` bytes of the queue's own memory, for a writer to fill and give back with `writeLent`
+   * (the bytes are then copied once fewer than through `write`); undefined when there is none.
+   * It starts at a multiple of 8 bytes into its ArrayBuffer or SharedArrayBuffer.
+   * Nothing else may be written between the two.
+   */
+  lend?(bytes: number): Uint8Array | undefined;
+  /** Writes the lent buffer's first `data.length` bytes (`data` is that prefix of it) at `offset`; the buffer goes back. */
+  writeLent?(offset: number, data: Uint8Array): void;
 }
 
 /** Options of a SubTarget. */

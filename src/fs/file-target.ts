@@ -273,6 +273,8 @@ class WriteBehind {
   private readonly port: MessagePort;
   private stopped = false;
   private failure: Error | undefined;
+  /** Where the lent buffer's record starts in the ring; -1 when none is lent. */
+  private lent = -1;
   constructor(fd: number) {
     const { ring, ringBuffer, controlBuffer } = newByteRing(WRITE_RING, 2);
     const { port1, port2 } = new MessageChannel();
@@ -289,6 +291,7 @@ class WriteBehind {
 
   /** Queues a write; throws what an earlier write failed with. */
   write(offset: number, data: Uint8Array): void {
+    if (this.lent >= 0) throw new Error('write-behind: a write while a buffer is lent (a bug)');
     for (let done = 0; done < data.length; ) {
       const n = Math.min(WRITE_CHUNK, data.length - done);
       let at: number;
@@ -299,6 +302,24 @@ class WriteBehind {
       this.ring.publish(W_DATA, n, to % 2 ** 32, Math.floor(to / 2 ** 32));
       done += n;
     }
+  }
+
+  /** Memory at the head of the queue for `bytes` bytes: filled by the caller and queued by writeLent. */
+  lend(bytes: number): Uint8Array | undefined {
+    if (bytes > WRITE_RING / 2) return undefined;
+    if (this.lent >= 0) throw new Error('write-behind: a buffer is already lent (a bug)');
+    let at: number;
+    while ((at = this.ring.reserve(bytes, WRITE_POLL_MS)) < 0) this.check();
+    this.check();
+    this.lent = at;
+    return this.ring.bytes.subarray(at + 16, at + 16 + bytes);
+  }
+
+  /** Queues the lent buffer's first `length` bytes for `offset`. */
+  writeLent(offset: number, length: number): void {
+    if (this.lent < 0) throw new Error('write-behind: no buffer is lent (a bug)');
+    this.lent = -1;
+    this.ring.publish(W_DATA, length, offset % 2 ** 32, Math.floor(offset / 2 ** 32));
   }
 
   /** Waits until every queued write is made; throws what one failed with. */
@@ -417,6 +438,21 @@ export class SparseFileTarget implements BlockTarget {
     } catch (e) {
       throw outputError(e, this.path, 'writing');
     }
+  }
+
+  lend(bytes: number): Uint8Array | undefined {
+    try {
+      return this.behind?.lend(bytes);
+    } catch (e) {
+      throw outputError(e, this.path, 'writing');
+    }
+  }
+
+  writeLent(offset: number, data: Uint8Array): void {
+    checkRange(this.path, this.size, offset, data.length);
+    checkInterrupted();
+    this.fresh = false;
+    this.behind!.writeLent(offset, data.length);
   }
 
   /** Makes the image visible under its name. */

@@ -80,22 +80,43 @@ function modelOf(tree: FileTree, opts: ResolvedOptions): Ext4Model {
   return models.get(tree, key, (snapshot) => buildModel(snapshot, opts));
 }
 
-/** Collects contiguous block writes into one large write. */
+/**
+ * Collects contiguous block writes into one large write. Where the target lends memory of its
+ * write queue (a large image file), blocks are staged there, so file data read into `tail()`
+ * is copied once on its way out instead of twice.
+ */
 class Stager {
-  private readonly buf: Uint8Array;
-  /** The buffer as words, for scanning file data read into `tail()` for all-zero blocks. */
-  readonly words: Uint32Array;
+  /** The stager's own buffer: where the target lends none, and to keep data a lent buffer is given back under. */
+  private readonly own: Uint8Array;
+  /** Where blocks are staged: `own`, or memory the target lent. */
+  private buf: Uint8Array;
+  private lent = false;
+  /** The staging buffer's memory as words, for scanning file data read into `tail()` for all-zero blocks. */
+  words: Uint32Array;
   private start = -1;
   private len = 0;
   private readonly capacity: number;
   constructor(
-    private readonly target: BlockTarget,
+    readonly target: BlockTarget,
     private readonly bs: number,
     readonly bytes: number,
   ) {
-    this.buf = new Uint8Array(bytes);
-    this.words = new Uint32Array(this.buf.buffer);
+    this.own = new Uint8Array(bytes);
+    this.buf = this.own;
+    this.words = new Uint32Array(this.own.buffer);
     this.capacity = bytes / bs;
+  }
+  /** Stages into the target's memory from here on, where it lends some (only between writes: len is 0). */
+  private borrow(): void {
+    if (this.lent || this.len > 0 || !this.target.lend) return;
+    const memory = this.target.lend(this.bytes);
+    if (!memory) return;
+    this.buf = memory;
+    this.lent = true;
+    if (this.words.buffer !== memory.buffer) this.words = new Uint32Array(memory.buffer);
+  }
+  private holds(data: Uint8Array): boolean {
+    return data.buffer === this.buf.buffer && data.byteOffset >= this.buf.byteOffset && data.byteOffset < this.buf.byteOffset + this.buf.length;
   }
   /**
    * Room for `bytes` (whole blocks, at most `this.bytes`) where the next staged block goes, for
@@ -103,24 +124,42 @@ class Stager {
    */
   tail(bytes: number): Uint8Array {
     if ((this.capacity - this.len) * this.bs < bytes) this.flush();
+    this.borrow();
     return this.buf.subarray(this.len * this.bs, this.len * this.bs + bytes);
   }
   /** Whole blocks (the data is `blocks * bs` bytes; callers zero-pad partial blocks). */
   put(block: number, data: Uint8Array): void {
     const blocks = data.length / this.bs;
-    if (this.len > 0 && (this.start + this.len !== block || this.len + blocks > this.capacity)) this.flush();
-    if (this.len === 0 && blocks * 2 >= this.capacity) {
+    if (this.len > 0 && (this.start + this.len !== block || this.len + blocks > this.capacity)) {
+      // data read into tail() past the staged blocks: lent memory given back may be reused under it
+      if (this.lent && this.holds(data)) {
+        this.own.set(data);
+        data = this.own.subarray(0, data.length);
+      }
+      this.flush();
+    }
+    if (this.len === 0 && blocks * 2 >= this.capacity && !(this.lent && this.holds(data))) {
+      this.flush();
       this.target.write(block * this.bs, data);
       return;
     }
-    if (this.len === 0) this.start = block;
+    if (this.len === 0) {
+      this.borrow();
+      this.start = block;
+    }
     const at = this.len * this.bs;
     // (set copies overlapping ranges of one buffer correctly: data read into tail() and moved down past a hole)
-    if (data.buffer !== this.buf.buffer || data.byteOffset !== at) this.buf.set(data, at);
+    if (data.buffer !== this.buf.buffer || data.byteOffset !== this.buf.byteOffset + at) this.buf.set(data, at);
     this.len += blocks;
   }
+  /** Writes what is staged; lent memory goes back to the target (even unused: nothing else may be written while it is out). */
   flush(): void {
-    if (this.len > 0) this.target.write(this.start * this.bs, this.buf.subarray(0, this.len * this.bs));
+    const staged = this.buf.subarray(0, this.len * this.bs);
+    if (this.lent) {
+      this.lent = false;
+      this.buf = this.own;
+      this.target.writeLent!(this.len > 0 ? this.start * this.bs : 0, staged);
+    } else if (this.len > 0) this.target.write(this.start * this.bs, staged);
     this.len = 0;
   }
 }
@@ -137,7 +176,8 @@ class InodeTables {
   readonly bytes: Uint8Array;
   private group = 0;
   constructor(
-    private readonly target: BlockTarget,
+    /** Staged blocks are written out before a table is (the target may have lent the stager memory). */
+    private readonly stager: Stager,
     /** First block of each group's inode table. */
     private readonly blocks: number[],
     private readonly perGroup: number,
@@ -158,7 +198,8 @@ class InodeTables {
     const from = this.group * this.perGroup;
     const to = Math.min(this.maxIno, from + this.perGroup);
     for (let ino = from + 1; ino <= to; ino++) setInodeChecksum(this.fsSeed, ino, this.bytes, (ino - 1 - from) * INODE_SIZE);
-    writeSparse(this.target, this.blocks[this.group]! * this.bs, this.bytes.subarray(0, (to - from) * INODE_SIZE));
+    this.stager.flush();
+    writeSparse(this.stager.target, this.blocks[this.group]! * this.bs, this.bytes.subarray(0, (to - from) * INODE_SIZE));
     this.bytes.fill(0);
     this.group++;
   }
@@ -178,7 +219,8 @@ interface Io {
 }
 
 const READ_CHUNK = 1 << 20;
-const STAGE_BYTES = 2 << 20;
+/** Staged writes: 1 MiB, so that a file target's 4 MiB write queue holds three while the stager fills the next in memory it lent. */
+const STAGE_BYTES = 1 << 20;
 
 const TYPE_BITS: Record<Inode['type'], number> = {
   file: S_IFREG,
@@ -223,12 +265,12 @@ function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
   let dataBlocks = 0;
   // Read straight into the stager: the blocks kept are written from where they were read.
   const chunk = Math.min(READ_CHUNK, io.stager.bytes);
-  const words = io.stager.words;
   const wordsPerBlock = bs / 4;
   try {
     for (let off = 0; off < size; off += chunk) {
       const want = Math.min(chunk, size - off);
       const buf = io.stager.tail(Math.ceil(want / bs) * bs);
+      const words = io.stager.words;
       const first = buf.byteOffset / 4;
       const got = reader.read(off, buf.subarray(0, want));
       if (got !== want)
@@ -239,7 +281,10 @@ function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
         );
       io.meter.bytes(want);
       const blocks = Math.ceil(want / bs);
-      buf.fill(0, want, blocks * bs);
+      // Zero the last block's tail: bytes up to a word, then words (byte-wise fills of shared memory, where the stager may stage, are slow).
+      let pad = want;
+      while (pad & 3 && pad < blocks * bs) buf[pad++] = 0;
+      words.fill(0, first + pad / 4, first + (blocks * bs) / 4);
       const firstLogical = off / bs;
       let b = 0;
       while (b < blocks) {
@@ -408,7 +453,7 @@ function pass(model: Ext4Model, layout: Layout, opts: ResolvedOptions, io: Io | 
   for (let g = 0; g < geo.groups; g++) tables.inodeBitmap.push(need(alloc.contiguous(1)));
   for (let g = 0; g < geo.groups; g++) tables.inodeTable.push(need(alloc.contiguous(geo.inodeTableBlocks)));
   if (model.maxIno > geo.inodes) throw new NoSpace();
-  if (io) io.itable = new InodeTables(io.target, tables.inodeTable, geo.inodesPerGroup, model.maxIno, io.fsSeed, bs);
+  if (io) io.itable = new InodeTables(io.stager, tables.inodeTable, geo.inodesPerGroup, model.maxIno, io.fsSeed, bs);
 
   const result: PassResult = { alloc, tables };
   if (layout.journalBlocks > 0) {
