@@ -110,7 +110,13 @@ test('an image file written through its write queue (staged in memory the queue 
   t.file('dense', bytes(3 * MiB + 17));
   const piece = bytes(MiB);
   // past the superblock copies at 24 MiB and 40 MiB with 1 KiB blocks
-  t.file('large', new SparseContent(36 * MiB, Array.from({ length: 36 }, (_, i) => ({ offset: i * MiB, bytes: piece }))));
+  t.file(
+    'large',
+    new SparseContent(
+      36 * MiB,
+      Array.from({ length: 36 }, (_, i) => ({ offset: i * MiB, bytes: piece })),
+    ),
+  );
   t.file('tail-only', new SparseContent(2 * MiB, [{ offset: 2 * MiB - 10, bytes: bytes(10) }]));
   const size = 64 << 20;
   // 1 KiB blocks: 8 MiB groups, so runs also break at the superblock copies of groups 1, 3, 5 and 7
