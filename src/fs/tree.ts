@@ -147,15 +147,17 @@ export class FileTree {
   add(path: string, inode: Inode): Inode {
     const p = normalizePath(path);
     if (p === '') throw new KilnError('tree-exists', 'the root already exists');
-    if (this.entries.has(p)) throw new KilnError('tree-exists', `'${printableName(p)}' is already in the tree`);
     const parent = this.entries.get(parentOf(p));
     if (!parent) throw new KilnError('tree-no-parent', `cannot add '${printableName(p)}': its directory '${printableName(parentOf(p))}' is not in the tree`);
     if (!parent.children) throw new KilnError('tree-not-dir', `cannot add '${printableName(p)}': '${printableName(parentOf(p))}' is not a directory`);
+    const name = baseName(p);
+    // (a path is in the tree exactly when its name is among its directory's children: a small map, not the tree's)
+    if (parent.children.has(name)) throw new KilnError('tree-exists', `'${printableName(p)}' is already in the tree`);
     if (inode.type === 'dir') {
       if (this.dirInodes.has(inode)) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${printableName(p)}'`);
       this.dirInodes.add(inode);
     }
-    parent.children.set(baseName(p), p);
+    parent.children.set(name, p);
     this.entries.set(p, inode.type === 'dir' ? { inode, children: new Map() } : { inode });
     return inode;
   }
