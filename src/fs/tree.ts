@@ -113,6 +113,8 @@ interface DirEntry {
   inode: Inode;
   /** Only for directories: child name → path. */
   children?: Map<string, string>;
+  /** Only for directories: the children's paths and entries in name order, kept until a child is added or removed (walks sort once). */
+  sorted?: { path: string; entry: DirEntry }[];
 }
 
 export class FileTree {
@@ -158,6 +160,7 @@ export class FileTree {
       this.dirInodes.add(inode);
     }
     parent.children.set(name, p);
+    parent.sorted = undefined;
     this.entries.set(p, inode.type === 'dir' ? { inode, children: new Map() } : { inode });
     return inode;
   }
@@ -187,7 +190,8 @@ export class FileTree {
     const e = this.entries.get(p);
     if (!e || p === '') return;
     if (e.children) for (const child of [...e.children.values()]) this.remove(child);
-    this.entries.get(parentOf(p))?.children?.delete(baseName(p));
+    const parent = this.entries.get(parentOf(p));
+    if (parent?.children?.delete(baseName(p))) parent.sorted = undefined;
     this.entries.delete(p);
     if (e.children) this.dirInodes.delete(e.inode);
   }
@@ -243,22 +247,28 @@ export class FileTree {
   /** Child names of a directory, in byte order. */
   children(path: string): string[] {
     const e = this.entries.get(normalizePath(path));
-    if (!e?.children) return [];
-    return [...e.children.keys()].sort(compareNames);
+    return e?.children ? this.sortedChildren(e).map((c) => baseName(c.path)) : [];
   }
 
   /** Every path (root first), parents before children, siblings in byte order. */
   *walk(): Generator<[string, Inode]> {
-    const stack: string[] = [''];
+    const stack: { path: string; entry: DirEntry }[] = [{ path: '', entry: this.entries.get('')! }];
     while (stack.length > 0) {
-      const p = stack.pop()!;
-      const e = this.entries.get(p)!;
-      yield [p, e.inode];
-      if (e.children) {
-        const names = [...e.children.keys()].sort(compareNames);
-        for (let i = names.length - 1; i >= 0; i--) stack.push(e.children.get(names[i]!)!);
+      const { path, entry } = stack.pop()!;
+      yield [path, entry.inode];
+      if (entry.children) {
+        const children = this.sortedChildren(entry);
+        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
       }
     }
+  }
+
+  private sortedChildren(dir: DirEntry): { path: string; entry: DirEntry }[] {
+    dir.sorted ??= [...dir.children!.keys()].sort(compareNames).map((name) => {
+      const path = dir.children!.get(name)!;
+      return { path, entry: this.entries.get(path)! };
+    });
+    return dir.sorted;
   }
 
   /** Number of paths naming each inode (hard-link counts, before directories' own). */
