@@ -44,6 +44,8 @@ export class Session {
   /** Where each inode of a loaded artifact comes from, for staged roots (filled lazily from `unindexed`). */
   private readonly origins = new Map<Inode, Origin>();
   private readonly unindexed: LoadedArtifact[] = [];
+  /** Walks of loaded artifacts' trees that `origins` holds up to where they stand. */
+  private readonly indexing: { source: ArtifactSource; walk: Generator<[string, Inode]> }[] = [];
   private readonly cachedNow = new Set<Element>();
   private readonly warnSink: (element: Element | undefined, message: string) => void;
 
@@ -105,6 +107,7 @@ export class Session {
     this.artifacts.clear();
     this.origins.clear();
     this.unindexed.length = 0;
+    this.indexing.length = 0;
   }
 
   private sourceKeys(element: Element): { directory: string; key: KeyValue }[] | undefined {
@@ -162,15 +165,31 @@ export class Session {
     return tree;
   }
 
-  /** Where an inode of a loaded artifact's tree comes from: the artifact (as a host directory on demand) and its path there. */
+  /**
+   * Where an inode of a loaded artifact's tree comes from: the artifact (as a host directory on
+   * demand) and its first path there. The trees are indexed only as far as a question needs (a
+   * root staged from one artifact as it is asks about one file).
+   */
   originOf(inode: Inode): Origin | undefined {
     for (let loaded = this.unindexed.pop(); loaded; loaded = this.unindexed.pop()) {
       const { tree, digest } = loaded;
       let dir: string | undefined;
-      const source: ArtifactSource = { tree, dir: () => (dir ??= this.cache.artifactDirs.dir(digest, tree).dir) };
-      for (const [path, node] of tree.walk()) if (node.type !== 'dir' && !this.origins.has(node)) this.origins.set(node, { artifact: source, path });
+      this.indexing.push({ source: { tree, dir: () => (dir ??= this.cache.artifactDirs.dir(digest, tree).dir) }, walk: tree.walk() });
     }
-    return this.origins.get(inode);
+    let found = this.origins.get(inode);
+    while (!found && this.indexing.length > 0) {
+      const { source, walk } = this.indexing[0]!;
+      const next = walk.next();
+      if (next.done) {
+        this.indexing.shift();
+        continue;
+      }
+      const [path, node] = next.value;
+      if (node.type === 'dir' || this.origins.has(node)) continue;
+      this.origins.set(node, { artifact: source, path });
+      if (node === inode) found = this.origins.get(node);
+    }
+    return found;
   }
 
   warn(element: Element | undefined, name: string, message: string): void {
