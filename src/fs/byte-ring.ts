@@ -34,15 +34,23 @@ class ByteRing {
    */
   sleep(w, v, ms) {
     Atomics.store(this.control, w + 2, 1);
-    this.wake();
+    this.notify(1 - w);
     const r = Atomics.load(this.control, w) === v ? Atomics.wait(this.control, w, v, ms) : 'not-equal';
     Atomics.store(this.control, w + 2, 0);
     return r !== 'timed-out';
   }
   /** Wakes whichever side sleeps (before this side waits for something else, or ends). */
   wake() {
-    if (Atomics.load(this.control, 2) !== 0) Atomics.notify(this.control, 0);
-    if (Atomics.load(this.control, 3) !== 0) Atomics.notify(this.control, 1);
+    this.notify(0);
+    this.notify(1);
+  }
+  /**
+   * Wakes the side waiting on word w if it sleeps, and takes its flag down: until it is up again
+   * (the side slept again) nothing more is sent. Left up, every record passed before the woken
+   * thread runs again would cost another system call, thousands of them on a busy machine.
+   */
+  notify(w) {
+    if (Atomics.load(this.control, w + 2) !== 0 && Atomics.compareExchange(this.control, w + 2, 1, 0) === 1) Atomics.notify(this.control, w);
   }
   /**
    * Sets control word w (0 head, 1 tail) and wakes the other side if it sleeps and there is
@@ -53,7 +61,7 @@ class ByteRing {
     Atomics.store(this.control, w, v);
     if (Atomics.load(this.control, w + 2) === 0) return;
     const used = this.used();
-    if (w === 0 ? used >= this.size >> 4 : used <= this.size >> 1) Atomics.notify(this.control, w);
+    if (w === 0 ? used >= this.size >> 4 : used <= this.size >> 1) this.notify(w);
   }
   /** Producer: the offset where a record of n bytes goes, once there is room; -1 after waiting ms. */
   reserve(n, ms) {
