@@ -120,7 +120,7 @@ test('an image file written through its write queue (staged in memory the queue 
   t.file('tail-only', new SparseContent(2 * MiB, [{ offset: 2 * MiB - 10, bytes: bytes(10) }]));
   const size = 64 << 20;
   // 1 KiB blocks: 8 MiB groups, so runs also break at the superblock copies of groups 1, 3, 5 and 7
-  for (const blockSize of [4096, 1024]) {
+  for (const blockSize of [4096, 1024] as const) {
     const memory = new MemoryTarget(size);
     writeExt4(t, memory, { blockSize });
     const image = join(dir, 'lent.img');
