@@ -11,11 +11,15 @@ import { alignUp } from '../../units.js';
 import { syslinuxConfig } from '../boot-config.js';
 import { controlCharacter, type PartitionSpec, type SyslinuxSpec } from '../disk-layout.js';
 import { installSyslinux, type SyslinuxBinaries } from '../syslinux/install.js';
+import { ReadBackTarget } from '../syslinux/read-back.js';
 import { buildUki, readUkiSpec, type UkiSpec } from '../uefi/uki-layout.js';
 import { keyPosition, positioned, type ContentPlan, type LayoutNode, type LayoutReader, type PartitionFormat } from './format.js';
 import { partitionTree, putFile } from './partition-tree.js';
 
 /** FAT12/16/32, with SYSLINUX installed when the layout asks for it. */
+
+/** Bytes of a FAT partition's writes kept for the SYSLINUX installer to read back: its metadata, most of the time. */
+const READ_BACK_BUDGET = 8 << 20;
 
 declare module '../disk-layout.js' {
   interface PartitionSpec {
@@ -230,10 +234,13 @@ export const fatFormat: PartitionFormat<FatPlan, 'fat'> = {
   totals: (plan) => treeTotals(plan.tree, true),
 
   write(plan, target, control) {
-    const res = writeFat(plan.tree, target, { ...plan.options, ...(plan.hiddenSectors !== undefined && { hiddenSectors: plan.hiddenSectors }), ...control });
+    // The installer reads back the boot sector, FATs and directories: kept in memory, they need
+    // not wait for the file data queued before them (the writer writes them first, then data).
+    const fat = plan.syslinux ? ReadBackTarget.over(target, READ_BACK_BUDGET) : target;
+    const res = writeFat(plan.tree, fat, { ...plan.options, ...(plan.hiddenSectors !== undefined && { hiddenSectors: plan.hiddenSectors }), ...control });
     if (plan.syslinux) {
       const { binaries: b, directory, mtime } = plan.syslinux;
-      installSyslinux(target, { bss: b.bss, sys: b.sys, c32: b.c32, directory, ...(mtime !== undefined && { mtime }) });
+      installSyslinux(fat, { bss: b.bss, sys: b.sys, c32: b.c32, directory, ...(mtime !== undefined && { mtime }) });
     }
     return { fatType: res.fatType, uuid: `${hex8(res.volumeId).slice(0, 4)}-${hex8(res.volumeId).slice(4)}` };
   },

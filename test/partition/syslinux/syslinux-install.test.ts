@@ -18,6 +18,7 @@ import {
 import { parseFatBootSector } from '../../../src/fs/fat/boot-sector.js';
 import { decodeFat } from '../../../src/fs/fat/fat-table.js';
 import { generateExtents } from '../../../src/partition/syslinux/install.js';
+import { ReadBackTarget } from '../../../src/partition/syslinux/read-back.js';
 import { requireTool, run } from '../../helpers/tools.js';
 import { syslinuxBinariesDir } from '../../helpers/syslinux-binaries.js';
 import { fsckClean, tempDir, MTOOLS_ENV } from '../../fs/fat/fat-helpers.js';
@@ -138,6 +139,35 @@ test('SYSLINUX creates a missing install directory and replaces a previous insta
   assert.is(fsckClean(image), undefined);
   const mdir = run('mdir', ['-/', '-a', '-b', '-i', image, '::/boot/syslinux'], { env: MTOOLS_ENV });
   assert.match(mdir.stdout, /ldlinux\.sys/);
+});
+
+test('writing and installing through a ReadBackTarget gives the same image, reading back from memory within its budget', () => {
+  for (const type of [12, 16, 32] as const) {
+    const direct = new MemoryTarget(SIZES[type]);
+    writeFat(sampleTree(), direct, { fatType: type });
+    installSyslinux(direct, { ...bins, directory: '/boot/syslinux' });
+    for (const [budget, fromTarget] of [
+      [1 << 20, false],
+      [0, true],
+    ] as const) {
+      const under = new MemoryTarget(SIZES[type]);
+      let reads = 0;
+      const counted = Object.assign(Object.create(under) as MemoryTarget, {
+        read: (offset: number, length: number) => {
+          reads++;
+          return under.read(offset, length);
+        },
+      });
+      const t = ReadBackTarget.over(counted, budget);
+      assert.ok(t instanceof ReadBackTarget, 'a fresh target is wrapped');
+      writeFat(sampleTree(), t, { fatType: type });
+      installSyslinux(t, { ...bins, directory: '/boot/syslinux' });
+      assert.ok(Buffer.from(under.bytes).equals(Buffer.from(direct.bytes)), `FAT${type}, budget ${budget}: same image`);
+      assert.is(reads > 0, fromTarget, `FAT${type}, budget ${budget}: reads of the target`);
+    }
+  }
+  const used = new MemoryTarget(new Uint8Array(4096));
+  assert.is(ReadBackTarget.over(used, 1 << 20), used, 'a target holding bytes is not wrapped');
 });
 
 test('SYSLINUX refuses a volume without room before writing, and bad binaries', () => {
