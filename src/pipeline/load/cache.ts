@@ -18,7 +18,7 @@ import type { LoadOptions } from './project.js';
  * not parsing, compositing and resolving them.
  */
 
-const VERSION = 1;
+const VERSION = 2;
 
 /** Files read by the loader in this process, in order, with the sha256 of their bytes (`noteRead`). */
 const reads: [string, string][] = [];
@@ -138,7 +138,8 @@ interface StoredDependency {
 interface StoredElement extends Omit<Element, 'project' | 'dependencies' | 'positions'> {
   project: number;
   dependencies: StoredDependency[];
-  positions: [string, SourcePosition][];
+  /** JSON of the positions' entries, parsed on first use (`withStoredPositions`). */
+  positions: string;
 }
 
 interface Entry {
@@ -157,6 +158,23 @@ export interface CachedLoad {
   project: Project;
   elements: Map<string, Element>;
   warnings: string[];
+}
+
+/**
+ * An element from the cache whose `positions` (where each key was written: for error messages
+ * only) become a Map when first read. Most runs never read them, and making them costs more
+ * than the rest of a lookup (the example's base.bst has about 1,500).
+ */
+function withStoredPositions(element: Omit<Element, 'positions'>, stored: string): Element {
+  return Object.defineProperty(element as Element, 'positions', {
+    configurable: true,
+    enumerable: true,
+    get(this: Element): Map<string, SourcePosition> {
+      const positions = new Map(JSON.parse(stored) as [string, SourcePosition][]);
+      Object.defineProperty(this, 'positions', { value: positions, writable: true, enumerable: true, configurable: true });
+      return positions;
+    },
+  });
 }
 
 export class LoadCache {
@@ -183,13 +201,22 @@ export class LoadCache {
     const projects = entry.projects.map((p): Project => ({ ...p, declaredPlugins: new Map(p.declaredPlugins) }));
     if (entry.listing !== elementListing(projects[0]!.elementDirectory)) return undefined;
     const built: Element[] = [];
-    for (const s of entry.elements) {
-      built.push({
-        ...s,
-        project: projects[s.project]!,
-        dependencies: s.dependencies.map((d) => ({ element: built[d.element]!, type: d.type, strict: d.strict, ...(d.config ? { config: d.config } : {}) })),
-        positions: new Map(s.positions),
-      });
+    for (const { positions, ...s } of entry.elements) {
+      built.push(
+        withStoredPositions(
+          {
+            ...s,
+            project: projects[s.project]!,
+            dependencies: s.dependencies.map((d) => ({
+              element: built[d.element]!,
+              type: d.type,
+              strict: d.strict,
+              ...(d.config ? { config: d.config } : {}),
+            })),
+          },
+          positions,
+        ),
+      );
     }
     this.found = entry.files;
     for (const w of entry.warnings) options.onWarning?.(w);
@@ -229,7 +256,7 @@ export class LoadCache {
           strict: d.strict,
           ...(d.config ? { config: d.config } : {}),
         })),
-        positions: [...e.positions],
+        positions: JSON.stringify([...e.positions]),
       })),
       warnings: [...warnings],
     };

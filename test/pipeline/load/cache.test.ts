@@ -121,4 +121,18 @@ test('an element the cache does not hold loads from the files onto the cached on
   rmSync(dir, { recursive: true, force: true });
 });
 
+test("a cached element's positions are the loaded ones, made once when first read", () => {
+  const { dir, load } = setup();
+  const fresh = load().app.dependencies[0]!.element;
+  const second = load();
+  assert.ok(second.hit);
+  const cached = second.app.dependencies[0]!.element;
+  const positions = cached.positions;
+  assert.is(cached.positions, positions);
+  assert.ok(positions.size > 0);
+  assert.equal(positions.get('kind'), fresh.positions.get('kind'));
+  assert.equal([...positions], [...fresh.positions]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test.run();
