@@ -152,21 +152,24 @@ export class ArtifactCache {
   /** The artifact under `ref`, or undefined if it is not cached. A damaged ref is an error. */
   load(ref: ArtifactRef): LoadedArtifact | undefined {
     const path = this.refPath(ref);
-    let text: string;
+    let text: Buffer;
     try {
-      text = readFileSync(path, 'utf8');
+      text = readFileSync(path);
     } catch {
       return undefined;
     }
     const what = `artifact ${ref.project}/${ref.element}/${ref.key.slice(0, 8)} (${path})`;
-    const nl = text.indexOf('\n');
-    const head = text.slice(0, nl);
-    const body = text.slice(nl + 1).replace(/\n$/, '');
-    const digest = createHash('sha256').update(body).digest('hex');
-    if (!head.startsWith(`${MAGIC} `) || digest !== head.slice(MAGIC.length + 1)) {
+    // The body's bytes are hashed and parsed where they lie (no copy of a large manifest as a string first).
+    const nl = text.indexOf(0x0a);
+    const head = text.toString('latin1', 0, Math.max(nl, 0));
+    const end = text.length > nl + 1 && text[text.length - 1] === 0x0a ? text.length - 1 : text.length;
+    const digest = createHash('sha256')
+      .update(text.subarray(nl + 1, end))
+      .digest('hex');
+    if (nl < 0 || !head.startsWith(`${MAGIC} `) || digest !== head.slice(MAGIC.length + 1)) {
       throw new KilnError('cache-bad-manifest', `${what} is damaged (checksum mismatch)`, 'remove it from the cache and build again');
     }
-    const parsed = JSON.parse(body) as { meta: ArtifactMeta; tree: ManifestEntry[] };
+    const parsed = JSON.parse(text.toString('utf8', nl + 1, end)) as { meta: ArtifactMeta; tree: ManifestEntry[] };
     return { tree: decodeManifest(parsed.tree, this.blobs, what), meta: parsed.meta, digest };
   }
 

@@ -14,7 +14,6 @@ import { fsyncPathAsync, writeAll } from './host-write.js';
  */
 
 const CHUNK = 1 << 20;
-const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
  * A regular file's content held in the blob store. Made from a manifest without touching the
@@ -67,7 +66,13 @@ function checkBlob(path: string, digest: string, size: number | undefined): numb
 }
 
 export function isSha256(s: string): boolean {
-  return SHA256.test(s);
+  // by hand: a regular expression test took a tenth of an artifact's load (one per file)
+  if (s.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 let tmpCounter = 0;

@@ -1,5 +1,5 @@
 import { KilnError } from '../../errors.js';
-import { FileTree, makeInode, type Inode, type NodeType, type Timestamp } from '../../fs/tree.js';
+import { EPOCH, FileTree, makeInode, type Inode, type NodeType, type Timestamp } from '../../fs/tree.js';
 import { BlobContent, type BlobStore } from './blobs.js';
 
 /**
@@ -73,6 +73,8 @@ function num(v: unknown, what: string, detail: string): number {
 export function decodeManifest(entries: unknown, store: BlobStore, what: string, check = false): FileTree {
   if (!Array.isArray(entries) || entries.length === 0) throw bad(what, 'no entries');
   const tree = new FileTree();
+  // Entries share a few mtimes (a build's are all SOURCE_DATE_EPOCH): one object for a run of equal ones.
+  let last: Timestamp = EPOCH;
   for (const raw of entries as unknown[]) {
     if (typeof raw !== 'object' || raw === null) throw bad(what, 'entry is not an object');
     const e = raw as Partial<ManifestEntry>;
@@ -81,9 +83,17 @@ export function decodeManifest(entries: unknown, store: BlobStore, what: string,
       tree.link(e.path, e.link);
       continue;
     }
-    const mtime: Timestamp = e.mtime ? { sec: num(e.mtime[0], what, 'mtime'), nsec: num(e.mtime[1], what, 'mtime') } : { sec: 0, nsec: 0 };
-    const xattrs = e.xattrs ? new Map(Object.entries(e.xattrs).map(([k, v]) => [k, Uint8Array.from(Buffer.from(v, 'base64'))])) : undefined;
-    const inode = makeInode(e.type, 0, { mode: num(e.mode, what, 'mode'), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime, ...(xattrs ? { xattrs } : {}) });
+    let mtime = EPOCH;
+    if (e.mtime) {
+      const sec = num(e.mtime[0], what, 'mtime');
+      const nsec = num(e.mtime[1], what, 'mtime');
+      mtime = sec === last.sec && nsec === last.nsec ? last : (last = Object.freeze({ sec, nsec }));
+    }
+    const inode = makeInode(e.type, 0, { mode: num(e.mode, what, 'mode'), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime });
+    if (e.xattrs) {
+      const xattrs = Object.entries(e.xattrs);
+      if (xattrs.length > 0) inode.xattrs = new Map(xattrs.map(([k, v]) => [k, Uint8Array.from(Buffer.from(v, 'base64'))]));
+    }
     if (e.type === 'file') {
       if (typeof e.digest !== 'string') throw bad(what, `file '${e.path}' has no digest`);
       const size = num(e.size, what, 'size');
