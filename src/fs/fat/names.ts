@@ -120,6 +120,13 @@ export function exactShortName(name: string): { packed: string; ntCase: number }
 export class ShortNameAllocator {
   private readonly taken = new Set<string>();
   private readonly nextTail = new Map<string, number>();
+  /**
+   * By alias family (the basis prefix a tail of one length leaves, and the extension): the
+   * smallest tail number whose alias may be free, all before it being taken. Without it a
+   * directory of hundreds of names alike in their first six characters (man pages, locales)
+   * tries every taken alias again for each name: quadratic.
+   */
+  private readonly firstFree = new Map<string, number>();
 
   /** Reserves the exact 8.3 names first so that no generated alias can take them. */
   reserve(packed: string): void {
@@ -175,7 +182,16 @@ export class ShortNameAllocator {
     const key = `${base}.${ext}`;
     for (let n = this.nextTail.get(key) ?? 1; n < 10_000_000; n++) {
       const tail = `~${n}`;
-      const packed = pack(base.slice(0, 8 - tail.length) + tail, ext);
+      const prefix = base.slice(0, 8 - tail.length);
+      // Names whose basis differs only after the prefix try the same aliases: skip those known taken.
+      const family = `${prefix}~${tail.length}.${ext}`;
+      const free = this.firstFree.get(family) ?? 10 ** (tail.length - 2);
+      if (n < free) {
+        n = free - 1;
+        continue;
+      }
+      const packed = pack(prefix + tail, ext);
+      if (n === free) this.firstFree.set(family, n + 1);
       if (!this.taken.has(packed)) {
         this.taken.add(packed);
         this.nextTail.set(key, n + 1);

@@ -76,6 +76,28 @@ test('8.3 names: exact names keep their case in the NT bits; others get ~N alias
   assert.is(a.alias('文字.txt'), '__~1    TXT');
   // A character outside the BMP (a surrogate pair) is one '_'.
   assert.is(a.alias('\u{1F600}a.txt'), '_A~1    TXT');
+  // Names alike in their first six characters share aliases: each takes the next free one
+  // (a reserved one skipped), the tail growing into the basis after ~9; thousands stay fast.
+  const alike = new ShortNameAllocator();
+  alike.reserve('ABCDEF~3TXT');
+  const names = Array.from({ length: 5000 }, (_, i) => `abcdef${i.toString(36).padStart(3, '0')}long.txt`);
+  const started = performance.now();
+  const aliases = names.map((n) => alike.alias(n));
+  assert.equal(aliases.slice(0, 10), [
+    'ABCDEF~1TXT',
+    'ABCDEF~2TXT',
+    'ABCDEF~4TXT',
+    'ABCDEF~5TXT',
+    'ABCDEF~6TXT',
+    'ABCDEF~7TXT',
+    'ABCDEF~8TXT',
+    'ABCDEF~9TXT',
+    'ABCDE~10TXT',
+    'ABCDE~11TXT',
+  ]);
+  assert.is(aliases.at(-1), 'ABC~5001TXT');
+  assert.is(new Set(aliases).size, names.length);
+  assert.ok(performance.now() - started < 2000, `5000 alike names took ${(performance.now() - started).toFixed(0)} ms`);
   for (let i = 0; i < 20; i++) a.alias(`long name ${i}.txt`);
   assert.is(a.alias('long name x.txt'), 'LONGNA~21TXT'.slice(0, 0) + 'LONGN~21TXT');
   assert.is(decodeShortName(packedToBytes('README  TXT'), 0x18), 'readme.txt');
