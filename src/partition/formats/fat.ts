@@ -19,7 +19,7 @@ import { partitionTree, putFile } from './partition-tree.js';
 /** FAT12/16/32, with SYSLINUX installed when the layout asks for it. */
 
 /** Bytes of a FAT partition's writes kept for the SYSLINUX installer to read back: its metadata, most of the time. */
-const READ_BACK_BUDGET = 8 << 20;
+const READ_BACK_BUDGET = 1 << 20;
 
 declare module '../disk-layout.js' {
   interface PartitionSpec {
