@@ -37,9 +37,14 @@ export function repeatable(value: string, previous: string[]): string[] {
 
 /**
  * Runs `fn` on the tree of a directory or a tar archive, and frees what reading the archive
- * spooled afterwards. The readers load lazily so that `kiln --help` stays fast.
+ * spooled afterwards. The readers load lazily so that `kiln --help` stays fast. `xattrs: false`
+ * skips reading a directory's extended attributes, for a filesystem that cannot hold them.
  */
-export async function withSourceTree<T>(source: { dir?: string; tar?: string }, owners: OwnerPolicy, fn: (tree: FileTree) => Promise<T>): Promise<T> {
+export async function withSourceTree<T>(
+  source: { dir?: string; tar?: string; xattrs?: boolean },
+  owners: OwnerPolicy,
+  fn: (tree: FileTree) => Promise<T>,
+): Promise<T> {
   if (source.tar !== undefined) {
     const { treeFromTar } = await import('../fs/tree-from-tar.js');
     // A spool named by PID, so that an interrupted or killed run's spool can be found and removed.
@@ -58,7 +63,7 @@ export async function withSourceTree<T>(source: { dir?: string; tar?: string }, 
   }
   if (source.dir === undefined) throw new KilnError('bad-usage', 'no source given', 'name a source directory, or an archive with --from-tar');
   const { treeFromDirectory } = await import('../fs/tree-from-dir.js');
-  return fn(treeFromDirectory(source.dir, { owners }));
+  return fn(treeFromDirectory(source.dir, { owners, xattrs: source.xattrs ?? true }));
 }
 
 /**

@@ -66,7 +66,7 @@ export function addMkfsFat(mkfs: Command): void {
       const r = await interruptible([out], async () => {
         const { withSparseFile } = await import('../../fs/file-target.js');
         const { planFat, writeFat } = await import('../../fs/fat/index.js');
-        return withSourceTree({ dir: src, tar: opts.fromTar }, 'keep', async (tree) => {
+        return withSourceTree({ dir: src, tar: opts.fromTar, xattrs: false }, 'keep', async (tree) => {
           // Everything is checked (names, sizes, fit) before the output file is created.
           const plan = planFat(tree, options);
           const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, (t) => planFat(t, options).minimumSize);
