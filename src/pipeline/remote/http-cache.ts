@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent, IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { authorizationFor, redactUrl } from './config.js';
+
+// node:http and node:https (with tls and net) load when a remote is first used: every pipeline
+// command imports this module, and most never talk to a remote.
+const requireBuiltin = createRequire(import.meta.url);
+
+/** The module that speaks `protocol` ('http:' or 'https:'); https has the same request and Agent shape. */
+function transport(protocol: string): typeof import('node:http') {
+  return requireBuiltin(protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:http');
+}
 
 /**
  * A client of the Bazel HTTP remote-cache protocol: `GET|HEAD|PUT <base>/cas/<sha256>` for
@@ -47,7 +56,7 @@ export class HttpCache {
   readonly display: string;
   readonly timeoutMs: number;
   private readonly base: URL;
-  private readonly agent: http.Agent;
+  private readonly agent: Agent;
   private readonly authorization: string | undefined;
   private readonly limit: number;
   private active = 0;
@@ -59,8 +68,7 @@ export class HttpCache {
     this.timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
     this.limit = options.parallel ?? 8;
     this.authorization = 'authorization' in options ? options.authorization : authorizationFor(url);
-    const Agent = this.base.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: this.limit });
+    this.agent = new (transport(this.base.protocol).Agent)({ keepAlive: true, maxSockets: this.limit });
   }
 
   close(): void {
@@ -94,7 +102,7 @@ export class HttpCache {
       headers['content-length'] = body.length;
       headers['content-type'] = 'application/octet-stream';
     }
-    const mod = url.protocol === 'https:' ? https : http;
+    const mod = transport(url.protocol);
     const what = `${method} ${redactUrl(url.href)}`;
     return new Promise<IncomingMessage>((resolve, reject) => {
       let settled = false;
