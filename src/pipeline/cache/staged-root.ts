@@ -200,8 +200,8 @@ export class StagedRoot {
     return p;
   }
 
-  private linkSource(path: string, inode: Inode): HostPath | undefined {
-    if (inode.type !== 'file' || this.privatePaths.some((q) => within(path, q))) return undefined;
+  private linkSource(inode: Inode): HostPath | undefined {
+    if (inode.type !== 'file') return undefined;
     const o = this.originOf(inode);
     return o ? hostJoin(o.artifact.dir(), o.path) : undefined;
   }
@@ -209,13 +209,17 @@ export class StagedRoot {
   /** Writes the subtree at `start` over what is there: directories merge, other nodes are replaced. */
   private writeAt(start: string): MaterializeResult {
     const writer = new NodeWriter(this.dir, this.options);
+    // A writer links a file's later names to its first: private names get a writer of their
+    // own, so a private copy is never linked to a name of the same file that is in the cache.
+    let copies: NodeWriter | undefined;
     const stack = [start];
     while (stack.length > 0) {
       const path = stack.pop()!;
       const inode = this.tree.get(path)!;
       const dest = hostJoin(this.dir, path);
       if (inode.type !== 'dir') {
-        writer.node(path, dest, inode, this.linkSource(path, inode));
+        if (this.privatePaths.some((q) => within(path, q))) (copies ??= new NodeWriter(this.dir, this.options)).node(path, dest, inode);
+        else writer.node(path, dest, inode, this.linkSource(inode));
         continue;
       }
       writer.dir(path, dest, inode);
@@ -223,7 +227,13 @@ export class StagedRoot {
       if (bind) this.binds.set(path, bind);
       else for (const name of this.tree.children(path)) stack.push(child(path, name));
     }
-    return writer.finish();
+    const result = writer.finish();
+    if (copies) {
+      const more = copies.finish();
+      result.skipped.push(...more.skipped);
+      result.xattrsDropped.push(...more.xattrsDropped);
+    }
+    return result;
   }
 }
 

@@ -260,6 +260,17 @@ test('a directory holding hard links, or only empty directories, is bound all th
     ['/usr'],
   );
   assert.equal(readdirSync(join(dir, 'mixed/etc/kernel')).sort(), ['extra', 'postinst.d', 'prerm.d']);
+  // one name of a hard-linked file made private in a bound directory: that name is a copy, the
+  // other still the cache's (fast-check found the copy linked to the cache's other name)
+  root.privatize('/usr/bin/bzcat');
+  assert.equal(
+    root.mounts().map((m) => m.path),
+    ['/etc', '/usr/share'],
+  );
+  const ino = (p: string): number => lstatSync(p).ino;
+  assert.is.not(ino(join(dir, 'root/usr/bin/bzcat')), ino(host('usr/bin/bunzip2')), 'the private name is a copy');
+  assert.is(ino(join(dir, 'root/usr/bin/bunzip2')), ino(host('usr/bin/bunzip2')), 'the other name is the cache’s');
+  assert.is(readFileSync(join(dir, 'root/usr/bin/bzcat'), 'utf8'), 'bzip2\n');
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
