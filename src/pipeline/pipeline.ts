@@ -9,7 +9,7 @@ import { findProjectDirectory, loadProject, writeSourceRef, type LoadedProject, 
 import type { UserProjectOptions } from './load/user-config.js';
 import type { Element, Project } from './model.js';
 import { checkoutTree, type CheckoutOptions } from './plan/checkout.js';
-import { shortKey, type ElementKeys } from './plan/keys.js';
+import { keysToRemember, rememberKeys, shortKey, type ElementKeys } from './plan/keys.js';
 import { buildPlan } from './plan/plan.js';
 import { runPlan, type BuildSummary, type SchedulerEvents } from './plan/scheduler.js';
 import { Session, type ElementState } from './plan/session.js';
@@ -158,6 +158,8 @@ export class Pipeline {
     readonly loaded: LoadedProject,
     readonly session: Session,
     readonly targets: Element[],
+    /** Where the load came from, and its elements' keys are kept for the next run. */
+    private readonly loads?: LoadCache,
   ) {
     this.all = scopeOf(targets, 'all');
   }
@@ -425,6 +427,17 @@ export class Pipeline {
     }
   }
 
+  /** The keys of every element the targets reach, with the load, unless they are the ones it came with. */
+  private keepKeys(): void {
+    if (!this.loads) return;
+    try {
+      const keys = keysToRemember(this.all, (e) => this.session.keys(e));
+      if (keys) this.loads.keepKeys(keys);
+    } catch {
+      // a key that cannot be computed (a local source gone) is reported by the command that needs it
+    }
+  }
+
   private connected(): Remotes {
     if (!this.remotes)
       throw new KilnError(
@@ -442,8 +455,9 @@ export class Pipeline {
     return remotes;
   }
 
-  /** Ends the session: removes its scratch directory and closes the remote caches. */
+  /** Ends the session: keeps the keys computed for the next run, removes the scratch directory and closes the remote caches. */
   close(): void {
+    this.keepKeys();
     this.session.close();
     this.remotes?.close();
   }
@@ -469,9 +483,10 @@ export function openPipeline(opts: OpenOptions): Pipeline {
     throw new KilnError('no-targets', 'no elements given', 'name the elements, e.g. kiln build hello.bst (names are relative to element-path)');
   const targets = loaded.elements(names.map(elementName));
   const session = new Session({ cacheDir: opts.cacheDir, ...(opts.sandbox ? { sandbox: opts.sandbox } : {}), ...(opts.warn ? { warn: opts.warn } : {}) });
-  const p = new Pipeline(loaded, session, targets);
+  const p = new Pipeline(loaded, session, targets, loads);
   session.configure(p.all);
   loaded.keep(loads, directory, loadOptions);
+  for (const [e, k] of loads.keys()) rememberKeys(e, k);
   return p;
 }
 

@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SourcePosition } from '../../errors.js';
 import type { DepType, Element, Project, YamlMap } from '../model.js';
+import type { RememberedKeys } from '../plan/keys.js';
 import type { LoadOptions } from './project.js';
 
 /**
@@ -15,10 +16,11 @@ import type { LoadOptions } from './project.js';
  * absent), the .bst files under element-path (an element-mask option lists them), and the rest a
  * load depends on (option values, the user configuration's, the default mirror, max-jobs, the
  * host architecture, and kiln's own loader and kinds). A hit costs reading those files again,
- * not parsing, compositing and resolving them.
+ * not parsing, compositing and resolving them. The elements' cache keys are kept with them
+ * (plan/keys.ts checks them against their sources' keys before using them).
  */
 
-const VERSION = 2;
+const VERSION = 3;
 
 /** Files read by the loader in this process, in order, with the sha256 of their bytes (`noteRead`). */
 const reads: [string, string][] = [];
@@ -95,7 +97,7 @@ function kilnIdentity(): string {
       parts.push(`${sub}/${name} ${st.size} ${st.mtimeMs}`);
     }
   }
-  for (const name of ['model.ts', 'model.js', 'scope.ts', 'scope.js']) {
+  for (const name of ['model.ts', 'model.js', 'scope.ts', 'scope.js', 'plan/keys.ts', 'plan/keys.js']) {
     try {
       const st = statSync(join(pipeline, name));
       parts.push(`${name} ${st.size} ${st.mtimeMs}`);
@@ -151,6 +153,8 @@ interface Entry {
   /** Dependencies before the elements that depend on them. */
   elements: StoredElement[];
   warnings: string[];
+  /** The keys of `elements` (same index) a session computed: null for those it did not. */
+  keys?: (RememberedKeys | null)[];
 }
 
 /** A load found in the cache: the elements by name (every project's), and the load's warnings. */
@@ -180,6 +184,8 @@ function withStoredPositions(element: Omit<Element, 'positions'>, stored: string
 export class LoadCache {
   /** The files of the entry `lookup` found: a load that went on from it depends on them too. */
   private found: [string, string | null][] = [];
+  /** The entry last looked up or stored, where it is, and its elements (for `keepKeys`). */
+  private last: { entry: Entry; path: string; elements: Element[] } | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -190,6 +196,7 @@ export class LoadCache {
   /** The earlier load of the project at `directory` with these options, if none of its inputs changed. */
   lookup(directory: string, options: LoadOptions): CachedLoad | undefined {
     this.found = [];
+    this.last = undefined;
     let entry: Entry;
     try {
       entry = JSON.parse(readFileSync(this.entryPath(directory), 'utf8')) as Entry;
@@ -219,6 +226,7 @@ export class LoadCache {
       );
     }
     this.found = entry.files;
+    this.last = { entry, path: this.entryPath(directory), elements: built };
     for (const w of entry.warnings) options.onWarning?.(w);
     return { project: projects[0]!, elements: new Map(built.filter((e) => e.project === projects[0]).map((e) => [e.name, e])), warnings: entry.warnings };
   }
@@ -226,7 +234,7 @@ export class LoadCache {
   /**
    * Keeps a load for later runs: `elements` with everything they depend on, loaded from the
    * project at `directory` with `options` by reading the files read after `since` (a
-   * `readMark`). Written by rename, so a reader sees an entry whole.
+   * `readMark`).
    */
   store(directory: string, options: LoadOptions, since: number, project: Project, elements: readonly Element[], warnings: readonly string[]): void {
     const order: Element[] = [];
@@ -260,7 +268,29 @@ export class LoadCache {
       })),
       warnings: [...warnings],
     };
-    const path = this.entryPath(directory);
+    this.last = { entry, path: this.entryPath(directory), elements: order };
+    this.write(this.last.path, entry);
+  }
+
+  /** The keys kept with the entry last looked up (none for one just stored), by element. */
+  keys(): Map<Element, RememberedKeys> {
+    const out = new Map<Element, RememberedKeys>();
+    const { entry, elements } = this.last ?? { entry: undefined, elements: [] };
+    entry?.keys?.forEach((k, i) => {
+      if (k) out.set(elements[i]!, k);
+    });
+    return out;
+  }
+
+  /** Keeps `keys` (one session's: all or none of an element's dependencies') with the entry last looked up or stored. */
+  keepKeys(keys: ReadonlyMap<Element, RememberedKeys>): void {
+    if (!this.last) return;
+    this.last.entry.keys = this.last.elements.map((e) => keys.get(e) ?? null);
+    this.write(this.last.path, this.last.entry);
+  }
+
+  /** Written by rename, so a reader sees an entry whole. */
+  private write(path: string, entry: Entry): void {
     const tmp = `${path}.${process.pid}.tmp`;
     try {
       mkdirSync(this.dir, { recursive: true });

@@ -83,6 +83,52 @@ export function elementKeyDict(element: Element, inputs: KeyInputs): { [key: str
 }
 
 /**
+ * Keys an earlier run computed (the load cache keeps them), with the canonical JSON of the
+ * element's source keys they were computed from.
+ */
+export interface RememberedKeys {
+  sources: string;
+  strong?: string;
+  weak?: string;
+}
+
+/**
+ * Remembered keys of loaded elements (`rememberKeys`). The load cache proves an element and its
+ * kind unchanged; its sources' keys (a local source's file digests, refs written since) are
+ * computed again and compared, and its dependencies' keys must be the remembered ones too.
+ */
+const remembered = new WeakMap<Element, RememberedKeys>();
+
+/** The canonical JSON of the source keys each element's keys were computed with (`keysToRemember`). */
+const computedWith = new WeakMap<Element, string>();
+
+export function rememberKeys(element: Element, keys: RememberedKeys): void {
+  remembered.set(element, keys);
+}
+
+/**
+ * What `rememberKeys` takes in a later run for `elements` (keys of one session, so that each
+ * element's dependencies' remembered keys are the ones its own were computed with); undefined
+ * when each of them has its remembered keys already.
+ */
+export function keysToRemember(elements: readonly Element[], keysOf: (element: Element) => ElementKeys): Map<Element, RememberedKeys> | undefined {
+  const unchanged = (e: Element): boolean => {
+    const known = remembered.get(e);
+    const keys = keysOf(e);
+    return known !== undefined && known.strong === keys.strong && known.weak === keys.weak;
+  };
+  if (elements.every(unchanged)) return undefined;
+  const out = new Map<Element, RememberedKeys>();
+  for (const e of elements) {
+    const { strong, weak } = keysOf(e);
+    const sources = computedWith.get(e);
+    if (sources === undefined || e.project.junction) continue;
+    out.set(e, { sources, ...(strong ? { strong } : {}), ...(weak ? { weak } : {}) });
+  }
+  return out;
+}
+
+/**
  * Computes strong and weak keys for `elements` and everything they depend on. Results are
  * memoized in `cache` (pass the same map to reuse across calls).
  */
@@ -104,6 +150,26 @@ export function computeKeys(elements: Element[], inputs: KeyInputs, cache = new 
   const visit = (e: Element): ElementKeys => {
     const done = cache.get(e);
     if (done) return done;
+    const known = remembered.get(e);
+    if (known && !e.project.junction) {
+      const sources = inputs.sourceKeys(e);
+      // every dependency a key covers: its keys as remembered, so these are as computed then
+      const same = (d: Element): boolean => {
+        const k = visit(d);
+        return remembered.get(d) !== undefined && k.strong === remembered.get(d)!.strong && k.weak === remembered.get(d)!.weak;
+      };
+      if (
+        sources !== undefined &&
+        canonicalJson(sources) === known.sources &&
+        [...dependencies(e, 'build')].every(same) &&
+        e.dependencies.every((d) => same(d.element))
+      ) {
+        computedWith.set(e, known.sources);
+        const keys: ElementKeys = { strong: known.strong, weak: known.weak };
+        cache.set(e, keys);
+        return keys;
+      }
+    }
     const dict = ownDict(e);
     // Strong: every element staged for the build, with its strong key, in staging order.
     let strongDeps: KeyValue[] | undefined = [];
@@ -135,6 +201,8 @@ export function computeKeys(elements: Element[], inputs: KeyInputs, cache = new 
       strong: dict && strongDeps ? withDeps(dict, strongDeps) : undefined,
       weak: dict && strongDeps && weakDeps ? withDeps(dict, weakDeps) : undefined,
     };
+    const sources = dict ? inputs.sourceKeys(e) : undefined;
+    if (sources) computedWith.set(e, canonicalJson(sources));
     cache.set(e, keys);
     return keys;
   };
