@@ -25,6 +25,20 @@ export function qemuArgs(image: string, uefi?: BootOptions['uefi']): string[] {
   return ['-nographic', '-m', '256', '-no-reboot', ...firmware, '-drive', `file=${image},format=raw`];
 }
 
+/** `text` without terminal control sequences (CSI: ESC [ parameters final-byte). */
+export function withoutControls(text: string): string {
+  return text.replace(/\x1b\[[0-9;?]*[@-~]/g, '');
+}
+
+/**
+ * Whether the console's last line is a shell prompt. busybox's line editing follows its prompt
+ * with a cursor-position query (ESC [ 6 n); when both arrive in one read the prompt is not at
+ * the end, so terminal controls are dropped first.
+ */
+export function atShellPrompt(transcript: string): boolean {
+  return /[#$] $/m.test(withoutControls(transcript.slice(-200)));
+}
+
 /** Resolves with the console transcript once qemu powered off after `hello` printed Hello World!. */
 export function bootToHello(qemu: string, image: string, options: BootOptions = {}): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 300_000;
@@ -46,7 +60,7 @@ export function bootToHello(qemu: string, image: string, options: BootOptions = 
       const text = d.toString('latin1');
       transcript += text;
       options.onOutput?.(text);
-      if (stage === 'shell' && /[#$] $/m.test(transcript.slice(-200))) {
+      if (stage === 'shell' && atShellPrompt(transcript)) {
         stage = 'hello';
         milestone('shell prompt');
         child.stdin.write('hello\n');

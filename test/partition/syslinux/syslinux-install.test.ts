@@ -22,6 +22,7 @@ import { ReadBackTarget } from '../../../src/partition/syslinux/read-back.js';
 import { requireTool, run } from '../../helpers/tools.js';
 import { syslinuxBinariesDir } from '../../helpers/syslinux-binaries.js';
 import { fsckClean, tempDir, MTOOLS_ENV } from '../../fs/fat/fat-helpers.js';
+import { withoutControls } from '../../../scripts/qemu-console.js';
 
 const work = tempDir('syslinux');
 const bins = loadSyslinuxBinaries(syslinuxBinariesDir());
@@ -217,14 +218,14 @@ test('a FAT32 superfloppy with kiln SYSLINUX boots in qemu to the SYSLINUX banne
     const timer = setTimeout(done, 60_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString('latin1');
-      if (/kiln says hello/.test(out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''))) done();
+      if (/kiln says hello/.test(withoutControls(out))) done();
     });
     child.on('exit', () => {
       clearTimeout(timer);
       resolve(out);
     });
   });
-  const plain = output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+  const plain = withoutControls(output);
   assert.match(plain, /SYSLINUX 6\.\d+/);
   assert.match(plain, /kiln says hello/);
 });
