@@ -83,7 +83,10 @@ export function mapExt4(bytes: Uint8Array): ImageMap {
     types.set(ino, inode.type);
     sizes.set(ino, inode.size);
     regions.push({ tag: 'ext4 inode', offset: at, length: inodeSize, struct: InodeStruct, structSize: inodeSize, owner: `inode ${ino} (${inode.type})` });
-    if (inode.ibodyXattrArea.length >= 4 && view(inode.ibodyXattrArea).getUint32(0, true) === XATTR_MAGIC) {
+    // the magic alone (mke2fs writes it in every inode of an inline_data filesystem) with the
+    // end-of-list marker after it holds no entry: bytes mutated there are not part of any
+    const area = inode.ibodyXattrArea;
+    if (area.length >= 8 && view(area).getUint32(0, true) === XATTR_MAGIC && view(area).getUint32(4, true) !== 0) {
       ibodyXattrs.push(ino);
       regions.push({ tag: 'ext4 xattr entry', offset: at + 128 + inode.extraIsize + 4, length: XattrEntry.size, struct: XattrEntry, owner: `inode ${ino}` });
     }

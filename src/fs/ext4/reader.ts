@@ -125,6 +125,11 @@ const SYMLINK_MAX = 4095;
 /** Largest xattr value Linux accepts (XATTR_SIZE_MAX): the bound for values kept in an EA inode. */
 const XATTR_VALUE_MAX = 65536;
 
+/** An inline-data inode's system.data entry holds the rest of its bytes in the inode itself, never in an EA inode. */
+function checkSystemData(x: RawXattr, ino: number): void {
+  if (x.valueInode) throw corrupt(`inode ${ino}: its inline data (system.data) points at inode ${x.valueInode}; inline data lies in the inode itself`);
+}
+
 function hex(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 }
@@ -421,7 +426,10 @@ export class Ext4Reader implements FsReader {
     const out = new Map<string, Uint8Array>();
     for (const x of raw) {
       // system.data holds inline file data (inline_data), not a user-visible attribute.
-      if (x.name === 'system.data') continue;
+      if (x.name === 'system.data') {
+        checkSystemData(x, inode.ino);
+        continue;
+      }
       out.set(x.name, x.valueInode ? this.eaInodeValue(inode, x.name, x.valueInode) : x.value);
     }
     return out;
@@ -591,6 +599,8 @@ export class Ext4Reader implements FsReader {
     const where = `htree of directory inode ${dir.ino}`;
     const rootBlock = this.dirIndexBlock(dir, runs, 0, where);
     const root = parseDxRoot(rootBlock, where);
+    // on disk 0 legacy, 1 half-MD4, 2 TEA; the unsigned variants come from the superblock's flags
+    if (root.hashVersion > HASH.TEA) throw corrupt(`${where}: hash version ${root.hashVersion} is not one ext4 defines (0 legacy, 1 half-MD4, 2 TEA)`);
     const { hash } = dirHash(name, this.hashVersion(root.hashVersion), this.sb.s_hash_seed);
     let pairs = dxPairs(rootBlock, root.entriesOffset, where);
     let i = dxFind(pairs, hash);
@@ -660,7 +670,9 @@ export class Ext4Reader implements FsReader {
 
   /** Inline data: i_block, then the system.data xattr. */
   private inlineData(inode: Ext4Inode): Uint8Array {
-    const rest = parseIbodyXattrs(inode.ibodyXattrArea, `inode ${inode.ino}`).find((x) => x.name === 'system.data')?.value ?? new Uint8Array(0);
+    const data = parseIbodyXattrs(inode.ibodyXattrArea, `inode ${inode.ino}`).find((x) => x.name === 'system.data');
+    if (data) checkSystemData(data, inode.ino);
+    const rest = data?.value ?? new Uint8Array(0);
     const out = new Uint8Array(inode.iBlock.length + rest.length);
     out.set(inode.iBlock);
     out.set(rest, inode.iBlock.length);
