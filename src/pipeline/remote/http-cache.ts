@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { Agent, IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { authorizationFor, redactUrl } from './config.js';
 
 // node:http and node:https (with tls and net) load when a remote is first used: every pipeline
 // command imports this module, and most never talk to a remote.
-const requireBuiltin = createRequire(import.meta.url);
-
 /** The module that speaks `protocol` ('http:' or 'https:'); https has the same request and Agent shape. */
-function transport(protocol: string): typeof import('node:http') {
-  return requireBuiltin(protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:http');
+function transport(protocol: string): Pick<typeof import('node:http'), 'request' | 'Agent'> {
+  return protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
 }
 
 /**
