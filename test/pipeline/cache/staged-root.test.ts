@@ -99,6 +99,23 @@ function assertShows(seen: Map<string, Seen>, tree: FileTree): void {
   }
 }
 
+/** `trees` written as artifact directories under `dir`, the index of where each inode comes from, and their staged root, written. */
+function stageInto(trees: FileTree[], dir: string) {
+  const artifacts = trees.map((tree, i): ArtifactSource => {
+    const at = join(dir, `artifact-${i}`);
+    materialize(tree, at);
+    return { tree, dir: () => at };
+  });
+  const origins = new Map<Inode, Origin>();
+  for (const artifact of artifacts)
+    for (const [path, inode] of artifact.tree.walk()) if (inode.type !== 'dir' && !origins.has(inode)) origins.set(inode, { artifact, path });
+  const combined = new FileTree();
+  for (const a of artifacts) stageTree(combined, a.tree);
+  const root = new StagedRoot(combined, join(dir, 'root'), (i) => origins.get(i));
+  root.write();
+  return { artifacts, origins, combined, root };
+}
+
 let round = 0;
 
 test('a staged root shows the staged tree, links and binds the rest, and copies what is made private', () => {
@@ -112,18 +129,7 @@ test('a staged root shows the staged tree, links and binds the rest, and copies 
       ),
       (sa, sb, privates) => {
         const dir = join(work, `r${round++}`);
-        const artifacts = [build(sa, 'a'), build(sb, 'b')].map((tree, i): ArtifactSource => {
-          const at = join(dir, `artifact-${i}`);
-          materialize(tree, at);
-          return { tree, dir: () => at };
-        });
-        const origins = new Map<Inode, Origin>();
-        for (const artifact of artifacts)
-          for (const [path, inode] of artifact.tree.walk()) if (inode.type !== 'dir' && !origins.has(inode)) origins.set(inode, { artifact, path });
-        const combined = new FileTree();
-        for (const a of artifacts) stageTree(combined, a.tree);
-        const root = new StagedRoot(combined, join(dir, 'root'), (i) => origins.get(i));
-        root.write();
+        const { artifacts, origins, combined, root } = stageInto([build(sa, 'a'), build(sb, 'b')], dir);
         const artifactInodes = new Set<number>();
         for (const a of artifacts) for (const s of view(a.dir(), []).values()) if (s.ino !== undefined) artifactInodes.add(s.ino);
 
@@ -171,18 +177,7 @@ test('a directory only one artifact fills is bound, a mixed one is written with 
   b.mkdirp('usr/bin');
   b.file('usr/bin/other', 'other\n', { mode: 0o755 });
   const dir = join(work, 'mixed');
-  const sources = [a, b].map((tree, i): ArtifactSource => {
-    const at = join(dir, `artifact-${i}`);
-    materialize(tree, at);
-    return { tree, dir: () => at };
-  });
-  const origins = new Map<Inode, Origin>();
-  for (const artifact of sources) for (const [path, inode] of artifact.tree.walk()) if (inode.type !== 'dir') origins.set(inode, { artifact, path });
-  const combined = new FileTree();
-  stageTree(combined, a);
-  stageTree(combined, b);
-  const root = new StagedRoot(combined, join(dir, 'root'), (i) => origins.get(i));
-  root.write();
+  const { root } = stageInto([a, b], dir);
   assert.equal(root.mounts(), [{ path: '/usr/lib', host: join(dir, 'artifact-0/usr/lib'), writable: false }]);
   assert.is(lstatSync(join(dir, 'root/usr/bin/tool')).ino, lstatSync(join(dir, 'artifact-0/usr/bin/tool')).ino);
   assert.is(lstatSync(join(dir, 'root/usr/bin/other')).ino, lstatSync(join(dir, 'artifact-1/usr/bin/other')).ino);
@@ -212,19 +207,7 @@ test('a directory holding hard links, or only empty directories, is bound all th
   const b = new FileTree();
   b.file('extra', 'b\n');
   const dir = join(work, 'links');
-  const sources = [a, b].map((tree, i): ArtifactSource => {
-    const at = join(dir, `artifact-${i}`);
-    materialize(tree, at);
-    return { tree, dir: () => at };
-  });
-  const origins = new Map<Inode, Origin>();
-  for (const artifact of sources)
-    for (const [path, inode] of artifact.tree.walk()) if (inode.type !== 'dir' && !origins.has(inode)) origins.set(inode, { artifact, path });
-  const combined = new FileTree();
-  stageTree(combined, a);
-  stageTree(combined, b);
-  const root = new StagedRoot(combined, join(dir, 'root'), (i) => origins.get(i));
-  root.write();
+  const { origins, combined, root } = stageInto([a, b], dir);
   const host = (p: string): string => join(dir, 'artifact-0', p);
   assert.equal(
     root.mounts().map((m) => [m.path, m.host]),
