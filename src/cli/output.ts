@@ -39,12 +39,11 @@ export function printResult(opts: OutputOptions, json: unknown, text: () => stri
 
 /**
  * `--size` and `--margin`: the image size for a tree. `--size auto` is the smallest filesystem
- * that holds the tree and still has `--margin` bytes free for files: the margin is planned as
- * if it were one more file, so the metadata that grows with the filesystem (inode tables, the
- * journal, FATs) does not eat it. The default, 10% of the smallest size but at least 16 MiB,
- * leaves room to use the filesystem as mke2fs users expect of a new one (logs, a package
- * update, a new kernel on an ESP); `--margin 0` gives the smallest image. A margin is a size
- * (64M) or a percentage of the smallest size (25%).
+ * that holds the tree and still has `--margin` bytes free for files, so the metadata that grows
+ * with the filesystem (inode tables, the journal, FATs) does not eat the margin. The default,
+ * 10% of the smallest size but at least 16 MiB, leaves room to use the filesystem as mke2fs
+ * users expect of a new one (logs, a package update, a new kernel on an ESP); `--margin 0`
+ * gives the smallest image. A margin is a size (64M) or a percentage of the smallest size (25%).
  */
 export const DEFAULT_MARGIN = '10%';
 const MIN_DEFAULT_MARGIN = 16 * 1024 * 1024;
@@ -57,17 +56,18 @@ export function checkSizeOptions(size: string, margin: string | undefined): void
   } else if (margin !== undefined && !/^\d+(\.\d+)?%$/.test(margin)) optionSize(margin, 'margin');
 }
 
+/**
+ * How a writer fits a margin. ext4 tells how many bytes a size leaves free: the size grows from
+ * the smallest plus the margin until the margin is free (a plan per step, no second model of
+ * the tree). FAT cannot tell: the tree is planned again with the margin as one more file.
+ */
+export type MarginFit = { freeAt: (size: number) => number | undefined; unit: number } | { minimumWith: (tree: FileTree) => number };
+
+/** Steps `freeAt` may take: each adds what was still missing, so two or three are the rule. */
+const MAX_GROW_STEPS = 16;
+
 /** The image size: `--size`, or the smallest size for the tree plus the margin. */
-export function imageSize(
-  size: string,
-  margin: string | undefined,
-  tree: FileTree,
-  minimum: number,
-  minimumSize: (tree: FileTree) => number,
-  /** Bytes free at a size, where the writer can tell (ext4): the size grows until the margin is free. */
-  freeAt?: (size: number) => number | undefined,
-  unit = 4096,
-): number {
+export function imageSize(size: string, margin: string | undefined, tree: FileTree, minimum: number, fit: MarginFit): number {
   checkSizeOptions(size, margin);
   if (size !== 'auto') return optionSize(size, 'image size');
   const text = margin ?? DEFAULT_MARGIN;
@@ -75,6 +75,16 @@ export function imageSize(
   let extra = pct ? Math.ceil((minimum * Number(pct[1])) / 100) : optionSize(text, 'margin');
   if (margin === undefined) extra = Math.max(extra, MIN_DEFAULT_MARGIN);
   if (extra === 0) return minimum;
+  if ('freeAt' in fit) {
+    const { unit } = fit;
+    let result = minimum + Math.ceil(extra / unit) * unit;
+    for (let i = 0; i < MAX_GROW_STEPS; i++) {
+      const free = fit.freeAt(result) ?? 0;
+      if (free >= extra) break;
+      result += Math.ceil((extra - free) / unit) * unit;
+    }
+    return result;
+  }
   // the margin as a file of that size, planned with the tree and taken out again
   let name = '.kiln-margin';
   while (tree.has(name)) name += '_';
@@ -84,18 +94,11 @@ export function imageSize(
       throw new Error('the margin is never read');
     },
   });
-  let result: number;
   try {
-    result = minimumSize(tree);
+    return fit.minimumWith(tree);
   } finally {
     tree.remove(name);
   }
-  for (let i = 0; freeAt && i < 8; i++) {
-    const free = freeAt(result) ?? 0;
-    if (free >= extra) break;
-    result += Math.ceil((extra - free) / unit) * unit;
-  }
-  return result;
 }
 
 export const MARGIN_HELP =

@@ -69,7 +69,7 @@ export function addMkfsFat(mkfs: Command): void {
         return withSourceTree({ dir: src, tar: opts.fromTar, xattrs: false }, 'keep', async (tree) => {
           // Everything is checked (names, sizes, fit) before the output file is created.
           const plan = planFat(tree, options);
-          const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, (t) => planFat(t, options).minimumSize);
+          const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, { minimumWith: (t) => planFat(t, options).minimumSize });
           // With an explicit size, writeFat refuses a tree that does not fit before its first write.
           const counter = copyCounter(line);
           counter.watchTree(tree);
