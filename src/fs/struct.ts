@@ -57,7 +57,7 @@ export class Struct<F extends readonly Field[]> {
 
   /** Writes the given fields into `buf` at `base`; fields not given are left as they are. */
   encode(values: Partial<Values<F>>, buf: Uint8Array = new Uint8Array(this.size), base = 0): Uint8Array {
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const view = viewOf(buf);
     const given = values as Record<string, FieldValue | undefined>;
     // for…in rather than Object.entries: writers encode a structure per inode or entry, and the pairs array was most of the cost
     for (const name in given) {
@@ -82,6 +82,20 @@ export class Struct<F extends readonly Field[]> {
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
+
+/**
+ * A DataView of `buf`, the last one made again when it is the same: writers encode a structure
+ * per inode or entry into the same table buffer, and a view per call was a fifth of the cost.
+ */
+let lastBuf: Uint8Array | undefined;
+let lastView: DataView | undefined;
+function viewOf(buf: Uint8Array): DataView {
+  if (buf !== lastBuf || lastView === undefined) {
+    lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    lastBuf = buf;
+  }
+  return lastView;
+}
 
 function writeField(view: DataView, buf: Uint8Array, base: number, f: Field, value: FieldValue): void {
   const at = base + f.offset;
