@@ -1,5 +1,5 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { isMainThread, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, Worker, workerData, type ResourceLimits } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { newSpoolDir, removeStaleSpools, setInterruptFlag, tempPathFor } from '../fs/file-target.js';
 import type { OwnerPolicy } from '../fs/tree-from-tar.js';
@@ -177,6 +177,12 @@ function removeQuietly(path: string): void {
   }
 }
 
+/** The writer worker's heap, for a command that knows its writer's allocation pattern. */
+export interface WriterHeap {
+  /** The young generation's limit in MiB (otherwise V8's, which grows it under allocation bursts and keeps it resident). */
+  youngGenerationMb?: number;
+}
+
 /**
  * Runs `work` (which writes `outputs` through SparseFileTarget or withOutputFile) so that a
  * SIGINT, SIGTERM or SIGHUP stops it cleanly: the work runs in a worker thread re-running this
@@ -184,9 +190,9 @@ function removeQuietly(path: string): void {
  * clean-up removes the temp file and spools), or, if it does not write within 2 s (or a second
  * signal comes), the worker is terminated and the temp files are removed here. The process
  * then exits 128 + the signal number (130 for SIGINT, 143 for SIGTERM). In the worker, or
- * without a CLI entry (library use), `work` simply runs.
+ * without a CLI entry (library use), `work` simply runs. `heap` sizes the worker's heap.
  */
-export async function interruptible<T>(outputs: readonly string[], work: () => Promise<T>): Promise<T> {
+export async function interruptible<T>(outputs: readonly string[], work: () => Promise<T>, heap: WriterHeap = {}): Promise<T> {
   const job = writerJob();
   if (job) {
     setInterruptFlag(new Int32Array(job.flag));
@@ -194,6 +200,7 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
   }
   if (!isMainThread || writerEntry === undefined) return work();
   const flag = new SharedArrayBuffer(4);
+  const limits: ResourceLimits = heap.youngGenerationMb === undefined ? {} : { maxYoungGenerationSizeMb: heap.youngGenerationMb };
   const data: WriterJob = { kilnWriter: true, argv: process.argv, flag };
   const entry = writerEntry;
   let worker: Worker;
@@ -203,8 +210,9 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
     worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
       eval: true,
       workerData: data,
+      resourceLimits: limits,
     });
-  } else worker = new Worker(new URL(entry), { workerData: data });
+  } else worker = new Worker(new URL(entry), { workerData: data, resourceLimits: limits });
 
   return new Promise<T>((resolve, reject) => {
     let signal: string | undefined;
