@@ -226,8 +226,12 @@ export function unregisterTemp(path: string): void {
  * thread lays out and reads the next files while the kernel copies the last ones.
  * ---------------------------------------------------------------------------------------- */
 
-/** Images at least this large are written behind (a worker costs a few milliseconds to start). */
-const WRITE_BEHIND_MIN = 16 << 20;
+/**
+ * Writes go straight to the file until this many bytes are written, the rest are written
+ * behind: a worker costs a few milliseconds and about 10 MiB to start, which an image of a
+ * small tree (mostly holes) does not repay.
+ */
+const WRITE_BEHIND_AFTER = 4 << 20;
 const WRITE_RING = 4 << 20;
 const WRITE_CHUNK = 1 << 20;
 /** How often a waiting thread looks whether the other has failed or ended. */
@@ -366,8 +370,9 @@ export class SparseFileTarget implements BlockTarget {
   private readonly tempPath: string;
   private done = false;
   private fresh = true;
-  /** Large images: the writes are made by a worker thread. */
+  /** Once WRITE_BEHIND_AFTER bytes are written: the writes are made by a worker thread. */
   private behind: WriteBehind | undefined;
+  private written = 0;
 
   /** A new sparse file is all holes: true until the first write. */
   get zeroed(): boolean {
@@ -403,7 +408,6 @@ export class SparseFileTarget implements BlockTarget {
       }
       throw err;
     }
-    if (size >= WRITE_BEHIND_MIN) this.behind = new WriteBehind(this.fd);
   }
 
   static create(path: string, size: number): SparseFileTarget {
@@ -434,7 +438,11 @@ export class SparseFileTarget implements BlockTarget {
     let done = 0;
     try {
       if (this.behind) this.behind.write(offset, data);
-      else while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+      else {
+        while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+        this.written += done;
+        if (this.written >= WRITE_BEHIND_AFTER) this.behind = new WriteBehind(this.fd);
+      }
     } catch (e) {
       throw outputError(e, this.path, 'writing');
     }

@@ -172,9 +172,9 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
  * Nothing depends on the worker for correctness: a file read out of order, again (FAT's copies
  * of hard links), not from the start, or that the worker could not read (gone, shrunk, not
  * permitted, a name that is not UTF-8) is read directly, with the errors a direct read gives.
- * The worker starts at the first `open()` (a tree that is never read costs nothing), reads
- * files only from the one the consumer wants next (`WANT`), and ends when all are read or when
- * the consumer stops taking bytes for a while.
+ * The worker starts at the first `open()` (a tree that is never read, or holds less than the
+ * ring, costs nothing), reads files only from the one the consumer wants next (`WANT`), and ends
+ * when all are read or when the consumer stops taking bytes for a while.
  */
 
 /** Ring size: small enough for the memory goals, large enough to hold hundreds of small files. */
@@ -254,6 +254,8 @@ try { main(); } finally { Atomics.store(control, DONE, 1); Atomics.notify(contro
 class ReadAhead {
   private readonly paths: HostPath[] = [];
   private readonly sizes: number[] = [];
+  /** Bytes of all the files: a tree holding less than the ring is read directly (a worker costs a few milliseconds and about 10 MiB to start). */
+  private total = 0;
   private ring: ByteRing | undefined;
   private post: ((batch: { paths: (string | undefined)[]; sizes: number[]; base: number; last: boolean }) => void) | undefined;
   private sent = 0;
@@ -268,6 +270,7 @@ class ReadAhead {
     const index = this.paths.length;
     this.paths.push(path);
     this.sizes.push(size);
+    this.total += size;
     return new AheadContent(path, size, this, index);
   }
 
@@ -307,6 +310,10 @@ class ReadAhead {
   /** The reader of file `index` from the ring, or undefined when it must be read directly. */
   take(index: number): RingReader | undefined {
     if (this.stopped) return undefined;
+    if (!this.ring && this.total < RING) {
+      this.stopped = true;
+      return undefined;
+    }
     const ring = this.ring ?? this.start(index);
     if (index < this.nextIndex) return this.miss();
     this.nextIndex = index + 1;
