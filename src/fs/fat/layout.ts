@@ -7,8 +7,9 @@ import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName } from '
 /**
  * The tree as FAT will hold it, independent of the volume size: every directory with its
  * entries in byte order, each entry's 8.3 name and whether it needs long-name entries (the
- * aliases of those that do are given by assignAliases, when writing). Built (and everything FAT
- * cannot hold refused) before any byte is written.
+ * aliases of those that do are given by assignAliases, and the first clusters by writeFat's
+ * allocation, when writing). Built (and everything FAT cannot hold refused) before any byte is
+ * written.
  */
 
 /** Largest file FAT can hold: the size field is 32 bits. */
@@ -25,6 +26,8 @@ export interface FatEntry {
   lfn: boolean;
   /** Directory slots taken: long-name entries plus the short entry. */
   slots: number;
+  /** A file's first cluster (0 when empty), given when writing; a directory's is its FatDir's. */
+  cluster: number;
   dir?: FatDir;
 }
 
@@ -35,6 +38,8 @@ export interface FatDir {
   entries: FatEntry[];
   /** Slots including '.', '..' (subdirectories) or the volume label (root). */
   slots: number;
+  /** The first cluster, given when writing (0 for the root of FAT12 and FAT16). */
+  cluster: number;
 }
 
 export interface FatLayout {
@@ -50,7 +55,7 @@ export interface FatLayout {
 export type SpecialFilePolicy = 'error' | 'skip';
 
 export function layoutTree(tree: FileTree, options: { hasLabel: boolean; specialFiles?: SpecialFilePolicy }): FatLayout {
-  const root: FatDir = { path: '', inode: tree.root, parent: undefined, entries: [], slots: options.hasLabel ? 1 : 0 };
+  const root: FatDir = { path: '', inode: tree.root, parent: undefined, entries: [], slots: options.hasLabel ? 1 : 0, cluster: 0 };
   const dirs: FatDir[] = [root];
   const files: FatEntry[] = [];
   // The walk goes depth first, parents before children: an entry's parent is on the stack of
@@ -79,10 +84,10 @@ export function layoutTree(tree: FileTree, options: { hasLabel: boolean; special
         'split the file or use ext4',
       );
     }
-    const entry: FatEntry = { name, path, inode, short: '', ntCase: 0, lfn: false, slots: 1 };
+    const entry: FatEntry = { name, path, inode, short: '', ntCase: 0, lfn: false, slots: 1, cluster: 0 };
     if (inode.type === 'file') files.push(entry);
     else {
-      const dir: FatDir = { path, inode, parent, entries: [], slots: 2 };
+      const dir: FatDir = { path, inode, parent, entries: [], slots: 2, cluster: 0 };
       entry.dir = dir;
       open.push(dir);
       dirs.push(dir);

@@ -21,7 +21,7 @@ import { ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, DIRENT_SI
 import { encodeFat, endOfChain, fatBytes } from './fat-table.js';
 import { encodeFsInfo } from './fsinfo.js';
 import { computeGeometry, requireGeometry, smallestSize, type FatGeometry, type GeometryRequest } from './geometry.js';
-import { assignAliases, clustersNeeded, layoutTree, type FatDir, type FatEntry, type FatLayout, type SpecialFilePolicy } from './layout.js';
+import { assignAliases, clustersNeeded, layoutTree, type FatDir, type FatLayout, type SpecialFilePolicy } from './layout.js';
 import { encodeLfnEntries, lfnChecksum, packedToBytes } from './names.js';
 import { clampTimestamp, encodeFatTime } from './time.js';
 
@@ -193,14 +193,8 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
     next += count;
     return first;
   };
-  const dirCluster = new Map<FatDir, number>();
-  const dirBytes = (d: FatDir): number => d.slots * DIRENT_SIZE;
-  for (const d of layout.dirs) {
-    if (d === layout.root && g.fatType !== 32) dirCluster.set(d, 0);
-    else dirCluster.set(d, allocate(dirBytes(d), true));
-  }
-  const fileCluster = new Map<FatEntry, number>();
-  for (const f of layout.files) fileCluster.set(f, allocate(f.inode.content?.size ?? 0, false));
+  for (const d of layout.dirs) d.cluster = d === layout.root && g.fatType !== 32 ? 0 : allocate(d.slots * DIRENT_SIZE, true);
+  for (const f of layout.files) f.cluster = allocate(f.inode.content?.size ?? 0, false);
   const used = next - 2;
 
   const clusterOffset = (c: number): number => (g.firstDataSector + (c - 2) * g.sectorsPerCluster) * SECTOR;
@@ -236,13 +230,11 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   };
   for (const d of layout.dirs) {
     const bytes = encodeDirectory(d, {
-      cluster: (x) => (x.dir ? dirCluster.get(x.dir)! : fileCluster.get(x)!),
-      own: dirCluster.get(d)!,
-      parent: d.parent && d.parent !== layout.root ? dirCluster.get(d.parent)! : 0,
+      parent: d.parent && d.parent !== layout.root ? d.parent.cluster : 0,
       label: d === layout.root ? label : undefined,
       times,
     });
-    const offset = d === layout.root && g.fatType !== 32 ? (g.reservedSectors + g.numFats * g.fatSectors) * SECTOR : clusterOffset(dirCluster.get(d)!);
+    const offset = d === layout.root && g.fatType !== 32 ? (g.reservedSectors + g.numFats * g.fatSectors) * SECTOR : clusterOffset(d.cluster);
     writeSkippingZeros(target, offset, bytes);
   }
 
@@ -251,7 +243,7 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   for (const f of layout.files) {
     const size = f.inode.content?.size ?? 0;
     if (size > 0) {
-      stream.seek(clusterOffset(fileCluster.get(f)!));
+      stream.seek(clusterOffset(f.cluster));
       const reader = f.inode.content!.open();
       try {
         stream.append(reader, size, f.path);
@@ -326,8 +318,7 @@ function encodeBootSector(g: FatGeometry, volumeId: number, label: string | unde
 }
 
 interface DirContext {
-  cluster(e: FatEntry): number;
-  own: number;
+  /** The parent's first cluster as '..' names it (0 for the root). */
   parent: number;
   label: string | undefined;
   times(inode: Inode): { date: number; time: number; fine: number };
@@ -372,7 +363,7 @@ function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
   let at = 0;
   const own = ctx.times(d.inode);
   if (d.parent) {
-    shortEntry(out, at, DOT, ATTR_DIRECTORY, 0, ctx.own, 0, own);
+    shortEntry(out, at, DOT, ATTR_DIRECTORY, 0, d.cluster, 0, own);
     shortEntry(out, at + DIRENT_SIZE, DOTDOT, ATTR_DIRECTORY, 0, ctx.parent, 0, d.parent.parent ? ctx.times(d.parent.inode) : own);
     at += 2 * DIRENT_SIZE;
   } else if (ctx.label !== undefined) {
@@ -386,7 +377,7 @@ function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
     const isDir = e.dir !== undefined;
     let attributes = isDir ? ATTR_DIRECTORY : ATTR_ARCHIVE;
     if (!isDir && (e.inode.mode & 0o222) === 0) attributes |= ATTR_READ_ONLY;
-    shortEntry(out, at, short, attributes, e.ntCase, ctx.cluster(e), isDir ? 0 : (e.inode.content?.size ?? 0), ctx.times(e.inode));
+    shortEntry(out, at, short, attributes, e.ntCase, e.dir?.cluster ?? e.cluster, isDir ? 0 : (e.inode.content?.size ?? 0), ctx.times(e.inode));
     at += DIRENT_SIZE;
   }
   return out;
