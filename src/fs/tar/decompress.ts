@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { KilnError } from '../../errors.js';
+
+// node:zlib and node:child_process load on first use: every pipeline command loads this module, few decompress
 
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
@@ -37,9 +37,9 @@ export async function openDecompressed(path: string, compression?: Compression):
   const kind = compression ?? (await detectCompression(path));
   const input = createReadStream(path, { highWaterMark: 1 << 20 });
   if (kind === 'none') return input;
-  if (kind === 'gzip') return input.pipe(createGunzip());
+  if (kind === 'gzip') return input.pipe(process.getBuiltinModule('node:zlib').createGunzip());
   const tool = TOOLS[kind];
-  const child = spawn(tool.cmd, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = process.getBuiltinModule('node:child_process').spawn(tool.cmd, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   input.pipe(child.stdin);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
 import { contentChunks, type ContentReader, type FileContent } from '../../fs/file-content.js';
 import { fsyncPathAsync, writeAll } from './host-write.js';
+
+// node:child_process loads on first use: a no-op build loads this module and starts no process
 
 /**
  * The content-addressed blob store: `<cas>/objects/xx/yyyy…` named by the sha256 of the bytes.
@@ -215,7 +216,7 @@ const FSYNC_EACH = 64;
 /** `sync -f DIR`: whether it ran (coreutils 8.24 or later). */
 function syncfs(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('sync', ['-f', dir], { stdio: 'ignore' });
+    const child = process.getBuiltinModule('node:child_process').spawn('sync', ['-f', dir], { stdio: 'ignore' });
     child.on('error', () => resolve(false));
     child.on('close', (code) => resolve(code === 0));
   });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -28,6 +27,8 @@ import { HostFileContent } from '../../fs/content.js';
 import { contentChunks, type FileContent } from '../../fs/file-content.js';
 import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
 import { writeAll } from './host-write.js';
+
+// node:child_process loads on first use: a no-op build loads this module and starts no process
 
 /**
  * Writes a FileTree to a host directory: for a checkout, a tool that needs real files (patch),
@@ -204,7 +205,7 @@ export class NodeWriter {
           inode.type === 'fifo'
             ? ['-m', inode.mode.toString(8), made]
             : ['-m', inode.mode.toString(8), made, inode.type === 'char' ? 'c' : 'b', String(inode.rdev?.major ?? 0), String(inode.rdev?.minor ?? 0)];
-        const r = spawnSync(inode.type === 'fifo' ? 'mkfifo' : 'mknod', args, { encoding: 'utf8' });
+        const r = process.getBuiltinModule('node:child_process').spawnSync(inode.type === 'fifo' ? 'mkfifo' : 'mknod', args, { encoding: 'utf8' });
         if (r.status !== 0) {
           this.skipped.push(path);
           return;

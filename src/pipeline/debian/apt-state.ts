@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { derivePrivateSources, hostCodename, readHostSources } from './host-sources.js';
+
+// node:child_process loads on first use: a no-op build loads this module and starts no process
 
 /**
  * apt against a private state directory: its own sources (derived from the machine's), package
@@ -42,15 +43,17 @@ export class AptError extends KilnError {
 
 function exec(cmd: string, args: string[], cwd?: string): Promise<AptResult & { code: number }> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd, maxBuffer: 1 << 28, env: { ...process.env, LC_ALL: 'C', LANGUAGE: '' } }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(
-          new KilnError('no-apt', `cannot run '${cmd}': ${err.message}`, "kiln uses the machine's apt to resolve and download Debian packages; install apt"),
-        );
-        return;
-      }
-      resolve({ stdout, stderr, code: err ? Number(err.code) : 0 });
-    });
+    process
+      .getBuiltinModule('node:child_process')
+      .execFile(cmd, args, { cwd, maxBuffer: 1 << 28, env: { ...process.env, LC_ALL: 'C', LANGUAGE: '' } }, (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') {
+          reject(
+            new KilnError('no-apt', `cannot run '${cmd}': ${err.message}`, "kiln uses the machine's apt to resolve and download Debian packages; install apt"),
+          );
+          return;
+        }
+        resolve({ stdout, stderr, code: err ? Number(err.code) : 0 });
+      });
   });
 }
 

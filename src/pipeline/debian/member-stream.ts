@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { KilnError } from '../../errors.js';
+
+// node:zlib and node:child_process load on first use: a no-op build loads this module and reads no .deb
 
 /** How a .deb member is compressed, from its name's suffix (dpkg-deb names them so). */
 export type MemberCompression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
@@ -30,12 +30,12 @@ export async function* openMember(path: string, offset: number, size: number, co
     return;
   }
   if (compression === 'gzip') {
-    const gunzip = createGunzip();
+    const gunzip = process.getBuiltinModule('node:zlib').createGunzip();
     input.on('error', (e) => gunzip.destroy(e));
     yield* input.pipe(gunzip) as AsyncIterable<Buffer>;
     return;
   }
-  const child = spawn(compression, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = process.getBuiltinModule('node:child_process').spawn(compression, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve, reject) => {

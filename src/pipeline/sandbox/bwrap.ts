@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   accessSync,
   closeSync,
@@ -18,6 +18,8 @@ import { delimiter, join, posix } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { tailOfFile } from './log-tail.js';
 import { SANDBOX_OWN_MOUNTS, type Sandbox, type SandboxLog, type SandboxMount, type SandboxOptions } from './sandbox.js';
+
+// node:child_process loads on first use: a no-op build loads this module and starts no process
 
 /** The only device nodes a build sees (docs/format.md#sandbox). */
 export const SANDBOX_DEVICES = ['/dev/full', '/dev/null', '/dev/random', '/dev/urandom', '/dev/zero'] as const;
@@ -304,9 +306,9 @@ export class BwrapSandbox implements Sandbox {
       // Builds see umask 022 whatever the invoking shell has, so modes of what they create do
       // not depend on the user (the child inherits the umask at spawn).
       const hostUmask = process.umask(0o022);
-      let child: ReturnType<typeof spawn>;
+      let child: ChildProcess;
       try {
-        child = spawn(this.bwrap!, args, {
+        child = process.getBuiltinModule('node:child_process').spawn(this.bwrap!, args, {
           stdio: options.interactive ? 'inherit' : ['ignore', fd, fd],
           env: {},
         });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
@@ -10,6 +9,8 @@ import { BaseSource } from './base.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree } from './tree-ops.js';
 import { candidateUrls, splitAlias, urlDirectoryName } from './url.js';
+
+// node:child_process loads on first use: a no-op build loads this module and starts no process
 
 const SHA1 = /^[0-9a-f]{40}$/;
 /** `ref-format: git-describe` refs: `v1.2-3-g<sha>`. */
@@ -77,7 +78,9 @@ export class GitSource extends BaseSource {
   }
 
   private git(args: string[], what: string): string {
-    const r = spawnSync('git', args, { encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } });
+    const r = process
+      .getBuiltinModule('node:child_process')
+      .spawnSync('git', args, { encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } });
     if (r.error) throw new KilnError('git-missing', `${this.label}: cannot run git: ${r.error.message}`, "install the Debian package 'git'");
     if (r.status !== 0)
       throw new KilnError(
@@ -90,7 +93,10 @@ export class GitSource extends BaseSource {
 
   private has(ctx: SourceContext, rev: string): boolean {
     const m = this.mirror(ctx);
-    return existsSync(m) && spawnSync('git', ['-C', m, 'cat-file', '-e', `${rev}^{commit}`], { stdio: 'ignore' }).status === 0;
+    return (
+      existsSync(m) &&
+      process.getBuiltinModule('node:child_process').spawnSync('git', ['-C', m, 'cat-file', '-e', `${rev}^{commit}`], { stdio: 'ignore' }).status === 0
+    );
   }
 
   /** Clones `url` (into a temp name, renamed when complete) or fetches it into the bare mirror. */
@@ -168,7 +174,9 @@ export class GitSource extends BaseSource {
     if (!existsSync(archive)) {
       mkdirSync(`${m}.archives`, { recursive: true });
       writeFileDurably(archive, (fd) => {
-        const r = spawnSync('git', ['-C', m, '-c', 'tar.umask=0022', 'archive', '--format=tar', sha], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+        const r = process
+          .getBuiltinModule('node:child_process')
+          .spawnSync('git', ['-C', m, '-c', 'tar.umask=0022', 'archive', '--format=tar', sha], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
         if (r.status !== 0) throw new KilnError('git-failed', `${this.label}: git archive ${sha} failed: ${r.stderr.trim()}`);
       });
     }

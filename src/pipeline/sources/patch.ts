@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostFileContent } from '../../fs/content.js';
@@ -12,6 +11,8 @@ import { BaseSource } from './base.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { projectPath } from './project-path.js';
 import { normalizeSourceTree, overlayTree } from './tree-ops.js';
+
+// node:child_process loads on first use: a no-op build loads this module and starts no process
 
 /**
  * `patch` (docs/format.md#patch): applies a project patch file with the host's `patch -p<N>` to what the
@@ -70,7 +71,9 @@ export class PatchSource extends BaseSource {
       // modes are restored from the staged tree afterwards)
       for (const [path, inode] of sub.walk())
         if (inode.type === 'dir' && (inode.mode & 0o200) === 0) chmodSync(path ? join(work, path) : work, inode.mode | 0o700);
-      const r = spawnSync('patch', [`-p${this.strip}`, '-i', this.fullPath, '-d', work, '--batch', '--no-backup-if-mismatch'], { encoding: 'utf8' });
+      const r = process
+        .getBuiltinModule('node:child_process')
+        .spawnSync('patch', [`-p${this.strip}`, '-i', this.fullPath, '-d', work, '--batch', '--no-backup-if-mismatch'], { encoding: 'utf8' });
       if (r.error) throw this.error(undefined, 'patch-tool', `cannot run 'patch': ${r.error.message}`, "install the Debian package 'patch'");
       if (r.status !== 0) {
         throw this.error(

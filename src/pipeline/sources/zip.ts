@@ -1,5 +1,4 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
 import type { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
 import { FileTree } from '../../fs/tree.js';
@@ -7,6 +6,8 @@ import type { Element, SourceDecl, YamlValue } from '../model.js';
 import { DownloadableSource } from './downloadable.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree, resolveInside } from './tree-ops.js';
+
+// node:zlib loads on first use: a no-op build loads this module and inflates nothing
 
 /**
  * `zip` (docs/format.md#zip): a zip archive pinned by the sha256 of the file as downloaded, staged
@@ -124,7 +125,7 @@ export class ZipSource extends DownloadableSource {
         let content;
         if (m.compressionMethod === 0) content = new HostFileContent(path, m.uncompressedSize, dataOffset);
         else if (m.compressionMethod === 8) {
-          const data = inflateRawSync(readAt(fd, dataOffset, m.compressedSize));
+          const data = process.getBuiltinModule('node:zlib').inflateRawSync(readAt(fd, dataOffset, m.compressedSize));
           if (data.length !== m.uncompressedSize) throw this.bad(`'${m.fileName}' inflates to ${data.length} bytes, not ${m.uncompressedSize}`);
           content = ctx.blobs.putBytes(data);
         } else {
