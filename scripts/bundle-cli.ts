@@ -2,7 +2,7 @@ import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -23,15 +23,116 @@ const src = fileURLToPath(new URL('../src/', import.meta.url));
 const outdir = fileURLToPath(new URL('../dist/cli/', import.meta.url));
 const CHUNK = 'kiln-';
 
-const emittedUrl: Plugin = {
-  name: 'emitted-import-meta-url',
+/**
+ * A dynamic import, as esbuild finds it in a source (`typeof import(...)` is a type), and the
+ * module it names; `yaml` and the built-ins are not kiln's modules.
+ */
+const DYNAMIC_IMPORT = /(?<!typeof\s)\bimport\((['"])(\.[^'"]+)\1\)/g;
+
+function importedModule(importer: string, specifier: string): string {
+  return resolve(dirname(importer), specifier).replace(/\.js$/, '.ts');
+}
+
+/**
+ * Which group of modules a dynamic import loads. esbuild makes a chunk of the modules reached by
+ * the same set of dynamically imported modules, and Node pays for each chunk it loads (resolving,
+ * reading, compiling, linking: about a millisecond each); with every dynamic import its own entry,
+ * a no-op build loaded 30 chunks. Grouped, the sets are fewer, and so are the chunks:
+ *   - the pipeline and the command families that load it (show, build, ...) are one group: any of
+ *     them needs the pipeline;
+ *   - every other command family is a group of its own (a writer's command loads no other's);
+ *   - the pipeline's own dynamic imports (a build's image writers, Debian tools) are one group;
+ *   - elsewhere, what one module imports dynamically is one group (mkimage's layout, planner and
+ *     disk writer load together).
+ * A group is a module exporting each member's namespace; `import('./x.js')` becomes the import of
+ * its group, then x's namespace.
+ */
+function groupOf(importer: string, target: string, loadsPipeline: (family: string) => boolean): string {
+  const from = relative(src, importer);
+  if (relative(src, target) === 'pipeline/pipeline.ts') return 'pipeline';
+  if (from === 'cli/commands/index.ts') return loadsPipeline(target) ? 'pipeline' : relative(src, target);
+  if (from.startsWith('pipeline/')) return 'pipeline-build';
+  return from;
+}
+
+/** Every group, with its members: the dynamic imports of every source under src/. */
+function dynamicImportGroups(): Map<string, Set<string>> {
+  const sources = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.ts')) sources.set(path, readFileSync(path, 'utf8'));
+    }
+  };
+  walk(src);
+  const pipeline = join(src, 'pipeline/pipeline.ts');
+  const loadsPipeline = (family: string): boolean =>
+    [...(sources.get(family) ?? '').matchAll(DYNAMIC_IMPORT)].some((m) => importedModule(family, m[2]!) === pipeline);
+  const groups = new Map<string, Set<string>>();
+  for (const [path, text] of sources) {
+    for (const m of text.matchAll(DYNAMIC_IMPORT)) {
+      const target = importedModule(path, m[2]!);
+      const group = groupOf(path, target, loadsPipeline);
+      if (!groups.has(group)) groups.set(group, new Set());
+      groups.get(group)!.add(target);
+    }
+  }
+  return groups;
+}
+
+/** A member's name in its group module. */
+function memberName(path: string): string {
+  return relative(src, path).replace(/[^A-Za-z0-9]/g, '_');
+}
+
+/**
+ * Sources as tsc sees them, with two changes for the bundle: dynamic imports load their group
+ * (see `groupOf`), and each module's `import.meta.url` is the URL of the module tsc emitted for
+ * it (see the top).
+ */
+function kilnSources(groups: Map<string, Set<string>>): Plugin {
+  const groupNames = new Map<string, string>();
+  for (const [group, members] of groups) for (const m of members) groupNames.set(m, group);
+  return {
+    name: 'kiln-sources',
+    setup(b) {
+      b.onResolve({ filter: /^kiln-group:/ }, (args) => ({ path: args.path.slice('kiln-group:'.length), namespace: 'kiln-group' }));
+      b.onLoad({ filter: /.*/, namespace: 'kiln-group' }, (args) => ({
+        contents: [...groups.get(args.path)!].map((m) => `export * as ${memberName(m)} from ${JSON.stringify(m)};`).join('\n'),
+        loader: 'ts',
+        resolveDir: src,
+      }));
+      b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        const from = relative(join(src, 'cli'), join(src, relative(src, args.path).replace(/\.ts$/, '.js')));
+        const url = `new URL(${JSON.stringify(from.startsWith('.') ? from : `./${from}`)}, import.meta.url).href`;
+        const contents = text.replaceAll('import.meta.url', url).replace(DYNAMIC_IMPORT, (whole, _quote: string, specifier: string) => {
+          const target = importedModule(args.path, specifier);
+          const group = groupNames.get(target);
+          return group === undefined ? whole : `import(${JSON.stringify(`kiln-group:${group}`)}).then((g) => g.${memberName(target)})`;
+        });
+        return { contents, loader: 'ts' };
+      });
+    },
+  };
+}
+
+/**
+ * commander requires node:child_process when it loads, for subcommands run as executables, which
+ * kiln has none of: it gets the module on first use instead (about as costly to load as the
+ * whole of commander).
+ */
+const lazyChildProcess: Plugin = {
+  name: 'commander-lazy-child-process',
   setup(b) {
-    b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      const from = relative(join(src, 'cli'), join(src, relative(src, args.path).replace(/\.ts$/, '.js')));
-      const url = `new URL(${JSON.stringify(from.startsWith('.') ? from : `./${from}`)}, import.meta.url).href`;
-      return { contents: text.replaceAll('import.meta.url', url), loader: 'ts' };
-    });
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /\/node_modules\/commander\//.test(args.importer) ? { path: 'child_process', namespace: 'kiln-lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'kiln-lazy-builtin' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, name) => process.getBuiltinModule('node:child_process')[name] });",
+      loader: 'js',
+    }));
   },
 };
 
@@ -75,6 +176,6 @@ await build({
   minify: true,
   sourcemap: true,
   logLevel: 'warning',
-  plugins: [emittedUrl],
+  plugins: [kilnSources(dynamicImportGroups()), lazyChildProcess],
   define: { KILN_BUNDLE_IDENTITY: JSON.stringify(sourceIdentity()) },
 });

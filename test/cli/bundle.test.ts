@@ -75,6 +75,29 @@ test("show of the example: the bundle's keys and variables are the source's (kin
   }
 });
 
+test('a no-op pipeline command loads neither node:child_process nor node:zlib: they load when a process is started or an archive read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
+  try {
+    // the built-ins this process loaded, printed as it exits
+    const hook = `data:text/javascript,process.on('exit', () => process.stderr.write('builtins:' + JSON.stringify(process.moduleLoadList)))`;
+    const show = (): string[] => {
+      const r = spawnSync(process.execPath, ['--import', hook, bin, '--cache-dir', dir, '-C', join(repo, 'examples/image'), 'show', 'image-x86_64.bst'], {
+        encoding: 'utf8',
+      });
+      assert.is(r.status, 0, r.stderr);
+      const loaded = JSON.parse(r.stderr.slice(r.stderr.indexOf('builtins:') + 'builtins:'.length)) as string[];
+      assert.ok(loaded.includes('NativeModule fs'), loaded.join(' '));
+      return loaded;
+    };
+    // a full load, then one from the load cache
+    for (const loaded of [show(), show()]) {
+      for (const builtin of ['child_process', 'zlib']) assert.not.ok(loaded.includes(`NativeModule ${builtin}`), `${builtin} was loaded`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('mkfs ext4 through the bundle (write-behind worker for a large file): e2fsck finds it clean', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
   try {
