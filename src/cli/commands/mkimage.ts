@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatSize } from '../../units.js';
 import type { DiskPlan, DiskResult } from '../../partition/assemble.js';
+import { usageError } from '../conventions.js';
 import { findGaps, printDisk, typeNameOf, usableRange, type DiskView } from '../disk-view.js';
 import { checkOutput, interruptible, outputNotDirectory, sourceDateEpochFromEnv } from '../inputs.js';
 import { copyCounter } from '../live.js';
@@ -101,7 +102,6 @@ export function registerMkimage(program: Command): void {
     .action(async (layoutPath: string, out: string | undefined, opts: Opts) => {
       const sde = sourceDateEpochFromEnv();
       const options = sde === undefined ? {} : { sourceDateEpoch: sde };
-      const { usageError } = await import('../conventions.js');
       if (opts.dryRun) {
         if (out !== undefined) throw usageError('--dry-run writes nothing: give only the layout', 'kiln mkimage --dry-run LAYOUT.yaml');
         const { readLayoutFile } = await import('../../partition/layout.js');
