@@ -189,6 +189,10 @@ test('progress: a live line on a terminal, nothing in a pipe; -q prints nothing'
   assert.is(tty.status, 0, tty.stdout);
   assert.match(tty.stdout, /\r\x1b\[Kwriting p\.fat: \d+\/13 files, .* of 24\.0 MiB \(\d+%\)/);
   assert.match(tty.stdout, /\r\x1b\[Kfat: p\.fat: FAT/, 'the line is cleared before the result');
+  const ext4 = kilnTty(['mkfs', 'ext4', 'src', 'p.ext4']);
+  assert.is(ext4.status, 0, ext4.stdout);
+  assert.match(ext4.stdout, /\r\x1b\[Kwriting p\.ext4: \d+\/13 files, .* of 24\.0 MiB \(\d+%\)/);
+  assert.match(ext4.stdout, /\r\x1b\[Kext4: p\.ext4: /, 'the line is cleared before the result');
   const piped = kiln(['mkfs', 'fat', 'src', 'p2.fat']);
   assert.is(piped.status, 0);
   assert.is(piped.stderr, '', 'nothing on stderr without a terminal');

@@ -82,10 +82,7 @@ export function addMkfsExt4(mkfs: Command): void {
             );
           }
           const counter = copyCounter(line);
-          counter.watchTree(tree);
-          const result = await withSparseFile(out, size, (t) => writeExt4(tree, t, options));
-          counter.flush();
-          return result;
+          return withSparseFile(out, size, (t) => writeExt4(tree, t, { ...options, onProgress: (p) => counter.show(p) }));
         });
       });
       printResult(
