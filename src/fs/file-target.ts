@@ -358,6 +358,15 @@ class WriteBehind {
   }
 }
 
+export interface SparseFileOptions {
+  /**
+   * Whether the writes may be made behind by a worker (default: yes). A writer that does little
+   * but copy file content (FAT) gains nothing from a third busy thread beside its own and the
+   * read-ahead on two cores, and saves the worker's memory.
+   */
+  writeBehind?: boolean;
+}
+
 /**
  * A sparse image file. It is created under a temporary name beside the requested one and
  * sized with ftruncate (all holes); `commit()` renames it into place, `abort()` removes it, so
@@ -370,7 +379,7 @@ export class SparseFileTarget implements BlockTarget {
   private readonly tempPath: string;
   private done = false;
   private fresh = true;
-  /** Once WRITE_BEHIND_AFTER bytes are written: the writes are made by a worker thread. */
+  /** Once WRITE_BEHIND_AFTER bytes are written (unless options.writeBehind is false): the writes are made by a worker thread. */
   private behind: WriteBehind | undefined;
   private written = 0;
 
@@ -382,6 +391,7 @@ export class SparseFileTarget implements BlockTarget {
   private constructor(
     readonly path: string,
     readonly size: number,
+    private readonly writeBehind: boolean,
   ) {
     if (!Number.isSafeInteger(size) || size < 0) {
       throw new KilnError('bad-size', `cannot create '${path}' of ${size} bytes: sizes must be whole numbers of bytes below 2^53`, 'give a smaller size');
@@ -410,8 +420,8 @@ export class SparseFileTarget implements BlockTarget {
     }
   }
 
-  static create(path: string, size: number): SparseFileTarget {
-    return new SparseFileTarget(path, size);
+  static create(path: string, size: number, options: SparseFileOptions = {}): SparseFileTarget {
+    return new SparseFileTarget(path, size, options.writeBehind ?? true);
   }
 
   read(offset: number, length: number): Uint8Array {
@@ -441,7 +451,7 @@ export class SparseFileTarget implements BlockTarget {
       else {
         while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
         this.written += done;
-        if (this.written >= WRITE_BEHIND_AFTER) this.behind = new WriteBehind(this.fd);
+        if (this.writeBehind && this.written >= WRITE_BEHIND_AFTER) this.behind = new WriteBehind(this.fd);
       }
     } catch (e) {
       throw outputError(e, this.path, 'writing');
@@ -561,8 +571,13 @@ export class ImageFileTarget implements BlockTarget {
 }
 
 /** Runs `fn` on a new sparse file and commits it only if `fn` succeeds. */
-export async function withSparseFile<T>(path: string, size: number, fn: (t: SparseFileTarget) => T | Promise<T>): Promise<T> {
-  const target = SparseFileTarget.create(path, size);
+export async function withSparseFile<T>(
+  path: string,
+  size: number,
+  fn: (t: SparseFileTarget) => T | Promise<T>,
+  options: SparseFileOptions = {},
+): Promise<T> {
+  const target = SparseFileTarget.create(path, size, options);
   try {
     const result = await fn(target);
     target.commit();
