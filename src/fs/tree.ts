@@ -86,11 +86,16 @@ export function compareNames(a: string, b: string): number {
   return compareNameBytes(a, b);
 }
 
+const DOT_OR_EMPTY = /(^|\/)\.{0,2}(\/|$)/;
+const NOT_PLAIN = /[\uD800-\uDFFF]|(^|\/)\.{0,2}(\/|$)/;
+
 /** Normalises 'a//b/./c/' to 'a/b/c'; refuses '..' and empty names. */
 export function normalizePath(path: string): string {
+  // Most paths are already normal (no surrogate to make canonical, no empty, '.' or '..'
+  // component): one scan says so. Every add and lookup of a path comes here.
+  if (!NOT_PLAIN.test(path)) return path;
   path = canonicalName(path);
-  // Most paths are already normal (no empty, '.' or '..' components): skip the split.
-  if (!/(^|\/)\.{0,2}(\/|$)/.test(path)) return path;
+  if (!DOT_OR_EMPTY.test(path)) return path;
   const parts: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
