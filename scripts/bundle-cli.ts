@@ -167,8 +167,10 @@ await build({
   format: 'esm',
   target: 'node20',
   // Node's own loader gives `yaml` (CommonJS) its named exports on a dynamic import, esbuild's
-  // split chunks only its default export; and most commands never load it (yaml-package.ts)
-  external: ['yaml'],
+  // split chunks only its default export; and most commands never load it (yaml-package.ts).
+  // cpio-stream calls the deprecated Buffer(): Node warns about that on stderr unless the caller
+  // lies in node_modules, so it is loaded from there.
+  external: ['yaml', 'cpio-stream'],
   // bundled CommonJS dependencies call require
   banner: { js: "import { createRequire as kilnRequire } from 'node:module';\nconst require = kilnRequire(import.meta.url);" },
   // V8 compiles a minified chunk in about half the time (measured: 50 -> 29 ms of a no-op build);

@@ -119,4 +119,21 @@ test('mkfs ext4 through the bundle (write-behind worker for a large file): e2fsc
   }
 });
 
+test('mkinitramfs through the bundle: an archive cpio(1) lists, and nothing on stderr (Node warns about a dependency calling the deprecated Buffer() only when the call is outside node_modules)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
+  try {
+    mkdirSync(join(dir, 'tree/etc'), { recursive: true });
+    writeFileSync(join(dir, 'tree/etc/hostname'), 'kiln\n');
+    const out = join(dir, 'initrd.cpio');
+    const r = run(['mkinitramfs', '--no-compress', join(dir, 'tree'), out]);
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stderr, '');
+    const list = spawnSync('cpio', ['-t', '--quiet', '-F', out], { encoding: 'utf8' });
+    assert.is(list.error, undefined, 'cpio (Debian package cpio) must be installed');
+    assert.ok(list.stdout.split('\n').includes('etc/hostname'), list.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
