@@ -120,7 +120,8 @@ function median(values: number[]): number {
 /**
  * Paired runs: each round runs every contender once, one after the other (the order rotates
  * from round to round), so that they share the machine's state of the moment; a ratio is taken
- * within each round and the median over rounds is reported. Times are medians, peak RSS the
+ * within each round and the median over rounds is reported. Between two runs the page cache's
+ * dirty data is written out (sync), outside the timing. Times are medians, peak RSS the
  * largest seen. `rounds` defaults to KILN_BENCH_REPEAT or 3.
  */
 export function paired(contenders: Contender[], baselines: string[], rounds = Number(process.env.KILN_BENCH_REPEAT) || 3): PairedRow[] {
@@ -144,6 +145,8 @@ export function paired(contenders: Contender[], baselines: string[], rounds = Nu
         process.stderr.write(`${e.message}\n`);
       }
       c.after?.();
+      // The next contender must not pay for this one's writeback (tar leaves gigabytes dirty).
+      spawnSync('sync');
     }
   }
   return contenders.map((c, i) => {
