@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
-import type { FileTree } from '../fs/tree.js';
+import { formatSize } from '../units.js';
 import { drawProgressOn, LiveLine, type Verbosity } from './live.js';
 import { optionSize } from './inputs.js';
 
@@ -56,18 +56,16 @@ export function checkSizeOptions(size: string, margin: string | undefined): void
   } else if (margin !== undefined && !/^\d+(\.\d+)?%$/.test(margin)) optionSize(margin, 'margin');
 }
 
-/**
- * How a writer fits a margin. ext4 tells how many bytes a size leaves free: the size grows from
- * the smallest plus the margin until the margin is free (a plan per step, no second model of
- * the tree). FAT cannot tell: the tree is planned again with the margin as one more file.
- */
-export type MarginFit = { freeAt: (size: number) => number | undefined; unit: number } | { minimumWith: (tree: FileTree) => number };
-
-/** Steps `freeAt` may take: each adds what was still missing, so two or three are the rule. */
+/** Steps the size may take: each adds what was still missing, so two or three are the rule. */
 const MAX_GROW_STEPS = 16;
 
-/** The image size: `--size`, or the smallest size for the tree plus the margin. */
-export function imageSize(size: string, margin: string | undefined, tree: FileTree, minimum: number, fit: MarginFit): number {
+/**
+ * The image size: `--size`, or the smallest size for the tree grown until the margin is free.
+ * The writer tells how many bytes a size leaves free (`freeAt`; undefined where the tree does
+ * not fit), so the size starts at the smallest plus the margin and grows by what is still
+ * missing, in `unit`s, without planning the tree again.
+ */
+export function imageSize(size: string, margin: string | undefined, minimum: number, freeAt: (size: number) => number | undefined, unit: number): number {
   checkSizeOptions(size, margin);
   if (size !== 'auto') return optionSize(size, 'image size');
   const text = margin ?? DEFAULT_MARGIN;
@@ -75,30 +73,17 @@ export function imageSize(size: string, margin: string | undefined, tree: FileTr
   let extra = pct ? Math.ceil((minimum * Number(pct[1])) / 100) : optionSize(text, 'margin');
   if (margin === undefined) extra = Math.max(extra, MIN_DEFAULT_MARGIN);
   if (extra === 0) return minimum;
-  if ('freeAt' in fit) {
-    const { unit } = fit;
-    let result = minimum + Math.ceil(extra / unit) * unit;
-    for (let i = 0; i < MAX_GROW_STEPS; i++) {
-      const free = fit.freeAt(result) ?? 0;
-      if (free >= extra) break;
-      result += Math.ceil((extra - free) / unit) * unit;
-    }
-    return result;
+  let result = minimum + Math.ceil(extra / unit) * unit;
+  for (let step = 0; step < MAX_GROW_STEPS; step++) {
+    const free = freeAt(result);
+    if (free !== undefined && free >= extra) return result;
+    result += Math.ceil((extra - (free ?? 0)) / unit) * unit;
   }
-  // the margin as a file of that size, planned with the tree and taken out again
-  let name = '.kiln-margin';
-  while (tree.has(name)) name += '_';
-  tree.file(name, {
-    size: extra,
-    open: () => {
-      throw new Error('the margin is never read');
-    },
-  });
-  try {
-    return fit.minimumWith(tree);
-  } finally {
-    tree.remove(name);
-  }
+  throw new KilnError(
+    'no-space',
+    `no image size found that holds the tree and leaves the margin of ${extra} bytes (${formatSize(extra)}) free`,
+    'give a smaller --margin, or a --size',
+  );
 }
 
 export const MARGIN_HELP =

@@ -130,10 +130,10 @@ function sameXattrs(now: Map<string, Uint8Array> | undefined, then: [string, Uin
 }
 
 /**
- * Plans of trees (ext4's models) kept while a tree is unchanged (TreeSnapshot), by the options
- * they depend on: a CLI run plans a tree, plans it with a margin, may ask its free
- * space, and writes it. Two per tree (the tree, and the tree with the margin); once the tree
- * matches one again, the other is dropped.
+ * Plans of trees (ext4's models, FAT's layouts) kept while a tree is unchanged (TreeSnapshot),
+ * by the options they depend on: a CLI run plans a tree, asks its free space at a size or two,
+ * and writes it. Two per tree (a tree planned with two sets of options, or changed and planned
+ * again); once the tree matches one again, the other is dropped.
  */
 export class PlanCache<T> {
   private readonly plans = new WeakMap<FileTree, { key: string; snapshot: TreeSnapshot; plan: T }[]>();

@@ -82,6 +82,7 @@ for (const [name, args] of USAGE) {
 const RUNTIME: [string, string[]][] = [
   ['missing source directory', ['mkfs', 'ext4', 'no-such-dir', 'x.img']],
   ['tree does not fit', ['mkfs', 'ext4', '--size', '64K', 'src', 'x.img']],
+  ['no FAT12 volume leaves the margin free', ['mkfs', 'fat', '--fat', '12', '--margin', '400M', 'src', 'x.img']],
   ['missing layout', ['mkimage', 'no-such.yaml', 'x.img']],
   ['missing image', ['image', 'ls', 'no-such.img']],
   ['no project', ['show', 'x.bst']],

@@ -73,7 +73,7 @@ export function addMkfsExt4(mkfs: Command): void {
         return withSourceTree({ dir: src, tar: opts.fromTar }, owners, async (tree) => {
           // Names, xattrs and fit are all checked before the output file is created.
           const plan = planExt4(tree, options);
-          const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, { freeAt: (n) => ext4FreeBytes(tree, n, options), unit: plan.blockSize });
+          const size = imageSize(opts.size, opts.margin, plan.minimumSize, (n) => ext4FreeBytes(tree, n, options), plan.blockSize);
           if (size < plan.minimumSize) {
             throw new KilnError(
               'no-space',

@@ -19,6 +19,9 @@ interface Opts extends OutputOptions {
   skipSpecial?: boolean;
 }
 
+/** --size auto grows a FAT volume in steps of 64 KiB, the multiples planFat's smallest sizes come in. */
+const FAT_SIZE_UNIT = 64 * 1024;
+
 function parseVolumeId(text: string): number {
   const hex = text.replace(/^0x/i, '').replace('-', '');
   if (!/^[0-9a-fA-F]{1,8}$/.test(hex))
@@ -66,11 +69,11 @@ export function addMkfsFat(mkfs: Command): void {
       const line = liveLine(out, opts);
       const r = await interruptible([out], async () => {
         const { withSparseFile } = await import('../../fs/file-target.js');
-        const { planFat, writeFat } = await import('../../fs/fat/index.js');
+        const { fatFreeBytes, planFat, writeFat } = await import('../../fs/fat/writer.js');
         return withSourceTree({ dir: src, tar: opts.fromTar, xattrs: false }, 'keep', async (tree) => {
           // Everything is checked (names, sizes, fit) before the output file is created.
           const plan = planFat(tree, options);
-          const size = imageSize(opts.size, opts.margin, tree, plan.minimumSize, { minimumWith: (t) => planFat(t, options).minimumSize });
+          const size = imageSize(opts.size, opts.margin, plan.minimumSize, (n) => fatFreeBytes(tree, n, options), FAT_SIZE_UNIT);
           // With an explicit size, writeFat refuses a tree that does not fit before its first write.
           // The line shows the writer's own progress (a copy per path, as FAT writes them):
           // counting reads instead (watchTree) wraps every file's content, 5 MiB on 30,000 files.

@@ -3,6 +3,7 @@ import { formatSize } from '../../units.js';
 import { writeSkippingZeros, type BlockTarget } from '../block-target.js';
 import type { ContentReader } from '../file-content.js';
 import type { FileTree, Inode } from '../tree.js';
+import { PlanCache } from '../tree-snapshot.js';
 import { ProgressMeter, zeroTarget, type WriteControl } from '../write-control.js';
 import {
   BOOT_SIGNATURE,
@@ -105,6 +106,15 @@ function fits(layout: FatLayout, g: FatGeometry): boolean {
   return clustersNeeded(layout, g.sectorsPerCluster * SECTOR, g.fatType === 32) <= g.clusterCount;
 }
 
+/** Layouts of the trees planned or written lately (see PlanCache): a CLI run plans a tree, asks its free space at a size and writes it, laying it out once. */
+const layouts = new PlanCache<FatLayout>();
+
+function layoutOf(tree: FileTree, options: FatOptions): FatLayout {
+  const hasLabel = normalizeLabel(options.label ?? '') !== undefined;
+  const specialFiles = options.specialFiles ?? 'error';
+  return layouts.get(tree, `${hasLabel}\0${specialFiles}`, () => layoutTree(tree, { hasLabel, specialFiles }));
+}
+
 /**
  * The smallest volume (a multiple of 64 KiB) that holds `tree` with these options, and the
  * FAT type it gets. Refuses what FAT cannot hold, like writeFat (which alone finds a directory
@@ -112,13 +122,28 @@ function fits(layout: FatLayout, g: FatGeometry): boolean {
  */
 export function planFat(tree: FileTree, options: FatOptions = {}): { minimumSize: number; fatType: FatType } {
   checkOptions(options);
-  const layout = layoutTree(tree, { hasLabel: normalizeLabel(options.label ?? '') !== undefined, specialFiles: options.specialFiles ?? 'error' });
+  const layout = layoutOf(tree, options);
   const req = geometryRequest(options, layout);
   const size = smallestSize(req, (g) => fits(layout, g));
   if (size === undefined)
     throw new KilnError('fat-too-large', 'the tree does not fit in any FAT volume kiln can make with these options', 'use ext4, or a larger cluster size');
   const g = computeGeometry(size / SECTOR, req) as FatGeometry;
   return { minimumSize: size, fatType: g.fatType };
+}
+
+/**
+ * The bytes a FAT volume of `size` bytes would have free in clusters after `tree` is written,
+ * or undefined when the tree does not fit (or no volume of that size can be made with these
+ * options): how `--size auto --margin` checks that the margin is really free (the FATs grow
+ * with the size, and the FAT type and cluster size may change with it).
+ */
+export function fatFreeBytes(tree: FileTree, size: number, options: FatOptions = {}): number | undefined {
+  checkOptions(options);
+  const layout = layoutOf(tree, options);
+  const g = computeGeometry(Math.min(Math.floor(size / SECTOR), 0xffffffff), geometryRequest(options, layout));
+  if ('error' in g || !fits(layout, g)) return undefined;
+  const clusterBytes = g.sectorsPerCluster * SECTOR;
+  return (g.clusterCount - clustersNeeded(layout, clusterBytes, g.fatType === 32)) * clusterBytes;
 }
 
 /** FNV-1a over a description of the tree (as laid out) and the options: the default volume id. */
@@ -151,7 +176,7 @@ function deriveVolumeId(layout: FatLayout, options: FatOptions, size: number): n
 export function writeFat(tree: FileTree, target: BlockTarget, options: FatOptions = {}): FatResult {
   checkOptions(options);
   const label = normalizeLabel(options.label ?? '');
-  const layout = layoutTree(tree, { hasLabel: label !== undefined, specialFiles: options.specialFiles ?? 'error' });
+  const layout = layoutOf(tree, options);
   const totalSectors = Math.min(Math.floor(target.size / SECTOR), 0xffffffff);
   const req = geometryRequest(options, layout);
   const g = requireGeometry(totalSectors, req);
