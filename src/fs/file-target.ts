@@ -571,12 +571,7 @@ export class ImageFileTarget implements BlockTarget {
 }
 
 /** Runs `fn` on a new sparse file and commits it only if `fn` succeeds. */
-export async function withSparseFile<T>(
-  path: string,
-  size: number,
-  fn: (t: SparseFileTarget) => T | Promise<T>,
-  options: SparseFileOptions = {},
-): Promise<T> {
+export async function withSparseFile<T>(path: string, size: number, fn: (t: SparseFileTarget) => T | Promise<T>, options: SparseFileOptions = {}): Promise<T> {
   const target = SparseFileTarget.create(path, size, options);
   try {
     const result = await fn(target);
