@@ -16,7 +16,7 @@ interface Opts extends OutputOptions {
 const UKI_HELP = `
 A unified kernel image is systemd's EFI stub with the kernel, initrd, command line,
 os-release and uname -r appended as PE sections (.linux, .initrd, .cmdline, .osrel,
-.uname), placed as systemd's ukify places them. Firmware starts it as any EFI program:
+.uname), placed as systemd's ukify places them. Firmware starts it like every other EFI program:
 copy it to \\EFI\\BOOT\\BOOTX64.EFI on an EFI system partition (or let an x86image with
 boot: uefi or a layout's uki: do it). Not signed: sign it afterwards for Secure Boot.
 
