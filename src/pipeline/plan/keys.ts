@@ -106,18 +106,19 @@ export function rememberKeys(element: Element, keys: RememberedKeys): void {
   remembered.set(element, keys);
 }
 
+/** Whether `keys` are the ones remembered for `element`. */
+function asRemembered(element: Element, keys: ElementKeys): boolean {
+  const known = remembered.get(element);
+  return known !== undefined && known.strong === keys.strong && known.weak === keys.weak;
+}
+
 /**
  * What `rememberKeys` takes in a later run for `elements` (keys of one session, so that each
  * element's dependencies' remembered keys are the ones its own were computed with); undefined
  * when each of them has its remembered keys already.
  */
 export function keysToRemember(elements: readonly Element[], keysOf: (element: Element) => ElementKeys): Map<Element, RememberedKeys> | undefined {
-  const unchanged = (e: Element): boolean => {
-    const known = remembered.get(e);
-    const keys = keysOf(e);
-    return known !== undefined && known.strong === keys.strong && known.weak === keys.weak;
-  };
-  if (elements.every(unchanged)) return undefined;
+  if (elements.every((e) => asRemembered(e, keysOf(e)))) return undefined;
   const out = new Map<Element, RememberedKeys>();
   for (const e of elements) {
     const { strong, weak } = keysOf(e);
@@ -154,10 +155,7 @@ export function computeKeys(elements: Element[], inputs: KeyInputs, cache = new 
     if (known && !e.project.junction) {
       const sources = inputs.sourceKeys(e);
       // every dependency a key covers: its keys as remembered, so these are as computed then
-      const same = (d: Element): boolean => {
-        const k = visit(d);
-        return remembered.get(d) !== undefined && k.strong === remembered.get(d)!.strong && k.weak === remembered.get(d)!.weak;
-      };
+      const same = (d: Element): boolean => asRemembered(d, visit(d));
       if (
         sources !== undefined &&
         canonicalJson(sources) === known.sources &&
