@@ -3,8 +3,6 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { KilnError } from '../../errors.js';
 
-// node:zlib and node:child_process load on first use: every pipeline command loads this module, few decompress
-
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
 /** Detects the compression of a file from its magic bytes. */

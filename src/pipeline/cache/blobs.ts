@@ -6,8 +6,6 @@ import { HostFileContent } from '../../fs/content.js';
 import { contentChunks, type ContentReader, type FileContent } from '../../fs/file-content.js';
 import { fsyncPathAsync, writeAll } from './host-write.js';
 
-// node:child_process loads on first use: a no-op build loads this module and starts no process
-
 /**
  * The content-addressed blob store: `<cas>/objects/xx/yyyy…` named by the sha256 of the bytes.
  * A blob lands under its name only by rename of a complete temp file, so a name always means

@@ -28,8 +28,6 @@ import { contentChunks, type FileContent } from '../../fs/file-content.js';
 import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
 import { writeAll } from './host-write.js';
 
-// node:child_process loads on first use: a no-op build loads this module and starts no process
-
 /**
  * Writes a FileTree to a host directory: for a checkout, a tool that needs real files (patch),
  * or the parts of a sandbox root that commands may change. Contents are copied — reflinked where

@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { derivePrivateSources, hostCodename, readHostSources } from './host-sources.js';
 
-// node:child_process loads on first use: a no-op build loads this module and starts no process
-
 /**
  * apt against a private state directory: its own sources (derived from the machine's), package
  * lists, cache and an EMPTY dpkg status, so resolution never depends on what the host has

@@ -1,8 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { KilnError } from '../../errors.js';
 
-// node:zlib and node:child_process load on first use: a no-op build loads this module and reads no .deb
-
 /** How a .deb member is compressed, from its name's suffix (dpkg-deb names them so). */
 export type MemberCompression = 'none' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
 

@@ -19,8 +19,6 @@ import { KilnError } from '../../errors.js';
 import { tailOfFile } from './log-tail.js';
 import { SANDBOX_OWN_MOUNTS, type Sandbox, type SandboxLog, type SandboxMount, type SandboxOptions } from './sandbox.js';
 
-// node:child_process loads on first use: a no-op build loads this module and starts no process
-
 /** The only device nodes a build sees (docs/format.md#sandbox). */
 export const SANDBOX_DEVICES = ['/dev/full', '/dev/null', '/dev/random', '/dev/urandom', '/dev/zero'] as const;
 

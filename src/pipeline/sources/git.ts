@@ -10,8 +10,6 @@ import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree } from './tree-ops.js';
 import { candidateUrls, splitAlias, urlDirectoryName } from './url.js';
 
-// node:child_process loads on first use: a no-op build loads this module and starts no process
-
 const SHA1 = /^[0-9a-f]{40}$/;
 /** `ref-format: git-describe` refs: `v1.2-3-g<sha>`. */
 const DESCRIBE = /-g([0-9a-f]{40})$/;

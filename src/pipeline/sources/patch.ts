@@ -12,8 +12,6 @@ import type { SourceContext, SourceKind } from './kind.js';
 import { projectPath } from './project-path.js';
 import { normalizeSourceTree, overlayTree } from './tree-ops.js';
 
-// node:child_process loads on first use: a no-op build loads this module and starts no process
-
 /**
  * `patch` (docs/format.md#patch): applies a project patch file with the host's `patch -p<N>` to what the
  * earlier sources staged. The host tool needs real files, so the staged subtree is materialised

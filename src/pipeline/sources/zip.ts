@@ -7,8 +7,6 @@ import { DownloadableSource } from './downloadable.js';
 import type { SourceContext, SourceKind } from './kind.js';
 import { overlayTree, resolveInside } from './tree-ops.js';
 
-// node:zlib loads on first use: a no-op build loads this module and inflates nothing
-
 /**
  * `zip` (docs/format.md#zip): a zip archive pinned by the sha256 of the file as downloaded, staged
  * as bst 1.x stages it: directories 0755 and every other member a regular file 0644 (zip keeps no
