@@ -10,10 +10,11 @@ import { writerJob } from './inputs.js';
  * on stderr when it is a terminal (files and bytes copied of the total, rate, time left),
  * nothing elsewhere (`-v` prints a plain line every few seconds instead), nothing with `-q`.
  *
- * What is counted is the file content the writers read: `watchTree` wraps each regular file's
- * content so that its reads are counted, so every writer reports without a hook of its own.
- * A writer runs in a worker thread (see `interruptible`): there the counts are posted to the
- * main thread, which draws them.
+ * What is counted: the image writers' own progress (`show`, from their `onProgress`); for a
+ * tar checkout, the file content read (`watchTree` wraps each regular file's content, as the
+ * tar writer reports nothing); for a directory checkout, each file as it is written (`expectTree`,
+ * `copied`). A writer runs in a worker thread (see `interruptible`): there the counts are posted
+ * to the main thread, which draws them.
  */
 
 export interface CopyProgress {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { FatOptions } from '../../fs/fat/index.js';
-import type { WriteProgress } from '../../fs/write-control.js';
 import { formatSize } from '../../units.js';
 import { interruptible, optionSize, sourceAndOutput, sourceDateEpochFromEnv, withSourceTree } from '../inputs.js';
 import { copyCounter } from '../live.js';
@@ -75,13 +74,10 @@ export function addMkfsFat(mkfs: Command): void {
           const plan = planFat(tree, options);
           const size = imageSize(opts.size, opts.margin, plan.minimumSize, (n) => fatFreeBytes(tree, n, options), FAT_SIZE_UNIT);
           // With an explicit size, writeFat refuses a tree that does not fit before its first write.
-          // The line shows the writer's own progress (a copy per path, as FAT writes them):
-          // counting reads instead (watchTree) wraps every file's content, 5 MiB on 30,000 files.
           const counter = copyCounter(line);
-          const onProgress = (p: WriteProgress): void => counter.show(p);
           // Written by this thread: measured on two cores, a write-behind worker made tree (a)
           // no faster and the large files (b) slower, for 13 MiB more.
-          return withSparseFile(out, size, (t) => writeFat(tree, t, { ...options, onProgress }), { writeBehind: false });
+          return withSparseFile(out, size, (t) => writeFat(tree, t, { ...options, onProgress: (p) => counter.show(p) }), { writeBehind: false });
         });
       });
       const volumeId = r.volumeId.toString(16).toUpperCase().padStart(8, '0');

@@ -129,12 +129,7 @@ export function registerMkimage(program: Command): void {
         const plan = await planDisk(readLayoutFile(layoutPath), { host: nodeDiskHost, ...options });
         try {
           const counter = copyCounter(line);
-          for (const { content } of plan.partitions) {
-            if (content.tree) counter.watchTree(content.tree);
-            if (content.raw) content.raw = counter.watch(content.raw);
-          }
-          const r = await withSparseFile(out, plan.size, (t) => writeDisk(plan, t));
-          counter.flush();
+          const r = await withSparseFile(out, plan.size, (t) => writeDisk(plan, t, { onProgress: (p) => counter.show(p) }));
           return { view: resultView(out, r, planView(layoutPath, plan)), result: r };
         } finally {
           plan.dispose();

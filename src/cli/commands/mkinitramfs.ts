@@ -42,10 +42,7 @@ export function registerMkinitramfs(program: Command): void {
         return withSourceTree(opts.fromTar ? { tar: src } : { dir: src }, owners, async (tree) => {
           planInitramfs(tree, options);
           const counter = copyCounter(line);
-          counter.watchTree(tree);
-          const result = await withOutputFile(out, (sink) => writeInitramfs(tree, sink, options));
-          counter.flush();
-          return result;
+          return withOutputFile(out, (sink) => writeInitramfs(tree, sink, { ...options, onProgress: (p) => counter.show(p) }));
         });
       });
       printResult(
