@@ -85,16 +85,12 @@ const utf8d = new TextDecoder();
 
 /**
  * A DataView of `buf`, the last one made again when it is the same: writers encode a structure
- * per inode or entry into the same table buffer, and a view per call was a fifth of the cost.
+ * per inode or entry into the same table buffer, and a view per call was half of the cost.
  */
-let lastBuf: Uint8Array | undefined;
-let lastView: DataView | undefined;
+let last: { buf: Uint8Array; view: DataView } | undefined;
 function viewOf(buf: Uint8Array): DataView {
-  if (buf !== lastBuf || lastView === undefined) {
-    lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    lastBuf = buf;
-  }
-  return lastView;
+  if (last?.buf !== buf) last = { buf, view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength) };
+  return last.view;
 }
 
 function writeField(view: DataView, buf: Uint8Array, base: number, f: Field, value: FieldValue): void {
