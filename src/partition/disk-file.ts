@@ -37,14 +37,24 @@ export const nodeDiskHost: DiskHost = {
   syslinuxBinaries: (dir) => loadSyslinuxBinaries(dir),
 };
 
+export interface DiskFileResult extends DiskResult {
+  /** The byte ranges written, [start, end) pairs (the rest are holes); absent when the writes were too scattered to keep. */
+  dataRanges?: number[];
+}
+
 /**
  * Assembles the disk into a new sparse file at `outPath` (temp name + rename: no partial file).
  * Host paths in the layout are read through `options.host`, by default `nodeDiskHost`.
  */
-export async function assembleDisk(layout: DiskLayout, outPath: string, options: AssembleOptions = {}): Promise<DiskResult> {
+export async function assembleDisk(layout: DiskLayout, outPath: string, options: AssembleOptions = {}): Promise<DiskFileResult> {
   const plan = await planDisk(layout, { host: nodeDiskHost, ...options });
   try {
-    return await withSparseFile(outPath, plan.size, (t) => writeDisk(plan, t, options));
+    return await withSparseFile(outPath, plan.size, async (t) => {
+      const result: DiskFileResult = await writeDisk(plan, t, options);
+      const ranges = t.dataRanges;
+      if (ranges) result.dataRanges = ranges;
+      return result;
+    });
   } finally {
     plan.dispose();
   }

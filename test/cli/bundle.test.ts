@@ -102,7 +102,7 @@ test('mkfs ext4 through the bundle (write-behind worker for a large file): e2fsc
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
   try {
     mkdirSync(join(dir, 'tree/sub'), { recursive: true });
-    const big = Buffer.alloc(17 << 20);
+    const big = Buffer.alloc(40 << 20);
     for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
     writeFileSync(join(dir, 'tree/big'), big);
     writeFileSync(join(dir, 'tree/sub/small'), 'small\n');

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
 import { contentChunks, type ContentReader, type FileContent } from '../../fs/file-content.js';
 import { fsyncPathAsync, writeAll } from './host-write.js';
+import { rangesToRead, type KnownHoles } from './known-holes.js';
 
 /**
  * The content-addressed blob store: `<cas>/objects/xx/yyyy…` named by the sha256 of the bytes.
@@ -220,20 +221,40 @@ function syncfs(dir: string): Promise<boolean> {
   });
 }
 
-/** sha256 of a host file, streamed. */
-export function hashFile(path: string | Buffer): string {
+/**
+ * sha256 of a host file, streamed. With `holes` (a disk image kiln wrote), only its data is
+ * read while the file is still as written (known-holes.ts).
+ */
+export function hashFile(path: string | Buffer, holes?: KnownHoles): string {
   const hash = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd, { bigint: true });
+    const size = Number(st.size);
     const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(size, 1)));
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
+    const ranges = (holes && rangesToRead(holes, st)) ?? [0, size];
+    let at = 0;
+    for (let i = 0; i < ranges.length; i += 2) {
+      hashZeros(hash, ranges[i]! - at);
+      at = ranges[i]!;
+      while (at < ranges[i + 1]!) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, ranges[i + 1]! - at), at);
+        if (n === 0)
+          throw new KilnError('source-changed', `'${String(path)}' shrank while it was hashed`, "nothing may change a build's output while kiln collects it");
+        hash.update(buf.subarray(0, n));
+        at += n;
+      }
     }
+    hashZeros(hash, size - at);
   } finally {
     closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+let zeros: Buffer | undefined;
+
+function hashZeros(hash: Hash, count: number): void {
+  zeros ??= Buffer.alloc(HASH_CHUNK);
+  for (; count > 0; count -= zeros.length) hash.update(count >= zeros.length ? zeros : zeros.subarray(0, count));
 }

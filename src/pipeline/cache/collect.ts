@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import { HostFileContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { startReadingXattrs } from '../../fs/xattrs-from-dir.js';
 import type { OwnerPolicy } from '../../fs/tree-from-tar.js';
 import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
 import { hashFile, type BlobStore } from './blobs.js';
+import type { KnownHoles } from './known-holes.js';
 
 export interface CollectOptions {
   /** 'root' (default): everything 0:0, as builds run as uid 0 in the sandbox. 'keep': host owners. */
@@ -12,6 +14,8 @@ export interface CollectOptions {
   mtime?: Timestamp;
   /** Rename files into the blob store instead of copying (the directory is given up). */
   move?: boolean;
+  /** Files of the directory whose holes are known (images kiln wrote): hashed without reading their holes. */
+  holes?: KnownHoles[];
 }
 
 /**
@@ -25,8 +29,11 @@ export function treeFromStagedDir(dir: string, blobs: BlobStore, options: Collec
   const xattrs = startReadingXattrs(dir);
   const tree = treeFromDirectory(dir, { owners: options.owners ?? 'root', xattrs: false });
   const digests = new Map<Inode, string>();
+  const holes = new Map(options.holes?.map((h) => [resolve(h.path), h]));
   tree.forEachInode((inode) => {
-    if (inode.type === 'file' && inode.content instanceof HostFileContent) digests.set(inode, hashFile(inode.content.path));
+    if (inode.type !== 'file' || !(inode.content instanceof HostFileContent)) return;
+    const path = inode.content.path;
+    digests.set(inode, hashFile(path, holes.size > 0 && typeof path === 'string' ? holes.get(resolve(path)) : undefined));
   });
   xattrs.apply(tree);
   tree.forEachInode((inode) => {

@@ -1,5 +1,6 @@
 import { KilnError, formatPosition } from '../../errors.js';
 import type { FileTree } from '../../fs/tree.js';
+import type { KnownHoles } from '../cache/known-holes.js';
 import type { Element, Scope, YamlMap, YamlValue } from '../model.js';
 import type { Sandbox, SandboxLog } from '../sandbox/sandbox.js';
 
@@ -70,8 +71,11 @@ export interface AssembleContext {
    * the build root).
    */
   materialize(tree: FileTree, dir: string, options?: { merge?: boolean }): Promise<void>;
-  /** Reads a host directory (e.g. the install root) back as an artifact tree, owners 0:0, modes kept. */
-  collect(dir: string): FileTree;
+  /**
+   * Reads a host directory (e.g. the install root) back as an artifact tree, owners 0:0, modes
+   * kept. `holes`: files in it whose holes are known (cache/known-holes.ts).
+   */
+  collect(dir: string, holes?: KnownHoles[]): FileTree;
   /** A named warning (e.g. 'overlaps'); fatal if the project lists it in fatal-warnings. */
   warn(name: string, message: string): void;
   /** A status line for the log and the progress display. */

@@ -4,7 +4,7 @@ import { KilnError } from '../../errors.js';
 import { BytesContent } from '../../fs/bytes-content.js';
 import { readContent } from '../../fs/file-content.js';
 import { FileTree, normalizePath, type Inode } from '../../fs/tree.js';
-import type { DiskResult } from '../../partition/assemble.js';
+import type { DiskFileResult } from '../../partition/disk-file.js';
 import type { DiskLayout, PartitionSpec } from '../../partition/disk-layout.js';
 import type { UkiSpec } from '../../partition/uefi/uki-layout.js';
 import { parseSize } from '../../units.js';
@@ -12,6 +12,7 @@ import type { Element } from '../model.js';
 import { scope } from '../scope.js';
 import { KindConfig, elementError, requireBuildDepsOnly, requireNoSources, type AssembleContext, type ElementKind, type KeyValue } from './kind.js';
 import { integrate, sandboxRelative, stageArtifacts, subtree } from './staging.js';
+import { knowHoles } from '../cache/known-holes.js';
 
 /**
  * x86image (bst-external, docs/format.md#x86image): the input system becomes a bootable
@@ -481,7 +482,7 @@ export const x86imageKind: ElementKind = {
     ctx.status(`Writing ${variable(e, 'name')}.img`);
     const started = Date.now();
     const sde = sourceDateEpoch(e);
-    let result: DiskResult;
+    let result: DiskFileResult;
     try {
       const { assembleDisk } = await import('../../partition/disk-file.js');
       result = await assembleDisk(await layout(), imagePath, sde !== undefined ? { sourceDateEpoch: sde } : {});
@@ -505,6 +506,6 @@ export const x86imageKind: ElementKind = {
         onCommand: (cmd) => ctx.status(`Running command: ${cmd}`),
       });
     }
-    return ctx.collect(join(sysroot, installRel));
+    return ctx.collect(join(sysroot, installRel), result.dataRanges && [knowHoles(imagePath, result.dataRanges)]);
   },
 };

@@ -64,9 +64,9 @@ export function makeAssembleContext(session: Session, element: Element, workDir:
       if (r.skipped.length > 0) log(`note: could not create ${r.skipped.length} special file(s) here: ${r.skipped.slice(0, 5).join(', ')}`);
     },
     // Builds run as uid 0 in the sandbox: record owners 0:0, keep modes, fix mtimes for reproducible artifacts.
-    collect: (dir) => {
+    collect: (dir, holes) => {
       roots.privatize(dir);
-      return treeFromStagedDir(dir, session.cache.blobs, { owners: 'root', mtime: SOURCE_MTIME, move: true });
+      return treeFromStagedDir(dir, session.cache.blobs, { owners: 'root', mtime: SOURCE_MTIME, move: true, ...(holes && { holes }) });
     },
     warn: (name, message) => {
       log(`WARNING [${name}] ${message}`);
