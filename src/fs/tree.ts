@@ -115,21 +115,25 @@ export function baseName(path: string): string {
 }
 
 interface DirEntry {
+  path: string;
   inode: Inode;
-  /** Only for directories: child name → path. */
-  children?: Map<string, string>;
-  /** Only for directories: the children's paths and entries in name order, kept until a child is added or removed (walks sort once). */
-  sorted?: { path: string; entry: DirEntry }[];
+  /**
+   * Only for directories: the children's entries, in name order while `sorted`. Entries of
+   * removed paths stay until the next sort (a removal is then O(1), not O(siblings)).
+   */
+  children?: DirEntry[];
+  sorted?: boolean;
 }
 
 export class FileTree {
+  /** Every path's entry: one map for the tree, children are arrays (a map per directory costs a key and an entry per path again). */
   private readonly entries = new Map<string, DirEntry>();
   /** Directory inodes in the tree, to refuse hard-linking one in O(1). */
   private readonly dirInodes = new Set<Inode>();
 
   constructor(root: InodeInit = {}) {
     const inode = makeInode('dir', 0o755, root);
-    this.entries.set('', { inode, children: new Map() });
+    this.entries.set('', { path: '', inode, children: [], sorted: true });
     this.dirInodes.add(inode);
   }
 
@@ -156,17 +160,19 @@ export class FileTree {
     if (p === '') throw new KilnError('tree-exists', 'the root already exists');
     const parent = this.entries.get(parentOf(p));
     if (!parent) throw new KilnError('tree-no-parent', `cannot add '${printableName(p)}': its directory '${printableName(parentOf(p))}' is not in the tree`);
-    if (!parent.children) throw new KilnError('tree-not-dir', `cannot add '${printableName(p)}': '${printableName(parentOf(p))}' is not a directory`);
-    const name = baseName(p);
-    // (a path is in the tree exactly when its name is among its directory's children: a small map, not the tree's)
-    if (parent.children.has(name)) throw new KilnError('tree-exists', `'${printableName(p)}' is already in the tree`);
+    const siblings = parent.children;
+    if (!siblings) throw new KilnError('tree-not-dir', `cannot add '${printableName(p)}': '${printableName(parentOf(p))}' is not a directory`);
+    if (this.entries.has(p)) throw new KilnError('tree-exists', `'${printableName(p)}' is already in the tree`);
     if (inode.type === 'dir') {
       if (this.dirInodes.has(inode)) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${printableName(p)}'`);
       this.dirInodes.add(inode);
     }
-    parent.children.set(name, p);
-    parent.sorted = undefined;
-    this.entries.set(p, inode.type === 'dir' ? { inode, children: new Map() } : { inode });
+    const entry: DirEntry = inode.type === 'dir' ? { path: p, inode, children: [], sorted: true } : { path: p, inode };
+    // Siblings' paths differ only in their names, so paths compare as the names do. Trees read
+    // from somewhere add names in order: the children stay sorted without a sort.
+    if (parent.sorted && siblings.length > 0 && compareNames(siblings[siblings.length - 1]!.path, p) > 0) parent.sorted = false;
+    siblings.push(entry);
+    this.entries.set(p, entry);
     return inode;
   }
 
@@ -194,11 +200,18 @@ export class FileTree {
     const p = normalizePath(path);
     const e = this.entries.get(p);
     if (!e || p === '') return;
-    if (e.children) for (const child of [...e.children.values()]) this.remove(child);
-    const parent = this.entries.get(parentOf(p));
-    if (parent?.children?.delete(baseName(p))) parent.sorted = undefined;
-    this.entries.delete(p);
-    if (e.children) this.dirInodes.delete(e.inode);
+    this.drop(e);
+    // (its entry leaves the parent's children at their next sort)
+    this.entries.get(parentOf(p))!.sorted = false;
+  }
+
+  /** Takes an entry and everything under it out of the tree. */
+  private drop(e: DirEntry): void {
+    if (e.children) {
+      for (const child of e.children) if (this.entries.get(child.path) === child) this.drop(child);
+      this.dirInodes.delete(e.inode);
+    }
+    this.entries.delete(e.path);
   }
 
   mkdir(path: string, init: InodeInit = {}): Inode {
@@ -257,10 +270,10 @@ export class FileTree {
 
   /** Every path (root first), parents before children, siblings in byte order. */
   *walk(): Generator<[string, Inode]> {
-    const stack: { path: string; entry: DirEntry }[] = [{ path: '', entry: this.entries.get('')! }];
+    const stack: DirEntry[] = [this.entries.get('')!];
     while (stack.length > 0) {
-      const { path, entry } = stack.pop()!;
-      yield [path, entry.inode];
+      const entry = stack.pop()!;
+      yield [entry.path, entry.inode];
       if (entry.children) {
         const children = this.sortedChildren(entry);
         for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
@@ -268,12 +281,13 @@ export class FileTree {
     }
   }
 
-  private sortedChildren(dir: DirEntry): { path: string; entry: DirEntry }[] {
-    dir.sorted ??= [...dir.children!.keys()].sort(compareNames).map((name) => {
-      const path = dir.children!.get(name)!;
-      return { path, entry: this.entries.get(path)! };
-    });
-    return dir.sorted;
+  /** A directory's children in name order, without those removed since the last sort. */
+  private sortedChildren(dir: DirEntry): DirEntry[] {
+    if (!dir.sorted) {
+      dir.children = dir.children!.filter((c) => this.entries.get(c.path) === c).sort((a, b) => compareNames(a.path, b.path));
+      dir.sorted = true;
+    }
+    return dir.children!;
   }
 
   /** Number of paths naming each inode (hard-link counts, before directories' own). */

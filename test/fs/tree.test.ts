@@ -33,6 +33,48 @@ test('walk is parents-first and byte-ordered regardless of insertion order', () 
   );
 });
 
+test('adds, removes and re-adds in any order walk as a tree built once from what is left', () => {
+  // Paths over a few names and two levels, so removals and re-adds hit the same names and directories.
+  const name = fc.constantFrom('a', 'b', 'é', 'a-b', 'A');
+  const path = fc.oneof(
+    name,
+    fc.tuple(name, name).map(([d, f]) => `${d}/${f}`),
+  );
+  const op = fc.oneof(
+    path.map((p) => ({ do: 'mkdir' as const, p })),
+    path.map((p) => ({ do: 'file' as const, p })),
+    path.map((p) => ({ do: 'remove' as const, p })),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const t = new FileTree();
+      // the reference: path → type, with the rules the tree enforces
+      const model = new Map<string, 'dir' | 'file'>([['', 'dir']]);
+      const parent = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+      for (const o of ops) {
+        if (o.do === 'remove') {
+          t.remove(o.p);
+          for (const k of [...model.keys()]) if (k === o.p || k.startsWith(`${o.p}/`)) model.delete(k);
+        } else if (!model.has(o.p) && model.get(parent(o.p)) === 'dir') {
+          if (o.do === 'mkdir') t.mkdir(o.p);
+          else t.file(o.p, o.p);
+          model.set(o.p, o.do === 'mkdir' ? 'dir' : 'file');
+        } else assert.throws(() => (o.do === 'mkdir' ? t.mkdir(o.p) : t.file(o.p, 'x')));
+      }
+      const fresh = new FileTree();
+      for (const p of [...model.keys()].sort((a, b) => a.split('/').length - b.split('/').length))
+        if (p !== '') model.get(p) === 'dir' ? fresh.mkdir(p) : fresh.file(p, p);
+      assert.equal(
+        [...t.walk()].map(([p, i]) => [p, i.type]),
+        [...fresh.walk()].map(([p, i]) => [p, i.type]),
+      );
+      assert.is(t.pathCount, model.size);
+      for (const [p, type] of model) if (type === 'dir') assert.equal(t.children(p), fresh.children(p));
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test('hard links share one inode and count', () => {
   const t = new FileTree();
   const f = t.file('x', 'data');
