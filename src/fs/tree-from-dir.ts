@@ -26,6 +26,28 @@ function ts(ns: bigint): Timestamp {
   return { sec: Number(s), nsec: Number(nsec) };
 }
 
+/** Timestamps remembered by their value: the last this many distinct ones. */
+const TIMES_KEPT = 4096;
+
+/**
+ * Timestamps of a tree, one object per value: the kernel stamps files with a coarse clock, so
+ * files written together share their times (and a file's ctime is often its mtime). An object
+ * per time per file would be three per file; inodes may share them as they are never changed
+ * in place.
+ */
+class TimeCache {
+  private times = new Map<bigint, Timestamp>();
+  of(ns: bigint): Timestamp {
+    let t = this.times.get(ns);
+    if (t === undefined) {
+      if (this.times.size >= TIMES_KEPT) this.times = new Map();
+      t = ts(ns);
+      this.times.set(ns, t);
+    }
+    return t;
+  }
+}
+
 /** Who this process is, for `readable`: read once per tree (each call is a system call). */
 interface Reader {
   uid: number;
@@ -98,15 +120,16 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
   if (!rootStat.isDirectory()) throw new KilnError('no-source', `source '${root}' is not a directory`, 'name a directory, or use --from-tar for an archive');
   const reader = currentReader();
   const ahead = new ReadAhead();
+  const times = new TimeCache();
   const inodeOf = (st: BigIntStats, hostPath: HostPath): Inode => {
     const type = typeOf(st);
     const inode = makeInode(type, 0, {
       mode: Number(st.mode) & 0o7777,
       uid: owners === 'root' ? 0 : Number(st.uid),
       gid: owners === 'root' ? 0 : Number(st.gid),
-      mtime: ts(st.mtimeNs),
-      atime: ts(st.atimeNs),
-      ctime: ts(st.ctimeNs),
+      mtime: times.of(st.mtimeNs),
+      atime: times.of(st.atimeNs),
+      ctime: times.of(st.ctimeNs),
     });
     if (type === 'file') {
       if (!readable(st, hostPath, reader))
