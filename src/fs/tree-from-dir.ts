@@ -7,7 +7,7 @@ import type { ContentReader } from './file-content.js';
 import { hostJoin, showHost, type HostPath } from './host-path.js';
 import { bytesToName } from './name-bytes.js';
 import type { OwnerPolicy } from './tree-from-tar.js';
-import { compareNames, FileTree, makeInode, type Inode, type NodeType, type Timestamp } from './tree.js';
+import { compareNames, FileTree, type Inode, type NodeType, type Timestamp } from './tree.js';
 import { startReadingXattrs, type XattrReadOptions } from './xattrs-from-dir.js';
 
 export interface DirTreeOptions extends XattrReadOptions {
@@ -123,25 +123,27 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
   const times = new TimeCache();
   const inodeOf = (st: BigIntStats, hostPath: HostPath): Inode => {
     const type = typeOf(st);
-    const inode = makeInode(type, 0, {
-      mode: Number(st.mode) & 0o7777,
-      uid: owners === 'root' ? 0 : Number(st.uid),
-      gid: owners === 'root' ? 0 : Number(st.gid),
-      mtime: times.of(st.mtimeNs),
-      atime: times.of(st.atimeNs),
-      ctime: times.of(st.ctimeNs),
-    });
+    const mode = Number(st.mode) & 0o7777;
+    const uid = owners === 'root' ? 0 : Number(st.uid);
+    const gid = owners === 'root' ? 0 : Number(st.gid);
+    const mtime = times.of(st.mtimeNs);
+    const atime = times.of(st.atimeNs);
+    const ctime = times.of(st.ctimeNs);
+    // Each inode made whole by one literal: fields added afterwards would cost every inode an array of them.
     if (type === 'file') {
       if (!readable(st, hostPath, reader))
         throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
-      inode.content = ahead.add(hostPath, Number(st.size));
-    } else if (type === 'symlink') inode.target = bytesToName(readlinkSync(hostPath, { encoding: 'buffer' }));
-    else if (type === 'char' || type === 'block') {
+      return { type, mode, uid, gid, mtime, atime, ctime, content: ahead.add(hostPath, Number(st.size)) };
+    }
+    if (type === 'symlink') return { type, mode, uid, gid, mtime, atime, ctime, target: bytesToName(readlinkSync(hostPath, { encoding: 'buffer' })) };
+    if (type === 'char' || type === 'block') {
       // glibc's gnu_dev_major/minor over the 64-bit dev_t (bigint: JS shifts are 32-bit)
       const rdev = st.rdev;
-      inode.rdev = { major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)), minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n)) };
+      const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
+      return { type, mode, uid, gid, mtime, atime, ctime, rdev: { major, minor } };
     }
-    return inode;
+    return { type, mode, uid, gid, mtime, atime, ctime };
   };
   const tree = new FileTree();
   Object.assign(tree.root, inodeOf(rootStat, root));
