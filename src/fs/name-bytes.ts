@@ -111,6 +111,27 @@ export function nameToBytes(name: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/**
+ * Puts the UTF-8 of `text` at `at` (room for 3 bytes per UTF-16 unit assumed); returns its length.
+ * ASCII, the common case, byte by byte: an encoder call per short string costs more than the copy.
+ */
+export function putUtf8(text: string, into: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encodeInto(text, into.subarray(at)).written;
+    into[at + i] = c;
+  }
+  return text.length;
+}
+
+/** Puts the bytes of a name at `at` (room for 3 bytes per UTF-16 unit assumed), as `nameToBytes` gives them; returns their length. */
+export function putNameBytes(name: string, into: Uint8Array, at: number): number {
+  if (!hasRawBytes(name)) return putUtf8(name, into, at);
+  const bytes = nameToBytes(name);
+  into.set(bytes, at);
+  return bytes.length;
+}
+
 /** The one string the name's bytes decode to (identity for names that came from bytes). */
 export function canonicalName(name: string): string {
   return SURROGATE.test(name) ? bytesToName(nameToBytes(name)) : name;

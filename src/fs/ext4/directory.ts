@@ -1,4 +1,5 @@
 import { KilnError } from '../../errors.js';
+import { putNameBytes } from '../name-bytes.js';
 import { FT, HASH } from './constants.js';
 import { DIRENT_TAIL_SIZE, direntSize, encodeDirent, setDirBlockTail } from './dirent.js';
 import {
@@ -14,23 +15,80 @@ import {
 } from './htree.js';
 
 /**
+ * The entries of a tree's directories in flat arrays: each entry's name bytes, inode number and
+ * file type (an object and a byte view per entry would cost about 140 bytes of heap; this costs
+ * the name and 9). An entry is its index here; a directory is the indices of its entries.
+ */
+export class DirEntryStore {
+  private names = new Uint8Array(1 << 16);
+  /** Where each entry's name starts; entry i's ends where entry i + 1's starts. */
+  private nameAt = new Uint32Array(1024);
+  private inos = new Uint32Array(1024);
+  private types = new Uint8Array(1024);
+  private count = 0;
+
+  /** Adds an entry; returns its index. */
+  add(name: string, ino: number, fileType: number): number {
+    const i = this.count;
+    if (i + 2 > this.nameAt.length) {
+      this.nameAt = grown(this.nameAt, this.nameAt.length * 2);
+      this.inos = grown(this.inos, this.nameAt.length);
+      this.types = grown(this.types, this.nameAt.length);
+    }
+    const at = this.nameAt[i]!;
+    if (at + name.length * 3 > this.names.length) this.names = grown(this.names, Math.max(this.names.length * 2, at + name.length * 3));
+    this.nameAt[i + 1] = at + putNameBytes(name, this.names, at);
+    this.inos[i] = ino;
+    this.types[i] = fileType;
+    this.count++;
+    return i;
+  }
+
+  nameLength(i: number): number {
+    return this.nameAt[i + 1]! - this.nameAt[i]!;
+  }
+
+  name(i: number): Uint8Array {
+    return this.names.subarray(this.nameAt[i]!, this.nameAt[i + 1]!);
+  }
+
+  ino(i: number): number {
+    return this.inos[i]!;
+  }
+
+  fileType(i: number): number {
+    return this.types[i]!;
+  }
+
+  /** Gives back the room kept for more entries (once every entry is added). */
+  trim(): void {
+    this.names = this.names.slice(0, this.nameAt[this.count]);
+    this.nameAt = this.nameAt.slice(0, this.count + 1);
+    this.inos = this.inos.slice(0, this.count);
+    this.types = this.types.slice(0, this.count);
+  }
+}
+
+function grown<T extends Uint8Array | Uint32Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
+
+/**
  * Directory contents: a single linear block when everything fits, else an htree (dx_root,
  * optional dx_nodes, hash-ordered leaf blocks). The layout depends only on the names, the
  * block size and the hash seed, so planning and writing compute the same block count.
  */
-export interface DirChild {
-  name: Uint8Array;
-  ino: number;
-  fileType: number;
-}
-
 export interface DirLayout {
   blocks: number;
   htree: boolean;
-  children: DirChild[];
-  /** Linear: first child index of each block (block 0 also holds '.' and '..'). Htree: of each leaf, in `order`. */
+  store: DirEntryStore;
+  /** The directory's entries (indices into `store`), in name order. */
+  entries: Uint32Array;
+  /** Linear: first entry's position of each block (block 0 also holds '.' and '..'). Htree: of each leaf, in `order`. */
   starts: number[];
-  /** Htree: children indices sorted by hash. */
+  /** Htree: positions in `entries` sorted by hash. */
   order?: Uint32Array;
   /** Htree: hash of each leaf's index entry (bit 0 set when a hash run continues from the previous leaf). */
   leafHashes?: number[];
@@ -41,12 +99,11 @@ export interface DirLayout {
 const DOT_SIZE = 12;
 
 /** Packs entries greedily into blocks of `usable` bytes; returns each block's first index. */
-function pack(children: DirChild[], order: ArrayLike<number> | undefined, usable: number, firstBlockUsed: number): number[] {
+function pack(store: DirEntryStore, entries: Uint32Array, order: ArrayLike<number> | undefined, usable: number, firstBlockUsed: number): number[] {
   const starts = [0];
   let used = firstBlockUsed;
-  for (let i = 0; i < children.length; i++) {
-    const c = children[order ? order[i]! : i]!;
-    const size = direntSize(c.name.length);
+  for (let i = 0; i < entries.length; i++) {
+    const size = direntSize(store.nameLength(entries[order ? order[i]! : i]!));
     if (used + size > usable) {
       starts.push(i);
       used = 0;
@@ -56,23 +113,23 @@ function pack(children: DirChild[], order: ArrayLike<number> | undefined, usable
   return starts;
 }
 
-export function layoutDirectory(children: DirChild[], blockSize: number, hashSeed: Uint8Array, minBlocks = 1): DirLayout {
+export function layoutDirectory(store: DirEntryStore, entries: Uint32Array, blockSize: number, hashSeed: Uint8Array, minBlocks = 1): DirLayout {
   const usable = blockSize - DIRENT_TAIL_SIZE;
-  const linear = pack(children, undefined, usable, 2 * DOT_SIZE);
+  const linear = pack(store, entries, undefined, usable, 2 * DOT_SIZE);
   if (linear.length === 1 || linear.length <= minBlocks) {
-    return { blocks: Math.max(linear.length, minBlocks), htree: false, children, starts: linear };
+    return { blocks: Math.max(linear.length, minBlocks), htree: false, store, entries, starts: linear };
   }
-  const hashes = new Uint32Array(children.length);
-  const minors = new Uint32Array(children.length);
-  for (let i = 0; i < children.length; i++) {
-    const h = dirHash(children[i]!.name, HASH.HALF_MD4, hashSeed);
+  const hashes = new Uint32Array(entries.length);
+  const minors = new Uint32Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const h = dirHash(store.name(entries[i]!), HASH.HALF_MD4, hashSeed);
     hashes[i] = h.hash;
     minors[i] = h.minor;
   }
-  const order = new Uint32Array(children.length);
+  const order = new Uint32Array(entries.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   order.sort((a, b) => hashes[a]! - hashes[b]! || minors[a]! - minors[b]! || a - b);
-  const starts = pack(children, order, usable, 0);
+  const starts = pack(store, entries, order, usable, 0);
   const leafHashes = starts.map((s, i) => {
     if (i === 0) return 0;
     const h = hashes[order[s]!]!;
@@ -86,7 +143,7 @@ export function layoutDirectory(children: DirChild[], blockSize: number, hashSee
     if (nodes > rootLimit) {
       throw new KilnError(
         'dir-too-large',
-        `a directory with ${children.length} entries needs ${starts.length} blocks, more than a two-level htree indexes (${rootLimit * nodeLimit})`,
+        `a directory with ${entries.length} entries needs ${starts.length} blocks, more than a two-level htree indexes (${rootLimit * nodeLimit})`,
         'split the directory',
       );
     }
@@ -94,17 +151,19 @@ export function layoutDirectory(children: DirChild[], blockSize: number, hashSee
     nodeSizes = [];
     for (let left = starts.length; left > 0; left -= per) nodeSizes.push(Math.min(per, left));
   }
-  return { blocks: 1 + starts.length + nodeSizes.length, htree: true, children, starts, order, leafHashes, nodeSizes };
+  return { blocks: 1 + starts.length + nodeSizes.length, htree: true, store, entries, starts, order, leafHashes, nodeSizes };
 }
 
-/** Fills `block` (zeroed) with children [from, to) of the given order; the last entry absorbs the slack. */
+/** Fills `block` (zeroed) with entries [from, to) of the given order; the last entry absorbs the slack. */
 function renderLeaf(block: Uint8Array, layout: DirLayout, from: number, to: number, at: number, order: ArrayLike<number> | undefined): void {
   const usable = block.length - DIRENT_TAIL_SIZE;
   let last = -1;
+  const store = layout.store;
   for (let i = from; i < to; i++) {
-    const c = layout.children[order ? order[i]! : i]!;
-    const size = direntSize(c.name.length);
-    encodeDirent(block, at, c.ino, size, c.fileType, c.name);
+    const e = layout.entries[order ? order[i]! : i]!;
+    const name = store.name(e);
+    const size = direntSize(name.length);
+    encodeDirent(block, at, store.ino(e), size, store.fileType(e), name);
     last = at;
     at += size;
   }
@@ -123,7 +182,7 @@ const DOTDOT = new Uint8Array([0x2e, 0x2e]);
 export function renderDirectory(layout: DirLayout, ino: number, parentIno: number, blockSize: number, inodeSeed: number): Uint8Array {
   const out = new Uint8Array(layout.blocks * blockSize);
   const blockAt = (i: number): Uint8Array => out.subarray(i * blockSize, (i + 1) * blockSize);
-  const n = layout.children.length;
+  const n = layout.entries.length;
   if (!layout.htree) {
     for (let b = 0; b < layout.blocks; b++) {
       const block = blockAt(b);

@@ -1,10 +1,10 @@
 import { createHash } from '../checksum/sha256.js';
 import { KilnError } from '../../errors.js';
-import { hasRawBytes, nameToBytes, printableName } from '../name-bytes.js';
+import { hasRawBytes, nameToBytes, printableName, putUtf8 } from '../name-bytes.js';
 import { makeInode, type Inode, type Timestamp } from '../tree.js';
 import type { TreeSnapshot } from '../tree-snapshot.js';
 import { FAST_SYMLINK_MAX, FIRST_INO, FT, LINK_MAX, LOST_FOUND_INO, NAME_MAX, ROOT_INO } from './constants.js';
-import { layoutDirectory, type DirChild, type DirLayout } from './directory.js';
+import { DirEntryStore, layoutDirectory, type DirLayout } from './directory.js';
 import { formatUuid } from '../uuid.js';
 import type { ResolvedOptions } from './options.js';
 import { placeXattrs, prepareXattrs, type XattrPlacement } from './xattr-layout.js';
@@ -63,38 +63,6 @@ export function clampTime(t: Timestamp, epoch: number | undefined): Timestamp {
 }
 
 /**
- * Puts the UTF-8 of `text` at `at` (room for 3 bytes per UTF-16 unit assumed); returns its length.
- * ASCII, the common case, byte by byte: an encoder call per short string costs more than the copy.
- */
-function putText(text: string, block: Uint8Array, at: number): number {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) return utf8.encodeInto(text, block.subarray(at)).written;
-    block[at + i] = c;
-  }
-  return text.length;
-}
-
-/**
- * Names as bytes in shared blocks: a directory entry's name is a view into one, not an array
- * of its own (a buffer per name costs a hundred bytes and an allocation, times every path).
- */
-class NamePool {
-  private block = new Uint8Array(0);
-  private used = 0;
-  bytes(name: string): Uint8Array {
-    if (hasRawBytes(name)) return bytesOf(name);
-    if (this.block.length - this.used < name.length * 3) {
-      this.block = new Uint8Array(Math.max(1 << 16, name.length * 3));
-      this.used = 0;
-    }
-    const at = this.used;
-    this.used += putText(name, this.block, at);
-    return this.block.subarray(at, this.used);
-  }
-}
-
-/**
  * The model's digest, fed field by field into one buffer that is hashed when full: numbers are
  * written as their decimal digits (what `${n}` gives) and text as UTF-8, without the strings a
  * template per inode would make.
@@ -112,7 +80,7 @@ class DigestWriter {
   text(text: string): this {
     if (text.length * 3 > this.buf.length) return this.bytes(utf8.encode(text));
     this.room(text.length * 3);
-    this.len += putText(text, this.buf, this.len);
+    this.len += putUtf8(text, this.buf, this.len);
     return this;
   }
   bytes(bytes: Uint8Array): this {
@@ -164,7 +132,15 @@ interface OpenDir {
   /** The parent's inode number (the root's own for the root). */
   parent: number;
   pathLength: number;
-  entries: DirChild[];
+  /** Its entries (indices into the model's DirEntryStore) while the walk is in it; then `ids`. */
+  entries: number[];
+  ids?: Uint32Array;
+}
+
+/** A directory the walk has left: its entries are all known. */
+function close(dir: OpenDir): void {
+  dir.ids = Uint32Array.from(dir.entries);
+  dir.entries = [];
 }
 
 /** The model of the tree `snapshot` was taken of (its recorded walk: parents first, names in byte order). */
@@ -179,7 +155,7 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
   const dirs: OpenDir[] = [];
   /** The directories from the root down to the last path's: a path's parent is on it (the walk is depth first, parents first). */
   const open: OpenDir[] = [];
-  const names = new NamePool();
+  const store = new DirEntryStore();
   const digest = new DigestWriter();
   digest.text(`kiln-ext4\0${opts.label}\0${bs}\0${opts.inodeRatio ?? '-'}\0${opts.journal}\0${opts.reservedPercent}\0${opts.sourceDateEpoch ?? '-'}\0`);
   // Identities follow what lands on disk, so times are digested after clamping.
@@ -199,15 +175,23 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
     const path = paths[n]!;
     const node = inodes[inodeIndex[n]!]!;
     const slash = path.lastIndexOf('/');
-    const nameBytes = names.bytes(path.slice(slash + 1));
-    if (nameBytes.length > NAME_MAX) {
-      throw new KilnError('name-too-long', `'${printableName(path)}': the name is ${nameBytes.length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
-    }
-    if (nameBytes.includes(0)) throw new KilnError('bad-name', `'${printableName(path)}': names cannot contain NUL bytes`);
     let ino = inoOf[inodeIndex[n]!]!;
-    if (ino === 0) {
+    const first = ino === 0;
+    if (first) {
       ino = path === '' ? ROOT_INO : path === 'lost+found' ? LOST_FOUND_INO : next++;
       inoOf[inodeIndex[n]!] = ino;
+    }
+    // the path's entry in its directory (the root has none)
+    let entry = -1;
+    if (path !== '') {
+      const name = path.slice(slash + 1);
+      entry = store.add(name, ino, FILE_TYPES[node.type]);
+      const length = store.nameLength(entry);
+      if (length > NAME_MAX)
+        throw new KilnError('name-too-long', `'${printableName(path)}': the name is ${length} bytes; ext4 allows ${NAME_MAX}`, 'shorten the name');
+      if (name.includes('\0')) throw new KilnError('bad-name', `'${printableName(path)}': names cannot contain NUL bytes`);
+    }
+    if (first) {
       const rec: InodeRecord = { ino, node, path, links: 0 };
       if (node.type === 'symlink') {
         rec.symlink = bytesOf(node.target ?? '');
@@ -240,12 +224,12 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
       throw new KilnError('too-many-links', `'${printableName(rec.path)}' has more than ${LINK_MAX} hard links`, 'ext4 allows at most 65000 links to one file');
     }
     let parent: OpenDir | undefined;
-    if (path !== '') {
+    if (entry >= 0) {
       // the open directory whose path is as long as this path's parent's ('' for the root's children)
       const parentLength = Math.max(slash, 0);
-      while (open[open.length - 1]!.pathLength > parentLength) open.pop();
+      while (open[open.length - 1]!.pathLength > parentLength) close(open.pop()!);
       parent = open[open.length - 1]!;
-      parent.entries.push({ name: nameBytes, ino, fileType: FILE_TYPES[node.type] });
+      parent.entries.push(entry);
     }
     if (node.type === 'dir') {
       const dir = { ino, parent: parent?.ino ?? ROOT_INO, pathLength: path.length, entries: [] };
@@ -256,20 +240,26 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
   if (!records[LOST_FOUND_INO]) {
     const node = makeInode('dir', 0o700, { mtime: { sec: fsTime, nsec: 0 } });
     records[LOST_FOUND_INO] = { ino: LOST_FOUND_INO, node, path: 'lost+found', links: 1 };
-    dirs.push({ ino: LOST_FOUND_INO, parent: ROOT_INO, pathLength: 10, entries: [] });
-    dirs[0]!.entries.unshift({ name: utf8.encode('lost+found'), ino: LOST_FOUND_INO, fileType: FT.DIR });
+    const dir = { ino: LOST_FOUND_INO, parent: ROOT_INO, pathLength: 10, entries: [] };
+    dirs.push(dir);
+    close(dir);
+    dirs[0]!.entries.unshift(store.add('lost+found', LOST_FOUND_INO, FT.DIR));
   }
+  for (const dir of open) close(dir);
+  store.trim();
   const sum = digest.digest();
   const uuid = opts.uuid ?? uuidFrom(sum, 5);
   const hashSeed = opts.hashSeed ?? uuidFrom(createHash('sha256').update(sum).update('hash seed').digest(), 4);
 
   // Directories: layouts and link counts (2 + subdirectories; 1 when past the limit, per dir_nlink).
-  for (const { ino, parent, entries } of dirs) {
+  for (const { ino, parent, ids } of dirs) {
+    const entries = ids!;
     const rec = records[ino]!;
     // mke2fs gives lost+found 16 KiB (at least two blocks) so fsck can link files in without allocating.
     const minBlocks = ino === LOST_FOUND_INO ? Math.max(2, Math.min(12, 16384 / bs)) : 1;
-    rec.dir = { parent, layout: layoutDirectory(entries, bs, hashSeed, minBlocks) };
-    const subdirs = entries.reduce((k, c) => k + (c.fileType === FT.DIR ? 1 : 0), 0);
+    rec.dir = { parent, layout: layoutDirectory(store, entries, bs, hashSeed, minBlocks) };
+    let subdirs = 0;
+    for (const e of entries) if (store.fileType(e) === FT.DIR) subdirs++;
     rec.links = 2 + subdirs >= LINK_MAX ? 1 : 2 + subdirs;
   }
   return { records, maxIno: Math.max(FIRST_INO, next - 1), uuid, hashSeed, contentBytes, fsTime };
