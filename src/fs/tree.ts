@@ -114,31 +114,31 @@ export function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-interface DirEntry {
-  path: string;
-  inode: Inode;
+/** A directory of the tree (other paths are their inodes alone). */
+class DirNode {
   /**
-   * Only for directories: the children's entries, in name order while `sorted`. Entries of
-   * removed paths stay until the next sort (a removal is then O(1), not O(siblings)).
+   * The children's paths, in name order while `sorted`. Paths removed stay until the next sort
+   * (a removal is then O(1), not O(siblings)); a path removed and added again is there twice.
    */
-  children?: DirEntry[];
-  sorted?: boolean;
+  children: string[] = [];
+  sorted = true;
+  constructor(public inode: Inode) {}
 }
 
 export class FileTree {
-  /** Every path's entry: one map for the tree, children are arrays (a map per directory costs a key and an entry per path again). */
-  private readonly entries = new Map<string, DirEntry>();
+  /** Every path's directory or, for other types, inode: one map for the tree (a map per directory costs a key and an entry per path again). */
+  private readonly entries = new Map<string, DirNode | Inode>();
   /** Directory inodes in the tree, to refuse hard-linking one in O(1). */
   private readonly dirInodes = new Set<Inode>();
 
   constructor(root: InodeInit = {}) {
     const inode = makeInode('dir', 0o755, root);
-    this.entries.set('', { path: '', inode, children: [], sorted: true });
+    this.entries.set('', new DirNode(inode));
     this.dirInodes.add(inode);
   }
 
   get root(): Inode {
-    return this.entries.get('')!.inode;
+    return (this.entries.get('') as DirNode).inode;
   }
 
   /** Number of paths (hard links count once per path), the root included. */
@@ -151,7 +151,8 @@ export class FileTree {
   }
 
   get(path: string): Inode | undefined {
-    return this.entries.get(normalizePath(path))?.inode;
+    const e = this.entries.get(normalizePath(path));
+    return e instanceof DirNode ? e.inode : e;
   }
 
   /** Adds an inode at `path`; the parent directory must exist and the path must not. */
@@ -160,19 +161,19 @@ export class FileTree {
     if (p === '') throw new KilnError('tree-exists', 'the root already exists');
     const parent = this.entries.get(parentOf(p));
     if (!parent) throw new KilnError('tree-no-parent', `cannot add '${printableName(p)}': its directory '${printableName(parentOf(p))}' is not in the tree`);
-    const siblings = parent.children;
-    if (!siblings) throw new KilnError('tree-not-dir', `cannot add '${printableName(p)}': '${printableName(parentOf(p))}' is not a directory`);
+    if (!(parent instanceof DirNode))
+      throw new KilnError('tree-not-dir', `cannot add '${printableName(p)}': '${printableName(parentOf(p))}' is not a directory`);
     if (this.entries.has(p)) throw new KilnError('tree-exists', `'${printableName(p)}' is already in the tree`);
     if (inode.type === 'dir') {
       if (this.dirInodes.has(inode)) throw new KilnError('tree-dir-link', `cannot hard-link directory to '${printableName(p)}'`);
       this.dirInodes.add(inode);
     }
-    const entry: DirEntry = inode.type === 'dir' ? { path: p, inode, children: [], sorted: true } : { path: p, inode };
     // Siblings' paths differ only in their names, so paths compare as the names do. Trees read
     // from somewhere add names in order: the children stay sorted without a sort.
-    if (parent.sorted && siblings.length > 0 && compareNames(siblings[siblings.length - 1]!.path, p) > 0) parent.sorted = false;
-    siblings.push(entry);
-    this.entries.set(p, entry);
+    const siblings = parent.children;
+    if (parent.sorted && siblings.length > 0 && compareNames(siblings[siblings.length - 1]!, p) > 0) parent.sorted = false;
+    siblings.push(p);
+    this.entries.set(p, inode.type === 'dir' ? new DirNode(inode) : inode);
     return inode;
   }
 
@@ -180,38 +181,35 @@ export class FileTree {
   set(path: string, inode: Inode): Inode {
     const p = normalizePath(path);
     const old = this.entries.get(p);
-    if (old) {
-      if (old.children || inode.type === 'dir') {
-        if (old.children && inode.type === 'dir') {
-          this.dirInodes.delete(old.inode);
-          this.dirInodes.add(inode);
-          old.inode = inode;
-          return inode;
-        }
-        throw new KilnError('tree-exists', `'${printableName(p)}' exists with a different type`);
-      }
+    if (!old) return this.add(p, inode);
+    if (old instanceof DirNode && inode.type === 'dir') {
+      this.dirInodes.delete(old.inode);
+      this.dirInodes.add(inode);
       old.inode = inode;
-      return inode;
-    }
-    return this.add(p, inode);
+    } else if (old instanceof DirNode || inode.type === 'dir') throw new KilnError('tree-exists', `'${printableName(p)}' exists with a different type`);
+    else this.entries.set(p, inode);
+    return inode;
   }
 
   remove(path: string): void {
     const p = normalizePath(path);
     const e = this.entries.get(p);
     if (!e || p === '') return;
-    this.drop(e);
-    // (its entry leaves the parent's children at their next sort)
-    this.entries.get(parentOf(p))!.sorted = false;
+    this.drop(p, e);
+    // (the path leaves its parent's children at their next sort)
+    (this.entries.get(parentOf(p)) as DirNode).sorted = false;
   }
 
-  /** Takes an entry and everything under it out of the tree. */
-  private drop(e: DirEntry): void {
-    if (e.children) {
-      for (const child of e.children) if (this.entries.get(child.path) === child) this.drop(child);
+  /** Takes a path and everything under it out of the tree. */
+  private drop(path: string, e: DirNode | Inode): void {
+    if (e instanceof DirNode) {
+      for (const child of e.children) {
+        const c = this.entries.get(child);
+        if (c) this.drop(child, c);
+      }
       this.dirInodes.delete(e.inode);
     }
-    this.entries.delete(e.path);
+    this.entries.delete(path);
   }
 
   mkdir(path: string, init: InodeInit = {}): Inode {
@@ -226,9 +224,9 @@ export class FileTree {
       cur = cur ? `${cur}/${part}` : part;
       const e = this.entries.get(cur);
       if (!e) this.mkdir(cur, init);
-      else if (!e.children) throw new KilnError('tree-not-dir', `'${printableName(cur)}' is not a directory`);
+      else if (!(e instanceof DirNode)) throw new KilnError('tree-not-dir', `'${printableName(cur)}' is not a directory`);
     }
-    return this.entries.get(p)!.inode;
+    return (this.entries.get(p) as DirNode).inode;
   }
 
   file(path: string, content: FileContent | Uint8Array | string, init: InodeInit = {}): Inode {
@@ -265,35 +263,41 @@ export class FileTree {
   /** Child names of a directory, in byte order. */
   children(path: string): string[] {
     const e = this.entries.get(normalizePath(path));
-    return e?.children ? this.sortedChildren(e).map((c) => baseName(c.path)) : [];
+    return e instanceof DirNode ? this.sortedChildren(e).map(baseName) : [];
   }
 
   /** Every path (root first), parents before children, siblings in byte order. */
   *walk(): Generator<[string, Inode]> {
-    const stack: DirEntry[] = [this.entries.get('')!];
+    const stack = [''];
     while (stack.length > 0) {
-      const entry = stack.pop()!;
-      yield [entry.path, entry.inode];
-      if (entry.children) {
-        const children = this.sortedChildren(entry);
+      const path = stack.pop()!;
+      const e = this.entries.get(path)!;
+      if (e instanceof DirNode) {
+        yield [path, e.inode];
+        const children = this.sortedChildren(e);
         for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
-      }
+      } else yield [path, e];
     }
   }
 
   /** A directory's children in name order, without those removed since the last sort. */
-  private sortedChildren(dir: DirEntry): DirEntry[] {
+  private sortedChildren(dir: DirNode): string[] {
     if (!dir.sorted) {
-      dir.children = dir.children!.filter((c) => this.entries.get(c.path) === c).sort((a, b) => compareNames(a.path, b.path));
+      const live = dir.children.filter((c) => this.entries.has(c)).sort(compareNames);
+      // a path removed and added again is in the list twice, now side by side
+      dir.children = live.filter((c, i) => i === 0 || c !== live[i - 1]);
       dir.sorted = true;
     }
-    return dir.children!;
+    return dir.children;
   }
 
   /** Number of paths naming each inode (hard-link counts, before directories' own). */
   linkCounts(): Map<Inode, number> {
     const counts = new Map<Inode, number>();
-    for (const e of this.entries.values()) counts.set(e.inode, (counts.get(e.inode) ?? 0) + 1);
+    for (const e of this.entries.values()) {
+      const inode = e instanceof DirNode ? e.inode : e;
+      counts.set(inode, (counts.get(inode) ?? 0) + 1);
+    }
     return counts;
   }
 
@@ -301,9 +305,10 @@ export class FileTree {
   forEachInode(fn: (inode: Inode) => void): void {
     const seen = new Set<Inode>();
     for (const e of this.entries.values()) {
-      if (!seen.has(e.inode)) {
-        seen.add(e.inode);
-        fn(e.inode);
+      const inode = e instanceof DirNode ? e.inode : e;
+      if (!seen.has(inode)) {
+        seen.add(inode);
+        fn(inode);
       }
     }
   }
