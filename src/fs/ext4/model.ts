@@ -13,20 +13,21 @@ import { placeXattrs, prepareXattrs, type XattrPlacement } from './xattr-layout.
  * The tree as ext4 will hold it, independent of the filesystem size: inode numbers, link
  * counts, directory layouts and xattr placement. Planning and writing both start here.
  */
-export interface InodeRecord {
-  ino: number;
-  node: Inode;
-  /** First path naming the inode (for messages). */
-  path: string;
-  links: number;
-  dir?: { parent: number; layout: DirLayout };
-  symlink?: Uint8Array;
-  xattrs?: XattrPlacement;
-}
-
 export interface Ext4Model {
-  /** By inode number; holes for the reserved inodes. */
-  records: (InodeRecord | undefined)[];
+  /**
+   * Each inode number's inode; holes for the reserved inodes. What an inode needs besides is in
+   * arrays by inode number and, for the few types that have it, maps (an object per inode would
+   * cost some 60 bytes each).
+   */
+  nodes: (Inode | undefined)[];
+  links: Uint16Array;
+  /** The index in `paths` of the first path naming each inode (for messages); see `inodePath`. */
+  firstPath: Uint32Array;
+  paths: readonly string[];
+  dirs: Map<number, { parent: number; layout: DirLayout }>;
+  /** Symlinks' targets as bytes. */
+  symlinks: Map<number, Uint8Array>;
+  xattrs: Map<number, XattrPlacement>;
   maxIno: number;
   uuid: Uint8Array;
   hashSeed: Uint8Array;
@@ -34,6 +35,9 @@ export interface Ext4Model {
   /** The time the filesystem itself is stamped with (superblock, journal, lost+found). */
   fsTime: number;
 }
+
+/** `firstPath` of an inode the model made (lost+found, where the tree has none). */
+const NO_PATH = 0xffffffff;
 
 const utf8 = new TextEncoder();
 /** Names and targets are bytes (name-bytes.ts); this is what lands in dirents and symlinks. */
@@ -147,8 +151,13 @@ function close(dir: OpenDir): void {
 export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4Model {
   const bs = opts.blockSize;
   const fsTime = opts.sourceDateEpoch ?? 0;
-  const records: (InodeRecord | undefined)[] = [];
   const { paths, inodeIndex, inodes } = snapshot;
+  const nodes: (Inode | undefined)[] = [];
+  // inode numbers run up to the last reserved one plus one per distinct inode
+  const links = new Uint16Array(FIRST_INO + 1 + inodes.length);
+  const firstPath = new Uint32Array(links.length);
+  const symlinks = new Map<number, Uint8Array>();
+  const xattrs = new Map<number, XattrPlacement>();
   /** Inode number by the snapshot's index of the inode (0: not numbered yet). */
   const inoOf = new Int32Array(inodes.length);
   /** Each directory's inode number, its parent's and its entries, in walk order (the root first). */
@@ -192,19 +201,19 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
       if (name.includes('\0')) throw new KilnError('bad-name', `'${printableName(path)}': names cannot contain NUL bytes`);
     }
     if (first) {
-      const rec: InodeRecord = { ino, node, path, links: 0 };
+      nodes[ino] = node;
+      firstPath[ino] = n;
       if (node.type === 'symlink') {
-        rec.symlink = bytesOf(node.target ?? '');
-        if (rec.symlink.length === 0) throw new KilnError('bad-tree', `'${printableName(path)}': symlink has an empty target`);
-        if (rec.symlink.length >= bs)
-          throw new KilnError('bad-tree', `'${printableName(path)}': symlink target is ${rec.symlink.length} bytes; at most ${bs - 1} fit`);
+        const target = bytesOf(node.target ?? '');
+        if (target.length === 0) throw new KilnError('bad-tree', `'${printableName(path)}': symlink has an empty target`);
+        if (target.length >= bs) throw new KilnError('bad-tree', `'${printableName(path)}': symlink target is ${target.length} bytes; at most ${bs - 1} fit`);
+        symlinks.set(ino, target);
       }
       if (node.type === 'file') contentBytes += node.content?.size ?? 0;
       if (node.xattrs && node.xattrs.size > 0) {
         const what = `'${printableName(path) || '/'}'`;
-        rec.xattrs = placeXattrs(prepareXattrs(node.xattrs, what), bs, what);
+        xattrs.set(ino, placeXattrs(prepareXattrs(node.xattrs, what), bs, what));
       }
-      records[ino] = rec;
       // Names and targets as their bytes (for text: the UTF-8 this digest always took)
       // path NUL ino NUL type NUL mode NUL uid NUL gid NUL mtime NUL atime NUL ctime NUL crtime NUL size NUL target NUL rdev NUL, then each xattr's name NUL length NUL value
       digest.name(path).nul().num(ino).nul().text(node.type).nul().num(node.mode).nul().num(node.uid).nul().num(node.gid).nul();
@@ -218,10 +227,12 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
       if (node.xattrs)
         for (const [k, v] of [...node.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) digest.name(k).nul().num(v.length).nul().bytes(v);
     } else digest.name(path).nul().text('=').num(ino).nul();
-    const rec = records[ino]!;
-    rec.links++;
-    if (rec.links > LINK_MAX && node.type !== 'dir') {
-      throw new KilnError('too-many-links', `'${printableName(rec.path)}' has more than ${LINK_MAX} hard links`, 'ext4 allows at most 65000 links to one file');
+    if (++links[ino]! > LINK_MAX && node.type !== 'dir') {
+      throw new KilnError(
+        'too-many-links',
+        `'${printableName(paths[firstPath[ino]!]!)}' has more than ${LINK_MAX} hard links`,
+        'ext4 allows at most 65000 links to one file',
+      );
     }
     let parent: OpenDir | undefined;
     if (entry >= 0) {
@@ -237,9 +248,9 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
       open.push(dir);
     }
   }
-  if (!records[LOST_FOUND_INO]) {
-    const node = makeInode('dir', 0o700, { mtime: { sec: fsTime, nsec: 0 } });
-    records[LOST_FOUND_INO] = { ino: LOST_FOUND_INO, node, path: 'lost+found', links: 1 };
+  if (!nodes[LOST_FOUND_INO]) {
+    nodes[LOST_FOUND_INO] = makeInode('dir', 0o700, { mtime: { sec: fsTime, nsec: 0 } });
+    firstPath[LOST_FOUND_INO] = NO_PATH;
     const dir = { ino: LOST_FOUND_INO, parent: ROOT_INO, pathLength: 10, entries: [] };
     dirs.push(dir);
     close(dir);
@@ -252,21 +263,28 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
   const hashSeed = opts.hashSeed ?? uuidFrom(createHash('sha256').update(sum).update('hash seed').digest(), 4);
 
   // Directories: layouts and link counts (2 + subdirectories; 1 when past the limit, per dir_nlink).
+  const dirLayouts = new Map<number, { parent: number; layout: DirLayout }>();
   for (const { ino, parent, ids } of dirs) {
     const entries = ids!;
-    const rec = records[ino]!;
     // mke2fs gives lost+found 16 KiB (at least two blocks) so fsck can link files in without allocating.
     const minBlocks = ino === LOST_FOUND_INO ? Math.max(2, Math.min(12, 16384 / bs)) : 1;
-    rec.dir = { parent, layout: layoutDirectory(store, entries, bs, hashSeed, minBlocks) };
+    dirLayouts.set(ino, { parent, layout: layoutDirectory(store, entries, bs, hashSeed, minBlocks) });
     let subdirs = 0;
     for (const e of entries) if (store.fileType(e) === FT.DIR) subdirs++;
-    rec.links = 2 + subdirs >= LINK_MAX ? 1 : 2 + subdirs;
+    links[ino] = 2 + subdirs >= LINK_MAX ? 1 : 2 + subdirs;
   }
-  return { records, maxIno: Math.max(FIRST_INO, next - 1), uuid, hashSeed, contentBytes, fsTime };
+  const maxIno = Math.max(FIRST_INO, next - 1);
+  return { nodes, links, firstPath, paths, dirs: dirLayouts, symlinks, xattrs, maxIno, uuid, hashSeed, contentBytes, fsTime };
 }
 
-export function isFastSymlink(rec: InodeRecord): boolean {
-  return rec.symlink !== undefined && rec.symlink.length <= FAST_SYMLINK_MAX;
+/** The first path naming an inode, for messages. */
+export function inodePath(model: Ext4Model, ino: number): string {
+  const n = model.firstPath[ino]!;
+  return n === NO_PATH ? 'lost+found' : model.paths[n]!;
+}
+
+export function isFastSymlink(target: Uint8Array): boolean {
+  return target.length <= FAST_SYMLINK_MAX;
 }
 
 export { formatUuid };

@@ -42,7 +42,7 @@ import { BlockAllocator, computeGeometry, groupStart, superRanges, type Geometry
 import { encodeGroupDescriptor, setGroupDescriptorChecksum } from './group-descriptor.js';
 import { InodeStruct, encodeDevice, encodeTime, inodeSeed, setInodeChecksum } from './inode.js';
 import { JOURNAL_SIZE_STEPS, defaultJournalBlocks, encodeJournalSuperblock } from './journal.js';
-import { buildModel, clampTime, isFastSymlink, type Ext4Model, type InodeRecord } from './model.js';
+import { buildModel, clampTime, inodePath, isFastSymlink, type Ext4Model } from './model.js';
 import { formatUuid } from '../uuid.js';
 import { defaultInodeRatio, resolveOptions, type Ext4Options, type Ext4Plan, type Ext4Result, type ResolvedOptions } from './options.js';
 import { Superblock, groupHasSuper, setSuperblockChecksum } from './superblock.js';
@@ -257,8 +257,8 @@ function oneBlock(alloc: BlockAllocator): number {
 }
 
 /** Streams a file: reads it once, skips all-zero blocks, allocates and stages the rest. */
-function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number, extents: Extent[]): number {
-  const content = rec.node.content;
+function streamFile(model: Ext4Model, ino: number, alloc: BlockAllocator, io: Io, bs: number, extents: Extent[]): number {
+  const content = model.nodes[ino]!.content;
   const size = content?.size ?? 0;
   if (!content || size === 0) return 0;
   const reader = content.open();
@@ -276,7 +276,7 @@ function streamFile(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
       if (got !== want)
         throw new KilnError(
           'short-read',
-          `'${printableName(rec.path) || '/'}': expected ${size} bytes, the content ended at ${off + got}`,
+          `'${printableName(inodePath(model, ino)) || '/'}': expected ${size} bytes, the content ended at ${off + got}`,
           'the file changed while the image was written; try again',
         );
       io.meter.bytes(want);
@@ -325,7 +325,7 @@ const NEEDS_EXTENTS = 2;
 
 /**
  * What each inode takes in the dense pass, in inode order, as flat arrays: the pass runs for
- * every size minimumBlocks probes, so it must not touch the records' objects.
+ * every size minimumBlocks probes, so it must not touch the inodes' objects.
  */
 interface DenseNeeds {
   flags: Uint8Array;
@@ -340,20 +340,21 @@ function denseNeeds(model: Ext4Model, bs: number): DenseNeeds {
   if (needs) return needs;
   needs = { flags: new Uint8Array(model.maxIno + 1), blocks: new Float64Array(model.maxIno + 1) };
   for (let ino = 1; ino <= model.maxIno; ino++) {
-    const rec = model.records[ino];
-    if (!rec) continue;
-    let flags = rec.xattrs && rec.xattrs.inBlock.length > 0 ? NEEDS_XATTR_BLOCK : 0;
-    if (rec.dir) {
+    const node = model.nodes[ino];
+    if (!node) continue;
+    const xattrs = node.xattrs && model.xattrs.get(ino);
+    let flags = xattrs && xattrs.inBlock.length > 0 ? NEEDS_XATTR_BLOCK : 0;
+    if (node.type === 'dir') {
       flags |= NEEDS_EXTENTS;
-      needs.blocks[ino] = rec.dir.layout.blocks;
-    } else if (rec.symlink) {
-      if (!isFastSymlink(rec)) {
+      needs.blocks[ino] = model.dirs.get(ino)!.layout.blocks;
+    } else if (node.type === 'symlink') {
+      if (!isFastSymlink(model.symlinks.get(ino)!)) {
         flags |= NEEDS_EXTENTS;
         needs.blocks[ino] = 1;
       }
-    } else if (rec.node.type === 'file') {
+    } else if (node.type === 'file') {
       flags |= NEEDS_EXTENTS;
-      needs.blocks[ino] = Math.ceil((rec.node.content?.size ?? 0) / bs);
+      needs.blocks[ino] = Math.ceil((node.content?.size ?? 0) / bs);
     }
     needs.flags[ino] = flags;
   }
@@ -492,23 +493,23 @@ function pass(model: Ext4Model, layout: Layout, opts: ResolvedOptions, io: Io | 
     return result;
   }
   for (let ino = 1; ino <= model.maxIno; ino++) {
-    const rec = model.records[ino];
-    if (rec) placeInode(rec, alloc, io, bs, opts);
+    if (model.nodes[ino]) placeInode(model, ino, alloc, io, bs, opts);
   }
   io.stager.flush();
   return result;
 }
 
 /** Allocates, renders and stages one inode's blocks and encodes the inode. */
-function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number, opts: ResolvedOptions): void {
-  const node = rec.node;
-  const seed = inodeSeed(io.fsSeed, rec.ino, 0);
+function placeInode(model: Ext4Model, ino: number, alloc: BlockAllocator, io: Io, bs: number, opts: ResolvedOptions): void {
+  const node = model.nodes[ino]!;
+  const seed = inodeSeed(io.fsSeed, ino, 0);
+  const xattrs = node.xattrs && model.xattrs.get(ino);
   let xattrBlock = 0;
   let blocks = 0;
-  if (rec.xattrs && rec.xattrs.inBlock.length > 0) {
+  if (xattrs && xattrs.inBlock.length > 0) {
     xattrBlock = oneBlock(alloc);
     blocks++;
-    const data = encodeXattrBlock(rec.xattrs.inBlock, bs);
+    const data = encodeXattrBlock(xattrs.inBlock, bs);
     XattrBlockHeader.encode({ h_checksum: xattrBlockChecksum(io.fsSeed, xattrBlock, data) }, data);
     io.stager.put(xattrBlock, data);
   }
@@ -516,23 +517,24 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
   let size = 0;
   let flags = 0;
   let iBlock: Uint8Array | undefined;
-  if (rec.dir) {
-    const layout = rec.dir.layout;
-    const data = renderDirectory(layout, rec.ino, rec.dir.parent, bs, seed);
+  if (node.type === 'dir') {
+    const { layout, parent } = model.dirs.get(ino)!;
+    const data = renderDirectory(layout, ino, parent, bs, seed);
     allocateRuns(alloc, extents, 0, layout.blocks, (start, len, offset) => io.stager.put(start, data.subarray(offset * bs, (offset + len) * bs)));
     blocks += layout.blocks;
     size = layout.blocks * bs;
     flags = INODE_FLAG.EXTENTS | (layout.htree ? INODE_FLAG.INDEX : 0);
-  } else if (rec.symlink) {
-    size = rec.symlink.length;
-    if (isFastSymlink(rec)) {
+  } else if (node.type === 'symlink') {
+    const target = model.symlinks.get(ino)!;
+    size = target.length;
+    if (isFastSymlink(target)) {
       iBlock = new Uint8Array(60);
-      iBlock.set(rec.symlink);
+      iBlock.set(target);
     } else {
       flags = INODE_FLAG.EXTENTS;
       allocateRuns(alloc, extents, 0, 1, (start) => {
         const data = new Uint8Array(bs);
-        data.set(rec.symlink!);
+        data.set(target);
         io.stager.put(start, data);
       });
       blocks += 1;
@@ -540,7 +542,7 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
   } else if (node.type === 'file') {
     flags = INODE_FLAG.EXTENTS;
     size = node.content?.size ?? 0;
-    blocks += streamFile(rec, alloc, io, bs, extents);
+    blocks += streamFile(model, ino, alloc, io, bs, extents);
     io.meter.file();
   } else if (node.type === 'char' || node.type === 'block') {
     iBlock = new Uint8Array(60);
@@ -553,8 +555,8 @@ function placeInode(rec: InodeRecord, alloc: BlockAllocator, io: Io, bs: number,
     blocks += tree.blocks.length;
     iBlock = tree.iBlock;
   }
-  encodeInode(io, rec.ino, node, rec.links, size, blocks, flags, iBlock!, xattrBlock, opts, bs);
-  if (rec.xattrs) encodeIbodyXattrs(rec.xattrs.inInode, io.itable!.bytes, io.itable!.offsetOf(rec.ino));
+  encodeInode(io, ino, node, model.links[ino]!, size, blocks, flags, iBlock!, xattrBlock, opts, bs);
+  if (xattrs) encodeIbodyXattrs(xattrs.inInode, io.itable!.bytes, io.itable!.offsetOf(ino));
 }
 
 function encodeInode(
@@ -752,7 +754,7 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
   // Checks are done: from here on the target is written. A target not known to be zero is zeroed first.
   zeroTarget(target, geo.blocks * bs, options.signal);
   let files = 0;
-  for (const rec of model.records) if (rec?.node.type === 'file') files++;
+  for (const node of model.nodes) if (node?.type === 'file') files++;
   const meter = new ProgressMeter(options, model.contentBytes, files);
   const fsSeed = crc32cUpdate(0xffffffff, model.uuid);
   // The stager sized to the job: small trees (tests, initramfs-sized images) stay cheap.
@@ -787,7 +789,7 @@ export function writeExt4(tree: FileTree, target: BlockTarget, options: Ext4Opti
   const gdt = new Uint8Array(geo.gdtBlocks * bs);
   let freeBlocks = 0;
   const usedDirs = new Array<number>(geo.groups).fill(0);
-  for (let ino = 1; ino <= model.maxIno; ino++) if (model.records[ino]?.dir) usedDirs[Math.floor((ino - 1) / ipg)]!++;
+  for (const ino of model.dirs.keys()) usedDirs[Math.floor((ino - 1) / ipg)]!++;
   for (let g = 0; g < geo.groups; g++) {
     const bb = blockBitmap.subarray((g * bpg) / 8, ((g + 1) * bpg) / 8);
     let used = 0;
