@@ -12,9 +12,16 @@ import type { FileTree, Inode, Timestamp } from './tree.js';
  * which hashes a description of every inode and lays out every directory.
  */
 
-/** Numbers kept per distinct inode. */
+/** Numbers describing an inode (encodeFields). */
 const FIELDS = 14;
 const NONE = -1;
+/**
+ * How they are kept, per distinct inode: the times' seconds, the size and the device as doubles
+ * (WIDE), the rest as 32-bit words (NARROW: type and mode in one, owner, group, the times'
+ * nanoseconds). 76 bytes instead of 112; an inode whose numbers do not fit is kept whole.
+ */
+const WIDE = [4, 6, 8, 10, 12, 13];
+const NARROW = [1, 2, 3, 5, 7, 9, 11];
 const TYPES: Record<Inode['type'], number> = { file: 0, dir: 1, symlink: 2, char: 3, block: 4, fifo: 5, socket: 6 };
 
 function putTime(out: Float64Array, at: number, t: Timestamp | undefined): void {
@@ -35,7 +42,10 @@ export class TreeSnapshot {
     readonly inodeIndex: Uint32Array,
     /** The distinct inodes, in the order the walk first meets them. */
     readonly inodes: readonly Inode[],
-    private readonly fields: Float64Array,
+    private readonly wide: Float64Array,
+    private readonly narrow: Uint32Array,
+    /** Inodes whose numbers do not fit `narrow`, by index: all their numbers. */
+    private readonly whole: Map<number, Float64Array>,
     /** Symlink targets and xattrs, by inode index, where there are any. */
     private readonly extra: Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>,
   ) {}
@@ -45,7 +55,9 @@ export class TreeSnapshot {
     const inodeIndex: number[] = [];
     const inodes: Inode[] = [];
     const indexOf = new Map<Inode, number>();
-    let fields = new Float64Array(FIELDS * 1024);
+    let wide = new Float64Array(WIDE.length * 1024);
+    let narrow = new Uint32Array(NARROW.length * 1024);
+    const whole = new Map<number, Float64Array>();
     const extra = new Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>();
     for (const [path, inode] of tree.walk()) {
       paths.push(path);
@@ -54,12 +66,12 @@ export class TreeSnapshot {
         i = inodes.length;
         indexOf.set(inode, i);
         inodes.push(inode);
-        if ((i + 1) * FIELDS > fields.length) {
-          const grown = new Float64Array(fields.length * 2);
-          grown.set(fields);
-          fields = grown;
+        if ((i + 1) * WIDE.length > wide.length) {
+          wide = grown(wide, wide.length * 2);
+          narrow = grown(narrow, narrow.length * 2);
         }
-        encodeFields(inode, fields, i * FIELDS);
+        encodeFields(inode, SCRATCH, 0);
+        if (!pack(SCRATCH, wide, narrow, i)) whole.set(i, SCRATCH.slice());
         if (inode.target !== undefined || inode.xattrs) {
           extra.set(i, {
             ...(inode.target !== undefined ? { target: inode.target } : {}),
@@ -69,7 +81,8 @@ export class TreeSnapshot {
       }
       inodeIndex.push(i);
     }
-    return new TreeSnapshot(paths, Uint32Array.from(inodeIndex), inodes, fields.slice(0, inodes.length * FIELDS), extra);
+    const n = inodes.length;
+    return new TreeSnapshot(paths, Uint32Array.from(inodeIndex), inodes, wide.slice(0, n * WIDE.length), narrow.slice(0, n * NARROW.length), whole, extra);
   }
 
   /**
@@ -82,12 +95,47 @@ export class TreeSnapshot {
     for (let n = 0; n < this.paths.length; n++) if (tree.get(this.paths[n]!) !== this.inodes[this.inodeIndex[n]!]) return false;
     for (let i = 0; i < this.inodes.length; i++) {
       const inode = this.inodes[i]!;
-      if (!sameFields(inode, this.fields, i * FIELDS)) return false;
+      const fields = this.whole.get(i) ?? unpack(this.wide, this.narrow, i, SCRATCH);
+      if (!sameFields(inode, fields, 0)) return false;
       const extra = this.extra.get(i);
       if (inode.target !== extra?.target || !sameXattrs(inode.xattrs, extra?.xattrs)) return false;
     }
     return true;
   }
+}
+
+const SCRATCH = new Float64Array(FIELDS);
+
+function grown<T extends Float64Array | Uint32Array>(a: T, length: number): T {
+  const b = new (a.constructor as new (n: number) => T)(length);
+  b.set(a);
+  return b;
+}
+
+/** Keeps inode `i`'s numbers compactly; false when they do not fit (see NARROW). */
+function pack(fields: Float64Array, wide: Float64Array, narrow: Uint32Array, i: number): boolean {
+  const typeMode = fields[0]! * 0x10000 + fields[1]!;
+  if (!(Number.isInteger(fields[1]) && fields[1]! >= 0 && fields[1]! <= 0xffff)) return false;
+  for (let k = 1; k < NARROW.length; k++) {
+    const v = fields[NARROW[k]!]!;
+    // an absent time is NaN in both its numbers; kept as a NaN second and a 0 nanosecond (sameTime looks at the second only)
+    const absent = k >= 3 && Number.isNaN(v) && Number.isNaN(fields[NARROW[k]! - 1]!);
+    if (!absent && !(Number.isInteger(v) && v >= 0 && v < 2 ** 32)) return false;
+  }
+  for (let k = 0; k < WIDE.length; k++) wide[i * WIDE.length + k] = fields[WIDE[k]!]!;
+  narrow[i * NARROW.length] = typeMode;
+  for (let k = 1; k < NARROW.length; k++) narrow[i * NARROW.length + k] = fields[NARROW[k]!]! || 0;
+  return true;
+}
+
+/** Inode `i`'s numbers, from `pack`, into `out`. */
+function unpack(wide: Float64Array, narrow: Uint32Array, i: number, out: Float64Array): Float64Array {
+  for (let k = 0; k < WIDE.length; k++) out[WIDE[k]!] = wide[i * WIDE.length + k]!;
+  const typeMode = narrow[i * NARROW.length]!;
+  out[0] = typeMode >>> 16;
+  out[1] = typeMode & 0xffff;
+  for (let k = 1; k < NARROW.length; k++) out[NARROW[k]!] = narrow[i * NARROW.length + k]!;
+  return out;
 }
 
 function encodeFields(inode: Inode, out: Float64Array, at: number): void {
