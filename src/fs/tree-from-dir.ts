@@ -277,8 +277,8 @@ try { main(); } finally { Atomics.store(control, DONE, 1); Atomics.notify(contro
 
 /** The files of one source tree, in the order they were found, and the worker reading them. */
 class ReadAhead {
-  private readonly paths: HostPath[] = [];
-  private readonly sizes: number[] = [];
+  /** The files, by index (their paths and sizes are theirs). */
+  private readonly files: AheadContent[] = [];
   /** Bytes of all the files: a tree holding less than the ring is read directly (a worker costs a few milliseconds and about 10 MiB to start). */
   private total = 0;
   private ring: ByteRing | undefined;
@@ -292,11 +292,10 @@ class ReadAhead {
 
   /** A content of this tree whose reads come from the ring when they can. */
   add(path: HostPath, size: number): HostFileContent {
-    const index = this.paths.length;
-    this.paths.push(path);
-    this.sizes.push(size);
+    const file = new AheadContent(path, size, this, this.files.length);
+    this.files.push(file);
     this.total += size;
-    return new AheadContent(path, size, this, index);
+    return file;
   }
 
   private start(first: number): ByteRing {
@@ -320,12 +319,13 @@ class ReadAhead {
   /** Hands the worker the next batch of paths (those that are not text are read directly). */
   private sendMore(ring: ByteRing): void {
     const from = this.sent;
-    const to = Math.min(this.paths.length, from + BATCH);
+    const to = Math.min(this.files.length, from + BATCH);
+    const batch = this.files.slice(from, to);
     this.post!({
-      paths: this.paths.slice(from, to).map((p) => (typeof p === 'string' ? p : undefined)),
-      sizes: this.sizes.slice(from, to),
+      paths: batch.map((f) => (typeof f.path === 'string' ? f.path : undefined)),
+      sizes: batch.map((f) => f.size),
       base: from,
-      last: to === this.paths.length,
+      last: to === this.files.length,
     });
     this.sent = to;
     Atomics.store(ring.control, SENT, to);
@@ -343,14 +343,14 @@ class ReadAhead {
     if (index < this.nextIndex) return this.miss();
     this.nextIndex = index + 1;
     Atomics.store(ring.control, WANT, index);
-    while (this.sent < this.paths.length && index + BATCH / 2 > this.sent) this.sendMore(ring);
+    while (this.sent < this.files.length && index + BATCH / 2 > this.sent) this.sendMore(ring);
     const at = this.record(index);
     if (at < 0) return this.miss();
     if (ring.word(at, 0) === FAILED) {
       ring.release(at);
       return undefined;
     }
-    return new RingReader(ring, this, index, this.sizes[index]!);
+    return new RingReader(ring, this, index, this.files[index]!.size);
   }
 
   private miss(): undefined {
