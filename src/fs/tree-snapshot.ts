@@ -51,25 +51,24 @@ export class TreeSnapshot {
   ) {}
 
   static of(tree: FileTree): TreeSnapshot {
-    const paths: string[] = [];
-    const inodeIndex: number[] = [];
+    // Sized once: there are as many paths as the tree counts, and at most as many inodes.
+    const count = tree.pathCount;
+    const paths = new Array<string>(count);
+    const inodeIndex = new Uint32Array(count);
     const inodes: Inode[] = [];
     const indexOf = new Map<Inode, number>();
-    let wide = new Float64Array(WIDE.length * 1024);
-    let narrow = new Uint32Array(NARROW.length * 1024);
+    const wide = new Float64Array(WIDE.length * count);
+    const narrow = new Uint32Array(NARROW.length * count);
     const whole = new Map<number, Float64Array>();
     const extra = new Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>();
+    let n = 0;
     for (const [path, inode] of tree.walk()) {
-      paths.push(path);
+      paths[n] = path;
       let i = indexOf.get(inode);
       if (i === undefined) {
         i = inodes.length;
         indexOf.set(inode, i);
         inodes.push(inode);
-        if ((i + 1) * WIDE.length > wide.length) {
-          wide = grown(wide, wide.length * 2);
-          narrow = grown(narrow, narrow.length * 2);
-        }
         encodeFields(inode, SCRATCH, 0);
         if (!pack(SCRATCH, wide, narrow, i)) whole.set(i, SCRATCH.slice());
         if (inode.target !== undefined || inode.xattrs) {
@@ -79,10 +78,11 @@ export class TreeSnapshot {
           });
         }
       }
-      inodeIndex.push(i);
+      inodeIndex[n++] = i;
     }
-    const n = inodes.length;
-    return new TreeSnapshot(paths, Uint32Array.from(inodeIndex), inodes, wide.slice(0, n * WIDE.length), narrow.slice(0, n * NARROW.length), whole, extra);
+    // (the room of hard links' second paths is left unused rather than copied away)
+    const k = inodes.length;
+    return new TreeSnapshot(paths, inodeIndex, inodes, wide.subarray(0, k * WIDE.length), narrow.subarray(0, k * NARROW.length), whole, extra);
   }
 
   /**
@@ -105,12 +105,6 @@ export class TreeSnapshot {
 }
 
 const SCRATCH = new Float64Array(FIELDS);
-
-function grown<T extends Float64Array | Uint32Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
-  return b;
-}
 
 /** Keeps inode `i`'s numbers compactly; false when they do not fit (see NARROW). */
 function pack(fields: Float64Array, wide: Float64Array, narrow: Uint32Array, i: number): boolean {
