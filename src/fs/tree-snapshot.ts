@@ -12,16 +12,9 @@ import type { FileTree, Inode, Timestamp } from './tree.js';
  * which hashes a description of every inode and lays out every directory.
  */
 
-/** Numbers describing an inode (encodeFields). */
+/** Numbers describing an inode whole (encodeFields). */
 const FIELDS = 14;
 const NONE = -1;
-/**
- * How they are kept, per distinct inode: the times' seconds, the size and the device as doubles
- * (WIDE), the rest as 32-bit words (NARROW: type and mode in one, owner, group, the times'
- * nanoseconds). 76 bytes instead of 112; an inode whose numbers do not fit is kept whole.
- */
-const WIDE = [4, 6, 8, 10, 12, 13];
-const NARROW = [1, 2, 3, 5, 7, 9, 11];
 const TYPES: Record<Inode['type'], number> = { file: 0, dir: 1, symlink: 2, char: 3, block: 4, fifo: 5, socket: 6 };
 
 function putTime(out: Float64Array, at: number, t: Timestamp | undefined): void {
@@ -42,10 +35,7 @@ export class TreeSnapshot {
     readonly inodeIndex: Uint32Array,
     /** The distinct inodes, in the order the walk first meets them. */
     readonly inodes: readonly Inode[],
-    private readonly wide: Float64Array,
-    private readonly narrow: Uint32Array,
-    /** Inodes whose numbers do not fit `narrow`, by index: all their numbers. */
-    private readonly whole: Map<number, Float64Array>,
+    private readonly numbers: InodeNumbers,
     /** Symlink targets and xattrs, by inode index, where there are any. */
     private readonly extra: Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>,
   ) {}
@@ -57,9 +47,7 @@ export class TreeSnapshot {
     const inodeIndex = new Uint32Array(count);
     const inodes: Inode[] = [];
     const indexOf = new Map<Inode, number>();
-    const wide = new Float64Array(WIDE.length * count);
-    const narrow = new Uint32Array(NARROW.length * count);
-    const whole = new Map<number, Float64Array>();
+    const numbers = new InodeNumbers(count);
     const extra = new Map<number, { target?: string; xattrs?: [string, Uint8Array][] }>();
     let n = 0;
     for (const [path, inode] of tree.walk()) {
@@ -69,8 +57,7 @@ export class TreeSnapshot {
         i = inodes.length;
         indexOf.set(inode, i);
         inodes.push(inode);
-        encodeFields(inode, SCRATCH, 0);
-        if (!pack(SCRATCH, wide, narrow, i)) whole.set(i, SCRATCH.slice());
+        numbers.put(i, inode);
         if (inode.target !== undefined || inode.xattrs) {
           extra.set(i, {
             ...(inode.target !== undefined ? { target: inode.target } : {}),
@@ -80,9 +67,8 @@ export class TreeSnapshot {
       }
       inodeIndex[n++] = i;
     }
-    // (the room of hard links' second paths is left unused rather than copied away)
-    const k = inodes.length;
-    return new TreeSnapshot(paths, inodeIndex, inodes, wide.subarray(0, k * WIDE.length), narrow.subarray(0, k * NARROW.length), whole, extra);
+    numbers.trim();
+    return new TreeSnapshot(paths, inodeIndex, inodes, numbers, extra);
   }
 
   /**
@@ -95,8 +81,7 @@ export class TreeSnapshot {
     for (let n = 0; n < this.paths.length; n++) if (tree.get(this.paths[n]!) !== this.inodes[this.inodeIndex[n]!]) return false;
     for (let i = 0; i < this.inodes.length; i++) {
       const inode = this.inodes[i]!;
-      const fields = this.whole.get(i) ?? unpack(this.wide, this.narrow, i, SCRATCH);
-      if (!sameFields(inode, fields, 0)) return false;
+      if (!this.numbers.same(i, inode)) return false;
       const extra = this.extra.get(i);
       if (inode.target !== extra?.target || !sameXattrs(inode.xattrs, extra?.xattrs)) return false;
     }
@@ -104,32 +89,103 @@ export class TreeSnapshot {
   }
 }
 
-const SCRATCH = new Float64Array(FIELDS);
+/** Words per inode in InodeNumbers: type and mode, owner, group, and the four times' indices. */
+const WORDS = 7;
+/** Distinct times remembered by their object while numbering them. */
+const TIMES_KEPT = 4096;
 
-/** Keeps inode `i`'s numbers compactly; false when they do not fit (see NARROW). */
-function pack(fields: Float64Array, wide: Float64Array, narrow: Uint32Array, i: number): boolean {
-  const typeMode = fields[0]! * 0x10000 + fields[1]!;
-  if (!(Number.isInteger(fields[1]) && fields[1]! >= 0 && fields[1]! <= 0xffff)) return false;
-  for (let k = 1; k < NARROW.length; k++) {
-    const v = fields[NARROW[k]!]!;
-    // an absent time is NaN in both its numbers; kept as a NaN second and a 0 nanosecond (sameTime looks at the second only)
-    const absent = k >= 3 && Number.isNaN(v) && Number.isNaN(fields[NARROW[k]! - 1]!);
-    if (!absent && !(Number.isInteger(v) && v >= 0 && v < 2 ** 32)) return false;
+/**
+ * The inodes' numbers, compactly: per inode, seven 32-bit words (type and mode in one, owner,
+ * group, and the index of each of its four times in a table of times, 0 where it has none) and
+ * its size as a double: 36 bytes, where the 14 doubles of encodeFields are 112. Inodes sharing
+ * a Timestamp object (treeFromDirectory shares equal times) share its entry in the table. An
+ * inode whose numbers do not fit (a mode past 16 bits, an owner that is not a 32-bit count, a
+ * device number) is kept whole.
+ */
+class InodeNumbers {
+  private readonly words: Uint32Array;
+  private readonly sizes: Float64Array;
+  /** Each time's seconds and nanoseconds; entry 0 is unused (absent). */
+  private times = new Float64Array(2 * 1024);
+  private timeCount = 1;
+  private timeIndex = new Map<Timestamp, number>();
+  /** By inode index: all the numbers of an inode kept whole. */
+  private readonly whole = new Map<number, Float64Array>();
+
+  constructor(inodes: number) {
+    this.words = new Uint32Array(WORDS * inodes);
+    this.sizes = new Float64Array(inodes);
   }
-  for (let k = 0; k < WIDE.length; k++) wide[i * WIDE.length + k] = fields[WIDE[k]!]!;
-  narrow[i * NARROW.length] = typeMode;
-  for (let k = 1; k < NARROW.length; k++) narrow[i * NARROW.length + k] = fields[NARROW[k]!]! || 0;
-  return true;
+
+  put(i: number, inode: Inode): void {
+    if (inode.rdev || !fitsWord(inode.uid) || !fitsWord(inode.gid) || !(fitsWord(inode.mode) && inode.mode <= 0xffff)) {
+      const fields = new Float64Array(FIELDS);
+      encodeFields(inode, fields, 0);
+      this.whole.set(i, fields);
+      return;
+    }
+    const w = this.words;
+    const at = i * WORDS;
+    w[at] = TYPES[inode.type] * 0x10000 + inode.mode;
+    w[at + 1] = inode.uid;
+    w[at + 2] = inode.gid;
+    w[at + 3] = this.time(inode.mtime);
+    w[at + 4] = this.time(inode.atime);
+    w[at + 5] = this.time(inode.ctime);
+    w[at + 6] = this.time(inode.crtime);
+    this.sizes[i] = inode.content ? inode.content.size : NONE;
+  }
+
+  same(i: number, inode: Inode): boolean {
+    const fields = this.whole.get(i);
+    if (fields) return sameFields(inode, fields, 0);
+    const w = this.words;
+    const at = i * WORDS;
+    return (
+      w[at] === TYPES[inode.type] * 0x10000 + inode.mode &&
+      w[at + 1] === inode.uid &&
+      w[at + 2] === inode.gid &&
+      this.sameTime(w[at + 3]!, inode.mtime) &&
+      this.sameTime(w[at + 4]!, inode.atime) &&
+      this.sameTime(w[at + 5]!, inode.ctime) &&
+      this.sameTime(w[at + 6]!, inode.crtime) &&
+      this.sizes[i] === (inode.content ? inode.content.size : NONE) &&
+      inode.rdev === undefined
+    );
+  }
+
+  /** Gives back the table's room for more times (once every inode is put). */
+  trim(): void {
+    this.times = this.times.slice(0, 2 * this.timeCount);
+    this.timeIndex = new Map();
+  }
+
+  private time(t: Timestamp | undefined): number {
+    if (!t) return 0;
+    let k = this.timeIndex.get(t);
+    if (k === undefined) {
+      if (this.timeIndex.size >= TIMES_KEPT) this.timeIndex = new Map();
+      k = this.timeCount++;
+      if (2 * k + 2 > this.times.length) {
+        const grown = new Float64Array(this.times.length * 2);
+        grown.set(this.times);
+        this.times = grown;
+      }
+      this.times[2 * k] = t.sec;
+      this.times[2 * k + 1] = t.nsec;
+      this.timeIndex.set(t, k);
+    }
+    return k;
+  }
+
+  private sameTime(k: number, t: Timestamp | undefined): boolean {
+    // (a time whose numbers are NaN never matches, as in sameFields)
+    return t ? k !== 0 && this.times[2 * k] === t.sec && this.times[2 * k + 1] === t.nsec : k === 0;
+  }
 }
 
-/** Inode `i`'s numbers, from `pack`, into `out`. */
-function unpack(wide: Float64Array, narrow: Uint32Array, i: number, out: Float64Array): Float64Array {
-  for (let k = 0; k < WIDE.length; k++) out[WIDE[k]!] = wide[i * WIDE.length + k]!;
-  const typeMode = narrow[i * NARROW.length]!;
-  out[0] = typeMode >>> 16;
-  out[1] = typeMode & 0xffff;
-  for (let k = 1; k < NARROW.length; k++) out[NARROW[k]!] = narrow[i * NARROW.length + k]!;
-  return out;
+function fitsWord(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n < 2 ** 32;
 }
 
 function encodeFields(inode: Inode, out: Float64Array, at: number): void {

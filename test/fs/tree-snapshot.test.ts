@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { BytesContent } from '../../src/fs/bytes-content.js';
 import { FileTree, type Inode, type Timestamp } from '../../src/fs/tree.js';
 import { TreeSnapshot } from '../../src/fs/tree-snapshot.js';
 
@@ -34,6 +35,7 @@ const change: fc.Arbitrary<Change> = fc.oneof(
     (i) => (i.atime = i.atime ? undefined : { sec: 0, nsec: 0 }),
     (i) => (i.ctime = i.ctime ? { sec: i.ctime.sec, nsec: i.ctime.nsec + 1 } : { sec: 1, nsec: 0 }),
     (i) => (i.crtime = i.crtime ? undefined : i.mtime),
+    (i) => (i.content = new BytesContent(new Uint8Array(i.content!.size + 1))),
   ),
 );
 
