@@ -4,7 +4,11 @@ import {
   closeSync,
   constants,
   copyFileSync,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
   ftruncateSync,
+  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -25,7 +29,7 @@ import { hostJoin, hostName, showHost, type HostPath } from '../../fs/host-path.
 import { writeSkippingZeros, type BlockTarget } from '../../fs/block-target.js';
 import { HostFileContent } from '../../fs/content.js';
 import { contentChunks, type FileContent } from '../../fs/file-content.js';
-import type { FileTree, Inode, Timestamp } from '../../fs/tree.js';
+import { parentOf, type FileTree, type Inode, type Timestamp } from '../../fs/tree.js';
 import { writeAll } from './host-write.js';
 
 /**
@@ -61,13 +65,18 @@ function toDate(t: Timestamp): number {
 
 function existing(path: HostPath): Stats | undefined {
   try {
-    return lstatSync(path);
+    return lstatSync(path, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
 }
 
-function writeContent(content: FileContent, dest: HostPath): void {
+/**
+ * Creates `dest` (which must not exist) with `content`, asking for `mode`'s permission bits
+ * (the umask may take some away), and returns it open: its metadata is then set through the
+ * descriptor, without looking its path up again.
+ */
+function writeContent(content: FileContent, dest: HostPath, mode: number): number {
   let sparse = false;
   if (content instanceof HostFileContent && content.offset === 0) {
     let st: Stats | undefined;
@@ -81,10 +90,10 @@ function writeContent(content: FileContent, dest: HostPath): void {
     sparse = st !== undefined && st.blocks * 512 < st.size;
     if (st?.size === content.size && !sparse) {
       copyFileSync(content.path, dest, constants.COPYFILE_FICLONE);
-      return;
+      return openSync(dest, 'r');
     }
   }
-  const fd = openSync(dest, 'w');
+  const fd = openSync(dest, 'w', mode & 0o777);
   try {
     let offset = 0;
     for (const chunk of contentChunks(content, `content for '${showHost(dest)}'`)) {
@@ -93,9 +102,11 @@ function writeContent(content: FileContent, dest: HostPath): void {
       offset += chunk.length;
     }
     if (sparse) ftruncateSync(fd, content.size);
-  } finally {
+  } catch (e) {
     closeSync(fd);
+    throw e;
   }
+  return fd;
 }
 
 /** A write-only BlockTarget over an open file, for writeSkippingZeros. */
@@ -124,6 +135,8 @@ export class NodeWriter {
   /** Each inode's first host path: later paths naming it become hard links to it. */
   private readonly first = new Map<Inode, HostPath>();
   private readonly dirs: [HostPath, Inode][] = [];
+  /** Tree paths of the directories this writer made: nothing in them needs replacing. */
+  private readonly fresh = new Set<string>();
   /** Modes of existing directories opened up for writing, to put back where `finish` leaves one alone. */
   private readonly opened = new Map<HostPath, number>();
 
@@ -139,15 +152,23 @@ export class NodeWriter {
   /** A directory at `dest`: made if missing, replacing a non-directory; its metadata comes with `finish`. */
   dir(path: string, dest: HostPath, inode: Inode): void {
     if (inode.xattrs && inode.xattrs.size > 0) this.xattrsDropped.push(path);
-    const st = existing(dest);
+    const st = this.isFresh(path) ? undefined : existing(dest);
     if (st && !st.isDirectory()) unlinkSync(dest);
-    if (!st?.isDirectory()) mkdirSync(dest);
+    if (!st?.isDirectory()) {
+      mkdirSync(dest);
+      this.fresh.add(path);
+    }
     // an existing directory left read-only (a merge, a staged root made private) is filled first
     else if ((st.mode & 0o700) !== 0o700) {
       this.opened.set(dest, st.mode & 0o7777);
       chmodSync(dest, (st.mode & 0o7777) | 0o700);
     }
     this.dirs.push([dest, inode]);
+  }
+
+  /** Whether `path`'s directory was made by this writer, so that `path` cannot exist yet. */
+  private isFresh(path: string): boolean {
+    return path !== '' && this.fresh.has(parentOf(path));
   }
 
   /**
@@ -157,7 +178,7 @@ export class NodeWriter {
    */
   node(path: string, dest: HostPath, inode: Inode, linkFrom?: HostPath): void {
     if (inode.xattrs && inode.xattrs.size > 0) this.xattrsDropped.push(path);
-    const st = existing(dest);
+    const st = this.isFresh(path) ? undefined : existing(dest);
     if (st) {
       if (st.isDirectory()) rmSync(dest, { recursive: true, force: true });
       else unlinkSync(dest);
@@ -178,13 +199,21 @@ export class NodeWriter {
     }
     const { owners, times } = this;
     switch (inode.type) {
-      case 'file':
-        writeContent(inode.content!, dest);
-        this.options.onFileWritten?.(inode.content!.size);
-        if (owners) chownSync(dest, inode.uid, inode.gid);
-        chmodSync(dest, inode.mode); // after chown, which clears setuid/setgid
-        if (times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+      case 'file': {
+        const fd = writeContent(inode.content!, dest, inode.mode);
+        try {
+          this.options.onFileWritten?.(inode.content!.size);
+          // a new file mostly has its owner and mode already: set them only where they differ
+          const st = fstatSync(fd);
+          const chown = owners && (st.uid !== inode.uid || st.gid !== inode.gid);
+          if (chown) fchownSync(fd, inode.uid, inode.gid);
+          if (chown || (st.mode & 0o7777) !== inode.mode) fchmodSync(fd, inode.mode); // after chown, which clears setuid/setgid
+          if (times) futimesSync(fd, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
+        } finally {
+          closeSync(fd);
+        }
         break;
+      }
       case 'symlink':
         symlinkSync(hostName(inode.target ?? ''), dest);
         if (owners) lchownSync(dest, inode.uid, inode.gid);
@@ -235,6 +264,7 @@ export class NodeWriter {
       if (this.times) utimesSync(dest, toDate(inode.atime ?? inode.mtime), toDate(inode.mtime));
     }
     this.dirs.length = 0;
+    this.fresh.clear();
     this.opened.clear();
     return { skipped: this.skipped, xattrsDropped: this.xattrsDropped };
   }
