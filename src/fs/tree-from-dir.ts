@@ -151,7 +151,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
   const walk = (hostDir: HostPath, treeDir: string): void => {
     for (const name of listDirectory(hostDir)) {
       const hostPath = hostJoin(hostDir, name);
-      const path = treeDir ? `${treeDir}/${name}` : name;
+      const joined = (): string => (treeDir ? `${treeDir}/${name}` : name);
       let st: BigIntStats;
       try {
         st = lstatSync(hostPath, { bigint: true });
@@ -162,15 +162,17 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
           'make sure nothing changes the source directory while kiln reads it, then run again',
         );
       }
-      if (!st.isDirectory() && st.nlink > 1n) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = seen.get(key);
-        if (first !== undefined) {
-          tree.link(path, first);
-          continue;
-        }
-        seen.set(key, path);
+      // dev:ino of a file with other links, whose first path the others link to
+      const key = !st.isDirectory() && st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+      const first = key === undefined ? undefined : seen.get(key);
+      if (first !== undefined) {
+        tree.link(joined(), first);
+        continue;
       }
+      // A file's tree path ends its host path, which the file's content keeps: taken as a slice
+      // of that string (engines keep a long slice as a view of it), its characters are not held twice.
+      const path = st.isFile() && typeof hostPath === 'string' ? hostPath.slice(hostPath.length - (treeDir ? treeDir.length + 1 : 0) - name.length) : joined();
+      if (key !== undefined) seen.set(key, path);
       tree.add(path, inodeOf(st, hostPath));
       if (st.isDirectory()) walk(hostPath, path);
     }
