@@ -21,9 +21,8 @@ export interface Ext4Model {
    */
   nodes: (Inode | undefined)[];
   links: Uint16Array;
-  /** The index in `paths` of the first path naming each inode (for messages); see `inodePath`. */
-  firstPath: Uint32Array;
-  paths: readonly string[];
+  /** What the model was made from (for the paths of messages; see `inodePath`). */
+  snapshot: TreeSnapshot;
   dirs: Map<number, { parent: number; layout: DirLayout }>;
   /** Symlinks' targets as bytes. */
   symlinks: Map<number, Uint8Array>;
@@ -35,9 +34,6 @@ export interface Ext4Model {
   /** The time the filesystem itself is stamped with (superblock, journal, lost+found). */
   fsTime: number;
 }
-
-/** `firstPath` of an inode the model made (lost+found, where the tree has none). */
-const NO_PATH = 0xffffffff;
 
 const utf8 = new TextEncoder();
 /** Names and targets are bytes (name-bytes.ts); this is what lands in dirents and symlinks. */
@@ -155,7 +151,6 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
   const nodes: (Inode | undefined)[] = [];
   // inode numbers run up to the last reserved one plus one per distinct inode
   const links = new Uint16Array(FIRST_INO + 1 + inodes.length);
-  const firstPath = new Uint32Array(links.length);
   const symlinks = new Map<number, Uint8Array>();
   const xattrs = new Map<number, XattrPlacement>();
   /** Inode number by the snapshot's index of the inode (0: not numbered yet). */
@@ -202,7 +197,6 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
     }
     if (first) {
       nodes[ino] = node;
-      firstPath[ino] = n;
       if (node.type === 'symlink') {
         const target = bytesOf(node.target ?? '');
         if (target.length === 0) throw new KilnError('bad-tree', `'${printableName(path)}': symlink has an empty target`);
@@ -230,7 +224,7 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
     if (++links[ino]! > LINK_MAX && node.type !== 'dir') {
       throw new KilnError(
         'too-many-links',
-        `'${printableName(paths[firstPath[ino]!]!)}' has more than ${LINK_MAX} hard links`,
+        `'${printableName(paths[inodeIndex.indexOf(inodeIndex[n]!)]!)}' has more than ${LINK_MAX} hard links`,
         'ext4 allows at most 65000 links to one file',
       );
     }
@@ -250,7 +244,6 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
   }
   if (!nodes[LOST_FOUND_INO]) {
     nodes[LOST_FOUND_INO] = makeInode('dir', 0o700, { mtime: { sec: fsTime, nsec: 0 } });
-    firstPath[LOST_FOUND_INO] = NO_PATH;
     const dir = { ino: LOST_FOUND_INO, parent: ROOT_INO, pathLength: 10, entries: [] };
     dirs.push(dir);
     close(dir);
@@ -274,13 +267,16 @@ export function buildModel(snapshot: TreeSnapshot, opts: ResolvedOptions): Ext4M
     links[ino] = 2 + subdirs >= LINK_MAX ? 1 : 2 + subdirs;
   }
   const maxIno = Math.max(FIRST_INO, next - 1);
-  return { nodes, links, firstPath, paths, dirs: dirLayouts, symlinks, xattrs, maxIno, uuid, hashSeed, contentBytes, fsTime };
+  return { nodes, links, snapshot, dirs: dirLayouts, symlinks, xattrs, maxIno, uuid, hashSeed, contentBytes, fsTime };
 }
 
-/** The first path naming an inode, for messages. */
+/** The first path naming an inode, for messages (a search: messages are rare, a path per inode kept would cost 4 bytes each). */
 export function inodePath(model: Ext4Model, ino: number): string {
-  const n = model.firstPath[ino]!;
-  return n === NO_PATH ? 'lost+found' : model.paths[n]!;
+  const { paths, inodes, inodeIndex } = model.snapshot;
+  const node = model.nodes[ino];
+  for (let n = 0; n < paths.length; n++) if (inodes[inodeIndex[n]!] === node) return paths[n]!;
+  // the lost+found the model made, where the tree has none
+  return 'lost+found';
 }
 
 export function isFastSymlink(target: Uint8Array): boolean {
