@@ -91,7 +91,7 @@ printf 'label: dos\\nlabel-id: 0xdeadbeef\\nstart=2048, size=8192, type=c, boota
 dd if=fat12.img of=sd-mbr.img bs=512 seek=2048 conv=notrunc status=none
 dd if=ext4.img of=sd-mbr.img bs=512 seek=14336 conv=notrunc status=none
 dd if=swap.img of=sd-mbr.img bs=512 seek=49152 conv=notrunc status=none
-head -c 5000 /dev/urandom | tr -dc 'a-z\\n' > notes.txt; echo 'not an image' >> notes.txt
+yes 'not an image, only text' | head -c 8192 > notes.txt; echo 'too short' > tiny.txt
 `;
 run('bash', ['-c', script]);
 
@@ -263,7 +263,7 @@ test('on a terminal the to-scale bar appears, coloured; NO_COLOR=1 draws it with
   assert.match(plain.stdout, /\[[█▓·0-9a-z MiB]+\]/);
 });
 
-test('errors: not an image, a damaged GPT, a directory → kiln: error:, exit 1', () => {
+test('errors: not an image, less than a sector, a damaged GPT, a directory → kiln: error:, exit 1', () => {
   // both GPT headers damaged (the primary and the backup)
   const bad = readFileSync(join(dir, 'sd-gpt.img'));
   bad[512 + 16] ^= 0xff;
@@ -271,6 +271,7 @@ test('errors: not an image, a damaged GPT, a directory → kiln: error:, exit 1'
   writeFileSync(join(dir, 'bad-gpt.img'), bad);
   for (const [image, message] of [
     ['notes.txt', /holds no partition table and no filesystem/],
+    ['tiny.txt', /is 10 bytes, smaller than one sector/],
     ['bad-gpt.img', /GPT header at sector 1 has a wrong CRC32/],
     ['src', /is a directory/],
   ] as const) {
