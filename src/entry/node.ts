@@ -5,7 +5,7 @@
  *
  * @module kiln-image/node
  */
-export { HostFileContent } from '../fs/content.js';
+export { HostContent, HostFileContent } from '../fs/content.js';
 export { SparseFileTarget, FileSource, ImageFileTarget, withSparseFile } from '../fs/file-target.js';
 export { treeFromDirectory, type DirTreeOptions } from '../fs/tree-from-dir.js';
 export { treeFromTar, type TarTree, type TarTreeOptions, type OwnerPolicy } from '../fs/tree-from-tar.js';

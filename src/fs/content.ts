@@ -1,33 +1,21 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { KilnError } from '../errors.js';
 import type { ContentReader, FileContent } from './file-content.js';
-import { showHost as showHostPath } from './host-path.js';
+import { showHost as showHostPath, type HostPath } from './host-path.js';
 
 /**
  * Content from a range of a host file: a whole file, a member of an uncompressed tar, or a
  * blob in a cache. The size is fixed when the tree is built; a file that shrinks since is an
- * error at write time, not silent zeros.
+ * error at write time, not silent zeros. Abstract so that a tree of a million files can keep
+ * its host paths however is cheapest (tree-from-dir.ts derives them from the tree path);
+ * pipeline code that hard-links or moves host files asks for this class.
  */
-export class HostFileContent implements FileContent {
-  constructor(
-    /** A Buffer where the host path is not UTF-8 (names are bytes). */
-    readonly path: string | Buffer,
-    readonly size: number,
-    readonly offset = 0,
-  ) {}
-  static of(path: string | Buffer): HostFileContent {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw sourceError(e, path);
-    }
-    try {
-      return new HostFileContent(path, fstatSync(fd).size);
-    } finally {
-      closeSync(fd);
-    }
-  }
+export abstract class HostContent implements FileContent {
+  /** A Buffer where the host path is not UTF-8 (names are bytes). */
+  abstract readonly path: HostPath;
+  abstract readonly size: number;
+  /** Where the content starts in the host file. */
+  abstract readonly offset: number;
   open(): ContentReader {
     let fd: number;
     try {
@@ -68,8 +56,32 @@ export class HostFileContent implements FileContent {
   }
 }
 
+/** Content at a host path and offset given when it is made. */
+export class HostFileContent extends HostContent {
+  constructor(
+    readonly path: HostPath,
+    readonly size: number,
+    readonly offset = 0,
+  ) {
+    super();
+  }
+  static of(path: HostPath): HostFileContent {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw sourceError(e, path);
+    }
+    try {
+      return new HostFileContent(path, fstatSync(fd).size);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 /** A KilnError for a source file that cannot be opened or read. */
-function sourceError(e: unknown, hostPath: string | Buffer): KilnError {
+function sourceError(e: unknown, hostPath: HostPath): KilnError {
   if (e instanceof KilnError) return e;
   const path = showHostPath(hostPath);
   const err = e as NodeJS.ErrnoException;

@@ -2,7 +2,7 @@ import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type BigIn
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
-import { HostFileContent } from './content.js';
+import { HostContent } from './content.js';
 import type { ContentReader } from './file-content.js';
 import { hostJoin, showHost, type HostPath } from './host-path.js';
 import { bytesToName } from './name-bytes.js';
@@ -119,9 +119,9 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
   }
   if (!rootStat.isDirectory()) throw new KilnError('no-source', `source '${root}' is not a directory`, 'name a directory, or use --from-tar for an archive');
   const reader = currentReader();
-  const ahead = new ReadAhead();
+  const ahead = new ReadAhead(root);
   const times = new TimeCache();
-  const inodeOf = (st: BigIntStats, hostPath: HostPath): Inode => {
+  const inodeOf = (st: BigIntStats, hostPath: HostPath, path: string): Inode => {
     const type = typeOf(st);
     const mode = Number(st.mode) & 0o7777;
     const uid = owners === 'root' ? 0 : Number(st.uid);
@@ -133,7 +133,7 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
     if (type === 'file') {
       if (!readable(st, hostPath, reader))
         throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
-      return { type, mode, uid, gid, mtime, atime, ctime, content: ahead.add(hostPath, Number(st.size)) };
+      return { type, mode, uid, gid, mtime, atime, ctime, content: ahead.add(path, Number(st.size)) };
     }
     if (type === 'symlink') return { type, mode, uid, gid, mtime, atime, ctime, target: bytesToName(readlinkSync(hostPath, { encoding: 'buffer' })) };
     if (type === 'char' || type === 'block') {
@@ -146,12 +146,12 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
     return { type, mode, uid, gid, mtime, atime, ctime };
   };
   const tree = new FileTree();
-  Object.assign(tree.root, inodeOf(rootStat, root));
+  Object.assign(tree.root, inodeOf(rootStat, root, ''));
   const seen = new Map<string, string>(); // dev:ino → first path, for hard links
   const walk = (hostDir: HostPath, treeDir: string): void => {
     for (const name of listDirectory(hostDir)) {
       const hostPath = hostJoin(hostDir, name);
-      const joined = (): string => (treeDir ? `${treeDir}/${name}` : name);
+      const path = treeDir ? `${treeDir}/${name}` : name;
       let st: BigIntStats;
       try {
         st = lstatSync(hostPath, { bigint: true });
@@ -166,14 +166,11 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
       const key = !st.isDirectory() && st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
       const first = key === undefined ? undefined : seen.get(key);
       if (first !== undefined) {
-        tree.link(joined(), first);
+        tree.link(path, first);
         continue;
       }
-      // A file's tree path ends its host path, which the file's content keeps: taken as a slice
-      // of that string (engines keep a long slice as a view of it), its characters are not held twice.
-      const path = st.isFile() && typeof hostPath === 'string' ? hostPath.slice(hostPath.length - (treeDir ? treeDir.length + 1 : 0) - name.length) : joined();
       if (key !== undefined) seen.set(key, path);
-      tree.add(path, inodeOf(st, hostPath));
+      tree.add(path, inodeOf(st, hostPath, path));
       if (st.isDirectory()) walk(hostPath, path);
     }
   };
@@ -293,7 +290,12 @@ class ReadAhead {
   private stopped = false;
 
   /** A content of this tree whose reads come from the ring when they can. */
-  add(path: HostPath, size: number): HostFileContent {
+  constructor(
+    /** The source directory: files' host paths are their tree paths under it. */
+    readonly root: string,
+  ) {}
+
+  add(path: string, size: number): HostContent {
     const file = new AheadContent(path, size, this, this.files.length);
     this.files.push(file);
     this.total += size;
@@ -423,14 +425,23 @@ class RingReader {
 }
 
 /** A file of a source tree: read from the ring when the worker has it, directly otherwise. */
-class AheadContent extends HostFileContent {
+class AheadContent extends HostContent {
   constructor(
-    path: HostPath,
-    size: number,
+    /** The file's path in the tree: its host path is derived from it, not kept (a million files' host paths are ~100 MB). */
+    private readonly treePath: string,
+    readonly size: number,
     private readonly ahead: ReadAhead,
     private readonly index: number,
   ) {
-    super(path, size);
+    super();
+  }
+
+  get path(): HostPath {
+    return hostJoin(this.ahead.root, this.treePath);
+  }
+
+  get offset(): number {
+    return 0;
   }
 
   override open(): ContentReader {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { HostFileContent } from '../../fs/content.js';
+import { HostContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { startReadingXattrs } from '../../fs/xattrs-from-dir.js';
 import type { OwnerPolicy } from '../../fs/tree-from-tar.js';
@@ -31,7 +31,7 @@ export function treeFromStagedDir(dir: string, blobs: BlobStore, options: Collec
   const digests = new Map<Inode, string>();
   const holes = new Map(options.holes?.map((h) => [resolve(h.path), h]));
   tree.forEachInode((inode) => {
-    if (inode.type !== 'file' || !(inode.content instanceof HostFileContent)) return;
+    if (inode.type !== 'file' || !(inode.content instanceof HostContent)) return;
     const path = inode.content.path;
     digests.set(inode, hashFile(path, holes.size > 0 && typeof path === 'string' ? holes.get(resolve(path)) : undefined));
   });
@@ -43,7 +43,7 @@ export function treeFromStagedDir(dir: string, blobs: BlobStore, options: Collec
       delete inode.ctime;
     }
     const digest = digests.get(inode);
-    if (digest !== undefined) inode.content = blobs.putFile((inode.content as HostFileContent).path, { move: options.move ?? false, digest });
+    if (digest !== undefined) inode.content = blobs.putFile((inode.content as HostContent).path, { move: options.move ?? false, digest });
   });
   return tree;
 }

@@ -27,7 +27,7 @@ import {
 import { KilnError } from '../../errors.js';
 import { hostJoin, hostName, showHost, type HostPath } from '../../fs/host-path.js';
 import { writeSkippingZeros, type BlockTarget } from '../../fs/block-target.js';
-import { HostFileContent } from '../../fs/content.js';
+import { HostContent } from '../../fs/content.js';
 import { contentChunks, type FileContent } from '../../fs/file-content.js';
 import { parentOf, type FileTree, type Inode, type Timestamp } from '../../fs/tree.js';
 import { writeAll } from './host-write.js';
@@ -78,7 +78,7 @@ function existing(path: HostPath): Stats | undefined {
  */
 function writeContent(content: FileContent, dest: HostPath, mode: number): number {
   let sparse = false;
-  if (content instanceof HostFileContent && content.offset === 0) {
+  if (content instanceof HostContent && content.offset === 0) {
     let st: Stats | undefined;
     try {
       st = statSync(content.path);

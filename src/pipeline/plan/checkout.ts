@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../errors.js';
-import type { HostFileContent } from '../../fs/content.js';
+import type { HostContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { FileTree, type Inode } from '../../fs/tree.js';
 import type { BlobStore } from '../cache/blobs.js';
@@ -73,7 +73,7 @@ export function mergeIntegrated(staged: FileTree, root: string, skipped: readonl
     let fresh = fromDisk.get(inode);
     if (!fresh) {
       fresh = { ...inode };
-      if (inode.type === 'file') fresh.content = blobs.putFile((inode.content as HostFileContent).path);
+      if (inode.type === 'file') fresh.content = blobs.putFile((inode.content as HostContent).path);
       if (inode.type !== 'dir') fromDisk.set(inode, fresh);
     }
     out.add(path, fresh);

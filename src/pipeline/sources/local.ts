@@ -2,7 +2,7 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { FileTree, makeInode } from '../../fs/tree.js';
-import { HostFileContent } from '../../fs/content.js';
+import { HostContent, HostFileContent } from '../../fs/content.js';
 import { hashFile } from '../cache/blobs.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
 import { BaseSource } from './base.js';
@@ -46,7 +46,7 @@ export class LocalSource extends BaseSource {
       const out: YamlValue[] = [];
       for (const [path, inode] of this.hostTree(false).walk()) {
         if (path === '') continue;
-        const digest = inode.type === 'file' ? hashFile((inode.content as HostFileContent).path) : inode.type === 'symlink' ? (inode.target ?? '') : '0';
+        const digest = inode.type === 'file' ? hashFile((inode.content as HostContent).path) : inode.type === 'symlink' ? (inode.target ?? '') : '0';
         out.push([path, digest, inode.mode.toString(8)]);
       }
       this.key = [this.path, out];

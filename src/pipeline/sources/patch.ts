@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostFileContent } from '../../fs/content.js';
+import type { HostContent } from '../../fs/content.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { FileTree, type Inode } from '../../fs/tree.js';
 import { hashFile } from '../cache/blobs.js';
@@ -90,7 +90,7 @@ export class PatchSource extends BaseSource {
       for (const [path, inode] of patched.walk()) if (!firstPath.has(inode)) firstPath.set(inode, path);
       patched.forEachInode((inode) => {
         if (inode.type !== 'file') return;
-        const host = inode.content as HostFileContent;
+        const host = inode.content as HostContent;
         const before = sub.get(firstPath.get(inode)!);
         const unchanged =
           before?.type === 'file' && before.content?.size === host.size && before.mtime.sec === inode.mtime.sec && before.mtime.nsec === inode.mtime.nsec;
