@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -220,5 +220,7 @@ test('mkimage --dry-run prints the planned layout and writes nothing', () => {
   const tty = kilnTty(['mkimage', '--dry-run', 'disk.yaml']);
   assert.match(tty.stdout, /\[.*1 fat.*\]/, 'a picture of the disk on a terminal');
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool, run } from '../helpers/tools.js';
@@ -325,5 +325,7 @@ test('image ls --json: entries with type, mode, owner, size, mtime, target; byte
   assert.ok(byName.has('name-\udcff'), [...byName.keys()].join(','));
   assert.match(r.stdout, /"name-\\udcff"/);
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -27,11 +27,12 @@ test('the check catches Node code (kiln-image/node does not bundle for a browser
 });
 
 test('the check catches a bare Buffer or process', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(`${tmpdir()}/kiln-bundle-`);
   writeFileSync(`${dir}/x.js`, 'export const a = Buffer.alloc(1); export const b = process.env;\n');
   const b = await bundleForBrowser(`${dir}/x.js`);
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(b.nodeGlobals.map((g) => g.split(':')[0]).sort(), ['Buffer', 'process']);
 });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { readContent } from '../../../src/fs/file-content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
 import { ArtifactCache } from '../../../src/pipeline/cache/artifacts.js';
+import { removeTree } from '../../../src/pipeline/util/remove-tree.js';
 import { requireTool } from '../../helpers/tools.js';
 import { writeBusyboxProject, writeProject } from '../fixtures/busybox-base/base.js';
 
@@ -217,5 +218,7 @@ test('as a non-root user (rootless bwrap): the same', () => {
   assert.is(has.status, 0, 'runuser is needed to build as a non-root user (Debian package util-linux)');
   checkBuilds('user', ['runuser', '-u', 'nobody', '--']);
 });
+
+test.after(() => removeTree(work));
 
 test.run();

@@ -1,10 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
-import { writeProject } from './project-files.js';
+import { throwawayDir, writeProject } from './project-files.js';
 
 /**
  * The load cache keeps the cache keys a session computed, and a later session uses them only
@@ -34,7 +33,7 @@ function keysOf(dir: string, cacheDir: string): Keys {
 
 /** The keys as a session without any cache computes them. */
 function fresh(dir: string): Keys {
-  const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-keys-'));
+  const cacheDir = throwawayDir('kiln-keys-');
   try {
     return keysOf(dir, cacheDir);
   } finally {
@@ -56,7 +55,7 @@ function entryFile(cacheDir: string): string {
 
 test('keys are kept with the load and used by the next session', () => {
   const dir = writeProject(FILES);
-  const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-keys-'));
+  const cacheDir = throwawayDir('kiln-keys-');
   const first = keysOf(dir, cacheDir);
   assert.equal(Object.keys(first).sort(), ['app.bst', 'base.bst', 'lib.bst']);
   for (const [strong] of Object.values(first)) assert.match(strong ?? '', /^[0-9a-f]{64}$/);
@@ -76,7 +75,7 @@ test('keys are kept with the load and used by the next session', () => {
 
 test("a local source's changed file or mode changes its key and the keys built on it, as without a cache", () => {
   const dir = writeProject(FILES);
-  const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-keys-'));
+  const cacheDir = throwawayDir('kiln-keys-');
   const before = keysOf(dir, cacheDir);
   keysOf(dir, cacheDir);
   writeFileSync(join(dir, 'files/x'), 'y\n');

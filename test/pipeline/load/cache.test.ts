@@ -1,13 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Element } from '../../../src/pipeline/model.js';
 import { LoadCache } from '../../../src/pipeline/load/cache.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
 import type { LoadOptions } from '../../../src/pipeline/load/project.js';
-import { writeProject } from './project-files.js';
+import { throwawayDir, writeProject } from './project-files.js';
 
 /**
  * The load cache gives back exactly what a load from the files gives, and only while nothing a
@@ -49,7 +48,7 @@ function plain(e: Element): unknown {
 
 function setup(): { dir: string; cache: LoadCache; load: (options?: LoadOptions) => { app: Element; hit: boolean } } {
   const dir = writeProject(FILES);
-  const cache = new LoadCache(mkdtempSync(join(tmpdir(), 'kiln-loads-')));
+  const cache = new LoadCache(throwawayDir('kiln-loads-'));
   const load = (options: LoadOptions = {}) => {
     const hit = cache.lookup(dir, options) !== undefined;
     const p = loadProject(dir, options, cache);

@@ -1,15 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../../../src/errors.js';
 import { elementKinds } from '../../../src/pipeline/kinds/registry.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { configureSource } from '../../../src/pipeline/sources/registry.js';
-import { writeProject } from './project-files.js';
+import { throwawayDir, writeProject } from './project-files.js';
 
 /** What bst 1.x refuses when it configures elements and sources (BuildStream's tests/plugins/filter.py, tests/sources/local.py). */
 
@@ -67,7 +66,7 @@ test('a download URL without an alias warns (unaliased-url), and fails when that
     'kind: import\nsources:\n- kind: tar\n  url: https://unaliased-url.org/tarball.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n';
   const aliased = 'kind: import\nsources:\n- kind: tar\n  url: up:tarball.tar\n  ref: 0000000000000000000000000000000000000000000000000000000000000000\n';
   const files = { 'project.conf': 'name: p\naliases:\n  up: https://unaliased-url.org/\n', 'unaliased.bst': tar, 'aliased.bst': aliased };
-  const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-unaliased-'));
+  const cacheDir = throwawayDir('kiln-unaliased-');
   const warned: string[] = [];
   const open = (dir: string, target: string) => openPipeline({ projectDir: dir, cacheDir, targets: [target], warn: (_e, m) => warned.push(m) });
   const dir = writeProject(files);

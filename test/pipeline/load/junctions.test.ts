@@ -4,10 +4,9 @@ import { KilnError } from '../../../src/errors.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import type { LoadOptions } from '../../../src/pipeline/load/project.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeProject } from './project-files.js';
+import { throwawayDir, writeProject } from './project-files.js';
 
 /**
  * Junctions as bst 1.x loads them (the cases of BuildStream's tests/loader/junctions.py and the
@@ -164,7 +163,7 @@ test('includes through a junction: in project.conf (with the sub-project options
 
 test("the keys of a junction's elements include the junction: a new version of its project changes them all", () => {
   const dir = writeProject({ ...user('foo', ''), 'alone.bst': 'kind: import\nsources:\n- kind: local\n  path: foo.txt\n' });
-  const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-junction-keys-'));
+  const cacheDir = throwawayDir('kiln-junction-keys-');
   const keys = (): Record<string, string | undefined> => {
     const p = openPipeline({ projectDir: dir, cacheDir, targets: ['target.bst', 'alone.bst'] });
     return Object.fromEntries(p.select('all').map((e) => [e.name, p.keys(e).strong]));
