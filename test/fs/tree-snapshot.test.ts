@@ -61,12 +61,18 @@ test('a snapshot matches its tree until a field of an inode changes, whatever th
   );
 });
 
-test('a snapshot no longer matches once a path is added, removed or names another inode', () => {
+/** A directory with a file, a symlink to `target` and a character device 1:`minor`. */
+function smallTree(target: string, minor: number): FileTree {
   const tree = new FileTree();
   tree.mkdir('d');
   tree.file('d/a', 'a');
-  tree.symlink('d/l', 'a');
-  tree.device('d/c', 'char', 1, 3);
+  tree.symlink('d/l', target);
+  tree.device('d/c', 'char', 1, minor);
+  return tree;
+}
+
+test('a snapshot no longer matches once a path is added, removed or names another inode', () => {
+  const tree = smallTree('a', 3);
   const snapshot = TreeSnapshot.of(tree);
   assert.ok(snapshot.matches(tree));
   tree.file('d/b', 'b');
@@ -75,11 +81,7 @@ test('a snapshot no longer matches once a path is added, removed or names anothe
   assert.ok(snapshot.matches(tree));
   tree.set('d/a', { ...tree.get('d/a')! });
   assert.not.ok(snapshot.matches(tree));
-  const other = new FileTree();
-  other.mkdir('d');
-  other.file('d/a', 'a');
-  other.symlink('d/l', 'b');
-  other.device('d/c', 'char', 1, 4);
+  const other = smallTree('b', 4);
   const snap2 = TreeSnapshot.of(other);
   other.get('d/l')!.target = 'a';
   assert.not.ok(snap2.matches(other));
