@@ -8,7 +8,9 @@ import { KilnError } from '../../errors.js';
  */
 const DEEP = 2048;
 
-function lstat(path: string): Stats | undefined {
+const SLASH = Buffer.from('/');
+
+function lstat(path: string | Buffer): Stats | undefined {
   try {
     return lstatSync(path);
   } catch {
@@ -17,7 +19,7 @@ function lstat(path: string): Stats | undefined {
 }
 
 /** Gives the owner rwx on a directory (a build may leave 000 or 0555 directories). */
-function openUp(path: string, st: Stats | undefined): void {
+function openUp(path: string | Buffer, st: Stats | undefined): void {
   if (!st || (st.mode & 0o700) === 0o700) return;
   try {
     chmodSync(path, (st.mode & 0o7777) | 0o700);
@@ -28,16 +30,18 @@ function openUp(path: string, st: Stats | undefined): void {
 
 /**
  * Removes a scratch tree of any shape a build can leave: directories nested beyond PATH_MAX,
- * directories without permissions (000, 0555), read-only files. It walks the tree itself
- * (no recursion, so depth does not matter), making directories writable as it enters them,
- * and moves directories that sit too deep for a path up to the top of the tree before going
- * on. Everything that can be removed is; if something cannot (another user's files,
+ * directories without permissions (000, 0555), read-only files, names that are not UTF-8.
+ * Node's rmSync removes the common tree; what it leaves, this walks itself (no recursion, so
+ * depth does not matter), making directories writable as it enters them, and moving
+ * directories that sit too deep for a path up to the top of the tree before going on. Its
+ * paths are bytes, as the kernel takes them (a name decoded as UTF-8 would not name its
+ * entry). Everything that can be removed is; if something cannot (another user's files,
  * immutable files), a KilnError names it. In util/, the pipeline's ground floor, because the
  * sessions, the patch source, the artifact cache and the CLI all remove scratch trees.
  */
 export function removeTree(path: string): void {
   try {
-    // The common case (no odd modes, no deep nesting) at native speed.
+    // The common case (no odd modes, no deep nesting)
     rmSync(path, { recursive: true, force: true });
     return;
   } catch {
@@ -50,21 +54,23 @@ export function removeTree(path: string): void {
     return;
   }
   const failures: string[] = [];
-  const note = (p: string, e: unknown): void => {
+  const note = (where: Buffer, e: unknown): void => {
+    const p = where.toString();
     if (failures.length < 5) failures.push(`${p.length > 200 ? `${p.slice(0, 80)}…${p.slice(-100)}` : p}: ${(e as Error).message.replace(/, \w+ '.*$/, '')}`);
   };
+  const root = Buffer.from(path);
   openUp(path, top);
   let moved = 0;
-  const relocated: string[] = [];
+  const relocated: Buffer[] = [];
   /** Empties `dir` (a directory whose path is short enough); deep subdirectories go to `relocated`. */
-  const empty = (dir: string): void => {
-    const stack: { path: string; names?: string[] }[] = [{ path: dir }];
+  const empty = (dir: Buffer): void => {
+    const stack: { path: Buffer; names?: Buffer[] }[] = [{ path: dir }];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       if (!frame.names) {
         openUp(frame.path, lstat(frame.path));
         try {
-          frame.names = readdirSync(frame.path);
+          frame.names = readdirSync(frame.path, { encoding: 'buffer' });
         } catch (e) {
           note(frame.path, e);
           frame.names = [];
@@ -82,7 +88,7 @@ export function removeTree(path: string): void {
         }
         continue;
       }
-      const child = `${frame.path}/${name}`;
+      const child = Buffer.concat([frame.path, SLASH, name]);
       const st = lstat(child);
       if (!st) continue;
       if (!st.isDirectory()) {
@@ -93,12 +99,12 @@ export function removeTree(path: string): void {
         }
         continue;
       }
-      if (Buffer.byteLength(child) > DEEP) {
+      if (child.length > DEEP) {
         // Too deep to name: move it to the top of the tree and empty it from there later.
         // (Moving a directory to another parent needs write permission on it, for its '..'.)
         openUp(child, st);
-        let target: string;
-        do target = `${path}/.kiln-deep-${moved++}`;
+        let target: Buffer;
+        do target = Buffer.from(`${path}/.kiln-deep-${moved++}`);
         while (lstat(target));
         try {
           renameSync(child, target);
@@ -111,7 +117,7 @@ export function removeTree(path: string): void {
       stack.push({ path: child });
     }
   };
-  empty(path);
+  empty(root);
   while (relocated.length > 0) {
     const dir = relocated.pop()!;
     empty(dir);
@@ -124,7 +130,7 @@ export function removeTree(path: string): void {
   try {
     rmdirSync(path);
   } catch (e) {
-    if (lstat(path)) note(path, e);
+    if (lstat(path)) note(root, e);
   }
   if (failures.length > 0 && lstat(path)) {
     throw new KilnError(
