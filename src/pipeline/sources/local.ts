@@ -2,7 +2,7 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { FileTree, makeInode } from '../../fs/tree.js';
-import { HostContent, HostFileContent } from '../../fs/content.js';
+import { type HostContent, HostFileContent } from '../../fs/content.js';
 import { hashFile } from '../cache/blobs.js';
 import type { Element, SourceDecl, YamlValue } from '../model.js';
 import { BaseSource } from './base.js';
