@@ -1,5 +1,6 @@
 import { chmodSync, lstatSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, type Stats } from 'node:fs';
 import { KilnError } from '../../errors.js';
+import { showHost } from '../../fs/host-path.js';
 
 /**
  * Paths longer than this (in bytes) are not used: a directory that deep is first moved up to
@@ -55,7 +56,7 @@ export function removeTree(path: string): void {
   }
   const failures: string[] = [];
   const note = (where: Buffer, e: unknown): void => {
-    const p = where.toString();
+    const p = showHost(where); // bytes that are not UTF-8 as \xNN
     if (failures.length < 5) failures.push(`${p.length > 200 ? `${p.slice(0, 80)}…${p.slice(-100)}` : p}: ${(e as Error).message.replace(/, \w+ '.*$/, '')}`);
   };
   const root = Buffer.from(path);
