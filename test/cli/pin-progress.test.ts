@@ -59,4 +59,6 @@ test('fetch: the same line on a terminal; -q leaves only the result', () => {
   assert.not.match(quiet, /sources, \d+ s/);
 });
 
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
 test.run();

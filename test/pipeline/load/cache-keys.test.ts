@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
-import { throwawayDir, writeProject } from './project-files.js';
+import { throwawayDir } from '../../helpers/temp.js';
+import { writeProject } from './project-files.js';
 
 /**
  * The load cache keeps the cache keys a session computed, and a later session uses them only

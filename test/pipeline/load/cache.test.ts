@@ -6,7 +6,8 @@ import type { Element } from '../../../src/pipeline/model.js';
 import { LoadCache } from '../../../src/pipeline/load/cache.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
 import type { LoadOptions } from '../../../src/pipeline/load/project.js';
-import { throwawayDir, writeProject } from './project-files.js';
+import { throwawayDir } from '../../helpers/temp.js';
+import { writeProject } from './project-files.js';
 
 /**
  * The load cache gives back exactly what a load from the files gives, and only while nothing a

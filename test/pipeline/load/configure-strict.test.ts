@@ -8,7 +8,8 @@ import { elementKinds } from '../../../src/pipeline/kinds/registry.js';
 import { loadProject } from '../../../src/pipeline/load/index.js';
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { configureSource } from '../../../src/pipeline/sources/registry.js';
-import { throwawayDir, writeProject } from './project-files.js';
+import { throwawayDir } from '../../helpers/temp.js';
+import { writeProject } from './project-files.js';
 
 /** What bst 1.x refuses when it configures elements and sources (BuildStream's tests/plugins/filter.py, tests/sources/local.py). */
 

@@ -6,7 +6,8 @@ import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import type { LoadOptions } from '../../../src/pipeline/load/project.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { throwawayDir, writeProject } from './project-files.js';
+import { throwawayDir } from '../../helpers/temp.js';
+import { writeProject } from './project-files.js';
 
 /**
  * Junctions as bst 1.x loads them (the cases of BuildStream's tests/loader/junctions.py and the

@@ -1,18 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-
-const made: string[] = [];
-process.on('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A new directory in the temp directory, removed when the test process exits. */
-export function throwawayDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
+import { throwawayDir } from '../../helpers/temp.js';
 
 /** Writes a throwaway project: file path (project-relative) → text. Returns its directory. */
 export function writeProject(files: Record<string, string>): string {

@@ -1,16 +1,17 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openCache, type CacheDirs } from '../../../src/pipeline/cache/artifacts.js';
 import type { Element, Project, SourceDecl, YamlMap, YamlValue } from '../../../src/pipeline/model.js';
 import { sourceContext } from '../../../src/pipeline/sources/index.js';
 import type { SourceContext } from '../../../src/pipeline/sources/kind.js';
 import { memberHeader, type TarMember } from '../../../src/fs/tar/writer.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /** Hand-built projects and elements for source tests (no loader needed). */
 
+/** A scratch directory, removed when the test process exits if the test has not removed it. */
 export function tempDir(prefix = 'kiln-src-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return throwawayDir(prefix);
 }
 
 export function makeProject(directory: string, aliases: Record<string, string> = {}, mirrors: Project['mirrors'] = []): Project {
