@@ -150,7 +150,7 @@ const cpio = await initramfsBytes(tree, { compress: false });
 export const summary = { texts, partitions: decodeMbr(new MemoryTarget(disk.bytes)).partitions.length, entries: parseNewc(cpio).length };
 `;
 
-const NODE_PROGRAM = `import { writeFileSync, mkdtempSync } from 'node:fs';
+const NODE_PROGRAM = `import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTree, withSparseFile, writeExt4, openImage, loadProject } from 'kiln-image';
@@ -169,6 +169,7 @@ writeFileSync(join(dir, 'project.conf'), 'name: packed\\n');
 writeFileSync(join(dir, 'e.bst'), 'kind: make\\n');
 const install = loadProject(dir).element('e.bst').config['install-commands'];
 console.log(JSON.stringify({ browser: summary, disk: disk.partitions.length, kinds: elementKinds.size, install, opened: typeof opened }));
+rmSync(dir, { recursive: true });
 `;
 
 test('npm pack → offline install → strictest tsc without skipLibCheck → runs', () => {
