@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, lstatSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, lstatSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileSource, readContent, type FileTree, type FsReader } from '../../../src/index.js';
 import { readFat } from '../../../src/fs/fat/index.js';
@@ -21,10 +20,6 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; allow
 
 /** The environment mtools needs to read our images as UTF-8 names with UTC times. */
 export const MTOOLS_ENV: NodeJS.ProcessEnv = { ...process.env, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8', TZ: 'UTC' };
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `kiln-${prefix}-`));
-}
 
 /** What a tree should read back as from FAT: regular files and directories, by path. */
 export interface Expected {

@@ -7,9 +7,10 @@ import { FileTree, KilnError, MemoryTarget, SparseFileTarget, planFat, writeFat,
 import { caseFoldKey } from '../../../src/fs/fat/names.js';
 import { computeGeometry } from '../../../src/fs/fat/geometry.js';
 import { propertyRuns } from '../../helpers/tools.js';
-import { diffExpected, expectedOf, fsckClean, mcopyOut, mdirPaths, readImage, readerView, tempDir } from './fat-helpers.js';
+import { diffExpected, expectedOf, fsckClean, mcopyOut, mdirPaths, readImage, readerView } from './fat-helpers.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
-const work = tempDir('fat-prop');
+const work = throwawayDir('kiln-fat-prop-');
 
 // --- generated trees ---------------------------------------------------------------------
 

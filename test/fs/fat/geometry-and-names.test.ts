@@ -8,9 +8,10 @@ import { computeGeometry, type FatGeometry } from '../../../src/fs/fat/geometry.
 import { ShortNameAllocator, decodeShortName, encodeLfnEntries, exactShortName, lfnChecksum, packedToBytes } from '../../../src/fs/fat/names.js';
 import { decodeFatTime, encodeFatTime } from '../../../src/fs/fat/time.js';
 import { run } from '../../helpers/tools.js';
-import { MTOOLS_ENV, tempDir } from './fat-helpers.js';
+import { MTOOLS_ENV } from './fat-helpers.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
-const work = tempDir('fat-geo');
+const work = throwawayDir('kiln-fat-geo-');
 
 test('FAT type, cluster size and layout match mkfs.fat for sizes from 1 MiB to 1 GiB', () => {
   const image = join(work, 'mkfs.img');

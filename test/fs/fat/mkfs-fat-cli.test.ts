@@ -5,9 +5,10 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writ
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../helpers/tools.js';
-import { MTOOLS_ENV, fsckClean, readImage, tempDir } from './fat-helpers.js';
+import { MTOOLS_ENV, fsckClean, readImage } from './fat-helpers.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
-const work = tempDir('mkfs-fat');
+const work = throwawayDir('kiln-mkfs-fat-');
 const main = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 
 function kiln(args: string[], env: NodeJS.ProcessEnv = process.env): { status: number; stdout: string; stderr: string } {

@@ -21,10 +21,11 @@ import { generateExtents } from '../../../src/partition/syslinux/install.js';
 import { ReadBackTarget } from '../../../src/partition/syslinux/read-back.js';
 import { requireTool, run } from '../../helpers/tools.js';
 import { syslinuxBinariesDir } from '../../helpers/syslinux-binaries.js';
-import { fsckClean, tempDir, MTOOLS_ENV } from '../../fs/fat/fat-helpers.js';
+import { fsckClean, MTOOLS_ENV } from '../../fs/fat/fat-helpers.js';
 import { withoutControls } from '../../../scripts/qemu-console.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
-const work = tempDir('syslinux');
+const work = throwawayDir('syslinux');
 const bins = loadSyslinuxBinaries(syslinuxBinariesDir());
 
 function sampleTree(): FileTree {

@@ -10,7 +10,8 @@ import { readContent } from '../../../src/fs/file-content.js';
 import { FileTree } from '../../../src/fs/tree.js';
 import { materialize, normalName, openCache, treeFromStagedDir, type ArtifactMeta } from '../../../src/pipeline/cache/artifacts.js';
 import { BlobContent } from '../../../src/pipeline/cache/blobs.js';
-import { cleanup, filesUnder, tempDir } from '../sources/fixtures.js';
+import { cleanup, filesUnder } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 const KEY = 'ab'.repeat(32);
 const meta: ArtifactMeta = {
@@ -56,7 +57,7 @@ test('normalName', () => {
 });
 
 test('commit then load: the tree and meta come back identical; contents are blobs', async () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const c = openCache(root);
   const ref = { project: 'p', element: 'contents/busybox.bst', key: KEY };
   assert.not.ok(c.artifacts.has(ref));
@@ -83,7 +84,7 @@ test('commit then load: the tree and meta come back identical; contents are blob
 });
 
 test('a damaged ref is refused, not trusted; a damaged or missing blob is reported when it is read', async () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const c = openCache(root);
   const ref = { project: 'p', element: 'x.bst', key: KEY };
   const t = new FileTree();
@@ -115,7 +116,7 @@ test('a damaged ref is refused, not trusted; a damaged or missing blob is report
 });
 
 test('materialize: modes incl. setuid, owners (root), symlinks, hard links among the copies, empty dirs, devices; copies never share the blob inode', async () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const c = openCache(root);
   const ref = { project: 'p', element: 'x.bst', key: KEY };
   await c.artifacts.commit(ref, richTree(), meta);
@@ -153,7 +154,7 @@ test('materialize: modes incl. setuid, owners (root), symlinks, hard links among
 });
 
 test('treeFromStagedDir: collects an install root with modes, links and empty dirs into blobs, owners 0:0', () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const c = openCache(root);
   const inst = join(root, 'install');
   mkdirSync(join(inst, 'usr/bin'), { recursive: true });
@@ -184,7 +185,7 @@ test('treeFromStagedDir: collects an install root with modes, links and empty di
 });
 
 test('commit ingests in-memory content; stale temps from dead processes are cleaned', async () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const c = openCache(root);
   const t = new FileTree();
   t.file('m', new BytesContent(new Uint8Array([1, 2, 3])));

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { readContent } from '../../../src/fs/file-content.js';
 import { openCache } from '../../../src/pipeline/cache/artifacts.js';
 import type { BlobContent } from '../../../src/pipeline/cache/blobs.js';
-import { cleanup, filesUnder, tempDir } from '../sources/fixtures.js';
+import { cleanup, filesUnder } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * kill -9 in the middle of a commit never leaves a ref a later build would trust: the killed
@@ -41,7 +42,7 @@ function verifyAll(root: string, keys: string[]): string[] {
 }
 
 test('kill -9 after some blobs were written: no ref, temps cleaned, recommit works', () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const keys = [key(1), key(2)];
   const r = runChild(root, 'blobs', 250, keys);
   assert.is(r.signal, 'SIGKILL');
@@ -55,7 +56,7 @@ test('kill -9 after some blobs were written: no ref, temps cleaned, recommit wor
 });
 
 test('kill -9 with the ref written but not yet renamed: the ref is not trusted (absent)', () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const keys = [key(3)];
   const r = runChild(root, 'ref', 0, keys);
   assert.is(r.signal, 'SIGKILL');
@@ -70,7 +71,7 @@ test('kill -9 with the ref written but not yet renamed: the ref is not trusted (
 });
 
 test('kill -9 at arbitrary times during a stream of commits: every published ref is whole', async () => {
-  const root = tempDir();
+  const root = throwawayDir('kiln-src-');
   const keys = Array.from({ length: 6 }, (_, i) => key(10 + i));
   for (const delay of [5, 40, 90, 160]) {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, root, 'none', '0', keys.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -8,7 +8,8 @@ import { commandFamilies } from '../../../src/cli/commands/index.js';
 import { KilnError } from '../../../src/errors.js';
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { requireTool, run } from '../../helpers/tools.js';
-import { cleanup, filesUnder, tempDir } from '../sources/fixtures.js';
+import { cleanup, filesUnder } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * track → fetch → build → checkout through the CLI on a small project: a busybox base (for the
@@ -77,7 +78,7 @@ function makeProject(dir: string): string {
 }
 
 test('fetch before track fails naming the element; nothing is downloaded', () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const proj = makeProject(dir);
   const cache = join(dir, 'cache');
   const r = kilnProcess(cache, proj, ['fetch', '--deps', 'all', 'hello.bst']);
@@ -90,7 +91,7 @@ test('fetch before track fails naming the element; nothing is downloaded', () =>
 });
 
 test('track writes the ref keeping comments; fetch, build, checkout (dir, --no-integrate, --tar, artifact checkout)', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const proj = makeProject(dir);
   const cache = join(dir, 'cache');
   const t = await kiln(cache, proj, ['track', '--deps', 'all', '--json', 'hello.bst']);

@@ -9,7 +9,8 @@ import { tarChunks, writeTarFile } from '../../../src/fs/tar/writer.js';
 import { treeFromTar } from '../../../src/fs/tree-from-tar.js';
 import { FileTree } from '../../../src/fs/tree.js';
 import { propertyRuns, run } from '../../helpers/tools.js';
-import { cleanup, tempDir } from '../sources/fixtures.js';
+import { cleanup } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /** The tar writer against the host's GNU tar (listing and extraction) and our own reader. */
 
@@ -40,7 +41,7 @@ function sample(): FileTree {
 }
 
 test('tar -tvf lists owners, setuid/sticky modes, devices, fifo, hard and symbolic links, long names', () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const path = join(dir, 'out.tar');
   writeTarFile(sample(), path);
   const lines = run('tar', ['--numeric-owner', '-tvf', path]).stdout.trim().split('\n');
@@ -67,7 +68,7 @@ test('tar -tvf lists owners, setuid/sticky modes, devices, fifo, hard and symbol
 });
 
 test('host extraction (as root) reproduces owners, modes, devices and hard links; our reader reads it back identically', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const path = join(dir, 'out.tar');
   const tree = sample();
   writeTarFile(tree, path);
@@ -122,7 +123,7 @@ test('deterministic: the same tree gives the same bytes', () => {
 });
 
 test('property: generated trees round-trip through the writer and our reader', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const name = fc.stringMatching(/^[a-z0-9._-]{1,12}$/).filter((n) => n !== '.' && n !== '..');
   const node = fc.record({
     kind: fc.constantFrom('file', 'dir', 'symlink', 'char'),

@@ -8,7 +8,8 @@ import { stageBuildRoot } from '../../../src/pipeline/debian/build-root.js';
 import { openDeb, readControlFiles } from '../../../src/pipeline/debian/deb-file.js';
 import { sha256OfFile } from '../../../src/pipeline/debian/download.js';
 import { requireTool, run } from '../../helpers/tools.js';
-import { cleanup, tempDir } from '../sources/fixtures.js';
+import { cleanup } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * Staging without the network: small packages built with dpkg-deb (the oracle for the .deb
@@ -54,7 +55,7 @@ function text(tree: FileTree, path: string): string {
 
 test('build root from dpkg-deb packages: owners, setuid, hard links, merged /usr, alternatives, order', async () => {
   requireTool('dpkg-deb');
-  const dir = tempDir('kiln-debs-');
+  const dir = throwawayDir('kiln-debs-');
   const pkgs: Pkg[] = [
     {
       name: 'aa-tools',

@@ -14,7 +14,8 @@ import { cachedDebPath, fetchPackages, sha256OfFile } from '../../../src/pipelin
 import type { YamlMap } from '../../../src/pipeline/model.js';
 import { configureSource, stageSources } from '../../../src/pipeline/sources/index.js';
 import { run } from '../../helpers/tools.js';
-import { cleanup, makeElement, makeProject, tempDir, testCache } from '../sources/fixtures.js';
+import { cleanup, makeElement, makeProject, testCache } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * The `deb` source against the real archive, through this machine's apt configuration:
@@ -146,7 +147,7 @@ function text(tree: FileTree, path: string): string {
 }
 
 test('deb source: track → ref, fetch, stage a root that runs hello, busybox, awk and /bin/sh in bwrap', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const project = makeProject(dir);
   const packages = ['hello', 'busybox-static', 'mawk', 'dash', 'base-passwd'];
   const el = makeElement(project, 'base.bst', [{ kind: 'deb', config: { packages, essential: 'false' } }]);
@@ -217,7 +218,7 @@ test('deb source: track → ref, fetch, stage a root that runs hello, busybox, a
 });
 
 test('deb source: a bad ref and a bad package list are refused with file:line:col', () => {
-  const project = makeProject(tempDir());
+  const project = makeProject(throwawayDir('kiln-src-'));
   const bad = (config: YamlMap, ref: unknown, re: RegExp): void => {
     const el = makeElement(project, 'b.bst', [{ kind: 'deb', config, ...(ref === undefined ? {} : { ref: ref as YamlMap }) }]);
     assert.throws(

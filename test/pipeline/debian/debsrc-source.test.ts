@@ -9,7 +9,8 @@ import { sourceVersions } from '../../../src/pipeline/debian/source-package.js';
 import { configureSource, stageSources } from '../../../src/pipeline/sources/index.js';
 import type { DebsrcSource } from '../../../src/pipeline/sources/debsrc.js';
 import { run } from '../../helpers/tools.js';
-import { cleanup, makeElement, makeProject, tempDir, testCache } from '../sources/fixtures.js';
+import { cleanup, makeElement, makeProject, testCache } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * The `debsrc` source against the real archive: deb-src entries derived from the machine's
@@ -19,7 +20,7 @@ import { cleanup, makeElement, makeProject, tempDir, testCache } from '../source
 const tc = testCache();
 
 test("debsrc: track hello gets the orig tarball's sha256; fetch verifies; stage strips the top directory", async () => {
-  const project = makeProject(tempDir());
+  const project = makeProject(throwawayDir('kiln-src-'));
   const el = makeElement(project, 'hello-src.bst', [{ kind: 'debsrc', directory: 'src', config: { package: 'hello' } }]);
   const src = configureSource(el.sources[0]!, el) as DebsrcSource;
   const tracked = (await src.track(tc.ctx)) as Record<string, string>;
@@ -55,7 +56,7 @@ test("debsrc: track hello gets the orig tarball's sha256; fetch verifies; stage 
 });
 
 test('debsrc: a pinned version picks its file; an unknown version or file is a clear error', async () => {
-  const project = makeProject(tempDir());
+  const project = makeProject(throwawayDir('kiln-src-'));
   const apt = await AptState.open(join(tc.ctx.sourceDir, 'deb', 'apt'));
   const versions = await sourceVersions(apt, 'hello');
   assert.ok(versions.length > 0);

@@ -11,7 +11,8 @@ import { PinsUnavailable, sha256OfFile } from '../../../src/pipeline/debian/down
 import { openPipeline } from '../../../src/pipeline/pipeline.js';
 import { stageSources } from '../../../src/pipeline/sources/index.js';
 import { LocalArchive, type ArchiveFile } from '../../helpers/debian-archive.js';
-import { cleanup, tempDir } from '../sources/fixtures.js';
+import { cleanup } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * Archive drift, against a real Debian archive built on the fly (LocalArchive) and reached through
@@ -23,7 +24,7 @@ import { cleanup, tempDir } from '../sources/fixtures.js';
  * Each scenario uses a new cache, because apt's lists are refreshed once per process per state.
  */
 
-const root = tempDir('kiln-drift-');
+const root = throwawayDir('kiln-drift-');
 const archive = new LocalArchive(join(root, 'archive'));
 const repo = new URL('../../../', import.meta.url).pathname;
 let arch = '';

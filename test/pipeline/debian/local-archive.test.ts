@@ -12,7 +12,8 @@ import { configureSource, stageSources } from '../../../src/pipeline/sources/ind
 import type { DebsrcSource } from '../../../src/pipeline/sources/debsrc.js';
 import { LocalArchive, type ArchiveFile } from '../../helpers/debian-archive.js';
 import { run } from '../../helpers/tools.js';
-import { cleanup, makeElement, makeProject, tempDir, testCache } from '../sources/fixtures.js';
+import { cleanup, makeElement, makeProject, testCache } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * LocalArchive end to end with kiln's real code (no mocks): the `deb` and `debsrc` sources
@@ -21,10 +22,10 @@ import { cleanup, makeElement, makeProject, tempDir, testCache } from '../source
  * cache, since apt-get update is memoized per process per state directory.
  */
 
-const dir = tempDir('kiln-archive-');
+const dir = throwawayDir('kiln-archive-');
 const archive = new LocalArchive(join(dir, 'archive'));
 // no fallback origin for pins the archive dropped: the snapshot archive is on the network
-const project = makeProject(tempDir(), { 'debian-snapshot': '' });
+const project = makeProject(throwawayDir('kiln-src-'), { 'debian-snapshot': '' });
 const caches: string[] = [];
 function freshCache(): ReturnType<typeof testCache> {
   const tc = testCache();

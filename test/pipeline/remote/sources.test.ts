@@ -13,7 +13,7 @@ import { parseYaml } from '../../../src/pipeline/load/yaml.js';
 import { LocalArchive } from '../../helpers/debian-archive.js';
 import { Nginx } from '../../helpers/nginx.js';
 import { requireTool } from '../../helpers/tools.js';
-import { tempDir } from '../sources/fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * Pinned source files through the shared cache (a real nginx): a machine that fetched a `tar`
@@ -23,7 +23,7 @@ import { tempDir } from '../sources/fixtures.js';
  */
 
 requireTool('nginx');
-const root = tempDir('kiln-remote-src-');
+const root = throwawayDir('kiln-remote-src-');
 const server = new Nginx(join(root, 'nginx'));
 const repo = new URL('../../../', import.meta.url).pathname;
 let caches = 0;

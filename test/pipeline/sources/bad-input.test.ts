@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KilnError } from '../../../src/errors.js';
 import { configureSource, stageSources, type Source } from '../../../src/pipeline/sources/index.js';
-import { cleanup, filesUnder, makeElement, makeProject, rawTar, T0, tempDir, testCache, writeFile, type DeclInit } from './fixtures.js';
+import { cleanup, filesUnder, makeElement, makeProject, rawTar, T0, testCache, writeFile, type DeclInit } from './fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * Bad source input: each case asserts the message (what, where, what to do) and that nothing
@@ -14,7 +15,7 @@ import { cleanup, filesUnder, makeElement, makeProject, rawTar, T0, tempDir, tes
  */
 
 function setup(decls: DeclInit[], aliases: Record<string, string> = {}) {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const project = makeProject(dir, aliases);
   const tc = testCache();
   return { dir, project, tc, element: () => makeElement(project, 'bad.bst', decls) };
@@ -44,7 +45,7 @@ function archive(dir: string, name: string, bytes: Buffer): { url: string; diges
 }
 
 test('tar without a ref: fetch refuses and names track', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const a = archive(dir, 'a.tar', rawTar([{ path: 'a/x', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: T0, data: 'x' }]));
   const s = setup([{ kind: 'tar', config: { url: a.url } }]);
   const src = configureSource(s.element().sources[0]!, s.element());
@@ -71,7 +72,7 @@ test('bad sha256 format: refused at configure with the position of the ref', asy
 });
 
 test('digest mismatch: names both digests; nothing lands under any name', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const bytes = rawTar([{ path: 'a/x', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: T0, data: 'real' }]);
   const a = archive(dir, 'a.tar', bytes);
   const wrong = 'a'.repeat(64);
@@ -108,7 +109,7 @@ test('local path outside the project is refused', async () => {
 
 /** Fetches a hostile archive (a valid download) and expects staging to refuse it. */
 async function hostile(members: Parameters<typeof rawTar>[0], expect: RegExp, config: Record<string, string> = {}): Promise<void> {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const a = archive(dir, 'evil.tar', rawTar(members));
   const s = setup([{ kind: 'tar', config: { url: a.url, 'base-dir': '', ...config }, ref: a.digest }]);
   const src = configureSource(s.element().sources[0]!, s.element());
@@ -213,7 +214,7 @@ test('undefined alias is an error; an unaliased full URL is used verbatim', asyn
 });
 
 test('base-dir that matches nothing lists the top-level directories', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const a = archive(dir, 'a.tar', rawTar([{ ...base, path: 'musl-1.2.3/README', type: 'file', data: 'r' }]));
   const s = setup([{ kind: 'tar', config: { url: a.url, 'base-dir': 'busybox-*' }, ref: a.digest }]);
   const src = configureSource(s.element().sources[0]!, s.element());

@@ -9,7 +9,8 @@ import { FileTree } from '../../../src/fs/tree.js';
 import { configureSource } from '../../../src/pipeline/sources/index.js';
 import { DebUrlSource } from '../../../src/pipeline/sources/deb-url.js';
 import { run } from '../../helpers/tools.js';
-import { cleanup, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
+import { cleanup, makeElement, makeProject, testCache } from './fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /** bst 1.x's deb source (url + ref): a package built by dpkg-deb, its data archive staged. */
 
@@ -28,7 +29,7 @@ function buildDeb(dir: string, compression: string): string {
 
 for (const compression of ['xz', 'gzip', 'none']) {
   test(`deb with a url (${compression}): track, fetch, stage the data archive at the root`, async () => {
-    const dir = tempDir();
+    const dir = throwawayDir('kiln-src-');
     const name = buildDeb(dir, compression);
     const project = makeProject(dir, { up: `${pathToFileURL(join(dir, 'upstream')).href}/` });
     const tc = testCache();
@@ -48,7 +49,7 @@ for (const compression of ['xz', 'gzip', 'none']) {
 }
 
 test("deb: the url shape and kiln's package shape do not mix", () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const project = makeProject(dir);
   const refused = (config: Record<string, string | string[]>, expect: RegExp): void => {
     const el = makeElement(project, 'x.bst', [{ kind: 'deb', directory: '', config }]);

@@ -9,11 +9,6 @@ import { throwawayDir } from '../../helpers/temp.js';
 
 /** Hand-built projects and elements for source tests (no loader needed). */
 
-/** A scratch directory, removed when the test process exits if the test has not removed it. */
-export function tempDir(prefix = 'kiln-src-'): string {
-  return throwawayDir(prefix);
-}
-
 export function makeProject(directory: string, aliases: Record<string, string> = {}, mirrors: Project['mirrors'] = []): Project {
   return {
     name: 'test',
@@ -73,7 +68,7 @@ export interface TestCache {
 }
 
 export function testCache(): TestCache {
-  const root = tempDir('kiln-cache-');
+  const root = throwawayDir('kiln-cache-');
   const cache = openCache(root);
   const warnings: string[] = [];
   return { root, cache, ctx: sourceContext(cache, { warn: (m) => warnings.push(m) }), warnings };

@@ -6,7 +6,8 @@ import { KilnError } from '../../../src/errors.js';
 import { readContent } from '../../../src/fs/file-content.js';
 import { configureSource, SOURCE_MTIME, stageSources } from '../../../src/pipeline/sources/index.js';
 import { run } from '../../helpers/tools.js';
-import { cleanup, filesUnder, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
+import { cleanup, filesUnder, makeElement, makeProject, testCache } from './fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' };
 const git = (repo: string, ...args: string[]): string => run('git', ['-C', repo, ...args], { env: ENV }).stdout.trim();
@@ -25,7 +26,7 @@ function repo(dir: string): string {
 }
 
 test('git: track resolves the branch, fetch mirrors, stage gives the commit tree with modes and symlinks', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const r = repo(dir);
   const first = git(r, 'rev-parse', 'HEAD');
   const project = makeProject(dir, { repos: `file://${join(dir, 'repos')}/` });
@@ -57,7 +58,7 @@ test('git: track resolves the branch, fetch mirrors, stage gives the commit tree
 });
 
 test('git: a project mirror serves a pinned commit upstream no longer has; upstream is tracked first', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const r = repo(dir);
   const pinned = git(r, 'rev-parse', 'HEAD');
   // the team's mirror keeps the old history; upstream is rewritten and loses the pinned commit
@@ -86,7 +87,7 @@ test('git: a project mirror serves a pinned commit upstream no longer has; upstr
 });
 
 test('git: bad refs, missing track and ref, unknown commit', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const r = repo(dir);
   const project = makeProject(dir);
   const tc = testCache();

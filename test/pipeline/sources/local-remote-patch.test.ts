@@ -8,12 +8,13 @@ import { readContent } from '../../../src/fs/file-content.js';
 import type { FileTree } from '../../../src/fs/tree.js';
 import { BlobContent } from '../../../src/pipeline/cache/blobs.js';
 import { configureSource, SOURCE_MTIME, stageSources } from '../../../src/pipeline/sources/index.js';
-import { cleanup, filesUnder, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
+import { cleanup, filesUnder, makeElement, makeProject, testCache } from './fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 const text = (tree: FileTree, path: string): string => Buffer.from(readContent(tree.get(path)!.content!)).toString();
 
 function project() {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   mkdirSync(join(dir, 'files', 'hello', 'sub'), { recursive: true });
   writeFileSync(join(dir, 'files', 'hello', 'hello'), '#!/bin/ash\necho Hello World!\n');
   chmodSync(join(dir, 'files', 'hello', 'hello'), 0o755);

@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { YamlValue } from '../../../src/pipeline/model.js';
 import { configureSource, fetchElements, runLimited, trackElements, type Source } from '../../../src/pipeline/sources/index.js';
-import { cleanup, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
+import { cleanup, makeElement, makeProject, testCache } from './fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -56,7 +57,7 @@ test('fetchElements downloads in parallel over http; trackElements writes change
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   try {
     const project = makeProject(dir, { web: base });
     const elements = ['a', 'b', 'c'].map((n) =>

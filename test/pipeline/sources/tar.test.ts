@@ -11,7 +11,8 @@ import type { FileTree } from '../../../src/fs/tree.js';
 import { configureSource, SOURCE_MTIME, stageSources } from '../../../src/pipeline/sources/index.js';
 import { TarSource } from '../../../src/pipeline/sources/tar.js';
 import { run } from '../../helpers/tools.js';
-import { cleanup, filesUnder, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
+import { cleanup, filesUnder, makeElement, makeProject, testCache } from './fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -50,7 +51,7 @@ for (const [label, name, args] of [
   ['xz', 'p.tar.xz', ['--format=pax', '-J']],
 ] as const) {
   test(`tar (${label}): track, fetch, stage with base-dir '*' into a directory`, async () => {
-    const dir = tempDir();
+    const dir = throwawayDir('kiln-src-');
     upstreamTree(join(dir, 'src'));
     const a = pack(dir, name, [...args]);
     const project = makeProject(dir, { up: pathToFileURL(join(dir, 'upstream')).href + '/' });
@@ -96,7 +97,7 @@ for (const [label, name, args] of [
 }
 
 test('tar base-dir: explicit glob, empty (archive root), and key parts', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   upstreamTree(join(dir, 'src'));
   const a = pack(dir, 'p.tar.gz', ['-z']);
   const project = makeProject(dir);
@@ -119,7 +120,7 @@ test('tar base-dir: explicit glob, empty (archive root), and key parts', async (
 });
 
 test('tar over http with a mirror: the mirror is tried first, upstream on failure; track warns on a changed ref', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   upstreamTree(join(dir, 'src'));
   const a = pack(dir, 'p.tar', []);
   const body = readFileSync(a.path);
@@ -159,7 +160,7 @@ test('tar over http with a mirror: the mirror is tried first, upstream on failur
 });
 
 test('tar: device nodes are skipped, fifos kept', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   const { rawTar, T0 } = await import('./fixtures.js');
   const bytes = rawTar([
     { path: 'p/', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: T0 },

@@ -8,7 +8,8 @@ import { readContent } from '../../../src/fs/file-content.js';
 import { FileTree } from '../../../src/fs/tree.js';
 import { configureSource } from '../../../src/pipeline/sources/index.js';
 import { run } from '../../helpers/tools.js';
-import { cleanup, makeElement, makeProject, tempDir, testCache } from './fixtures.js';
+import { cleanup, makeElement, makeProject, testCache } from './fixtures.js';
+import { throwawayDir } from '../../helpers/temp.js';
 
 /**
  * zip (bst 1.x core): archives made by Python's zipfile (the module bst itself extracts with),
@@ -36,7 +37,7 @@ for (const [label, deflate, dirs] of [
   ['deflated, implied directories', true, false],
 ] as const) {
   test(`zip (${label}): track, fetch, stage under base-dir '*' with bst's modes`, async () => {
-    const dir = tempDir();
+    const dir = throwawayDir('kiln-src-');
     const src = join(dir, 'src');
     mkdirSync(join(src, 'pkg-1.0', 'sub'), { recursive: true });
     writeFileSync(join(src, 'pkg-1.0', 'configure'), '#!/bin/sh\necho configured\n', { mode: 0o755 });
@@ -71,7 +72,7 @@ for (const [label, deflate, dirs] of [
 }
 
 test('zip: a damaged archive and a base-dir that matches nothing are refused by name', async () => {
-  const dir = tempDir();
+  const dir = throwawayDir('kiln-src-');
   mkdirSync(join(dir, 'upstream'));
   writeFileSync(join(dir, 'upstream', 'bad.zip'), 'not a zip at all');
   mkdirSync(join(dir, 'src'));
