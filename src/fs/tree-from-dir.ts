@@ -289,12 +289,12 @@ class ReadAhead {
   private misses = 0;
   private stopped = false;
 
-  /** A content of this tree whose reads come from the ring when they can. */
   constructor(
     /** The source directory: files' host paths are their tree paths under it. */
     readonly root: string,
   ) {}
 
+  /** A content of this tree whose reads come from the ring when they can. */
   add(path: string, size: number): HostContent {
     const file = new AheadContent(path, size, this, this.files.length);
     this.files.push(file);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { HostContent } from '../../fs/content.js';
+import type { HostPath } from '../../fs/host-path.js';
 import { treeFromDirectory } from '../../fs/tree-from-dir.js';
 import { startReadingXattrs } from '../../fs/xattrs-from-dir.js';
 import type { OwnerPolicy } from '../../fs/tree-from-tar.js';
@@ -28,12 +29,13 @@ export function treeFromStagedDir(dir: string, blobs: BlobStore, options: Collec
   // the files move into the store only once it has read them
   const xattrs = startReadingXattrs(dir);
   const tree = treeFromDirectory(dir, { owners: options.owners ?? 'root', xattrs: false });
-  const digests = new Map<Inode, string>();
+  // each file's host path and digest (a path read from a directory is made on each ask)
+  const hashed = new Map<Inode, { path: HostPath; digest: string }>();
   const holes = new Map(options.holes?.map((h) => [resolve(h.path), h]));
   tree.forEachInode((inode) => {
     if (inode.type !== 'file' || !(inode.content instanceof HostContent)) return;
     const path = inode.content.path;
-    digests.set(inode, hashFile(path, holes.size > 0 && typeof path === 'string' ? holes.get(resolve(path)) : undefined));
+    hashed.set(inode, { path, digest: hashFile(path, holes.size > 0 && typeof path === 'string' ? holes.get(resolve(path)) : undefined) });
   });
   xattrs.apply(tree);
   tree.forEachInode((inode) => {
@@ -42,8 +44,8 @@ export function treeFromStagedDir(dir: string, blobs: BlobStore, options: Collec
       delete inode.atime;
       delete inode.ctime;
     }
-    const digest = digests.get(inode);
-    if (digest !== undefined) inode.content = blobs.putFile((inode.content as HostContent).path, { move: options.move ?? false, digest });
+    const file = hashed.get(inode);
+    if (file !== undefined) inode.content = blobs.putFile(file.path, { move: options.move ?? false, digest: file.digest });
   });
   return tree;
 }

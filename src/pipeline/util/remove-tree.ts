@@ -42,7 +42,7 @@ function openUp(path: string | Buffer, st: Stats | undefined): void {
  */
 export function removeTree(path: string): void {
   try {
-    // The common case (no odd modes, no deep nesting)
+    // The common case (no odd modes, no deep nesting) in one native call
     rmSync(path, { recursive: true, force: true });
     return;
   } catch {
