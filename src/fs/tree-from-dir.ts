@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
@@ -198,7 +198,10 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
  * permitted, a name that is not UTF-8) is read directly, with the errors a direct read gives.
  * The worker starts at the first `open()` (a tree that is never read, or holds less than the
  * ring, costs nothing), reads files only from the one the consumer wants next (`WANT`), and ends
- * when all are read or when the consumer stops taking bytes for a while.
+ * when all are read or when the consumer stops taking bytes for a while. A consumer that would
+ * wait for the worker reads the next small files itself instead (`NEXT` says which files each
+ * side has claimed): opening and reading small files is most of the work, and the writer's
+ * thread would otherwise idle while the worker's core is busy.
  */
 
 /** Ring size: small enough for the memory goals, large enough to hold hundreds of small files. */
@@ -216,6 +219,15 @@ const POLL_MS = 200;
 const WANT = USER_WORDS; // index of the file the consumer wants next: the worker skips those before it
 const SENT = USER_WORDS + 1; // paths handed over so far
 const DONE = USER_WORDS + 2; // set when the worker has ended
+const NEXT = USER_WORDS + 3; // the first file neither side has claimed: each reads only files it claimed
+
+/**
+ * Files the consumer reads itself while it waits for the worker (work stealing): the worker is
+ * behind when the writer has nothing else to do, and on two cores both can read. Only small
+ * files are taken so, and only so many bytes at once, as they are held until written.
+ */
+const STEAL_MAX = 256 << 10;
+const STOLEN_MAX = 4 << 20;
 
 /** Record words: the file's index is the tag; word 0 is 0 for bytes, 1 for "read it directly". */
 const FAILED = 1;
@@ -224,7 +236,7 @@ const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
 ${RING_SOURCE}
-const { ringBuffer, controlBuffer, port, first, chunk: CHUNK, idle: IDLE, words: [WANT, SENT, DONE] } = workerData;
+const { ringBuffer, controlBuffer, port, chunk: CHUNK, idle: IDLE, words: [WANT, SENT, DONE, NEXT] } = workerData;
 const ring = new ByteRing(ringBuffer, controlBuffer);
 const control = ring.control;
 let paths = [];
@@ -243,9 +255,17 @@ function more() {
     if (Atomics.wait(control, SENT, sent, IDLE) === 'timed-out') return false;
   }
 }
+/** The next file to read: the first unclaimed one, and not before the one the consumer wants. */
+function claim() {
+  for (;;) {
+    const next = Atomics.load(control, NEXT);
+    const index = Math.max(next, Atomics.load(control, WANT));
+    if (Atomics.compareExchange(control, NEXT, next, index + 1) === next) return index;
+  }
+}
 function main() {
-  for (let index = first; ; index++) {
-    index = Math.max(index, Atomics.load(control, WANT));
+  for (;;) {
+    const index = claim();
     while (index >= base + paths.length) if (!more()) return;
     const path = paths[index - base];
     const size = sizes[index - base];
@@ -285,6 +305,9 @@ class ReadAhead {
   private sent = 0;
   /** Files before this one were passed: asking for one of them again reads it directly. */
   private nextIndex = 0;
+  /** Files this thread read itself while it waited (see STEAL_MAX), by index; UNREAD where that failed. */
+  private readonly stolen = new Map<number, Uint8Array>();
+  private stolenBytes = 0;
   /** Files that had to be read directly; too many and the read-ahead stops. */
   private misses = 0;
   private stopped = false;
@@ -303,12 +326,13 @@ class ReadAhead {
   }
 
   private start(first: number): ByteRing {
-    const { ring, ringBuffer, controlBuffer } = newByteRing(RING, 3);
+    const { ring, ringBuffer, controlBuffer } = newByteRing(RING, 4);
     Atomics.store(ring.control, WANT, first);
+    Atomics.store(ring.control, NEXT, first);
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ringBuffer, controlBuffer, port: port2, first, chunk: CHUNK, idle: IDLE_MS, words: [WANT, SENT, DONE] },
+      workerData: { ringBuffer, controlBuffer, port: port2, chunk: CHUNK, idle: IDLE_MS, words: [WANT, SENT, DONE, NEXT] },
       transferList: [port2],
     });
     worker.unref();
@@ -337,7 +361,9 @@ class ReadAhead {
   }
 
   /** The reader of file `index` from the ring, or undefined when it must be read directly. */
-  take(index: number): RingReader | undefined {
+  take(index: number): AheadReader | undefined {
+    const own = this.stolen.get(index);
+    if (own !== undefined) return this.takeStolen(index, own);
     if (this.stopped) return undefined;
     if (!this.ring && this.total < RING) {
       this.stopped = true;
@@ -349,12 +375,38 @@ class ReadAhead {
     Atomics.store(ring.control, WANT, index);
     while (this.sent < this.files.length && index + BATCH / 2 > this.sent) this.sendMore(ring);
     const at = this.record(index);
+    if (at === STOLEN) return this.takeStolen(index, this.stolen.get(index)!);
     if (at < 0) return this.miss();
     if (ring.word(at, 0) === FAILED) {
       ring.release(at);
       return undefined;
     }
     return new RingReader(ring, this, index, this.files[index]!.size);
+  }
+
+  /**
+   * Claims the first file the worker has not (from `wanted` on) and reads it here, if it is
+   * small and there is room for it; false when it took none.
+   */
+  private steal(wanted: number): boolean {
+    const control = this.ring!.control;
+    const next = Atomics.load(control, NEXT);
+    const index = Math.max(next, wanted);
+    const file = this.files[index];
+    if (file === undefined || file.size > STEAL_MAX || this.stolenBytes + file.size > STOLEN_MAX) return false;
+    // lost to the worker: there may be another to take
+    if (Atomics.compareExchange(control, NEXT, next, index + 1) !== next) return true;
+    const bytes = readWhole(file.path, file.size);
+    this.stolen.set(index, bytes ?? UNREAD);
+    this.stolenBytes += file.size;
+    return true;
+  }
+
+  private takeStolen(index: number, bytes: Uint8Array): AheadReader | undefined {
+    this.stolen.delete(index);
+    this.stolenBytes -= this.files[index]!.size;
+    this.nextIndex = Math.max(this.nextIndex, index + 1);
+    return bytes === UNREAD ? undefined : new BytesReader(bytes);
   }
 
   private miss(): undefined {
@@ -364,12 +416,18 @@ class ReadAhead {
 
   /**
    * The offset of the next record of file `index` at the tail of the ring, releasing records of
-   * files before it; -1 when there is none (the worker ended, or went past the file).
+   * files before it; -1 when there is none (the worker ended, or went past the file), STOLEN
+   * when this thread read the file itself while it waited.
    */
   record(index: number): number {
     const ring = this.ring!;
     for (;;) {
-      let at = ring.next(POLL_MS);
+      if (this.stolen.has(index)) return STOLEN;
+      let at = ring.next(0);
+      if (at < 0) {
+        if (this.steal(index)) continue;
+        at = ring.next(POLL_MS);
+      }
       if (at < 0) {
         if (!Atomics.load(ring.control, DONE)) continue;
         at = ring.next(0);
@@ -383,8 +441,55 @@ class ReadAhead {
   }
 }
 
+/** Returned by `record` for a file this thread read itself. */
+const STOLEN = -2;
+/** A stolen file that could not be read whole: it is read directly, with the errors that gives. */
+const UNREAD = new Uint8Array(0);
+
+/** A file's bytes, whole: undefined when it cannot be opened or read, or its size is not `size`. */
+function readWhole(path: HostPath, size: number): Uint8Array | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const bytes = new Uint8Array(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, bytes, got, size - got, got);
+      if (n === 0) return undefined;
+      got += n;
+    }
+    return bytes;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A reader of file bytes the read-ahead holds: sequential reads only, -1 for any other. */
+interface AheadReader {
+  read(offset: number, into: Uint8Array): number;
+  close(): void;
+}
+
+/** Reads a file this thread read ahead itself. */
+class BytesReader implements AheadReader {
+  private pos = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  read(offset: number, into: Uint8Array): number {
+    if (offset !== this.pos) return -1;
+    const n = Math.min(into.length, this.bytes.length - offset);
+    into.set(this.bytes.subarray(offset, offset + n));
+    this.pos += n;
+    return n;
+  }
+
+  close(): void {}
+}
+
 /** Reads one file's records off the ring, front to back. */
-class RingReader {
+class RingReader implements AheadReader {
   private pos = 0;
   /** The current record, and how much of it was taken. */
   private at = -1;

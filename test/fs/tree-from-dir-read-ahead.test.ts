@@ -52,9 +52,12 @@ function readInChunks(content: FileContent, chunk: number): Buffer {
 
 // 1 MiB records: files of several records, one between records, empty ones; 6.5 MiB in all
 const LARGE = [3 << 20, 100, 0, (5 << 19) + 7, 1 << 20, 4096, 1];
+// Small files only, 7.5 MiB: the reading thread takes some itself while it waits for the worker
+const SMALL = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 256 << 10 : 150_001 + i));
 
 for (const [what, sizes] of [
   ['through the ring', LARGE],
+  ['through the ring, small files', SMALL],
   ['directly (smaller than the ring)', [100, 0, 70_000, 3]],
 ] as const) {
   test(`contents read in order, in reads of any size, ${what}`, () => {
@@ -84,6 +87,15 @@ for (const [what, sizes] of [
     }
   });
 }
+
+test('a file that shrank after the walk is refused, however it is read', () => {
+  const { root } = source('shrank', SMALL);
+  const tree = treeFromDirectory(root);
+  // f0 and f1 are read before the worker has started: by the reading thread itself
+  for (const name of ['f0', 'f1', 'f20']) writeFileSync(join(root, name), 'short');
+  for (const name of ['f0', 'f1', 'f20']) assert.throws(() => readInChunks(tree.get(name)!.content!, 1 << 20), /shrank/, name);
+  assert.ok(readInChunks(tree.get('f2')!.content!, 1 << 20).equals(bytes(SMALL[2]!, 3)));
+});
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
