@@ -363,9 +363,9 @@ class WriteBehind {
 
 export interface SparseFileOptions {
   /**
-   * Whether the writes may be made behind by a worker (default: yes). A writer that does little
-   * but copy file content (FAT) gains nothing from a third busy thread beside its own and the
-   * read-ahead on two cores, and saves the worker's memory.
+   * Whether the writes may be made behind by a worker (default: yes). A writer from a source
+   * directory (mkfs fat and ext4) gains nothing from a third busy thread beside its own and the
+   * read-ahead on two cores, whose reading it shares when idle, and saves the worker's memory.
    */
   writeBehind?: boolean;
 }

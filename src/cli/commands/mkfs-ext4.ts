@@ -82,7 +82,7 @@ export function addMkfsExt4(mkfs: Command): void {
             );
           }
           const counter = copyCounter(line);
-          return withSparseFile(out, size, (t) => writeExt4(tree, t, { ...options, onProgress: (p) => counter.show(p) }));
+          return withSparseFile(out, size, (t) => writeExt4(tree, t, { ...options, onProgress: (p) => counter.show(p) }), { writeBehind: false });
         });
       });
       printResult(
