@@ -307,7 +307,13 @@ class ReadAhead {
   private nextIndex = 0;
   /** Files this thread read itself while it waited (see STEAL_MAX), by index; UNREAD where that failed. */
   private readonly stolen = new Map<number, Uint8Array>();
-  private stolenBytes = 0;
+  /**
+   * Where stolen files' bytes are kept, front to back: used again from the start once every one
+   * was taken and read (a buffer per file would hold their memory until the next GC).
+   */
+  private arena: Uint8Array | undefined;
+  private arenaUsed = 0;
+  private stolenOpen = 0;
   /** Files that had to be read directly; too many and the read-ahead stops. */
   private misses = 0;
   private stopped = false;
@@ -393,20 +399,27 @@ class ReadAhead {
     const next = Atomics.load(control, NEXT);
     const index = Math.max(next, wanted);
     const file = this.files[index];
-    if (file === undefined || file.size > STEAL_MAX || this.stolenBytes + file.size > STOLEN_MAX) return false;
+    // files before the wanted one will not be asked for in order (if at all: then read directly)
+    for (const k of this.stolen.keys()) if (k < wanted) this.stolen.delete(k);
+    if (this.stolen.size === 0 && this.stolenOpen === 0) this.arenaUsed = 0;
+    if (file === undefined || file.size > STEAL_MAX || this.arenaUsed + file.size > STOLEN_MAX) return false;
     // lost to the worker: there may be another to take
     if (Atomics.compareExchange(control, NEXT, next, index + 1) !== next) return true;
-    const bytes = readWhole(file.path, file.size);
-    this.stolen.set(index, bytes ?? UNREAD);
-    this.stolenBytes += file.size;
+    // an empty file is never asked for
+    if (file.size === 0) return true;
+    this.arena ??= new Uint8Array(STOLEN_MAX);
+    const bytes = this.arena.subarray(this.arenaUsed, this.arenaUsed + file.size);
+    this.stolen.set(index, readWhole(file.path, bytes) ? bytes : UNREAD);
+    this.arenaUsed += file.size;
     return true;
   }
 
   private takeStolen(index: number, bytes: Uint8Array): AheadReader | undefined {
     this.stolen.delete(index);
-    this.stolenBytes -= this.files[index]!.size;
     this.nextIndex = Math.max(this.nextIndex, index + 1);
-    return bytes === UNREAD ? undefined : new BytesReader(bytes);
+    if (bytes === UNREAD) return undefined;
+    this.stolenOpen++;
+    return new BytesReader(bytes, () => this.stolenOpen--);
   }
 
   private miss(): undefined {
@@ -446,21 +459,19 @@ const STOLEN = -2;
 /** A stolen file that could not be read whole: it is read directly, with the errors that gives. */
 const UNREAD = new Uint8Array(0);
 
-/** A file's bytes, whole: undefined when it cannot be opened or read, or its size is not `size`. */
-function readWhole(path: HostPath, size: number): Uint8Array | undefined {
+/** Reads a file's first `into.length` bytes into `into`; false when it cannot be opened or is shorter. */
+function readWhole(path: HostPath, into: Uint8Array): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const bytes = new Uint8Array(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, bytes, got, size - got, got);
-      if (n === 0) return undefined;
+    for (let got = 0; got < into.length; ) {
+      const n = readSync(fd, into, got, into.length - got, got);
+      if (n === 0) return false;
       got += n;
     }
-    return bytes;
+    return true;
   } catch {
-    return undefined;
+    return false;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -475,17 +486,25 @@ interface AheadReader {
 /** Reads a file this thread read ahead itself. */
 class BytesReader implements AheadReader {
   private pos = 0;
-  constructor(private readonly bytes: Uint8Array) {}
+  constructor(
+    private bytes: Uint8Array | undefined,
+    private readonly onClose: () => void,
+  ) {}
 
   read(offset: number, into: Uint8Array): number {
-    if (offset !== this.pos) return -1;
+    if (offset !== this.pos || !this.bytes) return -1;
     const n = Math.min(into.length, this.bytes.length - offset);
     into.set(this.bytes.subarray(offset, offset + n));
     this.pos += n;
     return n;
   }
 
-  close(): void {}
+  /** Gives the bytes back (their place in the arena may then be used again). */
+  close(): void {
+    if (!this.bytes) return;
+    this.bytes = undefined;
+    this.onClose();
+  }
 }
 
 /** Reads one file's records off the ring, front to back. */
