@@ -1,11 +1,12 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { isMainThread, Worker, workerData, type ResourceLimits } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { newSpoolDir, removeStaleSpools, setInterruptFlag, tempPathFor } from '../fs/file-target.js';
 import type { OwnerPolicy } from '../fs/tree-from-tar.js';
 import type { FileTree } from '../fs/tree.js';
 import { parseSize } from '../units.js';
 import { workerProgress, type CopyProgress } from './live.js';
+import { GO, startWriterThread, takeEarlyWriter, type WriterJob } from './writer-thread.js';
 
 /** SOURCE_DATE_EPOCH from the environment, for writers that clamp timestamps to it. */
 export function sourceDateEpochFromEnv(): number | undefined {
@@ -115,13 +116,6 @@ export function outputNotDirectory(out: string): void {
  * synchronous writer runs: the main thread keeps its event loop free for the signal handlers.
  * ---------------------------------------------------------------------------------------- */
 
-/** What the main thread hands the worker: the same command line and the shared interrupt flag. */
-interface WriterJob {
-  kilnWriter: true;
-  argv: string[];
-  flag: SharedArrayBuffer;
-}
-
 /** What the worker sends back. */
 export type WriterOutcome = { ok: true; value?: unknown } | { kiln: { code: string; message: string; hint?: string } } | { internal: string };
 
@@ -178,15 +172,6 @@ function removeQuietly(path: string): void {
 }
 
 /**
- * The writer thread's young generation, in MiB. A writer's tree and plan live for the whole run
- * and the rest is short-lived, so a small one costs no time, while V8's default grows to 32 MiB
- * and more as a tree is read and keeps it resident. Measured on a copy of /usr/share (medians):
- * mkfs ext4 206 -> 174 MiB and 3.68 -> 3.53 s, mkfs fat 178 -> 142 MiB, mkimage 223 -> 196 MiB,
- * mkinitramfs 253 -> 234 MiB.
- */
-const YOUNG_GENERATION_MB = 4;
-
-/**
  * Runs `work` (which writes `outputs` through SparseFileTarget or withOutputFile) so that a
  * SIGINT, SIGTERM or SIGHUP stops it cleanly: the work runs in a worker thread re-running this
  * command; a signal sets a shared flag that makes the writer's next write throw (its own
@@ -202,25 +187,16 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
     throw new WorkDone(await work());
   }
   if (!isMainThread || writerEntry === undefined) return work();
-  const flag = new SharedArrayBuffer(4);
-  const limits: ResourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
-  const data: WriterJob = { kilnWriter: true, argv: process.argv, flag };
-  const entry = writerEntry;
-  let worker: Worker;
-  if (entry.endsWith('.ts')) {
-    // Running from source under tsx (tests): the worker registers tsx itself before loading the entry.
-    const api = import.meta.resolve('tsx/esm/api');
-    worker = new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, {
-      eval: true,
-      workerData: data,
-      resourceLimits: limits,
-    });
-  } else worker = new Worker(new URL(entry), { workerData: data, resourceLimits: limits });
+  const thread = takeEarlyWriter() ?? startWriterThread(writerEntry, process.argv);
+  const { worker, flag } = thread;
+  worker.ref();
+  worker.postMessage(GO);
 
   return new Promise<T>((resolve, reject) => {
     let signal: string | undefined;
     let outcome: WriterOutcome | undefined;
-    let startupError: unknown;
+    // an early thread (see writer-thread.ts) may have failed before anyone listened
+    let startupError: unknown = thread.error;
     let force: NodeJS.Timeout | undefined;
     let linger: NodeJS.Timeout | undefined;
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -243,7 +219,7 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
     worker.on('error', (e) => {
       startupError = e;
     });
-    worker.once('exit', (code) => {
+    const ended = (code: number): void => {
       for (const s of Object.keys(SIGNALS)) process.off(s, onSignal);
       clearTimeout(force);
       clearTimeout(linger);
@@ -256,6 +232,8 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
       // the value went through structured cloning: the same plain data the work returned
       if (outcome && 'ok' in outcome) resolve(outcome.value as T);
       else reject(outcome === undefined && startupError !== undefined ? startupError : outcomeError(outcome, code));
-    });
+    };
+    if (thread.exitCode !== undefined) ended(thread.exitCode);
+    else worker.once('exit', ended);
   });
 }

@@ -72,6 +72,8 @@ test('errors are clear and leave no output file, not even a temporary one', () =
     const r = kiln(['mkfs', 'fat', ...args, src, out]);
     assert.is(r.status, status, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
+    // reported once, whether the main thread or the writer thread found it
+    assert.is(r.stderr.split('\n').filter((l) => l.startsWith('kiln: error')).length, 1, r.stderr);
     assert.not.ok(existsSync(out), args.join(' '));
   }
   const withLink = join(work, 'with-link');
