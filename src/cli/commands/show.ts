@@ -8,6 +8,8 @@ import { repeatable } from '../inputs.js';
 
 // bst's default also ends in %{workspace-dirs}; kiln has no workspaces, so it is left out (still accepted)
 export const DEFAULT_SHOW_FORMAT = '%{state: >12} %{full-key} %{name}';
+/** The format tokens whose values are YAML dumps. */
+const YAML_TOKEN = /%\{(config|vars|env|public)[:}]/;
 /** YAML dumps for %{config} and friends; yaml is loaded on first use (see `loadYamlDump`). */
 let yamlStringify: ((value: YamlValue, options: { lineWidth: number }) => string) | undefined;
 
@@ -103,7 +105,9 @@ export function registerShow(program: Command): void {
       const g = await globalOptions(cmd);
       // Loaded on use, so other commands do not pay for the pipeline's modules.
       const { openPipeline } = await import('../../pipeline/pipeline.js');
-      await loadYamlDump();
+      const format = opts.format ?? DEFAULT_SHOW_FORMAT;
+      // the yaml package (~30 ms to load) only for the tokens that dump YAML
+      if (!opts.json && YAML_TOKEN.test(format)) await loadYamlDump();
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       let elements = p.select(opts.deps as Selection, opts.except);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -117,7 +121,6 @@ export function registerShow(program: Command): void {
         );
         return;
       }
-      const format = opts.format ?? DEFAULT_SHOW_FORMAT;
       process.stdout.write(elements.map((e) => `${formatElement(p, e, format)}\n`).join(''));
     });
 }
