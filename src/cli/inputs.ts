@@ -219,7 +219,7 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
     worker.on('error', (e) => {
       startupError = e;
     });
-    const ended = (code: number): void => {
+    const ended = (exitCode: number): void => {
       for (const s of Object.keys(SIGNALS)) process.off(s, onSignal);
       clearTimeout(force);
       clearTimeout(linger);
@@ -231,7 +231,7 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
       }
       // the value went through structured cloning: the same plain data the work returned
       if (outcome && 'ok' in outcome) resolve(outcome.value as T);
-      else reject(outcome === undefined && startupError !== undefined ? startupError : outcomeError(outcome, code));
+      else reject(outcome === undefined && startupError !== undefined ? startupError : outcomeError(outcome, exitCode));
     };
     if (thread.exitCode !== undefined) ended(thread.exitCode);
     else worker.once('exit', ended);
