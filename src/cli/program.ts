@@ -14,7 +14,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 /**
  * The program. Given a command line, only the command family its command word names is loaded
  * (a quicker start); without one, or for a word no family has (help, a typo, completion), every
- * command is there.
+ * command is there, except for a bare `--version`.
  */
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('kiln')
@@ -29,9 +29,13 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     // global options go before the command, so a command's own --directory (artifact checkout) is its own
     .enablePositionalOptions()
     .exitOverride();
-  const word = argv && commandWord(programArgv(program, argv), valueFlags(program));
+  const joined = argv && programArgv(program, argv);
+  const word = joined && commandWord(joined, valueFlags(program));
   const named = commandFamilies.filter((f) => word !== undefined && f.words.includes(word));
-  for (const load of (named.length > 0 ? named : commandFamilies).map((f) => f.load)) (await load())(program);
+  // `kiln --version` alone needs no command (loading them all is most of its time)
+  const versionOnly = joined !== undefined && word === undefined && joined.some((a) => a === '-V' || a === '--version') && !joined.some((a) => a === '-h' || a === '--help');
+  const families = versionOnly ? [] : named.length > 0 ? named : commandFamilies;
+  for (const load of families.map((f) => f.load)) (await load())(program);
   applyConventions(program);
   return program;
 }
