@@ -33,7 +33,8 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const word = joined && commandWord(joined, valueFlags(program));
   const named = commandFamilies.filter((f) => word !== undefined && f.words.includes(word));
   // `kiln --version` alone needs no command (loading them all is most of its time)
-  const versionOnly = joined !== undefined && word === undefined && joined.some((a) => a === '-V' || a === '--version') && !joined.some((a) => a === '-h' || a === '--help');
+  const versionOnly =
+    joined !== undefined && word === undefined && joined.some((a) => a === '-V' || a === '--version') && !joined.some((a) => a === '-h' || a === '--help');
   const families = versionOnly ? [] : named.length > 0 ? named : commandFamilies;
   for (const load of families.map((f) => f.load)) (await load())(program);
   applyConventions(program);
