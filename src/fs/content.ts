@@ -25,7 +25,8 @@ export abstract class HostContent implements FileContent {
     }
     const base = this.offset;
     const size = this.size;
-    const path = showHostPath(this.path);
+    // the host path as messages show it, made only for a message (this is every file's open)
+    const host = this.path;
     return {
       read(offset, into) {
         const want = Math.max(0, Math.min(into.length, size - offset));
@@ -35,10 +36,11 @@ export abstract class HostContent implements FileContent {
           try {
             n = readSync(fd, into, done, want - done, base + offset + done);
           } catch (e) {
-            throw sourceError(e, path);
+            throw sourceError(e, host);
           }
           if (n === 0) {
             const at = base + offset + done;
+            const path = showHostPath(host);
             throw new KilnError(
               'source-changed',
               `'${path}' shrank while it was being read: it ended after ${at} bytes${base ? ` (content from byte ${base}, ${size} bytes)` : `, but it had ${size} bytes when the tree was read`}`,
