@@ -1,7 +1,8 @@
-import { accessSync, closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
+import { BytesContent } from './bytes-content.js';
 import { HostContent } from './content.js';
 import type { ContentReader } from './file-content.js';
 import { hostJoin, showHost, type HostPath } from './host-path.js';
@@ -367,7 +368,7 @@ class ReadAhead {
   }
 
   /** The reader of file `index` from the ring, or undefined when it must be read directly. */
-  take(index: number): AheadReader | undefined {
+  take(index: number): ContentReader | undefined {
     const own = this.stolen.get(index);
     if (own !== undefined) return this.takeStolen(index, own);
     if (this.stopped) return undefined;
@@ -409,17 +410,26 @@ class ReadAhead {
     if (file.size === 0) return true;
     this.arena ??= new Uint8Array(STOLEN_MAX);
     const bytes = this.arena.subarray(this.arenaUsed, this.arenaUsed + file.size);
-    this.stolen.set(index, readWhole(file.path, bytes) ? bytes : UNREAD);
+    this.stolen.set(index, file.readDirectly(bytes) ? bytes : UNREAD);
     this.arenaUsed += file.size;
     return true;
   }
 
-  private takeStolen(index: number, bytes: Uint8Array): AheadReader | undefined {
+  /** The reader of a stolen file; closing it gives its place in the arena back. */
+  private takeStolen(index: number, bytes: Uint8Array): ContentReader | undefined {
     this.stolen.delete(index);
     this.nextIndex = Math.max(this.nextIndex, index + 1);
     if (bytes === UNREAD) return undefined;
     this.stolenOpen++;
-    return new BytesReader(bytes, () => this.stolenOpen--);
+    const reader = new BytesContent(bytes).open();
+    let open = true;
+    return {
+      read: reader.read,
+      close: () => {
+        if (open) this.stolenOpen--;
+        open = false;
+      },
+    };
   }
 
   private miss(): undefined {
@@ -459,56 +469,8 @@ const STOLEN = -2;
 /** A stolen file that could not be read whole: it is read directly, with the errors that gives. */
 const UNREAD = new Uint8Array(0);
 
-/** Reads a file's first `into.length` bytes into `into`; false when it cannot be opened or is shorter. */
-function readWhole(path: HostPath, into: Uint8Array): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    for (let got = 0; got < into.length; ) {
-      const n = readSync(fd, into, got, into.length - got, got);
-      if (n === 0) return false;
-      got += n;
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** A reader of file bytes the read-ahead holds: sequential reads only, -1 for any other. */
-interface AheadReader {
-  read(offset: number, into: Uint8Array): number;
-  close(): void;
-}
-
-/** Reads a file this thread read ahead itself. */
-class BytesReader implements AheadReader {
-  private pos = 0;
-  constructor(
-    private bytes: Uint8Array | undefined,
-    private readonly onClose: () => void,
-  ) {}
-
-  read(offset: number, into: Uint8Array): number {
-    if (offset !== this.pos || !this.bytes) return -1;
-    const n = Math.min(into.length, this.bytes.length - offset);
-    into.set(this.bytes.subarray(offset, offset + n));
-    this.pos += n;
-    return n;
-  }
-
-  /** Gives the bytes back (their place in the arena may then be used again). */
-  close(): void {
-    if (!this.bytes) return;
-    this.bytes = undefined;
-    this.onClose();
-  }
-}
-
 /** Reads one file's records off the ring, front to back. */
-class RingReader implements AheadReader {
+class RingReader implements ContentReader {
   private pos = 0;
   /** The current record, and how much of it was taken. */
   private at = -1;
@@ -566,6 +528,20 @@ class AheadContent extends HostContent {
 
   get offset(): number {
     return 0;
+  }
+
+  /** Reads the whole file into `into` as a direct read does; false where that fails (it is read directly again, for the error). */
+  readDirectly(into: Uint8Array): boolean {
+    try {
+      const reader = super.open();
+      try {
+        return reader.read(0, into) === into.length;
+      } finally {
+        reader.close();
+      }
+    } catch {
+      return false;
+    }
   }
 
   override open(): ContentReader {
