@@ -195,8 +195,6 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
   return new Promise<T>((resolve, reject) => {
     let signal: string | undefined;
     let outcome: WriterOutcome | undefined;
-    // an early thread (see writer-thread.ts) may have failed before anyone listened
-    let startupError: unknown = thread.error;
     let force: NodeJS.Timeout | undefined;
     let linger: NodeJS.Timeout | undefined;
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -216,9 +214,6 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
       // the result is known: a worker that does not end by itself is stopped
       linger = setTimeout(() => void worker.terminate(), 5000);
     });
-    worker.on('error', (e) => {
-      startupError = e;
-    });
     const ended = (exitCode: number): void => {
       for (const s of Object.keys(SIGNALS)) process.off(s, onSignal);
       clearTimeout(force);
@@ -231,9 +226,8 @@ export async function interruptible<T>(outputs: readonly string[], work: () => P
       }
       // the value went through structured cloning: the same plain data the work returned
       if (outcome && 'ok' in outcome) resolve(outcome.value as T);
-      else reject(outcome === undefined && startupError !== undefined ? startupError : outcomeError(outcome, exitCode));
+      else reject(outcome === undefined && thread.error !== undefined ? thread.error : outcomeError(outcome, exitCode));
     };
-    if (thread.exitCode !== undefined) ended(thread.exitCode);
-    else worker.once('exit', ended);
+    void thread.exited.then(ended);
   });
 }

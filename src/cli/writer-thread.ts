@@ -29,14 +29,14 @@ const YOUNG_GENERATION_MB = 4;
 /** The message that lets a writer thread run its command. */
 export const GO = 'kiln-writer-go';
 
-/** A started writer thread, and what became of it before anyone listened. */
+/** A started writer thread, watched from its start (it may fail or end before its go). */
 export interface WriterThread {
   worker: Worker;
   flag: SharedArrayBuffer;
-  /** An error the thread raised while no one listened (it failed to start). */
+  /** The first error the thread raised (it failed to start, or crashed). */
   error?: unknown;
-  /** Its exit code, if it ended while no one listened. */
-  exitCode?: number;
+  /** Its exit code, once it ended. */
+  exited: Promise<number>;
 }
 
 /** Starts a worker running the CLI entry `entry` as a writer for `argv`; it waits for GO. */
@@ -56,12 +56,9 @@ export function startWriterThread(entry: string, argv: readonly string[]): Write
   } else worker = new Worker(new URL(entry), { workerData, resourceLimits });
   // not waited for until it is told to go
   worker.unref();
-  const thread: WriterThread = { worker, flag };
+  const thread: WriterThread = { worker, flag, exited: new Promise((resolve) => worker.once('exit', resolve)) };
   worker.on('error', (e) => {
     thread.error ??= e;
-  });
-  worker.once('exit', (code) => {
-    thread.exitCode = code;
   });
   return thread;
 }
