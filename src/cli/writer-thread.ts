@@ -1,4 +1,5 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { commandFamilies } from './commands/index.js';
 
 /**
  * The writer thread of a CLI run (see `interruptible` in inputs.ts): a writer command runs in a
@@ -65,11 +66,11 @@ export function startWriterThread(entry: string, argv: readonly string[]): Write
 
 let early: WriterThread | undefined;
 
-/** Whether `argv` runs a command that writes through `interruptible` (and is not asking for help). */
+/** Whether `argv` (a command word first) runs a command that writes through `interruptible`, and is not asking for help. */
 function runsWriter(argv: readonly string[]): boolean {
-  const [command, sub] = [argv[2], argv[3]];
   if (argv.includes('--help') || argv.includes('-h')) return false;
-  return command === 'mkimage' || command === 'mkinitramfs' || command === 'mkuki' || (command === 'mkfs' && (sub === 'ext4' || sub === 'fat'));
+  const word = argv[2];
+  return commandFamilies.find((f) => word !== undefined && f.words.includes(word))?.writes?.(argv[3]) ?? false;
 }
 
 /** main.ts, first thing: starts the writer thread of a writer command line (see the top). */

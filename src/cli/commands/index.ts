@@ -8,11 +8,23 @@ export type RegisterCommand = (program: Command) => void;
  * registers, loaded on use: a command line needs only its own family's module (and what that
  * imports), so `kiln build` does not load the writers.
  */
-export const commandFamilies: { words: readonly string[]; load: () => Promise<RegisterCommand> }[] = [
-  { words: ['mkfs'], load: async () => (await import('./mkfs.js')).registerMkfs },
-  { words: ['mkinitramfs'], load: async () => (await import('./mkinitramfs.js')).registerMkinitramfs },
-  { words: ['mkimage'], load: async () => (await import('./mkimage.js')).registerMkimage },
-  { words: ['mkuki'], load: async () => (await import('./mkuki.js')).registerMkuki },
+export interface CommandFamily {
+  words: readonly string[];
+  load: () => Promise<RegisterCommand>;
+  /**
+   * Whether the command a line names (after the word, its subcommand if any) writes in a writer
+   * thread (`interruptible`): main.ts starts that thread before it loads the rest.
+   */
+  writes?: (subcommand: string | undefined) => boolean;
+}
+
+const always = (): boolean => true;
+
+export const commandFamilies: CommandFamily[] = [
+  { words: ['mkfs'], load: async () => (await import('./mkfs.js')).registerMkfs, writes: (sub) => sub === 'ext4' || sub === 'fat' },
+  { words: ['mkinitramfs'], load: async () => (await import('./mkinitramfs.js')).registerMkinitramfs, writes: always },
+  { words: ['mkimage'], load: async () => (await import('./mkimage.js')).registerMkimage, writes: always },
+  { words: ['mkuki'], load: async () => (await import('./mkuki.js')).registerMkuki, writes: always },
   { words: ['image'], load: async () => (await import('./image.js')).registerImage },
   { words: ['show'], load: async () => (await import('./show.js')).registerShow },
   { words: ['build'], load: async () => (await import('./build.js')).registerBuild },
