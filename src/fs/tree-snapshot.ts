@@ -3,13 +3,14 @@ import type { FileTree, Inode, Timestamp } from './tree.js';
 /**
  * What a writer's plan of a tree was made from: every path in walk order with its inode, and
  * each inode's fields. Planning a tree and then writing it (or planning it again with other
- * sizes) can reuse the plan while `matches` says the tree is still the same: the same paths
- * naming the same inodes, whose fields (and xattr bytes) have the same values. Content is
+ * sizes) can reuse the plan while `matches` says the tree is still the same: no path added,
+ * replaced or removed since (FileTree.changes), and the inodes' fields (and xattr bytes) the
+ * same values. Content is
  * compared by size only: writers plan from sizes and read content when they write, so content
  * that was replaced by a wrapper of the same size (a progress counter) keeps the plan.
  *
- * Checking looks every path up once and compares numbers: far cheaper than planning again,
- * which hashes a description of every inode and lays out every directory.
+ * Checking compares numbers, inode by inode: far cheaper than planning again, which hashes a
+ * description of every inode and lays out every directory.
  */
 
 /** Numbers describing an inode whole (encodeFields). */
@@ -29,6 +30,9 @@ function sameTime(a: Float64Array, at: number, t: Timestamp | undefined): boolea
 
 export class TreeSnapshot {
   private constructor(
+    private readonly tree: FileTree,
+    /** `tree.changes` when it was taken. */
+    private readonly changes: number,
     /** Every path, in the tree's walk order (parents first, names in byte order). */
     readonly paths: readonly string[],
     /** Index into `inodes` of each path's inode. */
@@ -68,17 +72,16 @@ export class TreeSnapshot {
       inodeIndex[n++] = i;
     }
     numbers.trim();
-    return new TreeSnapshot(paths, inodeIndex, inodes, numbers, extra);
+    return new TreeSnapshot(tree, tree.changes, paths, inodeIndex, inodes, numbers, extra);
   }
 
   /**
-   * Whether `tree` still holds what this snapshot was taken of. Every recorded path must name the
-   * same inode and no other path may exist (the counts match), so the walk order, which follows
-   * from the names alone, is the same too.
+   * Whether `tree` still holds what this snapshot was taken of: it is that tree, with no path
+   * added, replaced or removed since (so every recorded path names the same inode, in the same
+   * walk order), and each inode's fields have the same values.
    */
   matches(tree: FileTree): boolean {
-    if (tree.pathCount !== this.paths.length) return false;
-    for (let n = 0; n < this.paths.length; n++) if (tree.get(this.paths[n]!) !== this.inodes[this.inodeIndex[n]!]) return false;
+    if (tree !== this.tree || tree.changes !== this.changes) return false;
     for (let i = 0; i < this.inodes.length; i++) {
       const inode = this.inodes[i]!;
       if (!this.numbers.same(i, inode)) return false;

@@ -130,6 +130,7 @@ export class FileTree {
   private readonly entries = new Map<string, DirNode | Inode>();
   /** Directory inodes in the tree, to refuse hard-linking one in O(1). */
   private readonly dirInodes = new Set<Inode>();
+  private changeCount = 0;
 
   constructor(root: InodeInit = {}) {
     const inode = makeInode('dir', 0o755, root);
@@ -139,6 +140,14 @@ export class FileTree {
 
   get root(): Inode {
     return (this.entries.get('') as DirNode).inode;
+  }
+
+  /**
+   * How many times a path was added, replaced or removed: while it stays the same, every path
+   * names the same inode as before (a writer's plan of the tree holds, tree-snapshot.ts).
+   */
+  get changes(): number {
+    return this.changeCount;
   }
 
   /** Number of paths (hard links count once per path), the root included. */
@@ -174,6 +183,7 @@ export class FileTree {
     if (parent.sorted && siblings.length > 0 && compareNames(siblings[siblings.length - 1]!, p) > 0) parent.sorted = false;
     siblings.push(p);
     this.entries.set(p, inode.type === 'dir' ? new DirNode(inode) : inode);
+    this.changeCount++;
     return inode;
   }
 
@@ -188,6 +198,7 @@ export class FileTree {
       old.inode = inode;
     } else if (old instanceof DirNode || inode.type === 'dir') throw new KilnError('tree-exists', `'${printableName(p)}' exists with a different type`);
     else this.entries.set(p, inode);
+    this.changeCount++;
     return inode;
   }
 
@@ -196,6 +207,7 @@ export class FileTree {
     const e = this.entries.get(p);
     if (!e || p === '') return;
     this.drop(p, e);
+    this.changeCount++;
     // (the path leaves its parent's children at their next sort)
     (this.entries.get(parentOf(p)) as DirNode).sorted = false;
   }

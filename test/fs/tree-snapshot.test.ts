@@ -71,16 +71,21 @@ function smallTree(target: string, minor: number): FileTree {
   return tree;
 }
 
-test('a snapshot no longer matches once a path is added, removed or names another inode', () => {
+test('a snapshot no longer matches once a path is added, removed or names another inode, nor another tree', () => {
   const tree = smallTree('a', 3);
-  const snapshot = TreeSnapshot.of(tree);
+  let snapshot = TreeSnapshot.of(tree);
   assert.ok(snapshot.matches(tree));
   tree.file('d/b', 'b');
   assert.not.ok(snapshot.matches(tree));
+  snapshot = TreeSnapshot.of(tree);
   tree.remove('d/b');
-  assert.ok(snapshot.matches(tree));
+  assert.not.ok(snapshot.matches(tree));
+  snapshot = TreeSnapshot.of(tree);
   tree.set('d/a', { ...tree.get('d/a')! });
   assert.not.ok(snapshot.matches(tree));
+  // the same paths, inodes and number of changes, in another tree
+  const twin = smallTree('a', 3);
+  assert.not.ok(TreeSnapshot.of(twin).matches(smallTree('a', 3)));
   const other = smallTree('b', 4);
   const snap2 = TreeSnapshot.of(other);
   other.get('d/l')!.target = 'a';
