@@ -1,3 +1,5 @@
+import type { FileContent } from './file-content.js';
+
 /**
  * Block targets and sources: where writers put bytes and where readers read them. Pure
  * (no Node built-ins): memory targets live in memory-target.ts, files in file-target.ts.
@@ -35,6 +37,22 @@ export interface BlockTarget extends BlockSource {
   lend?(bytes: number): Uint8Array | undefined;
   /** Writes the lent buffer's first `data.length` bytes (`data` is that prefix of it) at `offset`; the buffer goes back. */
   writeLent?(offset: number, data: Uint8Array): void;
+  /**
+   * Optional, where files can be copied in by more threads than the writer's (an image file on
+   * the host): a copier for the writer's file contents. Asked for once the writer writes.
+   */
+  copier?(): ContentCopier | undefined;
+}
+
+/**
+ * Copies whole file contents into a target (BlockTarget.copier). All-zero 4 KiB blocks may be
+ * left unwritten, as writers leave zero runs (they zero a target not known to be zero first).
+ */
+export interface ContentCopier {
+  /** Takes `content` to be written whole at `offset`; false when this copier cannot read it (the writer writes it itself). */
+  add(content: FileContent, offset: number): boolean;
+  /** Makes the copies taken, telling `progress` about bytes copied; throws the error reading a file gives. */
+  finish(progress: (bytes: number) => void): void;
 }
 
 /** Options of a SubTarget. */
@@ -75,6 +93,18 @@ export class SubTarget implements BlockTarget {
     checkRange('partition', this.size, offset, data.length);
     this.fresh = false;
     this.parent.write(this.offset + offset, data);
+  }
+  copier(): ContentCopier | undefined {
+    const parent = this.parent.copier?.();
+    if (!parent) return undefined;
+    this.fresh = false;
+    return {
+      add: (content, offset) => {
+        checkRange('partition', this.size, offset, content.size);
+        return parent.add(content, this.offset + offset);
+      },
+      finish: (progress) => parent.finish(progress),
+    };
   }
   zero(offset: number, length: number): void {
     checkRange('partition', this.size, offset, length);

@@ -16,7 +16,10 @@ export abstract class HostContent implements FileContent {
   abstract readonly size: number;
   /** Where the content starts in the host file. */
   abstract readonly offset: number;
+  /** What must hold before the file is read (nothing here; a cached blob checks its size). */
+  checkBeforeRead(): void {}
   open(): ContentReader {
+    this.checkBeforeRead();
     let fd: number;
     try {
       fd = openSync(this.path, 'r');

@@ -4,9 +4,10 @@ import { basename, dirname, join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { formatSize } from '../units.js';
-import { checkRange, type BlockSource, type BlockTarget } from './block-target.js';
+import { checkRange, type BlockSource, type BlockTarget, type ContentCopier } from './block-target.js';
 import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
 import './checksum/node-sha256.js';
+import { HostFileCopier } from './content-copier.js';
 
 /**
  * Image files on the host (Node only): a read-only image file, sparse image files written under
@@ -505,6 +506,17 @@ export class SparseFileTarget implements BlockTarget {
     this.fresh = false;
     this.noteWrite(offset, data.length);
     this.behind!.writeLent(offset, data.length);
+  }
+
+  copier(): ContentCopier {
+    this.fresh = false;
+    return new HostFileCopier({
+      fd: this.fd,
+      noteWrite: (offset, length) => this.noteWrite(offset, length),
+      write: (offset, data) => this.write(offset, data),
+      writeError: (e) => outputError(e, this.path, 'writing'),
+      checkInterrupted,
+    });
   }
 
   /** Makes the image visible under its name. */

@@ -261,10 +261,17 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
     writeSkippingZeros(target, offset, bytes);
   }
 
-  // File data, in allocation order: one sequential stream.
+  // File data, in allocation order: one sequential stream, but for what the target's copier
+  // takes (host files, copied by two threads).
   const stream = new DataStream(target, meter);
+  const copier = target.copier?.();
+  let copies = 0;
   for (const f of layout.files) {
     const size = f.inode.content?.size ?? 0;
+    if (size > 0 && copier?.add(f.inode.content!, clusterOffset(f.cluster))) {
+      copies++;
+      continue;
+    }
     if (size > 0) {
       stream.seek(clusterOffset(f.cluster));
       const reader = f.inode.content!.open();
@@ -277,6 +284,8 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
     meter.file();
   }
   stream.flush();
+  copier?.finish((n) => meter.bytes(n));
+  for (let i = 0; i < copies; i++) meter.file();
   meter.finish();
 
   return {

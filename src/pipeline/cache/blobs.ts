@@ -3,7 +3,7 @@ import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, m
 import { dirname, join } from 'node:path';
 import { KilnError } from '../../errors.js';
 import { HostFileContent } from '../../fs/content.js';
-import { contentChunks, type ContentReader, type FileContent } from '../../fs/file-content.js';
+import { contentChunks, type FileContent } from '../../fs/file-content.js';
 import { fsyncPathAsync, writeAll } from './host-write.js';
 import { rangesToRead, type KnownHoles } from './known-holes.js';
 
@@ -38,12 +38,11 @@ export class BlobContent extends HostFileContent {
     this.checked = checked;
   }
 
-  override open(): ContentReader {
+  override checkBeforeRead(): void {
     if (!this.checked) {
       checkBlob(this.path, this.digest, this.size);
       this.checked = true;
     }
-    return super.open();
   }
 }
 

@@ -1,0 +1,321 @@
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { ContentCopier } from './block-target.js';
+import { HostContent } from './content.js';
+import type { FileContent } from './file-content.js';
+
+/**
+ * Copies of host files into an open image file (Node only), made by the writer's thread and a
+ * worker thread side by side: on two cores, opening, reading and writing tens of thousands of
+ * small files is most of a writer's work, and the writer has nothing else left to do by then.
+ *
+ * The files are cut into units: files that follow each other in the image are read into one
+ * buffer of up to UNIT bytes (the gaps between them zero) and written with one `pwrite`; a
+ * file larger than that is copied in UNIT pieces. Each thread claims the next unit from a
+ * shared counter. All-zero 4 KiB blocks are not written (they stay holes: writers leave zero
+ * runs on any target, which they zero first when it is not known to be zero).
+ *
+ * A file that cannot be copied as it was found (gone, shrunk, not permitted) is written again
+ * afterwards by the writer's thread through its content's own reader, which fails with the
+ * error that reader gives, or writes what the file holds by then.
+ */
+
+/** Bytes a unit spans. */
+const UNIT = 1 << 20;
+/** Less than this is copied by the writer's thread alone: a worker costs ~10 MiB and ~30 ms to start. */
+const WORKER_AFTER = 8 << 20;
+/** Units the writer's thread copies between looks at progress, interrupts and the worker. */
+const UNITS_BETWEEN_CHECKS = 4;
+/** How long a thread waits for the other before it looks again. */
+const POLL_MS = 200;
+
+/** Control words: the next unit to claim; the worker's state; set when no more units may be claimed. */
+const NEXT = 0;
+const STATE = 1;
+const STOP = 2;
+/** Worker states: not started, copying, ended (or told not to start). */
+const IDLE = 0;
+const COPYING = 1;
+const ENDED = 2;
+
+/**
+ * The copying itself, as source: the worker evaluates it, and so does this thread (one
+ * implementation for threads that share no module). A unit is [first file, end file, piece]:
+ * piece -1 for files copied whole, else the offset in the one file of a UNIT piece.
+ */
+const COPY_SOURCE = `
+function copyUnits(fs, job, control, copied, failed, buf, most) {
+  const { fd, paths, from, sizes, at, units } = job;
+  const words = new Int32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
+  const count = units.length / 3;
+  for (let k = 0; k < most; k++) {
+    if (Atomics.load(control, ${STOP})) return false;
+    const u = Atomics.add(control, ${NEXT}, 1);
+    if (u >= count) return false;
+    const first = units[3 * u], end = units[3 * u + 1], piece = units[3 * u + 2];
+    let base, span, bytes = 0;
+    if (piece < 0) {
+      base = at[first];
+      span = at[end - 1] + sizes[end - 1] - base;
+      buf.fill(0, 0, span);
+      for (let i = first; i < end; i++) {
+        if (sizes[i] === 0) continue;
+        if (!readRange(fs, paths[i], from[i], sizes[i], buf, at[i] - base)) {
+          failed[i] = 1;
+          buf.fill(0, at[i] - base, at[i] - base + sizes[i]);
+        }
+        bytes += sizes[i];
+      }
+    } else {
+      base = at[first] + piece;
+      span = Math.min(buf.length, sizes[first] - piece);
+      if (!readRange(fs, paths[first], from[first] + piece, span, buf, 0)) {
+        failed[first] = 1;
+        buf.fill(0, 0, span);
+      }
+      bytes = span;
+    }
+    writeData(fs, fd, buf, words, span, base);
+    Atomics.add(copied, 0, BigInt(bytes));
+  }
+  return true;
+}
+function readRange(fs, path, offset, size, buf, to) {
+  let fd;
+  try { fd = fs.openSync(path, 'r'); } catch { return false; }
+  try {
+    for (let done = 0; done < size; ) {
+      const n = fs.readSync(fd, buf, to + done, size - done, offset + done);
+      if (n === 0) return false;
+      done += n;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+function writeData(fs, fd, buf, words, len, base) {
+  let run = -1;
+  for (let pos = 0; pos < len; pos += 4096) {
+    const end = Math.min(pos + 4096, len);
+    let zero = true;
+    if (end - pos === 4096) {
+      for (let w = pos >> 2, last = end >> 2; w < last; w++) if (words[w] !== 0) { zero = false; break; }
+    } else for (let i = pos; i < end; i++) if (buf[i] !== 0) { zero = false; break; }
+    if (zero) {
+      if (run >= 0) put(fs, fd, buf, run, pos, base + run);
+      run = -1;
+    } else if (run < 0) run = pos;
+  }
+  if (run >= 0) put(fs, fd, buf, run, len, base + run);
+}
+function put(fs, fd, buf, start, end, offset) {
+  for (let done = start; done < end; ) done += fs.writeSync(fd, buf, done, end - done, offset + done - start);
+}
+`;
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+${COPY_SOURCE}
+const { job, controlBuffer, copiedBuffer, failedBuffer, port } = workerData;
+const control = new Int32Array(controlBuffer);
+if (Atomics.compareExchange(control, ${STATE}, ${IDLE}, ${COPYING}) === ${IDLE}) {
+  try {
+    copyUnits(fs, job, control, new BigInt64Array(copiedBuffer), new Uint8Array(failedBuffer), new Uint8Array(${UNIT}), Infinity);
+  } catch (e) {
+    Atomics.store(control, ${STOP}, 1);
+    port.postMessage({ code: e.code, message: e.message });
+  } finally {
+    Atomics.store(control, ${STATE}, ${ENDED});
+    Atomics.notify(control, ${STATE});
+  }
+}
+`;
+
+type CopyFs = Pick<typeof import('node:fs'), 'openSync' | 'readSync' | 'writeSync' | 'closeSync'>;
+interface CopyJob {
+  fd: number;
+  paths: (string | Uint8Array)[];
+  from: Float64Array;
+  sizes: Float64Array;
+  at: Float64Array;
+  units: Float64Array;
+}
+const copyUnits = new Function(`${COPY_SOURCE}; return copyUnits;`)() as (
+  fs: CopyFs,
+  job: CopyJob,
+  control: Int32Array,
+  copied: BigInt64Array,
+  failed: Uint8Array,
+  buf: Uint8Array,
+  most: number,
+) => boolean;
+
+/** What a copier needs of the image file it copies into. */
+export interface CopyTarget {
+  /** The open image file. */
+  fd: number;
+  /** Notes that [offset, offset + length) gets data (before it is written). */
+  noteWrite(offset: number, length: number): void;
+  /** Writes through the target (a file copied again by its own reader). */
+  write(offset: number, data: Uint8Array): void;
+  /** The error to throw for a failed write to the image (`e` has the system's code). */
+  writeError(e: unknown): Error;
+  /** Throws when the run was interrupted. */
+  checkInterrupted(): void;
+}
+
+/** A ContentCopier over an open image file. */
+export class HostFileCopier implements ContentCopier {
+  private readonly files: HostContent[] = [];
+  private readonly offsets: number[] = [];
+  private finished = false;
+
+  constructor(private readonly target: CopyTarget) {}
+
+  add(content: FileContent, offset: number): boolean {
+    if (this.finished || !(content instanceof HostContent)) return false;
+    // what its reader would check first (a cached blob's size)
+    content.checkBeforeRead();
+    this.files.push(content);
+    this.offsets.push(offset);
+    return true;
+  }
+
+  finish(progress: (bytes: number) => void): void {
+    if (this.finished) return;
+    this.finished = true;
+    const n = this.files.length;
+    if (n === 0) return;
+    // in image order: units take files that follow each other
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.offsets[a]! - this.offsets[b]!);
+    const paths: (string | Uint8Array)[] = new Array(n);
+    const from = new Float64Array(n);
+    const sizes = new Float64Array(n);
+    const at = new Float64Array(n);
+    let total = 0;
+    order.forEach((k, i) => {
+      const f = this.files[k]!;
+      paths[i] = f.path;
+      from[i] = f.offset;
+      sizes[i] = f.size;
+      at[i] = this.offsets[k]!;
+      total += f.size;
+    });
+    const units = this.unitsOf(at, sizes);
+    const job: CopyJob = { fd: this.target.fd, paths, from, sizes, at, units };
+    const control = new Int32Array(new SharedArrayBuffer(3 * 4));
+    const copied = new BigInt64Array(new SharedArrayBuffer(8));
+    const failed = new Uint8Array(new SharedArrayBuffer(n));
+    const port = total >= WORKER_AFTER && units.length > 3 ? startWorker(job, control, copied, failed) : undefined;
+    if (!port) Atomics.store(control, STATE, ENDED);
+
+    let reported = 0n;
+    const report = (): void => {
+      const now = Atomics.load(copied, 0);
+      if (now > reported) progress(Number(now - reported));
+      reported = now;
+    };
+    try {
+      const buf = new Uint8Array(UNIT);
+      // a few units at a time, so that progress, interrupts and the worker's failure are seen
+      do {
+        this.target.checkInterrupted();
+        this.failIfWorkerFailed(control, port);
+        report();
+      } while (copyUnits(fs, job, control, copied, failed, buf, UNITS_BETWEEN_CHECKS));
+      this.waitForWorker(control);
+      this.failIfWorkerFailed(control, port);
+    } catch (e) {
+      Atomics.store(control, STOP, 1);
+      this.waitForWorker(control);
+      throw isWriteFailure(e) ? this.target.writeError(e) : e;
+    }
+    report();
+    // files that could not be copied as found: through their own readers, for their errors
+    for (let i = 0; i < n; i++) if (failed[i]) this.copyAgain(this.files[order[i]!]!, at[i]!);
+  }
+
+  /** [first, end, piece] triples (see COPY_SOURCE), noting each unit's range as data. */
+  private unitsOf(at: Float64Array, sizes: Float64Array): Float64Array {
+    const units: number[] = [];
+    let first = 0;
+    const close = (end: number): void => {
+      if (end > first) {
+        units.push(first, end, -1);
+        this.target.noteWrite(at[first]!, at[end - 1]! + sizes[end - 1]! - at[first]!);
+      }
+      first = end;
+    };
+    for (let i = 0; i < at.length; i++) {
+      if (sizes[i]! > UNIT) {
+        close(i);
+        for (let piece = 0; piece < sizes[i]!; piece += UNIT) units.push(i, i + 1, piece);
+        this.target.noteWrite(at[i]!, sizes[i]!);
+        first = i + 1;
+      } else if (at[i]! + sizes[i]! - at[first]! > UNIT) {
+        close(i);
+      }
+    }
+    close(at.length);
+    return Float64Array.from(units);
+  }
+
+  private waitForWorker(control: Int32Array): void {
+    // a worker that has not begun is told not to; one that has is waited for (it may be writing)
+    if (Atomics.compareExchange(control, STATE, IDLE, ENDED) === IDLE) return;
+    while (Atomics.load(control, STATE) !== ENDED) Atomics.wait(control, STATE, COPYING, POLL_MS);
+  }
+
+  /** Throws the write error the worker stopped at, if it did. */
+  private failIfWorkerFailed(control: Int32Array, port: MessagePort | undefined): void {
+    if (!port || Atomics.load(control, STOP) === 0) return;
+    const m = receiveMessageOnPort(port)?.message as { code?: string; message: string } | undefined;
+    if (!m) return;
+    Atomics.store(control, STOP, 1);
+    this.waitForWorker(control);
+    throw this.target.writeError(Object.assign(new Error(m.message), { code: m.code }));
+  }
+
+  private copyAgain(content: HostContent, offset: number): void {
+    const reader = content.open();
+    try {
+      const buf = new Uint8Array(Math.min(UNIT, content.size));
+      for (let done = 0; done < content.size; ) {
+        const n = reader.read(done, buf.subarray(0, Math.min(buf.length, content.size - done)));
+        this.target.write(offset + done, buf.subarray(0, n));
+        done += n;
+      }
+    } finally {
+      reader.close();
+    }
+  }
+}
+
+const fs: CopyFs = { openSync, readSync, writeSync, closeSync };
+
+/** Starts the worker on `job`; undefined when it cannot be started (this thread copies alone). */
+function startWorker(job: CopyJob, control: Int32Array, copied: BigInt64Array, failed: Uint8Array): MessagePort | undefined {
+  const { port1, port2 } = new MessageChannel();
+  try {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { job, controlBuffer: control.buffer, copiedBuffer: copied.buffer, failedBuffer: failed.buffer, port: port2 },
+      transferList: [port2],
+    });
+    worker.unref();
+  } catch {
+    port1.close();
+    return undefined;
+  }
+  port1.unref();
+  return port1;
+}
+
+/** An error from writing the image (reading a source file is caught where it happens). */
+function isWriteFailure(e: unknown): boolean {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).syscall === 'write';
+}
