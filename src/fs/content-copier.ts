@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ContentCopier } from './block-target.js';
 import { HostContent } from './content.js';
 import type { FileContent } from './file-content.js';
@@ -24,6 +24,8 @@ import type { FileContent } from './file-content.js';
 const UNIT = 1 << 20;
 /** Less than this is copied by the writer's thread alone: a worker costs ~10 MiB and ~30 ms to start. */
 const WORKER_AFTER = 8 << 20;
+/** Files copied as one batch: the worker is handed their paths a batch at a time, so memory stays bounded on any tree. */
+const BATCH = 4096;
 /** Units the writer's thread copies between looks at progress, interrupts and the worker. */
 const UNITS_BETWEEN_CHECKS = 4;
 /** How long a thread waits for the other before it looks again. */
@@ -117,14 +119,25 @@ function put(fs, fd, buf, start, end, offset) {
 `;
 
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const fs = require('node:fs');
 ${COPY_SOURCE}
-const { job, controlBuffer, copiedBuffer, failedBuffer, port } = workerData;
-const control = new Int32Array(controlBuffer);
-if (Atomics.compareExchange(control, ${STATE}, ${IDLE}, ${COPYING}) === ${IDLE}) {
+const { postedBuffer, port } = workerData;
+const posted = new Int32Array(postedBuffer);
+const buf = new Uint8Array(${UNIT});
+for (let seen = 0; ; ) {
+  const m = receiveMessageOnPort(port);
+  if (!m) {
+    if (Atomics.load(posted, 0) === seen) Atomics.wait(posted, 0, seen, ${POLL_MS});
+    continue;
+  }
+  seen++;
+  const { job, controlBuffer, copiedBuffer, failedBuffer, last } = m.message;
+  if (last) break;
+  const control = new Int32Array(controlBuffer);
+  if (Atomics.compareExchange(control, ${STATE}, ${IDLE}, ${COPYING}) !== ${IDLE}) continue;
   try {
-    copyUnits(fs, job, control, new BigInt64Array(copiedBuffer), new Uint8Array(failedBuffer), new Uint8Array(${UNIT}), Infinity);
+    copyUnits(fs, job, control, new BigInt64Array(copiedBuffer), new Uint8Array(failedBuffer), buf, Infinity);
   } catch (e) {
     Atomics.store(control, ${STOP}, 1);
     port.postMessage({ code: e.code, message: e.message });
@@ -192,26 +205,37 @@ export class HostFileCopier implements ContentCopier {
     if (n === 0) return;
     // in image order: units take files that follow each other
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.offsets[a]! - this.offsets[b]!);
+    let total = 0;
+    for (const f of this.files) total += f.size;
+    const worker = total >= WORKER_AFTER && n > 1 ? startWorker() : undefined;
+    const buf = new Uint8Array(UNIT);
+    try {
+      for (let from = 0; from < n; from += BATCH) this.copyBatch(order.slice(from, from + BATCH), worker, buf, progress);
+    } finally {
+      worker?.end();
+    }
+  }
+
+  /** Copies the files `batch` (indices, in image order) with the worker's help, then again those that failed. */
+  private copyBatch(batch: number[], worker: WorkerLink | undefined, buf: Uint8Array, progress: (bytes: number) => void): void {
+    const n = batch.length;
     const paths: (string | Uint8Array)[] = new Array(n);
     const from = new Float64Array(n);
     const sizes = new Float64Array(n);
     const at = new Float64Array(n);
-    let total = 0;
-    order.forEach((k, i) => {
+    batch.forEach((k, i) => {
       const f = this.files[k]!;
       paths[i] = f.path;
       from[i] = f.offset;
       sizes[i] = f.size;
       at[i] = this.offsets[k]!;
-      total += f.size;
     });
-    const units = this.unitsOf(at, sizes);
-    const job: CopyJob = { fd: this.target.fd, paths, from, sizes, at, units };
+    const job: CopyJob = { fd: this.target.fd, paths, from, sizes, at, units: this.unitsOf(at, sizes) };
     const control = new Int32Array(new SharedArrayBuffer(3 * 4));
     const copied = new BigInt64Array(new SharedArrayBuffer(8));
     const failed = new Uint8Array(new SharedArrayBuffer(n));
-    const port = total >= WORKER_AFTER && units.length > 3 ? startWorker(job, control, copied, failed) : undefined;
-    if (!port) Atomics.store(control, STATE, ENDED);
+    if (worker && job.units.length > 3) worker.post({ job, controlBuffer: control.buffer, copiedBuffer: copied.buffer, failedBuffer: failed.buffer });
+    else Atomics.store(control, STATE, ENDED);
 
     let reported = 0n;
     const report = (): void => {
@@ -220,23 +244,22 @@ export class HostFileCopier implements ContentCopier {
       reported = now;
     };
     try {
-      const buf = new Uint8Array(UNIT);
       // a few units at a time, so that progress, interrupts and the worker's failure are seen
       do {
         this.target.checkInterrupted();
-        this.failIfWorkerFailed(control, port);
+        worker?.throwIfFailed(control, this.target);
         report();
       } while (copyUnits(fs, job, control, copied, failed, buf, UNITS_BETWEEN_CHECKS));
-      this.waitForWorker(control);
-      this.failIfWorkerFailed(control, port);
+      waitForWorker(control);
+      worker?.throwIfFailed(control, this.target);
     } catch (e) {
       Atomics.store(control, STOP, 1);
-      this.waitForWorker(control);
+      waitForWorker(control);
       throw isWriteFailure(e) ? this.target.writeError(e) : e;
     }
     report();
     // files that could not be copied as found: through their own readers, for their errors
-    for (let i = 0; i < n; i++) if (failed[i]) this.copyAgain(this.files[order[i]!]!, at[i]!);
+    for (let i = 0; i < n; i++) if (failed[i]) this.copyAgain(this.files[batch[i]!]!, at[i]!);
   }
 
   /** [first, end, piece] triples (see COPY_SOURCE), noting each unit's range as data. */
@@ -264,22 +287,6 @@ export class HostFileCopier implements ContentCopier {
     return Float64Array.from(units);
   }
 
-  private waitForWorker(control: Int32Array): void {
-    // a worker that has not begun is told not to; one that has is waited for (it may be writing)
-    if (Atomics.compareExchange(control, STATE, IDLE, ENDED) === IDLE) return;
-    while (Atomics.load(control, STATE) !== ENDED) Atomics.wait(control, STATE, COPYING, POLL_MS);
-  }
-
-  /** Throws the write error the worker stopped at, if it did. */
-  private failIfWorkerFailed(control: Int32Array, port: MessagePort | undefined): void {
-    if (!port || Atomics.load(control, STOP) === 0) return;
-    const m = receiveMessageOnPort(port)?.message as { code?: string; message: string } | undefined;
-    if (!m) return;
-    Atomics.store(control, STOP, 1);
-    this.waitForWorker(control);
-    throw this.target.writeError(Object.assign(new Error(m.message), { code: m.code }));
-  }
-
   private copyAgain(content: HostContent, offset: number): void {
     const reader = content.open();
     try {
@@ -297,22 +304,47 @@ export class HostFileCopier implements ContentCopier {
 
 const fs: CopyFs = { openSync, readSync, writeSync, closeSync };
 
-/** Starts the worker on `job`; undefined when it cannot be started (this thread copies alone). */
-function startWorker(job: CopyJob, control: Int32Array, copied: BigInt64Array, failed: Uint8Array): MessagePort | undefined {
+/** The worker, between batches: it waits for the next one (or the end) on its port. */
+interface WorkerLink {
+  post(batch: { job: CopyJob; controlBuffer: ArrayBufferLike; copiedBuffer: ArrayBufferLike; failedBuffer: ArrayBufferLike }): void;
+  /** Throws the write error the worker stopped the batch at, if it did. */
+  throwIfFailed(control: Int32Array, target: CopyTarget): void;
+  end(): void;
+}
+
+/** Starts the worker; undefined when it cannot be started (this thread copies alone). */
+function startWorker(): WorkerLink | undefined {
   const { port1, port2 } = new MessageChannel();
+  const posted = new Int32Array(new SharedArrayBuffer(4));
   try {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { job, controlBuffer: control.buffer, copiedBuffer: copied.buffer, failedBuffer: failed.buffer, port: port2 },
-      transferList: [port2],
-    });
-    worker.unref();
+    new Worker(WORKER_SOURCE, { eval: true, workerData: { postedBuffer: posted.buffer, port: port2 }, transferList: [port2] }).unref();
   } catch {
     port1.close();
     return undefined;
   }
   port1.unref();
-  return port1;
+  const post = (message: object): void => {
+    port1.postMessage(message);
+    Atomics.add(posted, 0, 1);
+    Atomics.notify(posted, 0);
+  };
+  return {
+    post,
+    throwIfFailed(control, target) {
+      if (Atomics.load(control, STOP) === 0) return;
+      const m = receiveMessageOnPort(port1)?.message as { code?: string; message: string } | undefined;
+      if (!m) return;
+      waitForWorker(control);
+      throw target.writeError(Object.assign(new Error(m.message), { code: m.code }));
+    },
+    end: () => post({ last: true }),
+  };
+}
+
+/** Until the worker is done with a batch: one it has not begun is taken from it (it may be writing otherwise). */
+function waitForWorker(control: Int32Array): void {
+  if (Atomics.compareExchange(control, STATE, IDLE, ENDED) === IDLE) return;
+  while (Atomics.load(control, STATE) !== ENDED) Atomics.wait(control, STATE, COPYING, POLL_MS);
 }
 
 /** An error from writing the image (reading a source file is caught where it happens). */

@@ -137,6 +137,35 @@ test('a copy large enough for the worker is the same; all-zero blocks are not al
   }
 });
 
+test('more files than one batch: all land, and one that shrank in a later batch is refused', () => {
+  // 5,000 files of 2,100 bytes 4 KiB apart, over 8 MiB: the worker copies too, batch after batch
+  const count = 5000;
+  const files = Array.from({ length: count }, (_, i) => {
+    const data = bytes(2100, i + 11);
+    return { path: hostFile(data), data, offset: i * 4096 };
+  });
+  for (const shrink of [false, true]) {
+    const img = image(count * 4096);
+    try {
+      const copier = new HostFileCopier(img.target);
+      for (const f of files) copier.add(new HostFileContent(f.path, f.data.length), f.offset);
+      if (shrink) {
+        truncateSync(files[4500]!.path, 100);
+        assert.throws(
+          () => copier.finish(() => {}),
+          (e: unknown) => e instanceof KilnError && e.message.includes(files[4500]!.path) && /shrank/.test(e.message),
+        );
+        continue;
+      }
+      copier.finish(() => {});
+      const image_ = readFileSync(img.path);
+      for (const f of files) assert.ok(image_.subarray(f.offset, f.offset + f.data.length).equals(f.data), `file at ${f.offset}`);
+    } finally {
+      img.close();
+    }
+  }
+});
+
 test('content from an offset of its host file is copied from there', () => {
   const data = bytes(10000, 3);
   const path = hostFile(data);
