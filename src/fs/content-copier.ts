@@ -157,6 +157,7 @@ interface CopyJob {
   at: Float64Array;
   units: Float64Array;
 }
+const fs: CopyFs = { openSync, readSync, writeSync, closeSync };
 const copyUnits = new Function(`${COPY_SOURCE}; return copyUnits;`)() as (
   fs: CopyFs,
   job: CopyJob,
@@ -234,7 +235,8 @@ export class HostFileCopier implements ContentCopier {
     const control = new Int32Array(new SharedArrayBuffer(3 * 4));
     const copied = new BigInt64Array(new SharedArrayBuffer(8));
     const failed = new Uint8Array(new SharedArrayBuffer(n));
-    if (worker && job.units.length > 3) worker.post({ job, controlBuffer: control.buffer, copiedBuffer: copied.buffer, failedBuffer: failed.buffer });
+    // a batch of one unit is not worth the worker's while
+    if (worker && job.units.length / 3 > 1) worker.post({ job, controlBuffer: control.buffer, copiedBuffer: copied.buffer, failedBuffer: failed.buffer });
     else Atomics.store(control, STATE, ENDED);
 
     let reported = 0n;
@@ -301,8 +303,6 @@ export class HostFileCopier implements ContentCopier {
     }
   }
 }
-
-const fs: CopyFs = { openSync, readSync, writeSync, closeSync };
 
 /** The worker, between batches: it waits for the next one (or the end) on its port. */
 interface WorkerLink {
