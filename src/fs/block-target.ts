@@ -39,14 +39,17 @@ export interface BlockTarget extends BlockSource {
   writeLent?(offset: number, data: Uint8Array): void;
   /**
    * Optional, where files can be copied in by more threads than the writer's (an image file on
-   * the host): a copier for the writer's file contents. Asked for once the writer writes.
+   * the host): a copier for the writer's file contents, asked for once the writer writes, before
+   * it writes anything else (`bytes`: about how much it will copy, so that helpers can get ready).
    */
-  copier?(): ContentCopier | undefined;
+  copier?(bytes: number): ContentCopier | undefined;
 }
 
 /**
  * Copies whole file contents into a target (BlockTarget.copier). All-zero 4 KiB blocks may be
- * left unwritten, as writers leave zero runs (they zero a target not known to be zero first).
+ * left unwritten, as writers leave zero runs (they zero a target not known to be zero first),
+ * and the bytes between two contents less than 1 MiB apart may be written as zeros: a writer
+ * adds the contents of a region it writes nothing else into.
  */
 export interface ContentCopier {
   /** Takes `content` to be written whole at `offset`; false when this copier cannot read it (the writer writes it itself). */
@@ -94,8 +97,8 @@ export class SubTarget implements BlockTarget {
     this.fresh = false;
     this.parent.write(this.offset + offset, data);
   }
-  copier(): ContentCopier | undefined {
-    const parent = this.parent.copier?.();
+  copier(bytes: number): ContentCopier | undefined {
+    const parent = this.parent.copier?.(bytes);
     if (!parent) return undefined;
     this.fresh = false;
     return {

@@ -187,8 +187,15 @@ export class HostFileCopier implements ContentCopier {
   private readonly files: HostContent[] = [];
   private readonly offsets: number[] = [];
   private finished = false;
+  /** Started with the copier when there is enough to copy, so that it is ready by `finish`. */
+  private readonly worker: WorkerLink | undefined;
 
-  constructor(private readonly target: CopyTarget) {}
+  constructor(
+    bytes: number,
+    private readonly target: CopyTarget,
+  ) {
+    this.worker = bytes >= WORKER_AFTER ? startWorker() : undefined;
+  }
 
   add(content: FileContent, offset: number): boolean {
     if (this.finished || !(content instanceof HostContent)) return false;
@@ -203,18 +210,20 @@ export class HostFileCopier implements ContentCopier {
     if (this.finished) return;
     this.finished = true;
     const n = this.files.length;
-    if (n === 0) return;
+    if (n === 0) return this.end();
     // in image order: units take files that follow each other
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.offsets[a]! - this.offsets[b]!);
-    let total = 0;
-    for (const f of this.files) total += f.size;
-    const worker = total >= WORKER_AFTER && n > 1 ? startWorker() : undefined;
     const buf = new Uint8Array(UNIT);
     try {
-      for (let from = 0; from < n; from += BATCH) this.copyBatch(order.slice(from, from + BATCH), worker, buf, progress);
+      for (let from = 0; from < n; from += BATCH) this.copyBatch(order.slice(from, from + BATCH), this.worker, buf, progress);
     } finally {
-      worker?.end();
+      this.end();
     }
+  }
+
+  /** Ends the worker (when the copies are made, or the image is given up); it holds the image's descriptor while it copies. */
+  end(): void {
+    this.worker?.end();
   }
 
   /** Copies the files `batch` (indices, in image order) with the worker's help, then again those that failed. */
@@ -323,6 +332,7 @@ function startWorker(): WorkerLink | undefined {
     return undefined;
   }
   port1.unref();
+  let ended = false;
   const post = (message: object): void => {
     port1.postMessage(message);
     Atomics.add(posted, 0, 1);
@@ -337,7 +347,11 @@ function startWorker(): WorkerLink | undefined {
       waitForWorker(control);
       throw target.writeError(Object.assign(new Error(m.message), { code: m.code }));
     },
-    end: () => post({ last: true }),
+    end: () => {
+      if (ended) return;
+      ended = true;
+      post({ last: true });
+    },
   };
 }
 

@@ -386,6 +386,8 @@ export class SparseFileTarget implements BlockTarget {
   /** Once WRITE_BEHIND_AFTER bytes are written (unless options.writeBehind is false): the writes are made by a worker thread. */
   private behind: WriteBehind | undefined;
   private written = 0;
+  /** Copiers given out: their helpers end with the file. */
+  private readonly copiers: HostFileCopier[] = [];
   /** Start and end of each run of writes (a write that follows the last one extends it); undefined once there are more than MAX_RUNS. */
   private runs: number[] | undefined = [];
 
@@ -508,15 +510,18 @@ export class SparseFileTarget implements BlockTarget {
     this.behind!.writeLent(offset, data.length);
   }
 
-  copier(): ContentCopier {
+  copier(bytes: number): ContentCopier {
     this.fresh = false;
-    return new HostFileCopier({
+    this.copiers.push(
+      new HostFileCopier(bytes, {
       fd: this.fd,
       noteWrite: (offset, length) => this.noteWrite(offset, length),
       write: (offset, data) => this.write(offset, data),
-      writeError: (e) => outputError(e, this.path, 'writing'),
-      checkInterrupted,
-    });
+        writeError: (e) => outputError(e, this.path, 'writing'),
+        checkInterrupted,
+      }),
+    );
+    return this.copiers.at(-1)!;
   }
 
   /** Makes the image visible under its name. */
@@ -531,6 +536,7 @@ export class SparseFileTarget implements BlockTarget {
     }
     try {
       this.behind?.stop();
+      for (const c of this.copiers) c.end();
       // fsync is not asked for; close reports delayed write errors (NFS, quotas).
       closeSync(this.fd);
     } catch (e) {
@@ -554,8 +560,9 @@ export class SparseFileTarget implements BlockTarget {
     if (this.done) return;
     this.done = true;
     try {
-      // the worker must be done with the descriptor before it is closed (and its number reused)
+      // the workers must be done with the descriptor before it is closed (and its number reused)
       this.behind?.stop();
+      for (const c of this.copiers) c.end();
       closeSync(this.fd);
     } catch {
       // the file goes anyway

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -86,7 +87,10 @@ test('files of any sizes, put anywhere, land whole where they were put; zero blo
       });
       const img = image(at + 4096);
       try {
-        const copier = new HostFileCopier(img.target);
+        const copier = new HostFileCopier(
+          files.reduce((a, f) => a + f.size, 0),
+          img.target,
+        );
         // handed over in any order
         for (const k of order) assert.ok(copier.add(new HostFileContent(hostFile(placed[k]!.data), placed[k]!.data.length), placed[k]!.offset));
         let reported = 0;
@@ -124,7 +128,7 @@ test('a copy large enough for the worker is the same; all-zero blocks are not al
   const end = 200 * 65536 + (6 << 20);
   const img = image(end);
   try {
-    const copier = new HostFileCopier(img.target);
+    const copier = new HostFileCopier(end, img.target);
     for (const p of placed) copier.add(new HostFileContent(hostFile(p.data), p.data.length), p.offset);
     copier.finish(() => {});
     const expected = Buffer.alloc(end);
@@ -147,7 +151,7 @@ test('more files than one batch: all land, and one that shrank in a later batch 
   for (const shrink of [false, true]) {
     const img = image(count * 4096);
     try {
-      const copier = new HostFileCopier(img.target);
+      const copier = new HostFileCopier(count * 2100, img.target);
       for (const f of files) copier.add(new HostFileContent(f.path, f.data.length), f.offset);
       if (shrink) {
         truncateSync(files[4500]!.path, 100);
@@ -166,12 +170,37 @@ test('more files than one batch: all land, and one that shrank in a later batch 
   }
 });
 
+test('a copier given up before it copies ends its worker', () => {
+  // in a child process: its threads before, while a copier for 64 MiB waits, and after end()
+  const script = `
+    import { readdirSync } from 'node:fs';
+    import { HostFileCopier } from '${new URL('../../src/fs/content-copier.ts', import.meta.url).href}';
+    const threads = () => readdirSync('/proc/self/task').length;
+    const settle = () => new Promise((r) => setTimeout(r, 500));
+    await settle();
+    const before = threads();
+    const c = new HostFileCopier(64 << 20, { fd: 1, noteWrite() {}, write() {}, writeError: (e) => e, checkInterrupted() {} });
+    await settle();
+    const waiting = threads();
+    c.end();
+    await settle();
+    console.log(JSON.stringify({ before, waiting, after: threads() }));
+  `;
+  const file = join(dir, 'given-up.mts');
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  const { before, waiting, after } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { before: number; waiting: number; after: number };
+  assert.ok(waiting > before, `a worker thread started (${before} -> ${waiting} threads)`);
+  assert.is(after, before, 'and ended');
+});
+
 test('content from an offset of its host file is copied from there', () => {
   const data = bytes(10000, 3);
   const path = hostFile(data);
   const img = image(65536);
   try {
-    const copier = new HostFileCopier(img.target);
+    const copier = new HostFileCopier(5000, img.target);
     assert.ok(copier.add(new HostFileContent(path, 5000, 4000), 8192));
     copier.finish(() => {});
     assert.ok(
@@ -187,7 +216,7 @@ test('content from an offset of its host file is copied from there', () => {
 test('content that is not a host file is left to the writer', () => {
   const img = image(4096);
   try {
-    const copier = new HostFileCopier(img.target);
+    const copier = new HostFileCopier(10, img.target);
     assert.not.ok(copier.add(new BytesContent(new Uint8Array(10)), 0));
     copier.finish(() => {});
   } finally {
@@ -200,8 +229,8 @@ test('a file that shrank or went away is refused with its own reader’s error, 
     for (const change of ['shrink', 'remove'] as const) {
       const img = image(16 << 20);
       try {
-        const copier = new HostFileCopier(img.target);
         const count = many ? 150 : 3;
+        const copier = new HostFileCopier(count * 65536, img.target);
         const paths = Array.from({ length: count }, (_, i) => hostFile(bytes(65536, i)));
         paths.forEach((p, i) => copier.add(new HostFileContent(p, 65536), i * 65536));
         const victim = paths[Math.floor(count / 2)]!;
@@ -231,7 +260,7 @@ test('a write that fails (a full disk) is the target’s error, with or without 
     const full = openSync('/dev/full', 'r+');
     const img = image(1, full);
     try {
-      const copier = new HostFileCopier(img.target);
+      const copier = new HostFileCopier(count * 65536, img.target);
       for (let i = 0; i < count; i++) copier.add(new HostFileContent(hostFile(bytes(65536, i)), 65536), i * 65536);
       assert.throws(
         () => copier.finish(() => {}),
@@ -250,7 +279,7 @@ test('an interrupt stops the copies and is what finish throws', () => {
     img.target.checkInterrupted = () => {
       if (++checks > 2) throw new KilnError('interrupted', 'interrupted by a signal; the partial output was removed');
     };
-    const copier = new HostFileCopier(img.target);
+    const copier = new HostFileCopier(400 * 65536, img.target);
     for (let i = 0; i < 400; i++) copier.add(new HostFileContent(hostFile(bytes(65536, i)), 65536), i * 65536);
     assert.throws(
       () => copier.finish(() => {}),

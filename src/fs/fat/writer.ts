@@ -227,6 +227,8 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   zeroTarget(target, totalSectors * SECTOR, options.signal);
   let contentBytes = 0;
   for (const f of layout.files) contentBytes += f.inode.content?.size ?? 0;
+  // asked for first: its helper gets ready while the metadata is written
+  const copier = target.copier?.(contentBytes);
   const meter = new ProgressMeter(options, contentBytes, layout.files.length);
 
   // Reserved area: boot sector, and on FAT32 the FSInfo sector and the backup boot sector.
@@ -264,7 +266,6 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   // File data, in allocation order: one sequential stream, but for what the target's copier
   // takes (host files, copied by two threads).
   const stream = new DataStream(target, meter);
-  const copier = target.copier?.();
   let copies = 0;
   for (const f of layout.files) {
     const size = f.inode.content?.size ?? 0;
