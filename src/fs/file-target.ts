@@ -514,9 +514,9 @@ export class SparseFileTarget implements BlockTarget {
     this.fresh = false;
     this.copiers.push(
       new HostFileCopier(bytes, {
-      fd: this.fd,
-      noteWrite: (offset, length) => this.noteWrite(offset, length),
-      write: (offset, data) => this.write(offset, data),
+        fd: this.fd,
+        noteWrite: (offset, length) => this.noteWrite(offset, length),
+        write: (offset, data) => this.write(offset, data),
         writeError: (e) => outputError(e, this.path, 'writing'),
         checkInterrupted,
       }),
