@@ -210,7 +210,10 @@ export class HostFileCopier implements ContentCopier {
     if (this.finished) return;
     this.finished = true;
     const n = this.files.length;
-    if (n === 0) return this.end();
+    if (n === 0) {
+      this.end();
+      return;
+    }
     // in image order: units take files that follow each other
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.offsets[a]! - this.offsets[b]!);
     const buf = new Uint8Array(UNIT);
