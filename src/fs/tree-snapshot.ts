@@ -5,9 +5,9 @@ import type { FileTree, Inode, Timestamp } from './tree.js';
  * each inode's fields. Planning a tree and then writing it (or planning it again with other
  * sizes) can reuse the plan while `matches` says the tree is still the same: no path added,
  * replaced or removed since (FileTree.changes), and the inodes' fields (and xattr bytes) the
- * same values. Content is
- * compared by size only: writers plan from sizes and read content when they write, so content
- * that was replaced by a wrapper of the same size (a progress counter) keeps the plan.
+ * same values. Content is compared by size only: writers plan from sizes and read content when
+ * they write, so content that was replaced by a wrapper of the same size (a progress counter)
+ * keeps the plan.
  *
  * Checking compares numbers, inode by inode: far cheaper than planning again, which hashes a
  * description of every inode and lays out every directory.
