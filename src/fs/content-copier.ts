@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ContentCopier } from './block-target.js';
 import { HostContent } from './content.js';
-import type { FileContent } from './file-content.js';
+import { contentChunks, type FileContent } from './file-content.js';
+import { showHost } from './host-path.js';
 
 /**
  * Copies of host files into an open image file (Node only), made by the writer's thread and a
@@ -307,16 +308,10 @@ export class HostFileCopier implements ContentCopier {
   }
 
   private copyAgain(content: HostContent, offset: number): void {
-    const reader = content.open();
-    try {
-      const buf = new Uint8Array(Math.min(UNIT, content.size));
-      for (let done = 0; done < content.size; ) {
-        const n = reader.read(done, buf.subarray(0, Math.min(buf.length, content.size - done)));
-        this.target.write(offset + done, buf.subarray(0, n));
-        done += n;
-      }
-    } finally {
-      reader.close();
+    let done = 0;
+    for (const chunk of contentChunks(content, `'${showHost(content.path)}'`, UNIT)) {
+      this.target.write(offset + done, chunk);
+      done += chunk.length;
     }
   }
 }
