@@ -191,7 +191,10 @@ export interface CopyTarget {
 /** A ContentCopier over an open image file. */
 export class HostFileCopier implements ContentCopier {
   private readonly files: HostContent[] = [];
-  private readonly offsets: number[] = [];
+  /** Where each file goes, by its index in `files` (a million offsets past 2 GiB as numbers[] are ~24 MB). */
+  private offsets = new Float64Array(1024);
+  /** Whether the files were added in image order (a writer adds them so): no sort is needed. */
+  private ascending = true;
   private finished = false;
   /** Started with the copier when there is enough to copy, so that it is ready by `finish`. */
   private readonly worker: WorkerLink | undefined;
@@ -207,8 +210,15 @@ export class HostFileCopier implements ContentCopier {
     if (this.finished || !(content instanceof HostContent)) return false;
     // what its reader would check first (a cached blob's size)
     content.checkBeforeRead();
+    const i = this.files.length;
+    if (i === this.offsets.length) {
+      const grown = new Float64Array(2 * i);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    if (i > 0 && offset < this.offsets[i - 1]!) this.ascending = false;
     this.files.push(content);
-    this.offsets.push(offset);
+    this.offsets[i] = offset;
     return true;
   }
 
@@ -221,10 +231,11 @@ export class HostFileCopier implements ContentCopier {
       return;
     }
     // in image order: units take files that follow each other
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.offsets[a]! - this.offsets[b]!);
+    const order = Uint32Array.from({ length: n }, (_, i) => i);
+    if (!this.ascending) order.sort((a, b) => this.offsets[a]! - this.offsets[b]!);
     const buf = new Uint8Array(UNIT);
     try {
-      for (let from = 0; from < n; from += BATCH) this.copyBatch(order.slice(from, from + BATCH), this.worker, buf, progress);
+      for (let from = 0; from < n; from += BATCH) this.copyBatch(order.subarray(from, from + BATCH), this.worker, buf, progress);
     } finally {
       this.end();
     }
@@ -236,7 +247,7 @@ export class HostFileCopier implements ContentCopier {
   }
 
   /** Copies the files `batch` (indices, in image order) with the worker's help, then again those that failed. */
-  private copyBatch(batch: number[], worker: WorkerLink | undefined, buf: Uint8Array, progress: (bytes: number) => void): void {
+  private copyBatch(batch: Uint32Array, worker: WorkerLink | undefined, buf: Uint8Array, progress: (bytes: number) => void): void {
     const n = batch.length;
     const paths: (string | Uint8Array)[] = new Array(n);
     const from = new Float64Array(n);
