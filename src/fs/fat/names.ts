@@ -203,7 +203,7 @@ export class ShortNameAllocator {
 }
 
 /** The 11 bytes of DIR_Name for a packed short name, into `out` (a new array by default). */
-export function packedToBytes(packed: string, out = new Uint8Array(11)): Uint8Array {
+export function packedToBytes(packed: string, out: Uint8Array = new Uint8Array(11)): Uint8Array {
   for (let i = 0; i < 11; i++) out[i] = packed.charCodeAt(i);
   if (out[0] === 0xe5) out[0] = KANJI_E5;
   return out;

@@ -22,8 +22,20 @@ import { ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, DIRENT_SI
 import { encodeFat, endOfChain, fatBytes } from './fat-table.js';
 import { encodeFsInfo } from './fsinfo.js';
 import { computeGeometry, requireGeometry, smallestSize, type FatGeometry, type GeometryRequest } from './geometry.js';
-import { assignAliases, clustersNeeded, layoutTree, type FatDir, type FatLayout, type SpecialFilePolicy } from './layout.js';
-import { encodeLfnEntries, lfnChecksum, packedToBytes } from './names.js';
+import {
+  assignAliases,
+  clustersNeeded,
+  entryInode,
+  entryName,
+  entryPath,
+  hasLongName,
+  layoutTree,
+  shortNameOf,
+  type FatDir,
+  type FatLayout,
+  type SpecialFilePolicy,
+} from './layout.js';
+import { encodeLfnEntries, lfnChecksum } from './names.js';
 import { clampTimestamp, encodeFatTime } from './time.js';
 
 export interface FatOptions extends WriteControl {
@@ -112,7 +124,7 @@ const layouts = new PlanCache<FatLayout>();
 function layoutOf(tree: FileTree, options: FatOptions): FatLayout {
   const hasLabel = normalizeLabel(options.label ?? '') !== undefined;
   const specialFiles = options.specialFiles ?? 'error';
-  return layouts.get(tree, `${hasLabel}\0${specialFiles}`, () => layoutTree(tree, { hasLabel, specialFiles }));
+  return layouts.get(tree, `${hasLabel}\0${specialFiles}`, (snapshot) => layoutTree(snapshot, { hasLabel, specialFiles }));
 }
 
 /**
@@ -158,7 +170,11 @@ function deriveVolumeId(layout: FatLayout, options: FatOptions, size: number): n
   );
   for (const d of layout.dirs) {
     add(`\0${d.path}\0${d.inode.mtime.sec}`);
-    for (const e of d.entries) if (!e.dir) add(`\0${e.name}\0${e.inode.content?.size ?? 0}\0${e.inode.mtime.sec}\0${e.inode.mode}`);
+    for (const e of d.entries) {
+      if (layout.dirIndex[e]! >= 0) continue;
+      const inode = entryInode(layout, e);
+      add(`\0${entryName(layout, e)}\0${inode.content?.size ?? 0}\0${inode.mtime.sec}\0${inode.mode}`);
+    }
   }
   return h >>> 0;
 }
@@ -217,7 +233,7 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
     return first;
   };
   for (const d of layout.dirs) d.cluster = d === layout.root && g.fatType !== 32 ? 0 : allocate(d.slots * DIRENT_SIZE, true);
-  for (const f of layout.files) f.cluster = allocate(f.inode.content?.size ?? 0, false);
+  for (const f of layout.files) layout.firstCluster[f] = allocate(entryInode(layout, f).content?.size ?? 0, false);
   const used = next - 2;
 
   const clusterOffset = (c: number): number => (g.firstDataSector + (c - 2) * g.sectorsPerCluster) * SECTOR;
@@ -226,7 +242,7 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   // zeroed first (reserved sectors, FATs, directory slack and free clusters are left unwritten).
   zeroTarget(target, totalSectors * SECTOR, options.signal);
   let contentBytes = 0;
-  for (const f of layout.files) contentBytes += f.inode.content?.size ?? 0;
+  for (const f of layout.files) contentBytes += entryInode(layout, f).content?.size ?? 0;
   // asked for first: its helper gets ready while the metadata is written
   const copier = target.copier?.(contentBytes);
   const meter = new ProgressMeter(options, contentBytes, layout.files.length);
@@ -254,7 +270,7 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
     return t;
   };
   for (const d of layout.dirs) {
-    const bytes = encodeDirectory(d, {
+    const bytes = encodeDirectory(layout, d, {
       parent: d.parent && d.parent !== layout.root ? d.parent.cluster : 0,
       label: d === layout.root ? label : undefined,
       times,
@@ -268,16 +284,18 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   const stream = new DataStream(target, meter);
   let copies = 0;
   for (const f of layout.files) {
-    const size = f.inode.content?.size ?? 0;
-    if (size > 0 && copier?.add(f.inode.content!, clusterOffset(f.cluster))) {
+    const content = entryInode(layout, f).content;
+    const size = content?.size ?? 0;
+    const offset = clusterOffset(layout.firstCluster[f]!);
+    if (size > 0 && copier?.add(content!, offset)) {
       copies++;
       continue;
     }
     if (size > 0) {
-      stream.seek(clusterOffset(f.cluster));
-      const reader = f.inode.content!.open();
+      stream.seek(offset);
+      const reader = content!.open();
       try {
-        stream.append(reader, size, f.path);
+        stream.append(reader, size, entryPath(layout, f));
       } finally {
         reader.close();
       }
@@ -390,9 +408,8 @@ function shortEntry(
 const DOT = Uint8Array.from('.          ', (c) => c.charCodeAt(0));
 const DOTDOT = Uint8Array.from('..         ', (c) => c.charCodeAt(0));
 
-function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
+function encodeDirectory(layout: FatLayout, d: FatDir, ctx: DirContext): Uint8Array {
   const out = new Uint8Array(d.slots * DIRENT_SIZE);
-  const short = new Uint8Array(11);
   let at = 0;
   const own = ctx.times(d.inode);
   if (d.parent) {
@@ -405,12 +422,13 @@ function encodeDirectory(d: FatDir, ctx: DirContext): Uint8Array {
     at += DIRENT_SIZE;
   }
   for (const e of d.entries) {
-    packedToBytes(e.short, short);
-    if (e.lfn) at = encodeLfnEntries(e.name, lfnChecksum(short), out, at);
-    const isDir = e.dir !== undefined;
-    let attributes = isDir ? ATTR_DIRECTORY : ATTR_ARCHIVE;
-    if (!isDir && (e.inode.mode & 0o222) === 0) attributes |= ATTR_READ_ONLY;
-    shortEntry(out, at, short, attributes, e.ntCase, e.dir?.cluster ?? e.cluster, isDir ? 0 : (e.inode.content?.size ?? 0), ctx.times(e.inode));
+    const short = shortNameOf(layout, e);
+    if (hasLongName(layout, e)) at = encodeLfnEntries(entryName(layout, e), lfnChecksum(short), out, at);
+    const inode = entryInode(layout, e);
+    const dir = layout.dirs[layout.dirIndex[e]!];
+    let attributes = dir ? ATTR_DIRECTORY : ATTR_ARCHIVE;
+    if (!dir && (inode.mode & 0o222) === 0) attributes |= ATTR_READ_ONLY;
+    shortEntry(out, at, short, attributes, layout.ntCase[e]!, dir?.cluster ?? layout.firstCluster[e]!, dir ? 0 : (inode.content?.size ?? 0), ctx.times(inode));
     at += DIRENT_SIZE;
   }
   return out;

@@ -4,6 +4,7 @@ import { BytesContent } from '../../fs/bytes-content.js';
 import { SECTOR, type FatType } from '../../fs/fat/boot-sector.js';
 import { computeGeometry, type FatGeometry } from '../../fs/fat/geometry.js';
 import { layoutTree } from '../../fs/fat/layout.js';
+import { TreeSnapshot } from '../../fs/tree-snapshot.js';
 import { normalizeLabel, planFat, writeFat, type FatOptions } from '../../fs/fat/writer.js';
 import { FileTree, normalizePath } from '../../fs/tree.js';
 import { treeTotals } from '../../fs/write-control.js';
@@ -140,7 +141,8 @@ function looksLikeFat(source: BlockSource): boolean {
 function rootEntries(tree: FileTree, options: FatOptions): number {
   const root = new FileTree();
   for (const name of tree.children('')) root.add(name, { ...tree.get(name)! });
-  return layoutTree(root, { hasLabel: normalizeLabel(options.label ?? '') !== undefined, specialFiles: options.specialFiles ?? 'error' }).root.slots;
+  return layoutTree(TreeSnapshot.of(root), { hasLabel: normalizeLabel(options.label ?? '') !== undefined, specialFiles: options.specialFiles ?? 'error' }).root
+    .slots;
 }
 
 function hex8(n: number): string {
