@@ -200,7 +200,12 @@ export function shortNameOf(layout: FatLayout, entry: number): Uint8Array {
  * need long names, not their aliases.
  */
 export function assignAliases(layout: FatLayout): void {
-  const packed = (e: number): string => String.fromCharCode(...shortNameOf(layout, e));
+  const b = layout.shortNames;
+  // the 11 bytes as the packed string ShortNameAllocator keeps (spelled out: spreading a subarray is slower)
+  const packed = (e: number): string => {
+    const i = e * SHORT_NAME_BYTES;
+    return String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!, b[i + 8]!, b[i + 9]!, b[i + 10]!);
+  };
   for (const dir of layout.dirs) {
     if (!dir.entries.some((e) => hasLongName(layout, e))) continue;
     const names = new ShortNameAllocator();
