@@ -1,4 +1,4 @@
-import { accessSync, type BigIntStats, constants, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
@@ -8,7 +8,6 @@ import { HostContent } from './content.js';
 import type { ContentReader } from './file-content.js';
 import { hostJoin, showHost, type HostPath } from './host-path.js';
 import { bytesToName } from './name-bytes.js';
-import { type Listing, type PendingDir, putStat, STAT, STAT_AHEAD_AFTER, STAT_FIELDS, StatAhead, statAll } from './stat-ahead.js';
 import type { OwnerPolicy } from './tree-from-tar.js';
 import { compareNames, FileTree, type Inode, type NodeType, type Timestamp } from './tree.js';
 import { startReadingXattrs, type XattrReadOptions } from './xattrs-from-dir.js';
@@ -65,9 +64,10 @@ function currentReader(): Reader {
  * Whether this process may read a file, from its mode bits; `access(2)` only where the bits say
  * no (ACLs may still allow it). Root reads everything, so a root build makes no extra syscall.
  */
-function readable(mode: number, uid: number, gid: number, hostPath: HostPath, reader: Reader): boolean {
+function readable(st: BigIntStats, hostPath: HostPath, reader: Reader): boolean {
   if (reader.uid === 0) return true;
-  const bit = uid === reader.uid ? 0o400 : reader.groups.has(gid) ? 0o040 : 0o004;
+  const mode = Number(st.mode);
+  const bit = Number(st.uid) === reader.uid ? 0o400 : reader.groups.has(Number(st.gid)) ? 0o040 : 0o004;
   if (mode & bit) return true;
   try {
     accessSync(hostPath, constants.R_OK);
@@ -93,27 +93,15 @@ function listDirectory(hostDir: HostPath): string[] {
   return names.sort(compareNames);
 }
 
-/** The node type of st_mode's type bits (S_IFMT). */
-function typeOf(mode: number): NodeType {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return 'file';
-    case 0o040000:
-      return 'dir';
-    case 0o120000:
-      return 'symlink';
-    case 0o020000:
-      return 'char';
-    case 0o060000:
-      return 'block';
-    case 0o010000:
-      return 'fifo';
-    default:
-      return 'socket';
-  }
+function typeOf(st: BigIntStats): NodeType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  if (st.isFIFO()) return 'fifo';
+  return 'socket';
 }
-
-const isDirMode = (mode: number): boolean => (mode & 0o170000) === 0o040000;
 
 /**
  * Builds a FileTree from a host directory. Files are referenced, not read; each is checked
@@ -125,38 +113,34 @@ const isDirMode = (mode: number): boolean => (mode & 0o170000) === 0o040000;
  */
 export function treeFromDirectory(root: string, options: DirTreeOptions = {}): FileTree {
   const owners = options.owners ?? 'keep';
-  const rootStats = new BigInt64Array(STAT_FIELDS);
+  let rootStat: BigIntStats;
   try {
-    putStat(lstatSync(root, { bigint: true }), rootStats, 0);
+    rootStat = lstatSync(root, { bigint: true });
   } catch {
     throw new KilnError('no-source', `source directory '${root}' does not exist`, 'name an existing directory');
   }
-  if (!isDirMode(Number(rootStats[STAT.mode])))
-    throw new KilnError('no-source', `source '${root}' is not a directory`, 'name a directory, or use --from-tar for an archive');
+  if (!rootStat.isDirectory()) throw new KilnError('no-source', `source '${root}' is not a directory`, 'name a directory, or use --from-tar for an archive');
   const reader = currentReader();
   const ahead = new ReadAhead(root);
   const times = new TimeCache();
-  /** The inode of entry `i` of `stats`. */
-  const inodeOf = (stats: BigInt64Array, i: number, hostPath: HostPath, path: string): Inode => {
-    const at = i * STAT_FIELDS;
-    const fullMode = Number(stats[at + STAT.mode]);
-    const type = typeOf(fullMode);
-    const mode = fullMode & 0o7777;
-    const uid = owners === 'root' ? 0 : Number(stats[at + STAT.uid]);
-    const gid = owners === 'root' ? 0 : Number(stats[at + STAT.gid]);
-    const mtime = times.of(stats[at + STAT.mtimeNs]!);
-    const atime = times.of(stats[at + STAT.atimeNs]!);
-    const ctime = times.of(stats[at + STAT.ctimeNs]!);
+  const inodeOf = (st: BigIntStats, hostPath: HostPath, path: string): Inode => {
+    const type = typeOf(st);
+    const mode = Number(st.mode) & 0o7777;
+    const uid = owners === 'root' ? 0 : Number(st.uid);
+    const gid = owners === 'root' ? 0 : Number(st.gid);
+    const mtime = times.of(st.mtimeNs);
+    const atime = times.of(st.atimeNs);
+    const ctime = times.of(st.ctimeNs);
     // Each inode made whole by one literal: fields added afterwards would cost every inode an array of them.
     if (type === 'file') {
-      if (!readable(fullMode, Number(stats[at + STAT.uid]), Number(stats[at + STAT.gid]), hostPath, reader))
+      if (!readable(st, hostPath, reader))
         throw new KilnError('unreadable', `cannot read '${showHost(hostPath)}'`, 'fix its permissions or leave it out of the source');
-      return { type, mode, uid, gid, mtime, atime, ctime, content: ahead.add(path, Number(stats[at + STAT.size])) };
+      return { type, mode, uid, gid, mtime, atime, ctime, content: ahead.add(path, Number(st.size)) };
     }
     if (type === 'symlink') return { type, mode, uid, gid, mtime, atime, ctime, target: bytesToName(readlinkSync(hostPath, { encoding: 'buffer' })) };
     if (type === 'char' || type === 'block') {
       // glibc's gnu_dev_major/minor over the 64-bit dev_t (bigint: JS shifts are 32-bit)
-      const rdev = BigInt.asUintN(64, stats[at + STAT.rdev]!);
+      const rdev = st.rdev;
       const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
       const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n));
       return { type, mode, uid, gid, mtime, atime, ctime, rdev: { major, minor } };
@@ -164,81 +148,36 @@ export function treeFromDirectory(root: string, options: DirTreeOptions = {}): F
     return { type, mode, uid, gid, mtime, atime, ctime };
   };
   const tree = new FileTree();
-  Object.assign(tree.root, inodeOf(rootStats, 0, root, ''));
-
-  const lstat = (hostPath: HostPath): BigIntStats => {
-    try {
-      return lstatSync(hostPath, { bigint: true });
-    } catch (e) {
-      throw new KilnError(
-        'source-changed',
-        `cannot read '${showHost(hostPath)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        'make sure nothing changes the source directory while kiln reads it, then run again',
-      );
-    }
-  };
-  // Depth first, names in byte order: a frame per directory entered, its listing and the next name.
-  interface Frame extends Listing {
-    hostDir: HostPath;
-    treeDir: string;
-    next: number;
-  }
-  const stack: Frame[] = [];
-  let met = 0;
-  let statAhead: StatAhead | undefined;
-  let statAheadTried = false;
-  const enter = (hostDir: HostPath, treeDir: string): void => {
-    const listing = statAhead?.take(treeDir) ?? statAll(listDirectory(hostDir), (name) => lstat(hostJoin(hostDir, name)));
-    stack.push({ ...listing, hostDir, treeDir, next: 0 });
-    met += listing.names.length;
-    if (!statAheadTried && met >= STAT_AHEAD_AFTER) {
-      statAheadTried = true;
-      statAhead = StatAhead.start(dirsToEnter());
-    }
-  };
-  /** The directories the walk has still to enter, in the order it will. */
-  const dirsToEnter = (): PendingDir[] => {
-    const dirs: PendingDir[] = [];
-    for (let f = stack.length - 1; f >= 0; f--) {
-      const { names, stats, next, hostDir, treeDir } = stack[f]!;
-      for (let i = next; i < names.length; i++)
-        if (isDirMode(Number(stats[i * STAT_FIELDS + STAT.mode])))
-          dirs.push({ host: hostJoin(hostDir, names[i]!), tree: treeDir ? `${treeDir}/${names[i]}` : names[i]! });
-    }
-    return dirs;
-  };
+  Object.assign(tree.root, inodeOf(rootStat, root, ''));
   const seen = new Map<string, string>(); // dev:ino → first path, for hard links
-  const xattrs = startReadingXattrs(root, options);
-  try {
-    enter(root, '');
-    while (stack.length > 0) {
-      const frame = stack.at(-1)!;
-      if (frame.next === frame.names.length) {
-        stack.pop();
-        continue;
+  const walk = (hostDir: HostPath, treeDir: string): void => {
+    for (const name of listDirectory(hostDir)) {
+      const hostPath = hostJoin(hostDir, name);
+      const path = treeDir ? `${treeDir}/${name}` : name;
+      let st: BigIntStats;
+      try {
+        st = lstatSync(hostPath, { bigint: true });
+      } catch (e) {
+        throw new KilnError(
+          'source-changed',
+          `cannot read '${showHost(hostPath)}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          'make sure nothing changes the source directory while kiln reads it, then run again',
+        );
       }
-      const i = frame.next++;
-      const name = frame.names[i]!;
-      const hostPath = hostJoin(frame.hostDir, name);
-      const path = frame.treeDir ? `${frame.treeDir}/${name}` : name;
-      // a name the stat-ahead worker could not lstat: again here, for its error
-      if (frame.stats[i * STAT_FIELDS + STAT.mode] === 0n) putStat(lstat(hostPath), frame.stats, i);
-      const at = i * STAT_FIELDS;
-      const isDir = isDirMode(Number(frame.stats[at + STAT.mode]));
       // dev:ino of a file with other links, whose first path the others link to
-      const key = !isDir && frame.stats[at + STAT.nlink]! > 1n ? `${frame.stats[at + STAT.dev]}:${frame.stats[at + STAT.ino]}` : undefined;
+      const key = !st.isDirectory() && st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
       const first = key === undefined ? undefined : seen.get(key);
       if (first !== undefined) {
         tree.link(path, first);
         continue;
       }
       if (key !== undefined) seen.set(key, path);
-      tree.add(path, inodeOf(frame.stats, i, hostPath, path));
-      if (isDir) enter(hostPath, path);
+      tree.add(path, inodeOf(st, hostPath, path));
+      if (st.isDirectory()) walk(hostPath, path);
     }
-  } finally {
-    statAhead?.stop();
-  }
+  };
+  const xattrs = startReadingXattrs(root, options);
+  walk(root, '');
   xattrs.apply(tree);
   return tree;
 }
