@@ -425,7 +425,8 @@ function encodeDirectory(layout: FatLayout, d: FatDir, ctx: DirContext): Uint8Ar
     const short = shortNameOf(layout, e);
     if (hasLongName(layout, e)) at = encodeLfnEntries(entryName(layout, e), lfnChecksum(short), out, at);
     const inode = entryInode(layout, e);
-    const dir = layout.dirs[layout.dirIndex[e]!];
+    const dirIndex = layout.dirIndex[e]!;
+    const dir = dirIndex >= 0 ? layout.dirs[dirIndex] : undefined;
     let attributes = dir ? ATTR_DIRECTORY : ATTR_ARCHIVE;
     if (!dir && (inode.mode & 0o222) === 0) attributes |= ATTR_READ_ONLY;
     shortEntry(out, at, short, attributes, layout.ntCase[e]!, dir?.cluster ?? layout.firstCluster[e]!, dir ? 0 : (inode.content?.size ?? 0), ctx.times(inode));
