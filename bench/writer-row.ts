@@ -130,12 +130,19 @@ export function hugeRows(): boolean {
   return process.env.KILN_BENCH_HUGE === '1';
 }
 
-/** Prints how the time per file and per byte grows from one tree to a ten times larger one. */
+/**
+ * Prints how the time per file and per byte grows from one tree to a ten times larger one, and
+ * how the copy limit's does on the same trees: when the larger tree and its image outgrow the
+ * page cache, both grow with the disk, and only the comparison says whether kiln's growth is its own.
+ */
 export function printLinearity(label: string, small: { tree: Fixture; rows: PairedRow[] }, large: { tree: Fixture; rows: PairedRow[] }): void {
-  const kiln = (r: PairedRow[]): PairedRow => r.find((x) => x.label === 'kiln')!;
+  const row = (r: PairedRow[], name: string): PairedRow | undefined => r.find((x) => x.label === name);
+  const growth = (name: string, per: 'files' | 'bytes'): number =>
+    row(large.rows, name)!.wall / large.tree[per] / (row(small.rows, name)!.wall / small.tree[per]);
+  const kiln = (r: PairedRow[]): PairedRow => row(r, 'kiln')!;
   const perFile = (x: { tree: Fixture; rows: PairedRow[] }): number => kiln(x.rows).wall / x.tree.files;
-  const perByte = (x: { tree: Fixture; rows: PairedRow[] }): number => kiln(x.rows).wall / x.tree.bytes;
+  const limit = row(small.rows, TAR) && row(large.rows, TAR) ? `; ${TAR}: ×${growth(TAR, 'files').toFixed(2)} per file` : '';
   process.stdout.write(
-    `${label} linearity: ${(perFile(small) * 1e6).toFixed(1)} µs/file at ${small.tree.files} files, ${(perFile(large) * 1e6).toFixed(1)} µs/file at ${large.tree.files} (×${(perFile(large) / perFile(small)).toFixed(2)} per file, ×${(perByte(large) / perByte(small)).toFixed(2)} per byte; 1 is linear); peak ${kiln(small.rows).peakRss.toFixed(0)} → ${kiln(large.rows).peakRss.toFixed(0)} MiB\n`,
+    `${label} linearity: ${(perFile(small) * 1e6).toFixed(1)} µs/file at ${small.tree.files} files, ${(perFile(large) * 1e6).toFixed(1)} µs/file at ${large.tree.files} (×${growth('kiln', 'files').toFixed(2)} per file, ×${growth('kiln', 'bytes').toFixed(2)} per byte; 1 is linear${limit}); peak ${kiln(small.rows).peakRss.toFixed(0)} → ${kiln(large.rows).peakRss.toFixed(0)} MiB\n`,
   );
 }
