@@ -5,6 +5,7 @@ import type { ContentCopier } from './block-target.js';
 import { HostContent } from './content.js';
 import { contentChunks, type FileContent } from './file-content.js';
 import { showHost } from './host-path.js';
+import { grown } from './typed-array.js';
 
 /**
  * Copies of host files into an open image file (Node only), made by the writer's thread and a
@@ -211,11 +212,7 @@ export class HostFileCopier implements ContentCopier {
     // what its reader would check first (a cached blob's size)
     content.checkBeforeRead();
     const i = this.files.length;
-    if (i === this.offsets.length) {
-      const grown = new Float64Array(2 * i);
-      grown.set(this.offsets);
-      this.offsets = grown;
-    }
+    if (i === this.offsets.length) this.offsets = grown(this.offsets, 2 * i);
     if (i > 0 && offset < this.offsets[i - 1]!) this.ascending = false;
     this.files.push(content);
     this.offsets[i] = offset;

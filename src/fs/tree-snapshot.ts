@@ -1,4 +1,5 @@
 import type { FileTree, Inode, Timestamp } from './tree.js';
+import { grown } from './typed-array.js';
 
 /**
  * What a writer's plan of a tree was made from: every path in walk order with its inode, and
@@ -169,11 +170,7 @@ class InodeNumbers {
     if (k === undefined) {
       if (this.timeIndex.size >= TIMES_KEPT) this.timeIndex = new Map();
       k = this.timeCount++;
-      if (2 * k + 2 > this.times.length) {
-        const grown = new Float64Array(this.times.length * 2);
-        grown.set(this.times);
-        this.times = grown;
-      }
+      if (2 * k + 2 > this.times.length) this.times = grown(this.times, this.times.length * 2);
       this.times[2 * k] = t.sec;
       this.times[2 * k + 1] = t.nsec;
       this.timeIndex.set(t, k);

@@ -1,5 +1,6 @@
 import { KilnError } from '../../errors.js';
 import { putNameBytes } from '../name-bytes.js';
+import { grown } from '../typed-array.js';
 import { FT, HASH } from './constants.js';
 import { DIRENT_TAIL_SIZE, direntSize, encodeDirent, setDirBlockTail } from './dirent.js';
 import {
@@ -67,12 +68,6 @@ export class DirEntryStore {
     this.inos = this.inos.slice(0, this.count);
     this.types = this.types.slice(0, this.count);
   }
-}
-
-function grown<T extends Uint8Array | Uint32Array>(a: T, length: number): T {
-  const b = new (a.constructor as new (n: number) => T)(length);
-  b.set(a);
-  return b;
 }
 
 /**
