@@ -191,7 +191,7 @@ export interface CopyTarget {
 
 /** A ContentCopier over an open image file. */
 export class HostFileCopier implements ContentCopier {
-  private readonly files: HostContent[] = [];
+  private files: HostContent[] = [];
   /** Where each file goes, by its index in `files` (a million offsets past 2 GiB as numbers[] are ~24 MB). */
   private offsets = new Float64Array(1024);
   /** Whether the files were added in image order (a writer adds them so): no sort is needed. */
@@ -228,11 +228,10 @@ export class HostFileCopier implements ContentCopier {
       return;
     }
     // in image order: units take files that follow each other
-    const order = Uint32Array.from({ length: n }, (_, i) => i);
-    if (!this.ascending) order.sort((a, b) => this.offsets[a]! - this.offsets[b]!);
+    if (!this.ascending) this.sortByOffset();
     const buf = new Uint8Array(UNIT);
     try {
-      for (let from = 0; from < n; from += BATCH) this.copyBatch(order.subarray(from, from + BATCH), this.worker, buf, progress);
+      for (let first = 0; first < n; first += BATCH) this.copyBatch(first, Math.min(n, first + BATCH), this.worker, buf, progress);
     } finally {
       this.end();
     }
@@ -243,20 +242,26 @@ export class HostFileCopier implements ContentCopier {
     this.worker?.end();
   }
 
-  /** Copies the files `batch` (indices, in image order) with the worker's help, then again those that failed. */
-  private copyBatch(batch: Uint32Array, worker: WorkerLink | undefined, buf: Uint8Array, progress: (bytes: number) => void): void {
-    const n = batch.length;
+  /** Puts the files in image order (a writer that adds them out of order). */
+  private sortByOffset(): void {
+    const order = Array.from(this.files.keys()).sort((a, b) => this.offsets[a]! - this.offsets[b]!);
+    this.files = order.map((k) => this.files[k]!);
+    this.offsets = Float64Array.from(order, (k) => this.offsets[k]!);
+  }
+
+  /** Copies files [first, end) (in image order) with the worker's help, then again those that failed. */
+  private copyBatch(first: number, end: number, worker: WorkerLink | undefined, buf: Uint8Array, progress: (bytes: number) => void): void {
+    const n = end - first;
     const paths: (string | Uint8Array)[] = new Array(n);
     const from = new Float64Array(n);
     const sizes = new Float64Array(n);
-    const at = new Float64Array(n);
-    batch.forEach((k, i) => {
-      const f = this.files[k]!;
+    const at = this.offsets.slice(first, end);
+    for (let i = 0; i < n; i++) {
+      const f = this.files[first + i]!;
       paths[i] = f.path;
       from[i] = f.offset;
       sizes[i] = f.size;
-      at[i] = this.offsets[k]!;
-    });
+    }
     const job: CopyJob = { fd: this.target.fd, paths, from, sizes, at, units: this.unitsOf(at, sizes) };
     const control = new Int32Array(new SharedArrayBuffer(3 * 4));
     const copied = new BigInt64Array(new SharedArrayBuffer(8));
@@ -287,7 +292,7 @@ export class HostFileCopier implements ContentCopier {
     }
     report();
     // files that could not be copied as found: through their own readers, for their errors
-    for (let i = 0; i < n; i++) if (failed[i]) this.copyAgain(this.files[batch[i]!]!, at[i]!);
+    for (let i = 0; i < n; i++) if (failed[i]) this.copyAgain(this.files[first + i]!, at[i]!);
   }
 
   /** [first, end, piece] triples (see COPY_SOURCE), noting each unit's range as data. */
