@@ -2,7 +2,8 @@ import { KilnError } from '../../errors.js';
 import { printableName } from '../name-bytes.js';
 import type { Inode } from '../tree.js';
 import type { TreeSnapshot } from '../tree-snapshot.js';
-import { DIRENT_SIZE, LFN_CHARS } from './dirent.js';
+import { fieldWidth } from '../struct.js';
+import { DIRENT_SIZE, DirEntry, LFN_CHARS } from './dirent.js';
 import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName, packedToBytes } from './names.js';
 
 /**
@@ -21,7 +22,7 @@ import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName, packedT
 export const MAX_FAT_FILE = 0xffffffff;
 
 /** Bytes of DIR_Name: base padded to 8 characters, extension to 3. */
-export const SHORT_NAME_BYTES = 11;
+const SHORT_NAME_BYTES = fieldWidth(DirEntry.field('name'));
 
 export interface FatDir {
   path: string;
