@@ -233,7 +233,12 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
     return first;
   };
   for (const d of layout.dirs) d.cluster = d === layout.root && g.fatType !== 32 ? 0 : allocate(d.slots * DIRENT_SIZE, true);
-  for (const f of layout.files) layout.firstCluster[f] = allocate(entryInode(layout, f).content?.size ?? 0, false);
+  let contentBytes = 0;
+  for (const f of layout.files) {
+    const size = entryInode(layout, f).content?.size ?? 0;
+    layout.firstCluster[f] = allocate(size, false);
+    contentBytes += size;
+  }
   const used = next - 2;
 
   const clusterOffset = (c: number): number => (g.firstDataSector + (c - 2) * g.sectorsPerCluster) * SECTOR;
@@ -241,8 +246,6 @@ export function writeFat(tree: FileTree, target: BlockTarget, options: FatOption
   // Checks are done: from here on the target is written. A target not known to be zero is
   // zeroed first (reserved sectors, FATs, directory slack and free clusters are left unwritten).
   zeroTarget(target, totalSectors * SECTOR, options.signal);
-  let contentBytes = 0;
-  for (const f of layout.files) contentBytes += entryInode(layout, f).content?.size ?? 0;
   // asked for first: its helper gets ready while the metadata is written
   const copier = target.copier?.(contentBytes);
   const meter = new ProgressMeter(options, contentBytes, layout.files.length);
