@@ -512,6 +512,12 @@ export class SparseFileTarget implements BlockTarget {
 
   copier(bytes: number): ContentCopier {
     this.fresh = false;
+    // the copier writes beside the writer from now on: what was written before (zeroing) lands first
+    try {
+      this.behind?.drain();
+    } catch (e) {
+      throw outputError(e, this.path, 'writing');
+    }
     this.copiers.push(
       new HostFileCopier(bytes, {
         fd: this.fd,
