@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { RemoteSpec, UserProjectOptions } from '../pipeline/pipeline.js';
+import { defaultCacheDir } from './cache-home.js';
 
 /** The global options every pipeline command reads (given before the command name). */
 export interface GlobalOptions {
@@ -27,8 +27,7 @@ export async function globalOptions(cmd: Command): Promise<GlobalOptions> {
   let root = cmd;
   while (root.parent) root = root.parent;
   const opts = root.opts<RootOptions>();
-  const xdg = process.env.XDG_CACHE_HOME;
-  const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'kiln');
+  const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir();
   // loaded on use: commands that need no project do not pay for the pipeline
   const { loadUserConfig } = await import('../pipeline/pipeline.js');
   const user = loadUserConfig(opts.config);

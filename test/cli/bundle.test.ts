@@ -6,10 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 /**
- * The built CLI (`npm run build`: scripts/bundle-cli.ts bundles it into dist/cli/main.js, which
- * package.json's bin names) runs as the source does: its version, a project's keys and kinds'
- * defaults (read from YAML files the bundle must find beside tsc's modules), and a writer with
- * its worker threads.
+ * The built CLI (`npm run build`: scripts/bundle-cli.ts bundles it into dist/cli/kiln.cjs, which
+ * dist/cli/main.js, package.json's bin, loads with V8's code cache) runs as the source does: its
+ * version, a project's keys and kinds' defaults (read from YAML files the bundle must find beside
+ * tsc's modules), and a writer with its worker threads. The code cache is written once per
+ * command, used after, and only ever a speed-up.
  */
 
 const repo = new URL('../../', import.meta.url).pathname;
@@ -21,18 +22,96 @@ const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
 };
 
-function run(args: string[], fromSource = false): { status: number | null; stdout: string; stderr: string } {
+function run(args: string[], fromSource = false, env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
   const argv = fromSource ? ['--import', TSX, join(repo, 'src/cli/main.ts'), ...args] : [bin, ...args];
-  return spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 26, env });
 }
 
-test('bin is the bundle: it imports only its own chunks, Node built-ins and dependencies, not the modules tsc emitted', () => {
+test('bin loads the bundle: it imports only Node built-ins, and the bundle requires only built-ins and dependencies, not the modules tsc emitted', () => {
   assert.is(join(repo, pkg.bin['kiln']!), bin);
-  const text = readFileSync(bin, 'utf8');
-  const imported = [...text.matchAll(/^import\s[^'"]*["']([^'"]+)["']/gm), ...text.matchAll(/\bimport\(["']([^'"]+)["']\)/g)].map((m) => m[1]!);
-  assert.ok(imported.length > 0, 'the bundle imports something (node:module at least)');
-  for (const spec of imported)
-    assert.ok(/^node:|^\.\/kiln-[A-Z0-9]+\.js$/.test(spec) || spec in pkg.dependencies, `dist/cli/main.js imports '${spec}': run 'npm run build'`);
+  const loader = readFileSync(bin, 'utf8');
+  const imported = [...loader.matchAll(/\bimport\s*\{?[^'"]*\}?\s*from\s*["']([^'"]+)["']/g), ...loader.matchAll(/\bimport\(["']([^'"]+)["']\)/g)].map(
+    (m) => m[1]!,
+  );
+  assert.ok(imported.includes('node:vm'), `the loader compiles the bundle with node:vm (imports: ${imported.join(' ')})`);
+  for (const spec of imported) assert.ok(spec.startsWith('node:'), `dist/cli/main.js imports '${spec}': run 'npm run build'`);
+  assert.ok(loader.includes('./kiln.cjs'), 'the loader names the bundle beside it');
+  const bundle = readFileSync(join(repo, 'dist/cli/kiln.cjs'), 'utf8');
+  const required = [...bundle.matchAll(/\brequire\(["']([^'"]+)["']\)/g)].map((m) => m[1]!);
+  assert.ok(required.includes('node:fs'), 'the bundle requires built-ins');
+  for (const spec of required) assert.ok(/^node:/.test(spec) || spec in pkg.dependencies, `dist/cli/kiln.cjs requires '${spec}': run 'npm run build'`);
+});
+
+/** The code cache directory of a run whose XDG_CACHE_HOME is `home`, and the caches in it. */
+function codeCaches(home: string): { dir: string; names: string[] } {
+  const dir = join(home, 'kiln/code');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    // none yet
+  }
+  return { dir, names };
+}
+
+test("the code cache: a command's first run writes its own, later runs use it (not written again), a damaged one is replaced", () => {
+  const home = mkdtempSync(join(tmpdir(), 'kiln-code-cache-'));
+  try {
+    const env = { ...process.env, XDG_CACHE_HOME: home };
+    // another build's cache and a temporary file a killed run left go when this build writes one
+    mkdirSync(join(home, 'kiln/code'), { recursive: true });
+    writeFileSync(join(home, 'kiln/code/0123456789abcdef-v20.0.0-x64-build.bin'), 'stale');
+    writeFileSync(join(home, 'kiln/code/x.bin.99.tmp'), 'left');
+    const first = run(['--version'], false, env);
+    assert.is(first.status, 0, first.stderr);
+    assert.is(first.stdout, `${pkg.version}\n`);
+    const { dir, names } = codeCaches(home);
+    assert.is(names.length, 1, names.join(' '));
+    assert.match(names[0]!, new RegExp(`^[0-9a-f]{16}-${process.version.replace(/\./g, '\\.')}-${process.arch}-none\\.bin$`));
+    const cache = join(dir, names[0]!);
+    const written = statSync(cache);
+    assert.ok(written.size > 10_000, `a cache of ${written.size} bytes`);
+
+    // used: the same output, and the file is not written again (it is, when V8 rejects it)
+    const second = run(['--version'], false, env);
+    assert.is(second.stdout, first.stdout);
+    const after = statSync(cache);
+    assert.is(after.ino, written.ino, 'the cache was written again: V8 rejected it');
+    assert.is(after.mtimeMs, written.mtimeMs);
+
+    // another command keeps a cache of its own
+    const help = run(['mkfs', '--help'], false, env);
+    assert.is(help.status, 0, help.stderr);
+    assert.equal(codeCaches(home).names.length, 2, codeCaches(home).names.join(' '));
+    assert.ok(codeCaches(home).names.some((n) => n.endsWith('-mkfs.bin')));
+
+    // damaged: rejected, the run is the same, and a good cache replaces it
+    writeFileSync(cache, Buffer.alloc(written.size, 0x5a));
+    const damaged = run(['--version'], false, env);
+    assert.is(damaged.status, 0, damaged.stderr);
+    assert.is(damaged.stdout, first.stdout);
+    assert.is(damaged.stderr, '');
+    assert.not.ok(
+      readFileSync(cache).every((b) => b === 0x5a),
+      'the damaged cache was replaced',
+    );
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('the code cache is only a speed-up: where it cannot be written, the run is the same and says nothing of it', () => {
+  const home = mkdtempSync(join(tmpdir(), 'kiln-code-cache-'));
+  try {
+    // XDG_CACHE_HOME under a regular file: no directory can be made there (even as root)
+    writeFileSync(join(home, 'file'), '');
+    const r = run(['--version'], false, { ...process.env, XDG_CACHE_HOME: join(home, 'file') });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout, `${pkg.version}\n`);
+    assert.is(r.stderr, '');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 test('--version prints the package version', () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../errors.js';
 import type { Element, Pipeline, Selection, YamlValue } from '../../pipeline/pipeline.js';
+import { yamlPackage } from '../../pipeline/load/yaml-package.js';
 import { globalOptions } from '../context.js';
 import { repeatable } from '../inputs.js';
 
@@ -8,18 +9,9 @@ import { repeatable } from '../inputs.js';
 
 // bst's default also ends in %{workspace-dirs}; kiln has no workspaces, so it is left out (still accepted)
 export const DEFAULT_SHOW_FORMAT = '%{state: >12} %{full-key} %{name}';
-/** The format tokens whose values are YAML dumps. */
-const YAML_TOKEN = /%\{(config|vars|env|public)[:}]/;
-/** YAML dumps for %{config} and friends; yaml is loaded on first use (see `loadYamlDump`). */
-let yamlStringify: ((value: YamlValue, options: { lineWidth: number }) => string) | undefined;
-
-export async function loadYamlDump(): Promise<void> {
-  yamlStringify ??= (await import('yaml')).stringify;
-}
-
+/** A YAML dump for %{config} and friends (yaml is loaded on first use). */
 function dump(value: YamlValue): string {
-  if (!yamlStringify) throw new Error('loadYamlDump() must run before YAML tokens are formatted');
-  return yamlStringify(value, { lineWidth: 0 }).replace(/\n$/, '');
+  return yamlPackage().stringify(value, { lineWidth: 0 }).replace(/\n$/, '');
 }
 
 /** Python-style `[[fill]align][width]` as BuildStream's format tokens use (`%{state: >12}`). */
@@ -107,7 +99,6 @@ export function registerShow(program: Command): void {
       const { openPipeline } = await import('../../pipeline/pipeline.js');
       const format = opts.format ?? DEFAULT_SHOW_FORMAT;
       // the yaml package (~30 ms to load) only for the tokens that dump YAML
-      if (!opts.json && YAML_TOKEN.test(format)) await loadYamlDump();
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       let elements = p.select(opts.deps as Selection, opts.except);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
