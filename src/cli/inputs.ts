@@ -125,7 +125,7 @@ const GRACE_MS = 2000;
 
 let writerEntry: string | undefined;
 
-/** Set by the CLI entry (main.ts): the module a writer worker runs. Without it, writers run in-process. */
+/** Set by the CLI (start.ts, for main.ts or the bin): the module a writer worker runs. Without it, writers run in-process. */
 export function setWriterEntry(url: string): void {
   writerEntry = url;
 }

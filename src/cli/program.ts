@@ -5,7 +5,7 @@ import { applyConventions, joinProjectOptions, usageError, valueFlags } from './
 
 /**
  * The kiln program with the conventions applied: every command, or for one command line only the
- * commands it can run. Separate from main.ts (which runs it) so that the completion and man page
+ * commands it can run. Separate from run.ts (which runs it) so that the completion and man page
  * generators can read it without running a command.
  */
 

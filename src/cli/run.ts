@@ -79,7 +79,7 @@ async function workerMain({ argv }: WriterJob): Promise<void> {
   parentPort!.postMessage(outcome);
 }
 
-/** The CLI, run from main.ts (`entry` is its URL: the module a writer thread runs). */
+/** The CLI, run from start.ts (`entry`: the module a writer thread runs). */
 export async function runCli(entry: string): Promise<void> {
   const job = writerJob();
   if (job) await workerMain(job);

@@ -5,7 +5,7 @@ import { commandFamilies } from './commands/index.js';
  * The writer thread of a CLI run (see `interruptible` in inputs.ts): a writer command runs in a
  * worker thread that re-runs the same command line, so that the main thread stays free for
  * signals. Starting a worker and loading the CLI into it takes longer than the main thread's
- * own loading (about 100 and 60 ms here), so main.ts starts it first, before it loads the CLI,
+ * own loading (about 100 and 60 ms here), so start.ts starts it first, before it loads the CLI,
  * when the command line names a writer command. The thread loads the command and waits for the
  * word to go, which `interruptible` sends; a run that ends before (--help, a usage error) never
  * sends it and does not wait for the thread at exit.
@@ -73,7 +73,7 @@ function runsWriter(argv: readonly string[]): boolean {
   return commandFamilies.find((f) => word !== undefined && f.words.includes(word))?.writes?.(argv[3]) ?? false;
 }
 
-/** main.ts, first thing: starts the writer thread of a writer command line (see the top). */
+/** start.ts, first thing: starts the writer thread of a writer command line (see the top). */
 export function startEarlyWriter(entry: string, argv: readonly string[]): void {
   if (runsWriter(argv)) early = startWriterThread(entry, argv);
 }

@@ -13,7 +13,7 @@ export interface CommandFamily {
   load: () => Promise<RegisterCommand>;
   /**
    * Whether the command a line names (after the word, its subcommand if any) writes in a writer
-   * thread (`interruptible`): main.ts starts that thread before it loads the rest.
+   * thread (`interruptible`): start.ts starts that thread before it loads the rest.
    */
   writes?: (subcommand: string | undefined) => boolean;
 }
