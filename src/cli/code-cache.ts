@@ -14,7 +14,8 @@ import { defaultCacheDir } from './cache-home.js';
  * A cache holds the code a run compiled, and reading one back costs in proportion to its size,
  * so each command keeps its own: `<kiln's default cache>/code/<bundle id>-<node version>-<arch>-<command>.bin`,
  * where the command is the first word of the command line that looks like one (measured on the
- * example's no-op build: 118 ms with the cache `--version` wrote, 105 ms with its own). The
+ * example's no-op build: 118 ms with the cache `--version` wrote, 105 ms with its own), and a
+ * writer command's thread another (`<command>-thread`). The
  * first run of a command with a build of kiln (or a run whose cache V8 rejects: other V8 flags,
  * a damaged file) writes it as it exits, and removes the caches of other builds. It is only a
  * speed-up: a cache that cannot be read or written is left alone, and the run is the same.
@@ -32,7 +33,9 @@ const MOST_CACHES = 32;
 export function requireWithCodeCache(path: string, id: string, argv: readonly string[]): unknown {
   const source = readFileSync(path, 'utf8');
   const dir = codeCacheDir();
-  const file = dir === undefined ? undefined : join(dir, `${id}-${process.version}-${process.arch}-${commandWord(argv)}.bin`);
+  // a writer thread runs other code than its main thread (writer-thread.ts): a cache of its own
+  const name = isMainThread ? commandWord(argv) : `${commandWord(argv)}-thread`;
+  const file = dir === undefined ? undefined : join(dir, `${id}-${process.version}-${process.arch}-${name}.bin`);
   let cachedData: Buffer | undefined;
   try {
     if (file !== undefined) cachedData = readFileSync(file);
@@ -44,8 +47,7 @@ export function requireWithCodeCache(path: string, id: string, argv: readonly st
     ...(cachedData !== undefined ? { cachedData } : {}),
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  // written once, by the main thread (a writer thread loads the same bundle)
-  if (dir !== undefined && file !== undefined && isMainThread && (cachedData === undefined || script.cachedDataRejected === true)) {
+  if (dir !== undefined && file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     process.once('exit', () => save(script, dir, file, id));
   }
   const module = { exports: {} };

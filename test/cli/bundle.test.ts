@@ -84,6 +84,15 @@ test("the code cache: a command's first run writes its own, later runs use it (n
     assert.is(help.status, 0, help.stderr);
     assert.equal(codeCaches(home).names.length, 2, codeCaches(home).names.join(' '));
     assert.ok(codeCaches(home).names.some((n) => n.endsWith('-mkfs.bin')));
+    // a writer command's thread keeps one too
+    mkdirSync(join(home, 'tree'));
+    writeFileSync(join(home, 'tree/a.txt'), 'a\n');
+    const mkfs = run(['mkfs', 'fat', '--size', 'auto', join(home, 'tree'), join(home, 'fat.img')], false, env);
+    assert.is(mkfs.status, 0, mkfs.stderr);
+    assert.ok(
+      codeCaches(home).names.some((n) => n.endsWith('-mkfs-thread.bin')),
+      codeCaches(home).names.join(' '),
+    );
 
     // damaged: rejected, the run is the same, and a good cache replaces it
     writeFileSync(cache, Buffer.alloc(written.size, 0x5a));
