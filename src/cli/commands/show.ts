@@ -98,7 +98,6 @@ export function registerShow(program: Command): void {
       // Loaded on use, so other commands do not pay for the pipeline's modules.
       const { openPipeline } = await import('../../pipeline/pipeline.js');
       const format = opts.format ?? DEFAULT_SHOW_FORMAT;
-      // the yaml package (~30 ms to load) only for the tokens that dump YAML
       const p = openPipeline({ projectDir: g.projectDir, cacheDir: g.cacheDir, targets: names, ...g.pipeline });
       let elements = p.select(opts.deps as Selection, opts.except);
       if (opts.order === 'alpha') elements = [...elements].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
