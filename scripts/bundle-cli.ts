@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commandFamilies } from '../src/cli/commands/index.js';
 
 /**
  * The last step of `npm run build`: the CLI bundled by esbuild, over the files tsc emitted in
@@ -124,5 +125,6 @@ await build({
         .digest('hex')
         .slice(0, 16),
     ),
+    KILN_COMMAND_WORDS: JSON.stringify([...new Set(commandFamilies.flatMap((f) => f.words))]),
   },
 });

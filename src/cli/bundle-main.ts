@@ -9,10 +9,12 @@ import type { WriterJob } from './writer-thread.js';
  * kiln.cjs beside it, loaded with V8's code cache (code-cache.ts).
  */
 
-/** The bundle's content hash, set by the bundler. */
+/** Set by the bundler: the bundle's content hash, and every command word (commands/index.ts). */
 declare const KILN_CLI_BUNDLE_ID: string;
+declare const KILN_COMMAND_WORDS: readonly string[];
 
-// a writer thread runs its main thread's command line (writer-thread.ts), with the same cache
+// a writer thread runs its main thread's command line (writer-thread.ts)
 const argv = isMainThread ? process.argv : ((workerData as WriterJob | undefined)?.argv ?? []);
-const cli = requireWithCodeCache(fileURLToPath(new URL('./kiln.cjs', import.meta.url)), KILN_CLI_BUNDLE_ID, argv) as typeof import('./start.js');
+const command = argv.slice(2).find((a) => KILN_COMMAND_WORDS.includes(a)) ?? 'none';
+const cli = requireWithCodeCache(fileURLToPath(new URL('./kiln.cjs', import.meta.url)), KILN_CLI_BUNDLE_ID, command) as typeof import('./start.js');
 await cli.start(import.meta.url);

@@ -12,10 +12,9 @@ import { defaultCacheDir } from './cache-home.js';
  * CommonJS bundle, compiled here as a vm.Script with the cache of an earlier run.
  *
  * A cache holds the code a run compiled, and reading one back costs in proportion to its size,
- * so each command keeps its own: `<kiln's default cache>/code/<bundle id>-<node version>-<arch>-<command>.bin`,
- * where the command is the first word of the command line that looks like one (measured on the
- * example's no-op build: 118 ms with the cache `--version` wrote, 105 ms with its own), and a
- * writer command's thread another (`<command>-thread`). The
+ * so each command keeps its own: `<kiln's default cache>/code/<bundle id>-<node version>-<arch>-<command>.bin`
+ * (measured on the example's no-op build: 118 ms with the cache `--version` wrote, 105 ms with
+ * its own), and a writer command's thread another (`<command>-thread`). The
  * first run of a command with a build of kiln (or a run whose cache V8 rejects: other V8 flags,
  * a damaged file) writes it as it exits, and removes the caches of other builds. It is only a
  * speed-up: a cache that cannot be read or written is left alone, and the run is the same.
@@ -23,18 +22,16 @@ import { defaultCacheDir } from './cache-home.js';
 
 type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
 
-/** Caches kept for one build of kiln, at most (a command word is a guess: an option's value may look like one). */
-const MOST_CACHES = 32;
-
 /**
- * The CommonJS module at `path` (whose content `id` names), compiled with the code cache of the
- * command `argv` runs. The file is the function Node's require would wrap the module in.
+ * The CommonJS module at `path` (whose content `id` names), compiled with the code cache of
+ * `command` (a command word, or `none`). The file is the function Node's require would wrap the
+ * module in.
  */
-export function requireWithCodeCache(path: string, id: string, argv: readonly string[]): unknown {
+export function requireWithCodeCache(path: string, id: string, command: string): unknown {
   const source = readFileSync(path, 'utf8');
   const dir = codeCacheDir();
   // a writer thread runs other code than its main thread (writer-thread.ts): a cache of its own
-  const name = isMainThread ? commandWord(argv) : `${commandWord(argv)}-thread`;
+  const name = isMainThread ? command : `${command}-thread`;
   const file = dir === undefined ? undefined : join(dir, `${id}-${process.version}-${process.arch}-${name}.bin`);
   let cachedData: Buffer | undefined;
   try {
@@ -55,11 +52,6 @@ export function requireWithCodeCache(path: string, id: string, argv: readonly st
   return module.exports;
 }
 
-/** The first argument that looks like a command (`build`, `mkfs`), or `none`. */
-function commandWord(argv: readonly string[]): string {
-  return argv.slice(2).find((a) => /^[a-z][a-z0-9-]*$/.test(a)) ?? 'none';
-}
-
 function codeCacheDir(): string | undefined {
   try {
     return join(defaultCacheDir(), 'code');
@@ -74,9 +66,7 @@ function save(script: Script, dir: string, file: string, id: string): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true });
-    const names = readdirSync(dir);
-    for (const name of names) if (!(name.startsWith(`${id}-`) && name.endsWith('.bin'))) rmSync(join(dir, name), { force: true });
-    if (names.filter((name) => name.startsWith(`${id}-`) && name.endsWith('.bin')).length >= MOST_CACHES) return;
+    for (const name of readdirSync(dir)) if (!(name.startsWith(`${id}-`) && name.endsWith('.bin'))) rmSync(join(dir, name), { force: true });
     writeFileSync(temp, script.createCachedData());
     renameSync(temp, file);
   } catch {

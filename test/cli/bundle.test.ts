@@ -79,8 +79,8 @@ test("the code cache: a command's first run writes its own, later runs use it (n
     assert.is(after.ino, written.ino, 'the cache was written again: V8 rejected it');
     assert.is(after.mtimeMs, written.mtimeMs);
 
-    // another command keeps a cache of its own
-    const help = run(['mkfs', '--help'], false, env);
+    // another command keeps a cache of its own (named by its word, not by a global option's value)
+    const help = run(['-C', 'project', 'mkfs', '--help'], false, env);
     assert.is(help.status, 0, help.stderr);
     assert.equal(codeCaches(home).names.length, 2, codeCaches(home).names.join(' '));
     assert.ok(codeCaches(home).names.some((n) => n.endsWith('-mkfs.bin')));
