@@ -4,6 +4,7 @@ import { SECTOR, parseFatBootSector, type FatVolume } from './boot-sector.js';
 import { ATTR_DIRECTORY, ATTR_LFN, DELETED, DIRENT_SIZE, DirEntry, entryCluster } from './dirent.js';
 import { decodeFat, encodeFat, endOfChain, fatBytes, isEndOfChain } from './fat-table.js';
 import { FSINFO_LEAD, FSINFO_STRUCT, FSINFO_UNKNOWN, FsInfo } from './fsinfo.js';
+import { packedFromBytes } from './names.js';
 import { encodeFatTime } from './time.js';
 
 /**
@@ -133,7 +134,7 @@ export class FatEditor {
   }
 
   find(dirCluster: number, short: string): { offset: number; attributes: number; cluster: number } | undefined {
-    return this.entries(dirCluster).find((e) => String.fromCharCode(...e.name) === short);
+    return this.entries(dirCluster).find((e) => packedFromBytes(e.name) === short);
   }
 
   /** A free slot in the directory (the end marker or a deleted entry), growing it if needed. */

@@ -4,7 +4,7 @@ import type { Inode } from '../tree.js';
 import type { TreeSnapshot } from '../tree-snapshot.js';
 import { fieldWidth } from '../struct.js';
 import { DIRENT_SIZE, DirEntry, LFN_CHARS } from './dirent.js';
-import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName, packedToBytes } from './names.js';
+import { ShortNameAllocator, caseFoldKey, checkLongName, exactShortName, packedFromBytes, packedToBytes } from './names.js';
 
 /**
  * The tree as FAT will hold it, independent of the volume size: every directory with its
@@ -201,16 +201,10 @@ export function shortNameOf(layout: FatLayout, entry: number): Uint8Array {
  * need long names, not their aliases.
  */
 export function assignAliases(layout: FatLayout): void {
-  const b = layout.shortNames;
-  // the 11 bytes as the packed string ShortNameAllocator keeps (spelled out: spreading a subarray is slower)
-  const packed = (e: number): string => {
-    const i = e * SHORT_NAME_BYTES;
-    return String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!, b[i + 8]!, b[i + 9]!, b[i + 10]!);
-  };
   for (const dir of layout.dirs) {
     if (!dir.entries.some((e) => hasLongName(layout, e))) continue;
     const names = new ShortNameAllocator();
-    for (const e of dir.entries) if (!hasLongName(layout, e)) names.reserve(packed(e));
+    for (const e of dir.entries) if (!hasLongName(layout, e)) names.reserve(packedFromBytes(layout.shortNames, e * SHORT_NAME_BYTES));
     for (const e of dir.entries) if (hasLongName(layout, e)) packedToBytes(names.alias(entryName(layout, e)), shortNameOf(layout, e));
   }
 }

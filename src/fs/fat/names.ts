@@ -209,6 +209,12 @@ export function packedToBytes(packed: string, out: Uint8Array = new Uint8Array(1
   return out;
 }
 
+/** The packed short name of 11 DIR_Name bytes at `at` (packedToBytes undone; spelled out: spreading a subarray is slower). */
+export function packedFromBytes(b: Uint8Array, at = 0): string {
+  const first = b[at] === KANJI_E5 ? 0xe5 : b[at]!;
+  return String.fromCharCode(first, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!, b[at + 8]!, b[at + 9]!, b[at + 10]!);
+}
+
 /** The checksum of a short name that each of its long-name entries carries. */
 export function lfnChecksum(short: Uint8Array): number {
   let sum = 0;
