@@ -160,7 +160,8 @@ export function layoutTree(snapshot: TreeSnapshot, options: { hasLabel: boolean;
 function assignShortNames(layout: FatLayout, dir: FatDir): void {
   const seen = new Map<string, number>();
   for (const e of dir.entries) {
-    const key = caseFoldKey(entryName(layout, e));
+    const name = entryName(layout, e);
+    const key = caseFoldKey(name);
     const other = seen.get(key);
     if (other !== undefined) {
       throw new KilnError(
@@ -170,9 +171,6 @@ function assignShortNames(layout: FatLayout, dir: FatDir): void {
       );
     }
     seen.set(key, e);
-  }
-  for (const e of dir.entries) {
-    const name = entryName(layout, e);
     const exact = exactShortName(name);
     if (exact) {
       packedToBytes(exact.packed, shortNameOf(layout, e));
