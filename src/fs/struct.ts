@@ -57,13 +57,14 @@ export class Struct<F extends readonly Field[]> {
 
   /** Writes the given fields into `buf` at `base`; fields not given are left as they are. */
   encode(values: Partial<Values<F>>, buf: Uint8Array = new Uint8Array(this.size), base = 0): Uint8Array {
-    const view = viewOf(buf);
+    // (byte stores past the end would be dropped silently, where a DataView threw)
+    if (base < 0 || base + this.size > buf.length) throw new RangeError(`${this.name} at ${base} overruns a ${buf.length}-byte buffer`);
     const given = values as Record<string, FieldValue | undefined>;
     // for…in rather than Object.entries: writers encode a structure per inode or entry, and the pairs array was most of the cost
     for (const name in given) {
       const value = given[name];
       if (value === undefined) continue;
-      writeField(view, buf, base, this.field(name), value);
+      writeField(buf, base, this.field(name), value);
     }
     return buf;
   }
@@ -84,38 +85,41 @@ const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
 /**
- * A DataView of `buf`, the last one made again when it is the same: writers encode a structure
- * per inode or entry into the same table buffer, and a view per call was half of the cost.
+ * Stores the low `bytes` bytes (2 or 4) of `v` at `at`, least significant first, or most
+ * significant first when `bigEndian`. Byte stores rather than a DataView: writers encode a
+ * structure per inode or entry, alternating between buffers (an inode's i_block, its table), and
+ * the view made at each change of buffer was the larger part of the cost.
  */
-let last: { buf: Uint8Array; view: DataView } | undefined;
-function viewOf(buf: Uint8Array): DataView {
-  if (last?.buf !== buf) last = { buf, view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength) };
-  return last.view;
+function putUint(buf: Uint8Array, at: number, bytes: 2 | 4, v: number, bigEndian: boolean): void {
+  for (let i = 0; i < bytes; i++, v >>>= 8) buf[bigEndian ? at + bytes - 1 - i : at + i] = v;
 }
 
-function writeField(view: DataView, buf: Uint8Array, base: number, f: Field, value: FieldValue): void {
+function writeField(buf: Uint8Array, base: number, f: Field, value: FieldValue): void {
   const at = base + f.offset;
   switch (f.type) {
     case 'u8':
-      view.setUint8(at, value as number);
+      buf[at] = value as number;
       return;
     case 'u16':
-      view.setUint16(at, value as number, true);
+      putUint(buf, at, 2, value as number, false);
       return;
     case 'u32':
-      view.setUint32(at, (value as number) >>> 0, true);
+      putUint(buf, at, 4, value as number, false);
       return;
     case 'u64':
-      view.setBigUint64(at, BigInt(value as number), true);
+      // above 32 bits JS shifts do not reach: the high word by division
+      putUint(buf, at, 4, value as number, false);
+      putUint(buf, at + 4, 4, Math.floor((value as number) / 2 ** 32), false);
       return;
     case 'u16be':
-      view.setUint16(at, value as number, false);
+      putUint(buf, at, 2, value as number, true);
       return;
     case 'u32be':
-      view.setUint32(at, (value as number) >>> 0, false);
+      putUint(buf, at, 4, value as number, true);
       return;
     case 'u64be':
-      view.setBigUint64(at, BigInt(value as number), false);
+      putUint(buf, at + 4, 4, value as number, true);
+      putUint(buf, at, 4, Math.floor((value as number) / 2 ** 32), true);
       return;
     case 'bytes': {
       const bytes = value as Uint8Array;
