@@ -137,43 +137,46 @@ export class ShortNameAllocator {
     return this.taken.has(packed);
   }
 
-  alias(name: string): string {
-    let lossy = false;
-    // Spaces and dots are dropped, a short-name character is kept in upper case, any other
-    // character (a surrogate pair is one) becomes '_'.
-    const convert = (s: string): string => {
-      let out = '';
-      for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c === 0x20 || c === 0x2e) {
-          lossy = true;
-          continue;
-        }
-        const k = kind(c);
-        if (k & SHORT_CHAR) out += String.fromCharCode(k & LOWER ? c - 0x20 : c);
-        else {
-          if (c >= 0xd800 && c <= 0xdbff && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) i++;
-          out += '_';
-          lossy = true;
-        }
+  /** Set by basisPart when the part it made lost anything of the name. */
+  private lost = false;
+
+  /**
+   * The characters of `name` from `from` to `to` as a part of the basis name, at most `max`:
+   * spaces and dots are dropped, a short-name character is kept in upper case, any other
+   * character (a surrogate pair is one) becomes '_'.
+   */
+  private basisPart(name: string, from: number, to: number, max: number): string {
+    let out = '';
+    for (let i = from; i < to; i++) {
+      const c = name.charCodeAt(i);
+      if (c === 0x20 || c === 0x2e) {
+        this.lost = true;
+        continue;
       }
-      return out;
-    };
-    const first = name.charCodeAt(0);
-    const stripped = first === 0x20 || first === 0x2e ? name.replace(/^[. ]+/, '') : name;
-    if (stripped.length !== name.length) lossy = true;
-    const dot = stripped.lastIndexOf('.');
-    let base = convert(dot < 0 ? stripped : stripped.slice(0, dot));
-    let ext = dot < 0 ? '' : convert(stripped.slice(dot + 1));
-    if (base.length > 8) {
-      base = base.slice(0, 8);
-      lossy = true;
+      if (out.length === max) {
+        this.lost = true;
+        break;
+      }
+      const k = kind(c);
+      if (k & SHORT_CHAR) out += String.fromCharCode(k & LOWER ? c - 0x20 : c);
+      else {
+        if (c >= 0xd800 && c <= 0xdbff && name.charCodeAt(i + 1) >= 0xdc00 && name.charCodeAt(i + 1) <= 0xdfff) i++;
+        out += '_';
+        this.lost = true;
+      }
     }
-    if (ext.length > 3) {
-      ext = ext.slice(0, 3);
-      lossy = true;
-    }
-    if (base === '') base = '_';
+    return out;
+  }
+
+  alias(name: string): string {
+    // Leading spaces and dots are dropped; the last dot after them starts the extension.
+    let start = 0;
+    while (start < name.length && (name.charCodeAt(start) === 0x20 || name.charCodeAt(start) === 0x2e)) start++;
+    this.lost = start > 0;
+    const dot = name.lastIndexOf('.');
+    const base = this.basisPart(name, start, dot >= start ? dot : name.length, 8) || '_';
+    const ext = dot >= start ? this.basisPart(name, dot + 1, name.length, 3) : '';
+    const lossy = this.lost;
     if (!lossy && !this.taken.has(pack(base, ext))) {
       const packed = pack(base, ext);
       this.taken.add(packed);
