@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { constants, Script } from 'node:vm';
@@ -16,7 +16,8 @@ import { defaultCacheDir } from './cache-home.js';
  * (measured on the example's no-op build: 118 ms with the cache `--version` wrote, 105 ms with
  * its own), and a writer command's thread another (`<command>-thread`). The
  * first run of a command with a build of kiln (or a run whose cache V8 rejects: other V8 flags,
- * a damaged file) writes it as it exits, and removes the caches of other builds. It is only a
+ * a damaged file) writes it as it exits, and removes the caches of all but the few builds that
+ * wrote theirs last (OTHER_BUILDS_KEPT). It is only a
  * speed-up: a cache that cannot be read or written is left alone, and the run is the same.
  */
 
@@ -61,12 +62,19 @@ function codeCacheDir(): string | undefined {
   }
 }
 
+/**
+ * Builds whose caches are kept besides the one writing: two versions of kiln used in turn (a
+ * project's and a global install, a before-and-after benchmark) would otherwise remove each
+ * other's on every run, and each run would compile everything again. Caches of older builds go.
+ */
+const OTHER_BUILDS_KEPT = 2;
+
 /** Writes the cache under a name of its own, then renames it into place: a reader never sees part of one. */
 function save(script: Script, dir: string, file: string, id: string): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true });
-    for (const name of readdirSync(dir)) if (!(name.startsWith(`${id}-`) && name.endsWith('.bin'))) rmSync(join(dir, name), { force: true });
+    prune(dir, id);
     writeFileSync(temp, script.createCachedData());
     renameSync(temp, file);
   } catch {
@@ -76,4 +84,35 @@ function save(script: Script, dir: string, file: string, id: string): void {
       // the directory is not there to hold it either
     }
   }
+}
+
+/**
+ * Removes what a cache directory holds besides this build's caches and those of the
+ * OTHER_BUILDS_KEPT builds that wrote theirs last: older builds' caches, and anything else (the
+ * temporary file of a killed run).
+ */
+function prune(dir: string, id: string): void {
+  const others = new Map<string, { names: string[]; newest: number }>();
+  for (const name of readdirSync(dir)) {
+    const build = /^([0-9a-f]{16})-[^/]*\.bin$/.exec(name)?.[1];
+    if (build === id) continue;
+    if (build === undefined) {
+      rmSync(join(dir, name), { force: true });
+      continue;
+    }
+    let written: number;
+    try {
+      written = statSync(join(dir, name)).mtimeMs;
+    } catch {
+      // removed meanwhile by another run
+      continue;
+    }
+    const entry = others.get(build) ?? { names: [], newest: 0 };
+    entry.names.push(name);
+    entry.newest = Math.max(entry.newest, written);
+    others.set(build, entry);
+  }
+  const oldestFirst = [...others.values()].sort((a, b) => a.newest - b.newest);
+  for (const { names } of oldestFirst.slice(0, Math.max(0, oldestFirst.length - OTHER_BUILDS_KEPT)))
+    for (const name of names) rmSync(join(dir, name), { force: true });
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -58,13 +58,25 @@ test("the code cache: a command's first run writes its own, later runs use it (n
   const home = mkdtempSync(join(tmpdir(), 'kiln-code-cache-'));
   try {
     const env = { ...process.env, XDG_CACHE_HOME: home };
-    // another build's cache and a temporary file a killed run left go when this build writes one
+    // when this build writes a cache, the caches of the two other builds that wrote theirs last
+    // stay, older builds' go, and so does a temporary file a killed run left
     mkdirSync(join(home, 'kiln/code'), { recursive: true });
-    writeFileSync(join(home, 'kiln/code/0123456789abcdef-v20.0.0-x64-build.bin'), 'stale');
+    const others = ['0123456789abcdef', '1123456789abcdef', '2123456789abcdef'].map((build, age) => {
+      const path = join(home, `kiln/code/${build}-v20.0.0-x64-build.bin`);
+      writeFileSync(path, 'another build');
+      const written = Date.now() / 1000 - 3000 + age * 1000;
+      utimesSync(path, written, written);
+      return path;
+    });
     writeFileSync(join(home, 'kiln/code/x.bin.99.tmp'), 'left');
     const first = run(['--version'], false, env);
     assert.is(first.status, 0, first.stderr);
     assert.is(first.stdout, `${pkg.version}\n`);
+    assert.equal(
+      others.map((p) => existsSync(p)),
+      [false, true, true],
+    );
+    for (const p of others) rmSync(p, { force: true });
     const { dir, names } = codeCaches(home);
     assert.is(names.length, 1, names.join(' '));
     assert.match(names[0]!, new RegExp(`^[0-9a-f]{16}-${process.version.replace(/\./g, '\\.')}-${process.arch}-none\\.bin$`));
