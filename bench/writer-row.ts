@@ -47,8 +47,20 @@ export function writerRow(row: WriterRow): PairedRow[] {
   // writing to /dev/null does not read the files) and checks both outputs.
   spawnSync('sh', ['-c', `tar -cf - -C '${tree.dir}' . | cat >/dev/null`]);
   const [node, kilnArgv] = kilnArgs(row.kiln(out('kiln')));
-  const warm = spawnSync(node, kilnArgv, { encoding: 'utf8' });
-  if (warm.status !== 0) throw new Error(`kiln ${row.kiln(out('kiln')).join(' ')}: exit ${warm.status}\n${warm.stderr}`);
+  // Each build of kiln keeps its V8 code cache (src/cli/code-cache.ts) in a directory of its own,
+  // written by its warm-up run: builds run in turn would otherwise remove each other's.
+  const codeCache = (name: string): NodeJS.ProcessEnv => ({ ...process.env, XDG_CACHE_HOME: join(work, `code-cache-${name}`) });
+  const compare = process.env.KILN_BENCH_COMPARE;
+  const compareArgv = compare ? [compare, ...row.kiln(out('compare'))] : undefined;
+  const warmUp = (name: string, argv: string[]): void => {
+    const warm = spawnSync(node, argv, { encoding: 'utf8', env: codeCache(name) });
+    if (warm.status !== 0) throw new Error(`${name}: ${argv.join(' ')}: exit ${warm.status}\n${warm.stderr}`);
+  };
+  warmUp('kiln', kilnArgv);
+  if (compareArgv) {
+    warmUp('compare', compareArgv);
+    clean('compare')();
+  }
   const problem = row.check(out('kiln'));
   const kilnSize = statSync(out('kiln')).size;
   clean('kiln')();
@@ -72,7 +84,7 @@ export function writerRow(row: WriterRow): PairedRow[] {
 
   const contenders: Contender[] = [
     { label: TAR, cmd: 'tar', args: ['-cf', out('tar'), '-C', tree.dir, '.'], before: clean('tar'), after: clean('tar') },
-    { label: 'kiln', cmd: node, args: kilnArgv, before: clean('kiln'), after: clean('kiln') },
+    { label: 'kiln', cmd: node, args: kilnArgv, env: codeCache('kiln'), before: clean('kiln'), after: clean('kiln') },
     ...(peerFailed === undefined
       ? [
           {
@@ -86,12 +98,13 @@ export function writerRow(row: WriterRow): PairedRow[] {
         ]
       : []),
     // Another build of kiln in the same rounds (KILN_BENCH_COMPARE: its dist/cli/main.js), to measure a change.
-    ...(process.env.KILN_BENCH_COMPARE
+    ...(compareArgv
       ? [
           {
             label: 'kiln (compare)',
             cmd: node,
-            args: [process.env.KILN_BENCH_COMPARE, ...row.kiln(out('compare'))],
+            args: compareArgv,
+            env: codeCache('compare'),
             before: clean('compare'),
             after: clean('compare'),
           },
