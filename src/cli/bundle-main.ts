@@ -16,5 +16,5 @@ declare const KILN_COMMAND_WORDS: readonly string[];
 // a writer thread runs its main thread's command line (writer-thread.ts)
 const argv = isMainThread ? process.argv : ((workerData as WriterJob | undefined)?.argv ?? []);
 const command = argv.slice(2).find((a) => KILN_COMMAND_WORDS.includes(a)) ?? 'none';
-const cli = requireWithCodeCache(fileURLToPath(new URL('./kiln.cjs', import.meta.url)), KILN_CLI_BUNDLE_ID, command) as typeof import('./start.js');
-await cli.start(import.meta.url);
+const loaded = requireWithCodeCache(fileURLToPath(new URL('./kiln.cjs', import.meta.url)), KILN_CLI_BUNDLE_ID, command);
+await (loaded.exports as typeof import('./start.js')).start(import.meta.url, loaded.checkpoint);

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -16,20 +17,35 @@ import { defaultCacheDir } from './cache-home.js';
  * (measured on the example's no-op build: 118 ms with the cache `--version` wrote, 105 ms with
  * its own), and a writer command's thread another (`<command>-thread`). The
  * first run of a command with a build of kiln (or a run whose cache V8 rejects: other V8 flags,
- * a damaged file) writes it as it exits, and removes the caches of all but the few builds that
- * wrote theirs last (OTHER_BUILDS_KEPT). It is only a
+ * a damaged file) writes it as it exits, or at the command's checkpoint (checkpoint.ts) where it
+ * has one, and removes the caches of all but the few builds that wrote theirs last
+ * (OTHER_BUILDS_KEPT). It is only a
  * speed-up: a cache that cannot be read or written is left alone, and the run is the same.
  */
 
 type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
+
+/** A module loaded by requireWithCodeCache. */
+export interface CachedModule {
+  exports: unknown;
+  /**
+   * Writes the cache now, with the code compiled so far, where this run is to write one (not
+   * again at exit): what every run of the command compiles, without the code one run's work
+   * needed (the example's no-op build read back the cache its first, full build wrote in
+   * 0.158 s, and its own in 0.131 s).
+   */
+  checkpoint(): void;
+}
 
 /**
  * The CommonJS module at `path` (whose content `id` names), compiled with the code cache of
  * `command` (a command word, or `none`). The file is the function Node's require would wrap the
  * module in.
  */
-export function requireWithCodeCache(path: string, id: string, command: string): unknown {
-  const source = readFileSync(path, 'utf8');
+export function requireWithCodeCache(path: string, id: string, command: string): CachedModule {
+  // esbuild escapes what is not ASCII: read so, the text needs no UTF-8 decoding (2 of a no-op build's 55 ms)
+  const bytes = readFileSync(path);
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const dir = codeCacheDir();
   // a writer thread runs other code than its main thread (writer-thread.ts): a cache of its own
   const name = isMainThread ? command : `${command}-thread`;
@@ -45,12 +61,16 @@ export function requireWithCodeCache(path: string, id: string, command: string):
     ...(cachedData !== undefined ? { cachedData } : {}),
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  if (dir !== undefined && file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-    process.once('exit', () => save(script, dir, file, id));
-  }
+  let due = dir !== undefined && file !== undefined && (cachedData === undefined || script.cachedDataRejected === true);
+  const checkpoint = (): void => {
+    if (!due) return;
+    due = false;
+    save(script, dir!, file!, id);
+  };
+  if (due) process.once('exit', checkpoint);
   const module = { exports: {} };
   (script.runInThisContext() as CommonJsWrapper)(module.exports, createRequire(path), module, path, dirname(path));
-  return module.exports;
+  return { exports: module.exports, checkpoint };
 }
 
 function codeCacheDir(): string | undefined {

@@ -154,9 +154,9 @@ export function renderBar(view: DiskView, width: number, colour: boolean): strin
       const label = full.length <= n - 2 ? full : short.length <= n - 2 ? short : String(p.number);
       const left = Math.floor((n - Math.min(n, label.length)) / 2);
       seg = label.length <= n ? `${'█'.repeat(left)}${label}${'█'.repeat(n - left - label.length)}` : String(p.number).slice(0, n);
-      if (!colour) seg = seg.replace(/█/g, i % 2 === 0 ? '█' : '▓');
+      if (!colour) seg = seg.replace(/\u2588/g, i % 2 === 0 ? '█' : '▓');
     }
-    out += colour && i !== -1 ? `\x1b[48;5;${COLOURS[i % COLOURS.length]!}m\x1b[97m${seg.replace(/█/g, ' ')}\x1b[0m` : seg;
+    out += colour && i !== -1 ? `\x1b[48;5;${COLOURS[i % COLOURS.length]!}m\x1b[97m${seg.replace(/\u2588/g, ' ')}\x1b[0m` : seg;
     c = e;
   }
   const scale = `0${' '.repeat(Math.max(1, w - 1 - formatSize(view.size).length))}${formatSize(view.size)}`;

@@ -1,4 +1,5 @@
 import { isMainThread } from 'node:worker_threads';
+import { setCheckpoint } from './checkpoint.js';
 import { startEarlyWriter } from './writer-thread.js';
 
 /**
@@ -6,7 +7,8 @@ import { startEarlyWriter } from './writer-thread.js';
  * (main.ts from source, the bin of the built package). A writer command's thread starts
  * loading first, beside this thread's loading of the rest of the CLI (writer-thread.ts).
  */
-export async function start(entry: string): Promise<void> {
+export async function start(entry: string, checkpoint?: () => void): Promise<void> {
+  if (checkpoint) setCheckpoint(checkpoint);
   if (isMainThread) startEarlyWriter(entry, process.argv);
   const { runCli } = await import('./run.js');
   await runCli(entry);

@@ -37,6 +37,9 @@ test('bin loads the bundle: it imports only Node built-ins, and the bundle requi
   for (const spec of imported) assert.ok(spec.startsWith('node:'), `dist/cli/main.js imports '${spec}': run 'npm run build'`);
   assert.ok(loader.includes('./kiln.cjs'), 'the loader names the bundle beside it');
   const bundle = readFileSync(join(repo, 'dist/cli/kiln.cjs'), 'utf8');
+  // the loader reads an ASCII bundle without decoding UTF-8 (code-cache.ts): a character in the source escaped as \u… keeps it so
+  const nonAscii = /[^\0-\x7f].{0,40}/.exec(bundle);
+  assert.is(nonAscii, null, `the bundle holds text that is not ASCII: ${nonAscii?.[0]}`);
   const required = [...bundle.matchAll(/\brequire\(["']([^'"]+)["']\)/g)].map((m) => m[1]!);
   assert.ok(required.includes('node:fs'), 'the bundle requires built-ins');
   for (const spec of required) assert.ok(/^node:/.test(spec) || spec in pkg.dependencies, `dist/cli/kiln.cjs requires '${spec}': run 'npm run build'`);
@@ -116,6 +119,30 @@ test("the code cache: a command's first run writes its own, later runs use it (n
       readFileSync(cache).every((b) => b === 0x5a),
       'the damaged cache was replaced',
     );
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('build writes its code cache at its checkpoint, once its plan is made, not at exit: the code of the work that follows stays out', () => {
+  const home = mkdtempSync(join(tmpdir(), 'kiln-code-cache-'));
+  try {
+    const proj = join(home, 'proj');
+    mkdirSync(join(proj, 'elements'), { recursive: true });
+    mkdirSync(join(proj, 'files'));
+    writeFileSync(join(proj, 'files/hello'), 'hello\n');
+    writeFileSync(join(proj, 'project.conf'), 'name: demo\nelement-path: elements\n');
+    writeFileSync(join(proj, 'elements/hello.bst'), 'kind: import\nsources:\n- kind: local\n  path: files\n');
+    const r = run(['--cache-dir', join(home, 'cache'), '-C', proj, 'build', 'hello.bst'], false, { ...process.env, XDG_CACHE_HOME: join(home, 'xdg') });
+    assert.is(r.status, 0, r.stderr);
+    const { dir, names } = codeCaches(join(home, 'xdg'));
+    assert.ok(names.length === 1 && names[0]!.endsWith('-build.bin'), names.join(' '));
+    const artifacts = join(home, 'cache/artifacts/demo/hello');
+    const artifact = readdirSync(artifacts).find((n) => /^[0-9a-f]{64}$/.test(n));
+    assert.ok(artifact, readdirSync(artifacts).join(' '));
+    const cacheWritten = statSync(join(dir, names[0]!)).mtimeMs;
+    const built = statSync(join(artifacts, artifact)).mtimeMs;
+    assert.ok(cacheWritten < built, `the code cache was written at ${cacheWritten}, after the artifact (${built})`);
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import type { BuildReport, Element } from '../../pipeline/pipeline.js';
 import { globalOptions } from '../context.js';
 import { positiveInt, repeatable } from '../inputs.js';
 import { refChangeLines } from '../pins.js';
+import { checkpoint } from '../checkpoint.js';
 import { clock, Progress } from '../progress.js';
 import { formatBytes, remoteSummaryLines, throttle, transferText } from '../remote.js';
 import { formatElement, DEFAULT_SHOW_FORMAT } from './show.js';
@@ -102,6 +103,7 @@ export function registerBuild(program: Command): void {
               out.write(`kiln build: project ${p.project.name} (${p.project.directory})\ntargets: ${p.targets.map((t) => t.name).join(' ')}\n\nPipeline\n`);
               for (const e of p.all) out.write(`${formatElement(p, e, DEFAULT_SHOW_FORMAT)}\n`);
               out.write(`${'='.repeat(70)}\n`);
+              checkpoint();
             },
             // with remote caches: what the plan needs is pulled first; what is pulled is not built
             pulling: (targets) => progress!.setActivity(`asking the remote cache for ${targets.map((e) => e.name).join(', ')}`),
