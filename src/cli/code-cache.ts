@@ -15,12 +15,12 @@ import { defaultCacheDir } from './cache-home.js';
  * A cache holds the code a run compiled, and reading one back costs in proportion to its size,
  * so each command keeps its own: `<kiln's default cache>/code/<bundle id>-<node version>-<arch>-<command>.bin`
  * (measured on the example's no-op build: 118 ms with the cache `--version` wrote, 105 ms with
- * its own), and a writer command's thread another (`<command>-thread`). The
- * first run of a command with a build of kiln (or a run whose cache V8 rejects: other V8 flags,
- * a damaged file) writes it as it exits, or at the command's checkpoint (checkpoint.ts) where it
- * has one, and removes the caches of all but the few builds that wrote theirs last
- * (OTHER_BUILDS_KEPT). It is only a
- * speed-up: a cache that cannot be read or written is left alone, and the run is the same.
+ * its own), and a writer command's thread another (`<command>-thread`). The first run of a
+ * command with a build of kiln (or a run whose cache V8 rejects: other V8 flags, a damaged file)
+ * writes it as it exits, or at the command's checkpoint (checkpoint.ts) where it has one, and
+ * removes the caches of all but the few builds that wrote theirs last (OTHER_BUILDS_KEPT). It
+ * is only a speed-up: a cache that cannot be read or written is left alone, and the run is the
+ * same.
  */
 
 type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
