@@ -97,4 +97,39 @@ test('a snapshot no longer matches once a path is added, removed or names anothe
   assert.ok(snap2.matches(other));
 });
 
+test('a snapshot no longer matches once an inode gains, loses or changes a symlink target or xattrs', () => {
+  const tree = smallTree('a', 3);
+  tree.get('d/a')!.xattrs = new Map([['user.k', Uint8Array.of(1)]]);
+  const snapshot = TreeSnapshot.of(tree);
+  assert.ok(snapshot.matches(tree));
+  const link = tree.get('d/l')!;
+  const file = tree.get('d/a')!;
+  const check = (mutate: () => void, undo: () => void): void => {
+    mutate();
+    assert.not.ok(snapshot.matches(tree));
+    undo();
+    assert.ok(snapshot.matches(tree));
+  };
+  check(
+    () => delete link.target,
+    () => (link.target = 'a'),
+  );
+  check(
+    () => delete file.xattrs,
+    () => (file.xattrs = new Map([['user.k', Uint8Array.of(1)]])),
+  );
+  check(
+    () => file.xattrs!.set('user.k', Uint8Array.of(2)),
+    () => file.xattrs!.set('user.k', Uint8Array.of(1)),
+  );
+  check(
+    () => (link.xattrs = new Map([['user.k', Uint8Array.of(1)]])),
+    () => delete link.xattrs,
+  );
+  check(
+    () => (tree.get('d/c')!.target = 'x'),
+    () => delete tree.get('d/c')!.target,
+  );
+});
+
 test.run();
