@@ -176,11 +176,12 @@ export class ShortNameAllocator {
     const dot = name.lastIndexOf('.');
     const base = this.basisPart(name, start, dot >= start ? dot : name.length, 8) || '_';
     const ext = dot >= start ? this.basisPart(name, dot + 1, name.length, 3) : '';
-    const lossy = this.lost;
-    if (!lossy && !this.taken.has(pack(base, ext))) {
+    if (!this.lost) {
       const packed = pack(base, ext);
-      this.taken.add(packed);
-      return packed;
+      if (!this.taken.has(packed)) {
+        this.taken.add(packed);
+        return packed;
+      }
     }
     const key = `${base}.${ext}`;
     for (let n = this.nextTail.get(key) ?? 1; n < 10_000_000; n++) {
