@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { requireWithCodeCache } from './code-cache.js';
+import { commandWordAt } from './command-word.js';
 import type { WriterJob } from './writer-thread.js';
 
 /**
@@ -15,6 +16,6 @@ declare const KILN_COMMAND_WORDS: readonly string[];
 
 // a writer thread runs its main thread's command line (writer-thread.ts)
 const argv = isMainThread ? process.argv : ((workerData as WriterJob | undefined)?.argv ?? []);
-const command = argv.slice(2).find((a) => KILN_COMMAND_WORDS.includes(a)) ?? 'none';
+const command = argv[commandWordAt(argv, KILN_COMMAND_WORDS)] ?? 'none';
 const loaded = requireWithCodeCache(fileURLToPath(new URL('./kiln.cjs', import.meta.url)), KILN_CLI_BUNDLE_ID, command);
 await (loaded.exports as typeof import('./start.js')).start(import.meta.url, loaded.checkpoint);

@@ -1,4 +1,5 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { commandWordAt } from './command-word.js';
 import { commandFamilies } from './commands/index.js';
 
 /**
@@ -66,11 +67,13 @@ export function startWriterThread(entry: string, argv: readonly string[]): Write
 
 let early: WriterThread | undefined;
 
-/** Whether `argv` (a command word first) runs a command that writes through `interruptible`, and is not asking for help. */
+const COMMAND_WORDS = commandFamilies.flatMap((f) => f.words);
+
+/** Whether `argv` runs a command that writes through `interruptible`, and is not asking for help. */
 function runsWriter(argv: readonly string[]): boolean {
   if (argv.includes('--help') || argv.includes('-h')) return false;
-  const word = argv[2];
-  return commandFamilies.find((f) => word !== undefined && f.words.includes(word))?.writes?.(argv[3]) ?? false;
+  const at = commandWordAt(argv, COMMAND_WORDS);
+  return at >= 0 && (commandFamilies.find((f) => f.words.includes(argv[at]!))?.writes?.(argv[at + 1]) ?? false);
 }
 
 /** start.ts, first thing: starts the writer thread of a writer command line (see the top). */
