@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { ContentCopier } from './block-target.js';
+import { WRITE_BYTES, type ContentCopier } from './block-target.js';
 import { HostContent } from './content.js';
 import { contentChunks, type FileContent } from './file-content.js';
 import { showHost } from './host-path.js';
@@ -23,8 +23,8 @@ import { grown } from './typed-array.js';
  * error that reader gives, or writes what the file holds by then.
  */
 
-/** Bytes a unit spans. */
-const UNIT = 1 << 20;
+/** Bytes a unit spans: one write. */
+const UNIT = WRITE_BYTES;
 /**
  * Less than this is copied by the writer's thread alone: a worker costs ~10 MiB and ~30 ms to
  * start. So is anything on one core, where a worker only takes turns with the writer (measured

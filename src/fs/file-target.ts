@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { KilnError } from '../errors.js';
 import { formatSize } from '../units.js';
-import { checkRange, type BlockSource, type BlockTarget, type ContentCopier } from './block-target.js';
+import { checkRange, WRITE_BYTES, type BlockSource, type BlockTarget, type ContentCopier } from './block-target.js';
 import { newByteRing, RING_SOURCE, USER_WORDS, type ByteRing } from './byte-ring.js';
 import './checksum/node-sha256.js';
 import { HostFileCopier } from './content-copier.js';
@@ -237,7 +237,6 @@ const WRITE_BEHIND_AFTER = 32 << 20;
 /** Runs of writes a SparseFileTarget keeps (16 bytes each) for `dataRanges`. */
 const MAX_RUNS = 1 << 16;
 const WRITE_RING = 4 << 20;
-const WRITE_CHUNK = 1 << 20;
 /** How often a waiting thread looks whether the other has failed or ended. */
 const WRITE_POLL_MS = 200;
 /** Control words after the ring's: the worker failed (its error is on the port), the worker ended. */
@@ -301,7 +300,7 @@ class WriteBehind {
   write(offset: number, data: Uint8Array): void {
     if (this.lent >= 0) throw new Error('write-behind: a write while a buffer is lent (a bug)');
     for (let done = 0; done < data.length; ) {
-      const n = Math.min(WRITE_CHUNK, data.length - done);
+      const n = Math.min(WRITE_BYTES, data.length - done);
       let at: number;
       while ((at = this.ring.reserve(n, WRITE_POLL_MS)) < 0) this.check();
       this.check();

@@ -1,5 +1,5 @@
 import { KilnError } from '../errors.js';
-import type { BlockTarget } from './block-target.js';
+import { WRITE_BYTES, type BlockTarget } from './block-target.js';
 import type { FileTree } from './tree.js';
 
 /**
@@ -125,7 +125,6 @@ export function treeTotals(tree: FileTree, perPath = false): { bytes: number; fi
   return { bytes, files };
 }
 
-const ZERO_CHUNK = 1 << 20;
 let zeros: Uint8Array | undefined;
 
 /**
@@ -140,9 +139,9 @@ export function zeroTarget(target: BlockTarget, length: number, signal?: AbortSi
     target.zero(0, length);
     return;
   }
-  zeros ??= new Uint8Array(ZERO_CHUNK);
-  for (let off = 0; off < length; off += ZERO_CHUNK) {
+  zeros ??= new Uint8Array(WRITE_BYTES);
+  for (let off = 0; off < length; off += WRITE_BYTES) {
     checkAborted(signal);
-    target.write(off, zeros.subarray(0, Math.min(ZERO_CHUNK, length - off)));
+    target.write(off, zeros.subarray(0, Math.min(WRITE_BYTES, length - off)));
   }
 }

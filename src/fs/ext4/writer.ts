@@ -1,6 +1,6 @@
 import { KilnError } from '../../errors.js';
 import { formatSize } from '../../units.js';
-import type { BlockTarget } from '../block-target.js';
+import { WRITE_BYTES, type BlockTarget } from '../block-target.js';
 import { printableName } from '../name-bytes.js';
 import { crc32cUpdate } from '../checksum/crc32c.js';
 import type { FileTree, Inode } from '../tree.js';
@@ -218,9 +218,8 @@ interface Io {
   meter: ProgressMeter;
 }
 
-const READ_CHUNK = 1 << 20;
-/** Staged writes: 1 MiB, so that a file target's 4 MiB write queue holds three while the stager fills the next in memory it lent. */
-const STAGE_BYTES = 1 << 20;
+/** Staged writes: one write each (a file target's write queue holds many while the stager fills the next in memory it lent). */
+const STAGE_BYTES = WRITE_BYTES;
 
 const TYPE_BITS: Record<Inode['type'], number> = {
   file: S_IFREG,
@@ -263,8 +262,8 @@ function streamFile(model: Ext4Model, ino: number, alloc: BlockAllocator, io: Io
   if (!content || size === 0) return 0;
   const reader = content.open();
   let dataBlocks = 0;
-  // Read straight into the stager: the blocks kept are written from where they were read.
-  const chunk = Math.min(READ_CHUNK, io.stager.bytes);
+  // Read straight into the stager, a stager full at a time: the blocks kept are written from where they were read.
+  const chunk = io.stager.bytes;
   const wordsPerBlock = bs / 4;
   try {
     for (let off = 0; off < size; off += chunk) {
