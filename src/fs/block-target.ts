@@ -6,8 +6,8 @@ import type { FileContent } from './file-content.js';
  */
 
 /**
- * The most bytes a writer hands one write into an image (staged data, copied file contents,
- * write-behind records, zero fill). On a 2-core VM (Linux 6.18), 1 MiB writes were bimodal:
+ * The most bytes one system call writes into an image file (file-target.ts splits larger
+ * writes; writers size their buffers to it: staged data, copied file contents, zero fill). On a 2-core VM (Linux 6.18), 1 MiB writes were bimodal:
  * some runs took 2-4 times as long, nearly all of it system time (mkfs fat of 2 GiB of large
  * files: 0.68 s or 1.5-4 s; ext4 (a)'s writer thread: pwrite 257 or 914 ms). perf of the slow
  * runs: the copy into the page cache (copy_folio_from_iter_atomic) and, with two threads

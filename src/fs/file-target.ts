@@ -361,6 +361,11 @@ class WriteBehind {
   }
 }
 
+/** Writes all of `data` at `offset` of `fd`, at most WRITE_BYTES a system call (see block-target.ts). */
+function writeAt(fd: number, data: Uint8Array, offset: number): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, Math.min(WRITE_BYTES, data.length - done), offset + done);
+}
+
 export interface SparseFileOptions {
   /**
    * Whether the writes may be made behind by a worker (default: yes). A writer from a source
@@ -480,12 +485,11 @@ export class SparseFileTarget implements BlockTarget {
     checkInterrupted();
     this.fresh = false;
     this.noteWrite(offset, data.length);
-    let done = 0;
     try {
       if (this.behind) this.behind.write(offset, data);
       else {
-        while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
-        this.written += done;
+        writeAt(this.fd, data, offset);
+        this.written += data.length;
         if (this.writeBehind && this.written >= WRITE_BEHIND_AFTER) this.behind = new WriteBehind(this.fd);
       }
     } catch (e) {
@@ -612,9 +616,8 @@ export class ImageFileTarget implements BlockTarget {
   write(offset: number, data: Uint8Array): void {
     checkRange(this.path, this.size, offset, data.length);
     checkInterrupted();
-    let done = 0;
     try {
-      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+      writeAt(this.fd, data, offset);
     } catch (e) {
       throw outputError(e, this.path, 'writing');
     }
