@@ -6,15 +6,16 @@ import type { FileContent } from './file-content.js';
  */
 
 /**
- * The most bytes one system call writes into an image file (file-target.ts splits larger
- * writes; writers size their buffers to it: staged data, copied file contents, zero fill). On a 2-core VM (Linux 6.18), 1 MiB writes were bimodal:
- * some runs took 2-4 times as long, nearly all of it system time (mkfs fat of 2 GiB of large
- * files: 0.68 s or 1.5-4 s; ext4 (a)'s writer thread: pwrite 257 or 914 ms). perf of the slow
- * runs: the copy into the page cache (copy_folio_from_iter_atomic) and, with two threads
- * writing, spinning on the file's lock while the other copies (rwsem_spin_on_owner); no
- * compaction or reclaim in /proc/vmstat. 256 KiB writes took 0.75-1.0 s every run there (512
- * KiB about the same, 128 KiB slower). The page cache sizes its folios to the write, so large
- * ones likely land on memory the VM's host has yet to back. `tar` writes 10 KiB at a time.
+ * The most bytes one system call writes into an image file: file-target.ts splits larger
+ * writes, and writers size their buffers to it (staged data, copied file contents, zero fill).
+ * On a 2-core VM (Linux 6.18), 1 MiB writes were bimodal: some runs took 2-4 times as long,
+ * nearly all of it system time (mkfs fat of 2 GiB of large files: 0.68 s or 1.5-4 s; ext4
+ * (a)'s writer thread: pwrite 257 or 914 ms). perf of the slow runs: the copy into the page
+ * cache (copy_folio_from_iter_atomic) and, with two threads writing, spinning on the file's
+ * lock while the other copies (rwsem_spin_on_owner); no compaction or reclaim in /proc/vmstat.
+ * 256 KiB writes took 0.75-1.0 s in most runs there (512 KiB about the same, 128 KiB slower).
+ * The page cache sizes its folios to the write, so large ones likely land on memory the VM's
+ * host has yet to back. `tar` writes 10 KiB at a time.
  */
 export const WRITE_BYTES = 256 << 10;
 
