@@ -19,6 +19,21 @@ import type { FileContent } from './file-content.js';
  */
 export const WRITE_BYTES = 256 << 10;
 
+/** WRITE_BYTES of zeros, shared: only ever read. */
+let zeros: Uint8Array | undefined;
+
+/**
+ * Writes zeros over [offset, offset + length) of `target`, WRITE_BYTES at a time, calling
+ * `each` before each write (an interrupt check, for a whole image).
+ */
+export function writeZeros(target: BlockTarget, offset: number, length: number, each?: () => void): void {
+  zeros ??= new Uint8Array(WRITE_BYTES);
+  for (let at = 0; at < length; at += WRITE_BYTES) {
+    each?.();
+    target.write(offset + at, zeros.subarray(0, Math.min(WRITE_BYTES, length - at)));
+  }
+}
+
 /** Something to read a byte range from: an image file, a partition of one, or memory. */
 export interface BlockSource {
   readonly size: number;
@@ -62,7 +77,7 @@ export interface BlockTarget extends BlockSource {
 /**
  * Copies whole file contents into a target (BlockTarget.copier). All-zero 4 KiB blocks may be
  * left unwritten, as writers leave zero runs (they zero a target not known to be zero first),
- * and the bytes between two contents less than 1 MiB apart may be written as zeros: a writer
+ * and the bytes between two contents less than WRITE_BYTES apart may be written as zeros: a writer
  * adds the contents of a region it writes nothing else into.
  */
 export interface ContentCopier {
@@ -127,10 +142,7 @@ export class SubTarget implements BlockTarget {
     checkRange('partition', this.size, offset, length);
     this.fresh = false;
     if (this.parent.zero) this.parent.zero(this.offset + offset, length);
-    else {
-      const chunk = new Uint8Array(Math.min(length, WRITE_BYTES));
-      for (let at = 0; at < length; at += chunk.length) this.parent.write(this.offset + offset + at, chunk.subarray(0, Math.min(chunk.length, length - at)));
-    }
+    else writeZeros(this.parent, this.offset + offset, length);
   }
 }
 

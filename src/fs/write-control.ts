@@ -1,5 +1,5 @@
 import { KilnError } from '../errors.js';
-import { WRITE_BYTES, type BlockTarget } from './block-target.js';
+import { writeZeros, type BlockTarget } from './block-target.js';
 import type { FileTree } from './tree.js';
 
 /**
@@ -125,8 +125,6 @@ export function treeTotals(tree: FileTree, perPath = false): { bytes: number; fi
   return { bytes, files };
 }
 
-let zeros: Uint8Array | undefined;
-
 /**
  * Makes [0, length) of `target` read as zeros unless the target says it already does
  * (`zeroed`): what a writer calls after its checks and before its first write, so that the
@@ -139,9 +137,5 @@ export function zeroTarget(target: BlockTarget, length: number, signal?: AbortSi
     target.zero(0, length);
     return;
   }
-  zeros ??= new Uint8Array(WRITE_BYTES);
-  for (let off = 0; off < length; off += WRITE_BYTES) {
-    checkAborted(signal);
-    target.write(off, zeros.subarray(0, Math.min(WRITE_BYTES, length - off)));
-  }
+  writeZeros(target, 0, length, () => checkAborted(signal));
 }

@@ -29,6 +29,7 @@ import {
   type DiskLayout,
   type WriteProgress,
 } from '../../src/index.js';
+import { WRITE_BYTES } from '../../src/fs/block-target.js';
 import { propertyRuns } from '../helpers/tools.js';
 
 /**
@@ -185,6 +186,30 @@ test('refusals come before the zeroing: a tree that does not fit leaves the garb
     (e: unknown) => e instanceof KilnError && e.code === 'swap-too-small',
   );
   assert.is(swap.writes, 0);
+});
+
+test('a window zeroes its range by writing zeros where its parent cannot zero, and nothing outside it', () => {
+  const bytes = new Uint8Array(4 * WRITE_BYTES).fill(0xab);
+  const writes: number[] = [];
+  // no `zero`: the window must write zeros itself
+  const parent: BlockTarget = {
+    size: bytes.length,
+    read: (offset, length) => bytes.slice(offset, offset + length),
+    write: (offset, data) => {
+      writes.push(data.length);
+      bytes.set(data, offset);
+    },
+  };
+  const window = new SubTarget(parent, 1000, 3 * WRITE_BYTES + 5);
+  const from = 1000 + 7;
+  const length = 2 * WRITE_BYTES + 3;
+  window.zero!(7, length);
+  assert.ok(
+    bytes.subarray(from, from + length).every((b) => b === 0),
+    'the range reads as zeros',
+  );
+  assert.ok(bytes.subarray(0, from).every((b) => b === 0xab) && bytes.subarray(from + length).every((b) => b === 0xab), 'nothing outside it changed');
+  assert.ok(Math.max(...writes) <= WRITE_BYTES, `writes of at most ${WRITE_BYTES} bytes: ${writes.join(', ')}`);
 });
 
 test('a zeroed target is written sparsely (fast path): no write of zero blocks', () => {
